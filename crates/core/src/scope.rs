@@ -1,0 +1,105 @@
+//! Who is calling, and in which account and region.
+//!
+//! Every request resolves to a [`Scope`] (account + region) and a [`Principal`]. Services
+//! key their state by scope; global services (IAM, S3's bucket namespace) ignore the region.
+
+/// The account that `test`/`test` and any unrecognised access key map to, as in other local clouds.
+pub const DEFAULT_ACCOUNT: &str = "000000000000";
+pub const DEFAULT_REGION: &str = "us-east-1";
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Scope {
+    pub account: String,
+    pub region: String,
+}
+
+impl Scope {
+    pub fn new(account: impl Into<String>, region: impl Into<String>) -> Scope {
+        Scope { account: account.into(), region: region.into() }
+    }
+}
+
+impl Default for Scope {
+    fn default() -> Self {
+        Scope::new(DEFAULT_ACCOUNT, DEFAULT_REGION)
+    }
+}
+
+/// The identity a request acts as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// The account's root user: allowed everything, as on AWS.
+    Root { account: String },
+}
+
+impl Principal {
+    pub fn account(&self) -> &str {
+        match self {
+            Principal::Root { account } => account,
+        }
+    }
+
+    /// The ARN `GetCallerIdentity` reports.
+    pub fn arn(&self) -> String {
+        match self {
+            Principal::Root { account } => format!("arn:aws:iam::{account}:root"),
+        }
+    }
+
+    /// The `UserId` `GetCallerIdentity` reports.
+    pub fn user_id(&self) -> String {
+        match self {
+            Principal::Root { account } => account.clone(),
+        }
+    }
+}
+
+/// The account an access key belongs to before IAM knows it: a 12-digit key names its
+/// account (a convention other local clouds share), any other key is the default account.
+pub fn account_for_access_key(access_key: &str) -> String {
+    if access_key.len() == 12 && access_key.bytes().all(|b| b.is_ascii_digit()) {
+        access_key.to_string()
+    } else {
+        DEFAULT_ACCOUNT.to_string()
+    }
+}
+
+/// Everything a service operation needs to know about the request besides its input.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    pub request_id: String,
+    pub scope: Scope,
+    pub principal: Principal,
+    pub access_key: Option<String>,
+    /// `Host` header as the client sent it: services build callable URLs from it (queue URLs).
+    pub host: String,
+    pub service: &'static str,
+    pub operation: String,
+}
+
+impl RequestContext {
+    /// A context for the default account and region, as tests and internal callers need.
+    pub fn for_tests(service: &'static str, operation: &str) -> RequestContext {
+        RequestContext {
+            request_id: crate::ids::uuid(),
+            scope: Scope::default(),
+            principal: Principal::Root { account: DEFAULT_ACCOUNT.into() },
+            access_key: None,
+            host: "localhost:4566".into(),
+            service,
+            operation: operation.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn twelve_digit_keys_name_their_account() {
+        assert_eq!(account_for_access_key("123456789012"), "123456789012");
+        assert_eq!(account_for_access_key("test"), DEFAULT_ACCOUNT);
+        assert_eq!(account_for_access_key("AKIAIOSFODNN7EXAMPLE"), DEFAULT_ACCOUNT);
+    }
+}

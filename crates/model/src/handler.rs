@@ -1,0 +1,47 @@
+//! The seam between the gateway and a service: one object-safe trait.
+//!
+//! Each service implements its generated typed trait (e.g. `generated::sqs::Sqs`); the
+//! generated `Service` wrapper turns that into a [`Handler`] that the gateway can hold
+//! beside every other service and call with a decoded [`Value`].
+
+use crate::value::{ShapeError, Value};
+use crate::ServiceModel;
+use nubo_core::{AwsError, RequestContext};
+use std::future::Future;
+use std::pin::Pin;
+
+pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = Result<Value, AwsError>> + Send + 'a>>;
+
+pub trait Handler: Send + Sync + 'static {
+    /// nubo's name of the service (`sqs`, `cloudwatch`): the key of its model.
+    fn service(&self) -> &'static str;
+    fn model(&self) -> &'static ServiceModel;
+    /// Whether nubo implements this operation (others answer `NotImplemented`).
+    fn implements(&self, operation: &str) -> bool;
+    fn call<'a>(&'a self, ctx: &'a RequestContext, input: Value) -> HandlerFuture<'a>;
+}
+
+/// AWS's wording for input that does not fit the operation's shapes, as the JSON services
+/// write it (`1 validation error detected: ...`). Services whose AWS counterparts say it
+/// differently override `invalid_input` in their trait.
+pub fn validation_error(e: ShapeError) -> AwsError {
+    let msg = match e {
+        ShapeError::MissingRequired { member } => format!(
+            "1 validation error detected: Value null at '{}' failed to satisfy constraint: Member must not be null",
+            lower_first(&member)
+        ),
+        ShapeError::WrongType { member, expected, found } => format!(
+            "1 validation error detected: Value at '{}' failed to satisfy constraint: Member must be a {expected}, found a {found}",
+            lower_first(&member)
+        ),
+    };
+    AwsError::new("ValidationException", 400, msg)
+}
+
+fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
+}

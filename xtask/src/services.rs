@@ -1,0 +1,32 @@
+//! What nubo serves: each service's model, and the operations it implements.
+//!
+//! Adding an operation starts here: list it, run `cargo xtask codegen`, then implement the
+//! new method of the service's generated trait.
+
+pub struct ServiceSpec {
+    /// nubo's name of the service: module, model file and `/_nubo/health` key.
+    pub name: &'static str,
+    /// The directory of the model under botocore's `data/`.
+    pub botocore: &'static str,
+    /// Name of the generated trait the service implements.
+    pub trait_name: &'static str,
+    pub operations: &'static [&'static str],
+}
+
+pub const SERVICES: &[ServiceSpec] = &[
+    ServiceSpec { name: "sts", botocore: "sts", trait_name: "Sts", operations: &["GetCallerIdentity"] },
+    ServiceSpec { name: "sqs", botocore: "sqs", trait_name: "Sqs", operations: &["ListQueues"] },
+    ServiceSpec { name: "s3", botocore: "s3", trait_name: "S3", operations: &["ListBuckets"] },
+    ServiceSpec { name: "lambda", botocore: "lambda", trait_name: "Lambda", operations: &["ListFunctions"] },
+    ServiceSpec { name: "cloudwatch", botocore: "cloudwatch", trait_name: "CloudWatch", operations: &["ListMetrics"] },
+    // Known to the router (their requests get `NotImplemented`), implemented by later issues.
+    ServiceSpec { name: "iam", botocore: "iam", trait_name: "Iam", operations: &[] },
+    ServiceSpec { name: "sns", botocore: "sns", trait_name: "Sns", operations: &[] },
+    ServiceSpec { name: "logs", botocore: "logs", trait_name: "Logs", operations: &[] },
+    ServiceSpec { name: "dynamodb", botocore: "dynamodb", trait_name: "DynamoDb", operations: &[] },
+    ServiceSpec { name: "dynamodbstreams", botocore: "dynamodbstreams", trait_name: "DynamoDbStreams", operations: &[] },
+    ServiceSpec { name: "ec2", botocore: "ec2", trait_name: "Ec2", operations: &[] },
+    ServiceSpec { name: "autoscaling", botocore: "autoscaling", trait_name: "AutoScaling", operations: &[] },
+    ServiceSpec { name: "elbv2", botocore: "elbv2", trait_name: "ElasticLoadBalancingV2", operations: &[] },
+    ServiceSpec { name: "acm", botocore: "acm", trait_name: "Acm", operations: &[] },
+];
