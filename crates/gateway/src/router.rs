@@ -1,0 +1,252 @@
+//! Which service, protocol and operation a request addresses.
+//!
+//! AWS clients address services in several ways on one endpoint. The order that resolves
+//! every case: the SigV4 credential scope's service name narrows the candidates; then
+//! `X-Amz-Target` (json), the Smithy RPC v2 path `/service/<S>/operation/<Op>` (cbor), the
+//! `Action` parameter (query, ec2), the REST method and path of the REST services; S3 takes
+//! what is left, since it is addressed by bucket (path style or virtual host).
+
+use nubo_core::AwsError;
+use nubo_model::{Handler, Operation, ServiceModel};
+use nubo_protocol::{query, rest, Protocol, Request};
+
+/// A service the gateway knows: its model always, its handler once implemented.
+pub struct ServiceEntry {
+    pub name: &'static str,
+    pub model: &'static ServiceModel,
+    pub handler: Option<Box<dyn Handler>>,
+    /// The protocols its clients may speak.
+    pub protocols: Vec<Protocol>,
+    pub signing_name: String,
+    rest: Option<rest::Router>,
+}
+
+impl ServiceEntry {
+    fn speaks(&self, p: Protocol) -> bool {
+        self.protocols.contains(&p)
+    }
+}
+
+pub struct Router {
+    pub services: Vec<ServiceEntry>,
+}
+
+/// Where a request goes.
+pub enum Resolution<'a> {
+    Operation {
+        service: &'a ServiceEntry,
+        protocol: Protocol,
+        operation: &'a Operation,
+        labels: Vec<(String, String)>,
+    },
+    /// The request addresses no operation nubo knows; answered in `protocol`'s error format.
+    Error { service: Option<&'a ServiceEntry>, protocol: Protocol, error: AwsError },
+}
+
+impl Router {
+    pub fn new(handlers: Vec<Box<dyn Handler>>) -> Router {
+        let mut handlers: Vec<Option<Box<dyn Handler>>> = handlers.into_iter().map(Some).collect();
+        let services = nubo_model::services()
+            .map(|name| {
+                let model = nubo_model::model(name).expect("embedded model");
+                let handler = handlers.iter_mut().find(|h| h.as_ref().is_some_and(|h| h.service() == name)).and_then(Option::take);
+                let mut protocols: Vec<Protocol> = model.metadata.protocols.iter().filter_map(|p| Protocol::from_model_name(p)).collect();
+                if let Some(p) = Protocol::from_model_name(&model.metadata.protocol) {
+                    if !protocols.contains(&p) {
+                        protocols.push(p);
+                    }
+                }
+                // Query-compatible JSON services still answer their old query clients.
+                if model.metadata.aws_query_compatible.is_some() && !protocols.contains(&Protocol::Query) {
+                    protocols.push(Protocol::Query);
+                }
+                let rest = protocols
+                    .iter()
+                    .any(|p| matches!(p, Protocol::RestJson | Protocol::RestXml))
+                    .then(|| rest::Router::new(model));
+                let signing_name = model.metadata.signing_name.clone().or(model.metadata.endpoint_prefix.clone()).unwrap_or_default();
+                ServiceEntry { name, model, handler, protocols, signing_name, rest }
+            })
+            .collect();
+        Router { services }
+    }
+
+    pub fn service(&self, name: &str) -> Option<&ServiceEntry> {
+        self.services.iter().find(|s| s.name == name)
+    }
+
+    pub fn resolve<'a>(&'a self, req: &Request, host: &str) -> Resolution<'a> {
+        let signed = nubo_sigv4::credential(req.headers, req.query).map(|c| c.service);
+        let candidates: Vec<&ServiceEntry> = match &signed {
+            Some(s) => self.services.iter().filter(|e| e.signing_name == *s).collect(),
+            None => Vec::new(),
+        };
+        if let Some(target) = req.headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
+            return self.by_target(req, target);
+        }
+        if let Some(rest) = req.path.strip_prefix("/service/") {
+            if let Some((svc, op)) = rest.split_once("/operation/") {
+                return self.by_rpc_v2(req, svc, op);
+            }
+        }
+        let params = (query::is_form(req) || req.query.contains("Action=")).then(|| query::Params::parse(req));
+        if let Some(action) = params.as_ref().and_then(|p| p.get("Action")) {
+            return self.by_action(&candidates, action, params.as_ref().and_then(|p| p.get("Version")));
+        }
+        if let Some(&svc) = candidates.first() {
+            if svc.rest.is_none() {
+                let protocol = svc.protocols[0];
+                let error = if matches!(protocol, Protocol::Query | Protocol::Ec2) {
+                    AwsError::new("MissingAction", 400, "The request must contain the parameter Action.")
+                } else {
+                    AwsError::new("UnknownOperationException", 400, "The request names no operation (no X-Amz-Target).")
+                };
+                return Resolution::Error { service: Some(svc), protocol, error };
+            }
+        }
+        self.by_rest(req, host, &candidates, signed.as_deref())
+    }
+
+    fn by_target(&self, req: &Request, target: &str) -> Resolution<'_> {
+        let (prefix, op) = target.rsplit_once('.').unwrap_or((target, ""));
+        let Some(svc) = self.services.iter().find(|e| e.model.metadata.target_prefix.as_deref() == Some(prefix)) else {
+            return Resolution::Error {
+                service: None,
+                protocol: Protocol::Json,
+                error: AwsError::new("UnknownOperationException", 400, format!("Unknown target: {target}")),
+            };
+        };
+        let err = |error| Resolution::Error { service: Some(svc), protocol: Protocol::Json, error };
+        if !svc.speaks(Protocol::Json) {
+            return err(AwsError::new("UnknownOperationException", 400, format!("{} does not speak the json protocol", svc.name)));
+        }
+        if req.method != "POST" {
+            return err(method_not_allowed(req.method));
+        }
+        match svc.model.operation(op) {
+            Some(operation) => Resolution::Operation { service: svc, protocol: Protocol::Json, operation, labels: Vec::new() },
+            None => err(AwsError::new("UnknownOperationException", 400, format!("Unknown operation {target}"))),
+        }
+    }
+
+    fn by_rpc_v2(&self, req: &Request, svc_name: &str, op: &str) -> Resolution<'_> {
+        let svc = self.services.iter().find(|e| e.model.metadata.target_prefix.as_deref() == Some(svc_name) && e.speaks(Protocol::RpcV2Cbor));
+        let Some(svc) = svc else {
+            return Resolution::Error {
+                service: None,
+                protocol: Protocol::RpcV2Cbor,
+                error: AwsError::new("UnknownOperationException", 404, format!("Unknown service {svc_name}")),
+            };
+        };
+        let err = |error| Resolution::Error { service: Some(svc), protocol: Protocol::RpcV2Cbor, error };
+        if req.method != "POST" {
+            return err(method_not_allowed(req.method));
+        }
+        match svc.model.operation(op) {
+            Some(operation) => Resolution::Operation { service: svc, protocol: Protocol::RpcV2Cbor, operation, labels: Vec::new() },
+            None => err(AwsError::new("UnknownOperationException", 404, format!("Unknown operation {op}"))),
+        }
+    }
+
+    fn by_action<'a>(&'a self, candidates: &[&'a ServiceEntry], action: &str, version: Option<&str>) -> Resolution<'a> {
+        let speaks_query = |e: &&ServiceEntry| e.speaks(Protocol::Query) || e.speaks(Protocol::Ec2);
+        let version_ok = |e: &&ServiceEntry| version.is_none_or(|v| e.model.metadata.api_version == v);
+        let svc = candidates
+            .iter()
+            .copied()
+            .filter(speaks_query)
+            .find(version_ok)
+            .or_else(|| candidates.iter().copied().find(speaks_query))
+            .or_else(|| version.and_then(|_| self.services.iter().filter(speaks_query).find(version_ok)));
+        let Some(svc) = svc else {
+            return Resolution::Error {
+                service: None,
+                protocol: Protocol::Query,
+                error: AwsError::new("InvalidAction", 400, format!("The action {action} is not valid for this web service.")),
+            };
+        };
+        let protocol = if svc.speaks(Protocol::Ec2) { Protocol::Ec2 } else { Protocol::Query };
+        match svc.model.operation(action) {
+            Some(operation) => Resolution::Operation { service: svc, protocol, operation, labels: Vec::new() },
+            None => Resolution::Error {
+                service: Some(svc),
+                protocol,
+                error: AwsError::new("InvalidAction", 400, format!("The action {action} is not valid for this web service.")),
+            },
+        }
+    }
+
+    fn by_rest<'a>(&'a self, req: &Request, host: &str, candidates: &[&'a ServiceEntry], signed: Option<&str>) -> Resolution<'a> {
+        let rest_services = || self.services.iter().filter(|e| e.rest.is_some() && e.name != "s3");
+        let pool: Vec<&ServiceEntry> =
+            if candidates.is_empty() { rest_services().collect() } else { candidates.iter().copied().filter(|e| e.rest.is_some()).collect() };
+        for svc in pool.iter().filter(|e| e.name != "s3") {
+            if let Some((op, labels)) = svc.rest.as_ref().unwrap().find(req.method, req.path, req.query) {
+                let protocol = if svc.speaks(Protocol::RestJson) { Protocol::RestJson } else { Protocol::RestXml };
+                return Resolution::Operation { service: svc, protocol, operation: &svc.model.operations[op], labels };
+            }
+        }
+        if let Some(svc) = pool.iter().find(|e| e.name != "s3") {
+            if signed.is_some() {
+                let protocol = if svc.speaks(Protocol::RestJson) { Protocol::RestJson } else { Protocol::RestXml };
+                return Resolution::Error {
+                    service: Some(svc),
+                    protocol,
+                    error: AwsError::new("UnknownOperationException", 404, format!("No operation of {} at {} {}", svc.name, req.method, req.path)),
+                };
+            }
+        }
+        self.s3(req, host)
+    }
+
+    /// S3 is addressed by bucket: `bucket.<host>` (virtual host) is rewritten to `/bucket/…`.
+    fn s3<'a>(&'a self, req: &Request, host: &str) -> Resolution<'a> {
+        let svc = self.service("s3").expect("the S3 model is embedded");
+        let path = match virtual_host_bucket(host) {
+            Some(bucket) => format!("/{bucket}{}", req.path),
+            None => req.path.to_string(),
+        };
+        let router = svc.rest.as_ref().unwrap();
+        match router.find(req.method, &path, req.query) {
+            Some((op, labels)) => Resolution::Operation { service: svc, protocol: Protocol::RestXml, operation: &svc.model.operations[op], labels },
+            None => Resolution::Error {
+                service: Some(svc),
+                protocol: Protocol::RestXml,
+                error: AwsError::new("MethodNotAllowed", 405, "The specified method is not allowed against this resource.")
+                    .with_field("Method", req.method)
+                    .with_field("ResourceType", if path.trim_matches('/').contains('/') { "OBJECT" } else { "BUCKET" }),
+            },
+        }
+    }
+}
+
+fn method_not_allowed(method: &str) -> AwsError {
+    AwsError::new("MethodNotAllowed", 405, format!("The HTTP method {method} is not allowed: this protocol takes POST"))
+}
+
+/// The bucket named by a virtual-host-style `Host`: `bucket.s3.<anything>` (as
+/// `bucket.s3.localhost.localstack.cloud`) or `bucket.localhost`.
+pub fn virtual_host_bucket(host: &str) -> Option<String> {
+    let host = host.rsplit_once(':').filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit())).map(|(h, _)| h).unwrap_or(host);
+    let host = host.to_ascii_lowercase();
+    if let Some(i) = host.find(".s3.").or_else(|| host.find(".s3-")) {
+        return (i > 0).then(|| host[..i].to_string());
+    }
+    let bucket = host.strip_suffix(".localhost")?;
+    (!bucket.is_empty() && bucket != "s3" && !bucket.contains(".s3")).then(|| bucket.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn virtual_host_styles_name_their_bucket() {
+        assert_eq!(virtual_host_bucket("my-bucket.s3.localhost.localstack.cloud:4566").as_deref(), Some("my-bucket"));
+        assert_eq!(virtual_host_bucket("my.dotted.bucket.localhost:4566").as_deref(), Some("my.dotted.bucket"));
+        assert_eq!(virtual_host_bucket("b.s3.amazonaws.com").as_deref(), Some("b"));
+        assert_eq!(virtual_host_bucket("localhost:4566"), None);
+        assert_eq!(virtual_host_bucket("127.0.0.1:4566"), None);
+        assert_eq!(virtual_host_bucket("s3.localhost.localstack.cloud"), None);
+    }
+}

@@ -1,0 +1,80 @@
+//! The composition root: reads the configuration, opens the store, starts the clock,
+//! builds every service, and serves them on one port until SIGINT or SIGTERM.
+
+mod config;
+
+use config::{Config, Parsed};
+use nubo_core::Clock;
+use nubo_gateway::Gateway;
+use nubo_model::Handler;
+use nubo_store::Store;
+use std::process::ExitCode;
+
+fn services() -> Vec<Box<dyn Handler>> {
+    vec![
+        nubo_sts::service(),
+        nubo_sqs::service(),
+        nubo_s3::service(),
+        nubo_lambda::service(),
+        nubo_cloudwatch::service(),
+    ]
+}
+
+fn main() -> ExitCode {
+    let config = match config::parse(std::env::args().skip(1)) {
+        Ok(Parsed::Run(c)) => c,
+        Ok(Parsed::Exit(text)) => {
+            println!("{text}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("nubo: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let level = config.log.parse().unwrap_or(tracing::Level::INFO);
+    tracing_subscriber::fmt().with_max_level(level).with_target(false).with_writer(std::io::stderr).init();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    match runtime.block_on(run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("nubo: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(config: Config) -> Result<(), String> {
+    let store = if config.ephemeral {
+        Store::in_memory()
+    } else {
+        Store::open(&config.data_dir).map_err(|e| format!("cannot open the data dir: {e}"))?
+    };
+    let clock = Clock::scaled(config.time_scale);
+    let gateway = Gateway::new(services(), clock, store);
+    let listener = tokio::net::TcpListener::bind((config.host.as_str(), config.port))
+        .await
+        .map_err(|e| format!("cannot listen on {}:{}: {e}", config.host, config.port))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    // The first line on stdout: scripts (and the test harness) read the port from it.
+    println!("nubo listening on http://{addr}");
+    tracing::info!(
+        "nubo {} ready on http://{addr} ({}; time scale {})",
+        env!("CARGO_PKG_VERSION"),
+        if config.ephemeral { "ephemeral".to_string() } else { format!("data in {}", config.data_dir.display()) },
+        config.time_scale
+    );
+    nubo_gateway::server::serve(listener, gateway, shutdown_signal()).await;
+    tracing::info!("nubo stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutting down");
+}
