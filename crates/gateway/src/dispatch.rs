@@ -100,11 +100,12 @@ async fn call(
     labels: &[(String, String)],
     ctx: &RequestContext,
 ) -> Result<Response, AwsError> {
+    // Decoding first: malformed input is reported as such even where nubo lacks the operation.
+    let input = codec.decode(operation, req, labels)?;
     let handler = match &service.handler {
         Some(h) if h.implements(&operation.name) => h,
         _ => return Err(AwsError::not_implemented(service.name, &operation.name)),
     };
-    let input = codec.decode(operation, req, labels)?;
     let output = handler.call(ctx, input).await?;
     Ok(codec.encode(operation, output, &ctx.request_id))
 }

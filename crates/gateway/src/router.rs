@@ -93,6 +93,14 @@ impl Router {
         if let Some(action) = params.as_ref().and_then(|p| p.get("Action")) {
             return self.by_action(&candidates, action, params.as_ref().and_then(|p| p.get("Version")));
         }
+        // A form POST without `Action` is a query request that forgot it (no REST API takes forms).
+        if req.method == "POST" && query::is_form(req) && req.headers.contains_key(http::header::CONTENT_TYPE) && candidates.iter().all(|c| c.rest.is_none()) {
+            return Resolution::Error {
+                service: candidates.first().copied(),
+                protocol: candidates.first().map(|c| c.protocols[0]).filter(|p| *p == Protocol::Ec2).unwrap_or(Protocol::Query),
+                error: AwsError::new("MissingAction", 400, "The request must contain the parameter Action."),
+            };
+        }
         if let Some(&svc) = candidates.first() {
             if svc.rest.is_none() {
                 let protocol = svc.protocols[0];

@@ -1,0 +1,46 @@
+"""Every wire protocol a supported client may send, driven by botocore's own serializers.
+
+botocore picks one protocol per service; these tests load a copy of the model that
+lists only the protocol under test, so botocore serialises and parses exactly that
+protocol against nubo.
+"""
+
+import pytest
+
+
+@pytest.mark.parametrize("protocol", ["json", "smithy-rpc-v2-cbor", "query"])
+def test_cloudwatch_answers_each_protocol_its_clients_send(boto_protocol, protocol):
+    out = boto_protocol("cloudwatch", protocol).list_metrics(Namespace="AWS/EC2")
+    assert out["Metrics"] == []
+    assert out["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+
+def test_cbor_responses_carry_the_smithy_protocol_header(boto_protocol):
+    out = boto_protocol("cloudwatch", "smithy-rpc-v2-cbor").list_metrics()
+    headers = out["ResponseMetadata"]["HTTPHeaders"]
+    assert headers["smithy-protocol"] == "rpc-v2-cbor"
+    assert headers["content-type"] == "application/cbor"
+
+
+@pytest.mark.parametrize("protocol", ["json", "query"])
+def test_sqs_answers_json_and_legacy_query_clients(boto_protocol, protocol):
+    out = boto_protocol("sqs", protocol).list_queues(QueueNamePrefix="x")
+    assert out.get("QueueUrls", []) == []
+    assert out["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+
+def test_query_response_carries_request_id_in_body_and_header(nubo):
+    status, headers, body = nubo.http(
+        "POST", "/", b"Action=GetCallerIdentity&Version=2011-06-15",
+        {"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert status == 200
+    rid = headers["x-amzn-requestid"]
+    assert f"<RequestId>{rid}</RequestId>".encode() in body
+    assert body.startswith(b"<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">")
+
+
+def test_query_get_request_is_accepted(nubo):
+    status, _, body = nubo.http("GET", "/?Action=GetCallerIdentity&Version=2011-06-15")
+    assert status == 200
+    assert b"<Account>000000000000</Account>" in body
