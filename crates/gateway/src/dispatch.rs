@@ -6,7 +6,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use nubo_core::{AwsError, RequestContext};
-use nubo_protocol::{errors, Codec, Request, Response};
+use nubo_protocol::{body, errors, Codec, Request, Response};
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Instant;
@@ -33,7 +33,7 @@ pub async fn handle(gw: Arc<Gateway>, req: hyper::Request<Incoming>) -> Result<H
     if req.uri().path().starts_with("/_nubo/") || req.uri().path() == "/_nubo" {
         return Ok(internal::handle(&gw, req).await);
     }
-    let (parts, body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
     let method = parts.method.as_str().to_string();
     let path = parts.uri.path().to_string();
     let query = parts.uri.query().unwrap_or("").to_string();
@@ -45,40 +45,62 @@ pub async fn handle(gw: Arc<Gateway>, req: hyper::Request<Incoming>) -> Result<H
         .or_else(|| parts.uri.authority().map(|a| a.to_string()))
         .unwrap_or_default();
 
-    let limit = if is_rpc(&parts) { MAX_RPC_BODY } else { MAX_REST_BODY };
+    // Read the body; an error here is answered once the route tells the protocol.
+    let rpc = is_rpc(&parts);
+    let limit = if rpc { MAX_RPC_BODY } else { MAX_REST_BODY };
+    let mut failure: Option<AwsError> = None;
     let declared = parts.headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    let body = match declared {
+    let mut body = match declared {
         Some(n) if n > limit as u64 => None,
         _ => Limited::new(body, limit).collect().await.ok().map(|c| c.to_bytes()),
-    };
-    let req = Request { method: &method, path: &path, query: &query, headers: &parts.headers, body: &body.clone().unwrap_or_default() };
+    }
+    .unwrap_or_else(|| {
+        failure = Some(too_large(limit));
+        Bytes::new()
+    });
+    // RPC bodies are unpacked before routing: a query request's `Action` may be inside.
+    if rpc && failure.is_none() && body::is_gzipped(&parts.headers) {
+        match body::decompress(&mut parts.headers, &body, limit) {
+            Ok(b) => body = b,
+            Err(e) => failure = Some(e),
+        }
+    }
 
-    let resolution = gw.router.resolve(&req, &host);
-    let (service, operation, resp) = match resolution {
+    let req = Request { method: &method, path: &path, query: &query, headers: &parts.headers, body: &body };
+    let (service, operation, resp) = match gw.router.resolve(&req, &host) {
         Resolution::Error { service, protocol, error } => {
-            let model = service.map(|s| s.model);
-            (service.map(|s| s.name).unwrap_or("-"), "-".to_string(), errors::encode(protocol, model, &error, &request_id))
+            let error = failure.unwrap_or(error);
+            (service.map(|s| s.name).unwrap_or("-"), "-".to_string(), errors::encode(protocol, service.map(|s| s.model), &error, &request_id))
         }
         Resolution::Operation { service, protocol, operation, labels } => {
             let codec = Codec::new(protocol, service.model);
-            let resp = if body.is_none() {
-                codec.encode_error(&too_large(limit), &request_id)
-            } else {
-                let id = identity::resolve(&parts.headers, &query);
-                let ctx = RequestContext {
-                    request_id: request_id.clone(),
-                    scope: id.scope,
-                    principal: id.principal,
-                    access_key: id.access_key,
-                    host: host.clone(),
-                    service: service.name,
-                    operation: operation.name.clone(),
-                };
-                match call(service, &codec, operation, &req, &labels, &ctx).await {
-                    Ok(resp) => resp,
-                    Err(e) => codec.encode_error(&e, &request_id),
-                }
+            let id = identity::resolve(&parts.headers, &query);
+            let ctx = RequestContext {
+                request_id: request_id.clone(),
+                scope: id.scope,
+                principal: id.principal,
+                access_key: id.access_key,
+                host: host.clone(),
+                service: service.name,
+                operation: operation.name.clone(),
             };
+            let mut headers = parts.headers.clone();
+            let result = match failure {
+                Some(e) => Err(e),
+                // REST bodies are compressed only where the operation allows it (S3 object
+                // bodies with a Content-Encoding are content, not transport).
+                None if !rpc && operation.requestcompression.is_some() && body::is_gzipped(&headers) => {
+                    match body::decompress(&mut headers, &body, limit) {
+                        Ok(b) => {
+                            let req = Request { headers: &headers, body: &b, ..req };
+                            call(service, &codec, operation, &req, &labels, &ctx).await
+                        }
+                        Err(e) => Err(e),
+                    }
+                }
+                None => call(service, &codec, operation, &req, &labels, &ctx).await,
+            };
+            let resp = result.unwrap_or_else(|e| codec.encode_error(&e, &request_id));
             (service.name, operation.name.clone(), resp)
         }
     };

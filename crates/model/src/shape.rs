@@ -52,6 +52,15 @@ pub struct Operation {
     pub output: Option<OperationRef>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ShapeRef>,
+    /// Clients may gzip this operation's request body (`Content-Encoding: gzip`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requestcompression: Option<RequestCompression>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RequestCompression {
+    #[serde(default)]
+    pub encodings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -14,6 +14,7 @@
 //! * [`xml`]: XML bodies for `query`, `ec2` and `rest-xml`;
 //! * [`scalar`]: how one scalar reads and writes as text (headers, query strings, XML).
 
+pub mod body;
 pub mod cbor;
 pub mod errors;
 pub mod json;

@@ -79,7 +79,7 @@ fn capitalize(s: &str) -> String {
 impl Decoder<'_> {
     fn name(&self, member_name: &str, member: &Member) -> String {
         if self.ec2 {
-            member.query_name.clone().or_else(|| member.location_name.as_deref().map(capitalize)).unwrap_or_else(|| member_name.to_string())
+            member.query_name.clone().unwrap_or_else(|| capitalize(member.location_name.as_deref().unwrap_or(member_name)))
         } else {
             member.location_name.clone().unwrap_or_else(|| member_name.to_string())
         }
@@ -111,16 +111,9 @@ impl Decoder<'_> {
                     return Ok(Some(Value::List(Vec::new())));
                 }
                 let item = shape.member.as_deref().unwrap();
-                let base = if self.ec2 {
+                // Flattened lists repeat the member's own name; the list member's name is not used.
+                let base = if self.ec2 || flattened {
                     path.to_string()
-                } else if flattened {
-                    match &item.location_name {
-                        Some(n) => match path.rsplit_once('.') {
-                            Some((parent, _)) => format!("{parent}.{n}"),
-                            None => n.clone(),
-                        },
-                        None => path.to_string(),
-                    }
                 } else {
                     format!("{path}.{}", item.location_name.as_deref().unwrap_or("member"))
                 };
@@ -135,6 +128,9 @@ impl Decoder<'_> {
                 Ok((!items.is_empty()).then_some(Value::List(items)))
             }
             ShapeType::Map => {
+                if self.params.get(path) == Some("") {
+                    return Ok(Some(Value::Map(IndexMap::new())));
+                }
                 let base = if flattened || self.ec2 { path.to_string() } else { format!("{path}.entry") };
                 let (k, v) = (shape.key.as_deref().unwrap(), shape.value.as_deref().unwrap());
                 let kname = k.location_name.as_deref().unwrap_or("key");

@@ -143,9 +143,15 @@ pub fn decode(codec: &Codec, op: &Operation, req: &Request, labels: &[(String, S
                 let v = match pshape.kind {
                     ShapeType::Blob => Value::Blob(req.body.clone()),
                     ShapeType::String => Value::String(String::from_utf8_lossy(req.body).into_owned()),
+                    ShapeType::Structure if pshape.document => Value::Document(
+                        serde_json::from_slice(req.body).map_err(|e| malformed(codec.protocol, format!("Malformed JSON document: {e}")))?,
+                    ),
                     _ => decode_body(codec, pshape, req.body)?,
                 };
-                m.insert(p.clone(), v);
+                // An empty structure on the wire is what clients send for an absent payload.
+                if !matches!(&v, Value::Structure(m) if m.is_empty()) {
+                    m.insert(p.clone(), v);
+                }
             }
             m
         }
@@ -155,6 +161,7 @@ pub fn decode(codec: &Codec, op: &Operation, req: &Request, labels: &[(String, S
         },
     };
 
+    // Query parameters bound to named members stay out of a query-parameter map.
     let bound: Vec<&str> = shape
         .members
         .values()
@@ -183,9 +190,17 @@ pub fn decode(codec: &Codec, op: &Operation, req: &Request, labels: &[(String, S
                     (!vals.is_empty()).then_some(Value::List(vals))
                 }
                 ShapeType::Map => {
-                    let mut m = IndexMap::new();
+                    let of_lists = model.shapes[&mshape.value.as_deref().unwrap().shape].kind == ShapeType::List;
+                    let mut m: IndexMap<String, Value> = IndexMap::new();
                     for (k, v) in query.iter().filter(|(k, _)| !bound.contains(&k.as_str())) {
-                        m.insert(k.clone(), Value::String(v.clone()));
+                        if of_lists {
+                            match m.entry(k.clone()).or_insert_with(|| Value::List(Vec::new())) {
+                                Value::List(items) => items.push(Value::String(v.clone())),
+                                _ => unreachable!(),
+                            }
+                        } else {
+                            m.entry(k.clone()).or_insert_with(|| Value::String(v.clone()));
+                        }
                     }
                     (!m.is_empty()).then_some(Value::Map(m))
                 }
@@ -200,8 +215,16 @@ pub fn decode(codec: &Codec, op: &Operation, req: &Request, labels: &[(String, S
                     ShapeType::List => {
                         let item = mshape.member.as_deref().unwrap();
                         let ishape = &model.shapes[&item.shape];
-                        Value::List(
+                        let items = if ishape.kind == ShapeType::Timestamp
+                            && scalar::timestamp_format(Some(item), ishape, header_ts_default()) == TimestampFormat::Rfc822
+                        {
+                            // HTTP dates contain a comma themselves: items are every two pieces.
+                            split_header_list(text).chunks(2).map(|c| c.join(", ")).collect()
+                        } else {
                             split_header_list(text)
+                        };
+                        Value::List(
+                            items
                                 .iter()
                                 .map(|t| parse_scalar(ishape, item, t, header_ts_default()))
                                 .collect::<Result<_, _>>()
@@ -237,14 +260,19 @@ fn parse_scalar(shape: &Shape, member: &Member, text: &str, ts: TimestampFormat)
     scalar::parse(shape, Some(member), text, ts).ok_or_else(|| format!("'{text}' is not a valid value"))
 }
 
-/// Splits a header list value on commas, honouring double-quoted items.
+/// Splits a header list value on commas, honouring double-quoted items with `\"` escapes.
 fn split_header_list(text: &str) -> Vec<String> {
+    if text.trim().is_empty() {
+        return Vec::new();
+    }
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut quoted = false;
-    for c in text.chars() {
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
         match c {
             '"' => quoted = !quoted,
+            '\\' if quoted => cur.extend(chars.next()),
             ',' if !quoted => out.push(std::mem::take(&mut cur).trim().to_string()),
             c => cur.push(c),
         }
@@ -450,5 +478,7 @@ mod tests {
     #[test]
     fn header_lists_split_on_unquoted_commas() {
         assert_eq!(split_header_list(r#"a, "b,c", d"#), vec!["a", "b,c", "d"]);
+        assert_eq!(split_header_list(r#""\"def\"", a"#), vec!["\"def\"", "a"]);
+        assert!(split_header_list("").is_empty());
     }
 }

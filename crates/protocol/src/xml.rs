@@ -112,16 +112,22 @@ pub fn parse(bytes: &[u8]) -> Result<Element, String> {
     root.ok_or_else(|| "no root element".into())
 }
 
-/// The name under which a member appears in its parent structure. A flattened list whose
-/// member has a name appears under that name (botocore's rule).
-pub fn member_name(model: &ServiceModel, name: &str, member: &Member) -> String {
+/// The name under which a member appears in its parent structure: its `locationName`, else
+/// its name. (A shape's own `locationName` names it only as a document root.)
+pub fn member_name(name: &str, member: &Member) -> String {
+    member.location_name.clone().unwrap_or_else(|| name.to_string())
+}
+
+/// botocore names the items of a flattened list after the list's member where that has a
+/// name; Smithy-based clients after the structure member. Writers use botocore's rule (our
+/// primary clients), readers accept both.
+fn flattened_item_name(model: &ServiceModel, name: &str, member: &Member) -> Option<String> {
     let shape = &model.shapes[&member.shape];
     if shape.kind == ShapeType::List && (member.flattened || shape.flattened) {
-        if let Some(n) = shape.member.as_ref().and_then(|m| m.location_name.clone()) {
-            return n;
-        }
+        return shape.member.as_ref().and_then(|m| m.location_name.clone());
     }
-    member.location_name.clone().or_else(|| shape.location_name.clone()).unwrap_or_else(|| name.to_string())
+    let _ = name;
+    None
 }
 
 fn is_flattened(member: Option<&Member>, shape: &Shape) -> bool {
@@ -140,7 +146,7 @@ pub fn decode_structure(model: &ServiceModel, shape: &Shape, el: &Element) -> Re
             continue;
         }
         let mshape = &model.shapes[&member.shape];
-        let key = member_name(model, name, member);
+        let key = member_name(name, member);
         if member.xml_attribute {
             if let Some((_, v)) = el.attrs.iter().find(|(k, _)| *k == key) {
                 if let Some(v) = scalar::parse(mshape, Some(member), v, TimestampFormat::Iso8601) {
@@ -149,7 +155,11 @@ pub fn decode_structure(model: &ServiceModel, shape: &Shape, el: &Element) -> Re
             }
             continue;
         }
-        let Some(nodes) = by_name.get(key.as_str()) else { continue };
+        let nodes = by_name.get(key.as_str()).or_else(|| {
+            let alt = flattened_item_name(model, name, member)?;
+            by_name.get(alt.as_str())
+        });
+        let Some(nodes) = nodes else { continue };
         let value = if is_flattened(Some(member), mshape) && mshape.kind == ShapeType::List {
             let item = mshape.member.as_deref().unwrap();
             Value::List(nodes.iter().map(|n| decode(model, Some(item), n)).collect::<Result<_, _>>()?)
@@ -261,9 +271,10 @@ impl Writer {
                 continue;
             }
             let mshape = &model.shapes[&member.shape];
-            let elname = member_name(model, name, member);
+            let elname = member_name(name, member);
             if is_flattened(Some(member), mshape) && mshape.kind == ShapeType::List {
                 let item = mshape.member.as_deref().unwrap();
+                let elname = flattened_item_name(model, name, member).unwrap_or(elname);
                 if let Value::List(items) = fv {
                     for it in items {
                         self.value(model, &elname, Some(item), it, None);
