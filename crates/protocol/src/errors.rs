@@ -18,6 +18,16 @@ fn query_code<'a>(model: Option<&'a ServiceModel>, err: &'a AwsError) -> &'a str
     model.and_then(|m| m.query_error_code(&err.code)).unwrap_or(&err.code)
 }
 
+/// The message member of a JSON or CBOR error body: named as in the error's shape where
+/// the model has it (`Message` or `message`), else `message` as most AWS services write.
+fn message_key(model: Option<&ServiceModel>, err: &AwsError) -> &'static str {
+    let shape = model.and_then(|m| m.shapes.get(err.code.as_ref()));
+    match shape {
+        Some(s) if s.members.contains_key("Message") => "Message",
+        _ => "message",
+    }
+}
+
 pub fn encode(protocol: Protocol, model: Option<&ServiceModel>, err: &AwsError, request_id: &str) -> Response {
     let mut resp = Response { status: err.status, headers: Vec::new(), body: Bytes::new() };
     match protocol {
@@ -69,7 +79,7 @@ pub fn encode(protocol: Protocol, model: Option<&ServiceModel>, err: &AwsError, 
         Protocol::Json | Protocol::RestJson => {
             let mut body = serde_json::Map::new();
             body.insert("__type".into(), err.code.as_ref().into());
-            body.insert("message".into(), err.message.clone().into());
+            body.insert(message_key(model, err).into(), err.message.clone().into());
             for (k, v) in &err.fields {
                 body.insert(k.to_string(), v.clone().into());
             }
@@ -85,7 +95,7 @@ pub fn encode(protocol: Protocol, model: Option<&ServiceModel>, err: &AwsError, 
         Protocol::RpcV2Cbor => {
             let mut entries = vec![
                 (Cbor::Text("__type".into()), Cbor::Text(err.code.to_string())),
-                (Cbor::Text("message".into()), Cbor::Text(err.message.clone())),
+                (Cbor::Text(message_key(model, err).into()), Cbor::Text(err.message.clone())),
             ];
             for (k, v) in &err.fields {
                 entries.push((Cbor::Text(k.to_string()), Cbor::Text(v.clone())));

@@ -122,7 +122,7 @@ pub fn encode_structure(model: &ServiceModel, shape: &Shape, v: &Value) -> Json 
     let mut obj = serde_json::Map::new();
     if let Value::Structure(fields) = v {
         for (name, member) in &shape.members {
-            if member.location.is_some() {
+            if crate::xml::is_http_bound_in_response(member) {
                 continue;
             }
             if let Some(fv) = fields.get(name) {

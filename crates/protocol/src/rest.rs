@@ -415,7 +415,7 @@ pub fn encode(codec: &Codec, op: &Operation, output: Value) -> Response {
             }
         }
         None => {
-            let body_members = shape.members.values().any(|m| m.location.is_none());
+            let body_members = shape.members.values().any(|m| !xml::is_http_bound_in_response(m));
             if body_members {
                 resp.body = match codec.protocol {
                     Protocol::RestXml => {
@@ -428,7 +428,9 @@ pub fn encode(codec: &Codec, op: &Operation, output: Value) -> Response {
                             .or_else(|| model.metadata.xml_namespace.clone().map(|u| ("xmlns".into(), u)))
                             .or_else(|| (model.metadata.endpoint_prefix.as_deref() == Some("s3")).then(|| ("xmlns".into(), "http://s3.amazonaws.com/doc/2006-03-01/".into())));
                         let mut w = Writer { out: "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n".into() };
-                        w.open(&root, &ns.into_iter().collect::<Vec<_>>());
+                        let mut attrs: Vec<(String, String)> = ns.into_iter().collect();
+                        attrs.extend(Writer::attributes(model, shape, &output));
+                        w.open(&root, &attrs);
                         w.structure_members(model, shape, &output);
                         w.close(&root);
                         Bytes::from(w.out)

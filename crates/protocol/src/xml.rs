@@ -7,7 +7,7 @@
 
 use crate::scalar;
 use indexmap::IndexMap;
-use nubo_model::{Member, ServiceModel, Shape, ShapeType, TimestampFormat, Value, XmlNamespace};
+use nubo_model::{Location, Member, ServiceModel, Shape, ShapeType, TimestampFormat, Value, XmlNamespace};
 use quick_xml::events::Event;
 use std::collections::HashMap;
 
@@ -128,6 +128,11 @@ fn flattened_item_name(model: &ServiceModel, name: &str, member: &Member) -> Opt
     }
     let _ = name;
     None
+}
+
+/// Members a response carries outside its body.
+pub fn is_http_bound_in_response(member: &Member) -> bool {
+    matches!(member.location, Some(Location::Header | Location::Headers | Location::StatusCode))
 }
 
 fn is_flattened(member: Option<&Member>, shape: &Shape) -> bool {
@@ -262,12 +267,28 @@ impl Writer {
         self.close(name);
     }
 
-    /// Writes the members of a structure value (not its enclosing element).
+    /// The attributes a structure value puts on its own element (`xmlAttribute` members).
+    pub fn attributes(model: &ServiceModel, shape: &Shape, v: &Value) -> Vec<(String, String)> {
+        let Value::Structure(fields) = v else { return Vec::new() };
+        shape
+            .members
+            .iter()
+            .filter(|(_, m)| m.xml_attribute)
+            .filter_map(|(name, m)| {
+                let text = scalar::format(fields.get(name)?, &model.shapes[&m.shape], Some(m), TimestampFormat::Iso8601)?;
+                Some((m.location_name.clone().unwrap_or_else(|| name.clone()), text))
+            })
+            .collect()
+    }
+
+    /// Writes the members of a structure value (not its enclosing element). Members bound
+    /// to headers or the status code are not body members; in a response, members bound to
+    /// the URI or query string are (they have nowhere else to go).
     pub fn structure_members(&mut self, model: &ServiceModel, shape: &Shape, v: &Value) {
         let Value::Structure(fields) = v else { return };
         for (name, member) in &shape.members {
             let Some(fv) = fields.get(name) else { continue };
-            if member.location.is_some() || member.xml_attribute {
+            if is_http_bound_in_response(member) || member.xml_attribute {
                 continue;
             }
             let mshape = &model.shapes[&member.shape];
@@ -296,12 +317,8 @@ impl Writer {
             attrs.push((k, u.to_string()));
         }
         match (shape.kind, v) {
-            (ShapeType::Structure, Value::Structure(fields)) => {
-                for (mname, m) in shape.members.iter().filter(|(_, m)| m.xml_attribute) {
-                    if let Some(text) = fields.get(mname).and_then(|fv| scalar::format(fv, &model.shapes[&m.shape], Some(m), TimestampFormat::Iso8601)) {
-                        attrs.push((m.location_name.clone().unwrap_or_else(|| mname.clone()), text));
-                    }
-                }
+            (ShapeType::Structure, Value::Structure(_)) => {
+                attrs.extend(Self::attributes(model, shape, v));
                 self.open(name, &attrs);
                 self.structure_members(model, shape, v);
                 self.close(name);
