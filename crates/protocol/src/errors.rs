@@ -121,3 +121,31 @@ pub fn add_request_id(protocol: Protocol, resp: &mut Response, request_id: &str)
         resp.headers.push(("x-amzn-RequestId".into(), request_id.into()));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_compatible_json_error_carries_the_legacy_code() {
+        let sqs = nubo_model::model("sqs").unwrap();
+        let err = AwsError::new("QueueDoesNotExist", 400, "The specified queue does not exist.");
+        let resp = encode(Protocol::Json, Some(sqs), &err, "rid");
+        assert_eq!(resp.header("x-amzn-query-error"), Some("AWS.SimpleQueueService.NonExistentQueue;Sender"));
+        let body: serde_json::Value = serde_json::from_slice(&resp.body).unwrap();
+        assert_eq!(body["__type"], "QueueDoesNotExist");
+        // ... and a query client of the same service reads the legacy code in the body.
+        let resp = encode(Protocol::Query, Some(sqs), &err, "rid");
+        assert!(std::str::from_utf8(&resp.body).unwrap().contains("<Code>AWS.SimpleQueueService.NonExistentQueue</Code>"));
+    }
+
+    #[test]
+    fn every_error_carries_its_request_id() {
+        let err = AwsError::new("NoSuchKey", 404, "The specified key does not exist.");
+        let resp = encode(Protocol::RestXml, None, &err, "rid-1");
+        assert_eq!(resp.header("x-amz-request-id"), Some("rid-1"));
+        assert!(std::str::from_utf8(&resp.body).unwrap().contains("<RequestId>rid-1</RequestId>"));
+        let resp = encode(Protocol::Json, None, &err, "rid-2");
+        assert_eq!(resp.header("x-amzn-RequestId"), Some("rid-2"));
+    }
+}

@@ -85,6 +85,18 @@ impl Decoder<'_> {
         }
     }
 
+    /// Items `base.1`, `base.2`, … up to the first gap.
+    fn items(&self, item: &Member, base: &str) -> Result<Vec<Value>, String> {
+        let mut items = Vec::new();
+        for i in 1.. {
+            match self.value(item, &format!("{base}.{i}"))? {
+                Some(v) => items.push(v),
+                None => break,
+            }
+        }
+        Ok(items)
+    }
+
     fn structure(&self, shape: &Shape, prefix: &str) -> Result<Value, String> {
         let mut out = IndexMap::new();
         for (name, member) in &shape.members {
@@ -117,12 +129,16 @@ impl Decoder<'_> {
                 } else {
                     format!("{path}.{}", item.location_name.as_deref().unwrap_or("member"))
                 };
-                let mut items = Vec::new();
-                for i in 1.. {
-                    let p = format!("{base}.{i}");
-                    match self.value(item, &p)? {
-                        Some(v) => items.push(v),
-                        None => break,
+                let items = self.items(item, &base)?;
+                if items.is_empty() && flattened && !self.ec2 {
+                    // botocore names flattened items after the list's member instead.
+                    if let Some(n) = &item.location_name {
+                        let alt = match path.rsplit_once('.') {
+                            Some((parent, _)) => format!("{parent}.{n}"),
+                            None => n.clone(),
+                        };
+                        let items = self.items(item, &alt)?;
+                        return Ok((!items.is_empty()).then_some(Value::List(items)));
                     }
                 }
                 Ok((!items.is_empty()).then_some(Value::List(items)))
@@ -196,4 +212,50 @@ pub fn encode_ec2(codec: &Codec, op: &Operation, output: Value, request_id: &str
     }
     w.close(&root);
     xml_response(w.out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderMap;
+
+    fn model() -> ServiceModel {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"protocol": "query", "apiVersion": "2020-01-01"},
+            "operations": {"Op": {"name": "Op", "input": {"shape": "In"}}},
+            "shapes": {
+                "In": {"type": "structure", "members": {
+                    "Names": {"shape": "NameList", "flattened": true, "locationName": "Name"},
+                    "Count": {"shape": "Int"}
+                }},
+                "NameList": {"type": "list", "member": {"shape": "Str", "locationName": "Item"}},
+                "Str": {"type": "string"},
+                "Int": {"type": "integer"}
+            }
+        }))
+        .unwrap()
+    }
+
+    fn decode_body(body: &'static str) -> Result<Value, AwsError> {
+        let model = model();
+        let headers = HeaderMap::new();
+        let body = Bytes::from_static(body.as_bytes());
+        let req = Request { method: "POST", path: "/", query: "", headers: &headers, body: &body };
+        let codec = Codec::new(Protocol::Query, &model);
+        decode(&codec, &model.operations["Op"], &req)
+    }
+
+    #[test]
+    fn flattened_lists_read_under_either_name() {
+        for body in ["Action=Op&Name.1=a&Name.2=b", "Action=Op&Item.1=a&Item.2=b"] {
+            let v = decode_body(body).unwrap();
+            assert_eq!(v.get("Names"), Some(&Value::List(vec![Value::String("a".into()), Value::String("b".into())])), "{body}");
+        }
+    }
+
+    #[test]
+    fn a_non_numeric_integer_is_an_invalid_parameter() {
+        let e = decode_body("Action=Op&Count=many").unwrap_err();
+        assert_eq!((e.code.as_ref(), e.status), ("InvalidParameterValue", 400));
+    }
 }
