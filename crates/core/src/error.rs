@@ -24,16 +24,25 @@ pub struct AwsError {
     pub fault: Fault,
     /// Extra members of the error shape (S3 puts `BucketName`, `Key`, ... beside `Message`).
     pub fields: Vec<(Cow<'static, str>, String)>,
+    /// The code query clients know for this error where it differs from `code`
+    /// (SQS's `AWS.SimpleQueueService.NonExistentQueue` for `QueueDoesNotExist`): sent in
+    /// query bodies and in JSON's `x-amzn-query-error`. Current models no longer carry it.
+    pub query_code: Option<Cow<'static, str>>,
 }
 
 impl AwsError {
     pub fn new(code: impl Into<Cow<'static, str>>, status: u16, message: impl Into<String>) -> AwsError {
         let fault = if status >= 500 { Fault::Receiver } else { Fault::Sender };
-        AwsError { code: code.into(), message: message.into(), status, fault, fields: Vec::new() }
+        AwsError { code: code.into(), message: message.into(), status, fault, fields: Vec::new(), query_code: None }
     }
 
     pub fn with_field(mut self, name: impl Into<Cow<'static, str>>, value: impl Into<String>) -> Self {
         self.fields.push((name.into(), value.into()));
+        self
+    }
+
+    pub fn with_query_code(mut self, code: impl Into<Cow<'static, str>>) -> Self {
+        self.query_code = Some(code.into());
         self
     }
 

@@ -13,9 +13,9 @@ fn fault(f: Fault) -> &'static str {
     }
 }
 
-/// The legacy query code of a query-compatible JSON service's error (or the code itself).
+/// The code query clients know: the error's own legacy code, the model's, or the code itself.
 fn query_code<'a>(model: Option<&'a ServiceModel>, err: &'a AwsError) -> &'a str {
-    model.and_then(|m| m.query_error_code(&err.code)).unwrap_or(&err.code)
+    err.query_code.as_deref().or_else(|| model.and_then(|m| m.query_error_code(&err.code))).unwrap_or(&err.code)
 }
 
 /// The message member of a JSON or CBOR error body: named as in the error's shape where
@@ -129,7 +129,8 @@ mod tests {
     #[test]
     fn query_compatible_json_error_carries_the_legacy_code() {
         let sqs = nubo_model::model("sqs").unwrap();
-        let err = AwsError::new("QueueDoesNotExist", 400, "The specified queue does not exist.");
+        let err = AwsError::new("QueueDoesNotExist", 400, "The specified queue does not exist.")
+            .with_query_code("AWS.SimpleQueueService.NonExistentQueue");
         let resp = encode(Protocol::Json, Some(sqs), &err, "rid");
         assert_eq!(resp.header("x-amzn-query-error"), Some("AWS.SimpleQueueService.NonExistentQueue;Sender"));
         let body: serde_json::Value = serde_json::from_slice(&resp.body).unwrap();
