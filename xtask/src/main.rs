@@ -9,7 +9,13 @@
 mod rust;
 mod services;
 
-use nubo_model::ServiceModel;
+/// The shape model, shared with nubo-model by source so that codegen never depends on the
+/// code it generates (a broken generated file must not stop its own regeneration).
+#[path = "../../crates/model/src/shape.rs"]
+#[allow(dead_code)]
+mod shape;
+
+use shape::ServiceModel;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -81,8 +87,10 @@ fn codegen(botocore: &Path) {
     let version = botocore_version(botocore);
 
     let mut modules = Vec::new();
+    let mut metas = Vec::new();
     for spec in services::SERVICES {
         let model = load_model(botocore, spec.botocore);
+        metas.push(rust::meta(spec, &model));
         for op in spec.operations {
             assert!(model.operations.contains_key(*op), "{}: no operation {op} in the model", spec.name);
         }
@@ -95,7 +103,7 @@ fn codegen(botocore: &Path) {
         }
         eprintln!("codegen: {} ({} operations implemented)", spec.name, spec.operations.len());
     }
-    std::fs::write(gen_dir.join("mod.rs"), rust::generate_mod(&modules, &version)).unwrap();
+    std::fs::write(gen_dir.join("mod.rs"), rust::generate_mod(&modules, &metas, &version)).unwrap();
     let license = botocore.parent().and_then(|site| {
         std::fs::read_dir(site).ok()?.filter_map(|e| e.ok()).find_map(|e| {
             let n = e.file_name().to_string_lossy().to_string();

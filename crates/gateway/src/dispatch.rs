@@ -70,10 +70,10 @@ pub async fn handle(gw: Arc<Gateway>, req: hyper::Request<Incoming>) -> Result<H
     let (service, operation, resp) = match gw.router.resolve(&req, &host) {
         Resolution::Error { service, protocol, error } => {
             let error = failure.unwrap_or(error);
-            (service.map(|s| s.name).unwrap_or("-"), "-".to_string(), errors::encode(protocol, service.map(|s| s.model), &error, &request_id))
+            (service.map(|s| s.name).unwrap_or("-"), "-".to_string(), errors::encode(protocol, service.map(|s| s.model()), &error, &request_id))
         }
         Resolution::Operation { service, protocol, operation, labels } => {
-            let codec = Codec::new(protocol, service.model);
+            let codec = Codec::new(protocol, service.model());
             let id = identity::resolve(&parts.headers, &query);
             let ctx = RequestContext {
                 request_id: request_id.clone(),

@@ -7,23 +7,34 @@
 //! what is left, since it is addressed by bucket (path style or virtual host).
 
 use nubo_core::AwsError;
-use nubo_model::{Handler, Operation, ServiceModel};
+use nubo_model::{Handler, Operation, ServiceMeta, ServiceModel};
+use std::sync::OnceLock;
 use nubo_protocol::{query, rest, Protocol, Request};
 
-/// A service the gateway knows: its model always, its handler once implemented.
+/// A service the gateway knows: its metadata always, its model once a request needs it,
+/// its handler once implemented.
 pub struct ServiceEntry {
     pub name: &'static str,
-    pub model: &'static ServiceModel,
+    pub meta: &'static ServiceMeta,
     pub handler: Option<Box<dyn Handler>>,
     /// The protocols its clients may speak.
     pub protocols: Vec<Protocol>,
-    pub signing_name: String,
-    rest: Option<rest::Router>,
+    is_rest: bool,
+    rest: OnceLock<rest::Router>,
 }
 
 impl ServiceEntry {
     fn speaks(&self, p: Protocol) -> bool {
         self.protocols.contains(&p)
+    }
+
+    /// The service's model, parsed on first use.
+    pub fn model(&self) -> &'static ServiceModel {
+        nubo_model::model(self.name).expect("every ServiceMeta has an embedded model")
+    }
+
+    fn rest_router(&self) -> Option<&rest::Router> {
+        self.is_rest.then(|| self.rest.get_or_init(|| rest::Router::new(self.model())))
     }
 }
 
@@ -47,25 +58,17 @@ impl Router {
     pub fn new(handlers: Vec<Box<dyn Handler>>) -> Router {
         let mut handlers: Vec<Option<Box<dyn Handler>>> = handlers.into_iter().map(Some).collect();
         let services = nubo_model::services()
-            .map(|name| {
-                let model = nubo_model::model(name).expect("embedded model");
+            .iter()
+            .map(|meta| {
+                let name = meta.name;
                 let handler = handlers.iter_mut().find(|h| h.as_ref().is_some_and(|h| h.service() == name)).and_then(Option::take);
-                let mut protocols: Vec<Protocol> = model.metadata.protocols.iter().filter_map(|p| Protocol::from_model_name(p)).collect();
-                if let Some(p) = Protocol::from_model_name(&model.metadata.protocol) {
-                    if !protocols.contains(&p) {
-                        protocols.push(p);
-                    }
-                }
+                let mut protocols: Vec<Protocol> = meta.protocols.iter().filter_map(|p| Protocol::from_model_name(p)).collect();
                 // Query-compatible JSON services still answer their old query clients.
-                if model.metadata.aws_query_compatible.is_some() && !protocols.contains(&Protocol::Query) {
+                if meta.query_compatible && !protocols.contains(&Protocol::Query) {
                     protocols.push(Protocol::Query);
                 }
-                let rest = protocols
-                    .iter()
-                    .any(|p| matches!(p, Protocol::RestJson | Protocol::RestXml))
-                    .then(|| rest::Router::new(model));
-                let signing_name = model.metadata.signing_name.clone().or(model.metadata.endpoint_prefix.clone()).unwrap_or_default();
-                ServiceEntry { name, model, handler, protocols, signing_name, rest }
+                let is_rest = protocols.iter().any(|p| matches!(p, Protocol::RestJson | Protocol::RestXml));
+                ServiceEntry { name, meta, handler, protocols, is_rest, rest: OnceLock::new() }
             })
             .collect();
         Router { services }
@@ -78,7 +81,7 @@ impl Router {
     pub fn resolve<'a>(&'a self, req: &Request, host: &str) -> Resolution<'a> {
         let signed = nubo_sigv4::credential(req.headers, req.query).map(|c| c.service);
         let candidates: Vec<&ServiceEntry> = match &signed {
-            Some(s) => self.services.iter().filter(|e| e.signing_name == *s).collect(),
+            Some(s) => self.services.iter().filter(|e| e.meta.signing_name == s.as_str()).collect(),
             None => Vec::new(),
         };
         if let Some(target) = req.headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
@@ -94,7 +97,7 @@ impl Router {
             return self.by_action(&candidates, action, params.as_ref().and_then(|p| p.get("Version")));
         }
         // A form POST without `Action` is a query request that forgot it (no REST API takes forms).
-        if req.method == "POST" && query::is_form(req) && req.headers.contains_key(http::header::CONTENT_TYPE) && candidates.iter().all(|c| c.rest.is_none()) {
+        if req.method == "POST" && query::is_form(req) && req.headers.contains_key(http::header::CONTENT_TYPE) && candidates.iter().all(|c| !c.is_rest) {
             return Resolution::Error {
                 service: candidates.first().copied(),
                 protocol: candidates.first().map(|c| c.protocols[0]).filter(|p| *p == Protocol::Ec2).unwrap_or(Protocol::Query),
@@ -102,7 +105,7 @@ impl Router {
             };
         }
         if let Some(&svc) = candidates.first() {
-            if svc.rest.is_none() {
+            if !svc.is_rest {
                 let protocol = svc.protocols[0];
                 let error = if matches!(protocol, Protocol::Query | Protocol::Ec2) {
                     AwsError::new("MissingAction", 400, "The request must contain the parameter Action.")
@@ -117,7 +120,7 @@ impl Router {
 
     fn by_target(&self, req: &Request, target: &str) -> Resolution<'_> {
         let (prefix, op) = target.rsplit_once('.').unwrap_or((target, ""));
-        let Some(svc) = self.services.iter().find(|e| e.model.metadata.target_prefix.as_deref() == Some(prefix)) else {
+        let Some(svc) = self.services.iter().find(|e| e.meta.target_prefix == Some(prefix)) else {
             return Resolution::Error {
                 service: None,
                 protocol: Protocol::Json,
@@ -131,14 +134,14 @@ impl Router {
         if req.method != "POST" {
             return err(method_not_allowed(req.method));
         }
-        match svc.model.operation(op) {
+        match svc.model().operation(op) {
             Some(operation) => Resolution::Operation { service: svc, protocol: Protocol::Json, operation, labels: Vec::new() },
             None => err(AwsError::new("UnknownOperationException", 400, format!("Unknown operation {target}"))),
         }
     }
 
     fn by_rpc_v2(&self, req: &Request, svc_name: &str, op: &str) -> Resolution<'_> {
-        let svc = self.services.iter().find(|e| e.model.metadata.target_prefix.as_deref() == Some(svc_name) && e.speaks(Protocol::RpcV2Cbor));
+        let svc = self.services.iter().find(|e| e.meta.target_prefix == Some(svc_name) && e.speaks(Protocol::RpcV2Cbor));
         let Some(svc) = svc else {
             return Resolution::Error {
                 service: None,
@@ -150,7 +153,7 @@ impl Router {
         if req.method != "POST" {
             return err(method_not_allowed(req.method));
         }
-        match svc.model.operation(op) {
+        match svc.model().operation(op) {
             Some(operation) => Resolution::Operation { service: svc, protocol: Protocol::RpcV2Cbor, operation, labels: Vec::new() },
             None => err(AwsError::new("UnknownOperationException", 404, format!("Unknown operation {op}"))),
         }
@@ -158,7 +161,7 @@ impl Router {
 
     fn by_action<'a>(&'a self, candidates: &[&'a ServiceEntry], action: &str, version: Option<&str>) -> Resolution<'a> {
         let speaks_query = |e: &&ServiceEntry| e.speaks(Protocol::Query) || e.speaks(Protocol::Ec2);
-        let version_ok = |e: &&ServiceEntry| version.is_none_or(|v| e.model.metadata.api_version == v);
+        let version_ok = |e: &&ServiceEntry| version.is_none_or(|v| e.meta.api_version == v);
         let svc = candidates
             .iter()
             .copied()
@@ -174,7 +177,7 @@ impl Router {
             };
         };
         let protocol = if svc.speaks(Protocol::Ec2) { Protocol::Ec2 } else { Protocol::Query };
-        match svc.model.operation(action) {
+        match svc.model().operation(action) {
             Some(operation) => Resolution::Operation { service: svc, protocol, operation, labels: Vec::new() },
             None => Resolution::Error {
                 service: Some(svc),
@@ -185,13 +188,13 @@ impl Router {
     }
 
     fn by_rest<'a>(&'a self, req: &Request, host: &str, candidates: &[&'a ServiceEntry], signed: Option<&str>) -> Resolution<'a> {
-        let rest_services = || self.services.iter().filter(|e| e.rest.is_some() && e.name != "s3");
+        let rest_services = || self.services.iter().filter(|e| e.is_rest && e.name != "s3");
         let pool: Vec<&ServiceEntry> =
-            if candidates.is_empty() { rest_services().collect() } else { candidates.iter().copied().filter(|e| e.rest.is_some()).collect() };
+            if candidates.is_empty() { rest_services().collect() } else { candidates.iter().copied().filter(|e| e.is_rest).collect() };
         for svc in pool.iter().filter(|e| e.name != "s3") {
-            if let Some((op, labels)) = svc.rest.as_ref().unwrap().find(req.method, req.path, req.query) {
+            if let Some((op, labels)) = svc.rest_router().unwrap().find(req.method, req.path, req.query) {
                 let protocol = if svc.speaks(Protocol::RestJson) { Protocol::RestJson } else { Protocol::RestXml };
-                return Resolution::Operation { service: svc, protocol, operation: &svc.model.operations[op], labels };
+                return Resolution::Operation { service: svc, protocol, operation: &svc.model().operations[op], labels };
             }
         }
         if let Some(svc) = pool.iter().find(|e| e.name != "s3") {
@@ -214,9 +217,9 @@ impl Router {
             Some(bucket) => format!("/{bucket}{}", req.path),
             None => req.path.to_string(),
         };
-        let router = svc.rest.as_ref().unwrap();
+        let router = svc.rest_router().unwrap();
         match router.find(req.method, &path, req.query) {
-            Some((op, labels)) => Resolution::Operation { service: svc, protocol: Protocol::RestXml, operation: &svc.model.operations[op], labels },
+            Some((op, labels)) => Resolution::Operation { service: svc, protocol: Protocol::RestXml, operation: &svc.model().operations[op], labels },
             None => Resolution::Error {
                 service: Some(svc),
                 protocol: Protocol::RestXml,

@@ -19,19 +19,36 @@ pub use value::{FromValue, IntoValue, ShapeError, Value};
 
 use std::sync::OnceLock;
 
-static PARSED: [OnceLock<ServiceModel>; generated::MODELS.len()] = [const { OnceLock::new() }; generated::MODELS.len()];
+/// What the router needs to know of a service before (and without) parsing its model.
+#[derive(Debug)]
+pub struct ServiceMeta {
+    /// nubo's name of the service (`sqs`, `cloudwatch`, ...).
+    pub name: &'static str,
+    /// The service name clients put in the SigV4 credential scope.
+    pub signing_name: &'static str,
+    /// The `X-Amz-Target` prefix of JSON services (and the RPC v2 service name).
+    pub target_prefix: Option<&'static str>,
+    pub api_version: &'static str,
+    /// The model's protocol names, in its order of preference.
+    pub protocols: &'static [&'static str],
+    /// A JSON service that still answers its old query clients.
+    pub query_compatible: bool,
+    json: &'static str,
+}
 
-/// The model of a service by nubo's name for it (`sqs`, `cloudwatch`, ...).
+static PARSED: [OnceLock<ServiceModel>; generated::SERVICES.len()] = [const { OnceLock::new() }; generated::SERVICES.len()];
+
+/// The model of a service by nubo's name for it, parsed on first use.
 pub fn model(service: &str) -> Option<&'static ServiceModel> {
-    let i = generated::MODELS.iter().position(|(name, _)| *name == service)?;
+    let i = generated::SERVICES.iter().position(|m| m.name == service)?;
     Some(PARSED[i].get_or_init(|| {
-        serde_json::from_str(generated::MODELS[i].1).expect("embedded models are generated from valid JSON")
+        serde_json::from_str(generated::SERVICES[i].json).expect("embedded models are generated from valid JSON")
     }))
 }
 
-/// Names of every service whose model nubo embeds.
-pub fn services() -> impl Iterator<Item = &'static str> {
-    generated::MODELS.iter().map(|(name, _)| *name)
+/// Every service nubo embeds a model of.
+pub fn services() -> &'static [ServiceMeta] {
+    generated::SERVICES
 }
 
 #[cfg(test)]
@@ -39,8 +56,9 @@ mod tests {
     #[test]
     fn every_embedded_model_parses() {
         for s in super::services() {
-            let m = super::model(s).unwrap();
-            assert!(!m.operations.is_empty(), "{s}");
+            let m = super::model(s.name).unwrap();
+            assert!(!m.operations.is_empty(), "{}", s.name);
+            assert_eq!(m.metadata.api_version, s.api_version);
         }
     }
 }

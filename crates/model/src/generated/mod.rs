@@ -6,20 +6,22 @@ pub mod s3;
 pub mod lambda;
 pub mod cloudwatch;
 
-/// Every model nubo embeds: (nubo's service name, trimmed model JSON).
-pub(crate) const MODELS: &[(&str, &str)] = &[
-    ("sts", include_str!("../../models/sts.json")),
-    ("sqs", include_str!("../../models/sqs.json")),
-    ("s3", include_str!("../../models/s3.json")),
-    ("lambda", include_str!("../../models/lambda.json")),
-    ("cloudwatch", include_str!("../../models/cloudwatch.json")),
-    ("iam", include_str!("../../models/iam.json")),
-    ("sns", include_str!("../../models/sns.json")),
-    ("logs", include_str!("../../models/logs.json")),
-    ("dynamodb", include_str!("../../models/dynamodb.json")),
-    ("dynamodbstreams", include_str!("../../models/dynamodbstreams.json")),
-    ("ec2", include_str!("../../models/ec2.json")),
-    ("autoscaling", include_str!("../../models/autoscaling.json")),
-    ("elbv2", include_str!("../../models/elbv2.json")),
-    ("acm", include_str!("../../models/acm.json")),
+use crate::ServiceMeta;
+
+/// Every service nubo knows, with its embedded model.
+pub const SERVICES: &[ServiceMeta] = &[
+    ServiceMeta { name: "sts", signing_name: "sts", target_prefix: None, api_version: "2011-06-15", protocols: &["query"], query_compatible: false, json: include_str!("../../models/sts.json") },
+    ServiceMeta { name: "sqs", signing_name: "sqs", target_prefix: Some("AmazonSQS"), api_version: "2012-11-05", protocols: &["json"], query_compatible: true, json: include_str!("../../models/sqs.json") },
+    ServiceMeta { name: "s3", signing_name: "s3", target_prefix: None, api_version: "2006-03-01", protocols: &["rest-xml"], query_compatible: false, json: include_str!("../../models/s3.json") },
+    ServiceMeta { name: "lambda", signing_name: "lambda", target_prefix: None, api_version: "2015-03-31", protocols: &["rest-json"], query_compatible: false, json: include_str!("../../models/lambda.json") },
+    ServiceMeta { name: "cloudwatch", signing_name: "monitoring", target_prefix: Some("GraniteServiceVersion20100801"), api_version: "2010-08-01", protocols: &["smithy-rpc-v2-cbor", "json", "query"], query_compatible: true, json: include_str!("../../models/cloudwatch.json") },
+    ServiceMeta { name: "iam", signing_name: "iam", target_prefix: None, api_version: "2010-05-08", protocols: &["query"], query_compatible: false, json: include_str!("../../models/iam.json") },
+    ServiceMeta { name: "sns", signing_name: "sns", target_prefix: None, api_version: "2010-03-31", protocols: &["query"], query_compatible: false, json: include_str!("../../models/sns.json") },
+    ServiceMeta { name: "logs", signing_name: "logs", target_prefix: Some("Logs_20140328"), api_version: "2014-03-28", protocols: &["json"], query_compatible: false, json: include_str!("../../models/logs.json") },
+    ServiceMeta { name: "dynamodb", signing_name: "dynamodb", target_prefix: Some("DynamoDB_20120810"), api_version: "2012-08-10", protocols: &["json"], query_compatible: false, json: include_str!("../../models/dynamodb.json") },
+    ServiceMeta { name: "dynamodbstreams", signing_name: "dynamodb", target_prefix: Some("DynamoDBStreams_20120810"), api_version: "2012-08-10", protocols: &["json"], query_compatible: false, json: include_str!("../../models/dynamodbstreams.json") },
+    ServiceMeta { name: "ec2", signing_name: "ec2", target_prefix: None, api_version: "2016-11-15", protocols: &["ec2"], query_compatible: false, json: include_str!("../../models/ec2.json") },
+    ServiceMeta { name: "autoscaling", signing_name: "autoscaling", target_prefix: None, api_version: "2011-01-01", protocols: &["query"], query_compatible: false, json: include_str!("../../models/autoscaling.json") },
+    ServiceMeta { name: "elbv2", signing_name: "elasticloadbalancing", target_prefix: None, api_version: "2015-12-01", protocols: &["query"], query_compatible: false, json: include_str!("../../models/elbv2.json") },
+    ServiceMeta { name: "acm", signing_name: "acm", target_prefix: Some("CertificateManager"), api_version: "2015-12-08", protocols: &["json"], query_compatible: false, json: include_str!("../../models/acm.json") },
 ];
