@@ -261,3 +261,94 @@ mod tests {
         assert_eq!(virtual_host_bucket("s3.localhost.localstack.cloud"), None);
     }
 }
+
+#[cfg(test)]
+mod routing_tests {
+    use super::*;
+    use bytes::Bytes;
+    use http::HeaderMap;
+
+    fn route(method: &str, uri: &str, headers: &[(&str, &str)], body: &str, host: &str) -> (String, String, Protocol) {
+        let router = Router::new(Vec::new());
+        let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
+        let mut h = HeaderMap::new();
+        for (k, v) in headers {
+            h.insert(http::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
+        }
+        let body = Bytes::from(body.to_string());
+        let req = Request { method, path, query, headers: &h, body: &body };
+        match router.resolve(&req, host) {
+            Resolution::Operation { service, protocol, operation, .. } => (service.name.to_string(), operation.name.clone(), protocol),
+            Resolution::Error { service, protocol, error } => {
+                (service.map(|s| s.name).unwrap_or("-").to_string(), format!("error:{}", error.code), protocol)
+            }
+        }
+    }
+
+    fn signed(service: &str) -> String {
+        format!("AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0")
+    }
+
+    const FORM: (&str, &str) = ("content-type", "application/x-www-form-urlencoded");
+
+    #[test]
+    fn target_header_selects_a_json_service() {
+        let r = route("POST", "/", &[("x-amz-target", "DynamoDB_20120810.ListTables")], "{}", "localhost");
+        assert_eq!(r, ("dynamodb".into(), "ListTables".into(), Protocol::Json));
+        let r = route("POST", "/", &[("x-amz-target", "DynamoDBStreams_20120810.ListStreams")], "{}", "localhost");
+        assert_eq!(r.0, "dynamodbstreams", "streams share dynamodb's signing name but not its target prefix");
+    }
+
+    #[test]
+    fn rpc_v2_path_selects_cbor() {
+        let r = route("POST", "/service/GraniteServiceVersion20100801/operation/ListMetrics", &[], "", "localhost");
+        assert_eq!(r, ("cloudwatch".into(), "ListMetrics".into(), Protocol::RpcV2Cbor));
+    }
+
+    #[test]
+    fn action_selects_by_signature_then_version() {
+        let auth = signed("sqs");
+        let r = route("POST", "/", &[FORM, ("authorization", &auth)], "Action=ListQueues", "localhost");
+        assert_eq!(r, ("sqs".into(), "ListQueues".into(), Protocol::Query));
+        let r = route("POST", "/", &[FORM], "Action=DescribeInstances&Version=2016-11-15", "localhost");
+        assert_eq!(r, ("ec2".into(), "DescribeInstances".into(), Protocol::Ec2));
+        let r = route("GET", "/?Action=GetCallerIdentity&Version=2011-06-15", &[], "", "localhost");
+        assert_eq!(r.1, "GetCallerIdentity");
+    }
+
+    #[test]
+    fn elb_versions_share_a_signing_name() {
+        let auth = signed("elasticloadbalancing");
+        let r = route("POST", "/", &[FORM, ("authorization", &auth)], "Action=DescribeLoadBalancers&Version=2015-12-01", "localhost");
+        assert_eq!((r.0.as_str(), r.1.as_str()), ("elbv2", "DescribeLoadBalancers"));
+    }
+
+    #[test]
+    fn rest_json_paths_find_lambda_before_s3() {
+        let r = route("GET", "/2015-03-31/functions/", &[], "", "localhost");
+        assert_eq!(r, ("lambda".into(), "ListFunctions".into(), Protocol::RestJson));
+    }
+
+    #[test]
+    fn s3_takes_path_style_and_virtual_host_requests() {
+        assert_eq!(route("GET", "/", &[], "", "localhost:4566").1, "ListBuckets");
+        assert_eq!(route("GET", "/bucket", &[], "", "localhost:4566").1, "ListObjects");
+        assert_eq!(route("GET", "/", &[], "", "bucket.localhost:4566").1, "ListObjects");
+        assert_eq!(route("GET", "/key.txt", &[], "", "bucket.s3.localhost.localstack.cloud:4566").1, "GetObject");
+        assert_eq!(route("PUT", "/bucket?versioning", &[], "", "localhost").1, "PutBucketVersioning");
+    }
+
+    #[test]
+    fn requests_naming_nothing_known_get_protocol_errors() {
+        let r = route("POST", "/", &[("x-amz-target", "Nope.Op")], "{}", "localhost");
+        assert_eq!((r.1.as_str(), r.2), ("error:UnknownOperationException", Protocol::Json));
+        let r = route("POST", "/", &[FORM], "Version=2011-06-15", "localhost");
+        assert_eq!((r.1.as_str(), r.2), ("error:MissingAction", Protocol::Query));
+        let r = route("POST", "/", &[FORM], "Action=Bogus&Version=2011-06-15", "localhost");
+        assert_eq!((r.1.as_str(), r.2), ("error:InvalidAction", Protocol::Query));
+        let r = route("PATCH", "/bucket", &[], "", "localhost");
+        assert_eq!((r.1.as_str(), r.2), ("error:MethodNotAllowed", Protocol::RestXml));
+        let r = route("GET", "/", &[("x-amz-target", "AmazonSQS.ListQueues")], "", "localhost");
+        assert_eq!(r.1, "error:MethodNotAllowed");
+    }
+}
