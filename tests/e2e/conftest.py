@@ -5,6 +5,7 @@ point is the wire itself. `nubo` is session-scoped per worker; tests that need c
 state call `nubo.reset()`.
 """
 
+import atexit
 import copy
 import gzip
 import json
@@ -100,6 +101,8 @@ def boto(nubo, client_config):
 
 
 _MODEL_DIRS: dict = {}
+_MODEL_ROOT = tempfile.mkdtemp(prefix="nubo-models-")
+atexit.register(shutil.rmtree, _MODEL_ROOT, True)
 
 
 def model_with_protocol(service: str, protocol: str) -> str:
@@ -115,7 +118,7 @@ def model_with_protocol(service: str, protocol: str) -> str:
     model = copy.deepcopy(model)
     model["metadata"]["protocol"] = protocol
     model["metadata"]["protocols"] = [protocol]
-    root = tempfile.mkdtemp(prefix=f"nubo-model-{service}-{protocol}-")
+    root = str(Path(_MODEL_ROOT) / f"{service}-{protocol}")
     out = Path(root) / service / version
     out.mkdir(parents=True)
     (out / "service-2.json").write_text(json.dumps(model))
