@@ -96,6 +96,7 @@ impl<'a> Gen<'a> {
             ShapeType::Double | ShapeType::BigDecimal => "f64".into(),
             ShapeType::Boolean => "bool".into(),
             ShapeType::Timestamp => "::nubo_core::Timestamp".into(),
+            ShapeType::Blob if shape.streaming => "crate::ByteStream".into(),
             ShapeType::Blob => "::bytes::Bytes".into(),
         }
     }

@@ -6,6 +6,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use nubo_core::{AwsError, RequestContext};
+use nubo_model::ByteStream;
 use nubo_protocol::{body, errors, Codec, Request, Response};
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -16,7 +17,8 @@ pub const MAX_RPC_BODY: usize = 16 << 20;
 /// Bodies of REST requests, until S3 streams its object bodies (issue "S3").
 pub const MAX_REST_BODY: usize = 128 << 20;
 
-pub type HttpResponse = hyper::Response<Full<Bytes>>;
+pub type ResponseBody = nubo_model::stream::Body;
+pub type HttpResponse = hyper::Response<ResponseBody>;
 
 fn is_rpc(parts: &http::request::Parts) -> bool {
     let h = &parts.headers;
@@ -45,35 +47,37 @@ pub async fn handle(gw: Arc<Gateway>, req: hyper::Request<Incoming>) -> Result<H
         .or_else(|| parts.uri.authority().map(|a| a.to_string()))
         .unwrap_or_default();
 
-    // Read the body; an error here is answered once the route tells the protocol.
+    let declared = parts.headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     let rpc = is_rpc(&parts);
     let limit = if rpc { MAX_RPC_BODY } else { MAX_REST_BODY };
+    // An error while reading the body is answered once the route tells the protocol.
     let mut failure: Option<AwsError> = None;
-    let declared = parts.headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    let mut body = match declared {
-        Some(n) if n > limit as u64 => None,
-        _ => Limited::new(body, limit).collect().await.ok().map(|c| c.to_bytes()),
-    }
-    .unwrap_or_else(|| {
-        failure = Some(too_large(limit));
-        Bytes::new()
-    });
-    // RPC bodies are unpacked before routing: a query request's `Action` may be inside.
-    if rpc && failure.is_none() && body::is_gzipped(&parts.headers) {
-        match body::decompress(&mut parts.headers, &body, limit) {
+    let mut incoming = Some(body);
+    let mut body = Bytes::new();
+    if rpc {
+        // RPC requests are routed by their body (a query request's `Action` may be in it,
+        // gzipped even), so it is read first.
+        match read_body(incoming.take().unwrap(), declared, limit).await {
             Ok(b) => body = b,
             Err(e) => failure = Some(e),
         }
+        if failure.is_none() && body::is_gzipped(&parts.headers) {
+            match body::decompress(&mut parts.headers, &body, limit) {
+                Ok(b) => body = b,
+                Err(e) => failure = Some(e),
+            }
+        }
     }
 
-    let req = Request { method: &method, path: &path, query: &query, headers: &parts.headers, body: &body };
-    let (service, operation, resp) = match gw.router.resolve(&req, &host) {
+    let route_req = Request { method: &method, path: &path, query: &query, headers: &parts.headers, body: &body, stream: None };
+    let (service, operation, resp) = match gw.router.resolve(&route_req, &host) {
         Resolution::Error { service, protocol, error } => {
             let error = failure.unwrap_or(error);
             (service.map(|s| s.name).unwrap_or("-"), "-".to_string(), errors::encode(protocol, service.map(|s| s.model()), &error, &request_id))
         }
         Resolution::Operation { service, protocol, operation, labels } => {
-            let codec = Codec::new(protocol, service.model());
+            let model = service.model();
+            let codec = Codec::new(protocol, model);
             let id = identity::resolve(&parts.headers, &query);
             let ctx = RequestContext {
                 request_id: request_id.clone(),
@@ -84,6 +88,19 @@ pub async fn handle(gw: Arc<Gateway>, req: hyper::Request<Incoming>) -> Result<H
                 service: service.name,
                 operation: operation.name.clone(),
             };
+            // REST bodies: streamed to the service where the payload streams (S3 object
+            // data), read here otherwise.
+            let mut stream = None;
+            if let Some(incoming) = incoming.take() {
+                if streams_input(model, operation) {
+                    stream = Some(ByteStream::from_body(incoming, declared));
+                } else {
+                    match read_body(incoming, declared, limit).await {
+                        Ok(b) => body = b,
+                        Err(e) => failure = failure.or(Some(e)),
+                    }
+                }
+            }
             let mut headers = parts.headers.clone();
             let result = match failure {
                 Some(e) => Err(e),
@@ -92,13 +109,16 @@ pub async fn handle(gw: Arc<Gateway>, req: hyper::Request<Incoming>) -> Result<H
                 None if !rpc && operation.requestcompression.is_some() && body::is_gzipped(&headers) => {
                     match body::decompress(&mut headers, &body, limit) {
                         Ok(b) => {
-                            let req = Request { headers: &headers, body: &b, ..req };
+                            let req = Request { method: &method, path: &path, query: &query, headers: &headers, body: &b, stream };
                             call(service, &codec, operation, &req, &labels, &ctx).await
                         }
                         Err(e) => Err(e),
                     }
                 }
-                None => call(service, &codec, operation, &req, &labels, &ctx).await,
+                None => {
+                    let req = Request { method: &method, path: &path, query: &query, headers: &parts.headers, body: &body, stream };
+                    call(service, &codec, operation, &req, &labels, &ctx).await
+                }
             };
             let resp = result.unwrap_or_else(|e| codec.encode_error(&e, &request_id));
             (service.name, operation.name.clone(), resp)
@@ -132,6 +152,25 @@ async fn call(
     Ok(codec.encode(operation, output, &ctx.request_id))
 }
 
+/// Reads a whole body, refusing more than `limit` bytes (by its declared length first).
+async fn read_body(body: Incoming, declared: Option<u64>, limit: usize) -> Result<Bytes, AwsError> {
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large(limit));
+    }
+    match Limited::new(body, limit).collect().await {
+        Ok(c) => Ok(c.to_bytes()),
+        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(too_large(limit)),
+        Err(e) => Err(AwsError::new("IncompleteBody", 400, format!("The request body could not be read: {e}"))),
+    }
+}
+
+/// Whether the operation's input payload is a streaming blob (S3 `PutObject`, `UploadPart`).
+fn streams_input(model: &nubo_model::ServiceModel, op: &nubo_model::Operation) -> bool {
+    let Some(input) = op.input.as_ref().and_then(|i| model.shapes.get(&i.shape)) else { return false };
+    let Some(member) = input.payload.as_ref().and_then(|p| input.members.get(p)) else { return false };
+    model.shapes.get(&member.shape).is_some_and(|s| s.streaming)
+}
+
 fn too_large(limit: usize) -> AwsError {
     AwsError::new("RequestEntityTooLarge", 413, format!("Request body is larger than the {} MiB this endpoint accepts", limit >> 20))
 }
@@ -143,8 +182,12 @@ pub fn to_http(resp: Response, head: bool) -> HttpResponse {
             b = b.header(k, v);
         }
     }
-    let body = if head { Bytes::new() } else { resp.body };
-    b.body(Full::new(body)).unwrap_or_else(|_| hyper::Response::new(Full::new(Bytes::new())))
+    let body: ResponseBody = match (head, resp.stream) {
+        (true, _) => Full::new(Bytes::new()).map_err(|never| match never {}).boxed_unsync(),
+        (false, Some(s)) => s.take().unwrap_or_else(|| Full::new(Bytes::new()).map_err(|never| match never {}).boxed_unsync()),
+        (false, None) => Full::new(resp.body).map_err(|never| match never {}).boxed_unsync(),
+    };
+    b.body(body).unwrap_or_else(|_| hyper::Response::new(Full::new(Bytes::new()).map_err(|never| match never {}).boxed_unsync()))
 }
 
 /// A JSON response for nubo's own endpoints.
@@ -153,6 +196,7 @@ pub fn json_response(status: u16, v: serde_json::Value) -> HttpResponse {
         status,
         headers: vec![("Content-Type".into(), "application/json".into())],
         body: Bytes::from(serde_json::to_vec(&v).unwrap()),
+        stream: None,
     };
     to_http(resp, false)
 }

@@ -276,7 +276,7 @@ mod routing_tests {
             h.insert(http::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
         }
         let body = Bytes::from(body.to_string());
-        let req = Request { method, path, query, headers: &h, body: &body };
+        let req = Request { method, path, query, headers: &h, body: &body, stream: None };
         match router.resolve(&req, host) {
             Resolution::Operation { service, protocol, operation, .. } => (service.name.to_string(), operation.name.clone(), protocol),
             Resolution::Error { service, protocol, error } => {

@@ -11,10 +11,12 @@
 pub mod generated;
 pub mod handler;
 pub mod shape;
+pub mod stream;
 pub mod value;
 
 pub use handler::Handler;
 pub use shape::*;
+pub use stream::ByteStream;
 pub use value::{FromValue, IntoValue, ShapeError, Value};
 
 use std::sync::OnceLock;

@@ -23,6 +23,8 @@ pub enum Value {
     Structure(IndexMap<String, Value>),
     /// A Smithy document: free-form JSON carried as is.
     Document(serde_json::Value),
+    /// A streaming payload (S3 object data), never buffered.
+    Stream(crate::ByteStream),
 }
 
 impl Value {
@@ -56,6 +58,7 @@ impl Value {
             Value::Map(_) => "map",
             Value::Structure(_) => "structure",
             Value::Document(_) => "document",
+            Value::Stream(_) => "stream",
         }
     }
 }
@@ -197,6 +200,21 @@ impl FromValue for Bytes {
 impl IntoValue for Bytes {
     fn into_value(self) -> Value {
         Value::Blob(self)
+    }
+}
+
+impl FromValue for crate::ByteStream {
+    fn from_value(v: Value) -> Result<Self, ShapeError> {
+        match v {
+            Value::Stream(s) => Ok(s),
+            Value::Blob(b) => Ok(crate::ByteStream::from_bytes(b)),
+            v => Err(wrong("stream", &v)),
+        }
+    }
+}
+impl IntoValue for crate::ByteStream {
+    fn into_value(self) -> Value {
+        Value::Stream(self)
     }
 }
 

@@ -99,6 +99,7 @@ pub fn encode_value(model: &ServiceModel, member: Option<&Member>, v: &Value) ->
         Value::Timestamp(t) => Cbor::Tag(1, Box::new(Cbor::Float(t.as_secs_f64()))),
         Value::Blob(b) => Cbor::Bytes(b.to_vec()),
         Value::Document(d) => json_to_cbor(d),
+        Value::Stream(_) => Cbor::Null,
     }
 }
 
@@ -127,5 +128,6 @@ pub fn encode(model: &ServiceModel, op: &Operation, output: Value) -> Response {
         status: 200,
         headers: vec![("Content-Type".into(), CONTENT_TYPE.into()), ("smithy-protocol".into(), "rpc-v2-cbor".into())],
         body: to_bytes(&body),
+        stream: None,
     }
 }

@@ -29,7 +29,7 @@ fn message_key(model: Option<&ServiceModel>, err: &AwsError) -> &'static str {
 }
 
 pub fn encode(protocol: Protocol, model: Option<&ServiceModel>, err: &AwsError, request_id: &str) -> Response {
-    let mut resp = Response { status: err.status, headers: Vec::new(), body: Bytes::new() };
+    let mut resp = Response { status: err.status, headers: Vec::new(), body: Bytes::new(), stream: None };
     match protocol {
         Protocol::Query => {
             let mut w = Writer::default();

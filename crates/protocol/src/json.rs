@@ -167,6 +167,7 @@ pub fn encode(model: &ServiceModel, member: &Member, v: &Value) -> Json {
         },
         Value::Blob(b) => Json::String(scalar::b64encode(b)),
         Value::Document(d) => d.clone(),
+        Value::Stream(_) => Json::Null,
     }
 }
 
@@ -181,5 +182,6 @@ pub fn encode_rpc(codec: &Codec, op: &Operation, output: Value) -> Response {
         status: 200,
         headers: vec![("Content-Type".into(), content_type(model))],
         body: Bytes::from(serde_json::to_vec(&body).expect("JSON values serialize")),
+        stream: None,
     }
 }

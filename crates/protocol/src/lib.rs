@@ -26,7 +26,7 @@ pub mod xml;
 use bytes::Bytes;
 use http::HeaderMap;
 use nubo_core::AwsError;
-use nubo_model::{Operation, ServiceModel, Value};
+use nubo_model::{ByteStream, Operation, ServiceModel, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protocol {
@@ -73,6 +73,8 @@ pub struct Request<'a> {
     pub query: &'a str,
     pub headers: &'a HeaderMap,
     pub body: &'a Bytes,
+    /// The unread body, for operations whose payload streams (then `body` is empty).
+    pub stream: Option<ByteStream>,
 }
 
 /// A response ready to be written to the socket.
@@ -81,6 +83,8 @@ pub struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Bytes,
+    /// A streaming body, sent instead of `body` when present.
+    pub stream: Option<ByteStream>,
 }
 
 impl Response {

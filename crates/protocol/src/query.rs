@@ -175,6 +175,7 @@ fn xml_response(body: String) -> Response {
         status: 200,
         headers: vec![("Content-Type".into(), "text/xml".into())],
         body: Bytes::from(body),
+        stream: None,
     }
 }
 
@@ -240,7 +241,7 @@ mod tests {
         let model = model();
         let headers = HeaderMap::new();
         let body = Bytes::from_static(body.as_bytes());
-        let req = Request { method: "POST", path: "/", query: "", headers: &headers, body: &body };
+        let req = Request { method: "POST", path: "/", query: "", headers: &headers, body: &body, stream: None };
         let codec = Codec::new(Protocol::Query, &model);
         decode(&codec, &model.operations["Op"], &req)
     }

@@ -11,7 +11,7 @@ use crate::{json, malformed, scalar, Codec, Protocol, Request, Response};
 use bytes::Bytes;
 use indexmap::IndexMap;
 use nubo_core::AwsError;
-use nubo_model::{Location, Member, Operation, ServiceModel, Shape, ShapeType, TimestampFormat, Value};
+use nubo_model::{ByteStream, Location, Member, Operation, ServiceModel, Shape, ShapeType, TimestampFormat, Value};
 use percent_encoding::percent_decode_str;
 
 #[derive(Debug)]
@@ -139,7 +139,10 @@ pub fn decode(codec: &Codec, op: &Operation, req: &Request, labels: &[(String, S
             let mut m = IndexMap::new();
             let member = &shape.members[p];
             let pshape = &model.shapes[&member.shape];
-            if !req.body.is_empty() {
+            if pshape.kind == ShapeType::Blob && pshape.streaming {
+                let stream = req.stream.clone().unwrap_or_else(|| ByteStream::from_bytes(req.body.clone()));
+                m.insert(p.clone(), Value::Stream(stream));
+            } else if !req.body.is_empty() {
                 let v = match pshape.kind {
                     ShapeType::Blob => Value::Blob(req.body.clone()),
                     ShapeType::String => Value::String(String::from_utf8_lossy(req.body).into_owned()),
@@ -334,7 +337,7 @@ fn xml_root(op: &Operation, shape_name: &str, shape: &Shape) -> String {
 
 pub fn encode(codec: &Codec, op: &Operation, output: Value) -> Response {
     let model = codec.model;
-    let mut resp = Response { status: op.http.response_code.unwrap_or(200), headers: Vec::new(), body: Bytes::new() };
+    let mut resp = Response { status: op.http.response_code.unwrap_or(200), headers: Vec::new(), body: Bytes::new(), stream: None };
     let content_type = if codec.protocol == Protocol::RestXml { "application/xml" } else { "application/json" };
     let Some(out) = &op.output else {
         if codec.protocol == Protocol::RestJson {
@@ -387,6 +390,12 @@ pub fn encode(codec: &Codec, op: &Operation, output: Value) -> Response {
             let member = &shape.members[p];
             let pshape = &model.shapes[&member.shape];
             match (fields.get(p), pshape.kind) {
+                (Some(Value::Stream(s)), _) => {
+                    resp.stream = Some(s.clone());
+                    if !has_ct {
+                        resp.headers.push(("Content-Type".into(), "application/octet-stream".into()));
+                    }
+                }
                 (Some(Value::Blob(b)), _) => {
                     resp.body = b.clone();
                     if !has_ct {

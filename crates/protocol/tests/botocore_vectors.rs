@@ -69,6 +69,7 @@ fn to_params(v: &Value) -> Json {
         Value::List(items) => Json::Array(items.iter().map(to_params).collect()),
         Value::Map(m) | Value::Structure(m) => Json::Object(m.iter().map(|(k, v)| (k.clone(), to_params(v))).collect()),
         Value::Document(d) => d.clone(),
+        Value::Stream(_) => Json::String("<stream>".into()),
     }
 }
 
@@ -129,7 +130,7 @@ fn decode_case(suite: &Json, case: &Json) -> Result<(), String> {
         body = nubo_protocol::body::decompress(&mut headers, &body, 1 << 20).map_err(|e| e.to_string())?;
     }
     let method = ser["method"].as_str().unwrap_or("POST");
-    let req = Request { method, path, query, headers: &headers, body: &body };
+    let req = Request { method, path, query, headers: &headers, body: &body, stream: None };
     let labels = match protocol {
         Protocol::RestJson | Protocol::RestXml => {
             let router = rest::Router::new(&model);
