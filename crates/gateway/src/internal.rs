@@ -18,7 +18,7 @@ pub async fn handle(gw: &Gateway, req: hyper::Request<Incoming>) -> HttpResponse
     let path = req.uri().path().trim_end_matches('/').to_string();
     match (method.as_str(), path.as_str()) {
         ("GET", "/_nubo/health") => health(gw),
-        ("POST", "/_nubo/reset") => match gw.store.clear() {
+        ("POST", "/_nubo/reset") => match gw.store.clear().await {
             Ok(()) => json_response(200, json!({ "reset": true })),
             Err(e) => json_response(500, json!({ "error": e.to_string() })),
         },

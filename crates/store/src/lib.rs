@@ -10,6 +10,7 @@
 //! Keys are built with [`key`] so that a prefix scan of an account's or region's
 //! resources is one ordered range.
 
+pub mod blobs;
 pub mod key;
 mod redb_engine;
 
@@ -66,26 +67,32 @@ pub trait Engine: Send + Sync + 'static {
     fn clear(&self) -> Result<()>;
 }
 
-/// The handle services hold.
+/// The handle services hold: tables, and blobs for large values.
 #[derive(Clone)]
 pub struct Store {
     engine: Arc<dyn Engine>,
+    blobs: blobs::BlobStore,
 }
 
 impl Store {
-    /// A durable store in one file under `dir`.
+    /// A durable store under `dir`: the tables in one file, blobs in `dir/blobs`.
     pub fn open(dir: &Path) -> Result<Store> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError(format!("{}: {e}", dir.display())))?;
-        Ok(Store { engine: Arc::new(redb_engine::Redb::open(&dir.join("nubo.redb"))?) })
+        let blobs = blobs::BlobStore::open(&dir.join("blobs")).map_err(|e| StoreError(format!("{}: {e}", dir.display())))?;
+        Ok(Store { engine: Arc::new(redb_engine::Redb::open(&dir.join("nubo.redb"))?), blobs })
     }
 
     /// A store that keeps everything in memory (`--ephemeral`).
     pub fn in_memory() -> Store {
-        Store { engine: Arc::new(redb_engine::Redb::in_memory().expect("in-memory store")) }
+        Store { engine: Arc::new(redb_engine::Redb::in_memory().expect("in-memory store")), blobs: blobs::BlobStore::in_memory() }
     }
 
-    pub fn with_engine(engine: Arc<dyn Engine>) -> Store {
-        Store { engine }
+    pub fn with_engine(engine: Arc<dyn Engine>, blobs: blobs::BlobStore) -> Store {
+        Store { engine, blobs }
+    }
+
+    pub fn blobs(&self) -> &blobs::BlobStore {
+        &self.blobs
     }
 
     /// Runs `f` on a snapshot.
@@ -102,8 +109,10 @@ impl Store {
         Ok(out)
     }
 
-    pub fn clear(&self) -> Result<()> {
-        self.engine.clear()
+    /// Drops every table and blob: `/_nubo/reset`.
+    pub async fn clear(&self) -> Result<()> {
+        self.engine.clear()?;
+        self.blobs.clear().await.map_err(|e| StoreError(e.to_string()))
     }
 }
 
@@ -178,11 +187,11 @@ mod tests {
         assert_eq!(store.read(|tx| tx.get("t", b"k")).unwrap(), None);
     }
 
-    #[test]
-    fn clear_drops_everything() {
+    #[tokio::test]
+    async fn clear_drops_everything() {
         let store = Store::in_memory();
         store.write(|tx| tx.put("t", b"k", b"v")).unwrap();
-        store.clear().unwrap();
+        store.clear().await.unwrap();
         assert_eq!(store.read(|tx| tx.get("t", b"k")).unwrap(), None);
     }
 }
