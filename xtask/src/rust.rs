@@ -124,7 +124,7 @@ impl<'a> Gen<'a> {
             .members
             .iter()
             .map(|(m, member)| {
-                let mut t = self.rust_type(&member.shape);
+                let mut t = if member.streaming { "crate::ByteStream".to_string() } else { self.rust_type(&member.shape) };
                 if self.shape(&member.shape).kind == ShapeType::Structure
                     && self.reaches(&member.shape, name, &mut HashSet::new())
                 {

@@ -16,7 +16,20 @@ pub struct ServiceSpec {
 pub const SERVICES: &[ServiceSpec] = &[
     ServiceSpec { name: "sts", botocore: "sts", trait_name: "Sts", operations: &["GetCallerIdentity"] },
     ServiceSpec { name: "sqs", botocore: "sqs", trait_name: "Sqs", operations: &["ListQueues"] },
-    ServiceSpec { name: "s3", botocore: "s3", trait_name: "S3", operations: &["ListBuckets"] },
+    ServiceSpec {
+        name: "s3",
+        botocore: "s3",
+        trait_name: "S3",
+        operations: &[
+            "CreateBucket", "HeadBucket", "ListBuckets", "DeleteBucket", "GetBucketLocation",
+            "PutObject", "GetObject", "HeadObject", "DeleteObject", "DeleteObjects", "CopyObject",
+            "ListObjects", "ListObjectsV2",
+            "CreateMultipartUpload", "UploadPart", "UploadPartCopy", "CompleteMultipartUpload",
+            "AbortMultipartUpload", "ListParts", "ListMultipartUploads",
+            "PutObjectTagging", "GetObjectTagging", "DeleteObjectTagging",
+            "PutBucketTagging", "GetBucketTagging", "DeleteBucketTagging",
+        ],
+    },
     ServiceSpec { name: "lambda", botocore: "lambda", trait_name: "Lambda", operations: &["ListFunctions"] },
     ServiceSpec { name: "cloudwatch", botocore: "cloudwatch", trait_name: "CloudWatch", operations: &["ListMetrics"] },
     // Known to the router (their requests get `NotImplemented`), implemented by later issues.

@@ -168,7 +168,7 @@ async fn read_body(body: Incoming, declared: Option<u64>, limit: usize) -> Resul
 fn streams_input(model: &nubo_model::ServiceModel, op: &nubo_model::Operation) -> bool {
     let Some(input) = op.input.as_ref().and_then(|i| model.shapes.get(&i.shape)) else { return false };
     let Some(member) = input.payload.as_ref().and_then(|p| input.members.get(p)) else { return false };
-    model.shapes.get(&member.shape).is_some_and(|s| s.streaming)
+    member.streaming || model.shapes.get(&member.shape).is_some_and(|s| s.streaming)
 }
 
 fn too_large(limit: usize) -> AwsError {

@@ -139,7 +139,7 @@ pub fn decode(codec: &Codec, op: &Operation, req: &Request, labels: &[(String, S
             let mut m = IndexMap::new();
             let member = &shape.members[p];
             let pshape = &model.shapes[&member.shape];
-            if pshape.kind == ShapeType::Blob && pshape.streaming {
+            if pshape.kind == ShapeType::Blob && (pshape.streaming || member.streaming) {
                 let stream = req.stream.clone().unwrap_or_else(|| ByteStream::from_bytes(req.body.clone()));
                 m.insert(p.clone(), Value::Stream(stream));
             } else if !req.body.is_empty() {

@@ -3,6 +3,8 @@
 //! service a client signed for, from the `Authorization` header or a presigned URL's
 //! `X-Amz-Credential`. Signature verification (issue "IAM and STS") belongs here too.
 
+pub mod chunked;
+
 use http::HeaderMap;
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,6 +8,69 @@ use crate::handler::{Handler, HandlerFuture};
 use crate::value::{FromValue, IntoValue, ShapeError, StructReader, StructWriter, Value};
 use nubo_core::{AwsError, RequestContext};
 
+/// The `AbortMultipartUploadOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AbortMultipartUploadOutput {
+    pub request_charged: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for AbortMultipartUploadOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(AbortMultipartUploadOutput {
+            request_charged: r.optional("RequestCharged")?,
+        })
+    }
+}
+
+impl IntoValue for AbortMultipartUploadOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("RequestCharged", self.request_charged);
+        w.finish()
+    }
+}
+
+/// The `AbortMultipartUploadRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AbortMultipartUploadRequest {
+    pub bucket: ::std::string::String,
+    pub key: ::std::string::String,
+    pub upload_id: ::std::string::String,
+    pub request_payer: ::std::option::Option<::std::string::String>,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+    pub if_match_initiated_time: ::std::option::Option<::nubo_core::Timestamp>,
+}
+
+impl FromValue for AbortMultipartUploadRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(AbortMultipartUploadRequest {
+            bucket: r.required("Bucket")?,
+            key: r.required("Key")?,
+            upload_id: r.required("UploadId")?,
+            request_payer: r.optional("RequestPayer")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+            if_match_initiated_time: r.optional("IfMatchInitiatedTime")?,
+        })
+    }
+}
+
+impl IntoValue for AbortMultipartUploadRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.member("Key", self.key);
+        w.member("UploadId", self.upload_id);
+        w.optional("RequestPayer", self.request_payer);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.optional("IfMatchInitiatedTime", self.if_match_initiated_time);
+        w.finish()
+    }
+}
+
 /// The `Bucket` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Bucket {
@@ -37,6 +100,2004 @@ impl IntoValue for Bucket {
         w.optional("CreationDate", self.creation_date);
         w.optional("BucketRegion", self.bucket_region);
         w.optional("BucketArn", self.bucket_arn);
+        w.finish()
+    }
+}
+
+/// The `BucketInfo` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BucketInfo {
+    pub data_redundancy: ::std::option::Option<::std::string::String>,
+    pub r#type: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for BucketInfo {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(BucketInfo {
+            data_redundancy: r.optional("DataRedundancy")?,
+            r#type: r.optional("Type")?,
+        })
+    }
+}
+
+impl IntoValue for BucketInfo {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("DataRedundancy", self.data_redundancy);
+        w.optional("Type", self.r#type);
+        w.finish()
+    }
+}
+
+/// The `CommonPrefix` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CommonPrefix {
+    pub prefix: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for CommonPrefix {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CommonPrefix {
+            prefix: r.optional("Prefix")?,
+        })
+    }
+}
+
+impl IntoValue for CommonPrefix {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Prefix", self.prefix);
+        w.finish()
+    }
+}
+
+/// The `CompleteMultipartUploadOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CompleteMultipartUploadOutput {
+    pub location: ::std::option::Option<::std::string::String>,
+    pub bucket: ::std::option::Option<::std::string::String>,
+    pub key: ::std::option::Option<::std::string::String>,
+    pub expiration: ::std::option::Option<::std::string::String>,
+    pub e_tag: ::std::option::Option<::std::string::String>,
+    pub checksum_crc32: ::std::option::Option<::std::string::String>,
+    pub checksum_crc32_c: ::std::option::Option<::std::string::String>,
+    pub checksum_crc64_nvme: ::std::option::Option<::std::string::String>,
+    pub checksum_sha1: ::std::option::Option<::std::string::String>,
+    pub checksum_sha256: ::std::option::Option<::std::string::String>,
+    pub checksum_sha512: ::std::option::Option<::std::string::String>,
+    pub checksum_md5: ::std::option::Option<::std::string::String>,
+    pub checksum_xxhash64: ::std::option::Option<::std::string::String>,
+    pub checksum_xxhash3: ::std::option::Option<::std::string::String>,
+    pub checksum_xxhash128: ::std::option::Option<::std::string::String>,
+    pub checksum_type: ::std::option::Option<::std::string::String>,
+    pub server_side_encryption: ::std::option::Option<::std::string::String>,
+    pub version_id: ::std::option::Option<::std::string::String>,
+    pub ssekms_key_id: ::std::option::Option<::std::string::String>,
+    pub bucket_key_enabled: ::std::option::Option<bool>,
+    pub request_charged: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for CompleteMultipartUploadOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CompleteMultipartUploadOutput {
+            location: r.optional("Location")?,
+            bucket: r.optional("Bucket")?,
+            key: r.optional("Key")?,
+            expiration: r.optional("Expiration")?,
+            e_tag: r.optional("ETag")?,
+            checksum_crc32: r.optional("ChecksumCRC32")?,
+            checksum_crc32_c: r.optional("ChecksumCRC32C")?,
+            checksum_crc64_nvme: r.optional("ChecksumCRC64NVME")?,
+            checksum_sha1: r.optional("ChecksumSHA1")?,
+            checksum_sha256: r.optional("ChecksumSHA256")?,
+            checksum_sha512: r.optional("ChecksumSHA512")?,
+            checksum_md5: r.optional("ChecksumMD5")?,
+            checksum_xxhash64: r.optional("ChecksumXXHASH64")?,
+            checksum_xxhash3: r.optional("ChecksumXXHASH3")?,
+            checksum_xxhash128: r.optional("ChecksumXXHASH128")?,
+            checksum_type: r.optional("ChecksumType")?,
+            server_side_encryption: r.optional("ServerSideEncryption")?,
+            version_id: r.optional("VersionId")?,
+            ssekms_key_id: r.optional("SSEKMSKeyId")?,
+            bucket_key_enabled: r.optional("BucketKeyEnabled")?,
+            request_charged: r.optional("RequestCharged")?,
+        })
+    }
+}
+
+impl IntoValue for CompleteMultipartUploadOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Location", self.location);
+        w.optional("Bucket", self.bucket);
+        w.optional("Key", self.key);
+        w.optional("Expiration", self.expiration);
+        w.optional("ETag", self.e_tag);
+        w.optional("ChecksumCRC32", self.checksum_crc32);
+        w.optional("ChecksumCRC32C", self.checksum_crc32_c);
+        w.optional("ChecksumCRC64NVME", self.checksum_crc64_nvme);
+        w.optional("ChecksumSHA1", self.checksum_sha1);
+        w.optional("ChecksumSHA256", self.checksum_sha256);
+        w.optional("ChecksumSHA512", self.checksum_sha512);
+        w.optional("ChecksumMD5", self.checksum_md5);
+        w.optional("ChecksumXXHASH64", self.checksum_xxhash64);
+        w.optional("ChecksumXXHASH3", self.checksum_xxhash3);
+        w.optional("ChecksumXXHASH128", self.checksum_xxhash128);
+        w.optional("ChecksumType", self.checksum_type);
+        w.optional("ServerSideEncryption", self.server_side_encryption);
+        w.optional("VersionId", self.version_id);
+        w.optional("SSEKMSKeyId", self.ssekms_key_id);
+        w.optional("BucketKeyEnabled", self.bucket_key_enabled);
+        w.optional("RequestCharged", self.request_charged);
+        w.finish()
+    }
+}
+
+/// The `CompleteMultipartUploadRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CompleteMultipartUploadRequest {
+    pub bucket: ::std::string::String,
+    pub key: ::std::string::String,
+    pub multipart_upload: ::std::option::Option<CompletedMultipartUpload>,
+    pub upload_id: ::std::string::String,
+    pub checksum_crc32: ::std::option::Option<::std::string::String>,
+    pub checksum_crc32_c: ::std::option::Option<::std::string::String>,
+    pub checksum_crc64_nvme: ::std::option::Option<::std::string::String>,
+    pub checksum_sha1: ::std::option::Option<::std::string::String>,
+    pub checksum_sha256: ::std::option::Option<::std::string::String>,
+    pub checksum_sha512: ::std::option::Option<::std::string::String>,
+    pub checksum_md5: ::std::option::Option<::std::string::String>,
+    pub checksum_xxhash64: ::std::option::Option<::std::string::String>,
+    pub checksum_xxhash3: ::std::option::Option<::std::string::String>,
+    pub checksum_xxhash128: ::std::option::Option<::std::string::String>,
+    pub checksum_type: ::std::option::Option<::std::string::String>,
+    pub mpu_object_size: ::std::option::Option<i64>,
+    pub request_payer: ::std::option::Option<::std::string::String>,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+    pub if_match: ::std::option::Option<::std::string::String>,
+    pub if_none_match: ::std::option::Option<::std::string::String>,
+    pub sse_customer_algorithm: ::std::option::Option<::std::string::String>,
+    pub sse_customer_key: ::std::option::Option<::std::string::String>,
+    pub sse_customer_key_md5: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for CompleteMultipartUploadRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CompleteMultipartUploadRequest {
+            bucket: r.required("Bucket")?,
+            key: r.required("Key")?,
+            multipart_upload: r.optional("MultipartUpload")?,
+            upload_id: r.required("UploadId")?,
+            checksum_crc32: r.optional("ChecksumCRC32")?,
+            checksum_crc32_c: r.optional("ChecksumCRC32C")?,
+            checksum_crc64_nvme: r.optional("ChecksumCRC64NVME")?,
+            checksum_sha1: r.optional("ChecksumSHA1")?,
+            checksum_sha256: r.optional("ChecksumSHA256")?,
+            checksum_sha512: r.optional("ChecksumSHA512")?,
+            checksum_md5: r.optional("ChecksumMD5")?,
+            checksum_xxhash64: r.optional("ChecksumXXHASH64")?,
+            checksum_xxhash3: r.optional("ChecksumXXHASH3")?,
+            checksum_xxhash128: r.optional("ChecksumXXHASH128")?,
+            checksum_type: r.optional("ChecksumType")?,
+            mpu_object_size: r.optional("MpuObjectSize")?,
+            request_payer: r.optional("RequestPayer")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+            if_match: r.optional("IfMatch")?,
+            if_none_match: r.optional("IfNoneMatch")?,
+            sse_customer_algorithm: r.optional("SSECustomerAlgorithm")?,
+            sse_customer_key: r.optional("SSECustomerKey")?,
+            sse_customer_key_md5: r.optional("SSECustomerKeyMD5")?,
+        })
+    }
+}
+
+impl IntoValue for CompleteMultipartUploadRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.member("Key", self.key);
+        w.optional("MultipartUpload", self.multipart_upload);
+        w.member("UploadId", self.upload_id);
+        w.optional("ChecksumCRC32", self.checksum_crc32);
+        w.optional("ChecksumCRC32C", self.checksum_crc32_c);
+        w.optional("ChecksumCRC64NVME", self.checksum_crc64_nvme);
+        w.optional("ChecksumSHA1", self.checksum_sha1);
+        w.optional("ChecksumSHA256", self.checksum_sha256);
+        w.optional("ChecksumSHA512", self.checksum_sha512);
+        w.optional("ChecksumMD5", self.checksum_md5);
+        w.optional("ChecksumXXHASH64", self.checksum_xxhash64);
+        w.optional("ChecksumXXHASH3", self.checksum_xxhash3);
+        w.optional("ChecksumXXHASH128", self.checksum_xxhash128);
+        w.optional("ChecksumType", self.checksum_type);
+        w.optional("MpuObjectSize", self.mpu_object_size);
+        w.optional("RequestPayer", self.request_payer);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.optional("IfMatch", self.if_match);
+        w.optional("IfNoneMatch", self.if_none_match);
+        w.optional("SSECustomerAlgorithm", self.sse_customer_algorithm);
+        w.optional("SSECustomerKey", self.sse_customer_key);
+        w.optional("SSECustomerKeyMD5", self.sse_customer_key_md5);
+        w.finish()
+    }
+}
+
+/// The `CompletedMultipartUpload` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CompletedMultipartUpload {
+    pub parts: ::std::option::Option<::std::vec::Vec<CompletedPart>>,
+}
+
+impl FromValue for CompletedMultipartUpload {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CompletedMultipartUpload {
+            parts: r.optional("Parts")?,
+        })
+    }
+}
+
+impl IntoValue for CompletedMultipartUpload {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Parts", self.parts);
+        w.finish()
+    }
+}
+
+/// The `CompletedPart` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CompletedPart {
+    pub e_tag: ::std::option::Option<::std::string::String>,
+    pub checksum_crc32: ::std::option::Option<::std::string::String>,
+    pub checksum_crc32_c: ::std::option::Option<::std::string::String>,
+    pub checksum_crc64_nvme: ::std::option::Option<::std::string::String>,
+    pub checksum_sha1: ::std::option::Option<::std::string::String>,
+    pub checksum_sha256: ::std::option::Option<::std::string::String>,
+    pub checksum_sha512: ::std::option::Option<::std::string::String>,
+    pub checksum_md5: ::std::option::Option<::std::string::String>,
+    pub checksum_xxhash64: ::std::option::Option<::std::string::String>,
+    pub checksum_xxhash3: ::std::option::Option<::std::string::String>,
+    pub checksum_xxhash128: ::std::option::Option<::std::string::String>,
+    pub part_number: ::std::option::Option<i32>,
+}
+
+impl FromValue for CompletedPart {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CompletedPart {
+            e_tag: r.optional("ETag")?,
+            checksum_crc32: r.optional("ChecksumCRC32")?,
+            checksum_crc32_c: r.optional("ChecksumCRC32C")?,
+            checksum_crc64_nvme: r.optional("ChecksumCRC64NVME")?,
+            checksum_sha1: r.optional("ChecksumSHA1")?,
+            checksum_sha256: r.optional("ChecksumSHA256")?,
+            checksum_sha512: r.optional("ChecksumSHA512")?,
+            checksum_md5: r.optional("ChecksumMD5")?,
+            checksum_xxhash64: r.optional("ChecksumXXHASH64")?,
+            checksum_xxhash3: r.optional("ChecksumXXHASH3")?,
+            checksum_xxhash128: r.optional("ChecksumXXHASH128")?,
+            part_number: r.optional("PartNumber")?,
+        })
+    }
+}
+
+impl IntoValue for CompletedPart {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("ETag", self.e_tag);
+        w.optional("ChecksumCRC32", self.checksum_crc32);
+        w.optional("ChecksumCRC32C", self.checksum_crc32_c);
+        w.optional("ChecksumCRC64NVME", self.checksum_crc64_nvme);
+        w.optional("ChecksumSHA1", self.checksum_sha1);
+        w.optional("ChecksumSHA256", self.checksum_sha256);
+        w.optional("ChecksumSHA512", self.checksum_sha512);
+        w.optional("ChecksumMD5", self.checksum_md5);
+        w.optional("ChecksumXXHASH64", self.checksum_xxhash64);
+        w.optional("ChecksumXXHASH3", self.checksum_xxhash3);
+        w.optional("ChecksumXXHASH128", self.checksum_xxhash128);
+        w.optional("PartNumber", self.part_number);
+        w.finish()
+    }
+}
+
+/// The `CopyObjectOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CopyObjectOutput {
+    pub copy_object_result: ::std::option::Option<CopyObjectResult>,
+    pub expiration: ::std::option::Option<::std::string::String>,
+    pub copy_source_version_id: ::std::option::Option<::std::string::String>,
+    pub version_id: ::std::option::Option<::std::string::String>,
+    pub server_side_encryption: ::std::option::Option<::std::string::String>,
+    pub sse_customer_algorithm: ::std::option::Option<::std::string::String>,
+    pub sse_customer_key_md5: ::std::option::Option<::std::string::String>,
+    pub ssekms_key_id: ::std::option::Option<::std::string::String>,
+    pub ssekms_encryption_context: ::std::option::Option<::std::string::String>,
+    pub bucket_key_enabled: ::std::option::Option<bool>,
+    pub request_charged: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for CopyObjectOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CopyObjectOutput {
+            copy_object_result: r.optional("CopyObjectResult")?,
+            expiration: r.optional("Expiration")?,
+            copy_source_version_id: r.optional("CopySourceVersionId")?,
+            version_id: r.optional("VersionId")?,
+            server_side_encryption: r.optional("ServerSideEncryption")?,
+            sse_customer_algorithm: r.optional("SSECustomerAlgorithm")?,
+            sse_customer_key_md5: r.optional("SSECustomerKeyMD5")?,
+            ssekms_key_id: r.optional("SSEKMSKeyId")?,
+            ssekms_encryption_context: r.optional("SSEKMSEncryptionContext")?,
+            bucket_key_enabled: r.optional("BucketKeyEnabled")?,
+            request_charged: r.optional("RequestCharged")?,
+        })
+    }
+}
+
+impl IntoValue for CopyObjectOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("CopyObjectResult", self.copy_object_result);
+        w.optional("Expiration", self.expiration);
+        w.optional("CopySourceVersionId", self.copy_source_version_id);
+        w.optional("VersionId", self.version_id);
+        w.optional("ServerSideEncryption", self.server_side_encryption);
+        w.optional("SSECustomerAlgorithm", self.sse_customer_algorithm);
+        w.optional("SSECustomerKeyMD5", self.sse_customer_key_md5);
+        w.optional("SSEKMSKeyId", self.ssekms_key_id);
+        w.optional("SSEKMSEncryptionContext", self.ssekms_encryption_context);
+        w.optional("BucketKeyEnabled", self.bucket_key_enabled);
+        w.optional("RequestCharged", self.request_charged);
+        w.finish()
+    }
+}
+
+/// The `CopyObjectRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CopyObjectRequest {
+    pub acl: ::std::option::Option<::std::string::String>,
+    pub bucket: ::std::string::String,
+    pub cache_control: ::std::option::Option<::std::string::String>,
+    pub checksum_algorithm: ::std::option::Option<::std::string::String>,
+    pub content_disposition: ::std::option::Option<::std::string::String>,
+    pub content_encoding: ::std::option::Option<::std::string::String>,
+    pub content_language: ::std::option::Option<::std::string::String>,
+    pub content_type: ::std::option::Option<::std::string::String>,
+    pub copy_source: ::std::string::String,
+    pub copy_source_if_match: ::std::option::Option<::std::string::String>,
+    pub copy_source_if_modified_since: ::std::option::Option<::nubo_core::Timestamp>,
+    pub copy_source_if_none_match: ::std::option::Option<::std::string::String>,
+    pub copy_source_if_unmodified_since: ::std::option::Option<::nubo_core::Timestamp>,
+    pub expires: ::std::option::Option<::std::string::String>,
+    pub grant_full_control: ::std::option::Option<::std::string::String>,
+    pub grant_read: ::std::option::Option<::std::string::String>,
+    pub grant_read_acp: ::std::option::Option<::std::string::String>,
+    pub grant_write_acp: ::std::option::Option<::std::string::String>,
+    pub if_match: ::std::option::Option<::std::string::String>,
+    pub if_none_match: ::std::option::Option<::std::string::String>,
+    pub key: ::std::string::String,
+    pub metadata: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    pub metadata_directive: ::std::option::Option<::std::string::String>,
+    pub tagging_directive: ::std::option::Option<::std::string::String>,
+    pub server_side_encryption: ::std::option::Option<::std::string::String>,
+    pub storage_class: ::std::option::Option<::std::string::String>,
+    pub website_redirect_location: ::std::option::Option<::std::string::String>,
+    pub sse_customer_algorithm: ::std::option::Option<::std::string::String>,
+    pub sse_customer_key: ::std::option::Option<::std::string::String>,
+    pub sse_customer_key_md5: ::std::option::Option<::std::string::String>,
+    pub ssekms_key_id: ::std::option::Option<::std::string::String>,
+    pub ssekms_encryption_context: ::std::option::Option<::std::string::String>,
+    pub bucket_key_enabled: ::std::option::Option<bool>,
+    pub copy_source_sse_customer_algorithm: ::std::option::Option<::std::string::String>,
+    pub copy_source_sse_customer_key: ::std::option::Option<::std::string::String>,
+    pub copy_source_sse_customer_key_md5: ::std::option::Option<::std::string::String>,
+    pub request_payer: ::std::option::Option<::std::string::String>,
+    pub tagging: ::std::option::Option<::std::string::String>,
+    pub object_lock_mode: ::std::option::Option<::std::string::String>,
+    pub object_lock_retain_until_date: ::std::option::Option<::nubo_core::Timestamp>,
+    pub object_lock_legal_hold_status: ::std::option::Option<::std::string::String>,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+    pub expected_source_bucket_owner: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for CopyObjectRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CopyObjectRequest {
+            acl: r.optional("ACL")?,
+            bucket: r.required("Bucket")?,
+            cache_control: r.optional("CacheControl")?,
+            checksum_algorithm: r.optional("ChecksumAlgorithm")?,
+            content_disposition: r.optional("ContentDisposition")?,
+            content_encoding: r.optional("ContentEncoding")?,
+            content_language: r.optional("ContentLanguage")?,
+            content_type: r.optional("ContentType")?,
+            copy_source: r.required("CopySource")?,
+            copy_source_if_match: r.optional("CopySourceIfMatch")?,
+            copy_source_if_modified_since: r.optional("CopySourceIfModifiedSince")?,
+            copy_source_if_none_match: r.optional("CopySourceIfNoneMatch")?,
+            copy_source_if_unmodified_since: r.optional("CopySourceIfUnmodifiedSince")?,
+            expires: r.optional("Expires")?,
+            grant_full_control: r.optional("GrantFullControl")?,
+            grant_read: r.optional("GrantRead")?,
+            grant_read_acp: r.optional("GrantReadACP")?,
+            grant_write_acp: r.optional("GrantWriteACP")?,
+            if_match: r.optional("IfMatch")?,
+            if_none_match: r.optional("IfNoneMatch")?,
+            key: r.required("Key")?,
+            metadata: r.optional("Metadata")?,
+            metadata_directive: r.optional("MetadataDirective")?,
+            tagging_directive: r.optional("TaggingDirective")?,
+            server_side_encryption: r.optional("ServerSideEncryption")?,
+            storage_class: r.optional("StorageClass")?,
+            website_redirect_location: r.optional("WebsiteRedirectLocation")?,
+            sse_customer_algorithm: r.optional("SSECustomerAlgorithm")?,
+            sse_customer_key: r.optional("SSECustomerKey")?,
+            sse_customer_key_md5: r.optional("SSECustomerKeyMD5")?,
+            ssekms_key_id: r.optional("SSEKMSKeyId")?,
+            ssekms_encryption_context: r.optional("SSEKMSEncryptionContext")?,
+            bucket_key_enabled: r.optional("BucketKeyEnabled")?,
+            copy_source_sse_customer_algorithm: r.optional("CopySourceSSECustomerAlgorithm")?,
+            copy_source_sse_customer_key: r.optional("CopySourceSSECustomerKey")?,
+            copy_source_sse_customer_key_md5: r.optional("CopySourceSSECustomerKeyMD5")?,
+            request_payer: r.optional("RequestPayer")?,
+            tagging: r.optional("Tagging")?,
+            object_lock_mode: r.optional("ObjectLockMode")?,
+            object_lock_retain_until_date: r.optional("ObjectLockRetainUntilDate")?,
+            object_lock_legal_hold_status: r.optional("ObjectLockLegalHoldStatus")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+            expected_source_bucket_owner: r.optional("ExpectedSourceBucketOwner")?,
+        })
+    }
+}
+
+impl IntoValue for CopyObjectRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("ACL", self.acl);
+        w.member("Bucket", self.bucket);
+        w.optional("CacheControl", self.cache_control);
+        w.optional("ChecksumAlgorithm", self.checksum_algorithm);
+        w.optional("ContentDisposition", self.content_disposition);
+        w.optional("ContentEncoding", self.content_encoding);
+        w.optional("ContentLanguage", self.content_language);
+        w.optional("ContentType", self.content_type);
+        w.member("CopySource", self.copy_source);
+        w.optional("CopySourceIfMatch", self.copy_source_if_match);
+        w.optional("CopySourceIfModifiedSince", self.copy_source_if_modified_since);
+        w.optional("CopySourceIfNoneMatch", self.copy_source_if_none_match);
+        w.optional("CopySourceIfUnmodifiedSince", self.copy_source_if_unmodified_since);
+        w.optional("Expires", self.expires);
+        w.optional("GrantFullControl", self.grant_full_control);
+        w.optional("GrantRead", self.grant_read);
+        w.optional("GrantReadACP", self.grant_read_acp);
+        w.optional("GrantWriteACP", self.grant_write_acp);
+        w.optional("IfMatch", self.if_match);
+        w.optional("IfNoneMatch", self.if_none_match);
+        w.member("Key", self.key);
+        w.optional("Metadata", self.metadata);
+        w.optional("MetadataDirective", self.metadata_directive);
+        w.optional("TaggingDirective", self.tagging_directive);
+        w.optional("ServerSideEncryption", self.server_side_encryption);
+        w.optional("StorageClass", self.storage_class);
+        w.optional("WebsiteRedirectLocation", self.website_redirect_location);
+        w.optional("SSECustomerAlgorithm", self.sse_customer_algorithm);
+        w.optional("SSECustomerKey", self.sse_customer_key);
+        w.optional("SSECustomerKeyMD5", self.sse_customer_key_md5);
+        w.optional("SSEKMSKeyId", self.ssekms_key_id);
+        w.optional("SSEKMSEncryptionContext", self.ssekms_encryption_context);
+        w.optional("BucketKeyEnabled", self.bucket_key_enabled);
+        w.optional("CopySourceSSECustomerAlgorithm", self.copy_source_sse_customer_algorithm);
+        w.optional("CopySourceSSECustomerKey", self.copy_source_sse_customer_key);
+        w.optional("CopySourceSSECustomerKeyMD5", self.copy_source_sse_customer_key_md5);
+        w.optional("RequestPayer", self.request_payer);
+        w.optional("Tagging", self.tagging);
+        w.optional("ObjectLockMode", self.object_lock_mode);
+        w.optional("ObjectLockRetainUntilDate", self.object_lock_retain_until_date);
+        w.optional("ObjectLockLegalHoldStatus", self.object_lock_legal_hold_status);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.optional("ExpectedSourceBucketOwner", self.expected_source_bucket_owner);
+        w.finish()
+    }
+}
+
+/// The `CopyObjectResult` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CopyObjectResult {
+    pub e_tag: ::std::option::Option<::std::string::String>,
+    pub last_modified: ::std::option::Option<::nubo_core::Timestamp>,
+    pub checksum_type: ::std::option::Option<::std::string::String>,
+    pub checksum_crc32: ::std::option::Option<::std::string::String>,
+    pub checksum_crc32_c: ::std::option::Option<::std::string::String>,
+    pub checksum_crc64_nvme: ::std::option::Option<::std::string::String>,
+    pub checksum_sha1: ::std::option::Option<::std::string::String>,
+    pub checksum_sha256: ::std::option::Option<::std::string::String>,
+    pub checksum_sha512: ::std::option::Option<::std::string::String>,
+    pub checksum_md5: ::std::option::Option<::std::string::String>,
+    pub checksum_xxhash64: ::std::option::Option<::std::string::String>,
+    pub checksum_xxhash3: ::std::option::Option<::std::string::String>,
+    pub checksum_xxhash128: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for CopyObjectResult {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CopyObjectResult {
+            e_tag: r.optional("ETag")?,
+            last_modified: r.optional("LastModified")?,
+            checksum_type: r.optional("ChecksumType")?,
+            checksum_crc32: r.optional("ChecksumCRC32")?,
+            checksum_crc32_c: r.optional("ChecksumCRC32C")?,
+            checksum_crc64_nvme: r.optional("ChecksumCRC64NVME")?,
+            checksum_sha1: r.optional("ChecksumSHA1")?,
+            checksum_sha256: r.optional("ChecksumSHA256")?,
+            checksum_sha512: r.optional("ChecksumSHA512")?,
+            checksum_md5: r.optional("ChecksumMD5")?,
+            checksum_xxhash64: r.optional("ChecksumXXHASH64")?,
+            checksum_xxhash3: r.optional("ChecksumXXHASH3")?,
+            checksum_xxhash128: r.optional("ChecksumXXHASH128")?,
+        })
+    }
+}
+
+impl IntoValue for CopyObjectResult {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("ETag", self.e_tag);
+        w.optional("LastModified", self.last_modified);
+        w.optional("ChecksumType", self.checksum_type);
+        w.optional("ChecksumCRC32", self.checksum_crc32);
+        w.optional("ChecksumCRC32C", self.checksum_crc32_c);
+        w.optional("ChecksumCRC64NVME", self.checksum_crc64_nvme);
+        w.optional("ChecksumSHA1", self.checksum_sha1);
+        w.optional("ChecksumSHA256", self.checksum_sha256);
+        w.optional("ChecksumSHA512", self.checksum_sha512);
+        w.optional("ChecksumMD5", self.checksum_md5);
+        w.optional("ChecksumXXHASH64", self.checksum_xxhash64);
+        w.optional("ChecksumXXHASH3", self.checksum_xxhash3);
+        w.optional("ChecksumXXHASH128", self.checksum_xxhash128);
+        w.finish()
+    }
+}
+
+/// The `CopyPartResult` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CopyPartResult {
+    pub e_tag: ::std::option::Option<::std::string::String>,
+    pub last_modified: ::std::option::Option<::nubo_core::Timestamp>,
+    pub checksum_crc32: ::std::option::Option<::std::string::String>,
+    pub checksum_crc32_c: ::std::option::Option<::std::string::String>,
+    pub checksum_crc64_nvme: ::std::option::Option<::std::string::String>,
+    pub checksum_sha1: ::std::option::Option<::std::string::String>,
+    pub checksum_sha256: ::std::option::Option<::std::string::String>,
+    pub checksum_sha512: ::std::option::Option<::std::string::String>,
+    pub checksum_md5: ::std::option::Option<::std::string::String>,
+    pub checksum_xxhash64: ::std::option::Option<::std::string::String>,
+    pub checksum_xxhash3: ::std::option::Option<::std::string::String>,
+    pub checksum_xxhash128: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for CopyPartResult {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CopyPartResult {
+            e_tag: r.optional("ETag")?,
+            last_modified: r.optional("LastModified")?,
+            checksum_crc32: r.optional("ChecksumCRC32")?,
+            checksum_crc32_c: r.optional("ChecksumCRC32C")?,
+            checksum_crc64_nvme: r.optional("ChecksumCRC64NVME")?,
+            checksum_sha1: r.optional("ChecksumSHA1")?,
+            checksum_sha256: r.optional("ChecksumSHA256")?,
+            checksum_sha512: r.optional("ChecksumSHA512")?,
+            checksum_md5: r.optional("ChecksumMD5")?,
+            checksum_xxhash64: r.optional("ChecksumXXHASH64")?,
+            checksum_xxhash3: r.optional("ChecksumXXHASH3")?,
+            checksum_xxhash128: r.optional("ChecksumXXHASH128")?,
+        })
+    }
+}
+
+impl IntoValue for CopyPartResult {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("ETag", self.e_tag);
+        w.optional("LastModified", self.last_modified);
+        w.optional("ChecksumCRC32", self.checksum_crc32);
+        w.optional("ChecksumCRC32C", self.checksum_crc32_c);
+        w.optional("ChecksumCRC64NVME", self.checksum_crc64_nvme);
+        w.optional("ChecksumSHA1", self.checksum_sha1);
+        w.optional("ChecksumSHA256", self.checksum_sha256);
+        w.optional("ChecksumSHA512", self.checksum_sha512);
+        w.optional("ChecksumMD5", self.checksum_md5);
+        w.optional("ChecksumXXHASH64", self.checksum_xxhash64);
+        w.optional("ChecksumXXHASH3", self.checksum_xxhash3);
+        w.optional("ChecksumXXHASH128", self.checksum_xxhash128);
+        w.finish()
+    }
+}
+
+/// The `CreateBucketConfiguration` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateBucketConfiguration {
+    pub location_constraint: ::std::option::Option<::std::string::String>,
+    pub location: ::std::option::Option<LocationInfo>,
+    pub bucket: ::std::option::Option<BucketInfo>,
+    pub tags: ::std::option::Option<::std::vec::Vec<Tag>>,
+}
+
+impl FromValue for CreateBucketConfiguration {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CreateBucketConfiguration {
+            location_constraint: r.optional("LocationConstraint")?,
+            location: r.optional("Location")?,
+            bucket: r.optional("Bucket")?,
+            tags: r.optional("Tags")?,
+        })
+    }
+}
+
+impl IntoValue for CreateBucketConfiguration {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("LocationConstraint", self.location_constraint);
+        w.optional("Location", self.location);
+        w.optional("Bucket", self.bucket);
+        w.optional("Tags", self.tags);
+        w.finish()
+    }
+}
+
+/// The `CreateBucketOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateBucketOutput {
+    pub location: ::std::option::Option<::std::string::String>,
+    pub bucket_arn: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for CreateBucketOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CreateBucketOutput {
+            location: r.optional("Location")?,
+            bucket_arn: r.optional("BucketArn")?,
+        })
+    }
+}
+
+impl IntoValue for CreateBucketOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Location", self.location);
+        w.optional("BucketArn", self.bucket_arn);
+        w.finish()
+    }
+}
+
+/// The `CreateBucketRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateBucketRequest {
+    pub acl: ::std::option::Option<::std::string::String>,
+    pub bucket: ::std::string::String,
+    pub create_bucket_configuration: ::std::option::Option<CreateBucketConfiguration>,
+    pub grant_full_control: ::std::option::Option<::std::string::String>,
+    pub grant_read: ::std::option::Option<::std::string::String>,
+    pub grant_read_acp: ::std::option::Option<::std::string::String>,
+    pub grant_write: ::std::option::Option<::std::string::String>,
+    pub grant_write_acp: ::std::option::Option<::std::string::String>,
+    pub object_lock_enabled_for_bucket: ::std::option::Option<bool>,
+    pub object_ownership: ::std::option::Option<::std::string::String>,
+    pub bucket_namespace: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for CreateBucketRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CreateBucketRequest {
+            acl: r.optional("ACL")?,
+            bucket: r.required("Bucket")?,
+            create_bucket_configuration: r.optional("CreateBucketConfiguration")?,
+            grant_full_control: r.optional("GrantFullControl")?,
+            grant_read: r.optional("GrantRead")?,
+            grant_read_acp: r.optional("GrantReadACP")?,
+            grant_write: r.optional("GrantWrite")?,
+            grant_write_acp: r.optional("GrantWriteACP")?,
+            object_lock_enabled_for_bucket: r.optional("ObjectLockEnabledForBucket")?,
+            object_ownership: r.optional("ObjectOwnership")?,
+            bucket_namespace: r.optional("BucketNamespace")?,
+        })
+    }
+}
+
+impl IntoValue for CreateBucketRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("ACL", self.acl);
+        w.member("Bucket", self.bucket);
+        w.optional("CreateBucketConfiguration", self.create_bucket_configuration);
+        w.optional("GrantFullControl", self.grant_full_control);
+        w.optional("GrantRead", self.grant_read);
+        w.optional("GrantReadACP", self.grant_read_acp);
+        w.optional("GrantWrite", self.grant_write);
+        w.optional("GrantWriteACP", self.grant_write_acp);
+        w.optional("ObjectLockEnabledForBucket", self.object_lock_enabled_for_bucket);
+        w.optional("ObjectOwnership", self.object_ownership);
+        w.optional("BucketNamespace", self.bucket_namespace);
+        w.finish()
+    }
+}
+
+/// The `CreateMultipartUploadOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateMultipartUploadOutput {
+    pub abort_date: ::std::option::Option<::nubo_core::Timestamp>,
+    pub abort_rule_id: ::std::option::Option<::std::string::String>,
+    pub bucket: ::std::option::Option<::std::string::String>,
+    pub key: ::std::option::Option<::std::string::String>,
+    pub upload_id: ::std::option::Option<::std::string::String>,
+    pub server_side_encryption: ::std::option::Option<::std::string::String>,
+    pub sse_customer_algorithm: ::std::option::Option<::std::string::String>,
+    pub sse_customer_key_md5: ::std::option::Option<::std::string::String>,
+    pub ssekms_key_id: ::std::option::Option<::std::string::String>,
+    pub ssekms_encryption_context: ::std::option::Option<::std::string::String>,
+    pub bucket_key_enabled: ::std::option::Option<bool>,
+    pub request_charged: ::std::option::Option<::std::string::String>,
+    pub checksum_algorithm: ::std::option::Option<::std::string::String>,
+    pub checksum_type: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for CreateMultipartUploadOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CreateMultipartUploadOutput {
+            abort_date: r.optional("AbortDate")?,
+            abort_rule_id: r.optional("AbortRuleId")?,
+            bucket: r.optional("Bucket")?,
+            key: r.optional("Key")?,
+            upload_id: r.optional("UploadId")?,
+            server_side_encryption: r.optional("ServerSideEncryption")?,
+            sse_customer_algorithm: r.optional("SSECustomerAlgorithm")?,
+            sse_customer_key_md5: r.optional("SSECustomerKeyMD5")?,
+            ssekms_key_id: r.optional("SSEKMSKeyId")?,
+            ssekms_encryption_context: r.optional("SSEKMSEncryptionContext")?,
+            bucket_key_enabled: r.optional("BucketKeyEnabled")?,
+            request_charged: r.optional("RequestCharged")?,
+            checksum_algorithm: r.optional("ChecksumAlgorithm")?,
+            checksum_type: r.optional("ChecksumType")?,
+        })
+    }
+}
+
+impl IntoValue for CreateMultipartUploadOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("AbortDate", self.abort_date);
+        w.optional("AbortRuleId", self.abort_rule_id);
+        w.optional("Bucket", self.bucket);
+        w.optional("Key", self.key);
+        w.optional("UploadId", self.upload_id);
+        w.optional("ServerSideEncryption", self.server_side_encryption);
+        w.optional("SSECustomerAlgorithm", self.sse_customer_algorithm);
+        w.optional("SSECustomerKeyMD5", self.sse_customer_key_md5);
+        w.optional("SSEKMSKeyId", self.ssekms_key_id);
+        w.optional("SSEKMSEncryptionContext", self.ssekms_encryption_context);
+        w.optional("BucketKeyEnabled", self.bucket_key_enabled);
+        w.optional("RequestCharged", self.request_charged);
+        w.optional("ChecksumAlgorithm", self.checksum_algorithm);
+        w.optional("ChecksumType", self.checksum_type);
+        w.finish()
+    }
+}
+
+/// The `CreateMultipartUploadRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateMultipartUploadRequest {
+    pub acl: ::std::option::Option<::std::string::String>,
+    pub bucket: ::std::string::String,
+    pub cache_control: ::std::option::Option<::std::string::String>,
+    pub content_disposition: ::std::option::Option<::std::string::String>,
+    pub content_encoding: ::std::option::Option<::std::string::String>,
+    pub content_language: ::std::option::Option<::std::string::String>,
+    pub content_type: ::std::option::Option<::std::string::String>,
+    pub expires: ::std::option::Option<::std::string::String>,
+    pub grant_full_control: ::std::option::Option<::std::string::String>,
+    pub grant_read: ::std::option::Option<::std::string::String>,
+    pub grant_read_acp: ::std::option::Option<::std::string::String>,
+    pub grant_write_acp: ::std::option::Option<::std::string::String>,
+    pub key: ::std::string::String,
+    pub metadata: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    pub server_side_encryption: ::std::option::Option<::std::string::String>,
+    pub storage_class: ::std::option::Option<::std::string::String>,
+    pub website_redirect_location: ::std::option::Option<::std::string::String>,
+    pub sse_customer_algorithm: ::std::option::Option<::std::string::String>,
+    pub sse_customer_key: ::std::option::Option<::std::string::String>,
+    pub sse_customer_key_md5: ::std::option::Option<::std::string::String>,
+    pub ssekms_key_id: ::std::option::Option<::std::string::String>,
+    pub ssekms_encryption_context: ::std::option::Option<::std::string::String>,
+    pub bucket_key_enabled: ::std::option::Option<bool>,
+    pub request_payer: ::std::option::Option<::std::string::String>,
+    pub tagging: ::std::option::Option<::std::string::String>,
+    pub object_lock_mode: ::std::option::Option<::std::string::String>,
+    pub object_lock_retain_until_date: ::std::option::Option<::nubo_core::Timestamp>,
+    pub object_lock_legal_hold_status: ::std::option::Option<::std::string::String>,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+    pub checksum_algorithm: ::std::option::Option<::std::string::String>,
+    pub checksum_type: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for CreateMultipartUploadRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CreateMultipartUploadRequest {
+            acl: r.optional("ACL")?,
+            bucket: r.required("Bucket")?,
+            cache_control: r.optional("CacheControl")?,
+            content_disposition: r.optional("ContentDisposition")?,
+            content_encoding: r.optional("ContentEncoding")?,
+            content_language: r.optional("ContentLanguage")?,
+            content_type: r.optional("ContentType")?,
+            expires: r.optional("Expires")?,
+            grant_full_control: r.optional("GrantFullControl")?,
+            grant_read: r.optional("GrantRead")?,
+            grant_read_acp: r.optional("GrantReadACP")?,
+            grant_write_acp: r.optional("GrantWriteACP")?,
+            key: r.required("Key")?,
+            metadata: r.optional("Metadata")?,
+            server_side_encryption: r.optional("ServerSideEncryption")?,
+            storage_class: r.optional("StorageClass")?,
+            website_redirect_location: r.optional("WebsiteRedirectLocation")?,
+            sse_customer_algorithm: r.optional("SSECustomerAlgorithm")?,
+            sse_customer_key: r.optional("SSECustomerKey")?,
+            sse_customer_key_md5: r.optional("SSECustomerKeyMD5")?,
+            ssekms_key_id: r.optional("SSEKMSKeyId")?,
+            ssekms_encryption_context: r.optional("SSEKMSEncryptionContext")?,
+            bucket_key_enabled: r.optional("BucketKeyEnabled")?,
+            request_payer: r.optional("RequestPayer")?,
+            tagging: r.optional("Tagging")?,
+            object_lock_mode: r.optional("ObjectLockMode")?,
+            object_lock_retain_until_date: r.optional("ObjectLockRetainUntilDate")?,
+            object_lock_legal_hold_status: r.optional("ObjectLockLegalHoldStatus")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+            checksum_algorithm: r.optional("ChecksumAlgorithm")?,
+            checksum_type: r.optional("ChecksumType")?,
+        })
+    }
+}
+
+impl IntoValue for CreateMultipartUploadRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("ACL", self.acl);
+        w.member("Bucket", self.bucket);
+        w.optional("CacheControl", self.cache_control);
+        w.optional("ContentDisposition", self.content_disposition);
+        w.optional("ContentEncoding", self.content_encoding);
+        w.optional("ContentLanguage", self.content_language);
+        w.optional("ContentType", self.content_type);
+        w.optional("Expires", self.expires);
+        w.optional("GrantFullControl", self.grant_full_control);
+        w.optional("GrantRead", self.grant_read);
+        w.optional("GrantReadACP", self.grant_read_acp);
+        w.optional("GrantWriteACP", self.grant_write_acp);
+        w.member("Key", self.key);
+        w.optional("Metadata", self.metadata);
+        w.optional("ServerSideEncryption", self.server_side_encryption);
+        w.optional("StorageClass", self.storage_class);
+        w.optional("WebsiteRedirectLocation", self.website_redirect_location);
+        w.optional("SSECustomerAlgorithm", self.sse_customer_algorithm);
+        w.optional("SSECustomerKey", self.sse_customer_key);
+        w.optional("SSECustomerKeyMD5", self.sse_customer_key_md5);
+        w.optional("SSEKMSKeyId", self.ssekms_key_id);
+        w.optional("SSEKMSEncryptionContext", self.ssekms_encryption_context);
+        w.optional("BucketKeyEnabled", self.bucket_key_enabled);
+        w.optional("RequestPayer", self.request_payer);
+        w.optional("Tagging", self.tagging);
+        w.optional("ObjectLockMode", self.object_lock_mode);
+        w.optional("ObjectLockRetainUntilDate", self.object_lock_retain_until_date);
+        w.optional("ObjectLockLegalHoldStatus", self.object_lock_legal_hold_status);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.optional("ChecksumAlgorithm", self.checksum_algorithm);
+        w.optional("ChecksumType", self.checksum_type);
+        w.finish()
+    }
+}
+
+/// The `Delete` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Delete {
+    pub objects: ::std::vec::Vec<ObjectIdentifier>,
+    pub quiet: ::std::option::Option<bool>,
+}
+
+impl FromValue for Delete {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(Delete {
+            objects: r.required("Objects")?,
+            quiet: r.optional("Quiet")?,
+        })
+    }
+}
+
+impl IntoValue for Delete {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Objects", self.objects);
+        w.optional("Quiet", self.quiet);
+        w.finish()
+    }
+}
+
+/// The `DeleteBucketRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteBucketRequest {
+    pub bucket: ::std::string::String,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for DeleteBucketRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeleteBucketRequest {
+            bucket: r.required("Bucket")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+        })
+    }
+}
+
+impl IntoValue for DeleteBucketRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.finish()
+    }
+}
+
+/// The `DeleteBucketTaggingRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteBucketTaggingRequest {
+    pub bucket: ::std::string::String,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for DeleteBucketTaggingRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeleteBucketTaggingRequest {
+            bucket: r.required("Bucket")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+        })
+    }
+}
+
+impl IntoValue for DeleteBucketTaggingRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.finish()
+    }
+}
+
+/// The `DeleteObjectOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteObjectOutput {
+    pub delete_marker: ::std::option::Option<bool>,
+    pub version_id: ::std::option::Option<::std::string::String>,
+    pub request_charged: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for DeleteObjectOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeleteObjectOutput {
+            delete_marker: r.optional("DeleteMarker")?,
+            version_id: r.optional("VersionId")?,
+            request_charged: r.optional("RequestCharged")?,
+        })
+    }
+}
+
+impl IntoValue for DeleteObjectOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("DeleteMarker", self.delete_marker);
+        w.optional("VersionId", self.version_id);
+        w.optional("RequestCharged", self.request_charged);
+        w.finish()
+    }
+}
+
+/// The `DeleteObjectRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteObjectRequest {
+    pub bucket: ::std::string::String,
+    pub key: ::std::string::String,
+    pub mfa: ::std::option::Option<::std::string::String>,
+    pub version_id: ::std::option::Option<::std::string::String>,
+    pub request_payer: ::std::option::Option<::std::string::String>,
+    pub bypass_governance_retention: ::std::option::Option<bool>,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+    pub if_match: ::std::option::Option<::std::string::String>,
+    pub if_match_last_modified_time: ::std::option::Option<::nubo_core::Timestamp>,
+    pub if_match_size: ::std::option::Option<i64>,
+}
+
+impl FromValue for DeleteObjectRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeleteObjectRequest {
+            bucket: r.required("Bucket")?,
+            key: r.required("Key")?,
+            mfa: r.optional("MFA")?,
+            version_id: r.optional("VersionId")?,
+            request_payer: r.optional("RequestPayer")?,
+            bypass_governance_retention: r.optional("BypassGovernanceRetention")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+            if_match: r.optional("IfMatch")?,
+            if_match_last_modified_time: r.optional("IfMatchLastModifiedTime")?,
+            if_match_size: r.optional("IfMatchSize")?,
+        })
+    }
+}
+
+impl IntoValue for DeleteObjectRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.member("Key", self.key);
+        w.optional("MFA", self.mfa);
+        w.optional("VersionId", self.version_id);
+        w.optional("RequestPayer", self.request_payer);
+        w.optional("BypassGovernanceRetention", self.bypass_governance_retention);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.optional("IfMatch", self.if_match);
+        w.optional("IfMatchLastModifiedTime", self.if_match_last_modified_time);
+        w.optional("IfMatchSize", self.if_match_size);
+        w.finish()
+    }
+}
+
+/// The `DeleteObjectTaggingOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteObjectTaggingOutput {
+    pub version_id: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for DeleteObjectTaggingOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeleteObjectTaggingOutput {
+            version_id: r.optional("VersionId")?,
+        })
+    }
+}
+
+impl IntoValue for DeleteObjectTaggingOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("VersionId", self.version_id);
+        w.finish()
+    }
+}
+
+/// The `DeleteObjectTaggingRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteObjectTaggingRequest {
+    pub bucket: ::std::string::String,
+    pub key: ::std::string::String,
+    pub version_id: ::std::option::Option<::std::string::String>,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for DeleteObjectTaggingRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeleteObjectTaggingRequest {
+            bucket: r.required("Bucket")?,
+            key: r.required("Key")?,
+            version_id: r.optional("VersionId")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+        })
+    }
+}
+
+impl IntoValue for DeleteObjectTaggingRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.member("Key", self.key);
+        w.optional("VersionId", self.version_id);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.finish()
+    }
+}
+
+/// The `DeleteObjectsOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteObjectsOutput {
+    pub deleted: ::std::option::Option<::std::vec::Vec<DeletedObject>>,
+    pub request_charged: ::std::option::Option<::std::string::String>,
+    pub errors: ::std::option::Option<::std::vec::Vec<Error>>,
+}
+
+impl FromValue for DeleteObjectsOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeleteObjectsOutput {
+            deleted: r.optional("Deleted")?,
+            request_charged: r.optional("RequestCharged")?,
+            errors: r.optional("Errors")?,
+        })
+    }
+}
+
+impl IntoValue for DeleteObjectsOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Deleted", self.deleted);
+        w.optional("RequestCharged", self.request_charged);
+        w.optional("Errors", self.errors);
+        w.finish()
+    }
+}
+
+/// The `DeleteObjectsRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteObjectsRequest {
+    pub bucket: ::std::string::String,
+    pub delete: Delete,
+    pub mfa: ::std::option::Option<::std::string::String>,
+    pub request_payer: ::std::option::Option<::std::string::String>,
+    pub bypass_governance_retention: ::std::option::Option<bool>,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+    pub checksum_algorithm: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for DeleteObjectsRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeleteObjectsRequest {
+            bucket: r.required("Bucket")?,
+            delete: r.required("Delete")?,
+            mfa: r.optional("MFA")?,
+            request_payer: r.optional("RequestPayer")?,
+            bypass_governance_retention: r.optional("BypassGovernanceRetention")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+            checksum_algorithm: r.optional("ChecksumAlgorithm")?,
+        })
+    }
+}
+
+impl IntoValue for DeleteObjectsRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.member("Delete", self.delete);
+        w.optional("MFA", self.mfa);
+        w.optional("RequestPayer", self.request_payer);
+        w.optional("BypassGovernanceRetention", self.bypass_governance_retention);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.optional("ChecksumAlgorithm", self.checksum_algorithm);
+        w.finish()
+    }
+}
+
+/// The `DeletedObject` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeletedObject {
+    pub key: ::std::option::Option<::std::string::String>,
+    pub version_id: ::std::option::Option<::std::string::String>,
+    pub delete_marker: ::std::option::Option<bool>,
+    pub delete_marker_version_id: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for DeletedObject {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeletedObject {
+            key: r.optional("Key")?,
+            version_id: r.optional("VersionId")?,
+            delete_marker: r.optional("DeleteMarker")?,
+            delete_marker_version_id: r.optional("DeleteMarkerVersionId")?,
+        })
+    }
+}
+
+impl IntoValue for DeletedObject {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Key", self.key);
+        w.optional("VersionId", self.version_id);
+        w.optional("DeleteMarker", self.delete_marker);
+        w.optional("DeleteMarkerVersionId", self.delete_marker_version_id);
+        w.finish()
+    }
+}
+
+/// The `Error` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Error {
+    pub key: ::std::option::Option<::std::string::String>,
+    pub version_id: ::std::option::Option<::std::string::String>,
+    pub code: ::std::option::Option<::std::string::String>,
+    pub message: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for Error {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(Error {
+            key: r.optional("Key")?,
+            version_id: r.optional("VersionId")?,
+            code: r.optional("Code")?,
+            message: r.optional("Message")?,
+        })
+    }
+}
+
+impl IntoValue for Error {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Key", self.key);
+        w.optional("VersionId", self.version_id);
+        w.optional("Code", self.code);
+        w.optional("Message", self.message);
+        w.finish()
+    }
+}
+
+/// The `GetBucketLocationOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetBucketLocationOutput {
+    pub location_constraint: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for GetBucketLocationOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetBucketLocationOutput {
+            location_constraint: r.optional("LocationConstraint")?,
+        })
+    }
+}
+
+impl IntoValue for GetBucketLocationOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("LocationConstraint", self.location_constraint);
+        w.finish()
+    }
+}
+
+/// The `GetBucketLocationRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetBucketLocationRequest {
+    pub bucket: ::std::string::String,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for GetBucketLocationRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetBucketLocationRequest {
+            bucket: r.required("Bucket")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+        })
+    }
+}
+
+impl IntoValue for GetBucketLocationRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.finish()
+    }
+}
+
+/// The `GetBucketTaggingOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetBucketTaggingOutput {
+    pub tag_set: ::std::vec::Vec<Tag>,
+}
+
+impl FromValue for GetBucketTaggingOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetBucketTaggingOutput {
+            tag_set: r.required("TagSet")?,
+        })
+    }
+}
+
+impl IntoValue for GetBucketTaggingOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("TagSet", self.tag_set);
+        w.finish()
+    }
+}
+
+/// The `GetBucketTaggingRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetBucketTaggingRequest {
+    pub bucket: ::std::string::String,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for GetBucketTaggingRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetBucketTaggingRequest {
+            bucket: r.required("Bucket")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+        })
+    }
+}
+
+impl IntoValue for GetBucketTaggingRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.finish()
+    }
+}
+
+/// The `GetObjectOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetObjectOutput {
+    pub body: ::std::option::Option<crate::ByteStream>,
+    pub delete_marker: ::std::option::Option<bool>,
+    pub accept_ranges: ::std::option::Option<::std::string::String>,
+    pub expiration: ::std::option::Option<::std::string::String>,
+    pub restore: ::std::option::Option<::std::string::String>,
+    pub last_modified: ::std::option::Option<::nubo_core::Timestamp>,
+    pub content_length: ::std::option::Option<i64>,
+    pub e_tag: ::std::option::Option<::std::string::String>,
+    pub checksum_crc32: ::std::option::Option<::std::string::String>,
+    pub checksum_crc32_c: ::std::option::Option<::std::string::String>,
+    pub checksum_crc64_nvme: ::std::option::Option<::std::string::String>,
+    pub checksum_sha1: ::std::option::Option<::std::string::String>,
+    pub checksum_sha256: ::std::option::Option<::std::string::String>,
+    pub checksum_sha512: ::std::option::Option<::std::string::String>,
+    pub checksum_md5: ::std::option::Option<::std::string::String>,
+    pub checksum_xxhash64: ::std::option::Option<::std::string::String>,
+    pub checksum_xxhash3: ::std::option::Option<::std::string::String>,
+    pub checksum_xxhash128: ::std::option::Option<::std::string::String>,
+    pub checksum_type: ::std::option::Option<::std::string::String>,
+    pub missing_meta: ::std::option::Option<i32>,
+    pub version_id: ::std::option::Option<::std::string::String>,
+    pub cache_control: ::std::option::Option<::std::string::String>,
+    pub content_disposition: ::std::option::Option<::std::string::String>,
+    pub content_encoding: ::std::option::Option<::std::string::String>,
+    pub content_language: ::std::option::Option<::std::string::String>,
+    pub content_range: ::std::option::Option<::std::string::String>,
+    pub content_type: ::std::option::Option<::std::string::String>,
+    pub expires: ::std::option::Option<::std::string::String>,
+    pub website_redirect_location: ::std::option::Option<::std::string::String>,
+    pub server_side_encryption: ::std::option::Option<::std::string::String>,
+    pub metadata: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    pub sse_customer_algorithm: ::std::option::Option<::std::string::String>,
+    pub sse_customer_key_md5: ::std::option::Option<::std::string::String>,
+    pub ssekms_key_id: ::std::option::Option<::std::string::String>,
+    pub bucket_key_enabled: ::std::option::Option<bool>,
+    pub storage_class: ::std::option::Option<::std::string::String>,
+    pub request_charged: ::std::option::Option<::std::string::String>,
+    pub replication_status: ::std::option::Option<::std::string::String>,
+    pub parts_count: ::std::option::Option<i32>,
+    pub tag_count: ::std::option::Option<i32>,
+    pub object_lock_mode: ::std::option::Option<::std::string::String>,
+    pub object_lock_retain_until_date: ::std::option::Option<::nubo_core::Timestamp>,
+    pub object_lock_legal_hold_status: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for GetObjectOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetObjectOutput {
+            body: r.optional("Body")?,
+            delete_marker: r.optional("DeleteMarker")?,
+            accept_ranges: r.optional("AcceptRanges")?,
+            expiration: r.optional("Expiration")?,
+            restore: r.optional("Restore")?,
+            last_modified: r.optional("LastModified")?,
+            content_length: r.optional("ContentLength")?,
+            e_tag: r.optional("ETag")?,
+            checksum_crc32: r.optional("ChecksumCRC32")?,
+            checksum_crc32_c: r.optional("ChecksumCRC32C")?,
+            checksum_crc64_nvme: r.optional("ChecksumCRC64NVME")?,
+            checksum_sha1: r.optional("ChecksumSHA1")?,
+            checksum_sha256: r.optional("ChecksumSHA256")?,
+            checksum_sha512: r.optional("ChecksumSHA512")?,
+            checksum_md5: r.optional("ChecksumMD5")?,
+            checksum_xxhash64: r.optional("ChecksumXXHASH64")?,
+            checksum_xxhash3: r.optional("ChecksumXXHASH3")?,
+            checksum_xxhash128: r.optional("ChecksumXXHASH128")?,
+            checksum_type: r.optional("ChecksumType")?,
+            missing_meta: r.optional("MissingMeta")?,
+            version_id: r.optional("VersionId")?,
+            cache_control: r.optional("CacheControl")?,
+            content_disposition: r.optional("ContentDisposition")?,
+            content_encoding: r.optional("ContentEncoding")?,
+            content_language: r.optional("ContentLanguage")?,
+            content_range: r.optional("ContentRange")?,
+            content_type: r.optional("ContentType")?,
+            expires: r.optional("Expires")?,
+            website_redirect_location: r.optional("WebsiteRedirectLocation")?,
+            server_side_encryption: r.optional("ServerSideEncryption")?,
+            metadata: r.optional("Metadata")?,
+            sse_customer_algorithm: r.optional("SSECustomerAlgorithm")?,
+            sse_customer_key_md5: r.optional("SSECustomerKeyMD5")?,
+            ssekms_key_id: r.optional("SSEKMSKeyId")?,
+            bucket_key_enabled: r.optional("BucketKeyEnabled")?,
+            storage_class: r.optional("StorageClass")?,
+            request_charged: r.optional("RequestCharged")?,
+            replication_status: r.optional("ReplicationStatus")?,
+            parts_count: r.optional("PartsCount")?,
+            tag_count: r.optional("TagCount")?,
+            object_lock_mode: r.optional("ObjectLockMode")?,
+            object_lock_retain_until_date: r.optional("ObjectLockRetainUntilDate")?,
+            object_lock_legal_hold_status: r.optional("ObjectLockLegalHoldStatus")?,
+        })
+    }
+}
+
+impl IntoValue for GetObjectOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Body", self.body);
+        w.optional("DeleteMarker", self.delete_marker);
+        w.optional("AcceptRanges", self.accept_ranges);
+        w.optional("Expiration", self.expiration);
+        w.optional("Restore", self.restore);
+        w.optional("LastModified", self.last_modified);
+        w.optional("ContentLength", self.content_length);
+        w.optional("ETag", self.e_tag);
+        w.optional("ChecksumCRC32", self.checksum_crc32);
+        w.optional("ChecksumCRC32C", self.checksum_crc32_c);
+        w.optional("ChecksumCRC64NVME", self.checksum_crc64_nvme);
+        w.optional("ChecksumSHA1", self.checksum_sha1);
+        w.optional("ChecksumSHA256", self.checksum_sha256);
+        w.optional("ChecksumSHA512", self.checksum_sha512);
+        w.optional("ChecksumMD5", self.checksum_md5);
+        w.optional("ChecksumXXHASH64", self.checksum_xxhash64);
+        w.optional("ChecksumXXHASH3", self.checksum_xxhash3);
+        w.optional("ChecksumXXHASH128", self.checksum_xxhash128);
+        w.optional("ChecksumType", self.checksum_type);
+        w.optional("MissingMeta", self.missing_meta);
+        w.optional("VersionId", self.version_id);
+        w.optional("CacheControl", self.cache_control);
+        w.optional("ContentDisposition", self.content_disposition);
+        w.optional("ContentEncoding", self.content_encoding);
+        w.optional("ContentLanguage", self.content_language);
+        w.optional("ContentRange", self.content_range);
+        w.optional("ContentType", self.content_type);
+        w.optional("Expires", self.expires);
+        w.optional("WebsiteRedirectLocation", self.website_redirect_location);
+        w.optional("ServerSideEncryption", self.server_side_encryption);
+        w.optional("Metadata", self.metadata);
+        w.optional("SSECustomerAlgorithm", self.sse_customer_algorithm);
+        w.optional("SSECustomerKeyMD5", self.sse_customer_key_md5);
+        w.optional("SSEKMSKeyId", self.ssekms_key_id);
+        w.optional("BucketKeyEnabled", self.bucket_key_enabled);
+        w.optional("StorageClass", self.storage_class);
+        w.optional("RequestCharged", self.request_charged);
+        w.optional("ReplicationStatus", self.replication_status);
+        w.optional("PartsCount", self.parts_count);
+        w.optional("TagCount", self.tag_count);
+        w.optional("ObjectLockMode", self.object_lock_mode);
+        w.optional("ObjectLockRetainUntilDate", self.object_lock_retain_until_date);
+        w.optional("ObjectLockLegalHoldStatus", self.object_lock_legal_hold_status);
+        w.finish()
+    }
+}
+
+/// The `GetObjectRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetObjectRequest {
+    pub bucket: ::std::string::String,
+    pub if_match: ::std::option::Option<::std::string::String>,
+    pub if_modified_since: ::std::option::Option<::nubo_core::Timestamp>,
+    pub if_none_match: ::std::option::Option<::std::string::String>,
+    pub if_unmodified_since: ::std::option::Option<::nubo_core::Timestamp>,
+    pub key: ::std::string::String,
+    pub range: ::std::option::Option<::std::string::String>,
+    pub response_cache_control: ::std::option::Option<::std::string::String>,
+    pub response_content_disposition: ::std::option::Option<::std::string::String>,
+    pub response_content_encoding: ::std::option::Option<::std::string::String>,
+    pub response_content_language: ::std::option::Option<::std::string::String>,
+    pub response_content_type: ::std::option::Option<::std::string::String>,
+    pub response_expires: ::std::option::Option<::nubo_core::Timestamp>,
+    pub version_id: ::std::option::Option<::std::string::String>,
+    pub sse_customer_algorithm: ::std::option::Option<::std::string::String>,
+    pub sse_customer_key: ::std::option::Option<::std::string::String>,
+    pub sse_customer_key_md5: ::std::option::Option<::std::string::String>,
+    pub request_payer: ::std::option::Option<::std::string::String>,
+    pub part_number: ::std::option::Option<i32>,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+    pub checksum_mode: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for GetObjectRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetObjectRequest {
+            bucket: r.required("Bucket")?,
+            if_match: r.optional("IfMatch")?,
+            if_modified_since: r.optional("IfModifiedSince")?,
+            if_none_match: r.optional("IfNoneMatch")?,
+            if_unmodified_since: r.optional("IfUnmodifiedSince")?,
+            key: r.required("Key")?,
+            range: r.optional("Range")?,
+            response_cache_control: r.optional("ResponseCacheControl")?,
+            response_content_disposition: r.optional("ResponseContentDisposition")?,
+            response_content_encoding: r.optional("ResponseContentEncoding")?,
+            response_content_language: r.optional("ResponseContentLanguage")?,
+            response_content_type: r.optional("ResponseContentType")?,
+            response_expires: r.optional("ResponseExpires")?,
+            version_id: r.optional("VersionId")?,
+            sse_customer_algorithm: r.optional("SSECustomerAlgorithm")?,
+            sse_customer_key: r.optional("SSECustomerKey")?,
+            sse_customer_key_md5: r.optional("SSECustomerKeyMD5")?,
+            request_payer: r.optional("RequestPayer")?,
+            part_number: r.optional("PartNumber")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+            checksum_mode: r.optional("ChecksumMode")?,
+        })
+    }
+}
+
+impl IntoValue for GetObjectRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.optional("IfMatch", self.if_match);
+        w.optional("IfModifiedSince", self.if_modified_since);
+        w.optional("IfNoneMatch", self.if_none_match);
+        w.optional("IfUnmodifiedSince", self.if_unmodified_since);
+        w.member("Key", self.key);
+        w.optional("Range", self.range);
+        w.optional("ResponseCacheControl", self.response_cache_control);
+        w.optional("ResponseContentDisposition", self.response_content_disposition);
+        w.optional("ResponseContentEncoding", self.response_content_encoding);
+        w.optional("ResponseContentLanguage", self.response_content_language);
+        w.optional("ResponseContentType", self.response_content_type);
+        w.optional("ResponseExpires", self.response_expires);
+        w.optional("VersionId", self.version_id);
+        w.optional("SSECustomerAlgorithm", self.sse_customer_algorithm);
+        w.optional("SSECustomerKey", self.sse_customer_key);
+        w.optional("SSECustomerKeyMD5", self.sse_customer_key_md5);
+        w.optional("RequestPayer", self.request_payer);
+        w.optional("PartNumber", self.part_number);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.optional("ChecksumMode", self.checksum_mode);
+        w.finish()
+    }
+}
+
+/// The `GetObjectTaggingOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetObjectTaggingOutput {
+    pub version_id: ::std::option::Option<::std::string::String>,
+    pub tag_set: ::std::vec::Vec<Tag>,
+}
+
+impl FromValue for GetObjectTaggingOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetObjectTaggingOutput {
+            version_id: r.optional("VersionId")?,
+            tag_set: r.required("TagSet")?,
+        })
+    }
+}
+
+impl IntoValue for GetObjectTaggingOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("VersionId", self.version_id);
+        w.member("TagSet", self.tag_set);
+        w.finish()
+    }
+}
+
+/// The `GetObjectTaggingRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetObjectTaggingRequest {
+    pub bucket: ::std::string::String,
+    pub key: ::std::string::String,
+    pub version_id: ::std::option::Option<::std::string::String>,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+    pub request_payer: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for GetObjectTaggingRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetObjectTaggingRequest {
+            bucket: r.required("Bucket")?,
+            key: r.required("Key")?,
+            version_id: r.optional("VersionId")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+            request_payer: r.optional("RequestPayer")?,
+        })
+    }
+}
+
+impl IntoValue for GetObjectTaggingRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.member("Key", self.key);
+        w.optional("VersionId", self.version_id);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.optional("RequestPayer", self.request_payer);
+        w.finish()
+    }
+}
+
+/// The `HeadBucketOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HeadBucketOutput {
+    pub bucket_arn: ::std::option::Option<::std::string::String>,
+    pub bucket_location_type: ::std::option::Option<::std::string::String>,
+    pub bucket_location_name: ::std::option::Option<::std::string::String>,
+    pub bucket_region: ::std::option::Option<::std::string::String>,
+    pub access_point_alias: ::std::option::Option<bool>,
+}
+
+impl FromValue for HeadBucketOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(HeadBucketOutput {
+            bucket_arn: r.optional("BucketArn")?,
+            bucket_location_type: r.optional("BucketLocationType")?,
+            bucket_location_name: r.optional("BucketLocationName")?,
+            bucket_region: r.optional("BucketRegion")?,
+            access_point_alias: r.optional("AccessPointAlias")?,
+        })
+    }
+}
+
+impl IntoValue for HeadBucketOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("BucketArn", self.bucket_arn);
+        w.optional("BucketLocationType", self.bucket_location_type);
+        w.optional("BucketLocationName", self.bucket_location_name);
+        w.optional("BucketRegion", self.bucket_region);
+        w.optional("AccessPointAlias", self.access_point_alias);
+        w.finish()
+    }
+}
+
+/// The `HeadBucketRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HeadBucketRequest {
+    pub bucket: ::std::string::String,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for HeadBucketRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(HeadBucketRequest {
+            bucket: r.required("Bucket")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+        })
+    }
+}
+
+impl IntoValue for HeadBucketRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.finish()
+    }
+}
+
+/// The `HeadObjectOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HeadObjectOutput {
+    pub delete_marker: ::std::option::Option<bool>,
+    pub accept_ranges: ::std::option::Option<::std::string::String>,
+    pub expiration: ::std::option::Option<::std::string::String>,
+    pub restore: ::std::option::Option<::std::string::String>,
+    pub archive_status: ::std::option::Option<::std::string::String>,
+    pub last_modified: ::std::option::Option<::nubo_core::Timestamp>,
+    pub content_length: ::std::option::Option<i64>,
+    pub checksum_crc32: ::std::option::Option<::std::string::String>,
+    pub checksum_crc32_c: ::std::option::Option<::std::string::String>,
+    pub checksum_crc64_nvme: ::std::option::Option<::std::string::String>,
+    pub checksum_sha1: ::std::option::Option<::std::string::String>,
+    pub checksum_sha256: ::std::option::Option<::std::string::String>,
+    pub checksum_sha512: ::std::option::Option<::std::string::String>,
+    pub checksum_md5: ::std::option::Option<::std::string::String>,
+    pub checksum_xxhash64: ::std::option::Option<::std::string::String>,
+    pub checksum_xxhash3: ::std::option::Option<::std::string::String>,
+    pub checksum_xxhash128: ::std::option::Option<::std::string::String>,
+    pub checksum_type: ::std::option::Option<::std::string::String>,
+    pub e_tag: ::std::option::Option<::std::string::String>,
+    pub missing_meta: ::std::option::Option<i32>,
+    pub version_id: ::std::option::Option<::std::string::String>,
+    pub cache_control: ::std::option::Option<::std::string::String>,
+    pub content_disposition: ::std::option::Option<::std::string::String>,
+    pub content_encoding: ::std::option::Option<::std::string::String>,
+    pub content_language: ::std::option::Option<::std::string::String>,
+    pub content_type: ::std::option::Option<::std::string::String>,
+    pub content_range: ::std::option::Option<::std::string::String>,
+    pub expires: ::std::option::Option<::std::string::String>,
+    pub website_redirect_location: ::std::option::Option<::std::string::String>,
+    pub server_side_encryption: ::std::option::Option<::std::string::String>,
+    pub metadata: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    pub sse_customer_algorithm: ::std::option::Option<::std::string::String>,
+    pub sse_customer_key_md5: ::std::option::Option<::std::string::String>,
+    pub ssekms_key_id: ::std::option::Option<::std::string::String>,
+    pub bucket_key_enabled: ::std::option::Option<bool>,
+    pub storage_class: ::std::option::Option<::std::string::String>,
+    pub request_charged: ::std::option::Option<::std::string::String>,
+    pub replication_status: ::std::option::Option<::std::string::String>,
+    pub parts_count: ::std::option::Option<i32>,
+    pub tag_count: ::std::option::Option<i32>,
+    pub object_lock_mode: ::std::option::Option<::std::string::String>,
+    pub object_lock_retain_until_date: ::std::option::Option<::nubo_core::Timestamp>,
+    pub object_lock_legal_hold_status: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for HeadObjectOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(HeadObjectOutput {
+            delete_marker: r.optional("DeleteMarker")?,
+            accept_ranges: r.optional("AcceptRanges")?,
+            expiration: r.optional("Expiration")?,
+            restore: r.optional("Restore")?,
+            archive_status: r.optional("ArchiveStatus")?,
+            last_modified: r.optional("LastModified")?,
+            content_length: r.optional("ContentLength")?,
+            checksum_crc32: r.optional("ChecksumCRC32")?,
+            checksum_crc32_c: r.optional("ChecksumCRC32C")?,
+            checksum_crc64_nvme: r.optional("ChecksumCRC64NVME")?,
+            checksum_sha1: r.optional("ChecksumSHA1")?,
+            checksum_sha256: r.optional("ChecksumSHA256")?,
+            checksum_sha512: r.optional("ChecksumSHA512")?,
+            checksum_md5: r.optional("ChecksumMD5")?,
+            checksum_xxhash64: r.optional("ChecksumXXHASH64")?,
+            checksum_xxhash3: r.optional("ChecksumXXHASH3")?,
+            checksum_xxhash128: r.optional("ChecksumXXHASH128")?,
+            checksum_type: r.optional("ChecksumType")?,
+            e_tag: r.optional("ETag")?,
+            missing_meta: r.optional("MissingMeta")?,
+            version_id: r.optional("VersionId")?,
+            cache_control: r.optional("CacheControl")?,
+            content_disposition: r.optional("ContentDisposition")?,
+            content_encoding: r.optional("ContentEncoding")?,
+            content_language: r.optional("ContentLanguage")?,
+            content_type: r.optional("ContentType")?,
+            content_range: r.optional("ContentRange")?,
+            expires: r.optional("Expires")?,
+            website_redirect_location: r.optional("WebsiteRedirectLocation")?,
+            server_side_encryption: r.optional("ServerSideEncryption")?,
+            metadata: r.optional("Metadata")?,
+            sse_customer_algorithm: r.optional("SSECustomerAlgorithm")?,
+            sse_customer_key_md5: r.optional("SSECustomerKeyMD5")?,
+            ssekms_key_id: r.optional("SSEKMSKeyId")?,
+            bucket_key_enabled: r.optional("BucketKeyEnabled")?,
+            storage_class: r.optional("StorageClass")?,
+            request_charged: r.optional("RequestCharged")?,
+            replication_status: r.optional("ReplicationStatus")?,
+            parts_count: r.optional("PartsCount")?,
+            tag_count: r.optional("TagCount")?,
+            object_lock_mode: r.optional("ObjectLockMode")?,
+            object_lock_retain_until_date: r.optional("ObjectLockRetainUntilDate")?,
+            object_lock_legal_hold_status: r.optional("ObjectLockLegalHoldStatus")?,
+        })
+    }
+}
+
+impl IntoValue for HeadObjectOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("DeleteMarker", self.delete_marker);
+        w.optional("AcceptRanges", self.accept_ranges);
+        w.optional("Expiration", self.expiration);
+        w.optional("Restore", self.restore);
+        w.optional("ArchiveStatus", self.archive_status);
+        w.optional("LastModified", self.last_modified);
+        w.optional("ContentLength", self.content_length);
+        w.optional("ChecksumCRC32", self.checksum_crc32);
+        w.optional("ChecksumCRC32C", self.checksum_crc32_c);
+        w.optional("ChecksumCRC64NVME", self.checksum_crc64_nvme);
+        w.optional("ChecksumSHA1", self.checksum_sha1);
+        w.optional("ChecksumSHA256", self.checksum_sha256);
+        w.optional("ChecksumSHA512", self.checksum_sha512);
+        w.optional("ChecksumMD5", self.checksum_md5);
+        w.optional("ChecksumXXHASH64", self.checksum_xxhash64);
+        w.optional("ChecksumXXHASH3", self.checksum_xxhash3);
+        w.optional("ChecksumXXHASH128", self.checksum_xxhash128);
+        w.optional("ChecksumType", self.checksum_type);
+        w.optional("ETag", self.e_tag);
+        w.optional("MissingMeta", self.missing_meta);
+        w.optional("VersionId", self.version_id);
+        w.optional("CacheControl", self.cache_control);
+        w.optional("ContentDisposition", self.content_disposition);
+        w.optional("ContentEncoding", self.content_encoding);
+        w.optional("ContentLanguage", self.content_language);
+        w.optional("ContentType", self.content_type);
+        w.optional("ContentRange", self.content_range);
+        w.optional("Expires", self.expires);
+        w.optional("WebsiteRedirectLocation", self.website_redirect_location);
+        w.optional("ServerSideEncryption", self.server_side_encryption);
+        w.optional("Metadata", self.metadata);
+        w.optional("SSECustomerAlgorithm", self.sse_customer_algorithm);
+        w.optional("SSECustomerKeyMD5", self.sse_customer_key_md5);
+        w.optional("SSEKMSKeyId", self.ssekms_key_id);
+        w.optional("BucketKeyEnabled", self.bucket_key_enabled);
+        w.optional("StorageClass", self.storage_class);
+        w.optional("RequestCharged", self.request_charged);
+        w.optional("ReplicationStatus", self.replication_status);
+        w.optional("PartsCount", self.parts_count);
+        w.optional("TagCount", self.tag_count);
+        w.optional("ObjectLockMode", self.object_lock_mode);
+        w.optional("ObjectLockRetainUntilDate", self.object_lock_retain_until_date);
+        w.optional("ObjectLockLegalHoldStatus", self.object_lock_legal_hold_status);
+        w.finish()
+    }
+}
+
+/// The `HeadObjectRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HeadObjectRequest {
+    pub bucket: ::std::string::String,
+    pub if_match: ::std::option::Option<::std::string::String>,
+    pub if_modified_since: ::std::option::Option<::nubo_core::Timestamp>,
+    pub if_none_match: ::std::option::Option<::std::string::String>,
+    pub if_unmodified_since: ::std::option::Option<::nubo_core::Timestamp>,
+    pub key: ::std::string::String,
+    pub range: ::std::option::Option<::std::string::String>,
+    pub response_cache_control: ::std::option::Option<::std::string::String>,
+    pub response_content_disposition: ::std::option::Option<::std::string::String>,
+    pub response_content_encoding: ::std::option::Option<::std::string::String>,
+    pub response_content_language: ::std::option::Option<::std::string::String>,
+    pub response_content_type: ::std::option::Option<::std::string::String>,
+    pub response_expires: ::std::option::Option<::nubo_core::Timestamp>,
+    pub version_id: ::std::option::Option<::std::string::String>,
+    pub sse_customer_algorithm: ::std::option::Option<::std::string::String>,
+    pub sse_customer_key: ::std::option::Option<::std::string::String>,
+    pub sse_customer_key_md5: ::std::option::Option<::std::string::String>,
+    pub request_payer: ::std::option::Option<::std::string::String>,
+    pub part_number: ::std::option::Option<i32>,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+    pub checksum_mode: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for HeadObjectRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(HeadObjectRequest {
+            bucket: r.required("Bucket")?,
+            if_match: r.optional("IfMatch")?,
+            if_modified_since: r.optional("IfModifiedSince")?,
+            if_none_match: r.optional("IfNoneMatch")?,
+            if_unmodified_since: r.optional("IfUnmodifiedSince")?,
+            key: r.required("Key")?,
+            range: r.optional("Range")?,
+            response_cache_control: r.optional("ResponseCacheControl")?,
+            response_content_disposition: r.optional("ResponseContentDisposition")?,
+            response_content_encoding: r.optional("ResponseContentEncoding")?,
+            response_content_language: r.optional("ResponseContentLanguage")?,
+            response_content_type: r.optional("ResponseContentType")?,
+            response_expires: r.optional("ResponseExpires")?,
+            version_id: r.optional("VersionId")?,
+            sse_customer_algorithm: r.optional("SSECustomerAlgorithm")?,
+            sse_customer_key: r.optional("SSECustomerKey")?,
+            sse_customer_key_md5: r.optional("SSECustomerKeyMD5")?,
+            request_payer: r.optional("RequestPayer")?,
+            part_number: r.optional("PartNumber")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+            checksum_mode: r.optional("ChecksumMode")?,
+        })
+    }
+}
+
+impl IntoValue for HeadObjectRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.optional("IfMatch", self.if_match);
+        w.optional("IfModifiedSince", self.if_modified_since);
+        w.optional("IfNoneMatch", self.if_none_match);
+        w.optional("IfUnmodifiedSince", self.if_unmodified_since);
+        w.member("Key", self.key);
+        w.optional("Range", self.range);
+        w.optional("ResponseCacheControl", self.response_cache_control);
+        w.optional("ResponseContentDisposition", self.response_content_disposition);
+        w.optional("ResponseContentEncoding", self.response_content_encoding);
+        w.optional("ResponseContentLanguage", self.response_content_language);
+        w.optional("ResponseContentType", self.response_content_type);
+        w.optional("ResponseExpires", self.response_expires);
+        w.optional("VersionId", self.version_id);
+        w.optional("SSECustomerAlgorithm", self.sse_customer_algorithm);
+        w.optional("SSECustomerKey", self.sse_customer_key);
+        w.optional("SSECustomerKeyMD5", self.sse_customer_key_md5);
+        w.optional("RequestPayer", self.request_payer);
+        w.optional("PartNumber", self.part_number);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.optional("ChecksumMode", self.checksum_mode);
+        w.finish()
+    }
+}
+
+/// The `Initiator` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Initiator {
+    pub id: ::std::option::Option<::std::string::String>,
+    pub display_name: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for Initiator {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(Initiator {
+            id: r.optional("ID")?,
+            display_name: r.optional("DisplayName")?,
+        })
+    }
+}
+
+impl IntoValue for Initiator {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("ID", self.id);
+        w.optional("DisplayName", self.display_name);
         w.finish()
     }
 }
@@ -107,6 +2168,606 @@ impl IntoValue for ListBucketsRequest {
     }
 }
 
+/// The `ListMultipartUploadsOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListMultipartUploadsOutput {
+    pub bucket: ::std::option::Option<::std::string::String>,
+    pub key_marker: ::std::option::Option<::std::string::String>,
+    pub upload_id_marker: ::std::option::Option<::std::string::String>,
+    pub next_key_marker: ::std::option::Option<::std::string::String>,
+    pub prefix: ::std::option::Option<::std::string::String>,
+    pub delimiter: ::std::option::Option<::std::string::String>,
+    pub next_upload_id_marker: ::std::option::Option<::std::string::String>,
+    pub max_uploads: ::std::option::Option<i32>,
+    pub is_truncated: ::std::option::Option<bool>,
+    pub uploads: ::std::option::Option<::std::vec::Vec<MultipartUpload>>,
+    pub common_prefixes: ::std::option::Option<::std::vec::Vec<CommonPrefix>>,
+    pub encoding_type: ::std::option::Option<::std::string::String>,
+    pub request_charged: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for ListMultipartUploadsOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ListMultipartUploadsOutput {
+            bucket: r.optional("Bucket")?,
+            key_marker: r.optional("KeyMarker")?,
+            upload_id_marker: r.optional("UploadIdMarker")?,
+            next_key_marker: r.optional("NextKeyMarker")?,
+            prefix: r.optional("Prefix")?,
+            delimiter: r.optional("Delimiter")?,
+            next_upload_id_marker: r.optional("NextUploadIdMarker")?,
+            max_uploads: r.optional("MaxUploads")?,
+            is_truncated: r.optional("IsTruncated")?,
+            uploads: r.optional("Uploads")?,
+            common_prefixes: r.optional("CommonPrefixes")?,
+            encoding_type: r.optional("EncodingType")?,
+            request_charged: r.optional("RequestCharged")?,
+        })
+    }
+}
+
+impl IntoValue for ListMultipartUploadsOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Bucket", self.bucket);
+        w.optional("KeyMarker", self.key_marker);
+        w.optional("UploadIdMarker", self.upload_id_marker);
+        w.optional("NextKeyMarker", self.next_key_marker);
+        w.optional("Prefix", self.prefix);
+        w.optional("Delimiter", self.delimiter);
+        w.optional("NextUploadIdMarker", self.next_upload_id_marker);
+        w.optional("MaxUploads", self.max_uploads);
+        w.optional("IsTruncated", self.is_truncated);
+        w.optional("Uploads", self.uploads);
+        w.optional("CommonPrefixes", self.common_prefixes);
+        w.optional("EncodingType", self.encoding_type);
+        w.optional("RequestCharged", self.request_charged);
+        w.finish()
+    }
+}
+
+/// The `ListMultipartUploadsRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListMultipartUploadsRequest {
+    pub bucket: ::std::string::String,
+    pub delimiter: ::std::option::Option<::std::string::String>,
+    pub encoding_type: ::std::option::Option<::std::string::String>,
+    pub key_marker: ::std::option::Option<::std::string::String>,
+    pub max_uploads: ::std::option::Option<i32>,
+    pub prefix: ::std::option::Option<::std::string::String>,
+    pub upload_id_marker: ::std::option::Option<::std::string::String>,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+    pub request_payer: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for ListMultipartUploadsRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ListMultipartUploadsRequest {
+            bucket: r.required("Bucket")?,
+            delimiter: r.optional("Delimiter")?,
+            encoding_type: r.optional("EncodingType")?,
+            key_marker: r.optional("KeyMarker")?,
+            max_uploads: r.optional("MaxUploads")?,
+            prefix: r.optional("Prefix")?,
+            upload_id_marker: r.optional("UploadIdMarker")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+            request_payer: r.optional("RequestPayer")?,
+        })
+    }
+}
+
+impl IntoValue for ListMultipartUploadsRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.optional("Delimiter", self.delimiter);
+        w.optional("EncodingType", self.encoding_type);
+        w.optional("KeyMarker", self.key_marker);
+        w.optional("MaxUploads", self.max_uploads);
+        w.optional("Prefix", self.prefix);
+        w.optional("UploadIdMarker", self.upload_id_marker);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.optional("RequestPayer", self.request_payer);
+        w.finish()
+    }
+}
+
+/// The `ListObjectsOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListObjectsOutput {
+    pub is_truncated: ::std::option::Option<bool>,
+    pub marker: ::std::option::Option<::std::string::String>,
+    pub next_marker: ::std::option::Option<::std::string::String>,
+    pub contents: ::std::option::Option<::std::vec::Vec<Object>>,
+    pub name: ::std::option::Option<::std::string::String>,
+    pub prefix: ::std::option::Option<::std::string::String>,
+    pub delimiter: ::std::option::Option<::std::string::String>,
+    pub max_keys: ::std::option::Option<i32>,
+    pub common_prefixes: ::std::option::Option<::std::vec::Vec<CommonPrefix>>,
+    pub encoding_type: ::std::option::Option<::std::string::String>,
+    pub request_charged: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for ListObjectsOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ListObjectsOutput {
+            is_truncated: r.optional("IsTruncated")?,
+            marker: r.optional("Marker")?,
+            next_marker: r.optional("NextMarker")?,
+            contents: r.optional("Contents")?,
+            name: r.optional("Name")?,
+            prefix: r.optional("Prefix")?,
+            delimiter: r.optional("Delimiter")?,
+            max_keys: r.optional("MaxKeys")?,
+            common_prefixes: r.optional("CommonPrefixes")?,
+            encoding_type: r.optional("EncodingType")?,
+            request_charged: r.optional("RequestCharged")?,
+        })
+    }
+}
+
+impl IntoValue for ListObjectsOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("IsTruncated", self.is_truncated);
+        w.optional("Marker", self.marker);
+        w.optional("NextMarker", self.next_marker);
+        w.optional("Contents", self.contents);
+        w.optional("Name", self.name);
+        w.optional("Prefix", self.prefix);
+        w.optional("Delimiter", self.delimiter);
+        w.optional("MaxKeys", self.max_keys);
+        w.optional("CommonPrefixes", self.common_prefixes);
+        w.optional("EncodingType", self.encoding_type);
+        w.optional("RequestCharged", self.request_charged);
+        w.finish()
+    }
+}
+
+/// The `ListObjectsRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListObjectsRequest {
+    pub bucket: ::std::string::String,
+    pub delimiter: ::std::option::Option<::std::string::String>,
+    pub encoding_type: ::std::option::Option<::std::string::String>,
+    pub marker: ::std::option::Option<::std::string::String>,
+    pub max_keys: ::std::option::Option<i32>,
+    pub prefix: ::std::option::Option<::std::string::String>,
+    pub request_payer: ::std::option::Option<::std::string::String>,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+    pub optional_object_attributes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+}
+
+impl FromValue for ListObjectsRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ListObjectsRequest {
+            bucket: r.required("Bucket")?,
+            delimiter: r.optional("Delimiter")?,
+            encoding_type: r.optional("EncodingType")?,
+            marker: r.optional("Marker")?,
+            max_keys: r.optional("MaxKeys")?,
+            prefix: r.optional("Prefix")?,
+            request_payer: r.optional("RequestPayer")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+            optional_object_attributes: r.optional("OptionalObjectAttributes")?,
+        })
+    }
+}
+
+impl IntoValue for ListObjectsRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.optional("Delimiter", self.delimiter);
+        w.optional("EncodingType", self.encoding_type);
+        w.optional("Marker", self.marker);
+        w.optional("MaxKeys", self.max_keys);
+        w.optional("Prefix", self.prefix);
+        w.optional("RequestPayer", self.request_payer);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.optional("OptionalObjectAttributes", self.optional_object_attributes);
+        w.finish()
+    }
+}
+
+/// The `ListObjectsV2Output` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListObjectsV2Output {
+    pub is_truncated: ::std::option::Option<bool>,
+    pub contents: ::std::option::Option<::std::vec::Vec<Object>>,
+    pub name: ::std::option::Option<::std::string::String>,
+    pub prefix: ::std::option::Option<::std::string::String>,
+    pub delimiter: ::std::option::Option<::std::string::String>,
+    pub max_keys: ::std::option::Option<i32>,
+    pub common_prefixes: ::std::option::Option<::std::vec::Vec<CommonPrefix>>,
+    pub encoding_type: ::std::option::Option<::std::string::String>,
+    pub key_count: ::std::option::Option<i32>,
+    pub continuation_token: ::std::option::Option<::std::string::String>,
+    pub next_continuation_token: ::std::option::Option<::std::string::String>,
+    pub start_after: ::std::option::Option<::std::string::String>,
+    pub request_charged: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for ListObjectsV2Output {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ListObjectsV2Output {
+            is_truncated: r.optional("IsTruncated")?,
+            contents: r.optional("Contents")?,
+            name: r.optional("Name")?,
+            prefix: r.optional("Prefix")?,
+            delimiter: r.optional("Delimiter")?,
+            max_keys: r.optional("MaxKeys")?,
+            common_prefixes: r.optional("CommonPrefixes")?,
+            encoding_type: r.optional("EncodingType")?,
+            key_count: r.optional("KeyCount")?,
+            continuation_token: r.optional("ContinuationToken")?,
+            next_continuation_token: r.optional("NextContinuationToken")?,
+            start_after: r.optional("StartAfter")?,
+            request_charged: r.optional("RequestCharged")?,
+        })
+    }
+}
+
+impl IntoValue for ListObjectsV2Output {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("IsTruncated", self.is_truncated);
+        w.optional("Contents", self.contents);
+        w.optional("Name", self.name);
+        w.optional("Prefix", self.prefix);
+        w.optional("Delimiter", self.delimiter);
+        w.optional("MaxKeys", self.max_keys);
+        w.optional("CommonPrefixes", self.common_prefixes);
+        w.optional("EncodingType", self.encoding_type);
+        w.optional("KeyCount", self.key_count);
+        w.optional("ContinuationToken", self.continuation_token);
+        w.optional("NextContinuationToken", self.next_continuation_token);
+        w.optional("StartAfter", self.start_after);
+        w.optional("RequestCharged", self.request_charged);
+        w.finish()
+    }
+}
+
+/// The `ListObjectsV2Request` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListObjectsV2Request {
+    pub bucket: ::std::string::String,
+    pub delimiter: ::std::option::Option<::std::string::String>,
+    pub encoding_type: ::std::option::Option<::std::string::String>,
+    pub max_keys: ::std::option::Option<i32>,
+    pub prefix: ::std::option::Option<::std::string::String>,
+    pub continuation_token: ::std::option::Option<::std::string::String>,
+    pub fetch_owner: ::std::option::Option<bool>,
+    pub start_after: ::std::option::Option<::std::string::String>,
+    pub request_payer: ::std::option::Option<::std::string::String>,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+    pub optional_object_attributes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+}
+
+impl FromValue for ListObjectsV2Request {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ListObjectsV2Request {
+            bucket: r.required("Bucket")?,
+            delimiter: r.optional("Delimiter")?,
+            encoding_type: r.optional("EncodingType")?,
+            max_keys: r.optional("MaxKeys")?,
+            prefix: r.optional("Prefix")?,
+            continuation_token: r.optional("ContinuationToken")?,
+            fetch_owner: r.optional("FetchOwner")?,
+            start_after: r.optional("StartAfter")?,
+            request_payer: r.optional("RequestPayer")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+            optional_object_attributes: r.optional("OptionalObjectAttributes")?,
+        })
+    }
+}
+
+impl IntoValue for ListObjectsV2Request {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.optional("Delimiter", self.delimiter);
+        w.optional("EncodingType", self.encoding_type);
+        w.optional("MaxKeys", self.max_keys);
+        w.optional("Prefix", self.prefix);
+        w.optional("ContinuationToken", self.continuation_token);
+        w.optional("FetchOwner", self.fetch_owner);
+        w.optional("StartAfter", self.start_after);
+        w.optional("RequestPayer", self.request_payer);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.optional("OptionalObjectAttributes", self.optional_object_attributes);
+        w.finish()
+    }
+}
+
+/// The `ListPartsOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListPartsOutput {
+    pub abort_date: ::std::option::Option<::nubo_core::Timestamp>,
+    pub abort_rule_id: ::std::option::Option<::std::string::String>,
+    pub bucket: ::std::option::Option<::std::string::String>,
+    pub key: ::std::option::Option<::std::string::String>,
+    pub upload_id: ::std::option::Option<::std::string::String>,
+    pub part_number_marker: ::std::option::Option<i32>,
+    pub next_part_number_marker: ::std::option::Option<i32>,
+    pub max_parts: ::std::option::Option<i32>,
+    pub is_truncated: ::std::option::Option<bool>,
+    pub parts: ::std::option::Option<::std::vec::Vec<Part>>,
+    pub initiator: ::std::option::Option<Initiator>,
+    pub owner: ::std::option::Option<Owner>,
+    pub storage_class: ::std::option::Option<::std::string::String>,
+    pub request_charged: ::std::option::Option<::std::string::String>,
+    pub checksum_algorithm: ::std::option::Option<::std::string::String>,
+    pub checksum_type: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for ListPartsOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ListPartsOutput {
+            abort_date: r.optional("AbortDate")?,
+            abort_rule_id: r.optional("AbortRuleId")?,
+            bucket: r.optional("Bucket")?,
+            key: r.optional("Key")?,
+            upload_id: r.optional("UploadId")?,
+            part_number_marker: r.optional("PartNumberMarker")?,
+            next_part_number_marker: r.optional("NextPartNumberMarker")?,
+            max_parts: r.optional("MaxParts")?,
+            is_truncated: r.optional("IsTruncated")?,
+            parts: r.optional("Parts")?,
+            initiator: r.optional("Initiator")?,
+            owner: r.optional("Owner")?,
+            storage_class: r.optional("StorageClass")?,
+            request_charged: r.optional("RequestCharged")?,
+            checksum_algorithm: r.optional("ChecksumAlgorithm")?,
+            checksum_type: r.optional("ChecksumType")?,
+        })
+    }
+}
+
+impl IntoValue for ListPartsOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("AbortDate", self.abort_date);
+        w.optional("AbortRuleId", self.abort_rule_id);
+        w.optional("Bucket", self.bucket);
+        w.optional("Key", self.key);
+        w.optional("UploadId", self.upload_id);
+        w.optional("PartNumberMarker", self.part_number_marker);
+        w.optional("NextPartNumberMarker", self.next_part_number_marker);
+        w.optional("MaxParts", self.max_parts);
+        w.optional("IsTruncated", self.is_truncated);
+        w.optional("Parts", self.parts);
+        w.optional("Initiator", self.initiator);
+        w.optional("Owner", self.owner);
+        w.optional("StorageClass", self.storage_class);
+        w.optional("RequestCharged", self.request_charged);
+        w.optional("ChecksumAlgorithm", self.checksum_algorithm);
+        w.optional("ChecksumType", self.checksum_type);
+        w.finish()
+    }
+}
+
+/// The `ListPartsRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListPartsRequest {
+    pub bucket: ::std::string::String,
+    pub key: ::std::string::String,
+    pub max_parts: ::std::option::Option<i32>,
+    pub part_number_marker: ::std::option::Option<i32>,
+    pub upload_id: ::std::string::String,
+    pub request_payer: ::std::option::Option<::std::string::String>,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+    pub sse_customer_algorithm: ::std::option::Option<::std::string::String>,
+    pub sse_customer_key: ::std::option::Option<::std::string::String>,
+    pub sse_customer_key_md5: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for ListPartsRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ListPartsRequest {
+            bucket: r.required("Bucket")?,
+            key: r.required("Key")?,
+            max_parts: r.optional("MaxParts")?,
+            part_number_marker: r.optional("PartNumberMarker")?,
+            upload_id: r.required("UploadId")?,
+            request_payer: r.optional("RequestPayer")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+            sse_customer_algorithm: r.optional("SSECustomerAlgorithm")?,
+            sse_customer_key: r.optional("SSECustomerKey")?,
+            sse_customer_key_md5: r.optional("SSECustomerKeyMD5")?,
+        })
+    }
+}
+
+impl IntoValue for ListPartsRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.member("Key", self.key);
+        w.optional("MaxParts", self.max_parts);
+        w.optional("PartNumberMarker", self.part_number_marker);
+        w.member("UploadId", self.upload_id);
+        w.optional("RequestPayer", self.request_payer);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.optional("SSECustomerAlgorithm", self.sse_customer_algorithm);
+        w.optional("SSECustomerKey", self.sse_customer_key);
+        w.optional("SSECustomerKeyMD5", self.sse_customer_key_md5);
+        w.finish()
+    }
+}
+
+/// The `LocationInfo` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LocationInfo {
+    pub r#type: ::std::option::Option<::std::string::String>,
+    pub name: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for LocationInfo {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LocationInfo {
+            r#type: r.optional("Type")?,
+            name: r.optional("Name")?,
+        })
+    }
+}
+
+impl IntoValue for LocationInfo {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Type", self.r#type);
+        w.optional("Name", self.name);
+        w.finish()
+    }
+}
+
+/// The `MultipartUpload` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MultipartUpload {
+    pub upload_id: ::std::option::Option<::std::string::String>,
+    pub key: ::std::option::Option<::std::string::String>,
+    pub initiated: ::std::option::Option<::nubo_core::Timestamp>,
+    pub storage_class: ::std::option::Option<::std::string::String>,
+    pub owner: ::std::option::Option<Owner>,
+    pub initiator: ::std::option::Option<Initiator>,
+    pub checksum_algorithm: ::std::option::Option<::std::string::String>,
+    pub checksum_type: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for MultipartUpload {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(MultipartUpload {
+            upload_id: r.optional("UploadId")?,
+            key: r.optional("Key")?,
+            initiated: r.optional("Initiated")?,
+            storage_class: r.optional("StorageClass")?,
+            owner: r.optional("Owner")?,
+            initiator: r.optional("Initiator")?,
+            checksum_algorithm: r.optional("ChecksumAlgorithm")?,
+            checksum_type: r.optional("ChecksumType")?,
+        })
+    }
+}
+
+impl IntoValue for MultipartUpload {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("UploadId", self.upload_id);
+        w.optional("Key", self.key);
+        w.optional("Initiated", self.initiated);
+        w.optional("StorageClass", self.storage_class);
+        w.optional("Owner", self.owner);
+        w.optional("Initiator", self.initiator);
+        w.optional("ChecksumAlgorithm", self.checksum_algorithm);
+        w.optional("ChecksumType", self.checksum_type);
+        w.finish()
+    }
+}
+
+/// The `Object` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Object {
+    pub key: ::std::option::Option<::std::string::String>,
+    pub last_modified: ::std::option::Option<::nubo_core::Timestamp>,
+    pub e_tag: ::std::option::Option<::std::string::String>,
+    pub checksum_algorithm: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub checksum_type: ::std::option::Option<::std::string::String>,
+    pub size: ::std::option::Option<i64>,
+    pub storage_class: ::std::option::Option<::std::string::String>,
+    pub owner: ::std::option::Option<Owner>,
+    pub restore_status: ::std::option::Option<RestoreStatus>,
+}
+
+impl FromValue for Object {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(Object {
+            key: r.optional("Key")?,
+            last_modified: r.optional("LastModified")?,
+            e_tag: r.optional("ETag")?,
+            checksum_algorithm: r.optional("ChecksumAlgorithm")?,
+            checksum_type: r.optional("ChecksumType")?,
+            size: r.optional("Size")?,
+            storage_class: r.optional("StorageClass")?,
+            owner: r.optional("Owner")?,
+            restore_status: r.optional("RestoreStatus")?,
+        })
+    }
+}
+
+impl IntoValue for Object {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Key", self.key);
+        w.optional("LastModified", self.last_modified);
+        w.optional("ETag", self.e_tag);
+        w.optional("ChecksumAlgorithm", self.checksum_algorithm);
+        w.optional("ChecksumType", self.checksum_type);
+        w.optional("Size", self.size);
+        w.optional("StorageClass", self.storage_class);
+        w.optional("Owner", self.owner);
+        w.optional("RestoreStatus", self.restore_status);
+        w.finish()
+    }
+}
+
+/// The `ObjectIdentifier` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ObjectIdentifier {
+    pub key: ::std::string::String,
+    pub version_id: ::std::option::Option<::std::string::String>,
+    pub e_tag: ::std::option::Option<::std::string::String>,
+    pub last_modified_time: ::std::option::Option<::nubo_core::Timestamp>,
+    pub size: ::std::option::Option<i64>,
+}
+
+impl FromValue for ObjectIdentifier {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ObjectIdentifier {
+            key: r.required("Key")?,
+            version_id: r.optional("VersionId")?,
+            e_tag: r.optional("ETag")?,
+            last_modified_time: r.optional("LastModifiedTime")?,
+            size: r.optional("Size")?,
+        })
+    }
+}
+
+impl IntoValue for ObjectIdentifier {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Key", self.key);
+        w.optional("VersionId", self.version_id);
+        w.optional("ETag", self.e_tag);
+        w.optional("LastModifiedTime", self.last_modified_time);
+        w.optional("Size", self.size);
+        w.finish()
+    }
+}
+
 /// The `Owner` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Owner {
@@ -134,11 +2795,913 @@ impl IntoValue for Owner {
     }
 }
 
+/// The `Part` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Part {
+    pub part_number: ::std::option::Option<i32>,
+    pub last_modified: ::std::option::Option<::nubo_core::Timestamp>,
+    pub e_tag: ::std::option::Option<::std::string::String>,
+    pub size: ::std::option::Option<i64>,
+    pub checksum_crc32: ::std::option::Option<::std::string::String>,
+    pub checksum_crc32_c: ::std::option::Option<::std::string::String>,
+    pub checksum_crc64_nvme: ::std::option::Option<::std::string::String>,
+    pub checksum_sha1: ::std::option::Option<::std::string::String>,
+    pub checksum_sha256: ::std::option::Option<::std::string::String>,
+    pub checksum_sha512: ::std::option::Option<::std::string::String>,
+    pub checksum_md5: ::std::option::Option<::std::string::String>,
+    pub checksum_xxhash64: ::std::option::Option<::std::string::String>,
+    pub checksum_xxhash3: ::std::option::Option<::std::string::String>,
+    pub checksum_xxhash128: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for Part {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(Part {
+            part_number: r.optional("PartNumber")?,
+            last_modified: r.optional("LastModified")?,
+            e_tag: r.optional("ETag")?,
+            size: r.optional("Size")?,
+            checksum_crc32: r.optional("ChecksumCRC32")?,
+            checksum_crc32_c: r.optional("ChecksumCRC32C")?,
+            checksum_crc64_nvme: r.optional("ChecksumCRC64NVME")?,
+            checksum_sha1: r.optional("ChecksumSHA1")?,
+            checksum_sha256: r.optional("ChecksumSHA256")?,
+            checksum_sha512: r.optional("ChecksumSHA512")?,
+            checksum_md5: r.optional("ChecksumMD5")?,
+            checksum_xxhash64: r.optional("ChecksumXXHASH64")?,
+            checksum_xxhash3: r.optional("ChecksumXXHASH3")?,
+            checksum_xxhash128: r.optional("ChecksumXXHASH128")?,
+        })
+    }
+}
+
+impl IntoValue for Part {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("PartNumber", self.part_number);
+        w.optional("LastModified", self.last_modified);
+        w.optional("ETag", self.e_tag);
+        w.optional("Size", self.size);
+        w.optional("ChecksumCRC32", self.checksum_crc32);
+        w.optional("ChecksumCRC32C", self.checksum_crc32_c);
+        w.optional("ChecksumCRC64NVME", self.checksum_crc64_nvme);
+        w.optional("ChecksumSHA1", self.checksum_sha1);
+        w.optional("ChecksumSHA256", self.checksum_sha256);
+        w.optional("ChecksumSHA512", self.checksum_sha512);
+        w.optional("ChecksumMD5", self.checksum_md5);
+        w.optional("ChecksumXXHASH64", self.checksum_xxhash64);
+        w.optional("ChecksumXXHASH3", self.checksum_xxhash3);
+        w.optional("ChecksumXXHASH128", self.checksum_xxhash128);
+        w.finish()
+    }
+}
+
+/// The `PutBucketTaggingRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PutBucketTaggingRequest {
+    pub bucket: ::std::string::String,
+    pub content_md5: ::std::option::Option<::std::string::String>,
+    pub checksum_algorithm: ::std::option::Option<::std::string::String>,
+    pub tagging: Tagging,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for PutBucketTaggingRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(PutBucketTaggingRequest {
+            bucket: r.required("Bucket")?,
+            content_md5: r.optional("ContentMD5")?,
+            checksum_algorithm: r.optional("ChecksumAlgorithm")?,
+            tagging: r.required("Tagging")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+        })
+    }
+}
+
+impl IntoValue for PutBucketTaggingRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.optional("ContentMD5", self.content_md5);
+        w.optional("ChecksumAlgorithm", self.checksum_algorithm);
+        w.member("Tagging", self.tagging);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.finish()
+    }
+}
+
+/// The `PutObjectOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PutObjectOutput {
+    pub expiration: ::std::option::Option<::std::string::String>,
+    pub e_tag: ::std::option::Option<::std::string::String>,
+    pub checksum_crc32: ::std::option::Option<::std::string::String>,
+    pub checksum_crc32_c: ::std::option::Option<::std::string::String>,
+    pub checksum_crc64_nvme: ::std::option::Option<::std::string::String>,
+    pub checksum_sha1: ::std::option::Option<::std::string::String>,
+    pub checksum_sha256: ::std::option::Option<::std::string::String>,
+    pub checksum_sha512: ::std::option::Option<::std::string::String>,
+    pub checksum_md5: ::std::option::Option<::std::string::String>,
+    pub checksum_xxhash64: ::std::option::Option<::std::string::String>,
+    pub checksum_xxhash3: ::std::option::Option<::std::string::String>,
+    pub checksum_xxhash128: ::std::option::Option<::std::string::String>,
+    pub checksum_type: ::std::option::Option<::std::string::String>,
+    pub server_side_encryption: ::std::option::Option<::std::string::String>,
+    pub version_id: ::std::option::Option<::std::string::String>,
+    pub sse_customer_algorithm: ::std::option::Option<::std::string::String>,
+    pub sse_customer_key_md5: ::std::option::Option<::std::string::String>,
+    pub ssekms_key_id: ::std::option::Option<::std::string::String>,
+    pub ssekms_encryption_context: ::std::option::Option<::std::string::String>,
+    pub bucket_key_enabled: ::std::option::Option<bool>,
+    pub size: ::std::option::Option<i64>,
+    pub request_charged: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for PutObjectOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(PutObjectOutput {
+            expiration: r.optional("Expiration")?,
+            e_tag: r.optional("ETag")?,
+            checksum_crc32: r.optional("ChecksumCRC32")?,
+            checksum_crc32_c: r.optional("ChecksumCRC32C")?,
+            checksum_crc64_nvme: r.optional("ChecksumCRC64NVME")?,
+            checksum_sha1: r.optional("ChecksumSHA1")?,
+            checksum_sha256: r.optional("ChecksumSHA256")?,
+            checksum_sha512: r.optional("ChecksumSHA512")?,
+            checksum_md5: r.optional("ChecksumMD5")?,
+            checksum_xxhash64: r.optional("ChecksumXXHASH64")?,
+            checksum_xxhash3: r.optional("ChecksumXXHASH3")?,
+            checksum_xxhash128: r.optional("ChecksumXXHASH128")?,
+            checksum_type: r.optional("ChecksumType")?,
+            server_side_encryption: r.optional("ServerSideEncryption")?,
+            version_id: r.optional("VersionId")?,
+            sse_customer_algorithm: r.optional("SSECustomerAlgorithm")?,
+            sse_customer_key_md5: r.optional("SSECustomerKeyMD5")?,
+            ssekms_key_id: r.optional("SSEKMSKeyId")?,
+            ssekms_encryption_context: r.optional("SSEKMSEncryptionContext")?,
+            bucket_key_enabled: r.optional("BucketKeyEnabled")?,
+            size: r.optional("Size")?,
+            request_charged: r.optional("RequestCharged")?,
+        })
+    }
+}
+
+impl IntoValue for PutObjectOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Expiration", self.expiration);
+        w.optional("ETag", self.e_tag);
+        w.optional("ChecksumCRC32", self.checksum_crc32);
+        w.optional("ChecksumCRC32C", self.checksum_crc32_c);
+        w.optional("ChecksumCRC64NVME", self.checksum_crc64_nvme);
+        w.optional("ChecksumSHA1", self.checksum_sha1);
+        w.optional("ChecksumSHA256", self.checksum_sha256);
+        w.optional("ChecksumSHA512", self.checksum_sha512);
+        w.optional("ChecksumMD5", self.checksum_md5);
+        w.optional("ChecksumXXHASH64", self.checksum_xxhash64);
+        w.optional("ChecksumXXHASH3", self.checksum_xxhash3);
+        w.optional("ChecksumXXHASH128", self.checksum_xxhash128);
+        w.optional("ChecksumType", self.checksum_type);
+        w.optional("ServerSideEncryption", self.server_side_encryption);
+        w.optional("VersionId", self.version_id);
+        w.optional("SSECustomerAlgorithm", self.sse_customer_algorithm);
+        w.optional("SSECustomerKeyMD5", self.sse_customer_key_md5);
+        w.optional("SSEKMSKeyId", self.ssekms_key_id);
+        w.optional("SSEKMSEncryptionContext", self.ssekms_encryption_context);
+        w.optional("BucketKeyEnabled", self.bucket_key_enabled);
+        w.optional("Size", self.size);
+        w.optional("RequestCharged", self.request_charged);
+        w.finish()
+    }
+}
+
+/// The `PutObjectRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PutObjectRequest {
+    pub acl: ::std::option::Option<::std::string::String>,
+    pub body: ::std::option::Option<crate::ByteStream>,
+    pub bucket: ::std::string::String,
+    pub cache_control: ::std::option::Option<::std::string::String>,
+    pub content_disposition: ::std::option::Option<::std::string::String>,
+    pub content_encoding: ::std::option::Option<::std::string::String>,
+    pub content_language: ::std::option::Option<::std::string::String>,
+    pub content_length: ::std::option::Option<i64>,
+    pub content_md5: ::std::option::Option<::std::string::String>,
+    pub content_type: ::std::option::Option<::std::string::String>,
+    pub checksum_algorithm: ::std::option::Option<::std::string::String>,
+    pub checksum_crc32: ::std::option::Option<::std::string::String>,
+    pub checksum_crc32_c: ::std::option::Option<::std::string::String>,
+    pub checksum_crc64_nvme: ::std::option::Option<::std::string::String>,
+    pub checksum_sha1: ::std::option::Option<::std::string::String>,
+    pub checksum_sha256: ::std::option::Option<::std::string::String>,
+    pub checksum_sha512: ::std::option::Option<::std::string::String>,
+    pub checksum_md5: ::std::option::Option<::std::string::String>,
+    pub checksum_xxhash64: ::std::option::Option<::std::string::String>,
+    pub checksum_xxhash3: ::std::option::Option<::std::string::String>,
+    pub checksum_xxhash128: ::std::option::Option<::std::string::String>,
+    pub expires: ::std::option::Option<::std::string::String>,
+    pub if_match: ::std::option::Option<::std::string::String>,
+    pub if_none_match: ::std::option::Option<::std::string::String>,
+    pub grant_full_control: ::std::option::Option<::std::string::String>,
+    pub grant_read: ::std::option::Option<::std::string::String>,
+    pub grant_read_acp: ::std::option::Option<::std::string::String>,
+    pub grant_write_acp: ::std::option::Option<::std::string::String>,
+    pub key: ::std::string::String,
+    pub write_offset_bytes: ::std::option::Option<i64>,
+    pub metadata: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    pub server_side_encryption: ::std::option::Option<::std::string::String>,
+    pub storage_class: ::std::option::Option<::std::string::String>,
+    pub website_redirect_location: ::std::option::Option<::std::string::String>,
+    pub sse_customer_algorithm: ::std::option::Option<::std::string::String>,
+    pub sse_customer_key: ::std::option::Option<::std::string::String>,
+    pub sse_customer_key_md5: ::std::option::Option<::std::string::String>,
+    pub ssekms_key_id: ::std::option::Option<::std::string::String>,
+    pub ssekms_encryption_context: ::std::option::Option<::std::string::String>,
+    pub bucket_key_enabled: ::std::option::Option<bool>,
+    pub request_payer: ::std::option::Option<::std::string::String>,
+    pub tagging: ::std::option::Option<::std::string::String>,
+    pub object_lock_mode: ::std::option::Option<::std::string::String>,
+    pub object_lock_retain_until_date: ::std::option::Option<::nubo_core::Timestamp>,
+    pub object_lock_legal_hold_status: ::std::option::Option<::std::string::String>,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for PutObjectRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(PutObjectRequest {
+            acl: r.optional("ACL")?,
+            body: r.optional("Body")?,
+            bucket: r.required("Bucket")?,
+            cache_control: r.optional("CacheControl")?,
+            content_disposition: r.optional("ContentDisposition")?,
+            content_encoding: r.optional("ContentEncoding")?,
+            content_language: r.optional("ContentLanguage")?,
+            content_length: r.optional("ContentLength")?,
+            content_md5: r.optional("ContentMD5")?,
+            content_type: r.optional("ContentType")?,
+            checksum_algorithm: r.optional("ChecksumAlgorithm")?,
+            checksum_crc32: r.optional("ChecksumCRC32")?,
+            checksum_crc32_c: r.optional("ChecksumCRC32C")?,
+            checksum_crc64_nvme: r.optional("ChecksumCRC64NVME")?,
+            checksum_sha1: r.optional("ChecksumSHA1")?,
+            checksum_sha256: r.optional("ChecksumSHA256")?,
+            checksum_sha512: r.optional("ChecksumSHA512")?,
+            checksum_md5: r.optional("ChecksumMD5")?,
+            checksum_xxhash64: r.optional("ChecksumXXHASH64")?,
+            checksum_xxhash3: r.optional("ChecksumXXHASH3")?,
+            checksum_xxhash128: r.optional("ChecksumXXHASH128")?,
+            expires: r.optional("Expires")?,
+            if_match: r.optional("IfMatch")?,
+            if_none_match: r.optional("IfNoneMatch")?,
+            grant_full_control: r.optional("GrantFullControl")?,
+            grant_read: r.optional("GrantRead")?,
+            grant_read_acp: r.optional("GrantReadACP")?,
+            grant_write_acp: r.optional("GrantWriteACP")?,
+            key: r.required("Key")?,
+            write_offset_bytes: r.optional("WriteOffsetBytes")?,
+            metadata: r.optional("Metadata")?,
+            server_side_encryption: r.optional("ServerSideEncryption")?,
+            storage_class: r.optional("StorageClass")?,
+            website_redirect_location: r.optional("WebsiteRedirectLocation")?,
+            sse_customer_algorithm: r.optional("SSECustomerAlgorithm")?,
+            sse_customer_key: r.optional("SSECustomerKey")?,
+            sse_customer_key_md5: r.optional("SSECustomerKeyMD5")?,
+            ssekms_key_id: r.optional("SSEKMSKeyId")?,
+            ssekms_encryption_context: r.optional("SSEKMSEncryptionContext")?,
+            bucket_key_enabled: r.optional("BucketKeyEnabled")?,
+            request_payer: r.optional("RequestPayer")?,
+            tagging: r.optional("Tagging")?,
+            object_lock_mode: r.optional("ObjectLockMode")?,
+            object_lock_retain_until_date: r.optional("ObjectLockRetainUntilDate")?,
+            object_lock_legal_hold_status: r.optional("ObjectLockLegalHoldStatus")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+        })
+    }
+}
+
+impl IntoValue for PutObjectRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("ACL", self.acl);
+        w.optional("Body", self.body);
+        w.member("Bucket", self.bucket);
+        w.optional("CacheControl", self.cache_control);
+        w.optional("ContentDisposition", self.content_disposition);
+        w.optional("ContentEncoding", self.content_encoding);
+        w.optional("ContentLanguage", self.content_language);
+        w.optional("ContentLength", self.content_length);
+        w.optional("ContentMD5", self.content_md5);
+        w.optional("ContentType", self.content_type);
+        w.optional("ChecksumAlgorithm", self.checksum_algorithm);
+        w.optional("ChecksumCRC32", self.checksum_crc32);
+        w.optional("ChecksumCRC32C", self.checksum_crc32_c);
+        w.optional("ChecksumCRC64NVME", self.checksum_crc64_nvme);
+        w.optional("ChecksumSHA1", self.checksum_sha1);
+        w.optional("ChecksumSHA256", self.checksum_sha256);
+        w.optional("ChecksumSHA512", self.checksum_sha512);
+        w.optional("ChecksumMD5", self.checksum_md5);
+        w.optional("ChecksumXXHASH64", self.checksum_xxhash64);
+        w.optional("ChecksumXXHASH3", self.checksum_xxhash3);
+        w.optional("ChecksumXXHASH128", self.checksum_xxhash128);
+        w.optional("Expires", self.expires);
+        w.optional("IfMatch", self.if_match);
+        w.optional("IfNoneMatch", self.if_none_match);
+        w.optional("GrantFullControl", self.grant_full_control);
+        w.optional("GrantRead", self.grant_read);
+        w.optional("GrantReadACP", self.grant_read_acp);
+        w.optional("GrantWriteACP", self.grant_write_acp);
+        w.member("Key", self.key);
+        w.optional("WriteOffsetBytes", self.write_offset_bytes);
+        w.optional("Metadata", self.metadata);
+        w.optional("ServerSideEncryption", self.server_side_encryption);
+        w.optional("StorageClass", self.storage_class);
+        w.optional("WebsiteRedirectLocation", self.website_redirect_location);
+        w.optional("SSECustomerAlgorithm", self.sse_customer_algorithm);
+        w.optional("SSECustomerKey", self.sse_customer_key);
+        w.optional("SSECustomerKeyMD5", self.sse_customer_key_md5);
+        w.optional("SSEKMSKeyId", self.ssekms_key_id);
+        w.optional("SSEKMSEncryptionContext", self.ssekms_encryption_context);
+        w.optional("BucketKeyEnabled", self.bucket_key_enabled);
+        w.optional("RequestPayer", self.request_payer);
+        w.optional("Tagging", self.tagging);
+        w.optional("ObjectLockMode", self.object_lock_mode);
+        w.optional("ObjectLockRetainUntilDate", self.object_lock_retain_until_date);
+        w.optional("ObjectLockLegalHoldStatus", self.object_lock_legal_hold_status);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.finish()
+    }
+}
+
+/// The `PutObjectTaggingOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PutObjectTaggingOutput {
+    pub version_id: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for PutObjectTaggingOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(PutObjectTaggingOutput {
+            version_id: r.optional("VersionId")?,
+        })
+    }
+}
+
+impl IntoValue for PutObjectTaggingOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("VersionId", self.version_id);
+        w.finish()
+    }
+}
+
+/// The `PutObjectTaggingRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PutObjectTaggingRequest {
+    pub bucket: ::std::string::String,
+    pub key: ::std::string::String,
+    pub version_id: ::std::option::Option<::std::string::String>,
+    pub content_md5: ::std::option::Option<::std::string::String>,
+    pub checksum_algorithm: ::std::option::Option<::std::string::String>,
+    pub tagging: Tagging,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+    pub request_payer: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for PutObjectTaggingRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(PutObjectTaggingRequest {
+            bucket: r.required("Bucket")?,
+            key: r.required("Key")?,
+            version_id: r.optional("VersionId")?,
+            content_md5: r.optional("ContentMD5")?,
+            checksum_algorithm: r.optional("ChecksumAlgorithm")?,
+            tagging: r.required("Tagging")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+            request_payer: r.optional("RequestPayer")?,
+        })
+    }
+}
+
+impl IntoValue for PutObjectTaggingRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.member("Key", self.key);
+        w.optional("VersionId", self.version_id);
+        w.optional("ContentMD5", self.content_md5);
+        w.optional("ChecksumAlgorithm", self.checksum_algorithm);
+        w.member("Tagging", self.tagging);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.optional("RequestPayer", self.request_payer);
+        w.finish()
+    }
+}
+
+/// The `RestoreStatus` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RestoreStatus {
+    pub is_restore_in_progress: ::std::option::Option<bool>,
+    pub restore_expiry_date: ::std::option::Option<::nubo_core::Timestamp>,
+}
+
+impl FromValue for RestoreStatus {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(RestoreStatus {
+            is_restore_in_progress: r.optional("IsRestoreInProgress")?,
+            restore_expiry_date: r.optional("RestoreExpiryDate")?,
+        })
+    }
+}
+
+impl IntoValue for RestoreStatus {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("IsRestoreInProgress", self.is_restore_in_progress);
+        w.optional("RestoreExpiryDate", self.restore_expiry_date);
+        w.finish()
+    }
+}
+
+/// The `Tag` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Tag {
+    pub key: ::std::string::String,
+    pub value: ::std::string::String,
+}
+
+impl FromValue for Tag {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(Tag {
+            key: r.required("Key")?,
+            value: r.required("Value")?,
+        })
+    }
+}
+
+impl IntoValue for Tag {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Key", self.key);
+        w.member("Value", self.value);
+        w.finish()
+    }
+}
+
+/// The `Tagging` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Tagging {
+    pub tag_set: ::std::vec::Vec<Tag>,
+}
+
+impl FromValue for Tagging {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(Tagging {
+            tag_set: r.required("TagSet")?,
+        })
+    }
+}
+
+impl IntoValue for Tagging {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("TagSet", self.tag_set);
+        w.finish()
+    }
+}
+
+/// The `UploadPartCopyOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UploadPartCopyOutput {
+    pub copy_source_version_id: ::std::option::Option<::std::string::String>,
+    pub copy_part_result: ::std::option::Option<CopyPartResult>,
+    pub server_side_encryption: ::std::option::Option<::std::string::String>,
+    pub sse_customer_algorithm: ::std::option::Option<::std::string::String>,
+    pub sse_customer_key_md5: ::std::option::Option<::std::string::String>,
+    pub ssekms_key_id: ::std::option::Option<::std::string::String>,
+    pub bucket_key_enabled: ::std::option::Option<bool>,
+    pub request_charged: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for UploadPartCopyOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(UploadPartCopyOutput {
+            copy_source_version_id: r.optional("CopySourceVersionId")?,
+            copy_part_result: r.optional("CopyPartResult")?,
+            server_side_encryption: r.optional("ServerSideEncryption")?,
+            sse_customer_algorithm: r.optional("SSECustomerAlgorithm")?,
+            sse_customer_key_md5: r.optional("SSECustomerKeyMD5")?,
+            ssekms_key_id: r.optional("SSEKMSKeyId")?,
+            bucket_key_enabled: r.optional("BucketKeyEnabled")?,
+            request_charged: r.optional("RequestCharged")?,
+        })
+    }
+}
+
+impl IntoValue for UploadPartCopyOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("CopySourceVersionId", self.copy_source_version_id);
+        w.optional("CopyPartResult", self.copy_part_result);
+        w.optional("ServerSideEncryption", self.server_side_encryption);
+        w.optional("SSECustomerAlgorithm", self.sse_customer_algorithm);
+        w.optional("SSECustomerKeyMD5", self.sse_customer_key_md5);
+        w.optional("SSEKMSKeyId", self.ssekms_key_id);
+        w.optional("BucketKeyEnabled", self.bucket_key_enabled);
+        w.optional("RequestCharged", self.request_charged);
+        w.finish()
+    }
+}
+
+/// The `UploadPartCopyRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UploadPartCopyRequest {
+    pub bucket: ::std::string::String,
+    pub copy_source: ::std::string::String,
+    pub copy_source_if_match: ::std::option::Option<::std::string::String>,
+    pub copy_source_if_modified_since: ::std::option::Option<::nubo_core::Timestamp>,
+    pub copy_source_if_none_match: ::std::option::Option<::std::string::String>,
+    pub copy_source_if_unmodified_since: ::std::option::Option<::nubo_core::Timestamp>,
+    pub copy_source_range: ::std::option::Option<::std::string::String>,
+    pub key: ::std::string::String,
+    pub part_number: i32,
+    pub upload_id: ::std::string::String,
+    pub sse_customer_algorithm: ::std::option::Option<::std::string::String>,
+    pub sse_customer_key: ::std::option::Option<::std::string::String>,
+    pub sse_customer_key_md5: ::std::option::Option<::std::string::String>,
+    pub copy_source_sse_customer_algorithm: ::std::option::Option<::std::string::String>,
+    pub copy_source_sse_customer_key: ::std::option::Option<::std::string::String>,
+    pub copy_source_sse_customer_key_md5: ::std::option::Option<::std::string::String>,
+    pub request_payer: ::std::option::Option<::std::string::String>,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+    pub expected_source_bucket_owner: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for UploadPartCopyRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(UploadPartCopyRequest {
+            bucket: r.required("Bucket")?,
+            copy_source: r.required("CopySource")?,
+            copy_source_if_match: r.optional("CopySourceIfMatch")?,
+            copy_source_if_modified_since: r.optional("CopySourceIfModifiedSince")?,
+            copy_source_if_none_match: r.optional("CopySourceIfNoneMatch")?,
+            copy_source_if_unmodified_since: r.optional("CopySourceIfUnmodifiedSince")?,
+            copy_source_range: r.optional("CopySourceRange")?,
+            key: r.required("Key")?,
+            part_number: r.required("PartNumber")?,
+            upload_id: r.required("UploadId")?,
+            sse_customer_algorithm: r.optional("SSECustomerAlgorithm")?,
+            sse_customer_key: r.optional("SSECustomerKey")?,
+            sse_customer_key_md5: r.optional("SSECustomerKeyMD5")?,
+            copy_source_sse_customer_algorithm: r.optional("CopySourceSSECustomerAlgorithm")?,
+            copy_source_sse_customer_key: r.optional("CopySourceSSECustomerKey")?,
+            copy_source_sse_customer_key_md5: r.optional("CopySourceSSECustomerKeyMD5")?,
+            request_payer: r.optional("RequestPayer")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+            expected_source_bucket_owner: r.optional("ExpectedSourceBucketOwner")?,
+        })
+    }
+}
+
+impl IntoValue for UploadPartCopyRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.member("CopySource", self.copy_source);
+        w.optional("CopySourceIfMatch", self.copy_source_if_match);
+        w.optional("CopySourceIfModifiedSince", self.copy_source_if_modified_since);
+        w.optional("CopySourceIfNoneMatch", self.copy_source_if_none_match);
+        w.optional("CopySourceIfUnmodifiedSince", self.copy_source_if_unmodified_since);
+        w.optional("CopySourceRange", self.copy_source_range);
+        w.member("Key", self.key);
+        w.member("PartNumber", self.part_number);
+        w.member("UploadId", self.upload_id);
+        w.optional("SSECustomerAlgorithm", self.sse_customer_algorithm);
+        w.optional("SSECustomerKey", self.sse_customer_key);
+        w.optional("SSECustomerKeyMD5", self.sse_customer_key_md5);
+        w.optional("CopySourceSSECustomerAlgorithm", self.copy_source_sse_customer_algorithm);
+        w.optional("CopySourceSSECustomerKey", self.copy_source_sse_customer_key);
+        w.optional("CopySourceSSECustomerKeyMD5", self.copy_source_sse_customer_key_md5);
+        w.optional("RequestPayer", self.request_payer);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.optional("ExpectedSourceBucketOwner", self.expected_source_bucket_owner);
+        w.finish()
+    }
+}
+
+/// The `UploadPartOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UploadPartOutput {
+    pub server_side_encryption: ::std::option::Option<::std::string::String>,
+    pub e_tag: ::std::option::Option<::std::string::String>,
+    pub checksum_crc32: ::std::option::Option<::std::string::String>,
+    pub checksum_crc32_c: ::std::option::Option<::std::string::String>,
+    pub checksum_crc64_nvme: ::std::option::Option<::std::string::String>,
+    pub checksum_sha1: ::std::option::Option<::std::string::String>,
+    pub checksum_sha256: ::std::option::Option<::std::string::String>,
+    pub checksum_sha512: ::std::option::Option<::std::string::String>,
+    pub checksum_md5: ::std::option::Option<::std::string::String>,
+    pub checksum_xxhash64: ::std::option::Option<::std::string::String>,
+    pub checksum_xxhash3: ::std::option::Option<::std::string::String>,
+    pub checksum_xxhash128: ::std::option::Option<::std::string::String>,
+    pub sse_customer_algorithm: ::std::option::Option<::std::string::String>,
+    pub sse_customer_key_md5: ::std::option::Option<::std::string::String>,
+    pub ssekms_key_id: ::std::option::Option<::std::string::String>,
+    pub bucket_key_enabled: ::std::option::Option<bool>,
+    pub request_charged: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for UploadPartOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(UploadPartOutput {
+            server_side_encryption: r.optional("ServerSideEncryption")?,
+            e_tag: r.optional("ETag")?,
+            checksum_crc32: r.optional("ChecksumCRC32")?,
+            checksum_crc32_c: r.optional("ChecksumCRC32C")?,
+            checksum_crc64_nvme: r.optional("ChecksumCRC64NVME")?,
+            checksum_sha1: r.optional("ChecksumSHA1")?,
+            checksum_sha256: r.optional("ChecksumSHA256")?,
+            checksum_sha512: r.optional("ChecksumSHA512")?,
+            checksum_md5: r.optional("ChecksumMD5")?,
+            checksum_xxhash64: r.optional("ChecksumXXHASH64")?,
+            checksum_xxhash3: r.optional("ChecksumXXHASH3")?,
+            checksum_xxhash128: r.optional("ChecksumXXHASH128")?,
+            sse_customer_algorithm: r.optional("SSECustomerAlgorithm")?,
+            sse_customer_key_md5: r.optional("SSECustomerKeyMD5")?,
+            ssekms_key_id: r.optional("SSEKMSKeyId")?,
+            bucket_key_enabled: r.optional("BucketKeyEnabled")?,
+            request_charged: r.optional("RequestCharged")?,
+        })
+    }
+}
+
+impl IntoValue for UploadPartOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("ServerSideEncryption", self.server_side_encryption);
+        w.optional("ETag", self.e_tag);
+        w.optional("ChecksumCRC32", self.checksum_crc32);
+        w.optional("ChecksumCRC32C", self.checksum_crc32_c);
+        w.optional("ChecksumCRC64NVME", self.checksum_crc64_nvme);
+        w.optional("ChecksumSHA1", self.checksum_sha1);
+        w.optional("ChecksumSHA256", self.checksum_sha256);
+        w.optional("ChecksumSHA512", self.checksum_sha512);
+        w.optional("ChecksumMD5", self.checksum_md5);
+        w.optional("ChecksumXXHASH64", self.checksum_xxhash64);
+        w.optional("ChecksumXXHASH3", self.checksum_xxhash3);
+        w.optional("ChecksumXXHASH128", self.checksum_xxhash128);
+        w.optional("SSECustomerAlgorithm", self.sse_customer_algorithm);
+        w.optional("SSECustomerKeyMD5", self.sse_customer_key_md5);
+        w.optional("SSEKMSKeyId", self.ssekms_key_id);
+        w.optional("BucketKeyEnabled", self.bucket_key_enabled);
+        w.optional("RequestCharged", self.request_charged);
+        w.finish()
+    }
+}
+
+/// The `UploadPartRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UploadPartRequest {
+    pub body: ::std::option::Option<crate::ByteStream>,
+    pub bucket: ::std::string::String,
+    pub content_length: ::std::option::Option<i64>,
+    pub content_md5: ::std::option::Option<::std::string::String>,
+    pub checksum_algorithm: ::std::option::Option<::std::string::String>,
+    pub checksum_crc32: ::std::option::Option<::std::string::String>,
+    pub checksum_crc32_c: ::std::option::Option<::std::string::String>,
+    pub checksum_crc64_nvme: ::std::option::Option<::std::string::String>,
+    pub checksum_sha1: ::std::option::Option<::std::string::String>,
+    pub checksum_sha256: ::std::option::Option<::std::string::String>,
+    pub checksum_sha512: ::std::option::Option<::std::string::String>,
+    pub checksum_md5: ::std::option::Option<::std::string::String>,
+    pub checksum_xxhash64: ::std::option::Option<::std::string::String>,
+    pub checksum_xxhash3: ::std::option::Option<::std::string::String>,
+    pub checksum_xxhash128: ::std::option::Option<::std::string::String>,
+    pub key: ::std::string::String,
+    pub part_number: i32,
+    pub upload_id: ::std::string::String,
+    pub sse_customer_algorithm: ::std::option::Option<::std::string::String>,
+    pub sse_customer_key: ::std::option::Option<::std::string::String>,
+    pub sse_customer_key_md5: ::std::option::Option<::std::string::String>,
+    pub request_payer: ::std::option::Option<::std::string::String>,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for UploadPartRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(UploadPartRequest {
+            body: r.optional("Body")?,
+            bucket: r.required("Bucket")?,
+            content_length: r.optional("ContentLength")?,
+            content_md5: r.optional("ContentMD5")?,
+            checksum_algorithm: r.optional("ChecksumAlgorithm")?,
+            checksum_crc32: r.optional("ChecksumCRC32")?,
+            checksum_crc32_c: r.optional("ChecksumCRC32C")?,
+            checksum_crc64_nvme: r.optional("ChecksumCRC64NVME")?,
+            checksum_sha1: r.optional("ChecksumSHA1")?,
+            checksum_sha256: r.optional("ChecksumSHA256")?,
+            checksum_sha512: r.optional("ChecksumSHA512")?,
+            checksum_md5: r.optional("ChecksumMD5")?,
+            checksum_xxhash64: r.optional("ChecksumXXHASH64")?,
+            checksum_xxhash3: r.optional("ChecksumXXHASH3")?,
+            checksum_xxhash128: r.optional("ChecksumXXHASH128")?,
+            key: r.required("Key")?,
+            part_number: r.required("PartNumber")?,
+            upload_id: r.required("UploadId")?,
+            sse_customer_algorithm: r.optional("SSECustomerAlgorithm")?,
+            sse_customer_key: r.optional("SSECustomerKey")?,
+            sse_customer_key_md5: r.optional("SSECustomerKeyMD5")?,
+            request_payer: r.optional("RequestPayer")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+        })
+    }
+}
+
+impl IntoValue for UploadPartRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Body", self.body);
+        w.member("Bucket", self.bucket);
+        w.optional("ContentLength", self.content_length);
+        w.optional("ContentMD5", self.content_md5);
+        w.optional("ChecksumAlgorithm", self.checksum_algorithm);
+        w.optional("ChecksumCRC32", self.checksum_crc32);
+        w.optional("ChecksumCRC32C", self.checksum_crc32_c);
+        w.optional("ChecksumCRC64NVME", self.checksum_crc64_nvme);
+        w.optional("ChecksumSHA1", self.checksum_sha1);
+        w.optional("ChecksumSHA256", self.checksum_sha256);
+        w.optional("ChecksumSHA512", self.checksum_sha512);
+        w.optional("ChecksumMD5", self.checksum_md5);
+        w.optional("ChecksumXXHASH64", self.checksum_xxhash64);
+        w.optional("ChecksumXXHASH3", self.checksum_xxhash3);
+        w.optional("ChecksumXXHASH128", self.checksum_xxhash128);
+        w.member("Key", self.key);
+        w.member("PartNumber", self.part_number);
+        w.member("UploadId", self.upload_id);
+        w.optional("SSECustomerAlgorithm", self.sse_customer_algorithm);
+        w.optional("SSECustomerKey", self.sse_customer_key);
+        w.optional("SSECustomerKeyMD5", self.sse_customer_key_md5);
+        w.optional("RequestPayer", self.request_payer);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.finish()
+    }
+}
+
 /// The operations of `s3` that nubo implements; each defaults to `NotImplemented`.
 pub trait S3: Send + Sync + 'static {
+    fn create_bucket(&self, ctx: &RequestContext, input: CreateBucketRequest) -> impl ::std::future::Future<Output = ::std::result::Result<CreateBucketOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "CreateBucket")) }
+    }
+
+    fn head_bucket(&self, ctx: &RequestContext, input: HeadBucketRequest) -> impl ::std::future::Future<Output = ::std::result::Result<HeadBucketOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "HeadBucket")) }
+    }
+
     fn list_buckets(&self, ctx: &RequestContext, input: ListBucketsRequest) -> impl ::std::future::Future<Output = ::std::result::Result<ListBucketsOutput, AwsError>> + Send {
         let _ = (ctx, input);
         async { Err(AwsError::not_implemented("s3", "ListBuckets")) }
+    }
+
+    fn delete_bucket(&self, ctx: &RequestContext, input: DeleteBucketRequest) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "DeleteBucket")) }
+    }
+
+    fn get_bucket_location(&self, ctx: &RequestContext, input: GetBucketLocationRequest) -> impl ::std::future::Future<Output = ::std::result::Result<GetBucketLocationOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "GetBucketLocation")) }
+    }
+
+    fn put_object(&self, ctx: &RequestContext, input: PutObjectRequest) -> impl ::std::future::Future<Output = ::std::result::Result<PutObjectOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "PutObject")) }
+    }
+
+    fn get_object(&self, ctx: &RequestContext, input: GetObjectRequest) -> impl ::std::future::Future<Output = ::std::result::Result<GetObjectOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "GetObject")) }
+    }
+
+    fn head_object(&self, ctx: &RequestContext, input: HeadObjectRequest) -> impl ::std::future::Future<Output = ::std::result::Result<HeadObjectOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "HeadObject")) }
+    }
+
+    fn delete_object(&self, ctx: &RequestContext, input: DeleteObjectRequest) -> impl ::std::future::Future<Output = ::std::result::Result<DeleteObjectOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "DeleteObject")) }
+    }
+
+    fn delete_objects(&self, ctx: &RequestContext, input: DeleteObjectsRequest) -> impl ::std::future::Future<Output = ::std::result::Result<DeleteObjectsOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "DeleteObjects")) }
+    }
+
+    fn copy_object(&self, ctx: &RequestContext, input: CopyObjectRequest) -> impl ::std::future::Future<Output = ::std::result::Result<CopyObjectOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "CopyObject")) }
+    }
+
+    fn list_objects(&self, ctx: &RequestContext, input: ListObjectsRequest) -> impl ::std::future::Future<Output = ::std::result::Result<ListObjectsOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "ListObjects")) }
+    }
+
+    fn list_objects_v2(&self, ctx: &RequestContext, input: ListObjectsV2Request) -> impl ::std::future::Future<Output = ::std::result::Result<ListObjectsV2Output, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "ListObjectsV2")) }
+    }
+
+    fn create_multipart_upload(&self, ctx: &RequestContext, input: CreateMultipartUploadRequest) -> impl ::std::future::Future<Output = ::std::result::Result<CreateMultipartUploadOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "CreateMultipartUpload")) }
+    }
+
+    fn upload_part(&self, ctx: &RequestContext, input: UploadPartRequest) -> impl ::std::future::Future<Output = ::std::result::Result<UploadPartOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "UploadPart")) }
+    }
+
+    fn upload_part_copy(&self, ctx: &RequestContext, input: UploadPartCopyRequest) -> impl ::std::future::Future<Output = ::std::result::Result<UploadPartCopyOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "UploadPartCopy")) }
+    }
+
+    fn complete_multipart_upload(&self, ctx: &RequestContext, input: CompleteMultipartUploadRequest) -> impl ::std::future::Future<Output = ::std::result::Result<CompleteMultipartUploadOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "CompleteMultipartUpload")) }
+    }
+
+    fn abort_multipart_upload(&self, ctx: &RequestContext, input: AbortMultipartUploadRequest) -> impl ::std::future::Future<Output = ::std::result::Result<AbortMultipartUploadOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "AbortMultipartUpload")) }
+    }
+
+    fn list_parts(&self, ctx: &RequestContext, input: ListPartsRequest) -> impl ::std::future::Future<Output = ::std::result::Result<ListPartsOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "ListParts")) }
+    }
+
+    fn list_multipart_uploads(&self, ctx: &RequestContext, input: ListMultipartUploadsRequest) -> impl ::std::future::Future<Output = ::std::result::Result<ListMultipartUploadsOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "ListMultipartUploads")) }
+    }
+
+    fn put_object_tagging(&self, ctx: &RequestContext, input: PutObjectTaggingRequest) -> impl ::std::future::Future<Output = ::std::result::Result<PutObjectTaggingOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "PutObjectTagging")) }
+    }
+
+    fn get_object_tagging(&self, ctx: &RequestContext, input: GetObjectTaggingRequest) -> impl ::std::future::Future<Output = ::std::result::Result<GetObjectTaggingOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "GetObjectTagging")) }
+    }
+
+    fn delete_object_tagging(&self, ctx: &RequestContext, input: DeleteObjectTaggingRequest) -> impl ::std::future::Future<Output = ::std::result::Result<DeleteObjectTaggingOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "DeleteObjectTagging")) }
+    }
+
+    fn put_bucket_tagging(&self, ctx: &RequestContext, input: PutBucketTaggingRequest) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "PutBucketTagging")) }
+    }
+
+    fn get_bucket_tagging(&self, ctx: &RequestContext, input: GetBucketTaggingRequest) -> impl ::std::future::Future<Output = ::std::result::Result<GetBucketTaggingOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "GetBucketTagging")) }
+    }
+
+    fn delete_bucket_tagging(&self, ctx: &RequestContext, input: DeleteBucketTaggingRequest) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "DeleteBucketTagging")) }
     }
 
     /// The AWS error for input that does not fit the operation's shapes.
@@ -160,15 +3723,115 @@ impl<S: S3> Handler for Service<S> {
     }
 
     fn implements(&self, operation: &str) -> bool {
-        matches!(operation, "ListBuckets")
+        matches!(operation, "CreateBucket" | "HeadBucket" | "ListBuckets" | "DeleteBucket" | "GetBucketLocation" | "PutObject" | "GetObject" | "HeadObject" | "DeleteObject" | "DeleteObjects" | "CopyObject" | "ListObjects" | "ListObjectsV2" | "CreateMultipartUpload" | "UploadPart" | "UploadPartCopy" | "CompleteMultipartUpload" | "AbortMultipartUpload" | "ListParts" | "ListMultipartUploads" | "PutObjectTagging" | "GetObjectTagging" | "DeleteObjectTagging" | "PutBucketTagging" | "GetBucketTagging" | "DeleteBucketTagging")
     }
 
     fn call<'a>(&'a self, ctx: &'a RequestContext, input: Value) -> HandlerFuture<'a> {
         Box::pin(async move {
             match ctx.operation.as_str() {
+                "CreateBucket" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.create_bucket(ctx, input).await?.into_value())
+                }
+                "HeadBucket" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.head_bucket(ctx, input).await?.into_value())
+                }
                 "ListBuckets" => {
                     let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
                     Ok(self.0.list_buckets(ctx, input).await?.into_value())
+                }
+                "DeleteBucket" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.delete_bucket(ctx, input).await?.into_value())
+                }
+                "GetBucketLocation" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.get_bucket_location(ctx, input).await?.into_value())
+                }
+                "PutObject" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.put_object(ctx, input).await?.into_value())
+                }
+                "GetObject" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.get_object(ctx, input).await?.into_value())
+                }
+                "HeadObject" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.head_object(ctx, input).await?.into_value())
+                }
+                "DeleteObject" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.delete_object(ctx, input).await?.into_value())
+                }
+                "DeleteObjects" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.delete_objects(ctx, input).await?.into_value())
+                }
+                "CopyObject" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.copy_object(ctx, input).await?.into_value())
+                }
+                "ListObjects" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.list_objects(ctx, input).await?.into_value())
+                }
+                "ListObjectsV2" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.list_objects_v2(ctx, input).await?.into_value())
+                }
+                "CreateMultipartUpload" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.create_multipart_upload(ctx, input).await?.into_value())
+                }
+                "UploadPart" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.upload_part(ctx, input).await?.into_value())
+                }
+                "UploadPartCopy" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.upload_part_copy(ctx, input).await?.into_value())
+                }
+                "CompleteMultipartUpload" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.complete_multipart_upload(ctx, input).await?.into_value())
+                }
+                "AbortMultipartUpload" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.abort_multipart_upload(ctx, input).await?.into_value())
+                }
+                "ListParts" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.list_parts(ctx, input).await?.into_value())
+                }
+                "ListMultipartUploads" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.list_multipart_uploads(ctx, input).await?.into_value())
+                }
+                "PutObjectTagging" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.put_object_tagging(ctx, input).await?.into_value())
+                }
+                "GetObjectTagging" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.get_object_tagging(ctx, input).await?.into_value())
+                }
+                "DeleteObjectTagging" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.delete_object_tagging(ctx, input).await?.into_value())
+                }
+                "PutBucketTagging" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.put_bucket_tagging(ctx, input).await?.into_value())
+                }
+                "GetBucketTagging" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.get_bucket_tagging(ctx, input).await?.into_value())
+                }
+                "DeleteBucketTagging" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.delete_bucket_tagging(ctx, input).await?.into_value())
                 }
                 other => Err(AwsError::not_implemented("s3", other)),
             }

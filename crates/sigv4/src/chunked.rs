@@ -1,0 +1,166 @@
+//! `aws-chunked`: the framing SDKs use to stream a body with per-chunk signatures and
+//! trailing checksums (`Content-Encoding: aws-chunked`, `x-amz-content-sha256:
+//! STREAMING-…`). Each chunk is `<hex size>[;chunk-signature=<sig>]\r\n<data>\r\n`; a
+//! zero-size chunk ends the data and is followed by trailer lines and a blank line.
+//!
+//! The decoder is push-based: feed it what arrives, take the data it yields, read the
+//! trailers at the end. (Chunk signatures are checked with the IAM issue's verifier.)
+
+use bytes::{Buf, Bytes, BytesMut};
+
+/// Whether a request's body uses the aws-chunked framing.
+pub fn is_aws_chunked(content_encoding: Option<&str>, content_sha256: Option<&str>) -> bool {
+    content_encoding.is_some_and(|e| e.split(',').any(|x| x.trim().eq_ignore_ascii_case("aws-chunked")))
+        || content_sha256.is_some_and(|s| s.starts_with("STREAMING-"))
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct ChunkError(pub String);
+
+enum State {
+    Header,
+    Data(usize),
+    DataEnd,
+    Trailers,
+    Done,
+}
+
+pub struct ChunkDecoder {
+    buf: BytesMut,
+    state: State,
+    trailers: Vec<(String, String)>,
+}
+
+impl Default for ChunkDecoder {
+    fn default() -> Self {
+        ChunkDecoder { buf: BytesMut::new(), state: State::Header, trailers: Vec::new() }
+    }
+}
+
+const MAX_LINE: usize = 4096;
+
+impl ChunkDecoder {
+    pub fn new() -> ChunkDecoder {
+        ChunkDecoder::default()
+    }
+
+    fn line(&mut self) -> Result<Option<String>, ChunkError> {
+        match self.buf.windows(2).position(|w| w == b"\r\n") {
+            Some(i) => {
+                let line = String::from_utf8_lossy(&self.buf[..i]).into_owned();
+                self.buf.advance(i + 2);
+                Ok(Some(line))
+            }
+            None if self.buf.len() > MAX_LINE => Err(ChunkError("chunk header line too long".into())),
+            None => Ok(None),
+        }
+    }
+
+    /// Feeds received bytes; returns the payload bytes they complete.
+    pub fn feed(&mut self, input: &[u8]) -> Result<Vec<Bytes>, ChunkError> {
+        self.buf.extend_from_slice(input);
+        let mut out = Vec::new();
+        loop {
+            match self.state {
+                State::Header => {
+                    let Some(line) = self.line()? else { break };
+                    let size = line.split(';').next().unwrap_or("").trim();
+                    let size = usize::from_str_radix(size, 16).map_err(|_| ChunkError(format!("bad chunk size {size:?}")))?;
+                    self.state = if size == 0 { State::Trailers } else { State::Data(size) };
+                }
+                State::Data(left) => {
+                    if self.buf.is_empty() {
+                        break;
+                    }
+                    let n = left.min(self.buf.len());
+                    out.push(self.buf.split_to(n).freeze());
+                    self.state = if n == left { State::DataEnd } else { State::Data(left - n) };
+                }
+                State::DataEnd => {
+                    if self.buf.len() < 2 {
+                        break;
+                    }
+                    if &self.buf[..2] != b"\r\n" {
+                        return Err(ChunkError("chunk data longer than its declared size".into()));
+                    }
+                    self.buf.advance(2);
+                    self.state = State::Header;
+                }
+                State::Trailers => {
+                    let Some(line) = self.line()? else { break };
+                    if line.is_empty() {
+                        self.state = State::Done;
+                    } else if let Some((k, v)) = line.split_once(':') {
+                        self.trailers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+                    }
+                }
+                State::Done => break,
+            }
+        }
+        Ok(out)
+    }
+
+    /// Ends the stream: an error if it stopped inside a chunk. A missing final blank line
+    /// after the trailers is tolerated (some clients end on the last trailer's CRLF).
+    pub fn finish(&self) -> Result<(), ChunkError> {
+        match self.state {
+            State::Done | State::Trailers => Ok(()),
+            _ => Err(ChunkError("the aws-chunked body ended before its final chunk".into())),
+        }
+    }
+
+    /// Trailer headers (lower-case names), e.g. `x-amz-checksum-crc32`.
+    pub fn trailer(&self, name: &str) -> Option<&str> {
+        self.trailers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode_in_pieces(wire: &[u8], piece: usize) -> (Vec<u8>, ChunkDecoder) {
+        let mut d = ChunkDecoder::new();
+        let mut data = Vec::new();
+        for p in wire.chunks(piece) {
+            for b in d.feed(p).unwrap() {
+                data.extend_from_slice(&b);
+            }
+        }
+        d.finish().unwrap();
+        (data, d)
+    }
+
+    #[test]
+    fn decodes_signed_chunks_and_trailers_however_the_bytes_arrive() {
+        let wire = b"5;chunk-signature=abc\r\nhello\r\n6;chunk-signature=def\r\n world\r\n0;chunk-signature=0\r\nx-amz-checksum-crc32:DUoRhQ==\r\nx-amz-trailer-signature:zz\r\n\r\n";
+        for piece in [1, 2, 3, 7, 1000] {
+            let (data, d) = decode_in_pieces(wire, piece);
+            assert_eq!(data, b"hello world", "piece {piece}");
+            assert_eq!(d.trailer("x-amz-checksum-crc32"), Some("DUoRhQ=="));
+        }
+    }
+
+    #[test]
+    fn decodes_unsigned_chunks() {
+        let (data, d) = decode_in_pieces(b"3\r\nabc\r\n0\r\n\r\n", 4);
+        assert_eq!(data, b"abc");
+        assert_eq!(d.trailer("x-amz-checksum-crc32"), None);
+    }
+
+    #[test]
+    fn rejects_bad_framing() {
+        assert!(ChunkDecoder::new().feed(b"zz\r\n").is_err());
+        assert!(ChunkDecoder::new().feed(b"2\r\nabc\r\n").is_err());
+        let mut d = ChunkDecoder::new();
+        d.feed(b"5\r\nhel").unwrap();
+        assert!(d.finish().is_err());
+    }
+
+    #[test]
+    fn detects_the_framing() {
+        assert!(is_aws_chunked(Some("aws-chunked"), None));
+        assert!(is_aws_chunked(None, Some("STREAMING-UNSIGNED-PAYLOAD-TRAILER")));
+        assert!(!is_aws_chunked(Some("gzip"), Some("UNSIGNED-PAYLOAD")));
+    }
+}
