@@ -192,7 +192,7 @@ impl Router {
         let pool: Vec<&ServiceEntry> =
             if candidates.is_empty() { rest_services().collect() } else { candidates.iter().copied().filter(|e| e.is_rest).collect() };
         for svc in pool.iter().filter(|e| e.name != "s3") {
-            if let Some((op, labels)) = svc.rest_router().unwrap().find(req.method, req.path, req.query) {
+            if let Some((op, labels)) = svc.rest_router().unwrap().find(req.method, req.path, req.query, req.headers) {
                 let protocol = if svc.speaks(Protocol::RestJson) { Protocol::RestJson } else { Protocol::RestXml };
                 return Resolution::Operation { service: svc, protocol, operation: &svc.model().operations[op], labels };
             }
@@ -218,7 +218,7 @@ impl Router {
             None => req.path.to_string(),
         };
         let router = svc.rest_router().unwrap();
-        match router.find(req.method, &path, req.query) {
+        match router.find(req.method, &path, req.query, req.headers) {
             Some((op, labels)) => Resolution::Operation { service: svc, protocol: Protocol::RestXml, operation: &svc.model().operations[op], labels },
             None => Resolution::Error {
                 service: Some(svc),

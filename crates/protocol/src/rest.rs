@@ -28,6 +28,10 @@ struct Route {
     segments: Vec<Segment>,
     /// Query keys (and values, where given) the request URI template requires.
     query: Vec<(String, Option<String>)>,
+    /// Query parameters and headers bound to required input members: S3 tells
+    /// `UploadPart` from `PutObject` (same method and path) by them.
+    required_query: Vec<String>,
+    required_headers: Vec<String>,
 }
 
 /// Finds the operation of a REST request from its method, path and query string.
@@ -64,31 +68,55 @@ impl Router {
                         None => (kv.to_string(), None),
                     })
                     .collect();
-                Route { operation: op.name.clone(), method: op.http.method.clone(), segments, query }
+                let input = op.input.as_ref().and_then(|i| model.shapes.get(&i.shape));
+                let bound = |loc: Location| -> Vec<String> {
+                    input
+                        .map(|s| {
+                            s.members
+                                .iter()
+                                .filter(|(n, m)| m.location == Some(loc) && s.required.contains(n))
+                                .map(|(n, m)| m.location_name.clone().unwrap_or_else(|| n.clone()).to_ascii_lowercase())
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                };
+                Route {
+                    operation: op.name.clone(),
+                    method: op.http.method.clone(),
+                    segments,
+                    query,
+                    required_query: bound(Location::Querystring),
+                    required_headers: bound(Location::Header),
+                }
             })
             .collect();
         Router { routes }
     }
 
-    /// The best-matching operation and its URI labels: the route with the most required
-    /// query keys, then the most literal segments, wins (as `?versioning` beats plain `/{Bucket}`).
-    pub fn find(&self, method: &str, path: &str, query: &str) -> Option<(&str, Vec<(String, String)>)> {
+    /// The best-matching operation and its URI labels. A route matches when its method,
+    /// path and literal query keys match and every required member it binds to a query
+    /// parameter or header is present; the most literal query keys win (`?versioning` beats
+    /// plain `/{Bucket}`), then the most such bound members (`UploadPartCopy` beats
+    /// `CopyObject` beats `PutObject`), then the most literal path segments.
+    pub fn find(&self, method: &str, path: &str, query: &str, headers: &http::HeaderMap) -> Option<(&str, Vec<(String, String)>)> {
         let params: Vec<(String, String)> =
             form_urlencoded::parse(query.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
-        let mut best: Option<(usize, usize, &Route, Vec<(String, String)>)> = None;
+        let mut best: Option<((usize, usize, usize), &Route, Vec<(String, String)>)> = None;
         for r in self.routes.iter().filter(|r| r.method.eq_ignore_ascii_case(method)) {
             let query_ok = r.query.iter().all(|(k, v)| params.iter().any(|(pk, pv)| pk == k && v.as_ref().is_none_or(|v| v == pv)));
-            if !query_ok {
+            let bound_ok = r.required_query.iter().all(|q| params.iter().any(|(k, _)| k.eq_ignore_ascii_case(q)))
+                && r.required_headers.iter().all(|h| headers.contains_key(h.as_str()));
+            if !query_ok || !bound_ok {
                 continue;
             }
             let Some(labels) = match_path(&r.segments, path) else { continue };
             let literals = r.segments.iter().filter(|s| matches!(s, Segment::Literal(_))).count();
-            let score = (r.query.len(), literals);
-            if best.as_ref().is_none_or(|(q, l, _, _)| score > (*q, *l)) {
-                best = Some((score.0, score.1, r, labels));
+            let score = (r.query.len(), r.required_query.len() + r.required_headers.len(), literals);
+            if best.as_ref().is_none_or(|(s, _, _)| score > *s) {
+                best = Some((score, r, labels));
             }
         }
-        best.map(|(_, _, r, labels)| (r.operation.as_str(), labels))
+        best.map(|(_, r, labels)| (r.operation.as_str(), labels))
     }
 }
 
@@ -384,6 +412,10 @@ pub fn encode(codec: &Codec, op: &Operation, output: Value) -> Response {
         }
     }
 
+    // A ranged read is partial content: AWS models no status member for it.
+    if resp.status == 200 && resp.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-range")) {
+        resp.status = 206;
+    }
     let has_ct = resp.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
     match &shape.payload {
         Some(p) => {
@@ -440,7 +472,17 @@ pub fn encode(codec: &Codec, op: &Operation, output: Value) -> Response {
                         let mut attrs: Vec<(String, String)> = ns.into_iter().collect();
                         attrs.extend(Writer::attributes(model, shape, &output));
                         w.open(&root, &attrs);
-                        w.structure_members(model, shape, &output);
+                        // A lone member named like the root is the root's text
+                        // (`<LocationConstraint>eu-west-1</LocationConstraint>`).
+                        let body: Vec<_> = shape.members.iter().filter(|(_, m)| !xml::is_http_bound_in_response(m)).collect();
+                        match (body.as_slice(), fields.get(root.as_str())) {
+                            ([(name, m)], Some(v)) if **name == root => {
+                                if let Some(text) = scalar::format(v, &model.shapes[&m.shape], Some(m), TimestampFormat::Iso8601) {
+                                    xml::escape_into(&mut w.out, &text);
+                                }
+                            }
+                            _ => w.structure_members(model, shape, &output),
+                        }
                         w.close(&root);
                         Bytes::from(w.out)
                     }
@@ -467,21 +509,40 @@ mod tests {
     #[test]
     fn s3_routes_by_method_path_and_query() {
         let r = s3();
-        assert_eq!(r.find("GET", "/", "").unwrap().0, "ListBuckets");
-        assert_eq!(r.find("GET", "/b", "versioning").unwrap().0, "GetBucketVersioning");
-        assert_eq!(r.find("GET", "/b", "list-type=2").unwrap().0, "ListObjectsV2");
-        assert_eq!(r.find("GET", "/b", "").unwrap().0, "ListObjects");
-        let (op, labels) = r.find("GET", "/b/dir/key%20x.txt", "").unwrap();
+        let h = http::HeaderMap::new();
+        assert_eq!(r.find("GET", "/", "", &h).unwrap().0, "ListBuckets");
+        assert_eq!(r.find("GET", "/b", "versioning", &h).unwrap().0, "GetBucketVersioning");
+        assert_eq!(r.find("GET", "/b", "list-type=2", &h).unwrap().0, "ListObjectsV2");
+        assert_eq!(r.find("GET", "/b", "", &h).unwrap().0, "ListObjects");
+        let (op, labels) = r.find("GET", "/b/dir/key%20x.txt", "", &h).unwrap();
         assert_eq!(op, "GetObject");
         assert_eq!(labels, vec![("Bucket".into(), "b".into()), ("Key".into(), "dir/key x.txt".into())]);
     }
 
     #[test]
+    fn s3_tells_overloaded_routes_apart_by_required_bindings() {
+        let r = s3();
+        let none = http::HeaderMap::new();
+        let mut copy = http::HeaderMap::new();
+        copy.insert("x-amz-copy-source", "src/key".parse().unwrap());
+        assert_eq!(r.find("PUT", "/b/k", "", &none).unwrap().0, "PutObject");
+        assert_eq!(r.find("PUT", "/b/k", "", &copy).unwrap().0, "CopyObject");
+        assert_eq!(r.find("PUT", "/b/k", "partNumber=1&uploadId=u", &none).unwrap().0, "UploadPart");
+        assert_eq!(r.find("PUT", "/b/k", "partNumber=1&uploadId=u", &copy).unwrap().0, "UploadPartCopy");
+        assert_eq!(r.find("DELETE", "/b/k", "", &none).unwrap().0, "DeleteObject");
+        assert_eq!(r.find("DELETE", "/b/k", "uploadId=u", &none).unwrap().0, "AbortMultipartUpload");
+        assert_eq!(r.find("GET", "/b/k", "uploadId=u", &none).unwrap().0, "ListParts");
+        assert_eq!(r.find("POST", "/b/k", "uploads", &none).unwrap().0, "CreateMultipartUpload");
+        assert_eq!(r.find("POST", "/b/k", "uploadId=u", &none).unwrap().0, "CompleteMultipartUpload");
+    }
+
+    #[test]
     fn lambda_routes_with_and_without_trailing_slash() {
+        let h = http::HeaderMap::new();
         let r = Router::new(nubo_model::model("lambda").unwrap());
-        assert_eq!(r.find("GET", "/2015-03-31/functions/", "").unwrap().0, "ListFunctions");
-        assert_eq!(r.find("GET", "/2015-03-31/functions", "").unwrap().0, "ListFunctions");
-        let (op, labels) = r.find("GET", "/2015-03-31/functions/my-fn", "").unwrap();
+        assert_eq!(r.find("GET", "/2015-03-31/functions/", "", &h).unwrap().0, "ListFunctions");
+        assert_eq!(r.find("GET", "/2015-03-31/functions", "", &h).unwrap().0, "ListFunctions");
+        let (op, labels) = r.find("GET", "/2015-03-31/functions/my-fn", "", &h).unwrap();
         assert_eq!(op, "GetFunction");
         assert_eq!(labels[0].1, "my-fn");
     }

@@ -134,7 +134,7 @@ fn decode_case(suite: &Json, case: &Json) -> Result<(), String> {
     let labels = match protocol {
         Protocol::RestJson | Protocol::RestXml => {
             let router = rest::Router::new(&model);
-            let (name, labels) = router.find(method, path, query).ok_or_else(|| format!("no route for {method} {uri}"))?;
+            let (name, labels) = router.find(method, path, query, &headers).ok_or_else(|| format!("no route for {method} {uri}"))?;
             if name != op.name {
                 return Err(format!("routed to {name}"));
             }
