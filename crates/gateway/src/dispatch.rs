@@ -93,7 +93,7 @@ pub async fn handle(gw: Arc<Gateway>, req: hyper::Request<Incoming>) -> Result<H
             let mut stream = None;
             if let Some(incoming) = incoming.take() {
                 if streams_input(model, operation) {
-                    stream = Some(ByteStream::from_body(incoming, declared));
+                    stream = Some(streaming_body(incoming, &mut parts.headers, declared));
                 } else {
                     match read_body(incoming, declared, limit).await {
                         Ok(b) => body = b,
@@ -162,6 +162,26 @@ async fn read_body(body: Incoming, declared: Option<u64>, limit: usize) -> Resul
         Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(too_large(limit)),
         Err(e) => Err(AwsError::new("IncompleteBody", 400, format!("The request body could not be read: {e}"))),
     }
+}
+
+/// The body of a streaming payload. aws-chunked framing (SigV4 streaming uploads) is a
+/// transfer encoding: it is unwrapped here into data and HTTP trailers, and removed from
+/// `Content-Encoding`, so services see the payload itself.
+fn streaming_body(incoming: Incoming, headers: &mut http::HeaderMap, declared: Option<u64>) -> ByteStream {
+    let encoding = headers.get(http::header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let sha = headers.get("x-amz-content-sha256").and_then(|v| v.to_str().ok());
+    if !nubo_sigv4::chunked::is_aws_chunked(encoding.as_deref(), sha) {
+        return ByteStream::from_body(incoming, declared);
+    }
+    let rest: Vec<&str> = encoding.as_deref().unwrap_or("").split(',').map(str::trim).filter(|e| !e.is_empty() && !e.eq_ignore_ascii_case("aws-chunked")).collect();
+    headers.remove(http::header::CONTENT_ENCODING);
+    if let Ok(v) = rest.join(", ").parse() {
+        if !rest.is_empty() {
+            headers.insert(http::header::CONTENT_ENCODING, v);
+        }
+    }
+    let decoded = headers.get("x-amz-decoded-content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
+    ByteStream::from_body(nubo_sigv4::chunked::AwsChunkedBody::new(incoming), decoded)
 }
 
 /// Whether the operation's input payload is a streaming blob (S3 `PutObject`, `UploadPart`).

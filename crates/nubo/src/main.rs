@@ -10,11 +10,11 @@ use nubo_model::Handler;
 use nubo_store::Store;
 use std::process::ExitCode;
 
-fn services() -> Vec<Box<dyn Handler>> {
+fn services(store: &Store, clock: &Clock) -> Vec<Box<dyn Handler>> {
     vec![
         nubo_sts::service(),
         nubo_sqs::service(),
-        nubo_s3::service(),
+        nubo_s3::service(store.clone(), clock.clone()),
         nubo_lambda::service(),
         nubo_cloudwatch::service(),
     ]
@@ -51,7 +51,7 @@ async fn run(config: Config) -> Result<(), String> {
         Store::open(&config.data_dir).map_err(|e| format!("cannot open the data dir: {e}"))?
     };
     let clock = Clock::scaled(config.time_scale);
-    let gateway = Gateway::new(services(), clock, store);
+    let gateway = Gateway::new(services(&store, &clock), clock, store);
     let listener = tokio::net::TcpListener::bind((config.host.as_str(), config.port))
         .await
         .map_err(|e| format!("cannot listen on {}:{}: {e}", config.host, config.port))?;

@@ -157,10 +157,101 @@ mod tests {
         assert!(d.finish().is_err());
     }
 
+    #[tokio::test]
+    async fn body_adapter_yields_data_then_trailers() {
+        use http_body_util::BodyExt;
+        let wire = bytes::Bytes::from_static(b"5\r\nhello\r\n0\r\nx-amz-checksum-crc32:abc=\r\n\r\n");
+        let body = AwsChunkedBody::new(http_body_util::Full::new(wire));
+        let collected = body.collect().await.unwrap();
+        assert_eq!(collected.trailers().unwrap().get("x-amz-checksum-crc32").unwrap(), "abc=");
+        assert_eq!(&collected.to_bytes()[..], b"hello");
+    }
+
     #[test]
     fn detects_the_framing() {
         assert!(is_aws_chunked(Some("aws-chunked"), None));
         assert!(is_aws_chunked(None, Some("STREAMING-UNSIGNED-PAYLOAD-TRAILER")));
         assert!(!is_aws_chunked(Some("gzip"), Some("UNSIGNED-PAYLOAD")));
+    }
+}
+
+/// An HTTP body that unframes an aws-chunked body: data frames with the payload, then one
+/// trailers frame with the trailing headers (`x-amz-checksum-*`), as HTTP trailers.
+pub struct AwsChunkedBody<B> {
+    inner: B,
+    decoder: ChunkDecoder,
+    pending: std::collections::VecDeque<Bytes>,
+    done: bool,
+    trailers_sent: bool,
+}
+
+impl<B> AwsChunkedBody<B> {
+    pub fn new(inner: B) -> Self {
+        AwsChunkedBody { inner, decoder: ChunkDecoder::new(), pending: Default::default(), done: false, trailers_sent: false }
+    }
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl std::fmt::Display for ChunkError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ChunkError {}
+
+impl<B> http_body::Body for AwsChunkedBody<B>
+where
+    B: http_body::Body<Data = Bytes> + Unpin,
+    B::Error: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, BoxError>>> {
+        use std::task::Poll;
+        let this = &mut *self;
+        loop {
+            if let Some(b) = this.pending.pop_front() {
+                return Poll::Ready(Some(Ok(http_body::Frame::data(b))));
+            }
+            if this.done {
+                if !this.trailers_sent {
+                    this.trailers_sent = true;
+                    let mut map = http::HeaderMap::new();
+                    for (k, v) in &this.decoder.trailers {
+                        if let (Ok(k), Ok(v)) = (http::HeaderName::from_bytes(k.as_bytes()), http::HeaderValue::from_str(v)) {
+                            map.append(k, v);
+                        }
+                    }
+                    if !map.is_empty() {
+                        return Poll::Ready(Some(Ok(http_body::Frame::trailers(map))));
+                    }
+                }
+                return Poll::Ready(None);
+            }
+            match std::pin::Pin::new(&mut this.inner).poll_frame(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e.into()))),
+                Poll::Ready(Some(Ok(frame))) => {
+                    if let Ok(data) = frame.into_data() {
+                        match this.decoder.feed(&data) {
+                            Ok(pieces) => this.pending.extend(pieces),
+                            Err(e) => return Poll::Ready(Some(Err(Box::new(e)))),
+                        }
+                    }
+                }
+                Poll::Ready(None) => {
+                    if let Err(e) = this.decoder.finish() {
+                        return Poll::Ready(Some(Err(Box::new(e))));
+                    }
+                    this.done = true;
+                }
+            }
+        }
     }
 }

@@ -1,22 +1,132 @@
-//! Amazon S3. The foundation answers `ListBuckets` (no buckets exist yet); buckets and
-//! objects arrive with the S3 issue.
+//! Amazon S3.
+//!
+//! Buckets and object metadata live in the store's tables, object data in its blobs
+//! (streamed in and out, never held whole in memory). Each module owns one part of the
+//! API: [`buckets`], [`objects`], [`listing`], [`multipart`]; [`data`] moves bytes,
+//! [`conditions`] evaluates preconditions and ranges, [`error`] holds S3's error codes.
+//! This file only maps the generated trait onto them.
 
-use nubo_core::{AwsError, RequestContext};
-use nubo_model::generated::s3::{self, ListBucketsOutput, ListBucketsRequest, Owner};
+mod buckets;
+mod checksum;
+mod conditions;
+mod data;
+mod error;
+mod listing;
+mod multipart;
+mod names;
+mod objects;
+mod records;
+mod tagging;
+
+use error::Result;
+use nubo_core::{AwsError, Clock, RequestContext, Timestamp};
+use nubo_model::generated::s3::{self, *};
 use nubo_model::Handler;
+use nubo_store::Store;
+use sha2::Digest;
 
-pub struct S3;
+pub struct S3 {
+    store: Store,
+    clock: Clock,
+}
 
-pub fn service() -> Box<dyn Handler> {
-    Box::new(s3::Service(S3))
+pub fn service(store: Store, clock: Clock) -> Box<dyn Handler> {
+    Box::new(s3::Service(S3 { store, clock }))
+}
+
+impl S3 {
+    /// S3 keeps modification times to the second (as HTTP dates carry them).
+    fn now(&self) -> Timestamp {
+        Timestamp::from_secs(self.clock.now().as_secs())
+    }
+}
+
+/// The owner S3 reports for an account: a stable 64-hex-digit canonical user id.
+fn owner(account: &str) -> Owner {
+    Owner { id: Some(hex::encode(sha2::Sha256::digest(account.as_bytes()))), display_name: Some("nubo".into()) }
+}
+
+fn aws<T>(r: Result<T>) -> std::result::Result<T, AwsError> {
+    r.map_err(Into::into)
 }
 
 impl s3::S3 for S3 {
-    async fn list_buckets(&self, ctx: &RequestContext, _: ListBucketsRequest) -> Result<ListBucketsOutput, AwsError> {
-        Ok(ListBucketsOutput {
-            buckets: Some(Vec::new()),
-            owner: Some(Owner { id: Some(ctx.scope.account.clone()), display_name: Some("nubo".into()) }),
-            ..Default::default()
-        })
+    async fn create_bucket(&self, ctx: &RequestContext, input: CreateBucketRequest) -> std::result::Result<CreateBucketOutput, AwsError> {
+        aws(S3::create_bucket(self, ctx, input).await)
+    }
+    async fn head_bucket(&self, _: &RequestContext, input: HeadBucketRequest) -> std::result::Result<HeadBucketOutput, AwsError> {
+        aws(S3::head_bucket(self, input).await)
+    }
+    async fn list_buckets(&self, ctx: &RequestContext, input: ListBucketsRequest) -> std::result::Result<ListBucketsOutput, AwsError> {
+        aws(S3::list_buckets(self, ctx, input).await)
+    }
+    async fn delete_bucket(&self, _: &RequestContext, input: DeleteBucketRequest) -> std::result::Result<(), AwsError> {
+        aws(S3::delete_bucket(self, input).await)
+    }
+    async fn get_bucket_location(&self, _: &RequestContext, input: GetBucketLocationRequest) -> std::result::Result<GetBucketLocationOutput, AwsError> {
+        aws(S3::get_bucket_location(self, input).await)
+    }
+    async fn put_object(&self, _: &RequestContext, input: PutObjectRequest) -> std::result::Result<PutObjectOutput, AwsError> {
+        aws(S3::put_object(self, input).await)
+    }
+    async fn get_object(&self, _: &RequestContext, input: GetObjectRequest) -> std::result::Result<GetObjectOutput, AwsError> {
+        aws(S3::get_object(self, input).await)
+    }
+    async fn head_object(&self, _: &RequestContext, input: HeadObjectRequest) -> std::result::Result<HeadObjectOutput, AwsError> {
+        aws(S3::head_object(self, input).await)
+    }
+    async fn delete_object(&self, _: &RequestContext, input: DeleteObjectRequest) -> std::result::Result<DeleteObjectOutput, AwsError> {
+        aws(S3::delete_object(self, input).await)
+    }
+    async fn delete_objects(&self, _: &RequestContext, input: DeleteObjectsRequest) -> std::result::Result<DeleteObjectsOutput, AwsError> {
+        aws(S3::delete_objects(self, input).await)
+    }
+    async fn copy_object(&self, _: &RequestContext, input: CopyObjectRequest) -> std::result::Result<CopyObjectOutput, AwsError> {
+        aws(S3::copy_object(self, input).await)
+    }
+    async fn list_objects(&self, _: &RequestContext, input: ListObjectsRequest) -> std::result::Result<ListObjectsOutput, AwsError> {
+        aws(S3::list_objects(self, input).await)
+    }
+    async fn list_objects_v2(&self, _: &RequestContext, input: ListObjectsV2Request) -> std::result::Result<ListObjectsV2Output, AwsError> {
+        aws(S3::list_objects_v2(self, input).await)
+    }
+    async fn create_multipart_upload(&self, ctx: &RequestContext, input: CreateMultipartUploadRequest) -> std::result::Result<CreateMultipartUploadOutput, AwsError> {
+        aws(S3::create_multipart_upload(self, ctx, input).await)
+    }
+    async fn upload_part(&self, _: &RequestContext, input: UploadPartRequest) -> std::result::Result<UploadPartOutput, AwsError> {
+        aws(S3::upload_part(self, input).await)
+    }
+    async fn upload_part_copy(&self, _: &RequestContext, input: UploadPartCopyRequest) -> std::result::Result<UploadPartCopyOutput, AwsError> {
+        aws(S3::upload_part_copy(self, input).await)
+    }
+    async fn complete_multipart_upload(&self, ctx: &RequestContext, input: CompleteMultipartUploadRequest) -> std::result::Result<CompleteMultipartUploadOutput, AwsError> {
+        aws(S3::complete_multipart_upload(self, ctx, input).await)
+    }
+    async fn abort_multipart_upload(&self, _: &RequestContext, input: AbortMultipartUploadRequest) -> std::result::Result<AbortMultipartUploadOutput, AwsError> {
+        aws(S3::abort_multipart_upload(self, input).await)
+    }
+    async fn list_parts(&self, _: &RequestContext, input: ListPartsRequest) -> std::result::Result<ListPartsOutput, AwsError> {
+        aws(S3::list_parts(self, input).await)
+    }
+    async fn list_multipart_uploads(&self, _: &RequestContext, input: ListMultipartUploadsRequest) -> std::result::Result<ListMultipartUploadsOutput, AwsError> {
+        aws(S3::list_multipart_uploads(self, input).await)
+    }
+    async fn put_object_tagging(&self, _: &RequestContext, input: PutObjectTaggingRequest) -> std::result::Result<PutObjectTaggingOutput, AwsError> {
+        aws(S3::put_object_tagging(self, input).await)
+    }
+    async fn get_object_tagging(&self, _: &RequestContext, input: GetObjectTaggingRequest) -> std::result::Result<GetObjectTaggingOutput, AwsError> {
+        aws(S3::get_object_tagging(self, input).await)
+    }
+    async fn delete_object_tagging(&self, _: &RequestContext, input: DeleteObjectTaggingRequest) -> std::result::Result<DeleteObjectTaggingOutput, AwsError> {
+        aws(S3::delete_object_tagging(self, input).await)
+    }
+    async fn put_bucket_tagging(&self, _: &RequestContext, input: PutBucketTaggingRequest) -> std::result::Result<(), AwsError> {
+        aws(S3::put_bucket_tagging(self, input).await)
+    }
+    async fn get_bucket_tagging(&self, _: &RequestContext, input: GetBucketTaggingRequest) -> std::result::Result<GetBucketTaggingOutput, AwsError> {
+        aws(S3::get_bucket_tagging(self, input).await)
+    }
+    async fn delete_bucket_tagging(&self, _: &RequestContext, input: DeleteBucketTaggingRequest) -> std::result::Result<(), AwsError> {
+        aws(S3::delete_bucket_tagging(self, input).await)
     }
 }

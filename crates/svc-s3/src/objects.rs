@@ -1,0 +1,397 @@
+//! Objects: put, get, head, delete (one or many), copy, and their tags.
+
+use crate::checksum::Algorithm;
+use crate::conditions::{byte_range, Conditions};
+use crate::data::{self, Expected, Received};
+use crate::error::{Result, S3Error};
+use crate::records::{object_key, Checksum, ContentHeaders, ObjectRecord, Segment, OBJECTS};
+use crate::{tagging, S3};
+use nubo_core::Timestamp;
+use nubo_model::generated::s3::*;
+use nubo_store::{get_json, put_json};
+
+const STORAGE_CLASSES: [&str; 12] = [
+    "STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER",
+    "DEEP_ARCHIVE", "OUTPOSTS", "GLACIER_IR", "SNOW", "EXPRESS_ONEZONE", "FSX_OPENZFS",
+];
+
+pub(crate) fn storage_class(requested: Option<String>) -> Result<String> {
+    match requested {
+        None => Ok("STANDARD".into()),
+        Some(c) if STORAGE_CLASSES.contains(&c.as_str()) => Ok(c),
+        Some(_) => Err(S3Error::InvalidStorageClass),
+    }
+}
+
+pub(crate) fn check_key(key: &str) -> Result<()> {
+    if key.len() > 1024 {
+        return Err(S3Error::KeyTooLong);
+    }
+    if key.is_empty() {
+        return Err(S3Error::InvalidArgument { message: "Key must not be empty".into(), name: "Key", value: String::new() });
+    }
+    Ok(())
+}
+
+/// The checksum a client sent (or announced): the header present wins, else the algorithm
+/// it named for a trailer.
+pub(crate) fn expected(algorithm: Option<&str>, values: [Option<String>; 5], content_md5: Option<String>) -> Result<Expected> {
+    let given = Algorithm::ALL.into_iter().zip(values).find_map(|(a, v)| v.map(|v| (a, v)));
+    let algorithm = match (&given, algorithm) {
+        (Some((a, _)), _) => Some(*a),
+        (None, Some(name)) => Some(Algorithm::parse(name).ok_or_else(|| S3Error::InvalidRequest(format!("Checksum algorithm {name} is not supported")))?),
+        (None, None) => None,
+    };
+    Ok(Expected { algorithm, value: given.map(|(_, v)| v), content_md5 })
+}
+
+pub(crate) fn etag_of(md5: &[u8; 16]) -> String {
+    format!("\"{}\"", hex::encode(md5))
+}
+
+pub(crate) fn checksum_of(r: &Received) -> Option<Checksum> {
+    r.checksum.as_ref().map(|(a, v)| Checksum { algorithm: a.name().into(), value: v.clone(), kind: "FULL_OBJECT".into() })
+}
+
+/// Fills the `checksum_*` members of an output from a stored checksum.
+macro_rules! set_checksum {
+    ($out:expr, $checksum:expr) => {
+        if let Some(c) = $checksum {
+            match c.algorithm.as_str() {
+                "CRC32" => $out.checksum_crc32 = Some(c.value.clone()),
+                "CRC32C" => $out.checksum_crc32_c = Some(c.value.clone()),
+                "CRC64NVME" => $out.checksum_crc64_nvme = Some(c.value.clone()),
+                "SHA1" => $out.checksum_sha1 = Some(c.value.clone()),
+                "SHA256" => $out.checksum_sha256 = Some(c.value.clone()),
+                _ => {}
+            }
+        }
+    };
+}
+pub(crate) use set_checksum;
+
+/// Fills what `GetObject` and `HeadObject` answer alike: headers, metadata, range, parts.
+macro_rules! describe_object {
+    ($out:expr, $rec:expr, $input:expr, $range:expr) => {{
+        let rec: &ObjectRecord = $rec;
+        $out.e_tag = Some(rec.etag.clone());
+        $out.last_modified = Some(Timestamp::from_millis(rec.last_modified_ms));
+        $out.accept_ranges = Some("bytes".into());
+        $out.metadata = (!rec.metadata.is_empty()).then(|| rec.metadata.clone());
+        $out.storage_class = (rec.storage_class != "STANDARD").then(|| rec.storage_class.clone());
+        $out.tag_count = (!rec.tags.is_empty()).then(|| rec.tags.len() as i32);
+        $out.parts_count = rec.parts_count.map(|n| n as i32);
+        let h = &rec.headers;
+        $out.content_type = $input.response_content_type.clone().or(h.content_type.clone()).or(Some("binary/octet-stream".into()));
+        $out.content_encoding = $input.response_content_encoding.clone().or(h.content_encoding.clone());
+        $out.content_disposition = $input.response_content_disposition.clone().or(h.content_disposition.clone());
+        $out.content_language = $input.response_content_language.clone().or(h.content_language.clone());
+        $out.cache_control = $input.response_cache_control.clone().or(h.cache_control.clone());
+        $out.expires = $input.response_expires.map(|t| t.to_http_date()).or(h.expires.clone());
+        $out.website_redirect_location = h.website_redirect_location.clone();
+        let (start, end) = $range;
+        $out.content_length = Some((end + 1 - start) as i64);
+        if ($range.0, $range.1 + 1) != (0, rec.size) || $input.part_number.is_some() {
+            $out.content_range = Some(format!("bytes {start}-{end}/{}", rec.size));
+        }
+        // The whole object's checksum is only meaningful for the whole object.
+        if $input.checksum_mode.as_deref() == Some("ENABLED") && $out.content_range.is_none() {
+            set_checksum!($out, rec.checksum.as_ref());
+            $out.checksum_type = rec.checksum.as_ref().map(|c| c.kind.clone());
+        }
+    }};
+}
+
+impl S3 {
+    pub(crate) fn object(&self, bucket: &str, key: &str) -> Result<ObjectRecord> {
+        self.bucket(bucket)?;
+        self.store
+            .read(|tx| get_json::<ObjectRecord>(tx, OBJECTS, &object_key(bucket, key)))?
+            .ok_or_else(|| S3Error::NoSuchKey(key.to_string()))
+    }
+
+    /// Stores `record` under `key`, applying write conditions, and frees what it replaced.
+    /// On failure the new data is freed instead.
+    pub(crate) async fn commit_object(&self, bucket: &str, key: &str, record: ObjectRecord, conditions: Conditions<'_>) -> Result<()> {
+        let new_blobs: Vec<String> = record.segments.iter().map(|s| s.blob.clone()).collect();
+        let outcome = self.store.write(|tx| -> Result<Option<ObjectRecord>> {
+            let old = get_json::<ObjectRecord>(tx, OBJECTS, &object_key(bucket, key))?;
+            match &old {
+                Some(o) => conditions.check(&o.etag, Timestamp::from_millis(o.last_modified_ms), false)?,
+                None if conditions.if_match.is_some() => return Err(S3Error::NoSuchKey(key.to_string())),
+                None => {}
+            }
+            put_json(tx, OBJECTS, &object_key(bucket, key), &record)?;
+            Ok(old)
+        });
+        match outcome {
+            Ok(old) => {
+                for s in old.into_iter().flat_map(|o| o.segments) {
+                    if !new_blobs.contains(&s.blob) {
+                        self.store.blobs().delete(&s.blob).await?;
+                    }
+                }
+                Ok(())
+            }
+            Err(e) => {
+                for b in new_blobs {
+                    self.store.blobs().delete(&b).await?;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    pub(crate) async fn put_object(&self, input: PutObjectRequest) -> Result<PutObjectOutput> {
+        self.bucket(&input.bucket)?;
+        check_key(&input.key)?;
+        let storage_class = storage_class(input.storage_class)?;
+        let tags = tagging::parse_header(input.tagging.as_deref())?;
+        let expected = expected(
+            input.checksum_algorithm.as_deref(),
+            [input.checksum_crc32, input.checksum_crc32_c, input.checksum_crc64_nvme, input.checksum_sha1, input.checksum_sha256],
+            input.content_md5,
+        )?;
+        let received = data::receive(self.store.blobs(), input.body, expected).await?;
+        let record = ObjectRecord {
+            size: received.size,
+            etag: etag_of(&received.md5),
+            last_modified_ms: self.now().as_millis(),
+            segments: vec![Segment { blob: received.blob.clone(), size: received.size }],
+            headers: ContentHeaders {
+                content_type: input.content_type,
+                content_encoding: input.content_encoding,
+                content_disposition: input.content_disposition,
+                content_language: input.content_language,
+                cache_control: input.cache_control,
+                expires: input.expires,
+                website_redirect_location: input.website_redirect_location,
+            },
+            metadata: input.metadata.unwrap_or_default(),
+            storage_class,
+            checksum: checksum_of(&received),
+            tags,
+            parts_count: None,
+        };
+        let conditions = Conditions { if_match: input.if_match.as_deref(), if_none_match: input.if_none_match.as_deref(), if_modified_since: None, if_unmodified_since: None };
+        let mut out = PutObjectOutput { e_tag: Some(record.etag.clone()), ..Default::default() };
+        set_checksum!(out, record.checksum.as_ref());
+        out.checksum_type = record.checksum.as_ref().map(|c| c.kind.clone());
+        self.commit_object(&input.bucket, &input.key, record, conditions).await?;
+        Ok(out)
+    }
+
+    /// The byte range a read asks for: a part (`partNumber`), a `Range`, or everything.
+    fn read_range(rec: &ObjectRecord, range: Option<&str>, part_number: Option<i32>) -> Result<(u64, u64)> {
+        if let Some(n) = part_number {
+            let idx = usize::try_from(n - 1).ok().filter(|i| *i < rec.segments.len().max(1));
+            let Some(idx) = idx else {
+                return Err(S3Error::InvalidArgument { message: "The requested partnumber is not satisfiable".into(), name: "partNumber", value: n.to_string() });
+            };
+            let start: u64 = rec.segments[..idx].iter().map(|s| s.size).sum();
+            let len = rec.segments.get(idx).map(|s| s.size).unwrap_or(0);
+            return Ok((start, (start + len).max(1) - 1));
+        }
+        match byte_range(range, rec.size)? {
+            Some(r) => Ok(r),
+            None => Ok((0, rec.size.max(1) - 1)),
+        }
+    }
+
+    pub(crate) async fn get_object(&self, input: GetObjectRequest) -> Result<GetObjectOutput> {
+        let rec = self.object(&input.bucket, &input.key)?;
+        Conditions {
+            if_match: input.if_match.as_deref(),
+            if_none_match: input.if_none_match.as_deref(),
+            if_modified_since: input.if_modified_since,
+            if_unmodified_since: input.if_unmodified_since,
+        }
+        .check(&rec.etag, Timestamp::from_millis(rec.last_modified_ms), true)?;
+        let range = Self::read_range(&rec, input.range.as_deref(), input.part_number)?;
+        let mut out = GetObjectOutput::default();
+        describe_object!(out, &rec, input, range);
+        let len = if rec.size == 0 { 0 } else { range.1 + 1 - range.0 };
+        out.content_length = Some(len as i64);
+        out.body = Some(data::serve(self.store.blobs(), &rec.segments, range.0, len));
+        Ok(out)
+    }
+
+    pub(crate) async fn head_object(&self, input: HeadObjectRequest) -> Result<HeadObjectOutput> {
+        let rec = self.object(&input.bucket, &input.key)?;
+        Conditions {
+            if_match: input.if_match.as_deref(),
+            if_none_match: input.if_none_match.as_deref(),
+            if_modified_since: input.if_modified_since,
+            if_unmodified_since: input.if_unmodified_since,
+        }
+        .check(&rec.etag, Timestamp::from_millis(rec.last_modified_ms), true)?;
+        let range = Self::read_range(&rec, input.range.as_deref(), input.part_number)?;
+        let mut out = HeadObjectOutput::default();
+        describe_object!(out, &rec, input, range);
+        if rec.size == 0 {
+            out.content_length = Some(0);
+        }
+        Ok(out)
+    }
+
+    /// Removes an object if it is there (S3 answers 204 either way).
+    pub(crate) async fn remove_object(&self, bucket: &str, key: &str) -> Result<()> {
+        let old = self.store.write(|tx| -> Result<Option<ObjectRecord>> {
+            let k = object_key(bucket, key);
+            let old = get_json::<ObjectRecord>(tx, OBJECTS, &k)?;
+            if old.is_some() {
+                tx.delete(OBJECTS, &k)?;
+            }
+            Ok(old)
+        })?;
+        for s in old.into_iter().flat_map(|o| o.segments) {
+            self.store.blobs().delete(&s.blob).await?;
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn delete_object(&self, input: DeleteObjectRequest) -> Result<DeleteObjectOutput> {
+        self.bucket(&input.bucket)?;
+        if let Some(m) = &input.if_match {
+            let rec = self.object(&input.bucket, &input.key)?;
+            Conditions { if_match: Some(m), if_none_match: None, if_modified_since: None, if_unmodified_since: None }
+                .check(&rec.etag, Timestamp::from_millis(rec.last_modified_ms), false)?;
+        }
+        self.remove_object(&input.bucket, &input.key).await?;
+        Ok(DeleteObjectOutput::default())
+    }
+
+    pub(crate) async fn delete_objects(&self, input: DeleteObjectsRequest) -> Result<DeleteObjectsOutput> {
+        self.bucket(&input.bucket)?;
+        if input.delete.objects.len() > 1000 {
+            return Err(S3Error::MalformedXml);
+        }
+        let quiet = input.delete.quiet.unwrap_or(false);
+        let mut deleted = Vec::new();
+        let mut errors = Vec::new();
+        for o in input.delete.objects {
+            match self.remove_object(&input.bucket, &o.key).await {
+                Ok(()) if quiet => {}
+                Ok(()) => deleted.push(DeletedObject { key: Some(o.key), version_id: o.version_id, ..Default::default() }),
+                Err(e) => {
+                    let aws: nubo_core::AwsError = e.into();
+                    errors.push(Error { key: Some(o.key), version_id: o.version_id, code: Some(aws.code.into_owned()), message: Some(aws.message) });
+                }
+            }
+        }
+        Ok(DeleteObjectsOutput { deleted: Some(deleted), errors: Some(errors), request_charged: None })
+    }
+
+    /// Reads `x-amz-copy-source` (`bucket/key`, URL-encoded, optionally `?versionId=`).
+    pub(crate) fn copy_source(&self, source: &str) -> Result<(String, String, ObjectRecord)> {
+        let path = source.split_once("?versionId=").map(|(p, _)| p).unwrap_or(source);
+        let path = percent_encoding::percent_decode_str(path).decode_utf8_lossy().into_owned();
+        let path = path.trim_start_matches('/');
+        let Some((bucket, key)) = path.split_once('/').filter(|(b, k)| !b.is_empty() && !k.is_empty()) else {
+            return Err(S3Error::InvalidArgument { message: "Invalid copy source object key".into(), name: "x-amz-copy-source", value: source.into() });
+        };
+        let rec = self.object(bucket, key)?;
+        Ok((bucket.to_string(), key.to_string(), rec))
+    }
+
+    pub(crate) async fn copy_object(&self, input: CopyObjectRequest) -> Result<CopyObjectOutput> {
+        self.bucket(&input.bucket)?;
+        check_key(&input.key)?;
+        let (src_bucket, src_key, src) = self.copy_source(&input.copy_source)?;
+        Conditions {
+            if_match: input.copy_source_if_match.as_deref(),
+            if_none_match: input.copy_source_if_none_match.as_deref(),
+            if_modified_since: input.copy_source_if_modified_since,
+            if_unmodified_since: input.copy_source_if_unmodified_since,
+        }
+        .check(&src.etag, Timestamp::from_millis(src.last_modified_ms), false)?;
+        let replace = input.metadata_directive.as_deref() == Some("REPLACE");
+        let storage_class = storage_class(input.storage_class.clone())?;
+        if src_bucket == input.bucket && src_key == input.key && !replace && input.storage_class.is_none() && input.website_redirect_location.is_none() {
+            return Err(S3Error::InvalidRequest(
+                "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.".into(),
+            ));
+        }
+        let (headers, metadata) = if replace {
+            let h = ContentHeaders {
+                content_type: input.content_type,
+                content_encoding: input.content_encoding,
+                content_disposition: input.content_disposition,
+                content_language: input.content_language,
+                cache_control: input.cache_control,
+                expires: input.expires,
+                website_redirect_location: input.website_redirect_location,
+            };
+            (h, input.metadata.unwrap_or_default())
+        } else {
+            (src.headers.clone(), src.metadata.clone())
+        };
+        let tags = match input.tagging_directive.as_deref() {
+            Some("REPLACE") => tagging::parse_header(input.tagging.as_deref())?,
+            _ => src.tags.clone(),
+        };
+        let algorithm = match input.checksum_algorithm.as_deref() {
+            Some(a) => Some(Algorithm::parse(a).ok_or_else(|| S3Error::InvalidRequest(format!("Checksum algorithm {a} is not supported")))?),
+            None => src.checksum.as_ref().and_then(|c| Algorithm::parse(&c.algorithm)),
+        };
+        let body = data::serve(self.store.blobs(), &src.segments, 0, src.size);
+        let expected = Expected { algorithm, value: None, content_md5: None };
+        let received = data::receive(self.store.blobs(), Some(body), expected).await?;
+        let now = self.now().as_millis();
+        let record = ObjectRecord {
+            size: received.size,
+            etag: etag_of(&received.md5),
+            last_modified_ms: now,
+            segments: vec![Segment { blob: received.blob.clone(), size: received.size }],
+            headers,
+            metadata,
+            storage_class,
+            checksum: checksum_of(&received),
+            tags,
+            parts_count: None,
+        };
+        let mut result = CopyObjectResult {
+            e_tag: Some(record.etag.clone()),
+            last_modified: Some(Timestamp::from_millis(now)),
+            checksum_type: record.checksum.as_ref().map(|c| c.kind.clone()),
+            ..Default::default()
+        };
+        set_checksum!(result, record.checksum.as_ref());
+        let conditions = Conditions { if_match: input.if_match.as_deref(), if_none_match: input.if_none_match.as_deref(), if_modified_since: None, if_unmodified_since: None };
+        self.commit_object(&input.bucket, &input.key, record, conditions).await?;
+        Ok(CopyObjectOutput { copy_object_result: Some(result), ..Default::default() })
+    }
+
+    fn update_object(&self, bucket: &str, key: &str, f: impl FnOnce(&mut ObjectRecord) -> Result<()>) -> Result<()> {
+        self.bucket(bucket)?;
+        self.store.write(|tx| -> Result<()> {
+            let k = object_key(bucket, key);
+            let mut rec = get_json::<ObjectRecord>(tx, OBJECTS, &k)?.ok_or_else(|| S3Error::NoSuchKey(key.to_string()))?;
+            f(&mut rec)?;
+            put_json(tx, OBJECTS, &k, &rec)?;
+            Ok(())
+        })
+    }
+
+    pub(crate) async fn put_object_tagging(&self, input: PutObjectTaggingRequest) -> Result<PutObjectTaggingOutput> {
+        let tags = tagging::validate(input.tagging.tag_set, 10)?;
+        self.update_object(&input.bucket, &input.key, |r| {
+            r.tags = tags;
+            Ok(())
+        })?;
+        Ok(PutObjectTaggingOutput::default())
+    }
+
+    pub(crate) async fn get_object_tagging(&self, input: GetObjectTaggingRequest) -> Result<GetObjectTaggingOutput> {
+        let rec = self.object(&input.bucket, &input.key)?;
+        Ok(GetObjectTaggingOutput { version_id: None, tag_set: tagging::to_tags(rec.tags) })
+    }
+
+    pub(crate) async fn delete_object_tagging(&self, input: DeleteObjectTaggingRequest) -> Result<DeleteObjectTaggingOutput> {
+        self.update_object(&input.bucket, &input.key, |r| {
+            r.tags.clear();
+            Ok(())
+        })?;
+        Ok(DeleteObjectTaggingOutput::default())
+    }
+}
