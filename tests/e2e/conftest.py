@@ -159,6 +159,11 @@ def aws(nubo):
             raise AssertionError(f"aws {' '.join(args)} failed ({p.returncode}): {p.stderr}")
         if not check:
             return p
-        return json.loads(p.stdout) if p.stdout.strip() else None
+        if not p.stdout.strip():
+            return None
+        try:
+            return json.loads(p.stdout)
+        except json.JSONDecodeError:
+            return p.stdout  # the high-level `aws s3` commands print text
 
     return run

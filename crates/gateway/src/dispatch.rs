@@ -20,13 +20,16 @@ pub const MAX_REST_BODY: usize = 128 << 20;
 pub type ResponseBody = nubo_model::stream::Body;
 pub type HttpResponse = hyper::Response<ResponseBody>;
 
+/// Whether the request is routed by its body: JSON and CBOR RPCs, and query POSTs (a form
+/// body). A PUT with a form content type (curl's default) is REST.
 fn is_rpc(parts: &http::request::Parts) -> bool {
     let h = &parts.headers;
     h.contains_key("x-amz-target")
         || parts.uri.path().starts_with("/service/")
-        || h.get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"))
+        || (parts.method == http::Method::POST
+            && h.get(http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded")))
 }
 
 pub async fn handle(gw: Arc<Gateway>, req: hyper::Request<Incoming>) -> Result<HttpResponse, Infallible> {
@@ -91,10 +94,13 @@ pub async fn handle(gw: Arc<Gateway>, req: hyper::Request<Incoming>) -> Result<H
             // REST bodies: streamed to the service where the payload streams (S3 object
             // data), read here otherwise.
             let mut stream = None;
-            if let Some(incoming) = incoming.take() {
-                if streams_input(model, operation) {
-                    stream = Some(streaming_body(incoming, &mut parts.headers, declared));
-                } else {
+            if streams_input(model, operation) && failure.is_none() {
+                stream = Some(match incoming.take() {
+                    Some(incoming) => streaming_body(incoming, &mut parts.headers, declared),
+                    None => streaming_body(Full::new(std::mem::take(&mut body)), &mut parts.headers, declared),
+                });
+            } else if let Some(incoming) = incoming.take() {
+                {
                     match read_body(incoming, declared, limit).await {
                         Ok(b) => body = b,
                         Err(e) => failure = failure.or(Some(e)),
@@ -167,7 +173,11 @@ async fn read_body(body: Incoming, declared: Option<u64>, limit: usize) -> Resul
 /// The body of a streaming payload. aws-chunked framing (SigV4 streaming uploads) is a
 /// transfer encoding: it is unwrapped here into data and HTTP trailers, and removed from
 /// `Content-Encoding`, so services see the payload itself.
-fn streaming_body(incoming: Incoming, headers: &mut http::HeaderMap, declared: Option<u64>) -> ByteStream {
+fn streaming_body<B>(incoming: B, headers: &mut http::HeaderMap, declared: Option<u64>) -> ByteStream
+where
+    B: http_body::Body<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: Into<nubo_model::stream::BoxError>,
+{
     let encoding = headers.get(http::header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()).map(str::to_string);
     let sha = headers.get("x-amz-content-sha256").and_then(|v| v.to_str().ok());
     if !nubo_sigv4::chunked::is_aws_chunked(encoding.as_deref(), sha) {
