@@ -537,3 +537,73 @@ def test_objects_survive_restart_and_kill_9(tmp_path, client_config):
         assert sorted(o["Key"] for o in c.list_objects_v2(Bucket="durable")["Contents"]) == ["graceful", "killed"]
     finally:
         n.stop()
+
+
+def test_presigned_get_and_put_and_expiry(nubo, s3, bucket):
+    import time
+    import urllib.request
+
+    put_url = s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "pre"}, ExpiresIn=300)
+    req = urllib.request.Request(put_url, data=b"via presigned put", method="PUT")
+    with urllib.request.urlopen(req) as r:
+        assert r.status == 200
+    get_url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "pre"}, ExpiresIn=300)
+    with urllib.request.urlopen(get_url) as r:
+        assert r.read() == b"via presigned put"
+    # Signed an hour ago for ten minutes: expired by the signer's (wall) clock.
+    signed = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() - 3600))
+    expired = get_url.split("?")[0] + f"?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date={signed}&X-Amz-Expires=600"
+    status, _, body = nubo.http("GET", expired[len(nubo.endpoint):])
+    assert status == 403 and b"<Code>AccessDenied</Code>" in body and b"Request has expired" in body
+
+
+def test_large_upload_streams_with_flat_memory(tmp_path, aws, client_config):
+    """A 1 GiB `aws s3 cp` through a file-backed nubo: RSS stays far below the object size."""
+    import threading
+
+    import boto3
+
+    from conftest import Nubo
+
+    n = Nubo(data_dir=str(tmp_path / "data"))
+    peak = [0]
+    done = threading.Event()
+
+    def sample():
+        while not done.is_set():
+            try:
+                with open(f"/proc/{n.proc.pid}/status") as f:
+                    rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS"))
+                peak[0] = max(peak[0], rss)
+            except (OSError, StopIteration):
+                pass
+            done.wait(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    try:
+        src = tmp_path / "1g.bin"
+        block = os.urandom(1 << 20)
+        digest = hashlib.md5()
+        with open(src, "wb") as f:
+            for _ in range(1024):
+                f.write(block)
+                digest.update(block)
+        env = dict(os.environ, AWS_ENDPOINT_URL=n.endpoint, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test",
+                   AWS_DEFAULT_REGION="us-east-1")
+        cli = os.path.join(os.path.dirname(__import__("sys").executable), "aws")
+        sampler.start()
+        subprocess.run([cli, "s3", "mb", "s3://large"], env=env, check=True, capture_output=True)
+        subprocess.run([cli, "s3", "cp", str(src), "s3://large/1g.bin", "--quiet"], env=env, check=True, capture_output=True)
+        src.unlink()
+        c = boto3.client("s3", endpoint_url=n.endpoint, region_name="us-east-1", aws_access_key_id="test",
+                         aws_secret_access_key="test", config=client_config)
+        body = c.get_object(Bucket="large", Key="1g.bin")["Body"]
+        back = hashlib.md5()
+        for block in iter(lambda: body.read(1 << 20), b""):
+            back.update(block)
+        assert back.hexdigest() == digest.hexdigest()
+    finally:
+        done.set()
+        n.stop()
+    assert peak[0] > 0
+    assert peak[0] < 100 * 1024, f"peak RSS {peak[0] // 1024} MiB while moving 1 GiB"

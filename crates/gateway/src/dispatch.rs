@@ -107,6 +107,17 @@ pub async fn handle(gw: Arc<Gateway>, req: hyper::Request<Incoming>) -> Result<H
                     }
                 }
             }
+            // A presigned URL past its expiry is refused, by the wall clock its signer used.
+            if let Some(expiry) = nubo_sigv4::presigned_expiry(&query) {
+                let now = nubo_core::clock::wall_clock_now();
+                if now.as_secs() > expiry {
+                    failure = failure.or(Some(
+                        AwsError::new("AccessDenied", 403, "Request has expired")
+                            .with_field("Expires", nubo_core::Timestamp::from_secs(expiry).to_iso8601_seconds())
+                            .with_field("ServerTime", now.to_iso8601_seconds()),
+                    ));
+                }
+            }
             let mut headers = parts.headers.clone();
             let result = match failure {
                 Some(e) => Err(e),

@@ -84,3 +84,53 @@ mod tests {
         assert_eq!(credential(&h, ""), None);
     }
 }
+
+/// When a presigned URL stops being valid, in Unix seconds: `X-Amz-Date` + `X-Amz-Expires`
+/// (SigV4), or `Expires` (SigV2). `None` for requests that are not presigned.
+pub fn presigned_expiry(query: &str) -> Option<i64> {
+    let mut date = None;
+    let mut expires = None;
+    let mut v2 = None;
+    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+        match k.as_ref() {
+            "X-Amz-Date" => date = parse_amz_date(&v),
+            "X-Amz-Expires" => expires = v.parse::<i64>().ok(),
+            "Expires" => v2 = v.parse::<i64>().ok(),
+            _ => {}
+        }
+    }
+    match (date, expires) {
+        (Some(d), Some(e)) => Some(d + e),
+        _ => v2,
+    }
+}
+
+/// `20240101T120000Z` in Unix seconds.
+fn parse_amz_date(s: &str) -> Option<i64> {
+    if s.len() != 16 || !s.ends_with('Z') || s.as_bytes()[8] != b'T' {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
+    let (y, m, d) = (n(0..4)?, n(4..6)?, n(6..8)?);
+    let (hh, mm, ss) = (n(9..11)?, n(11..13)?, n(13..15)?);
+    // Days from civil (proleptic Gregorian).
+    let (y2, m2) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let doy = (153 * m2 + 2) / 5 + d - 1;
+    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+    Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
+}
+
+#[cfg(test)]
+mod expiry_tests {
+    use super::*;
+
+    #[test]
+    fn presigned_expiry_adds_the_lifetime_to_the_signing_time() {
+        assert_eq!(presigned_expiry("X-Amz-Date=19700101T000100Z&X-Amz-Expires=60"), Some(120));
+        assert_eq!(presigned_expiry("X-Amz-Date=20240101T000000Z&X-Amz-Expires=3600"), Some(1_704_067_200 + 3600));
+        assert_eq!(presigned_expiry("AWSAccessKeyId=x&Expires=1700000000"), Some(1_700_000_000));
+        assert_eq!(presigned_expiry("list-type=2"), None);
+    }
+}
