@@ -1,0 +1,96 @@
+"""Starting the servers a benchmark compares: nubo and moto, the same way, on loopback."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH_PY = ROOT / "bench" / ".venv" / "bin" / "python"
+STS_PROBE = (b"Action=GetCallerIdentity&Version=2011-06-15", {"Content-Type": "application/x-www-form-urlencoded"})
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def answered(endpoint: str) -> bool:
+    """One STS GetCallerIdentity: both servers answer it, so it is the common probe."""
+    req = urllib.request.Request(endpoint + "/", data=STS_PROBE[0], headers=STS_PROBE[1], method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=2) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+class Server:
+    def __init__(self, name, cmd, endpoint=None, env=None):
+        self.name = name
+        self.started = time.perf_counter()
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                     env=dict(os.environ, **(env or {})))
+        self.endpoint = endpoint
+
+    def wait_ready(self, timeout=60.0) -> float:
+        """Seconds from spawning to the first answered request (polling: this is a benchmark)."""
+        if self.endpoint is None:  # nubo prints its address first
+            line = self.proc.stdout.readline()
+            self.endpoint = line.split("listening on ", 1)[1].strip()
+        deadline = self.started + timeout
+        while not answered(self.endpoint):
+            if time.perf_counter() > deadline or self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} did not start")
+            time.sleep(0.002)
+        return time.perf_counter() - self.started
+
+    def rss_mib(self) -> float:
+        """Resident memory of the server and its children."""
+        pids = [self.proc.pid]
+        try:
+            children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
+            pids += [int(c) for c in children]
+        except OSError:
+            pass
+        total = 0
+        for pid in pids:
+            try:
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+            except OSError:
+                pass
+        return total / 1024
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def nubo(binary: str) -> Server:
+    return Server("nubo", [binary, "--ephemeral", "--port", "0", "--log", "warn"])
+
+
+def moto(python: str) -> Server:
+    port = free_port()
+    return Server("moto", [python, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], f"http://127.0.0.1:{port}")
+
+
+def add_args(parser):
+    parser.add_argument("--nubo", default=str(ROOT / "target" / "release" / "nubo"), help="nubo binary")
+    parser.add_argument("--python", default=str(BENCH_PY), help="interpreter that has moto (bench/setup.sh)")
+
+
+def check_args(args):
+    if not Path(args.nubo).exists():
+        sys.exit(f"no nubo binary at {args.nubo}: run bench/setup.sh (or cargo build --release)")
+    if not Path(args.python).exists():
+        sys.exit(f"no {args.python}: run bench/setup.sh")
