@@ -310,11 +310,11 @@ def moto_version(python: str) -> str:
     code = "import moto, flask, flask_cors; print(moto.__version__)"
     try:
         out = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=120)
+        why = (out.stderr.strip().splitlines() or [f"exit status {out.returncode}"])[-1]
+        ok = out.returncode == 0
     except OSError as e:
-        out = None
-        why = str(e)
-    if out is None or out.returncode != 0:
-        why = why if out is None else out.stderr.strip().splitlines()[-1:] or ["?"]
+        why, ok = str(e), False
+    if not ok:
         sys.exit(f"--python {python}: moto[server] is not importable ({why})\n"
                  f"set it up with:  {BENCH_DIR / 'setup.sh'}   (creates {DEFAULT_PYTHON})")
     return out.stdout.strip()
@@ -454,9 +454,6 @@ def main() -> int:
     except BenchError as e:
         print(f"benchmark failed: {e}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
 
     summary = results.summary()
     if args.json:
@@ -467,4 +464,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # the servers were stopped on the way out
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)

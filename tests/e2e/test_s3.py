@@ -607,3 +607,86 @@ def test_large_upload_streams_with_flat_memory(tmp_path, aws, client_config):
         n.stop()
     assert peak[0] > 0
     assert peak[0] < 100 * 1024, f"peak RSS {peak[0] // 1024} MiB while moving 1 GiB"
+
+
+# -- versioning --------------------------------------------------------------------------------
+
+def test_versioning_keeps_every_version_and_delete_markers(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="doc", Body=b"before versioning")
+    assert "Status" not in s3.get_bucket_versioning(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    v1 = s3.put_object(Bucket=bucket, Key="doc", Body=b"one")["VersionId"]
+    v2 = s3.put_object(Bucket=bucket, Key="doc", Body=b"two")["VersionId"]
+    assert v1 != v2 and v1 != "null"
+    assert s3.get_object(Bucket=bucket, Key="doc")["Body"].read() == b"two"
+    assert s3.get_object(Bucket=bucket, Key="doc", VersionId=v1)["Body"].read() == b"one"
+    assert s3.get_object(Bucket=bucket, Key="doc", VersionId="null")["Body"].read() == b"before versioning"
+    assert s3.head_object(Bucket=bucket, Key="doc")["VersionId"] == v2
+
+    deleted = s3.delete_object(Bucket=bucket, Key="doc")
+    assert deleted["DeleteMarker"] is True
+    marker = deleted["VersionId"]
+    with pytest.raises(ClientError) as e:
+        s3.get_object(Bucket=bucket, Key="doc")
+    assert code(e) == ("NoSuchKey", 404)
+    with pytest.raises(ClientError) as e:
+        s3.get_object(Bucket=bucket, Key="doc", VersionId=marker)
+    assert code(e) == ("MethodNotAllowed", 405)
+    assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
+
+    listed = s3.list_object_versions(Bucket=bucket)
+    assert [(v["VersionId"], v["IsLatest"]) for v in listed["Versions"]] == [(v2, False), (v1, False), ("null", False)]
+    assert [(m["VersionId"], m["IsLatest"]) for m in listed["DeleteMarkers"]] == [(marker, True)]
+
+    # Deleting the marker brings the previous version back.
+    s3.delete_object(Bucket=bucket, Key="doc", VersionId=marker)
+    assert s3.get_object(Bucket=bucket, Key="doc")["Body"].read() == b"two"
+    # Deleting the current version for good makes the one before current.
+    s3.delete_object(Bucket=bucket, Key="doc", VersionId=v2)
+    assert s3.get_object(Bucket=bucket, Key="doc")["Body"].read() == b"one"
+    with pytest.raises(ClientError) as e:
+        s3.get_object(Bucket=bucket, Key="doc", VersionId=v2)
+    assert code(e) == ("NoSuchVersion", 404)
+
+
+def test_suspended_versioning_overwrites_the_null_version(s3, bucket):
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    kept = s3.put_object(Bucket=bucket, Key="k", Body=b"kept")["VersionId"]
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+    assert s3.put_object(Bucket=bucket, Key="k", Body=b"n1").get("VersionId", "null") == "null"
+    s3.put_object(Bucket=bucket, Key="k", Body=b"n2")
+    ids = [v["VersionId"] for v in s3.list_object_versions(Bucket=bucket)["Versions"]]
+    assert ids == ["null", kept]
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"n2"
+
+
+def test_versioned_bucket_must_be_emptied_of_versions(s3, bucket):
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    v = s3.put_object(Bucket=bucket, Key="k", Body=b"x")["VersionId"]
+    m = s3.delete_object(Bucket=bucket, Key="k")["VersionId"]
+    with pytest.raises(ClientError) as e:
+        s3.delete_bucket(Bucket=bucket)
+    assert code(e) == ("BucketNotEmpty", 409)
+    s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "k", "VersionId": v}, {"Key": "k", "VersionId": m}]})
+    s3.delete_bucket(Bucket=bucket)
+
+
+def test_list_object_versions_pages(s3, bucket):
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    for k in ["a", "b"]:
+        for i in range(3):
+            s3.put_object(Bucket=bucket, Key=k, Body=str(i).encode())
+    seen = []
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, PaginationConfig={"PageSize": 2}):
+        seen += [(v["Key"], v["IsLatest"]) for v in page.get("Versions", [])]
+    assert seen == [("a", True), ("a", False), ("a", False), ("b", True), ("b", False), ("b", False)]
+
+
+def test_copy_from_an_old_version(s3, bucket):
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    v1 = s3.put_object(Bucket=bucket, Key="src", Body=b"old")["VersionId"]
+    s3.put_object(Bucket=bucket, Key="src", Body=b"new")
+    out = s3.copy_object(Bucket=bucket, Key="dst", CopySource={"Bucket": bucket, "Key": "src", "VersionId": v1})
+    assert out["CopySourceVersionId"] == v1
+    assert s3.get_object(Bucket=bucket, Key="dst")["Body"].read() == b"old"

@@ -28,6 +28,7 @@ pub const SERVICES: &[ServiceSpec] = &[
             "AbortMultipartUpload", "ListParts", "ListMultipartUploads",
             "PutObjectTagging", "GetObjectTagging", "DeleteObjectTagging",
             "PutBucketTagging", "GetBucketTagging", "DeleteBucketTagging",
+            "PutBucketVersioning", "GetBucketVersioning", "ListObjectVersions",
         ],
     },
     ServiceSpec { name: "lambda", botocore: "lambda", trait_name: "Lambda", operations: &["ListFunctions"] },

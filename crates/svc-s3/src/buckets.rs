@@ -52,7 +52,7 @@ impl S3 {
                     (false, _) => Err(S3Error::BucketAlreadyExists(name.clone())),
                 };
             }
-            let record = BucketRecord { name: name.clone(), account: account.clone(), region: region.clone(), created_ms, tags: None };
+            let record = BucketRecord { name: name.clone(), account: account.clone(), region: region.clone(), created_ms, tags: None, versioning: None };
             put_json(tx, BUCKETS, &bucket_key(&name), &record)?;
             Ok(())
         })?;
@@ -108,7 +108,9 @@ impl S3 {
             if get_json::<BucketRecord>(tx, BUCKETS, &bucket_key(&name))?.is_none() {
                 return Err(S3Error::NoSuchBucket(name.clone()));
             }
-            if !tx.scan(OBJECTS, &objects_prefix(&name, ""), None, 1)?.is_empty() {
+            if !tx.scan(OBJECTS, &objects_prefix(&name, ""), None, 1)?.is_empty()
+                || !tx.scan(crate::records::VERSIONS, &objects_prefix(&name, ""), None, 1)?.is_empty()
+            {
                 return Err(S3Error::BucketNotEmpty(name.clone()));
             }
             tx.delete(BUCKETS, &bucket_key(&name))?;

@@ -9,6 +9,9 @@ pub enum S3Error {
     NoSuchKey(String),
     NoSuchUpload(String),
     NoSuchTagSet,
+    NoSuchVersion { key: String, version_id: String },
+    /// A GET or HEAD of a delete marker.
+    MethodNotAllowed,
     BucketAlreadyExists(String),
     BucketAlreadyOwnedByYou(String),
     BucketNotEmpty(String),
@@ -46,6 +49,12 @@ impl From<S3Error> for AwsError {
             )
             .with_field("UploadId", u),
             NoSuchTagSet => AwsError::new("NoSuchTagSet", 404, "The TagSet does not exist"),
+            NoSuchVersion { key, version_id } => AwsError::new("NoSuchVersion", 404, "The specified version does not exist.")
+                .with_field("Key", key)
+                .with_field("VersionId", version_id),
+            MethodNotAllowed => AwsError::new("MethodNotAllowed", 405, "The specified method is not allowed against this resource.")
+                .with_field("Method", "GET")
+                .with_field("ResourceType", "DeleteMarker"),
             BucketAlreadyExists(b) => AwsError::new(
                 "BucketAlreadyExists",
                 409,

@@ -17,6 +17,7 @@ mod names;
 mod objects;
 mod records;
 mod tagging;
+mod versioning;
 
 use error::Result;
 use nubo_core::{AwsError, Clock, RequestContext, Timestamp};
@@ -28,10 +29,12 @@ use sha2::Digest;
 pub struct S3 {
     store: Store,
     clock: Clock,
+    /// Last version sequence handed out: version ids sort by it (see `versioning`).
+    sequence: std::sync::atomic::AtomicU64,
 }
 
 pub fn service(store: Store, clock: Clock) -> Box<dyn Handler> {
-    Box::new(s3::Service(S3 { store, clock }))
+    Box::new(s3::Service(S3 { store, clock, sequence: Default::default() }))
 }
 
 impl S3 {
@@ -128,5 +131,14 @@ impl s3::S3 for S3 {
     }
     async fn delete_bucket_tagging(&self, _: &RequestContext, input: DeleteBucketTaggingRequest) -> std::result::Result<(), AwsError> {
         aws(S3::delete_bucket_tagging(self, input).await)
+    }
+    async fn put_bucket_versioning(&self, _: &RequestContext, input: PutBucketVersioningRequest) -> std::result::Result<(), AwsError> {
+        aws(S3::put_bucket_versioning(self, input).await)
+    }
+    async fn get_bucket_versioning(&self, _: &RequestContext, input: GetBucketVersioningRequest) -> std::result::Result<GetBucketVersioningOutput, AwsError> {
+        aws(S3::get_bucket_versioning(self, input).await)
+    }
+    async fn list_object_versions(&self, _: &RequestContext, input: ListObjectVersionsRequest) -> std::result::Result<ListObjectVersionsOutput, AwsError> {
+        aws(S3::list_object_versions(self, input).await)
     }
 }

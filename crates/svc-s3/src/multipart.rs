@@ -194,6 +194,7 @@ impl S3 {
     }
 
     pub(crate) async fn complete_multipart_upload(&self, ctx: &RequestContext, input: CompleteMultipartUploadRequest) -> Result<CompleteMultipartUploadOutput> {
+        let bucket = self.bucket(&input.bucket)?;
         let upload = self.upload(&input.bucket, &input.key, &input.upload_id)?;
         let requested = input.multipart_upload.and_then(|m| m.parts).unwrap_or_default();
         if requested.is_empty() {
@@ -247,6 +248,9 @@ impl S3 {
             checksum,
             tags: upload.tags.clone(),
             parts_count: Some(chosen.len() as u32),
+            version_id: None,
+            version_order: None,
+            delete_marker: false,
         };
         let unused: Vec<String> = stored.iter().filter(|p| !chosen.iter().any(|c| c.part_number == p.part_number)).map(|p| p.blob.clone()).collect();
         // The upload's records go first, so a retried Complete finds no upload rather than
@@ -260,7 +264,7 @@ impl S3 {
         })?;
         let conditions = Conditions { if_match: input.if_match.as_deref(), if_none_match: input.if_none_match.as_deref(), if_modified_since: None, if_unmodified_since: None };
         let checksum_out = record.checksum.clone();
-        self.commit_object(&input.bucket, &input.key, record, conditions).await?;
+        let version_id = self.commit_object(&bucket, &input.key, record, conditions).await?;
         for b in unused {
             self.store.blobs().delete(&b).await?;
         }
@@ -269,6 +273,7 @@ impl S3 {
             bucket: Some(input.bucket),
             key: Some(input.key),
             e_tag: Some(etag),
+            version_id,
             checksum_type: checksum_out.as_ref().map(|c| c.kind.clone()),
             ..Default::default()
         };

@@ -4,7 +4,7 @@ use crate::checksum::Algorithm;
 use crate::conditions::{byte_range, Conditions};
 use crate::data::{self, Expected, Received};
 use crate::error::{Result, S3Error};
-use crate::records::{object_key, Checksum, ContentHeaders, ObjectRecord, Segment, OBJECTS};
+use crate::records::{object_key, BucketRecord, Checksum, ContentHeaders, ObjectRecord, Segment, OBJECTS};
 use crate::{tagging, S3};
 use nubo_core::Timestamp;
 use nubo_model::generated::s3::*;
@@ -89,6 +89,7 @@ macro_rules! describe_object {
         $out.cache_control = $input.response_cache_control.clone().or(h.cache_control.clone());
         $out.expires = $input.response_expires.map(|t| t.to_http_date()).or(h.expires.clone());
         $out.website_redirect_location = h.website_redirect_location.clone();
+        $out.version_id = rec.version_id.clone();
         let (start, end) = $range;
         $out.content_length = Some((end + 1 - start) as i64);
         if ($range.0, $range.1 + 1) != (0, rec.size) || $input.part_number.is_some() {
@@ -104,34 +105,56 @@ macro_rules! describe_object {
 
 impl S3 {
     pub(crate) fn object(&self, bucket: &str, key: &str) -> Result<ObjectRecord> {
-        self.bucket(bucket)?;
-        self.store
-            .read(|tx| get_json::<ObjectRecord>(tx, OBJECTS, &object_key(bucket, key)))?
-            .ok_or_else(|| S3Error::NoSuchKey(key.to_string()))
+        self.object_version(bucket, key, None)
     }
 
-    /// Stores `record` under `key`, applying write conditions, and frees what it replaced.
-    /// On failure the new data is freed instead.
-    pub(crate) async fn commit_object(&self, bucket: &str, key: &str, record: ObjectRecord, conditions: Conditions<'_>) -> Result<()> {
+    /// The current object, or one of its versions.
+    pub(crate) fn object_version(&self, bucket: &str, key: &str, version_id: Option<&str>) -> Result<ObjectRecord> {
+        let b = self.bucket(bucket)?;
+        let found = match version_id {
+            None => self.store.read(|tx| get_json::<ObjectRecord>(tx, OBJECTS, &object_key(bucket, key)))?,
+            Some(v) if b.versioning.is_none() && v == "null" => self.store.read(|tx| get_json::<ObjectRecord>(tx, OBJECTS, &object_key(bucket, key)))?,
+            Some(v) => {
+                let rec = self
+                    .store
+                    .read(|tx| Self::find_version(tx, bucket, key, v).map_err(|e| nubo_store::StoreError(format!("{e:?}"))))?
+                    .ok_or_else(|| S3Error::NoSuchVersion { key: key.to_string(), version_id: v.to_string() })?;
+                if rec.delete_marker {
+                    return Err(S3Error::MethodNotAllowed);
+                }
+                Some(rec)
+            }
+        };
+        found.ok_or_else(|| S3Error::NoSuchKey(key.to_string()))
+    }
+
+    /// Stores `record` under `key` (as a new version where the bucket keeps versions),
+    /// applying write conditions, and frees what it replaced. On failure the new data is
+    /// freed instead. Returns the version id it got.
+    pub(crate) async fn commit_object(&self, bucket: &BucketRecord, key: &str, mut record: ObjectRecord, conditions: Conditions<'_>) -> Result<Option<String>> {
         let new_blobs: Vec<String> = record.segments.iter().map(|s| s.blob.clone()).collect();
-        let outcome = self.store.write(|tx| -> Result<Option<ObjectRecord>> {
-            let old = get_json::<ObjectRecord>(tx, OBJECTS, &object_key(bucket, key))?;
+        let outcome = self.store.write(|tx| -> Result<(Vec<String>, Option<String>)> {
+            let old = get_json::<ObjectRecord>(tx, OBJECTS, &object_key(&bucket.name, key))?;
             match &old {
                 Some(o) => conditions.check(&o.etag, Timestamp::from_millis(o.last_modified_ms), false)?,
                 None if conditions.if_match.is_some() => return Err(S3Error::NoSuchKey(key.to_string())),
                 None => {}
             }
-            put_json(tx, OBJECTS, &object_key(bucket, key), &record)?;
-            Ok(old)
+            if bucket.versioning.is_some() {
+                let freed = self.write_version(tx, bucket, key, &mut record)?;
+                return Ok((freed, record.version_id.clone()));
+            }
+            put_json(tx, OBJECTS, &object_key(&bucket.name, key), &record)?;
+            Ok((old.into_iter().flat_map(|o| o.segments).map(|s| s.blob).collect(), None))
         });
         match outcome {
-            Ok(old) => {
-                for s in old.into_iter().flat_map(|o| o.segments) {
-                    if !new_blobs.contains(&s.blob) {
-                        self.store.blobs().delete(&s.blob).await?;
+            Ok((freed, version)) => {
+                for b in freed {
+                    if !new_blobs.contains(&b) {
+                        self.store.blobs().delete(&b).await?;
                     }
                 }
-                Ok(())
+                Ok(version)
             }
             Err(e) => {
                 for b in new_blobs {
@@ -143,7 +166,7 @@ impl S3 {
     }
 
     pub(crate) async fn put_object(&self, input: PutObjectRequest) -> Result<PutObjectOutput> {
-        self.bucket(&input.bucket)?;
+        let bucket = self.bucket(&input.bucket)?;
         check_key(&input.key)?;
         let storage_class = storage_class(input.storage_class)?;
         let tags = tagging::parse_header(input.tagging.as_deref())?;
@@ -172,12 +195,15 @@ impl S3 {
             checksum: checksum_of(&received),
             tags,
             parts_count: None,
+            version_id: None,
+            version_order: None,
+            delete_marker: false,
         };
         let conditions = Conditions { if_match: input.if_match.as_deref(), if_none_match: input.if_none_match.as_deref(), if_modified_since: None, if_unmodified_since: None };
         let mut out = PutObjectOutput { e_tag: Some(record.etag.clone()), ..Default::default() };
         set_checksum!(out, record.checksum.as_ref());
         out.checksum_type = record.checksum.as_ref().map(|c| c.kind.clone());
-        self.commit_object(&input.bucket, &input.key, record, conditions).await?;
+        out.version_id = self.commit_object(&bucket, &input.key, record, conditions).await?;
         Ok(out)
     }
 
@@ -199,7 +225,7 @@ impl S3 {
     }
 
     pub(crate) async fn get_object(&self, input: GetObjectRequest) -> Result<GetObjectOutput> {
-        let rec = self.object(&input.bucket, &input.key)?;
+        let rec = self.object_version(&input.bucket, &input.key, input.version_id.as_deref())?;
         Conditions {
             if_match: input.if_match.as_deref(),
             if_none_match: input.if_none_match.as_deref(),
@@ -217,7 +243,7 @@ impl S3 {
     }
 
     pub(crate) async fn head_object(&self, input: HeadObjectRequest) -> Result<HeadObjectOutput> {
-        let rec = self.object(&input.bucket, &input.key)?;
+        let rec = self.object_version(&input.bucket, &input.key, input.version_id.as_deref())?;
         Conditions {
             if_match: input.if_match.as_deref(),
             if_none_match: input.if_none_match.as_deref(),
@@ -234,35 +260,68 @@ impl S3 {
         Ok(out)
     }
 
-    /// Removes an object if it is there (S3 answers 204 either way).
-    pub(crate) async fn remove_object(&self, bucket: &str, key: &str) -> Result<()> {
-        let old = self.store.write(|tx| -> Result<Option<ObjectRecord>> {
-            let k = object_key(bucket, key);
-            let old = get_json::<ObjectRecord>(tx, OBJECTS, &k)?;
-            if old.is_some() {
-                tx.delete(OBJECTS, &k)?;
+    /// Deletes an object (S3 answers 204 whether it was there or not). In a bucket that
+    /// keeps versions: without a version id, adds a delete marker; with one, deletes that
+    /// version for good. Returns (delete marker?, version id) for the response.
+    pub(crate) async fn remove_object(&self, bucket: &BucketRecord, key: &str, version_id: Option<&str>) -> Result<(bool, Option<String>)> {
+        let name = &bucket.name;
+        let (freed, outcome) = self.store.write(|tx| -> Result<(Vec<String>, (bool, Option<String>))> {
+            match (bucket.versioning.is_some(), version_id) {
+                (true, Some(v)) => match self.delete_version(tx, name, key, v)? {
+                    Some((rec, freed)) => Ok((freed, (rec.delete_marker, Some(v.to_string())))),
+                    None => Ok((Vec::new(), (false, Some(v.to_string())))),
+                },
+                (true, None) => {
+                    let mut marker = ObjectRecord {
+                        size: 0,
+                        etag: String::new(),
+                        last_modified_ms: self.now().as_millis(),
+                        segments: Vec::new(),
+                        headers: ContentHeaders::default(),
+                        metadata: Default::default(),
+                        storage_class: "STANDARD".into(),
+                        checksum: None,
+                        tags: Vec::new(),
+                        parts_count: None,
+                        version_id: None,
+                        version_order: None,
+                        delete_marker: true,
+                    };
+                    let freed = self.write_version(tx, bucket, key, &mut marker)?;
+                    Ok((freed, (true, marker.version_id)))
+                }
+                (false, Some(v)) if v != "null" => {
+                    Err(S3Error::InvalidArgument { message: "Invalid version id specified".into(), name: "versionId", value: v.to_string() })
+                }
+                (false, _) => {
+                    let k = object_key(name, key);
+                    let old = get_json::<ObjectRecord>(tx, OBJECTS, &k)?;
+                    if old.is_some() {
+                        tx.delete(OBJECTS, &k)?;
+                    }
+                    Ok((old.into_iter().flat_map(|o| o.segments).map(|s| s.blob).collect(), (false, None)))
+                }
             }
-            Ok(old)
         })?;
-        for s in old.into_iter().flat_map(|o| o.segments) {
-            self.store.blobs().delete(&s.blob).await?;
+        for b in freed {
+            self.store.blobs().delete(&b).await?;
         }
-        Ok(())
+        Ok(outcome)
     }
 
     pub(crate) async fn delete_object(&self, input: DeleteObjectRequest) -> Result<DeleteObjectOutput> {
-        self.bucket(&input.bucket)?;
+        let bucket = self.bucket(&input.bucket)?;
         if let Some(m) = &input.if_match {
             let rec = self.object(&input.bucket, &input.key)?;
             Conditions { if_match: Some(m), if_none_match: None, if_modified_since: None, if_unmodified_since: None }
                 .check(&rec.etag, Timestamp::from_millis(rec.last_modified_ms), false)?;
         }
-        self.remove_object(&input.bucket, &input.key).await?;
-        Ok(DeleteObjectOutput::default())
+        let (marker, version_id) = self.remove_object(&bucket, &input.key, input.version_id.as_deref()).await?;
+        Ok(DeleteObjectOutput { delete_marker: marker.then_some(true), version_id, request_charged: None })
     }
 
     pub(crate) async fn delete_objects(&self, input: DeleteObjectsRequest) -> Result<DeleteObjectsOutput> {
-        self.bucket(&input.bucket)?;
+        let bucket = self.bucket(&input.bucket)?;
         if input.delete.objects.len() > 1000 {
             return Err(S3Error::MalformedXml);
         }
@@ -270,9 +329,14 @@ impl S3 {
         let mut deleted = Vec::new();
         let mut errors = Vec::new();
         for o in input.delete.objects {
-            match self.remove_object(&input.bucket, &o.key).await {
-                Ok(()) if quiet => {}
-                Ok(()) => deleted.push(DeletedObject { key: Some(o.key), version_id: o.version_id, ..Default::default() }),
+            match self.remove_object(&bucket, &o.key, o.version_id.as_deref()).await {
+                Ok(_) if quiet => {}
+                Ok((marker, version)) => deleted.push(DeletedObject {
+                    key: Some(o.key),
+                    version_id: o.version_id.clone(),
+                    delete_marker: marker.then_some(true),
+                    delete_marker_version_id: if marker && o.version_id.is_none() { version } else { None },
+                }),
                 Err(e) => {
                     let aws: nubo_core::AwsError = e.into();
                     errors.push(Error { key: Some(o.key), version_id: o.version_id, code: Some(aws.code.into_owned()), message: Some(aws.message) });
@@ -284,18 +348,21 @@ impl S3 {
 
     /// Reads `x-amz-copy-source` (`bucket/key`, URL-encoded, optionally `?versionId=`).
     pub(crate) fn copy_source(&self, source: &str) -> Result<(String, String, ObjectRecord)> {
-        let path = source.split_once("?versionId=").map(|(p, _)| p).unwrap_or(source);
+        let (path, version) = match source.split_once("?versionId=") {
+            Some((p, v)) => (p, Some(v)),
+            None => (source, None),
+        };
         let path = percent_encoding::percent_decode_str(path).decode_utf8_lossy().into_owned();
         let path = path.trim_start_matches('/');
         let Some((bucket, key)) = path.split_once('/').filter(|(b, k)| !b.is_empty() && !k.is_empty()) else {
             return Err(S3Error::InvalidArgument { message: "Invalid copy source object key".into(), name: "x-amz-copy-source", value: source.into() });
         };
-        let rec = self.object(bucket, key)?;
+        let rec = self.object_version(bucket, key, version)?;
         Ok((bucket.to_string(), key.to_string(), rec))
     }
 
     pub(crate) async fn copy_object(&self, input: CopyObjectRequest) -> Result<CopyObjectOutput> {
-        self.bucket(&input.bucket)?;
+        let bucket = self.bucket(&input.bucket)?;
         check_key(&input.key)?;
         let (src_bucket, src_key, src) = self.copy_source(&input.copy_source)?;
         Conditions {
@@ -349,6 +416,9 @@ impl S3 {
             checksum: checksum_of(&received),
             tags,
             parts_count: None,
+            version_id: None,
+            version_order: None,
+            delete_marker: false,
         };
         let mut result = CopyObjectResult {
             e_tag: Some(record.etag.clone()),
@@ -358,8 +428,9 @@ impl S3 {
         };
         set_checksum!(result, record.checksum.as_ref());
         let conditions = Conditions { if_match: input.if_match.as_deref(), if_none_match: input.if_none_match.as_deref(), if_modified_since: None, if_unmodified_since: None };
-        self.commit_object(&input.bucket, &input.key, record, conditions).await?;
-        Ok(CopyObjectOutput { copy_object_result: Some(result), ..Default::default() })
+        let copy_source_version_id = src.version_id.clone();
+        let version_id = self.commit_object(&bucket, &input.key, record, conditions).await?;
+        Ok(CopyObjectOutput { copy_object_result: Some(result), version_id, copy_source_version_id, ..Default::default() })
     }
 
     fn update_object(&self, bucket: &str, key: &str, f: impl FnOnce(&mut ObjectRecord) -> Result<()>) -> Result<()> {

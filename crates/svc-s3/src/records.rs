@@ -12,6 +12,19 @@ pub const BUCKETS: &str = "s3.buckets";
 pub const OBJECTS: &str = "s3.objects";
 pub const UPLOADS: &str = "s3.uploads";
 pub const PARTS: &str = "s3.parts";
+/// Every version of every object of a versioning bucket, keyed `bucket \0 key \0 <order>`
+/// where `<order>` sorts a key's versions newest first (the first 16 characters of a
+/// version id; null versions get one of their own).
+pub const VERSIONS: &str = "s3.versions";
+
+pub fn version_key(bucket: &str, key: &str, order: &str) -> Vec<u8> {
+    nubo_store::key::key(&[bucket, key, order])
+}
+
+/// The scan prefix of one key's versions.
+pub fn versions_of_key(bucket: &str, key: &str) -> Vec<u8> {
+    nubo_store::key::key(&[bucket, key])
+}
 
 pub fn bucket_key(bucket: &str) -> Vec<u8> {
     nubo_store::key::key(&[bucket])
@@ -44,6 +57,9 @@ pub struct BucketRecord {
     pub created_ms: i64,
     #[serde(default)]
     pub tags: Option<Vec<(String, String)>>,
+    /// `Enabled` or `Suspended` once versioning was ever configured; `None` before.
+    #[serde(default)]
+    pub versioning: Option<String>,
 }
 
 /// The headers an object is stored with and served back with.
@@ -88,6 +104,14 @@ pub struct ObjectRecord {
     pub tags: Vec<(String, String)>,
     /// Parts of a multipart object.
     pub parts_count: Option<u32>,
+    /// Set in buckets that have versioning configured (`null` for null versions).
+    #[serde(default)]
+    pub version_id: Option<String>,
+    /// Where the version sorts among its key's versions (see [`VERSIONS`]).
+    #[serde(default)]
+    pub version_order: Option<String>,
+    #[serde(default)]
+    pub delete_marker: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

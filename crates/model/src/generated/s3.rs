@@ -1103,6 +1103,42 @@ impl IntoValue for DeleteBucketTaggingRequest {
     }
 }
 
+/// The `DeleteMarkerEntry` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteMarkerEntry {
+    pub owner: ::std::option::Option<Owner>,
+    pub key: ::std::option::Option<::std::string::String>,
+    pub version_id: ::std::option::Option<::std::string::String>,
+    pub is_latest: ::std::option::Option<bool>,
+    pub last_modified: ::std::option::Option<::nubo_core::Timestamp>,
+}
+
+impl FromValue for DeleteMarkerEntry {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeleteMarkerEntry {
+            owner: r.optional("Owner")?,
+            key: r.optional("Key")?,
+            version_id: r.optional("VersionId")?,
+            is_latest: r.optional("IsLatest")?,
+            last_modified: r.optional("LastModified")?,
+        })
+    }
+}
+
+impl IntoValue for DeleteMarkerEntry {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Owner", self.owner);
+        w.optional("Key", self.key);
+        w.optional("VersionId", self.version_id);
+        w.optional("IsLatest", self.is_latest);
+        w.optional("LastModified", self.last_modified);
+        w.finish()
+    }
+}
+
 /// The `DeleteObjectOutput` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeleteObjectOutput {
@@ -1472,6 +1508,60 @@ impl FromValue for GetBucketTaggingRequest {
 }
 
 impl IntoValue for GetBucketTaggingRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.finish()
+    }
+}
+
+/// The `GetBucketVersioningOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetBucketVersioningOutput {
+    pub status: ::std::option::Option<::std::string::String>,
+    pub mfa_delete: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for GetBucketVersioningOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetBucketVersioningOutput {
+            status: r.optional("Status")?,
+            mfa_delete: r.optional("MFADelete")?,
+        })
+    }
+}
+
+impl IntoValue for GetBucketVersioningOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Status", self.status);
+        w.optional("MFADelete", self.mfa_delete);
+        w.finish()
+    }
+}
+
+/// The `GetBucketVersioningRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetBucketVersioningRequest {
+    pub bucket: ::std::string::String,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for GetBucketVersioningRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetBucketVersioningRequest {
+            bucket: r.required("Bucket")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+        })
+    }
+}
+
+impl IntoValue for GetBucketVersioningRequest {
     fn into_value(self) -> Value {
         #[allow(unused_mut)]
         let mut w = StructWriter::new();
@@ -2276,6 +2366,120 @@ impl IntoValue for ListMultipartUploadsRequest {
     }
 }
 
+/// The `ListObjectVersionsOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListObjectVersionsOutput {
+    pub is_truncated: ::std::option::Option<bool>,
+    pub key_marker: ::std::option::Option<::std::string::String>,
+    pub version_id_marker: ::std::option::Option<::std::string::String>,
+    pub next_key_marker: ::std::option::Option<::std::string::String>,
+    pub next_version_id_marker: ::std::option::Option<::std::string::String>,
+    pub versions: ::std::option::Option<::std::vec::Vec<ObjectVersion>>,
+    pub delete_markers: ::std::option::Option<::std::vec::Vec<DeleteMarkerEntry>>,
+    pub name: ::std::option::Option<::std::string::String>,
+    pub prefix: ::std::option::Option<::std::string::String>,
+    pub delimiter: ::std::option::Option<::std::string::String>,
+    pub max_keys: ::std::option::Option<i32>,
+    pub common_prefixes: ::std::option::Option<::std::vec::Vec<CommonPrefix>>,
+    pub encoding_type: ::std::option::Option<::std::string::String>,
+    pub request_charged: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for ListObjectVersionsOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ListObjectVersionsOutput {
+            is_truncated: r.optional("IsTruncated")?,
+            key_marker: r.optional("KeyMarker")?,
+            version_id_marker: r.optional("VersionIdMarker")?,
+            next_key_marker: r.optional("NextKeyMarker")?,
+            next_version_id_marker: r.optional("NextVersionIdMarker")?,
+            versions: r.optional("Versions")?,
+            delete_markers: r.optional("DeleteMarkers")?,
+            name: r.optional("Name")?,
+            prefix: r.optional("Prefix")?,
+            delimiter: r.optional("Delimiter")?,
+            max_keys: r.optional("MaxKeys")?,
+            common_prefixes: r.optional("CommonPrefixes")?,
+            encoding_type: r.optional("EncodingType")?,
+            request_charged: r.optional("RequestCharged")?,
+        })
+    }
+}
+
+impl IntoValue for ListObjectVersionsOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("IsTruncated", self.is_truncated);
+        w.optional("KeyMarker", self.key_marker);
+        w.optional("VersionIdMarker", self.version_id_marker);
+        w.optional("NextKeyMarker", self.next_key_marker);
+        w.optional("NextVersionIdMarker", self.next_version_id_marker);
+        w.optional("Versions", self.versions);
+        w.optional("DeleteMarkers", self.delete_markers);
+        w.optional("Name", self.name);
+        w.optional("Prefix", self.prefix);
+        w.optional("Delimiter", self.delimiter);
+        w.optional("MaxKeys", self.max_keys);
+        w.optional("CommonPrefixes", self.common_prefixes);
+        w.optional("EncodingType", self.encoding_type);
+        w.optional("RequestCharged", self.request_charged);
+        w.finish()
+    }
+}
+
+/// The `ListObjectVersionsRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListObjectVersionsRequest {
+    pub bucket: ::std::string::String,
+    pub delimiter: ::std::option::Option<::std::string::String>,
+    pub encoding_type: ::std::option::Option<::std::string::String>,
+    pub key_marker: ::std::option::Option<::std::string::String>,
+    pub max_keys: ::std::option::Option<i32>,
+    pub prefix: ::std::option::Option<::std::string::String>,
+    pub version_id_marker: ::std::option::Option<::std::string::String>,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+    pub request_payer: ::std::option::Option<::std::string::String>,
+    pub optional_object_attributes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+}
+
+impl FromValue for ListObjectVersionsRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ListObjectVersionsRequest {
+            bucket: r.required("Bucket")?,
+            delimiter: r.optional("Delimiter")?,
+            encoding_type: r.optional("EncodingType")?,
+            key_marker: r.optional("KeyMarker")?,
+            max_keys: r.optional("MaxKeys")?,
+            prefix: r.optional("Prefix")?,
+            version_id_marker: r.optional("VersionIdMarker")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+            request_payer: r.optional("RequestPayer")?,
+            optional_object_attributes: r.optional("OptionalObjectAttributes")?,
+        })
+    }
+}
+
+impl IntoValue for ListObjectVersionsRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.optional("Delimiter", self.delimiter);
+        w.optional("EncodingType", self.encoding_type);
+        w.optional("KeyMarker", self.key_marker);
+        w.optional("MaxKeys", self.max_keys);
+        w.optional("Prefix", self.prefix);
+        w.optional("VersionIdMarker", self.version_id_marker);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.optional("RequestPayer", self.request_payer);
+        w.optional("OptionalObjectAttributes", self.optional_object_attributes);
+        w.finish()
+    }
+}
+
 /// The `ListObjectsOutput` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListObjectsOutput {
@@ -2768,6 +2972,60 @@ impl IntoValue for ObjectIdentifier {
     }
 }
 
+/// The `ObjectVersion` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ObjectVersion {
+    pub e_tag: ::std::option::Option<::std::string::String>,
+    pub checksum_algorithm: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub checksum_type: ::std::option::Option<::std::string::String>,
+    pub size: ::std::option::Option<i64>,
+    pub storage_class: ::std::option::Option<::std::string::String>,
+    pub key: ::std::option::Option<::std::string::String>,
+    pub version_id: ::std::option::Option<::std::string::String>,
+    pub is_latest: ::std::option::Option<bool>,
+    pub last_modified: ::std::option::Option<::nubo_core::Timestamp>,
+    pub owner: ::std::option::Option<Owner>,
+    pub restore_status: ::std::option::Option<RestoreStatus>,
+}
+
+impl FromValue for ObjectVersion {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ObjectVersion {
+            e_tag: r.optional("ETag")?,
+            checksum_algorithm: r.optional("ChecksumAlgorithm")?,
+            checksum_type: r.optional("ChecksumType")?,
+            size: r.optional("Size")?,
+            storage_class: r.optional("StorageClass")?,
+            key: r.optional("Key")?,
+            version_id: r.optional("VersionId")?,
+            is_latest: r.optional("IsLatest")?,
+            last_modified: r.optional("LastModified")?,
+            owner: r.optional("Owner")?,
+            restore_status: r.optional("RestoreStatus")?,
+        })
+    }
+}
+
+impl IntoValue for ObjectVersion {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("ETag", self.e_tag);
+        w.optional("ChecksumAlgorithm", self.checksum_algorithm);
+        w.optional("ChecksumType", self.checksum_type);
+        w.optional("Size", self.size);
+        w.optional("StorageClass", self.storage_class);
+        w.optional("Key", self.key);
+        w.optional("VersionId", self.version_id);
+        w.optional("IsLatest", self.is_latest);
+        w.optional("LastModified", self.last_modified);
+        w.optional("Owner", self.owner);
+        w.optional("RestoreStatus", self.restore_status);
+        w.finish()
+    }
+}
+
 /// The `Owner` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Owner {
@@ -2889,6 +3147,45 @@ impl IntoValue for PutBucketTaggingRequest {
         w.optional("ContentMD5", self.content_md5);
         w.optional("ChecksumAlgorithm", self.checksum_algorithm);
         w.member("Tagging", self.tagging);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.finish()
+    }
+}
+
+/// The `PutBucketVersioningRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PutBucketVersioningRequest {
+    pub bucket: ::std::string::String,
+    pub content_md5: ::std::option::Option<::std::string::String>,
+    pub checksum_algorithm: ::std::option::Option<::std::string::String>,
+    pub mfa: ::std::option::Option<::std::string::String>,
+    pub versioning_configuration: VersioningConfiguration,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for PutBucketVersioningRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(PutBucketVersioningRequest {
+            bucket: r.required("Bucket")?,
+            content_md5: r.optional("ContentMD5")?,
+            checksum_algorithm: r.optional("ChecksumAlgorithm")?,
+            mfa: r.optional("MFA")?,
+            versioning_configuration: r.required("VersioningConfiguration")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+        })
+    }
+}
+
+impl IntoValue for PutBucketVersioningRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.optional("ContentMD5", self.content_md5);
+        w.optional("ChecksumAlgorithm", self.checksum_algorithm);
+        w.optional("MFA", self.mfa);
+        w.member("VersioningConfiguration", self.versioning_configuration);
         w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
         w.finish()
     }
@@ -3572,6 +3869,33 @@ impl IntoValue for UploadPartRequest {
     }
 }
 
+/// The `VersioningConfiguration` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VersioningConfiguration {
+    pub mfa_delete: ::std::option::Option<::std::string::String>,
+    pub status: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for VersioningConfiguration {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(VersioningConfiguration {
+            mfa_delete: r.optional("MFADelete")?,
+            status: r.optional("Status")?,
+        })
+    }
+}
+
+impl IntoValue for VersioningConfiguration {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("MFADelete", self.mfa_delete);
+        w.optional("Status", self.status);
+        w.finish()
+    }
+}
+
 /// The operations of `s3` that nubo implements; each defaults to `NotImplemented`.
 pub trait S3: Send + Sync + 'static {
     fn create_bucket(&self, ctx: &RequestContext, input: CreateBucketRequest) -> impl ::std::future::Future<Output = ::std::result::Result<CreateBucketOutput, AwsError>> + Send {
@@ -3704,6 +4028,21 @@ pub trait S3: Send + Sync + 'static {
         async { Err(AwsError::not_implemented("s3", "DeleteBucketTagging")) }
     }
 
+    fn put_bucket_versioning(&self, ctx: &RequestContext, input: PutBucketVersioningRequest) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "PutBucketVersioning")) }
+    }
+
+    fn get_bucket_versioning(&self, ctx: &RequestContext, input: GetBucketVersioningRequest) -> impl ::std::future::Future<Output = ::std::result::Result<GetBucketVersioningOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "GetBucketVersioning")) }
+    }
+
+    fn list_object_versions(&self, ctx: &RequestContext, input: ListObjectVersionsRequest) -> impl ::std::future::Future<Output = ::std::result::Result<ListObjectVersionsOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "ListObjectVersions")) }
+    }
+
     /// The AWS error for input that does not fit the operation's shapes.
     fn invalid_input(&self, e: ShapeError) -> AwsError {
         crate::handler::validation_error(e)
@@ -3723,7 +4062,7 @@ impl<S: S3> Handler for Service<S> {
     }
 
     fn implements(&self, operation: &str) -> bool {
-        matches!(operation, "CreateBucket" | "HeadBucket" | "ListBuckets" | "DeleteBucket" | "GetBucketLocation" | "PutObject" | "GetObject" | "HeadObject" | "DeleteObject" | "DeleteObjects" | "CopyObject" | "ListObjects" | "ListObjectsV2" | "CreateMultipartUpload" | "UploadPart" | "UploadPartCopy" | "CompleteMultipartUpload" | "AbortMultipartUpload" | "ListParts" | "ListMultipartUploads" | "PutObjectTagging" | "GetObjectTagging" | "DeleteObjectTagging" | "PutBucketTagging" | "GetBucketTagging" | "DeleteBucketTagging")
+        matches!(operation, "CreateBucket" | "HeadBucket" | "ListBuckets" | "DeleteBucket" | "GetBucketLocation" | "PutObject" | "GetObject" | "HeadObject" | "DeleteObject" | "DeleteObjects" | "CopyObject" | "ListObjects" | "ListObjectsV2" | "CreateMultipartUpload" | "UploadPart" | "UploadPartCopy" | "CompleteMultipartUpload" | "AbortMultipartUpload" | "ListParts" | "ListMultipartUploads" | "PutObjectTagging" | "GetObjectTagging" | "DeleteObjectTagging" | "PutBucketTagging" | "GetBucketTagging" | "DeleteBucketTagging" | "PutBucketVersioning" | "GetBucketVersioning" | "ListObjectVersions")
     }
 
     fn call<'a>(&'a self, ctx: &'a RequestContext, input: Value) -> HandlerFuture<'a> {
@@ -3832,6 +4171,18 @@ impl<S: S3> Handler for Service<S> {
                 "DeleteBucketTagging" => {
                     let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
                     Ok(self.0.delete_bucket_tagging(ctx, input).await?.into_value())
+                }
+                "PutBucketVersioning" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.put_bucket_versioning(ctx, input).await?.into_value())
+                }
+                "GetBucketVersioning" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.get_bucket_versioning(ctx, input).await?.into_value())
+                }
+                "ListObjectVersions" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.list_object_versions(ctx, input).await?.into_value())
                 }
                 other => Err(AwsError::not_implemented("s3", other)),
             }
