@@ -10,7 +10,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_PY = ROOT / "bench" / ".venv" / "bin" / "python"
-STS_PROBE = (b"Action=GetCallerIdentity&Version=2011-06-15", {"Content-Type": "application/x-www-form-urlencoded"})
+STS_PROBE = b"Action=GetCallerIdentity&Version=2011-06-15"
+# moto routes by the credential scope (unsigned, this POST would be S3's ListBuckets);
+# neither server checks the signature itself.
+STS_HEADERS = {
+    "Content-Type": "application/x-www-form-urlencoded",
+    "Authorization": "AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=0",
+}
 
 
 def free_port() -> int:
@@ -20,11 +26,11 @@ def free_port() -> int:
 
 
 def answered(endpoint: str) -> bool:
-    """One STS GetCallerIdentity: both servers answer it, so it is the common probe."""
-    req = urllib.request.Request(endpoint + "/", data=STS_PROBE[0], headers=STS_PROBE[1], method="POST")
+    """One STS GetCallerIdentity, answered as such: the same request for every server."""
+    req = urllib.request.Request(endpoint + "/", data=STS_PROBE, headers=STS_HEADERS, method="POST")
     try:
         with urllib.request.urlopen(req, timeout=2) as r:
-            return r.status == 200
+            return r.status == 200 and b"GetCallerIdentityResponse" in r.read()
     except OSError:
         return False
 

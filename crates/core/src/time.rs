@@ -8,7 +8,8 @@
 use std::fmt;
 
 /// A point in time with millisecond precision, as AWS timestamps carry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct Timestamp {
     millis: i64,
 }

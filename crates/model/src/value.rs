@@ -10,7 +10,9 @@ use indexmap::IndexMap;
 use nubo_core::Timestamp;
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, PartialEq)]
+/// Serializable (externally tagged), so a service can keep a decoded shape as it came,
+/// e.g. a bucket's CORS configuration. Streams are not data and are not serialized.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Value {
     Bool(bool),
     Integer(i64),
@@ -24,6 +26,7 @@ pub enum Value {
     /// A Smithy document: free-form JSON carried as is.
     Document(serde_json::Value),
     /// A streaming payload (S3 object data), never buffered.
+    #[serde(skip)]
     Stream(crate::ByteStream),
 }
 
