@@ -55,6 +55,9 @@ pub struct Operation {
     /// Clients may gzip this operation's request body (`Content-Encoding: gzip`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requestcompression: Option<RequestCompression>,
+    /// Superseded by another operation (which may share its HTTP route).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub deprecated: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -10,11 +10,14 @@ use nubo_model::Handler;
 use nubo_store::Store;
 use std::process::ExitCode;
 
+/// Every service's API, and its background controllers started beside it.
 fn services(store: &Store, clock: &Clock) -> Vec<Box<dyn Handler>> {
+    let s3 = nubo_s3::S3::new(store.clone(), clock.clone());
+    tokio::spawn(nubo_s3::lifecycle::run(s3.clone()));
     vec![
         nubo_sts::service(),
         nubo_sqs::service(),
-        nubo_s3::service(store.clone(), clock.clone()),
+        nubo_s3::service(s3),
         nubo_lambda::service(),
         nubo_cloudwatch::service(),
     ]

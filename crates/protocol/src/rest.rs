@@ -32,6 +32,7 @@ struct Route {
     /// `UploadPart` from `PutObject` (same method and path) by them.
     required_query: Vec<String>,
     required_headers: Vec<String>,
+    deprecated: bool,
 }
 
 /// Finds the operation of a REST request from its method, path and query string.
@@ -87,6 +88,7 @@ impl Router {
                     query,
                     required_query: bound(Location::Querystring),
                     required_headers: bound(Location::Header),
+                    deprecated: op.deprecated,
                 }
             })
             .collect();
@@ -97,11 +99,13 @@ impl Router {
     /// path and literal query keys match and every required member it binds to a query
     /// parameter or header is present; the most literal query keys win (`?versioning` beats
     /// plain `/{Bucket}`), then the most such bound members (`UploadPartCopy` beats
-    /// `CopyObject` beats `PutObject`), then the most literal path segments.
+    /// `CopyObject` beats `PutObject`), then the most literal path segments; a current
+    /// operation beats a deprecated one on the same route (`PutBucketLifecycleConfiguration`
+    /// over `PutBucketLifecycle`).
     pub fn find(&self, method: &str, path: &str, query: &str, headers: &http::HeaderMap) -> Option<(&str, Vec<(String, String)>)> {
         let params: Vec<(String, String)> =
             form_urlencoded::parse(query.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
-        let mut best: Option<((usize, usize, usize), &Route, Vec<(String, String)>)> = None;
+        let mut best: Option<((usize, usize, usize, bool), &Route, Vec<(String, String)>)> = None;
         for r in self.routes.iter().filter(|r| r.method.eq_ignore_ascii_case(method)) {
             let query_ok = r.query.iter().all(|(k, v)| params.iter().any(|(pk, pv)| pk == k && v.as_ref().is_none_or(|v| v == pv)));
             let bound_ok = r.required_query.iter().all(|q| params.iter().any(|(k, _)| k.eq_ignore_ascii_case(q)))
@@ -111,7 +115,7 @@ impl Router {
             }
             let Some(labels) = match_path(&r.segments, path) else { continue };
             let literals = r.segments.iter().filter(|s| matches!(s, Segment::Literal(_))).count();
-            let score = (r.query.len(), r.required_query.len() + r.required_headers.len(), literals);
+            let score = (r.query.len(), r.required_query.len() + r.required_headers.len(), literals, !r.deprecated);
             if best.as_ref().is_none_or(|(s, _, _)| score > *s) {
                 best = Some((score, r, labels));
             }
@@ -534,6 +538,8 @@ mod tests {
         assert_eq!(r.find("GET", "/b/k", "uploadId=u", &none).unwrap().0, "ListParts");
         assert_eq!(r.find("POST", "/b/k", "uploads", &none).unwrap().0, "CreateMultipartUpload");
         assert_eq!(r.find("POST", "/b/k", "uploadId=u", &none).unwrap().0, "CompleteMultipartUpload");
+        assert_eq!(r.find("PUT", "/b", "lifecycle", &none).unwrap().0, "PutBucketLifecycleConfiguration");
+        assert_eq!(r.find("GET", "/b", "notification", &none).unwrap().0, "GetBucketNotificationConfiguration");
     }
 
     #[test]

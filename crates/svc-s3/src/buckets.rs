@@ -17,6 +17,7 @@ impl S3 {
     }
 
     pub(crate) async fn create_bucket(&self, ctx: &RequestContext, input: CreateBucketRequest) -> Result<CreateBucketOutput> {
+        crate::config::check_canned(input.acl.as_deref())?;
         let name = input.bucket;
         if !names::valid_bucket_name(&name) {
             return Err(S3Error::InvalidBucketName(name));
@@ -52,10 +53,13 @@ impl S3 {
                     (false, _) => Err(S3Error::BucketAlreadyExists(name.clone())),
                 };
             }
-            let record = BucketRecord { name: name.clone(), account: account.clone(), region: region.clone(), created_ms, tags: None, versioning: None };
+            let record = BucketRecord { name: name.clone(), account: account.clone(), region: region.clone(), created_ms, tags: None, versioning: None, config: Default::default() };
             put_json(tx, BUCKETS, &bucket_key(&name), &record)?;
             Ok(())
         })?;
+        if input.acl.is_some() {
+            self.set_bucket_acl(&name, input.acl, None)?;
+        }
         Ok(CreateBucketOutput { location: Some(format!("/{name}")), bucket_arn: None })
     }
 

@@ -31,6 +31,9 @@ pub enum S3Error {
     InvalidTag(String),
     KeyTooLong,
     MalformedXml,
+    MalformedPolicy(String),
+    /// A configuration the bucket does not have: S3 names each kind's own code.
+    NoSuchConfiguration { code: &'static str, message: &'static str },
     IncompleteBody(String),
     InvalidStorageClass,
     Internal(String),
@@ -93,6 +96,8 @@ impl From<S3Error> for AwsError {
                 "The XML you provided was not well-formed or did not validate against our published schema",
             ),
             IncompleteBody(m) => AwsError::new("IncompleteBody", 400, m),
+            MalformedPolicy(m) => AwsError::new("MalformedPolicy", 400, m),
+            NoSuchConfiguration { code, message } => AwsError::new(code, 404, message),
             InvalidStorageClass => AwsError::new("InvalidStorageClass", 400, "The storage class you specified is not valid"),
             Internal(m) => AwsError::internal(m),
         }

@@ -8,9 +8,11 @@
 
 mod buckets;
 mod checksum;
+mod config;
 mod conditions;
 mod data;
 mod error;
+pub mod lifecycle;
 mod listing;
 mod multipart;
 mod names;
@@ -26,15 +28,26 @@ use nubo_model::Handler;
 use nubo_store::Store;
 use sha2::Digest;
 
+/// The S3 service: cheap to clone, so its controllers share it with the API.
+#[derive(Clone)]
 pub struct S3 {
     store: Store,
     clock: Clock,
     /// Last version sequence handed out: version ids sort by it (see `versioning`).
-    sequence: std::sync::atomic::AtomicU64,
+    sequence: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Wakes the lifecycle controller when a bucket's rules change.
+    lifecycle_changed: std::sync::Arc<tokio::sync::Notify>,
 }
 
-pub fn service(store: Store, clock: Clock) -> Box<dyn Handler> {
-    Box::new(s3::Service(S3 { store, clock, sequence: Default::default() }))
+impl S3 {
+    pub fn new(store: Store, clock: Clock) -> S3 {
+        S3 { store, clock, sequence: Default::default(), lifecycle_changed: Default::default() }
+    }
+}
+
+/// The API, for the gateway. Start [`lifecycle::run`] beside it.
+pub fn service(s3: S3) -> Box<dyn Handler> {
+    Box::new(s3::Service(s3))
 }
 
 impl S3 {
@@ -53,6 +66,7 @@ fn aws<T>(r: Result<T>) -> std::result::Result<T, AwsError> {
     r.map_err(Into::into)
 }
 
+/// Every operation delegates to its module; this block is the whole API surface.
 impl s3::S3 for S3 {
     async fn create_bucket(&self, ctx: &RequestContext, input: CreateBucketRequest) -> std::result::Result<CreateBucketOutput, AwsError> {
         aws(S3::create_bucket(self, ctx, input).await)
@@ -140,5 +154,104 @@ impl s3::S3 for S3 {
     }
     async fn list_object_versions(&self, _: &RequestContext, input: ListObjectVersionsRequest) -> std::result::Result<ListObjectVersionsOutput, AwsError> {
         aws(S3::list_object_versions(self, input).await)
+    }
+    async fn put_bucket_policy(&self, _: &RequestContext, input: PutBucketPolicyRequest) -> std::result::Result<(), AwsError> {
+        aws(S3::put_bucket_policy(self, input).await)
+    }
+    async fn get_bucket_policy(&self, _: &RequestContext, input: GetBucketPolicyRequest) -> std::result::Result<GetBucketPolicyOutput, AwsError> {
+        aws(S3::get_bucket_policy(self, input).await)
+    }
+    async fn delete_bucket_policy(&self, _: &RequestContext, input: DeleteBucketPolicyRequest) -> std::result::Result<(), AwsError> {
+        aws(S3::delete_bucket_policy(self, input).await)
+    }
+    async fn get_bucket_policy_status(&self, _: &RequestContext, input: GetBucketPolicyStatusRequest) -> std::result::Result<GetBucketPolicyStatusOutput, AwsError> {
+        aws(S3::get_bucket_policy_status(self, input).await)
+    }
+    async fn put_bucket_cors(&self, _: &RequestContext, input: PutBucketCorsRequest) -> std::result::Result<(), AwsError> {
+        aws(S3::put_bucket_cors(self, input).await)
+    }
+    async fn get_bucket_cors(&self, _: &RequestContext, input: GetBucketCorsRequest) -> std::result::Result<GetBucketCorsOutput, AwsError> {
+        aws(S3::get_bucket_cors(self, input).await)
+    }
+    async fn delete_bucket_cors(&self, _: &RequestContext, input: DeleteBucketCorsRequest) -> std::result::Result<(), AwsError> {
+        aws(S3::delete_bucket_cors(self, input).await)
+    }
+    async fn put_bucket_encryption(&self, _: &RequestContext, input: PutBucketEncryptionRequest) -> std::result::Result<(), AwsError> {
+        aws(S3::put_bucket_encryption(self, input).await)
+    }
+    async fn get_bucket_encryption(&self, _: &RequestContext, input: GetBucketEncryptionRequest) -> std::result::Result<GetBucketEncryptionOutput, AwsError> {
+        aws(S3::get_bucket_encryption(self, input).await)
+    }
+    async fn delete_bucket_encryption(&self, _: &RequestContext, input: DeleteBucketEncryptionRequest) -> std::result::Result<(), AwsError> {
+        aws(S3::delete_bucket_encryption(self, input).await)
+    }
+    async fn put_bucket_acl(&self, _: &RequestContext, input: PutBucketAclRequest) -> std::result::Result<(), AwsError> {
+        aws(S3::put_bucket_acl(self, input).await)
+    }
+    async fn get_bucket_acl(&self, _: &RequestContext, input: GetBucketAclRequest) -> std::result::Result<GetBucketAclOutput, AwsError> {
+        aws(S3::get_bucket_acl(self, input).await)
+    }
+    async fn put_object_acl(&self, _: &RequestContext, input: PutObjectAclRequest) -> std::result::Result<PutObjectAclOutput, AwsError> {
+        aws(S3::put_object_acl(self, input).await)
+    }
+    async fn get_object_acl(&self, _: &RequestContext, input: GetObjectAclRequest) -> std::result::Result<GetObjectAclOutput, AwsError> {
+        aws(S3::get_object_acl(self, input).await)
+    }
+    async fn put_bucket_lifecycle_configuration(&self, _: &RequestContext, input: PutBucketLifecycleConfigurationRequest) -> std::result::Result<PutBucketLifecycleConfigurationOutput, AwsError> {
+        aws(S3::put_bucket_lifecycle_configuration(self, input).await)
+    }
+    async fn get_bucket_lifecycle_configuration(&self, _: &RequestContext, input: GetBucketLifecycleConfigurationRequest) -> std::result::Result<GetBucketLifecycleConfigurationOutput, AwsError> {
+        aws(S3::get_bucket_lifecycle_configuration(self, input).await)
+    }
+    async fn delete_bucket_lifecycle(&self, _: &RequestContext, input: DeleteBucketLifecycleRequest) -> std::result::Result<(), AwsError> {
+        aws(S3::delete_bucket_lifecycle(self, input).await)
+    }
+    async fn put_bucket_website(&self, _: &RequestContext, input: PutBucketWebsiteRequest) -> std::result::Result<(), AwsError> {
+        aws(S3::put_bucket_website(self, input).await)
+    }
+    async fn get_bucket_website(&self, _: &RequestContext, input: GetBucketWebsiteRequest) -> std::result::Result<GetBucketWebsiteOutput, AwsError> {
+        aws(S3::get_bucket_website(self, input).await)
+    }
+    async fn delete_bucket_website(&self, _: &RequestContext, input: DeleteBucketWebsiteRequest) -> std::result::Result<(), AwsError> {
+        aws(S3::delete_bucket_website(self, input).await)
+    }
+    async fn put_bucket_notification_configuration(&self, _: &RequestContext, input: PutBucketNotificationConfigurationRequest) -> std::result::Result<(), AwsError> {
+        aws(S3::put_bucket_notification_configuration(self, input).await)
+    }
+    async fn get_bucket_notification_configuration(&self, _: &RequestContext, input: GetBucketNotificationConfigurationRequest) -> std::result::Result<NotificationConfiguration, AwsError> {
+        aws(S3::get_bucket_notification_configuration(self, input).await)
+    }
+    async fn put_public_access_block(&self, _: &RequestContext, input: PutPublicAccessBlockRequest) -> std::result::Result<(), AwsError> {
+        aws(S3::put_public_access_block(self, input).await)
+    }
+    async fn get_public_access_block(&self, _: &RequestContext, input: GetPublicAccessBlockRequest) -> std::result::Result<GetPublicAccessBlockOutput, AwsError> {
+        aws(S3::get_public_access_block(self, input).await)
+    }
+    async fn delete_public_access_block(&self, _: &RequestContext, input: DeletePublicAccessBlockRequest) -> std::result::Result<(), AwsError> {
+        aws(S3::delete_public_access_block(self, input).await)
+    }
+    async fn put_bucket_ownership_controls(&self, _: &RequestContext, input: PutBucketOwnershipControlsRequest) -> std::result::Result<(), AwsError> {
+        aws(S3::put_bucket_ownership_controls(self, input).await)
+    }
+    async fn get_bucket_ownership_controls(&self, _: &RequestContext, input: GetBucketOwnershipControlsRequest) -> std::result::Result<GetBucketOwnershipControlsOutput, AwsError> {
+        aws(S3::get_bucket_ownership_controls(self, input).await)
+    }
+    async fn delete_bucket_ownership_controls(&self, _: &RequestContext, input: DeleteBucketOwnershipControlsRequest) -> std::result::Result<(), AwsError> {
+        aws(S3::delete_bucket_ownership_controls(self, input).await)
+    }
+    async fn get_bucket_accelerate_configuration(&self, _: &RequestContext, input: GetBucketAccelerateConfigurationRequest) -> std::result::Result<GetBucketAccelerateConfigurationOutput, AwsError> {
+        aws(S3::get_bucket_accelerate_configuration(self, input).await)
+    }
+    async fn get_bucket_request_payment(&self, _: &RequestContext, input: GetBucketRequestPaymentRequest) -> std::result::Result<GetBucketRequestPaymentOutput, AwsError> {
+        aws(S3::get_bucket_request_payment(self, input).await)
+    }
+    async fn get_bucket_logging(&self, _: &RequestContext, input: GetBucketLoggingRequest) -> std::result::Result<GetBucketLoggingOutput, AwsError> {
+        aws(S3::get_bucket_logging(self, input).await)
+    }
+    async fn get_bucket_replication(&self, _: &RequestContext, input: GetBucketReplicationRequest) -> std::result::Result<GetBucketReplicationOutput, AwsError> {
+        aws(S3::get_bucket_replication(self, input).await)
+    }
+    async fn get_object_lock_configuration(&self, _: &RequestContext, input: GetObjectLockConfigurationRequest) -> std::result::Result<GetObjectLockConfigurationOutput, AwsError> {
+        aws(S3::get_object_lock_configuration(self, input).await)
     }
 }

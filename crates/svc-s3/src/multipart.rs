@@ -251,6 +251,7 @@ impl S3 {
             version_id: None,
             version_order: None,
             delete_marker: false,
+            acl: None,
         };
         let unused: Vec<String> = stored.iter().filter(|p| !chosen.iter().any(|c| c.part_number == p.part_number)).map(|p| p.blob.clone()).collect();
         // The upload's records go first, so a retried Complete finds no upload rather than

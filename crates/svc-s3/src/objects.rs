@@ -170,6 +170,7 @@ impl S3 {
         check_key(&input.key)?;
         let storage_class = storage_class(input.storage_class)?;
         let tags = tagging::parse_header(input.tagging.as_deref())?;
+        crate::config::check_canned(input.acl.as_deref())?;
         let expected = expected(
             input.checksum_algorithm.as_deref(),
             [input.checksum_crc32, input.checksum_crc32_c, input.checksum_crc64_nvme, input.checksum_sha1, input.checksum_sha256],
@@ -198,6 +199,7 @@ impl S3 {
             version_id: None,
             version_order: None,
             delete_marker: false,
+            acl: input.acl,
         };
         let conditions = Conditions { if_match: input.if_match.as_deref(), if_none_match: input.if_none_match.as_deref(), if_modified_since: None, if_unmodified_since: None };
         let mut out = PutObjectOutput { e_tag: Some(record.etag.clone()), ..Default::default() };
@@ -286,6 +288,7 @@ impl S3 {
                         version_id: None,
                         version_order: None,
                         delete_marker: true,
+                        acl: None,
                     };
                     let freed = self.write_version(tx, bucket, key, &mut marker)?;
                     Ok((freed, (true, marker.version_id)))
@@ -419,6 +422,7 @@ impl S3 {
             version_id: None,
             version_order: None,
             delete_marker: false,
+            acl: None,
         };
         let mut result = CopyObjectResult {
             e_tag: Some(record.etag.clone()),
@@ -433,7 +437,7 @@ impl S3 {
         Ok(CopyObjectOutput { copy_object_result: Some(result), version_id, copy_source_version_id, ..Default::default() })
     }
 
-    fn update_object(&self, bucket: &str, key: &str, f: impl FnOnce(&mut ObjectRecord) -> Result<()>) -> Result<()> {
+    pub(crate) fn update_object(&self, bucket: &str, key: &str, f: impl FnOnce(&mut ObjectRecord) -> Result<()>) -> Result<()> {
         self.bucket(bucket)?;
         self.store.write(|tx| -> Result<()> {
             let k = object_key(bucket, key);

@@ -60,6 +60,10 @@ pub struct BucketRecord {
     /// `Enabled` or `Suspended` once versioning was ever configured; `None` before.
     #[serde(default)]
     pub versioning: Option<String>,
+    /// The bucket's configurations (`cors`, `policy`, `lifecycle`, …) as decoded from the
+    /// request that set them, read back through the same generated shapes.
+    #[serde(default)]
+    pub config: std::collections::BTreeMap<String, nubo_model::Value>,
 }
 
 /// The headers an object is stored with and served back with.
@@ -112,6 +116,9 @@ pub struct ObjectRecord {
     pub version_order: Option<String>,
     #[serde(default)]
     pub delete_marker: bool,
+    /// The canned ACL the object was given (`private` when none).
+    #[serde(default)]
+    pub acl: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -8,6 +8,30 @@ use crate::handler::{Handler, HandlerFuture};
 use crate::value::{FromValue, IntoValue, ShapeError, StructReader, StructWriter, Value};
 use nubo_core::{AwsError, RequestContext};
 
+/// The `AbortIncompleteMultipartUpload` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AbortIncompleteMultipartUpload {
+    pub days_after_initiation: ::std::option::Option<i32>,
+}
+
+impl FromValue for AbortIncompleteMultipartUpload {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(AbortIncompleteMultipartUpload {
+            days_after_initiation: r.optional("DaysAfterInitiation")?,
+        })
+    }
+}
+
+impl IntoValue for AbortIncompleteMultipartUpload {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("DaysAfterInitiation", self.days_after_initiation);
+        w.finish()
+    }
+}
+
 /// The `AbortMultipartUploadOutput` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AbortMultipartUploadOutput {
@@ -71,6 +95,81 @@ impl IntoValue for AbortMultipartUploadRequest {
     }
 }
 
+/// The `AccessControlPolicy` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AccessControlPolicy {
+    pub grants: ::std::option::Option<::std::vec::Vec<Grant>>,
+    pub owner: ::std::option::Option<Owner>,
+}
+
+impl FromValue for AccessControlPolicy {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(AccessControlPolicy {
+            grants: r.optional("Grants")?,
+            owner: r.optional("Owner")?,
+        })
+    }
+}
+
+impl IntoValue for AccessControlPolicy {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Grants", self.grants);
+        w.optional("Owner", self.owner);
+        w.finish()
+    }
+}
+
+/// The `AccessControlTranslation` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AccessControlTranslation {
+    pub owner: ::std::string::String,
+}
+
+impl FromValue for AccessControlTranslation {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(AccessControlTranslation {
+            owner: r.required("Owner")?,
+        })
+    }
+}
+
+impl IntoValue for AccessControlTranslation {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Owner", self.owner);
+        w.finish()
+    }
+}
+
+/// The `BlockedEncryptionTypes` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BlockedEncryptionTypes {
+    pub encryption_type: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+}
+
+impl FromValue for BlockedEncryptionTypes {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(BlockedEncryptionTypes {
+            encryption_type: r.optional("EncryptionType")?,
+        })
+    }
+}
+
+impl IntoValue for BlockedEncryptionTypes {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("EncryptionType", self.encryption_type);
+        w.finish()
+    }
+}
+
 /// The `Bucket` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Bucket {
@@ -127,6 +226,93 @@ impl IntoValue for BucketInfo {
         let mut w = StructWriter::new();
         w.optional("DataRedundancy", self.data_redundancy);
         w.optional("Type", self.r#type);
+        w.finish()
+    }
+}
+
+/// The `BucketLifecycleConfiguration` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BucketLifecycleConfiguration {
+    pub rules: ::std::vec::Vec<LifecycleRule>,
+}
+
+impl FromValue for BucketLifecycleConfiguration {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(BucketLifecycleConfiguration {
+            rules: r.required("Rules")?,
+        })
+    }
+}
+
+impl IntoValue for BucketLifecycleConfiguration {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Rules", self.rules);
+        w.finish()
+    }
+}
+
+/// The `CORSConfiguration` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CORSConfiguration {
+    pub cors_rules: ::std::vec::Vec<CORSRule>,
+}
+
+impl FromValue for CORSConfiguration {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CORSConfiguration {
+            cors_rules: r.required("CORSRules")?,
+        })
+    }
+}
+
+impl IntoValue for CORSConfiguration {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("CORSRules", self.cors_rules);
+        w.finish()
+    }
+}
+
+/// The `CORSRule` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CORSRule {
+    pub id: ::std::option::Option<::std::string::String>,
+    pub allowed_headers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub allowed_methods: ::std::vec::Vec<::std::string::String>,
+    pub allowed_origins: ::std::vec::Vec<::std::string::String>,
+    pub expose_headers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub max_age_seconds: ::std::option::Option<i32>,
+}
+
+impl FromValue for CORSRule {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CORSRule {
+            id: r.optional("ID")?,
+            allowed_headers: r.optional("AllowedHeaders")?,
+            allowed_methods: r.required("AllowedMethods")?,
+            allowed_origins: r.required("AllowedOrigins")?,
+            expose_headers: r.optional("ExposeHeaders")?,
+            max_age_seconds: r.optional("MaxAgeSeconds")?,
+        })
+    }
+}
+
+impl IntoValue for CORSRule {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("ID", self.id);
+        w.optional("AllowedHeaders", self.allowed_headers);
+        w.member("AllowedMethods", self.allowed_methods);
+        w.member("AllowedOrigins", self.allowed_origins);
+        w.optional("ExposeHeaders", self.expose_headers);
+        w.optional("MaxAgeSeconds", self.max_age_seconds);
         w.finish()
     }
 }
@@ -406,6 +592,33 @@ impl IntoValue for CompletedPart {
         w.optional("ChecksumXXHASH3", self.checksum_xxhash3);
         w.optional("ChecksumXXHASH128", self.checksum_xxhash128);
         w.optional("PartNumber", self.part_number);
+        w.finish()
+    }
+}
+
+/// The `Condition` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Condition {
+    pub http_error_code_returned_equals: ::std::option::Option<::std::string::String>,
+    pub key_prefix_equals: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for Condition {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(Condition {
+            http_error_code_returned_equals: r.optional("HttpErrorCodeReturnedEquals")?,
+            key_prefix_equals: r.optional("KeyPrefixEquals")?,
+        })
+    }
+}
+
+impl IntoValue for Condition {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("HttpErrorCodeReturnedEquals", self.http_error_code_returned_equals);
+        w.optional("KeyPrefixEquals", self.key_prefix_equals);
         w.finish()
     }
 }
@@ -1022,6 +1235,36 @@ impl IntoValue for CreateMultipartUploadRequest {
     }
 }
 
+/// The `DefaultRetention` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DefaultRetention {
+    pub mode: ::std::option::Option<::std::string::String>,
+    pub days: ::std::option::Option<i32>,
+    pub years: ::std::option::Option<i32>,
+}
+
+impl FromValue for DefaultRetention {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DefaultRetention {
+            mode: r.optional("Mode")?,
+            days: r.optional("Days")?,
+            years: r.optional("Years")?,
+        })
+    }
+}
+
+impl IntoValue for DefaultRetention {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Mode", self.mode);
+        w.optional("Days", self.days);
+        w.optional("Years", self.years);
+        w.finish()
+    }
+}
+
 /// The `Delete` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Delete {
@@ -1045,6 +1288,141 @@ impl IntoValue for Delete {
         let mut w = StructWriter::new();
         w.member("Objects", self.objects);
         w.optional("Quiet", self.quiet);
+        w.finish()
+    }
+}
+
+/// The `DeleteBucketCorsRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteBucketCorsRequest {
+    pub bucket: ::std::string::String,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for DeleteBucketCorsRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeleteBucketCorsRequest {
+            bucket: r.required("Bucket")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+        })
+    }
+}
+
+impl IntoValue for DeleteBucketCorsRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.finish()
+    }
+}
+
+/// The `DeleteBucketEncryptionRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteBucketEncryptionRequest {
+    pub bucket: ::std::string::String,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for DeleteBucketEncryptionRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeleteBucketEncryptionRequest {
+            bucket: r.required("Bucket")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+        })
+    }
+}
+
+impl IntoValue for DeleteBucketEncryptionRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.finish()
+    }
+}
+
+/// The `DeleteBucketLifecycleRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteBucketLifecycleRequest {
+    pub bucket: ::std::string::String,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for DeleteBucketLifecycleRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeleteBucketLifecycleRequest {
+            bucket: r.required("Bucket")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+        })
+    }
+}
+
+impl IntoValue for DeleteBucketLifecycleRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.finish()
+    }
+}
+
+/// The `DeleteBucketOwnershipControlsRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteBucketOwnershipControlsRequest {
+    pub bucket: ::std::string::String,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for DeleteBucketOwnershipControlsRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeleteBucketOwnershipControlsRequest {
+            bucket: r.required("Bucket")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+        })
+    }
+}
+
+impl IntoValue for DeleteBucketOwnershipControlsRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.finish()
+    }
+}
+
+/// The `DeleteBucketPolicyRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteBucketPolicyRequest {
+    pub bucket: ::std::string::String,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for DeleteBucketPolicyRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeleteBucketPolicyRequest {
+            bucket: r.required("Bucket")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+        })
+    }
+}
+
+impl IntoValue for DeleteBucketPolicyRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
         w.finish()
     }
 }
@@ -1103,6 +1481,33 @@ impl IntoValue for DeleteBucketTaggingRequest {
     }
 }
 
+/// The `DeleteBucketWebsiteRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteBucketWebsiteRequest {
+    pub bucket: ::std::string::String,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for DeleteBucketWebsiteRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeleteBucketWebsiteRequest {
+            bucket: r.required("Bucket")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+        })
+    }
+}
+
+impl IntoValue for DeleteBucketWebsiteRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.finish()
+    }
+}
+
 /// The `DeleteMarkerEntry` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeleteMarkerEntry {
@@ -1135,6 +1540,30 @@ impl IntoValue for DeleteMarkerEntry {
         w.optional("VersionId", self.version_id);
         w.optional("IsLatest", self.is_latest);
         w.optional("LastModified", self.last_modified);
+        w.finish()
+    }
+}
+
+/// The `DeleteMarkerReplication` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteMarkerReplication {
+    pub status: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for DeleteMarkerReplication {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeleteMarkerReplication {
+            status: r.optional("Status")?,
+        })
+    }
+}
+
+impl IntoValue for DeleteMarkerReplication {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Status", self.status);
         w.finish()
     }
 }
@@ -1349,6 +1778,33 @@ impl IntoValue for DeleteObjectsRequest {
     }
 }
 
+/// The `DeletePublicAccessBlockRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeletePublicAccessBlockRequest {
+    pub bucket: ::std::string::String,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for DeletePublicAccessBlockRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeletePublicAccessBlockRequest {
+            bucket: r.required("Bucket")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+        })
+    }
+}
+
+impl IntoValue for DeletePublicAccessBlockRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.finish()
+    }
+}
+
 /// The `DeletedObject` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeletedObject {
@@ -1382,6 +1838,72 @@ impl IntoValue for DeletedObject {
     }
 }
 
+/// The `Destination` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Destination {
+    pub bucket: ::std::string::String,
+    pub account: ::std::option::Option<::std::string::String>,
+    pub storage_class: ::std::option::Option<::std::string::String>,
+    pub access_control_translation: ::std::option::Option<AccessControlTranslation>,
+    pub encryption_configuration: ::std::option::Option<EncryptionConfiguration>,
+    pub replication_time: ::std::option::Option<ReplicationTime>,
+    pub metrics: ::std::option::Option<Metrics>,
+}
+
+impl FromValue for Destination {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(Destination {
+            bucket: r.required("Bucket")?,
+            account: r.optional("Account")?,
+            storage_class: r.optional("StorageClass")?,
+            access_control_translation: r.optional("AccessControlTranslation")?,
+            encryption_configuration: r.optional("EncryptionConfiguration")?,
+            replication_time: r.optional("ReplicationTime")?,
+            metrics: r.optional("Metrics")?,
+        })
+    }
+}
+
+impl IntoValue for Destination {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.optional("Account", self.account);
+        w.optional("StorageClass", self.storage_class);
+        w.optional("AccessControlTranslation", self.access_control_translation);
+        w.optional("EncryptionConfiguration", self.encryption_configuration);
+        w.optional("ReplicationTime", self.replication_time);
+        w.optional("Metrics", self.metrics);
+        w.finish()
+    }
+}
+
+/// The `EncryptionConfiguration` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EncryptionConfiguration {
+    pub replica_kms_key_id: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for EncryptionConfiguration {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(EncryptionConfiguration {
+            replica_kms_key_id: r.optional("ReplicaKmsKeyID")?,
+        })
+    }
+}
+
+impl IntoValue for EncryptionConfiguration {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("ReplicaKmsKeyID", self.replica_kms_key_id);
+        w.finish()
+    }
+}
+
 /// The `Error` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Error {
@@ -1411,6 +1933,368 @@ impl IntoValue for Error {
         w.optional("VersionId", self.version_id);
         w.optional("Code", self.code);
         w.optional("Message", self.message);
+        w.finish()
+    }
+}
+
+/// The `ErrorDocument` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ErrorDocument {
+    pub key: ::std::string::String,
+}
+
+impl FromValue for ErrorDocument {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ErrorDocument {
+            key: r.required("Key")?,
+        })
+    }
+}
+
+impl IntoValue for ErrorDocument {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Key", self.key);
+        w.finish()
+    }
+}
+
+/// The `EventBridgeConfiguration` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EventBridgeConfiguration {
+}
+
+impl FromValue for EventBridgeConfiguration {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        StructReader::new(v)?;
+        Ok(EventBridgeConfiguration {})
+    }
+}
+
+impl IntoValue for EventBridgeConfiguration {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.finish()
+    }
+}
+
+/// The `ExistingObjectReplication` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExistingObjectReplication {
+    pub status: ::std::string::String,
+}
+
+impl FromValue for ExistingObjectReplication {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ExistingObjectReplication {
+            status: r.required("Status")?,
+        })
+    }
+}
+
+impl IntoValue for ExistingObjectReplication {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Status", self.status);
+        w.finish()
+    }
+}
+
+/// The `FilterRule` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FilterRule {
+    pub name: ::std::option::Option<::std::string::String>,
+    pub value: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for FilterRule {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(FilterRule {
+            name: r.optional("Name")?,
+            value: r.optional("Value")?,
+        })
+    }
+}
+
+impl IntoValue for FilterRule {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Name", self.name);
+        w.optional("Value", self.value);
+        w.finish()
+    }
+}
+
+/// The `GetBucketAccelerateConfigurationOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetBucketAccelerateConfigurationOutput {
+    pub status: ::std::option::Option<::std::string::String>,
+    pub request_charged: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for GetBucketAccelerateConfigurationOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetBucketAccelerateConfigurationOutput {
+            status: r.optional("Status")?,
+            request_charged: r.optional("RequestCharged")?,
+        })
+    }
+}
+
+impl IntoValue for GetBucketAccelerateConfigurationOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Status", self.status);
+        w.optional("RequestCharged", self.request_charged);
+        w.finish()
+    }
+}
+
+/// The `GetBucketAccelerateConfigurationRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetBucketAccelerateConfigurationRequest {
+    pub bucket: ::std::string::String,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+    pub request_payer: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for GetBucketAccelerateConfigurationRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetBucketAccelerateConfigurationRequest {
+            bucket: r.required("Bucket")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+            request_payer: r.optional("RequestPayer")?,
+        })
+    }
+}
+
+impl IntoValue for GetBucketAccelerateConfigurationRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.optional("RequestPayer", self.request_payer);
+        w.finish()
+    }
+}
+
+/// The `GetBucketAclOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetBucketAclOutput {
+    pub owner: ::std::option::Option<Owner>,
+    pub grants: ::std::option::Option<::std::vec::Vec<Grant>>,
+}
+
+impl FromValue for GetBucketAclOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetBucketAclOutput {
+            owner: r.optional("Owner")?,
+            grants: r.optional("Grants")?,
+        })
+    }
+}
+
+impl IntoValue for GetBucketAclOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Owner", self.owner);
+        w.optional("Grants", self.grants);
+        w.finish()
+    }
+}
+
+/// The `GetBucketAclRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetBucketAclRequest {
+    pub bucket: ::std::string::String,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for GetBucketAclRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetBucketAclRequest {
+            bucket: r.required("Bucket")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+        })
+    }
+}
+
+impl IntoValue for GetBucketAclRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.finish()
+    }
+}
+
+/// The `GetBucketCorsOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetBucketCorsOutput {
+    pub cors_rules: ::std::option::Option<::std::vec::Vec<CORSRule>>,
+}
+
+impl FromValue for GetBucketCorsOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetBucketCorsOutput {
+            cors_rules: r.optional("CORSRules")?,
+        })
+    }
+}
+
+impl IntoValue for GetBucketCorsOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("CORSRules", self.cors_rules);
+        w.finish()
+    }
+}
+
+/// The `GetBucketCorsRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetBucketCorsRequest {
+    pub bucket: ::std::string::String,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for GetBucketCorsRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetBucketCorsRequest {
+            bucket: r.required("Bucket")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+        })
+    }
+}
+
+impl IntoValue for GetBucketCorsRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.finish()
+    }
+}
+
+/// The `GetBucketEncryptionOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetBucketEncryptionOutput {
+    pub server_side_encryption_configuration: ::std::option::Option<ServerSideEncryptionConfiguration>,
+}
+
+impl FromValue for GetBucketEncryptionOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetBucketEncryptionOutput {
+            server_side_encryption_configuration: r.optional("ServerSideEncryptionConfiguration")?,
+        })
+    }
+}
+
+impl IntoValue for GetBucketEncryptionOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("ServerSideEncryptionConfiguration", self.server_side_encryption_configuration);
+        w.finish()
+    }
+}
+
+/// The `GetBucketEncryptionRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetBucketEncryptionRequest {
+    pub bucket: ::std::string::String,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for GetBucketEncryptionRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetBucketEncryptionRequest {
+            bucket: r.required("Bucket")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+        })
+    }
+}
+
+impl IntoValue for GetBucketEncryptionRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.finish()
+    }
+}
+
+/// The `GetBucketLifecycleConfigurationOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetBucketLifecycleConfigurationOutput {
+    pub rules: ::std::option::Option<::std::vec::Vec<LifecycleRule>>,
+    pub transition_default_minimum_object_size: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for GetBucketLifecycleConfigurationOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetBucketLifecycleConfigurationOutput {
+            rules: r.optional("Rules")?,
+            transition_default_minimum_object_size: r.optional("TransitionDefaultMinimumObjectSize")?,
+        })
+    }
+}
+
+impl IntoValue for GetBucketLifecycleConfigurationOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Rules", self.rules);
+        w.optional("TransitionDefaultMinimumObjectSize", self.transition_default_minimum_object_size);
+        w.finish()
+    }
+}
+
+/// The `GetBucketLifecycleConfigurationRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetBucketLifecycleConfigurationRequest {
+    pub bucket: ::std::string::String,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for GetBucketLifecycleConfigurationRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetBucketLifecycleConfigurationRequest {
+            bucket: r.required("Bucket")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+        })
+    }
+}
+
+impl IntoValue for GetBucketLifecycleConfigurationRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
         w.finish()
     }
 }
@@ -1457,6 +2341,339 @@ impl FromValue for GetBucketLocationRequest {
 }
 
 impl IntoValue for GetBucketLocationRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.finish()
+    }
+}
+
+/// The `GetBucketLoggingOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetBucketLoggingOutput {
+    pub logging_enabled: ::std::option::Option<LoggingEnabled>,
+}
+
+impl FromValue for GetBucketLoggingOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetBucketLoggingOutput {
+            logging_enabled: r.optional("LoggingEnabled")?,
+        })
+    }
+}
+
+impl IntoValue for GetBucketLoggingOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("LoggingEnabled", self.logging_enabled);
+        w.finish()
+    }
+}
+
+/// The `GetBucketLoggingRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetBucketLoggingRequest {
+    pub bucket: ::std::string::String,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for GetBucketLoggingRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetBucketLoggingRequest {
+            bucket: r.required("Bucket")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+        })
+    }
+}
+
+impl IntoValue for GetBucketLoggingRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.finish()
+    }
+}
+
+/// The `GetBucketNotificationConfigurationRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetBucketNotificationConfigurationRequest {
+    pub bucket: ::std::string::String,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for GetBucketNotificationConfigurationRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetBucketNotificationConfigurationRequest {
+            bucket: r.required("Bucket")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+        })
+    }
+}
+
+impl IntoValue for GetBucketNotificationConfigurationRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.finish()
+    }
+}
+
+/// The `GetBucketOwnershipControlsOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetBucketOwnershipControlsOutput {
+    pub ownership_controls: ::std::option::Option<OwnershipControls>,
+}
+
+impl FromValue for GetBucketOwnershipControlsOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetBucketOwnershipControlsOutput {
+            ownership_controls: r.optional("OwnershipControls")?,
+        })
+    }
+}
+
+impl IntoValue for GetBucketOwnershipControlsOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("OwnershipControls", self.ownership_controls);
+        w.finish()
+    }
+}
+
+/// The `GetBucketOwnershipControlsRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetBucketOwnershipControlsRequest {
+    pub bucket: ::std::string::String,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for GetBucketOwnershipControlsRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetBucketOwnershipControlsRequest {
+            bucket: r.required("Bucket")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+        })
+    }
+}
+
+impl IntoValue for GetBucketOwnershipControlsRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.finish()
+    }
+}
+
+/// The `GetBucketPolicyOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetBucketPolicyOutput {
+    pub policy: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for GetBucketPolicyOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetBucketPolicyOutput {
+            policy: r.optional("Policy")?,
+        })
+    }
+}
+
+impl IntoValue for GetBucketPolicyOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Policy", self.policy);
+        w.finish()
+    }
+}
+
+/// The `GetBucketPolicyRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetBucketPolicyRequest {
+    pub bucket: ::std::string::String,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for GetBucketPolicyRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetBucketPolicyRequest {
+            bucket: r.required("Bucket")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+        })
+    }
+}
+
+impl IntoValue for GetBucketPolicyRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.finish()
+    }
+}
+
+/// The `GetBucketPolicyStatusOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetBucketPolicyStatusOutput {
+    pub policy_status: ::std::option::Option<PolicyStatus>,
+}
+
+impl FromValue for GetBucketPolicyStatusOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetBucketPolicyStatusOutput {
+            policy_status: r.optional("PolicyStatus")?,
+        })
+    }
+}
+
+impl IntoValue for GetBucketPolicyStatusOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("PolicyStatus", self.policy_status);
+        w.finish()
+    }
+}
+
+/// The `GetBucketPolicyStatusRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetBucketPolicyStatusRequest {
+    pub bucket: ::std::string::String,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for GetBucketPolicyStatusRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetBucketPolicyStatusRequest {
+            bucket: r.required("Bucket")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+        })
+    }
+}
+
+impl IntoValue for GetBucketPolicyStatusRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.finish()
+    }
+}
+
+/// The `GetBucketReplicationOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetBucketReplicationOutput {
+    pub replication_configuration: ::std::option::Option<ReplicationConfiguration>,
+}
+
+impl FromValue for GetBucketReplicationOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetBucketReplicationOutput {
+            replication_configuration: r.optional("ReplicationConfiguration")?,
+        })
+    }
+}
+
+impl IntoValue for GetBucketReplicationOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("ReplicationConfiguration", self.replication_configuration);
+        w.finish()
+    }
+}
+
+/// The `GetBucketReplicationRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetBucketReplicationRequest {
+    pub bucket: ::std::string::String,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for GetBucketReplicationRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetBucketReplicationRequest {
+            bucket: r.required("Bucket")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+        })
+    }
+}
+
+impl IntoValue for GetBucketReplicationRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.finish()
+    }
+}
+
+/// The `GetBucketRequestPaymentOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetBucketRequestPaymentOutput {
+    pub payer: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for GetBucketRequestPaymentOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetBucketRequestPaymentOutput {
+            payer: r.optional("Payer")?,
+        })
+    }
+}
+
+impl IntoValue for GetBucketRequestPaymentOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Payer", self.payer);
+        w.finish()
+    }
+}
+
+/// The `GetBucketRequestPaymentRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetBucketRequestPaymentRequest {
+    pub bucket: ::std::string::String,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for GetBucketRequestPaymentRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetBucketRequestPaymentRequest {
+            bucket: r.required("Bucket")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+        })
+    }
+}
+
+impl IntoValue for GetBucketRequestPaymentRequest {
     fn into_value(self) -> Value {
         #[allow(unused_mut)]
         let mut w = StructWriter::new();
@@ -1562,6 +2779,183 @@ impl FromValue for GetBucketVersioningRequest {
 }
 
 impl IntoValue for GetBucketVersioningRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.finish()
+    }
+}
+
+/// The `GetBucketWebsiteOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetBucketWebsiteOutput {
+    pub redirect_all_requests_to: ::std::option::Option<RedirectAllRequestsTo>,
+    pub index_document: ::std::option::Option<IndexDocument>,
+    pub error_document: ::std::option::Option<ErrorDocument>,
+    pub routing_rules: ::std::option::Option<::std::vec::Vec<RoutingRule>>,
+}
+
+impl FromValue for GetBucketWebsiteOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetBucketWebsiteOutput {
+            redirect_all_requests_to: r.optional("RedirectAllRequestsTo")?,
+            index_document: r.optional("IndexDocument")?,
+            error_document: r.optional("ErrorDocument")?,
+            routing_rules: r.optional("RoutingRules")?,
+        })
+    }
+}
+
+impl IntoValue for GetBucketWebsiteOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("RedirectAllRequestsTo", self.redirect_all_requests_to);
+        w.optional("IndexDocument", self.index_document);
+        w.optional("ErrorDocument", self.error_document);
+        w.optional("RoutingRules", self.routing_rules);
+        w.finish()
+    }
+}
+
+/// The `GetBucketWebsiteRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetBucketWebsiteRequest {
+    pub bucket: ::std::string::String,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for GetBucketWebsiteRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetBucketWebsiteRequest {
+            bucket: r.required("Bucket")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+        })
+    }
+}
+
+impl IntoValue for GetBucketWebsiteRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.finish()
+    }
+}
+
+/// The `GetObjectAclOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetObjectAclOutput {
+    pub owner: ::std::option::Option<Owner>,
+    pub grants: ::std::option::Option<::std::vec::Vec<Grant>>,
+    pub request_charged: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for GetObjectAclOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetObjectAclOutput {
+            owner: r.optional("Owner")?,
+            grants: r.optional("Grants")?,
+            request_charged: r.optional("RequestCharged")?,
+        })
+    }
+}
+
+impl IntoValue for GetObjectAclOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Owner", self.owner);
+        w.optional("Grants", self.grants);
+        w.optional("RequestCharged", self.request_charged);
+        w.finish()
+    }
+}
+
+/// The `GetObjectAclRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetObjectAclRequest {
+    pub bucket: ::std::string::String,
+    pub key: ::std::string::String,
+    pub version_id: ::std::option::Option<::std::string::String>,
+    pub request_payer: ::std::option::Option<::std::string::String>,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for GetObjectAclRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetObjectAclRequest {
+            bucket: r.required("Bucket")?,
+            key: r.required("Key")?,
+            version_id: r.optional("VersionId")?,
+            request_payer: r.optional("RequestPayer")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+        })
+    }
+}
+
+impl IntoValue for GetObjectAclRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.member("Key", self.key);
+        w.optional("VersionId", self.version_id);
+        w.optional("RequestPayer", self.request_payer);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.finish()
+    }
+}
+
+/// The `GetObjectLockConfigurationOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetObjectLockConfigurationOutput {
+    pub object_lock_configuration: ::std::option::Option<ObjectLockConfiguration>,
+}
+
+impl FromValue for GetObjectLockConfigurationOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetObjectLockConfigurationOutput {
+            object_lock_configuration: r.optional("ObjectLockConfiguration")?,
+        })
+    }
+}
+
+impl IntoValue for GetObjectLockConfigurationOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("ObjectLockConfiguration", self.object_lock_configuration);
+        w.finish()
+    }
+}
+
+/// The `GetObjectLockConfigurationRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetObjectLockConfigurationRequest {
+    pub bucket: ::std::string::String,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for GetObjectLockConfigurationRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetObjectLockConfigurationRequest {
+            bucket: r.required("Bucket")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+        })
+    }
+}
+
+impl IntoValue for GetObjectLockConfigurationRequest {
     fn into_value(self) -> Value {
         #[allow(unused_mut)]
         let mut w = StructWriter::new();
@@ -1868,6 +3262,120 @@ impl IntoValue for GetObjectTaggingRequest {
     }
 }
 
+/// The `GetPublicAccessBlockOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetPublicAccessBlockOutput {
+    pub public_access_block_configuration: ::std::option::Option<PublicAccessBlockConfiguration>,
+}
+
+impl FromValue for GetPublicAccessBlockOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetPublicAccessBlockOutput {
+            public_access_block_configuration: r.optional("PublicAccessBlockConfiguration")?,
+        })
+    }
+}
+
+impl IntoValue for GetPublicAccessBlockOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("PublicAccessBlockConfiguration", self.public_access_block_configuration);
+        w.finish()
+    }
+}
+
+/// The `GetPublicAccessBlockRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetPublicAccessBlockRequest {
+    pub bucket: ::std::string::String,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for GetPublicAccessBlockRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetPublicAccessBlockRequest {
+            bucket: r.required("Bucket")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+        })
+    }
+}
+
+impl IntoValue for GetPublicAccessBlockRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.finish()
+    }
+}
+
+/// The `Grant` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Grant {
+    pub grantee: ::std::option::Option<Grantee>,
+    pub permission: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for Grant {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(Grant {
+            grantee: r.optional("Grantee")?,
+            permission: r.optional("Permission")?,
+        })
+    }
+}
+
+impl IntoValue for Grant {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Grantee", self.grantee);
+        w.optional("Permission", self.permission);
+        w.finish()
+    }
+}
+
+/// The `Grantee` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Grantee {
+    pub display_name: ::std::option::Option<::std::string::String>,
+    pub email_address: ::std::option::Option<::std::string::String>,
+    pub id: ::std::option::Option<::std::string::String>,
+    pub r#type: ::std::string::String,
+    pub uri: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for Grantee {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(Grantee {
+            display_name: r.optional("DisplayName")?,
+            email_address: r.optional("EmailAddress")?,
+            id: r.optional("ID")?,
+            r#type: r.required("Type")?,
+            uri: r.optional("URI")?,
+        })
+    }
+}
+
+impl IntoValue for Grantee {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("DisplayName", self.display_name);
+        w.optional("EmailAddress", self.email_address);
+        w.optional("ID", self.id);
+        w.member("Type", self.r#type);
+        w.optional("URI", self.uri);
+        w.finish()
+    }
+}
+
 /// The `HeadBucketOutput` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HeadBucketOutput {
@@ -2165,6 +3673,30 @@ impl IntoValue for HeadObjectRequest {
     }
 }
 
+/// The `IndexDocument` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IndexDocument {
+    pub suffix: ::std::string::String,
+}
+
+impl FromValue for IndexDocument {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(IndexDocument {
+            suffix: r.required("Suffix")?,
+        })
+    }
+}
+
+impl IntoValue for IndexDocument {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Suffix", self.suffix);
+        w.finish()
+    }
+}
+
 /// The `Initiator` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Initiator {
@@ -2188,6 +3720,186 @@ impl IntoValue for Initiator {
         let mut w = StructWriter::new();
         w.optional("ID", self.id);
         w.optional("DisplayName", self.display_name);
+        w.finish()
+    }
+}
+
+/// The `LambdaFunctionConfiguration` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LambdaFunctionConfiguration {
+    pub id: ::std::option::Option<::std::string::String>,
+    pub lambda_function_arn: ::std::string::String,
+    pub events: ::std::vec::Vec<::std::string::String>,
+    pub filter: ::std::option::Option<NotificationConfigurationFilter>,
+}
+
+impl FromValue for LambdaFunctionConfiguration {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LambdaFunctionConfiguration {
+            id: r.optional("Id")?,
+            lambda_function_arn: r.required("LambdaFunctionArn")?,
+            events: r.required("Events")?,
+            filter: r.optional("Filter")?,
+        })
+    }
+}
+
+impl IntoValue for LambdaFunctionConfiguration {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Id", self.id);
+        w.member("LambdaFunctionArn", self.lambda_function_arn);
+        w.member("Events", self.events);
+        w.optional("Filter", self.filter);
+        w.finish()
+    }
+}
+
+/// The `LifecycleExpiration` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LifecycleExpiration {
+    pub date: ::std::option::Option<::nubo_core::Timestamp>,
+    pub days: ::std::option::Option<i32>,
+    pub expired_object_delete_marker: ::std::option::Option<bool>,
+}
+
+impl FromValue for LifecycleExpiration {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LifecycleExpiration {
+            date: r.optional("Date")?,
+            days: r.optional("Days")?,
+            expired_object_delete_marker: r.optional("ExpiredObjectDeleteMarker")?,
+        })
+    }
+}
+
+impl IntoValue for LifecycleExpiration {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Date", self.date);
+        w.optional("Days", self.days);
+        w.optional("ExpiredObjectDeleteMarker", self.expired_object_delete_marker);
+        w.finish()
+    }
+}
+
+/// The `LifecycleRule` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LifecycleRule {
+    pub expiration: ::std::option::Option<LifecycleExpiration>,
+    pub id: ::std::option::Option<::std::string::String>,
+    pub prefix: ::std::option::Option<::std::string::String>,
+    pub filter: ::std::option::Option<LifecycleRuleFilter>,
+    pub status: ::std::string::String,
+    pub transitions: ::std::option::Option<::std::vec::Vec<Transition>>,
+    pub noncurrent_version_transitions: ::std::option::Option<::std::vec::Vec<NoncurrentVersionTransition>>,
+    pub noncurrent_version_expiration: ::std::option::Option<NoncurrentVersionExpiration>,
+    pub abort_incomplete_multipart_upload: ::std::option::Option<AbortIncompleteMultipartUpload>,
+}
+
+impl FromValue for LifecycleRule {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LifecycleRule {
+            expiration: r.optional("Expiration")?,
+            id: r.optional("ID")?,
+            prefix: r.optional("Prefix")?,
+            filter: r.optional("Filter")?,
+            status: r.required("Status")?,
+            transitions: r.optional("Transitions")?,
+            noncurrent_version_transitions: r.optional("NoncurrentVersionTransitions")?,
+            noncurrent_version_expiration: r.optional("NoncurrentVersionExpiration")?,
+            abort_incomplete_multipart_upload: r.optional("AbortIncompleteMultipartUpload")?,
+        })
+    }
+}
+
+impl IntoValue for LifecycleRule {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Expiration", self.expiration);
+        w.optional("ID", self.id);
+        w.optional("Prefix", self.prefix);
+        w.optional("Filter", self.filter);
+        w.member("Status", self.status);
+        w.optional("Transitions", self.transitions);
+        w.optional("NoncurrentVersionTransitions", self.noncurrent_version_transitions);
+        w.optional("NoncurrentVersionExpiration", self.noncurrent_version_expiration);
+        w.optional("AbortIncompleteMultipartUpload", self.abort_incomplete_multipart_upload);
+        w.finish()
+    }
+}
+
+/// The `LifecycleRuleAndOperator` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LifecycleRuleAndOperator {
+    pub prefix: ::std::option::Option<::std::string::String>,
+    pub tags: ::std::option::Option<::std::vec::Vec<Tag>>,
+    pub object_size_greater_than: ::std::option::Option<i64>,
+    pub object_size_less_than: ::std::option::Option<i64>,
+}
+
+impl FromValue for LifecycleRuleAndOperator {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LifecycleRuleAndOperator {
+            prefix: r.optional("Prefix")?,
+            tags: r.optional("Tags")?,
+            object_size_greater_than: r.optional("ObjectSizeGreaterThan")?,
+            object_size_less_than: r.optional("ObjectSizeLessThan")?,
+        })
+    }
+}
+
+impl IntoValue for LifecycleRuleAndOperator {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Prefix", self.prefix);
+        w.optional("Tags", self.tags);
+        w.optional("ObjectSizeGreaterThan", self.object_size_greater_than);
+        w.optional("ObjectSizeLessThan", self.object_size_less_than);
+        w.finish()
+    }
+}
+
+/// The `LifecycleRuleFilter` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LifecycleRuleFilter {
+    pub prefix: ::std::option::Option<::std::string::String>,
+    pub tag: ::std::option::Option<Tag>,
+    pub object_size_greater_than: ::std::option::Option<i64>,
+    pub object_size_less_than: ::std::option::Option<i64>,
+    pub and: ::std::option::Option<LifecycleRuleAndOperator>,
+}
+
+impl FromValue for LifecycleRuleFilter {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LifecycleRuleFilter {
+            prefix: r.optional("Prefix")?,
+            tag: r.optional("Tag")?,
+            object_size_greater_than: r.optional("ObjectSizeGreaterThan")?,
+            object_size_less_than: r.optional("ObjectSizeLessThan")?,
+            and: r.optional("And")?,
+        })
+    }
+}
+
+impl IntoValue for LifecycleRuleFilter {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Prefix", self.prefix);
+        w.optional("Tag", self.tag);
+        w.optional("ObjectSizeGreaterThan", self.object_size_greater_than);
+        w.optional("ObjectSizeLessThan", self.object_size_less_than);
+        w.optional("And", self.and);
         w.finish()
     }
 }
@@ -2843,6 +4555,66 @@ impl IntoValue for LocationInfo {
     }
 }
 
+/// The `LoggingEnabled` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LoggingEnabled {
+    pub target_bucket: ::std::string::String,
+    pub target_grants: ::std::option::Option<::std::vec::Vec<TargetGrant>>,
+    pub target_prefix: ::std::string::String,
+    pub target_object_key_format: ::std::option::Option<TargetObjectKeyFormat>,
+}
+
+impl FromValue for LoggingEnabled {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LoggingEnabled {
+            target_bucket: r.required("TargetBucket")?,
+            target_grants: r.optional("TargetGrants")?,
+            target_prefix: r.required("TargetPrefix")?,
+            target_object_key_format: r.optional("TargetObjectKeyFormat")?,
+        })
+    }
+}
+
+impl IntoValue for LoggingEnabled {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("TargetBucket", self.target_bucket);
+        w.optional("TargetGrants", self.target_grants);
+        w.member("TargetPrefix", self.target_prefix);
+        w.optional("TargetObjectKeyFormat", self.target_object_key_format);
+        w.finish()
+    }
+}
+
+/// The `Metrics` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Metrics {
+    pub status: ::std::string::String,
+    pub event_threshold: ::std::option::Option<ReplicationTimeValue>,
+}
+
+impl FromValue for Metrics {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(Metrics {
+            status: r.required("Status")?,
+            event_threshold: r.optional("EventThreshold")?,
+        })
+    }
+}
+
+impl IntoValue for Metrics {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Status", self.status);
+        w.optional("EventThreshold", self.event_threshold);
+        w.finish()
+    }
+}
+
 /// The `MultipartUpload` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MultipartUpload {
@@ -2884,6 +4656,120 @@ impl IntoValue for MultipartUpload {
         w.optional("Initiator", self.initiator);
         w.optional("ChecksumAlgorithm", self.checksum_algorithm);
         w.optional("ChecksumType", self.checksum_type);
+        w.finish()
+    }
+}
+
+/// The `NoncurrentVersionExpiration` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NoncurrentVersionExpiration {
+    pub noncurrent_days: ::std::option::Option<i32>,
+    pub newer_noncurrent_versions: ::std::option::Option<i32>,
+}
+
+impl FromValue for NoncurrentVersionExpiration {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(NoncurrentVersionExpiration {
+            noncurrent_days: r.optional("NoncurrentDays")?,
+            newer_noncurrent_versions: r.optional("NewerNoncurrentVersions")?,
+        })
+    }
+}
+
+impl IntoValue for NoncurrentVersionExpiration {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("NoncurrentDays", self.noncurrent_days);
+        w.optional("NewerNoncurrentVersions", self.newer_noncurrent_versions);
+        w.finish()
+    }
+}
+
+/// The `NoncurrentVersionTransition` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NoncurrentVersionTransition {
+    pub noncurrent_days: ::std::option::Option<i32>,
+    pub storage_class: ::std::option::Option<::std::string::String>,
+    pub newer_noncurrent_versions: ::std::option::Option<i32>,
+}
+
+impl FromValue for NoncurrentVersionTransition {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(NoncurrentVersionTransition {
+            noncurrent_days: r.optional("NoncurrentDays")?,
+            storage_class: r.optional("StorageClass")?,
+            newer_noncurrent_versions: r.optional("NewerNoncurrentVersions")?,
+        })
+    }
+}
+
+impl IntoValue for NoncurrentVersionTransition {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("NoncurrentDays", self.noncurrent_days);
+        w.optional("StorageClass", self.storage_class);
+        w.optional("NewerNoncurrentVersions", self.newer_noncurrent_versions);
+        w.finish()
+    }
+}
+
+/// The `NotificationConfiguration` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NotificationConfiguration {
+    pub topic_configurations: ::std::option::Option<::std::vec::Vec<TopicConfiguration>>,
+    pub queue_configurations: ::std::option::Option<::std::vec::Vec<QueueConfiguration>>,
+    pub lambda_function_configurations: ::std::option::Option<::std::vec::Vec<LambdaFunctionConfiguration>>,
+    pub event_bridge_configuration: ::std::option::Option<EventBridgeConfiguration>,
+}
+
+impl FromValue for NotificationConfiguration {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(NotificationConfiguration {
+            topic_configurations: r.optional("TopicConfigurations")?,
+            queue_configurations: r.optional("QueueConfigurations")?,
+            lambda_function_configurations: r.optional("LambdaFunctionConfigurations")?,
+            event_bridge_configuration: r.optional("EventBridgeConfiguration")?,
+        })
+    }
+}
+
+impl IntoValue for NotificationConfiguration {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("TopicConfigurations", self.topic_configurations);
+        w.optional("QueueConfigurations", self.queue_configurations);
+        w.optional("LambdaFunctionConfigurations", self.lambda_function_configurations);
+        w.optional("EventBridgeConfiguration", self.event_bridge_configuration);
+        w.finish()
+    }
+}
+
+/// The `NotificationConfigurationFilter` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NotificationConfigurationFilter {
+    pub key: ::std::option::Option<S3KeyFilter>,
+}
+
+impl FromValue for NotificationConfigurationFilter {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(NotificationConfigurationFilter {
+            key: r.optional("Key")?,
+        })
+    }
+}
+
+impl IntoValue for NotificationConfigurationFilter {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Key", self.key);
         w.finish()
     }
 }
@@ -2972,6 +4858,57 @@ impl IntoValue for ObjectIdentifier {
     }
 }
 
+/// The `ObjectLockConfiguration` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ObjectLockConfiguration {
+    pub object_lock_enabled: ::std::option::Option<::std::string::String>,
+    pub rule: ::std::option::Option<ObjectLockRule>,
+}
+
+impl FromValue for ObjectLockConfiguration {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ObjectLockConfiguration {
+            object_lock_enabled: r.optional("ObjectLockEnabled")?,
+            rule: r.optional("Rule")?,
+        })
+    }
+}
+
+impl IntoValue for ObjectLockConfiguration {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("ObjectLockEnabled", self.object_lock_enabled);
+        w.optional("Rule", self.rule);
+        w.finish()
+    }
+}
+
+/// The `ObjectLockRule` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ObjectLockRule {
+    pub default_retention: ::std::option::Option<DefaultRetention>,
+}
+
+impl FromValue for ObjectLockRule {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ObjectLockRule {
+            default_retention: r.optional("DefaultRetention")?,
+        })
+    }
+}
+
+impl IntoValue for ObjectLockRule {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("DefaultRetention", self.default_retention);
+        w.finish()
+    }
+}
+
 /// The `ObjectVersion` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ObjectVersion {
@@ -3053,6 +4990,54 @@ impl IntoValue for Owner {
     }
 }
 
+/// The `OwnershipControls` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OwnershipControls {
+    pub rules: ::std::vec::Vec<OwnershipControlsRule>,
+}
+
+impl FromValue for OwnershipControls {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(OwnershipControls {
+            rules: r.required("Rules")?,
+        })
+    }
+}
+
+impl IntoValue for OwnershipControls {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Rules", self.rules);
+        w.finish()
+    }
+}
+
+/// The `OwnershipControlsRule` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OwnershipControlsRule {
+    pub object_ownership: ::std::string::String,
+}
+
+impl FromValue for OwnershipControlsRule {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(OwnershipControlsRule {
+            object_ownership: r.required("ObjectOwnership")?,
+        })
+    }
+}
+
+impl IntoValue for OwnershipControlsRule {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("ObjectOwnership", self.object_ownership);
+        w.finish()
+    }
+}
+
 /// The `Part` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Part {
@@ -3112,6 +5097,381 @@ impl IntoValue for Part {
         w.optional("ChecksumXXHASH64", self.checksum_xxhash64);
         w.optional("ChecksumXXHASH3", self.checksum_xxhash3);
         w.optional("ChecksumXXHASH128", self.checksum_xxhash128);
+        w.finish()
+    }
+}
+
+/// The `PartitionedPrefix` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PartitionedPrefix {
+    pub partition_date_source: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for PartitionedPrefix {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(PartitionedPrefix {
+            partition_date_source: r.optional("PartitionDateSource")?,
+        })
+    }
+}
+
+impl IntoValue for PartitionedPrefix {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("PartitionDateSource", self.partition_date_source);
+        w.finish()
+    }
+}
+
+/// The `PolicyStatus` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PolicyStatus {
+    pub is_public: ::std::option::Option<bool>,
+}
+
+impl FromValue for PolicyStatus {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(PolicyStatus {
+            is_public: r.optional("IsPublic")?,
+        })
+    }
+}
+
+impl IntoValue for PolicyStatus {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("IsPublic", self.is_public);
+        w.finish()
+    }
+}
+
+/// The `PublicAccessBlockConfiguration` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PublicAccessBlockConfiguration {
+    pub block_public_acls: ::std::option::Option<bool>,
+    pub ignore_public_acls: ::std::option::Option<bool>,
+    pub block_public_policy: ::std::option::Option<bool>,
+    pub restrict_public_buckets: ::std::option::Option<bool>,
+}
+
+impl FromValue for PublicAccessBlockConfiguration {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(PublicAccessBlockConfiguration {
+            block_public_acls: r.optional("BlockPublicAcls")?,
+            ignore_public_acls: r.optional("IgnorePublicAcls")?,
+            block_public_policy: r.optional("BlockPublicPolicy")?,
+            restrict_public_buckets: r.optional("RestrictPublicBuckets")?,
+        })
+    }
+}
+
+impl IntoValue for PublicAccessBlockConfiguration {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("BlockPublicAcls", self.block_public_acls);
+        w.optional("IgnorePublicAcls", self.ignore_public_acls);
+        w.optional("BlockPublicPolicy", self.block_public_policy);
+        w.optional("RestrictPublicBuckets", self.restrict_public_buckets);
+        w.finish()
+    }
+}
+
+/// The `PutBucketAclRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PutBucketAclRequest {
+    pub acl: ::std::option::Option<::std::string::String>,
+    pub access_control_policy: ::std::option::Option<AccessControlPolicy>,
+    pub bucket: ::std::string::String,
+    pub content_md5: ::std::option::Option<::std::string::String>,
+    pub checksum_algorithm: ::std::option::Option<::std::string::String>,
+    pub grant_full_control: ::std::option::Option<::std::string::String>,
+    pub grant_read: ::std::option::Option<::std::string::String>,
+    pub grant_read_acp: ::std::option::Option<::std::string::String>,
+    pub grant_write: ::std::option::Option<::std::string::String>,
+    pub grant_write_acp: ::std::option::Option<::std::string::String>,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for PutBucketAclRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(PutBucketAclRequest {
+            acl: r.optional("ACL")?,
+            access_control_policy: r.optional("AccessControlPolicy")?,
+            bucket: r.required("Bucket")?,
+            content_md5: r.optional("ContentMD5")?,
+            checksum_algorithm: r.optional("ChecksumAlgorithm")?,
+            grant_full_control: r.optional("GrantFullControl")?,
+            grant_read: r.optional("GrantRead")?,
+            grant_read_acp: r.optional("GrantReadACP")?,
+            grant_write: r.optional("GrantWrite")?,
+            grant_write_acp: r.optional("GrantWriteACP")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+        })
+    }
+}
+
+impl IntoValue for PutBucketAclRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("ACL", self.acl);
+        w.optional("AccessControlPolicy", self.access_control_policy);
+        w.member("Bucket", self.bucket);
+        w.optional("ContentMD5", self.content_md5);
+        w.optional("ChecksumAlgorithm", self.checksum_algorithm);
+        w.optional("GrantFullControl", self.grant_full_control);
+        w.optional("GrantRead", self.grant_read);
+        w.optional("GrantReadACP", self.grant_read_acp);
+        w.optional("GrantWrite", self.grant_write);
+        w.optional("GrantWriteACP", self.grant_write_acp);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.finish()
+    }
+}
+
+/// The `PutBucketCorsRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PutBucketCorsRequest {
+    pub bucket: ::std::string::String,
+    pub cors_configuration: CORSConfiguration,
+    pub content_md5: ::std::option::Option<::std::string::String>,
+    pub checksum_algorithm: ::std::option::Option<::std::string::String>,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for PutBucketCorsRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(PutBucketCorsRequest {
+            bucket: r.required("Bucket")?,
+            cors_configuration: r.required("CORSConfiguration")?,
+            content_md5: r.optional("ContentMD5")?,
+            checksum_algorithm: r.optional("ChecksumAlgorithm")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+        })
+    }
+}
+
+impl IntoValue for PutBucketCorsRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.member("CORSConfiguration", self.cors_configuration);
+        w.optional("ContentMD5", self.content_md5);
+        w.optional("ChecksumAlgorithm", self.checksum_algorithm);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.finish()
+    }
+}
+
+/// The `PutBucketEncryptionRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PutBucketEncryptionRequest {
+    pub bucket: ::std::string::String,
+    pub content_md5: ::std::option::Option<::std::string::String>,
+    pub checksum_algorithm: ::std::option::Option<::std::string::String>,
+    pub server_side_encryption_configuration: ServerSideEncryptionConfiguration,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for PutBucketEncryptionRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(PutBucketEncryptionRequest {
+            bucket: r.required("Bucket")?,
+            content_md5: r.optional("ContentMD5")?,
+            checksum_algorithm: r.optional("ChecksumAlgorithm")?,
+            server_side_encryption_configuration: r.required("ServerSideEncryptionConfiguration")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+        })
+    }
+}
+
+impl IntoValue for PutBucketEncryptionRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.optional("ContentMD5", self.content_md5);
+        w.optional("ChecksumAlgorithm", self.checksum_algorithm);
+        w.member("ServerSideEncryptionConfiguration", self.server_side_encryption_configuration);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.finish()
+    }
+}
+
+/// The `PutBucketLifecycleConfigurationOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PutBucketLifecycleConfigurationOutput {
+    pub transition_default_minimum_object_size: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for PutBucketLifecycleConfigurationOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(PutBucketLifecycleConfigurationOutput {
+            transition_default_minimum_object_size: r.optional("TransitionDefaultMinimumObjectSize")?,
+        })
+    }
+}
+
+impl IntoValue for PutBucketLifecycleConfigurationOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("TransitionDefaultMinimumObjectSize", self.transition_default_minimum_object_size);
+        w.finish()
+    }
+}
+
+/// The `PutBucketLifecycleConfigurationRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PutBucketLifecycleConfigurationRequest {
+    pub bucket: ::std::string::String,
+    pub checksum_algorithm: ::std::option::Option<::std::string::String>,
+    pub lifecycle_configuration: ::std::option::Option<BucketLifecycleConfiguration>,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+    pub transition_default_minimum_object_size: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for PutBucketLifecycleConfigurationRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(PutBucketLifecycleConfigurationRequest {
+            bucket: r.required("Bucket")?,
+            checksum_algorithm: r.optional("ChecksumAlgorithm")?,
+            lifecycle_configuration: r.optional("LifecycleConfiguration")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+            transition_default_minimum_object_size: r.optional("TransitionDefaultMinimumObjectSize")?,
+        })
+    }
+}
+
+impl IntoValue for PutBucketLifecycleConfigurationRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.optional("ChecksumAlgorithm", self.checksum_algorithm);
+        w.optional("LifecycleConfiguration", self.lifecycle_configuration);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.optional("TransitionDefaultMinimumObjectSize", self.transition_default_minimum_object_size);
+        w.finish()
+    }
+}
+
+/// The `PutBucketNotificationConfigurationRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PutBucketNotificationConfigurationRequest {
+    pub bucket: ::std::string::String,
+    pub notification_configuration: NotificationConfiguration,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+    pub skip_destination_validation: ::std::option::Option<bool>,
+}
+
+impl FromValue for PutBucketNotificationConfigurationRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(PutBucketNotificationConfigurationRequest {
+            bucket: r.required("Bucket")?,
+            notification_configuration: r.required("NotificationConfiguration")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+            skip_destination_validation: r.optional("SkipDestinationValidation")?,
+        })
+    }
+}
+
+impl IntoValue for PutBucketNotificationConfigurationRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.member("NotificationConfiguration", self.notification_configuration);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.optional("SkipDestinationValidation", self.skip_destination_validation);
+        w.finish()
+    }
+}
+
+/// The `PutBucketOwnershipControlsRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PutBucketOwnershipControlsRequest {
+    pub bucket: ::std::string::String,
+    pub content_md5: ::std::option::Option<::std::string::String>,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+    pub ownership_controls: OwnershipControls,
+    pub checksum_algorithm: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for PutBucketOwnershipControlsRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(PutBucketOwnershipControlsRequest {
+            bucket: r.required("Bucket")?,
+            content_md5: r.optional("ContentMD5")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+            ownership_controls: r.required("OwnershipControls")?,
+            checksum_algorithm: r.optional("ChecksumAlgorithm")?,
+        })
+    }
+}
+
+impl IntoValue for PutBucketOwnershipControlsRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.optional("ContentMD5", self.content_md5);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.member("OwnershipControls", self.ownership_controls);
+        w.optional("ChecksumAlgorithm", self.checksum_algorithm);
+        w.finish()
+    }
+}
+
+/// The `PutBucketPolicyRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PutBucketPolicyRequest {
+    pub bucket: ::std::string::String,
+    pub content_md5: ::std::option::Option<::std::string::String>,
+    pub checksum_algorithm: ::std::option::Option<::std::string::String>,
+    pub confirm_remove_self_bucket_access: ::std::option::Option<bool>,
+    pub policy: ::std::string::String,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for PutBucketPolicyRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(PutBucketPolicyRequest {
+            bucket: r.required("Bucket")?,
+            content_md5: r.optional("ContentMD5")?,
+            checksum_algorithm: r.optional("ChecksumAlgorithm")?,
+            confirm_remove_self_bucket_access: r.optional("ConfirmRemoveSelfBucketAccess")?,
+            policy: r.required("Policy")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+        })
+    }
+}
+
+impl IntoValue for PutBucketPolicyRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.optional("ContentMD5", self.content_md5);
+        w.optional("ChecksumAlgorithm", self.checksum_algorithm);
+        w.optional("ConfirmRemoveSelfBucketAccess", self.confirm_remove_self_bucket_access);
+        w.member("Policy", self.policy);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
         w.finish()
     }
 }
@@ -3186,6 +5546,129 @@ impl IntoValue for PutBucketVersioningRequest {
         w.optional("ChecksumAlgorithm", self.checksum_algorithm);
         w.optional("MFA", self.mfa);
         w.member("VersioningConfiguration", self.versioning_configuration);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.finish()
+    }
+}
+
+/// The `PutBucketWebsiteRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PutBucketWebsiteRequest {
+    pub bucket: ::std::string::String,
+    pub content_md5: ::std::option::Option<::std::string::String>,
+    pub checksum_algorithm: ::std::option::Option<::std::string::String>,
+    pub website_configuration: WebsiteConfiguration,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for PutBucketWebsiteRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(PutBucketWebsiteRequest {
+            bucket: r.required("Bucket")?,
+            content_md5: r.optional("ContentMD5")?,
+            checksum_algorithm: r.optional("ChecksumAlgorithm")?,
+            website_configuration: r.required("WebsiteConfiguration")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+        })
+    }
+}
+
+impl IntoValue for PutBucketWebsiteRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.optional("ContentMD5", self.content_md5);
+        w.optional("ChecksumAlgorithm", self.checksum_algorithm);
+        w.member("WebsiteConfiguration", self.website_configuration);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.finish()
+    }
+}
+
+/// The `PutObjectAclOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PutObjectAclOutput {
+    pub request_charged: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for PutObjectAclOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(PutObjectAclOutput {
+            request_charged: r.optional("RequestCharged")?,
+        })
+    }
+}
+
+impl IntoValue for PutObjectAclOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("RequestCharged", self.request_charged);
+        w.finish()
+    }
+}
+
+/// The `PutObjectAclRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PutObjectAclRequest {
+    pub acl: ::std::option::Option<::std::string::String>,
+    pub access_control_policy: ::std::option::Option<AccessControlPolicy>,
+    pub bucket: ::std::string::String,
+    pub content_md5: ::std::option::Option<::std::string::String>,
+    pub checksum_algorithm: ::std::option::Option<::std::string::String>,
+    pub grant_full_control: ::std::option::Option<::std::string::String>,
+    pub grant_read: ::std::option::Option<::std::string::String>,
+    pub grant_read_acp: ::std::option::Option<::std::string::String>,
+    pub grant_write: ::std::option::Option<::std::string::String>,
+    pub grant_write_acp: ::std::option::Option<::std::string::String>,
+    pub key: ::std::string::String,
+    pub request_payer: ::std::option::Option<::std::string::String>,
+    pub version_id: ::std::option::Option<::std::string::String>,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for PutObjectAclRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(PutObjectAclRequest {
+            acl: r.optional("ACL")?,
+            access_control_policy: r.optional("AccessControlPolicy")?,
+            bucket: r.required("Bucket")?,
+            content_md5: r.optional("ContentMD5")?,
+            checksum_algorithm: r.optional("ChecksumAlgorithm")?,
+            grant_full_control: r.optional("GrantFullControl")?,
+            grant_read: r.optional("GrantRead")?,
+            grant_read_acp: r.optional("GrantReadACP")?,
+            grant_write: r.optional("GrantWrite")?,
+            grant_write_acp: r.optional("GrantWriteACP")?,
+            key: r.required("Key")?,
+            request_payer: r.optional("RequestPayer")?,
+            version_id: r.optional("VersionId")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+        })
+    }
+}
+
+impl IntoValue for PutObjectAclRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("ACL", self.acl);
+        w.optional("AccessControlPolicy", self.access_control_policy);
+        w.member("Bucket", self.bucket);
+        w.optional("ContentMD5", self.content_md5);
+        w.optional("ChecksumAlgorithm", self.checksum_algorithm);
+        w.optional("GrantFullControl", self.grant_full_control);
+        w.optional("GrantRead", self.grant_read);
+        w.optional("GrantReadACP", self.grant_read_acp);
+        w.optional("GrantWrite", self.grant_write);
+        w.optional("GrantWriteACP", self.grant_write_acp);
+        w.member("Key", self.key);
+        w.optional("RequestPayer", self.request_payer);
+        w.optional("VersionId", self.version_id);
         w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
         w.finish()
     }
@@ -3506,6 +5989,345 @@ impl IntoValue for PutObjectTaggingRequest {
     }
 }
 
+/// The `PutPublicAccessBlockRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PutPublicAccessBlockRequest {
+    pub bucket: ::std::string::String,
+    pub content_md5: ::std::option::Option<::std::string::String>,
+    pub checksum_algorithm: ::std::option::Option<::std::string::String>,
+    pub public_access_block_configuration: PublicAccessBlockConfiguration,
+    pub expected_bucket_owner: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for PutPublicAccessBlockRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(PutPublicAccessBlockRequest {
+            bucket: r.required("Bucket")?,
+            content_md5: r.optional("ContentMD5")?,
+            checksum_algorithm: r.optional("ChecksumAlgorithm")?,
+            public_access_block_configuration: r.required("PublicAccessBlockConfiguration")?,
+            expected_bucket_owner: r.optional("ExpectedBucketOwner")?,
+        })
+    }
+}
+
+impl IntoValue for PutPublicAccessBlockRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Bucket", self.bucket);
+        w.optional("ContentMD5", self.content_md5);
+        w.optional("ChecksumAlgorithm", self.checksum_algorithm);
+        w.member("PublicAccessBlockConfiguration", self.public_access_block_configuration);
+        w.optional("ExpectedBucketOwner", self.expected_bucket_owner);
+        w.finish()
+    }
+}
+
+/// The `QueueConfiguration` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QueueConfiguration {
+    pub id: ::std::option::Option<::std::string::String>,
+    pub queue_arn: ::std::string::String,
+    pub events: ::std::vec::Vec<::std::string::String>,
+    pub filter: ::std::option::Option<NotificationConfigurationFilter>,
+}
+
+impl FromValue for QueueConfiguration {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(QueueConfiguration {
+            id: r.optional("Id")?,
+            queue_arn: r.required("QueueArn")?,
+            events: r.required("Events")?,
+            filter: r.optional("Filter")?,
+        })
+    }
+}
+
+impl IntoValue for QueueConfiguration {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Id", self.id);
+        w.member("QueueArn", self.queue_arn);
+        w.member("Events", self.events);
+        w.optional("Filter", self.filter);
+        w.finish()
+    }
+}
+
+/// The `Redirect` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Redirect {
+    pub host_name: ::std::option::Option<::std::string::String>,
+    pub http_redirect_code: ::std::option::Option<::std::string::String>,
+    pub protocol: ::std::option::Option<::std::string::String>,
+    pub replace_key_prefix_with: ::std::option::Option<::std::string::String>,
+    pub replace_key_with: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for Redirect {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(Redirect {
+            host_name: r.optional("HostName")?,
+            http_redirect_code: r.optional("HttpRedirectCode")?,
+            protocol: r.optional("Protocol")?,
+            replace_key_prefix_with: r.optional("ReplaceKeyPrefixWith")?,
+            replace_key_with: r.optional("ReplaceKeyWith")?,
+        })
+    }
+}
+
+impl IntoValue for Redirect {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("HostName", self.host_name);
+        w.optional("HttpRedirectCode", self.http_redirect_code);
+        w.optional("Protocol", self.protocol);
+        w.optional("ReplaceKeyPrefixWith", self.replace_key_prefix_with);
+        w.optional("ReplaceKeyWith", self.replace_key_with);
+        w.finish()
+    }
+}
+
+/// The `RedirectAllRequestsTo` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RedirectAllRequestsTo {
+    pub host_name: ::std::string::String,
+    pub protocol: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for RedirectAllRequestsTo {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(RedirectAllRequestsTo {
+            host_name: r.required("HostName")?,
+            protocol: r.optional("Protocol")?,
+        })
+    }
+}
+
+impl IntoValue for RedirectAllRequestsTo {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("HostName", self.host_name);
+        w.optional("Protocol", self.protocol);
+        w.finish()
+    }
+}
+
+/// The `ReplicaModifications` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReplicaModifications {
+    pub status: ::std::string::String,
+}
+
+impl FromValue for ReplicaModifications {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ReplicaModifications {
+            status: r.required("Status")?,
+        })
+    }
+}
+
+impl IntoValue for ReplicaModifications {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Status", self.status);
+        w.finish()
+    }
+}
+
+/// The `ReplicationConfiguration` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReplicationConfiguration {
+    pub role: ::std::string::String,
+    pub rules: ::std::vec::Vec<ReplicationRule>,
+}
+
+impl FromValue for ReplicationConfiguration {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ReplicationConfiguration {
+            role: r.required("Role")?,
+            rules: r.required("Rules")?,
+        })
+    }
+}
+
+impl IntoValue for ReplicationConfiguration {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Role", self.role);
+        w.member("Rules", self.rules);
+        w.finish()
+    }
+}
+
+/// The `ReplicationRule` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReplicationRule {
+    pub id: ::std::option::Option<::std::string::String>,
+    pub priority: ::std::option::Option<i32>,
+    pub prefix: ::std::option::Option<::std::string::String>,
+    pub filter: ::std::option::Option<ReplicationRuleFilter>,
+    pub status: ::std::string::String,
+    pub source_selection_criteria: ::std::option::Option<SourceSelectionCriteria>,
+    pub existing_object_replication: ::std::option::Option<ExistingObjectReplication>,
+    pub destination: Destination,
+    pub delete_marker_replication: ::std::option::Option<DeleteMarkerReplication>,
+}
+
+impl FromValue for ReplicationRule {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ReplicationRule {
+            id: r.optional("ID")?,
+            priority: r.optional("Priority")?,
+            prefix: r.optional("Prefix")?,
+            filter: r.optional("Filter")?,
+            status: r.required("Status")?,
+            source_selection_criteria: r.optional("SourceSelectionCriteria")?,
+            existing_object_replication: r.optional("ExistingObjectReplication")?,
+            destination: r.required("Destination")?,
+            delete_marker_replication: r.optional("DeleteMarkerReplication")?,
+        })
+    }
+}
+
+impl IntoValue for ReplicationRule {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("ID", self.id);
+        w.optional("Priority", self.priority);
+        w.optional("Prefix", self.prefix);
+        w.optional("Filter", self.filter);
+        w.member("Status", self.status);
+        w.optional("SourceSelectionCriteria", self.source_selection_criteria);
+        w.optional("ExistingObjectReplication", self.existing_object_replication);
+        w.member("Destination", self.destination);
+        w.optional("DeleteMarkerReplication", self.delete_marker_replication);
+        w.finish()
+    }
+}
+
+/// The `ReplicationRuleAndOperator` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReplicationRuleAndOperator {
+    pub prefix: ::std::option::Option<::std::string::String>,
+    pub tags: ::std::option::Option<::std::vec::Vec<Tag>>,
+}
+
+impl FromValue for ReplicationRuleAndOperator {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ReplicationRuleAndOperator {
+            prefix: r.optional("Prefix")?,
+            tags: r.optional("Tags")?,
+        })
+    }
+}
+
+impl IntoValue for ReplicationRuleAndOperator {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Prefix", self.prefix);
+        w.optional("Tags", self.tags);
+        w.finish()
+    }
+}
+
+/// The `ReplicationRuleFilter` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReplicationRuleFilter {
+    pub prefix: ::std::option::Option<::std::string::String>,
+    pub tag: ::std::option::Option<Tag>,
+    pub and: ::std::option::Option<ReplicationRuleAndOperator>,
+}
+
+impl FromValue for ReplicationRuleFilter {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ReplicationRuleFilter {
+            prefix: r.optional("Prefix")?,
+            tag: r.optional("Tag")?,
+            and: r.optional("And")?,
+        })
+    }
+}
+
+impl IntoValue for ReplicationRuleFilter {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Prefix", self.prefix);
+        w.optional("Tag", self.tag);
+        w.optional("And", self.and);
+        w.finish()
+    }
+}
+
+/// The `ReplicationTime` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReplicationTime {
+    pub status: ::std::string::String,
+    pub time: ReplicationTimeValue,
+}
+
+impl FromValue for ReplicationTime {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ReplicationTime {
+            status: r.required("Status")?,
+            time: r.required("Time")?,
+        })
+    }
+}
+
+impl IntoValue for ReplicationTime {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Status", self.status);
+        w.member("Time", self.time);
+        w.finish()
+    }
+}
+
+/// The `ReplicationTimeValue` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReplicationTimeValue {
+    pub minutes: ::std::option::Option<i32>,
+}
+
+impl FromValue for ReplicationTimeValue {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ReplicationTimeValue {
+            minutes: r.optional("Minutes")?,
+        })
+    }
+}
+
+impl IntoValue for ReplicationTimeValue {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Minutes", self.minutes);
+        w.finish()
+    }
+}
+
 /// The `RestoreStatus` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RestoreStatus {
@@ -3529,6 +6351,209 @@ impl IntoValue for RestoreStatus {
         let mut w = StructWriter::new();
         w.optional("IsRestoreInProgress", self.is_restore_in_progress);
         w.optional("RestoreExpiryDate", self.restore_expiry_date);
+        w.finish()
+    }
+}
+
+/// The `RoutingRule` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RoutingRule {
+    pub condition: ::std::option::Option<Condition>,
+    pub redirect: Redirect,
+}
+
+impl FromValue for RoutingRule {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(RoutingRule {
+            condition: r.optional("Condition")?,
+            redirect: r.required("Redirect")?,
+        })
+    }
+}
+
+impl IntoValue for RoutingRule {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Condition", self.condition);
+        w.member("Redirect", self.redirect);
+        w.finish()
+    }
+}
+
+/// The `S3KeyFilter` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct S3KeyFilter {
+    pub filter_rules: ::std::option::Option<::std::vec::Vec<FilterRule>>,
+}
+
+impl FromValue for S3KeyFilter {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(S3KeyFilter {
+            filter_rules: r.optional("FilterRules")?,
+        })
+    }
+}
+
+impl IntoValue for S3KeyFilter {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("FilterRules", self.filter_rules);
+        w.finish()
+    }
+}
+
+/// The `ServerSideEncryptionByDefault` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ServerSideEncryptionByDefault {
+    pub sse_algorithm: ::std::string::String,
+    pub kms_master_key_id: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for ServerSideEncryptionByDefault {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ServerSideEncryptionByDefault {
+            sse_algorithm: r.required("SSEAlgorithm")?,
+            kms_master_key_id: r.optional("KMSMasterKeyID")?,
+        })
+    }
+}
+
+impl IntoValue for ServerSideEncryptionByDefault {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("SSEAlgorithm", self.sse_algorithm);
+        w.optional("KMSMasterKeyID", self.kms_master_key_id);
+        w.finish()
+    }
+}
+
+/// The `ServerSideEncryptionConfiguration` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ServerSideEncryptionConfiguration {
+    pub rules: ::std::vec::Vec<ServerSideEncryptionRule>,
+}
+
+impl FromValue for ServerSideEncryptionConfiguration {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ServerSideEncryptionConfiguration {
+            rules: r.required("Rules")?,
+        })
+    }
+}
+
+impl IntoValue for ServerSideEncryptionConfiguration {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Rules", self.rules);
+        w.finish()
+    }
+}
+
+/// The `ServerSideEncryptionRule` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ServerSideEncryptionRule {
+    pub apply_server_side_encryption_by_default: ::std::option::Option<ServerSideEncryptionByDefault>,
+    pub bucket_key_enabled: ::std::option::Option<bool>,
+    pub blocked_encryption_types: ::std::option::Option<BlockedEncryptionTypes>,
+}
+
+impl FromValue for ServerSideEncryptionRule {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ServerSideEncryptionRule {
+            apply_server_side_encryption_by_default: r.optional("ApplyServerSideEncryptionByDefault")?,
+            bucket_key_enabled: r.optional("BucketKeyEnabled")?,
+            blocked_encryption_types: r.optional("BlockedEncryptionTypes")?,
+        })
+    }
+}
+
+impl IntoValue for ServerSideEncryptionRule {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("ApplyServerSideEncryptionByDefault", self.apply_server_side_encryption_by_default);
+        w.optional("BucketKeyEnabled", self.bucket_key_enabled);
+        w.optional("BlockedEncryptionTypes", self.blocked_encryption_types);
+        w.finish()
+    }
+}
+
+/// The `SimplePrefix` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SimplePrefix {
+}
+
+impl FromValue for SimplePrefix {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        StructReader::new(v)?;
+        Ok(SimplePrefix {})
+    }
+}
+
+impl IntoValue for SimplePrefix {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.finish()
+    }
+}
+
+/// The `SourceSelectionCriteria` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SourceSelectionCriteria {
+    pub sse_kms_encrypted_objects: ::std::option::Option<SseKmsEncryptedObjects>,
+    pub replica_modifications: ::std::option::Option<ReplicaModifications>,
+}
+
+impl FromValue for SourceSelectionCriteria {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(SourceSelectionCriteria {
+            sse_kms_encrypted_objects: r.optional("SseKmsEncryptedObjects")?,
+            replica_modifications: r.optional("ReplicaModifications")?,
+        })
+    }
+}
+
+impl IntoValue for SourceSelectionCriteria {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("SseKmsEncryptedObjects", self.sse_kms_encrypted_objects);
+        w.optional("ReplicaModifications", self.replica_modifications);
+        w.finish()
+    }
+}
+
+/// The `SseKmsEncryptedObjects` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SseKmsEncryptedObjects {
+    pub status: ::std::string::String,
+}
+
+impl FromValue for SseKmsEncryptedObjects {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(SseKmsEncryptedObjects {
+            status: r.required("Status")?,
+        })
+    }
+}
+
+impl IntoValue for SseKmsEncryptedObjects {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Status", self.status);
         w.finish()
     }
 }
@@ -3580,6 +6605,123 @@ impl IntoValue for Tagging {
         #[allow(unused_mut)]
         let mut w = StructWriter::new();
         w.member("TagSet", self.tag_set);
+        w.finish()
+    }
+}
+
+/// The `TargetGrant` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TargetGrant {
+    pub grantee: ::std::option::Option<Grantee>,
+    pub permission: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for TargetGrant {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(TargetGrant {
+            grantee: r.optional("Grantee")?,
+            permission: r.optional("Permission")?,
+        })
+    }
+}
+
+impl IntoValue for TargetGrant {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Grantee", self.grantee);
+        w.optional("Permission", self.permission);
+        w.finish()
+    }
+}
+
+/// The `TargetObjectKeyFormat` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TargetObjectKeyFormat {
+    pub simple_prefix: ::std::option::Option<SimplePrefix>,
+    pub partitioned_prefix: ::std::option::Option<PartitionedPrefix>,
+}
+
+impl FromValue for TargetObjectKeyFormat {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(TargetObjectKeyFormat {
+            simple_prefix: r.optional("SimplePrefix")?,
+            partitioned_prefix: r.optional("PartitionedPrefix")?,
+        })
+    }
+}
+
+impl IntoValue for TargetObjectKeyFormat {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("SimplePrefix", self.simple_prefix);
+        w.optional("PartitionedPrefix", self.partitioned_prefix);
+        w.finish()
+    }
+}
+
+/// The `TopicConfiguration` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TopicConfiguration {
+    pub id: ::std::option::Option<::std::string::String>,
+    pub topic_arn: ::std::string::String,
+    pub events: ::std::vec::Vec<::std::string::String>,
+    pub filter: ::std::option::Option<NotificationConfigurationFilter>,
+}
+
+impl FromValue for TopicConfiguration {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(TopicConfiguration {
+            id: r.optional("Id")?,
+            topic_arn: r.required("TopicArn")?,
+            events: r.required("Events")?,
+            filter: r.optional("Filter")?,
+        })
+    }
+}
+
+impl IntoValue for TopicConfiguration {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Id", self.id);
+        w.member("TopicArn", self.topic_arn);
+        w.member("Events", self.events);
+        w.optional("Filter", self.filter);
+        w.finish()
+    }
+}
+
+/// The `Transition` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Transition {
+    pub date: ::std::option::Option<::nubo_core::Timestamp>,
+    pub days: ::std::option::Option<i32>,
+    pub storage_class: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for Transition {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(Transition {
+            date: r.optional("Date")?,
+            days: r.optional("Days")?,
+            storage_class: r.optional("StorageClass")?,
+        })
+    }
+}
+
+impl IntoValue for Transition {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Date", self.date);
+        w.optional("Days", self.days);
+        w.optional("StorageClass", self.storage_class);
         w.finish()
     }
 }
@@ -3896,6 +7038,39 @@ impl IntoValue for VersioningConfiguration {
     }
 }
 
+/// The `WebsiteConfiguration` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WebsiteConfiguration {
+    pub error_document: ::std::option::Option<ErrorDocument>,
+    pub index_document: ::std::option::Option<IndexDocument>,
+    pub redirect_all_requests_to: ::std::option::Option<RedirectAllRequestsTo>,
+    pub routing_rules: ::std::option::Option<::std::vec::Vec<RoutingRule>>,
+}
+
+impl FromValue for WebsiteConfiguration {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(WebsiteConfiguration {
+            error_document: r.optional("ErrorDocument")?,
+            index_document: r.optional("IndexDocument")?,
+            redirect_all_requests_to: r.optional("RedirectAllRequestsTo")?,
+            routing_rules: r.optional("RoutingRules")?,
+        })
+    }
+}
+
+impl IntoValue for WebsiteConfiguration {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("ErrorDocument", self.error_document);
+        w.optional("IndexDocument", self.index_document);
+        w.optional("RedirectAllRequestsTo", self.redirect_all_requests_to);
+        w.optional("RoutingRules", self.routing_rules);
+        w.finish()
+    }
+}
+
 /// The operations of `s3` that nubo implements; each defaults to `NotImplemented`.
 pub trait S3: Send + Sync + 'static {
     fn create_bucket(&self, ctx: &RequestContext, input: CreateBucketRequest) -> impl ::std::future::Future<Output = ::std::result::Result<CreateBucketOutput, AwsError>> + Send {
@@ -4043,6 +7218,171 @@ pub trait S3: Send + Sync + 'static {
         async { Err(AwsError::not_implemented("s3", "ListObjectVersions")) }
     }
 
+    fn put_bucket_policy(&self, ctx: &RequestContext, input: PutBucketPolicyRequest) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "PutBucketPolicy")) }
+    }
+
+    fn get_bucket_policy(&self, ctx: &RequestContext, input: GetBucketPolicyRequest) -> impl ::std::future::Future<Output = ::std::result::Result<GetBucketPolicyOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "GetBucketPolicy")) }
+    }
+
+    fn delete_bucket_policy(&self, ctx: &RequestContext, input: DeleteBucketPolicyRequest) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "DeleteBucketPolicy")) }
+    }
+
+    fn get_bucket_policy_status(&self, ctx: &RequestContext, input: GetBucketPolicyStatusRequest) -> impl ::std::future::Future<Output = ::std::result::Result<GetBucketPolicyStatusOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "GetBucketPolicyStatus")) }
+    }
+
+    fn put_bucket_cors(&self, ctx: &RequestContext, input: PutBucketCorsRequest) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "PutBucketCors")) }
+    }
+
+    fn get_bucket_cors(&self, ctx: &RequestContext, input: GetBucketCorsRequest) -> impl ::std::future::Future<Output = ::std::result::Result<GetBucketCorsOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "GetBucketCors")) }
+    }
+
+    fn delete_bucket_cors(&self, ctx: &RequestContext, input: DeleteBucketCorsRequest) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "DeleteBucketCors")) }
+    }
+
+    fn put_bucket_encryption(&self, ctx: &RequestContext, input: PutBucketEncryptionRequest) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "PutBucketEncryption")) }
+    }
+
+    fn get_bucket_encryption(&self, ctx: &RequestContext, input: GetBucketEncryptionRequest) -> impl ::std::future::Future<Output = ::std::result::Result<GetBucketEncryptionOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "GetBucketEncryption")) }
+    }
+
+    fn delete_bucket_encryption(&self, ctx: &RequestContext, input: DeleteBucketEncryptionRequest) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "DeleteBucketEncryption")) }
+    }
+
+    fn put_bucket_acl(&self, ctx: &RequestContext, input: PutBucketAclRequest) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "PutBucketAcl")) }
+    }
+
+    fn get_bucket_acl(&self, ctx: &RequestContext, input: GetBucketAclRequest) -> impl ::std::future::Future<Output = ::std::result::Result<GetBucketAclOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "GetBucketAcl")) }
+    }
+
+    fn put_object_acl(&self, ctx: &RequestContext, input: PutObjectAclRequest) -> impl ::std::future::Future<Output = ::std::result::Result<PutObjectAclOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "PutObjectAcl")) }
+    }
+
+    fn get_object_acl(&self, ctx: &RequestContext, input: GetObjectAclRequest) -> impl ::std::future::Future<Output = ::std::result::Result<GetObjectAclOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "GetObjectAcl")) }
+    }
+
+    fn put_bucket_lifecycle_configuration(&self, ctx: &RequestContext, input: PutBucketLifecycleConfigurationRequest) -> impl ::std::future::Future<Output = ::std::result::Result<PutBucketLifecycleConfigurationOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "PutBucketLifecycleConfiguration")) }
+    }
+
+    fn get_bucket_lifecycle_configuration(&self, ctx: &RequestContext, input: GetBucketLifecycleConfigurationRequest) -> impl ::std::future::Future<Output = ::std::result::Result<GetBucketLifecycleConfigurationOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "GetBucketLifecycleConfiguration")) }
+    }
+
+    fn delete_bucket_lifecycle(&self, ctx: &RequestContext, input: DeleteBucketLifecycleRequest) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "DeleteBucketLifecycle")) }
+    }
+
+    fn put_bucket_website(&self, ctx: &RequestContext, input: PutBucketWebsiteRequest) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "PutBucketWebsite")) }
+    }
+
+    fn get_bucket_website(&self, ctx: &RequestContext, input: GetBucketWebsiteRequest) -> impl ::std::future::Future<Output = ::std::result::Result<GetBucketWebsiteOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "GetBucketWebsite")) }
+    }
+
+    fn delete_bucket_website(&self, ctx: &RequestContext, input: DeleteBucketWebsiteRequest) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "DeleteBucketWebsite")) }
+    }
+
+    fn put_bucket_notification_configuration(&self, ctx: &RequestContext, input: PutBucketNotificationConfigurationRequest) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "PutBucketNotificationConfiguration")) }
+    }
+
+    fn get_bucket_notification_configuration(&self, ctx: &RequestContext, input: GetBucketNotificationConfigurationRequest) -> impl ::std::future::Future<Output = ::std::result::Result<NotificationConfiguration, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "GetBucketNotificationConfiguration")) }
+    }
+
+    fn put_public_access_block(&self, ctx: &RequestContext, input: PutPublicAccessBlockRequest) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "PutPublicAccessBlock")) }
+    }
+
+    fn get_public_access_block(&self, ctx: &RequestContext, input: GetPublicAccessBlockRequest) -> impl ::std::future::Future<Output = ::std::result::Result<GetPublicAccessBlockOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "GetPublicAccessBlock")) }
+    }
+
+    fn delete_public_access_block(&self, ctx: &RequestContext, input: DeletePublicAccessBlockRequest) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "DeletePublicAccessBlock")) }
+    }
+
+    fn put_bucket_ownership_controls(&self, ctx: &RequestContext, input: PutBucketOwnershipControlsRequest) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "PutBucketOwnershipControls")) }
+    }
+
+    fn get_bucket_ownership_controls(&self, ctx: &RequestContext, input: GetBucketOwnershipControlsRequest) -> impl ::std::future::Future<Output = ::std::result::Result<GetBucketOwnershipControlsOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "GetBucketOwnershipControls")) }
+    }
+
+    fn delete_bucket_ownership_controls(&self, ctx: &RequestContext, input: DeleteBucketOwnershipControlsRequest) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "DeleteBucketOwnershipControls")) }
+    }
+
+    fn get_bucket_accelerate_configuration(&self, ctx: &RequestContext, input: GetBucketAccelerateConfigurationRequest) -> impl ::std::future::Future<Output = ::std::result::Result<GetBucketAccelerateConfigurationOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "GetBucketAccelerateConfiguration")) }
+    }
+
+    fn get_bucket_request_payment(&self, ctx: &RequestContext, input: GetBucketRequestPaymentRequest) -> impl ::std::future::Future<Output = ::std::result::Result<GetBucketRequestPaymentOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "GetBucketRequestPayment")) }
+    }
+
+    fn get_bucket_logging(&self, ctx: &RequestContext, input: GetBucketLoggingRequest) -> impl ::std::future::Future<Output = ::std::result::Result<GetBucketLoggingOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "GetBucketLogging")) }
+    }
+
+    fn get_bucket_replication(&self, ctx: &RequestContext, input: GetBucketReplicationRequest) -> impl ::std::future::Future<Output = ::std::result::Result<GetBucketReplicationOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "GetBucketReplication")) }
+    }
+
+    fn get_object_lock_configuration(&self, ctx: &RequestContext, input: GetObjectLockConfigurationRequest) -> impl ::std::future::Future<Output = ::std::result::Result<GetObjectLockConfigurationOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("s3", "GetObjectLockConfiguration")) }
+    }
+
     /// The AWS error for input that does not fit the operation's shapes.
     fn invalid_input(&self, e: ShapeError) -> AwsError {
         crate::handler::validation_error(e)
@@ -4062,7 +7402,7 @@ impl<S: S3> Handler for Service<S> {
     }
 
     fn implements(&self, operation: &str) -> bool {
-        matches!(operation, "CreateBucket" | "HeadBucket" | "ListBuckets" | "DeleteBucket" | "GetBucketLocation" | "PutObject" | "GetObject" | "HeadObject" | "DeleteObject" | "DeleteObjects" | "CopyObject" | "ListObjects" | "ListObjectsV2" | "CreateMultipartUpload" | "UploadPart" | "UploadPartCopy" | "CompleteMultipartUpload" | "AbortMultipartUpload" | "ListParts" | "ListMultipartUploads" | "PutObjectTagging" | "GetObjectTagging" | "DeleteObjectTagging" | "PutBucketTagging" | "GetBucketTagging" | "DeleteBucketTagging" | "PutBucketVersioning" | "GetBucketVersioning" | "ListObjectVersions")
+        matches!(operation, "CreateBucket" | "HeadBucket" | "ListBuckets" | "DeleteBucket" | "GetBucketLocation" | "PutObject" | "GetObject" | "HeadObject" | "DeleteObject" | "DeleteObjects" | "CopyObject" | "ListObjects" | "ListObjectsV2" | "CreateMultipartUpload" | "UploadPart" | "UploadPartCopy" | "CompleteMultipartUpload" | "AbortMultipartUpload" | "ListParts" | "ListMultipartUploads" | "PutObjectTagging" | "GetObjectTagging" | "DeleteObjectTagging" | "PutBucketTagging" | "GetBucketTagging" | "DeleteBucketTagging" | "PutBucketVersioning" | "GetBucketVersioning" | "ListObjectVersions" | "PutBucketPolicy" | "GetBucketPolicy" | "DeleteBucketPolicy" | "GetBucketPolicyStatus" | "PutBucketCors" | "GetBucketCors" | "DeleteBucketCors" | "PutBucketEncryption" | "GetBucketEncryption" | "DeleteBucketEncryption" | "PutBucketAcl" | "GetBucketAcl" | "PutObjectAcl" | "GetObjectAcl" | "PutBucketLifecycleConfiguration" | "GetBucketLifecycleConfiguration" | "DeleteBucketLifecycle" | "PutBucketWebsite" | "GetBucketWebsite" | "DeleteBucketWebsite" | "PutBucketNotificationConfiguration" | "GetBucketNotificationConfiguration" | "PutPublicAccessBlock" | "GetPublicAccessBlock" | "DeletePublicAccessBlock" | "PutBucketOwnershipControls" | "GetBucketOwnershipControls" | "DeleteBucketOwnershipControls" | "GetBucketAccelerateConfiguration" | "GetBucketRequestPayment" | "GetBucketLogging" | "GetBucketReplication" | "GetObjectLockConfiguration")
     }
 
     fn call<'a>(&'a self, ctx: &'a RequestContext, input: Value) -> HandlerFuture<'a> {
@@ -4183,6 +7523,138 @@ impl<S: S3> Handler for Service<S> {
                 "ListObjectVersions" => {
                     let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
                     Ok(self.0.list_object_versions(ctx, input).await?.into_value())
+                }
+                "PutBucketPolicy" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.put_bucket_policy(ctx, input).await?.into_value())
+                }
+                "GetBucketPolicy" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.get_bucket_policy(ctx, input).await?.into_value())
+                }
+                "DeleteBucketPolicy" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.delete_bucket_policy(ctx, input).await?.into_value())
+                }
+                "GetBucketPolicyStatus" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.get_bucket_policy_status(ctx, input).await?.into_value())
+                }
+                "PutBucketCors" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.put_bucket_cors(ctx, input).await?.into_value())
+                }
+                "GetBucketCors" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.get_bucket_cors(ctx, input).await?.into_value())
+                }
+                "DeleteBucketCors" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.delete_bucket_cors(ctx, input).await?.into_value())
+                }
+                "PutBucketEncryption" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.put_bucket_encryption(ctx, input).await?.into_value())
+                }
+                "GetBucketEncryption" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.get_bucket_encryption(ctx, input).await?.into_value())
+                }
+                "DeleteBucketEncryption" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.delete_bucket_encryption(ctx, input).await?.into_value())
+                }
+                "PutBucketAcl" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.put_bucket_acl(ctx, input).await?.into_value())
+                }
+                "GetBucketAcl" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.get_bucket_acl(ctx, input).await?.into_value())
+                }
+                "PutObjectAcl" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.put_object_acl(ctx, input).await?.into_value())
+                }
+                "GetObjectAcl" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.get_object_acl(ctx, input).await?.into_value())
+                }
+                "PutBucketLifecycleConfiguration" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.put_bucket_lifecycle_configuration(ctx, input).await?.into_value())
+                }
+                "GetBucketLifecycleConfiguration" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.get_bucket_lifecycle_configuration(ctx, input).await?.into_value())
+                }
+                "DeleteBucketLifecycle" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.delete_bucket_lifecycle(ctx, input).await?.into_value())
+                }
+                "PutBucketWebsite" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.put_bucket_website(ctx, input).await?.into_value())
+                }
+                "GetBucketWebsite" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.get_bucket_website(ctx, input).await?.into_value())
+                }
+                "DeleteBucketWebsite" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.delete_bucket_website(ctx, input).await?.into_value())
+                }
+                "PutBucketNotificationConfiguration" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.put_bucket_notification_configuration(ctx, input).await?.into_value())
+                }
+                "GetBucketNotificationConfiguration" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.get_bucket_notification_configuration(ctx, input).await?.into_value())
+                }
+                "PutPublicAccessBlock" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.put_public_access_block(ctx, input).await?.into_value())
+                }
+                "GetPublicAccessBlock" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.get_public_access_block(ctx, input).await?.into_value())
+                }
+                "DeletePublicAccessBlock" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.delete_public_access_block(ctx, input).await?.into_value())
+                }
+                "PutBucketOwnershipControls" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.put_bucket_ownership_controls(ctx, input).await?.into_value())
+                }
+                "GetBucketOwnershipControls" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.get_bucket_ownership_controls(ctx, input).await?.into_value())
+                }
+                "DeleteBucketOwnershipControls" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.delete_bucket_ownership_controls(ctx, input).await?.into_value())
+                }
+                "GetBucketAccelerateConfiguration" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.get_bucket_accelerate_configuration(ctx, input).await?.into_value())
+                }
+                "GetBucketRequestPayment" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.get_bucket_request_payment(ctx, input).await?.into_value())
+                }
+                "GetBucketLogging" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.get_bucket_logging(ctx, input).await?.into_value())
+                }
+                "GetBucketReplication" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.get_bucket_replication(ctx, input).await?.into_value())
+                }
+                "GetObjectLockConfiguration" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.get_object_lock_configuration(ctx, input).await?.into_value())
                 }
                 other => Err(AwsError::not_implemented("s3", other)),
             }

@@ -1,0 +1,193 @@
+"""S3 bucket configurations through boto3 and the CLI, and lifecycle rules really applied."""
+
+import json
+import time
+import uuid
+
+import pytest
+from botocore.exceptions import ClientError
+
+from conftest import Nubo
+
+
+def code(e):
+    return e.value.response["Error"]["Code"], e.value.response["ResponseMetadata"]["HTTPStatusCode"]
+
+
+@pytest.fixture
+def s3(boto):
+    return boto("s3")
+
+
+@pytest.fixture
+def bucket(s3):
+    b = f"cfg-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=b)
+    return b
+
+
+POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Sid": "Public", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}],
+}
+
+
+def test_bucket_policy_round_trip_and_status(s3, bucket):
+    with pytest.raises(ClientError) as e:
+        s3.get_bucket_policy(Bucket=bucket)
+    assert code(e) == ("NoSuchBucketPolicy", 404)
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(POLICY))
+    assert json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"]) == POLICY
+    assert s3.get_bucket_policy_status(Bucket=bucket)["PolicyStatus"]["IsPublic"] is True
+    with pytest.raises(ClientError) as e:
+        s3.put_bucket_policy(Bucket=bucket, Policy="not json")
+    assert code(e) == ("MalformedPolicy", 400)
+    s3.delete_bucket_policy(Bucket=bucket)
+    with pytest.raises(ClientError):
+        s3.get_bucket_policy(Bucket=bucket)
+
+
+def test_cors_configuration(s3, bucket):
+    with pytest.raises(ClientError) as e:
+        s3.get_bucket_cors(Bucket=bucket)
+    assert code(e) == ("NoSuchCORSConfiguration", 404)
+    rules = [{"AllowedOrigins": ["https://example.com"], "AllowedMethods": ["GET", "PUT"], "AllowedHeaders": ["*"],
+              "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 300}]
+    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": rules})
+    got = s3.get_bucket_cors(Bucket=bucket)["CORSRules"]
+    assert got[0]["AllowedOrigins"] == ["https://example.com"] and got[0]["MaxAgeSeconds"] == 300
+    with pytest.raises(ClientError) as e:
+        s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [{"AllowedOrigins": ["*"], "AllowedMethods": ["PATCH"]}]})
+    assert code(e) == ("InvalidRequest", 400)
+    s3.delete_bucket_cors(Bucket=bucket)
+
+
+def test_default_encryption(s3, bucket):
+    rule = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [
+        {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "alias/mine"}, "BucketKeyEnabled": True}]})
+    rule = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert rule["ApplyServerSideEncryptionByDefault"] == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "alias/mine"}
+    s3.delete_bucket_encryption(Bucket=bucket)
+    assert s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+
+
+def test_canned_acls(s3, bucket):
+    grants = s3.get_bucket_acl(Bucket=bucket)["Grants"]
+    assert [g["Permission"] for g in grants] == ["FULL_CONTROL"]
+    s3.put_bucket_acl(Bucket=bucket, ACL="public-read")
+    grants = s3.get_bucket_acl(Bucket=bucket)["Grants"]
+    assert {"Type": "Group", "URI": "http://acs.amazonaws.com/groups/global/AllUsers"} in [g["Grantee"] for g in grants]
+    s3.put_object(Bucket=bucket, Key="o", Body=b"x", ACL="authenticated-read")
+    assert any(g["Grantee"].get("URI", "").endswith("AuthenticatedUsers") for g in s3.get_object_acl(Bucket=bucket, Key="o")["Grants"])
+    s3.put_object_acl(Bucket=bucket, Key="o", ACL="private")
+    assert len(s3.get_object_acl(Bucket=bucket, Key="o")["Grants"]) == 1
+    with pytest.raises(ClientError) as e:
+        s3.put_bucket_acl(Bucket=bucket, ACL="everyone-welcome")
+    assert code(e)[1] == 400
+
+
+def test_website_and_notification_configurations_are_kept(s3, bucket):
+    with pytest.raises(ClientError) as e:
+        s3.get_bucket_website(Bucket=bucket)
+    assert code(e) == ("NoSuchWebsiteConfiguration", 404)
+    s3.put_bucket_website(Bucket=bucket, WebsiteConfiguration={"IndexDocument": {"Suffix": "index.html"}, "ErrorDocument": {"Key": "404.html"}})
+    site = s3.get_bucket_website(Bucket=bucket)
+    assert site["IndexDocument"] == {"Suffix": "index.html"} and site["ErrorDocument"] == {"Key": "404.html"}
+    s3.delete_bucket_website(Bucket=bucket)
+    assert "QueueConfigurations" not in s3.get_bucket_notification_configuration(Bucket=bucket)
+    queue = {"Id": "q", "QueueArn": "arn:aws:sqs:us-east-1:000000000000:events", "Events": ["s3:ObjectCreated:*"],
+             "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "uploads/"}]}}}
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={"QueueConfigurations": [queue]})
+    assert s3.get_bucket_notification_configuration(Bucket=bucket)["QueueConfigurations"] == [queue]
+
+
+def test_public_access_block_and_ownership_and_reported_defaults(s3, bucket):
+    with pytest.raises(ClientError) as e:
+        s3.get_public_access_block(Bucket=bucket)
+    assert code(e) == ("NoSuchPublicAccessBlockConfiguration", 404)
+    block = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
+    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=block)
+    assert s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"] == block
+    assert s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    assert s3.get_bucket_request_payment(Bucket=bucket)["Payer"] == "BucketOwner"
+    assert "Status" not in s3.get_bucket_accelerate_configuration(Bucket=bucket)
+    assert "LoggingEnabled" not in s3.get_bucket_logging(Bucket=bucket)
+    with pytest.raises(ClientError) as e:
+        s3.get_bucket_replication(Bucket=bucket)
+    assert code(e) == ("ReplicationConfigurationNotFoundError", 404)
+    with pytest.raises(ClientError) as e:
+        s3.get_object_lock_configuration(Bucket=bucket)
+    assert code(e) == ("ObjectLockConfigurationNotFoundError", 404)
+
+
+def test_lifecycle_configuration_round_trip(s3, bucket, aws):
+    with pytest.raises(ClientError) as e:
+        s3.get_bucket_lifecycle_configuration(Bucket=bucket)
+    assert code(e) == ("NoSuchLifecycleConfiguration", 404)
+    rules = [{"ID": "logs", "Status": "Enabled", "Filter": {"Prefix": "logs/"}, "Expiration": {"Days": 30}},
+             {"ID": "old", "Status": "Enabled", "Filter": {"Prefix": ""}, "NoncurrentVersionExpiration": {"NoncurrentDays": 7},
+              "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 2}}]
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": rules})
+    assert s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"] == rules
+    assert aws("s3api", "get-bucket-lifecycle-configuration", "--bucket", bucket)["Rules"][0]["ID"] == "logs"
+    s3.delete_bucket_lifecycle(Bucket=bucket)
+
+
+def _until(predicate, seconds=10.0):
+    """Waits for a condition the server brings about by itself (a controller's work)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return predicate()
+
+
+def test_lifecycle_expires_objects_when_the_clock_passes_their_day(client_config):
+    import boto3
+
+    n = Nubo()  # its own clock: jumping it must not disturb other tests
+    try:
+        s3 = boto3.client("s3", endpoint_url=n.endpoint, region_name="us-east-1", aws_access_key_id="test",
+                          aws_secret_access_key="test", config=client_config)
+        s3.create_bucket(Bucket="expiring")
+        s3.put_object(Bucket="expiring", Key="logs/old.log", Body=b"x")
+        s3.put_object(Bucket="expiring", Key="keep/me.txt", Body=b"x")
+        uid = s3.create_multipart_upload(Bucket="expiring", Key="logs/partial")["UploadId"]
+        s3.put_bucket_lifecycle_configuration(Bucket="expiring", LifecycleConfiguration={"Rules": [
+            {"ID": "logs", "Status": "Enabled", "Filter": {"Prefix": "logs/"}, "Expiration": {"Days": 1},
+             "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}]})
+        keys = lambda: sorted(o["Key"] for o in s3.list_objects_v2(Bucket="expiring").get("Contents", []))
+        assert keys() == ["keep/me.txt", "logs/old.log"]
+        status, _, _ = n.http("POST", "/_nubo/clock", json.dumps({"advance": "3d"}).encode())
+        assert status == 200
+        assert _until(lambda: keys() == ["keep/me.txt"]), keys()
+        assert _until(lambda: s3.list_multipart_uploads(Bucket="expiring").get("Uploads", []) == [])
+        with pytest.raises(ClientError):
+            s3.list_parts(Bucket="expiring", Key="logs/partial", UploadId=uid)
+    finally:
+        n.stop()
+
+
+def test_lifecycle_expires_noncurrent_versions(client_config):
+    import boto3
+
+    n = Nubo()
+    try:
+        s3 = boto3.client("s3", endpoint_url=n.endpoint, region_name="us-east-1", aws_access_key_id="test",
+                          aws_secret_access_key="test", config=client_config)
+        s3.create_bucket(Bucket="versions")
+        s3.put_bucket_versioning(Bucket="versions", VersioningConfiguration={"Status": "Enabled"})
+        old = s3.put_object(Bucket="versions", Key="k", Body=b"old")["VersionId"]
+        new = s3.put_object(Bucket="versions", Key="k", Body=b"new")["VersionId"]
+        s3.put_bucket_lifecycle_configuration(Bucket="versions", LifecycleConfiguration={"Rules": [
+            {"ID": "nc", "Status": "Enabled", "Filter": {}, "NoncurrentVersionExpiration": {"NoncurrentDays": 1}}]})
+        versions = lambda: [v["VersionId"] for v in s3.list_object_versions(Bucket="versions").get("Versions", [])]
+        assert versions() == [new, old]
+        n.http("POST", "/_nubo/clock", json.dumps({"advance": "2d"}).encode())
+        assert _until(lambda: versions() == [new]), versions()
+        assert s3.get_object(Bucket="versions", Key="k")["Body"].read() == b"new"
+    finally:
+        n.stop()
