@@ -33,6 +33,16 @@ def nubo_binary() -> str:
     return path
 
 
+class _KeepRedirects(urllib.request.HTTPRedirectHandler):
+    """Redirects are answers under test, not something to follow."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+_NO_REDIRECTS = urllib.request.build_opener(_KeepRedirects)
+
+
 class Nubo:
     """A nubo process started for the tests."""
 
@@ -53,7 +63,7 @@ class Nubo:
         """A raw HTTP call: (status, headers with lower-case names, body). Never raises on 4xx/5xx."""
         req = urllib.request.Request(self.endpoint + path, data=body, method=method, headers=headers or {})
         try:
-            with urllib.request.urlopen(req, timeout=30) as r:
+            with _NO_REDIRECTS.open(req, timeout=30) as r:
                 return r.status, {k.lower(): v for k, v in r.headers.items()}, r.read()
         except urllib.error.HTTPError as e:
             return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()

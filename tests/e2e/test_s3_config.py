@@ -191,3 +191,52 @@ def test_lifecycle_expires_noncurrent_versions(client_config):
         assert s3.get_object(Bucket="versions", Key="k")["Body"].read() == b"new"
     finally:
         n.stop()
+
+
+def test_cors_preflight_and_response_headers(nubo, s3, bucket):
+    pre = {"Origin": "https://app.example.com", "Access-Control-Request-Method": "PUT", "Access-Control-Request-Headers": "Content-Type, X-Amz-Date"}
+    status, _, body = nubo.http("OPTIONS", f"/{bucket}/file.txt", headers=pre)
+    assert status == 403 and b"CORS is not enabled for this bucket" in body
+    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [
+        {"AllowedOrigins": ["https://*.example.com"], "AllowedMethods": ["GET", "PUT"], "AllowedHeaders": ["content-type", "x-amz-*"],
+         "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 600}]})
+    status, headers, _ = nubo.http("OPTIONS", f"/{bucket}/file.txt", headers=pre)
+    assert status == 200
+    assert headers["access-control-allow-origin"] == "https://app.example.com"
+    assert headers["access-control-allow-methods"] == "GET, PUT"
+    assert headers["access-control-allow-headers"] == "content-type, x-amz-date"
+    assert headers["access-control-max-age"] == "600"
+    status, _, body = nubo.http("OPTIONS", f"/{bucket}/file.txt", headers={**pre, "Access-Control-Request-Method": "DELETE"})
+    assert status == 403 and b"<Code>AccessForbidden</Code>" in body
+    status, _, _ = nubo.http("OPTIONS", f"/{bucket}/file.txt", headers={**pre, "Origin": "https://evil.test"})
+    assert status == 403
+    s3.put_object(Bucket=bucket, Key="file.txt", Body=b"shared")
+    status, headers, body = nubo.http("GET", f"/{bucket}/file.txt", headers={"Origin": "https://app.example.com"})
+    assert (status, body) == (200, b"shared")
+    assert headers["access-control-allow-origin"] == "https://app.example.com"
+    assert headers["access-control-expose-headers"] == "ETag"
+    status, headers, _ = nubo.http("GET", f"/{bucket}/file.txt")
+    assert "access-control-allow-origin" not in headers
+
+
+def test_static_website_hosting(nubo, s3, bucket):
+    port = nubo.endpoint.rsplit(":", 1)[1]
+    host = {"Host": f"{bucket}.s3-website.localhost:{port}"}
+    status, _, body = nubo.http("GET", "/", headers=host)
+    assert status == 404 and b"NoSuchWebsiteConfiguration" in body
+    s3.put_object(Bucket=bucket, Key="index.html", Body=b"<h1>home</h1>", ContentType="text/html")
+    s3.put_object(Bucket=bucket, Key="docs/index.html", Body=b"<h1>docs</h1>", ContentType="text/html")
+    s3.put_object(Bucket=bucket, Key="404.html", Body=b"<h1>lost</h1>", ContentType="text/html")
+    s3.put_bucket_website(Bucket=bucket, WebsiteConfiguration={"IndexDocument": {"Suffix": "index.html"}, "ErrorDocument": {"Key": "404.html"}})
+    status, headers, body = nubo.http("GET", "/", headers=host)
+    assert (status, body) == (200, b"<h1>home</h1>") and headers["content-type"] == "text/html"
+    assert nubo.http("GET", "/docs/", headers=host)[2] == b"<h1>docs</h1>"
+    status, headers, _ = nubo.http("GET", "/docs", headers=host)
+    assert status == 302 and headers["location"] == "/docs/"
+    status, _, body = nubo.http("GET", "/nope.html", headers=host)
+    assert (status, body) == (404, b"<h1>lost</h1>")
+    regional = {"Host": f"{bucket}.s3-website-us-east-1.localhost:{port}"}
+    assert nubo.http("GET", "/index.html", headers=regional)[2] == b"<h1>home</h1>"
+    s3.put_bucket_website(Bucket=bucket, WebsiteConfiguration={"RedirectAllRequestsTo": {"HostName": "example.com", "Protocol": "https"}})
+    status, headers, _ = nubo.http("GET", "/page", headers=host)
+    assert status == 301 and headers["location"] == "https://example.com/page"

@@ -189,7 +189,7 @@ pub fn generate(spec: &ServiceSpec, model: &ServiceModel, version: &str) -> Stri
     .unwrap();
     out.push_str(
         "#![allow(clippy::all, non_camel_case_types)]\n\n\
-         use crate::handler::{Handler, HandlerFuture};\n\
+         use crate::handler::{Handler, HandlerFuture, HttpFuture, HttpRequest};\n\
          use crate::value::{FromValue, IntoValue, ShapeError, StructReader, StructWriter, Value};\n\
          use nubo_core::{AwsError, RequestContext};\n\n",
     );
@@ -217,7 +217,11 @@ pub fn generate(spec: &ServiceSpec, model: &ServiceModel, version: &str) -> Stri
     writeln!(
         out,
         "    /// The AWS error for input that does not fit the operation's shapes.\n    \
-         fn invalid_input(&self, e: ShapeError) -> AwsError {{\n        crate::handler::validation_error(e)\n    }}\n}}\n"
+         fn invalid_input(&self, e: ShapeError) -> AwsError {{\n        crate::handler::validation_error(e)\n    }}\n\n    \
+         /// See [`Handler::http`].\n    \
+         fn http<'a>(&'a self, req: &'a HttpRequest<'a>) -> ::std::option::Option<HttpFuture<'a>> {{\n        let _ = req;\n        None\n    }}\n\n    \
+         /// See [`Handler::response_headers`].\n    \
+         fn response_headers(&self, req: &HttpRequest<'_>) -> ::std::vec::Vec<(::std::string::String, ::std::string::String)> {{\n        let _ = req;\n        ::std::vec::Vec::new()\n    }}\n}}\n"
     )
     .unwrap();
 
@@ -236,6 +240,12 @@ pub fn generate(spec: &ServiceSpec, model: &ServiceModel, version: &str) -> Stri
         out,
         "    fn implements(&self, operation: &str) -> bool {{\n        matches!(operation, {})\n    }}\n",
         names.join(" | ")
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "    fn http<'a>(&'a self, req: &'a HttpRequest<'a>) -> ::std::option::Option<HttpFuture<'a>> {{\n        self.0.http(req)\n    }}\n\n    \
+         fn response_headers(&self, req: &HttpRequest<'_>) -> ::std::vec::Vec<(::std::string::String, ::std::string::String)> {{\n        self.0.response_headers(req)\n    }}\n"
     )
     .unwrap();
     writeln!(out, "    fn call<'a>(&'a self, ctx: &'a RequestContext, input: Value) -> HandlerFuture<'a> {{").unwrap();

@@ -4,6 +4,7 @@
 //! time ([`clock`]), identity and scope ([`scope`]), resource naming ([`ids`], [`arn`])
 //! and the one error type that every service error converts into ([`error`]).
 
+pub mod addressing;
 pub mod arn;
 pub mod clock;
 pub mod error;

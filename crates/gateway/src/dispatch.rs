@@ -6,6 +6,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use nubo_core::{AwsError, RequestContext};
+use nubo_model::handler::HttpRequest;
 use nubo_model::ByteStream;
 use nubo_protocol::{body, errors, Codec, Request, Response};
 use std::convert::Infallible;
@@ -49,6 +50,20 @@ pub async fn handle(gw: Arc<Gateway>, req: hyper::Request<Incoming>) -> Result<H
         .map(str::to_string)
         .or_else(|| parts.uri.authority().map(|a| a.to_string()))
         .unwrap_or_default();
+
+    // Requests outside every API model that a service answers itself (S3's CORS preflight
+    // and website endpoint).
+    {
+        let raw = HttpRequest { method: &method, path: &path, query: &query, host: &host, headers: &parts.headers };
+        for svc in &gw.router.services {
+            if let Some(answer) = svc.handler.as_ref().and_then(|h| h.http(&raw)) {
+                let resp = answer.await;
+                tracing::info!(target: "nubo::request", "{} {method} {} {:.1}ms", svc.name, resp.status, started.elapsed().as_secs_f64() * 1000.0);
+                let out = Response { status: resp.status, headers: resp.headers, body: Bytes::new(), stream: Some(resp.body) };
+                return Ok(to_http(out, method == "HEAD"));
+            }
+        }
+    }
 
     let declared = parts.headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     let rpc = is_rpc(&parts);
@@ -137,7 +152,11 @@ pub async fn handle(gw: Arc<Gateway>, req: hyper::Request<Incoming>) -> Result<H
                     call(service, &codec, operation, &req, &labels, &ctx).await
                 }
             };
-            let resp = result.unwrap_or_else(|e| codec.encode_error(&e, &request_id));
+            let mut resp = result.unwrap_or_else(|e| codec.encode_error(&e, &request_id));
+            if let Some(h) = &service.handler {
+                let raw = HttpRequest { method: &method, path: &path, query: &query, host: &host, headers: &parts.headers };
+                resp.headers.extend(h.response_headers(&raw));
+            }
             (service.name, operation.name.clone(), resp)
         }
     };

@@ -213,7 +213,7 @@ impl Router {
     /// S3 is addressed by bucket: `bucket.<host>` (virtual host) is rewritten to `/bucket/…`.
     fn s3<'a>(&'a self, req: &Request, host: &str) -> Resolution<'a> {
         let svc = self.service("s3").expect("the S3 model is embedded");
-        let path = match virtual_host_bucket(host) {
+        let path = match nubo_core::addressing::virtual_host_bucket(host) {
             Some(bucket) => format!("/{bucket}{}", req.path),
             None => req.path.to_string(),
         };
@@ -233,33 +233,6 @@ impl Router {
 
 fn method_not_allowed(method: &str) -> AwsError {
     AwsError::new("MethodNotAllowed", 405, format!("The HTTP method {method} is not allowed: this protocol takes POST"))
-}
-
-/// The bucket named by a virtual-host-style `Host`: `bucket.s3.<anything>` (as
-/// `bucket.s3.localhost.localstack.cloud`) or `bucket.localhost`.
-pub fn virtual_host_bucket(host: &str) -> Option<String> {
-    let host = host.rsplit_once(':').filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit())).map(|(h, _)| h).unwrap_or(host);
-    let host = host.to_ascii_lowercase();
-    if let Some(i) = host.find(".s3.").or_else(|| host.find(".s3-")) {
-        return (i > 0).then(|| host[..i].to_string());
-    }
-    let bucket = host.strip_suffix(".localhost")?;
-    (!bucket.is_empty() && bucket != "s3" && !bucket.contains(".s3")).then(|| bucket.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn virtual_host_styles_name_their_bucket() {
-        assert_eq!(virtual_host_bucket("my-bucket.s3.localhost.localstack.cloud:4566").as_deref(), Some("my-bucket"));
-        assert_eq!(virtual_host_bucket("my.dotted.bucket.localhost:4566").as_deref(), Some("my.dotted.bucket"));
-        assert_eq!(virtual_host_bucket("b.s3.amazonaws.com").as_deref(), Some("b"));
-        assert_eq!(virtual_host_bucket("localhost:4566"), None);
-        assert_eq!(virtual_host_bucket("127.0.0.1:4566"), None);
-        assert_eq!(virtual_host_bucket("s3.localhost.localstack.cloud"), None);
-    }
 }
 
 #[cfg(test)]

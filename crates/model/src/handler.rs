@@ -11,6 +11,23 @@ use std::future::Future;
 use std::pin::Pin;
 
 pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = Result<Value, AwsError>> + Send + 'a>>;
+pub type HttpFuture<'a> = Pin<Box<dyn Future<Output = HttpResponse> + Send + 'a>>;
+
+/// A request as HTTP sees it, for the few answers a service gives outside its API model.
+pub struct HttpRequest<'a> {
+    pub method: &'a str,
+    /// As sent (percent-encoded).
+    pub path: &'a str,
+    pub query: &'a str,
+    pub host: &'a str,
+    pub headers: &'a http::HeaderMap,
+}
+
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: crate::ByteStream,
+}
 
 pub trait Handler: Send + Sync + 'static {
     /// nubo's name of the service (`sqs`, `cloudwatch`): the key of its model.
@@ -19,6 +36,20 @@ pub trait Handler: Send + Sync + 'static {
     /// Whether nubo implements this operation (others answer `NotImplemented`).
     fn implements(&self, operation: &str) -> bool;
     fn call<'a>(&'a self, ctx: &'a RequestContext, input: Value) -> HandlerFuture<'a>;
+
+    /// Answers a request outside the API model that belongs to this service (S3's CORS
+    /// preflight `OPTIONS` and its website endpoint), or `None`. Asked before routing, so
+    /// it must decide from the method and host alone, and quickly.
+    fn http<'a>(&'a self, req: &'a HttpRequest<'a>) -> Option<HttpFuture<'a>> {
+        let _ = req;
+        None
+    }
+
+    /// Headers to add to this service's API responses (S3's CORS headers).
+    fn response_headers(&self, req: &HttpRequest<'_>) -> Vec<(String, String)> {
+        let _ = req;
+        Vec::new()
+    }
 }
 
 /// AWS's wording for input that does not fit the operation's shapes, as the JSON services

@@ -20,6 +20,7 @@ mod objects;
 mod records;
 mod tagging;
 mod versioning;
+mod web;
 
 use error::Result;
 use nubo_core::{AwsError, Clock, RequestContext, Timestamp};
@@ -68,6 +69,12 @@ fn aws<T>(r: Result<T>) -> std::result::Result<T, AwsError> {
 
 /// Every operation delegates to its module; this block is the whole API surface.
 impl s3::S3 for S3 {
+    fn http<'a>(&'a self, req: &'a nubo_model::handler::HttpRequest<'a>) -> Option<nubo_model::handler::HttpFuture<'a>> {
+        self.http_request(req)
+    }
+    fn response_headers(&self, req: &nubo_model::handler::HttpRequest<'_>) -> Vec<(String, String)> {
+        self.cors_response_headers(req)
+    }
     async fn create_bucket(&self, ctx: &RequestContext, input: CreateBucketRequest) -> std::result::Result<CreateBucketOutput, AwsError> {
         aws(S3::create_bucket(self, ctx, input).await)
     }

@@ -4,7 +4,7 @@
 
 #![allow(clippy::all, non_camel_case_types)]
 
-use crate::handler::{Handler, HandlerFuture};
+use crate::handler::{Handler, HandlerFuture, HttpFuture, HttpRequest};
 use crate::value::{FromValue, IntoValue, ShapeError, StructReader, StructWriter, Value};
 use nubo_core::{AwsError, RequestContext};
 
@@ -742,6 +742,18 @@ pub trait Lambda: Send + Sync + 'static {
     fn invalid_input(&self, e: ShapeError) -> AwsError {
         crate::handler::validation_error(e)
     }
+
+    /// See [`Handler::http`].
+    fn http<'a>(&'a self, req: &'a HttpRequest<'a>) -> ::std::option::Option<HttpFuture<'a>> {
+        let _ = req;
+        None
+    }
+
+    /// See [`Handler::response_headers`].
+    fn response_headers(&self, req: &HttpRequest<'_>) -> ::std::vec::Vec<(::std::string::String, ::std::string::String)> {
+        let _ = req;
+        ::std::vec::Vec::new()
+    }
 }
 
 /// Makes any implementation of [`Lambda`] a [`Handler`] the gateway can call.
@@ -758,6 +770,14 @@ impl<S: Lambda> Handler for Service<S> {
 
     fn implements(&self, operation: &str) -> bool {
         matches!(operation, "ListFunctions")
+    }
+
+    fn http<'a>(&'a self, req: &'a HttpRequest<'a>) -> ::std::option::Option<HttpFuture<'a>> {
+        self.0.http(req)
+    }
+
+    fn response_headers(&self, req: &HttpRequest<'_>) -> ::std::vec::Vec<(::std::string::String, ::std::string::String)> {
+        self.0.response_headers(req)
     }
 
     fn call<'a>(&'a self, ctx: &'a RequestContext, input: Value) -> HandlerFuture<'a> {

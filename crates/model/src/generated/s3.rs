@@ -4,7 +4,7 @@
 
 #![allow(clippy::all, non_camel_case_types)]
 
-use crate::handler::{Handler, HandlerFuture};
+use crate::handler::{Handler, HandlerFuture, HttpFuture, HttpRequest};
 use crate::value::{FromValue, IntoValue, ShapeError, StructReader, StructWriter, Value};
 use nubo_core::{AwsError, RequestContext};
 
@@ -7387,6 +7387,18 @@ pub trait S3: Send + Sync + 'static {
     fn invalid_input(&self, e: ShapeError) -> AwsError {
         crate::handler::validation_error(e)
     }
+
+    /// See [`Handler::http`].
+    fn http<'a>(&'a self, req: &'a HttpRequest<'a>) -> ::std::option::Option<HttpFuture<'a>> {
+        let _ = req;
+        None
+    }
+
+    /// See [`Handler::response_headers`].
+    fn response_headers(&self, req: &HttpRequest<'_>) -> ::std::vec::Vec<(::std::string::String, ::std::string::String)> {
+        let _ = req;
+        ::std::vec::Vec::new()
+    }
 }
 
 /// Makes any implementation of [`S3`] a [`Handler`] the gateway can call.
@@ -7403,6 +7415,14 @@ impl<S: S3> Handler for Service<S> {
 
     fn implements(&self, operation: &str) -> bool {
         matches!(operation, "CreateBucket" | "HeadBucket" | "ListBuckets" | "DeleteBucket" | "GetBucketLocation" | "PutObject" | "GetObject" | "HeadObject" | "DeleteObject" | "DeleteObjects" | "CopyObject" | "ListObjects" | "ListObjectsV2" | "CreateMultipartUpload" | "UploadPart" | "UploadPartCopy" | "CompleteMultipartUpload" | "AbortMultipartUpload" | "ListParts" | "ListMultipartUploads" | "PutObjectTagging" | "GetObjectTagging" | "DeleteObjectTagging" | "PutBucketTagging" | "GetBucketTagging" | "DeleteBucketTagging" | "PutBucketVersioning" | "GetBucketVersioning" | "ListObjectVersions" | "PutBucketPolicy" | "GetBucketPolicy" | "DeleteBucketPolicy" | "GetBucketPolicyStatus" | "PutBucketCors" | "GetBucketCors" | "DeleteBucketCors" | "PutBucketEncryption" | "GetBucketEncryption" | "DeleteBucketEncryption" | "PutBucketAcl" | "GetBucketAcl" | "PutObjectAcl" | "GetObjectAcl" | "PutBucketLifecycleConfiguration" | "GetBucketLifecycleConfiguration" | "DeleteBucketLifecycle" | "PutBucketWebsite" | "GetBucketWebsite" | "DeleteBucketWebsite" | "PutBucketNotificationConfiguration" | "GetBucketNotificationConfiguration" | "PutPublicAccessBlock" | "GetPublicAccessBlock" | "DeletePublicAccessBlock" | "PutBucketOwnershipControls" | "GetBucketOwnershipControls" | "DeleteBucketOwnershipControls" | "GetBucketAccelerateConfiguration" | "GetBucketRequestPayment" | "GetBucketLogging" | "GetBucketReplication" | "GetObjectLockConfiguration")
+    }
+
+    fn http<'a>(&'a self, req: &'a HttpRequest<'a>) -> ::std::option::Option<HttpFuture<'a>> {
+        self.0.http(req)
+    }
+
+    fn response_headers(&self, req: &HttpRequest<'_>) -> ::std::vec::Vec<(::std::string::String, ::std::string::String)> {
+        self.0.response_headers(req)
     }
 
     fn call<'a>(&'a self, ctx: &'a RequestContext, input: Value) -> HandlerFuture<'a> {

@@ -1,0 +1,53 @@
+//! How AWS names resources in host names, as nubo serves them on loopback:
+//! S3 buckets as virtual hosts (`bucket.localhost`, `bucket.s3.localhost.localstack.cloud`)
+//! and S3 website endpoints (`bucket.s3-website.localhost`,
+//! `bucket.s3-website-us-east-1.localhost`, `bucket.s3-website.us-east-1.localhost`).
+
+fn strip_port(host: &str) -> String {
+    let h = host.rsplit_once(':').filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit())).map(|(h, _)| h).unwrap_or(host);
+    h.to_ascii_lowercase()
+}
+
+/// The bucket of an S3 website endpoint host.
+pub fn website_bucket(host: &str) -> Option<String> {
+    let host = strip_port(host);
+    let i = host.find(".s3-website")?;
+    (i > 0).then(|| host[..i].to_string())
+}
+
+/// The bucket named by a virtual-host-style `Host`: `bucket.s3.<anything>` or `bucket.localhost`.
+pub fn virtual_host_bucket(host: &str) -> Option<String> {
+    let host = strip_port(host);
+    if host.contains(".s3-website") {
+        return None;
+    }
+    if let Some(i) = host.find(".s3.").or_else(|| host.find(".s3-")) {
+        return (i > 0).then(|| host[..i].to_string());
+    }
+    let bucket = host.strip_suffix(".localhost")?;
+    (!bucket.is_empty() && bucket != "s3" && !bucket.contains(".s3")).then(|| bucket.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn virtual_host_styles_name_their_bucket() {
+        assert_eq!(virtual_host_bucket("my-bucket.s3.localhost.localstack.cloud:4566").as_deref(), Some("my-bucket"));
+        assert_eq!(virtual_host_bucket("my.dotted.bucket.localhost:4566").as_deref(), Some("my.dotted.bucket"));
+        assert_eq!(virtual_host_bucket("b.s3.amazonaws.com").as_deref(), Some("b"));
+        assert_eq!(virtual_host_bucket("localhost:4566"), None);
+        assert_eq!(virtual_host_bucket("127.0.0.1:4566"), None);
+        assert_eq!(virtual_host_bucket("s3.localhost.localstack.cloud"), None);
+        assert_eq!(virtual_host_bucket("site.s3-website.localhost"), None);
+    }
+
+    #[test]
+    fn website_hosts_name_their_bucket() {
+        assert_eq!(website_bucket("site.s3-website.localhost:4566").as_deref(), Some("site"));
+        assert_eq!(website_bucket("my.site.s3-website-us-east-1.localhost").as_deref(), Some("my.site"));
+        assert_eq!(website_bucket("site.s3-website.eu-west-1.localhost").as_deref(), Some("site"));
+        assert_eq!(website_bucket("site.localhost"), None);
+    }
+}
