@@ -273,7 +273,11 @@ impl S3 {
     // -- event notifications ---------------------------------------------------------------------
 
     pub(crate) async fn put_bucket_notification_configuration(&self, input: PutBucketNotificationConfigurationRequest) -> Result<()> {
-        self.set_config(&input.bucket, NOTIFICATION, Some(input.notification_configuration.into_value()))
+        let config = input.notification_configuration;
+        self.set_config(&input.bucket, NOTIFICATION, Some(config.clone().into_value()))?;
+        let b = self.bucket(&input.bucket)?;
+        self.notify_test_event(&b, &config);
+        Ok(())
     }
 
     pub(crate) async fn get_bucket_notification_configuration(&self, input: GetBucketNotificationConfigurationRequest) -> Result<NotificationConfiguration> {

@@ -12,6 +12,7 @@ mod config;
 mod conditions;
 mod data;
 mod error;
+pub mod events;
 pub mod lifecycle;
 mod listing;
 mod multipart;
@@ -38,11 +39,19 @@ pub struct S3 {
     sequence: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Wakes the lifecycle controller when a bucket's rules change.
     lifecycle_changed: std::sync::Arc<tokio::sync::Notify>,
+    /// Where event notifications go.
+    events: std::sync::Arc<dyn events::EventSink>,
 }
 
 impl S3 {
     pub fn new(store: Store, clock: Clock) -> S3 {
-        S3 { store, clock, sequence: Default::default(), lifecycle_changed: Default::default() }
+        S3 { store, clock, sequence: Default::default(), lifecycle_changed: Default::default(), events: events::default_sink() }
+    }
+
+    /// Delivers event notifications through `sink` (SQS, SNS and Lambda when they exist).
+    pub fn with_events(mut self, sink: std::sync::Arc<dyn events::EventSink>) -> S3 {
+        self.events = sink;
+        self
     }
 }
 

@@ -265,7 +265,9 @@ impl S3 {
         })?;
         let conditions = Conditions { if_match: input.if_match.as_deref(), if_none_match: input.if_none_match.as_deref(), if_modified_since: None, if_unmodified_since: None };
         let checksum_out = record.checksum.clone();
+        let notified = record.clone();
         let version_id = self.commit_object(&bucket, &input.key, record, conditions).await?;
+        self.notify(&bucket, "ObjectCreated:CompleteMultipartUpload", &input.key, Some(&ObjectRecord { version_id: version_id.clone(), ..notified }));
         for b in unused {
             self.store.blobs().delete(&b).await?;
         }

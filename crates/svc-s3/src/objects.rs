@@ -205,7 +205,9 @@ impl S3 {
         let mut out = PutObjectOutput { e_tag: Some(record.etag.clone()), ..Default::default() };
         set_checksum!(out, record.checksum.as_ref());
         out.checksum_type = record.checksum.as_ref().map(|c| c.kind.clone());
+        let notified = record.clone();
         out.version_id = self.commit_object(&bucket, &input.key, record, conditions).await?;
+        self.notify(&bucket, "ObjectCreated:Put", &input.key, Some(&ObjectRecord { version_id: out.version_id.clone(), ..notified }));
         Ok(out)
     }
 
@@ -309,6 +311,8 @@ impl S3 {
         for b in freed {
             self.store.blobs().delete(&b).await?;
         }
+        let event = if outcome.0 && version_id.is_none() { "ObjectRemoved:DeleteMarkerCreated" } else { "ObjectRemoved:Delete" };
+        self.notify(bucket, event, key, None);
         Ok(outcome)
     }
 
@@ -433,7 +437,9 @@ impl S3 {
         set_checksum!(result, record.checksum.as_ref());
         let conditions = Conditions { if_match: input.if_match.as_deref(), if_none_match: input.if_none_match.as_deref(), if_modified_since: None, if_unmodified_since: None };
         let copy_source_version_id = src.version_id.clone();
+        let notified = record.clone();
         let version_id = self.commit_object(&bucket, &input.key, record, conditions).await?;
+        self.notify(&bucket, "ObjectCreated:Copy", &input.key, Some(&ObjectRecord { version_id: version_id.clone(), ..notified }));
         Ok(CopyObjectOutput { copy_object_result: Some(result), version_id, copy_source_version_id, ..Default::default() })
     }
 
