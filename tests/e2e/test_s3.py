@@ -690,3 +690,28 @@ def test_copy_from_an_old_version(s3, bucket):
     out = s3.copy_object(Bucket=bucket, Key="dst", CopySource={"Bucket": bucket, "Key": "src", "VersionId": v1})
     assert out["CopySourceVersionId"] == v1
     assert s3.get_object(Bucket=bucket, Key="dst")["Body"].read() == b"old"
+
+
+@pytest.mark.parametrize("checksum_type", ["FULL_OBJECT", "COMPOSITE"])
+def test_multipart_checksums_full_object_and_composite(s3, bucket, checksum_type):
+    import zlib
+
+    p1, p2 = os.urandom(5 << 20), b"end"
+    up = s3.create_multipart_upload(Bucket=bucket, Key="ck", ChecksumAlgorithm="CRC32", ChecksumType=checksum_type)
+    assert up["ChecksumType"] == checksum_type
+    uid = up["UploadId"]
+    r1 = s3.upload_part(Bucket=bucket, Key="ck", UploadId=uid, PartNumber=1, Body=p1, ChecksumAlgorithm="CRC32")
+    r2 = s3.upload_part(Bucket=bucket, Key="ck", UploadId=uid, PartNumber=2, Body=p2, ChecksumAlgorithm="CRC32")
+    parts = [{"PartNumber": 1, "ETag": r1["ETag"], "ChecksumCRC32": r1["ChecksumCRC32"]},
+             {"PartNumber": 2, "ETag": r2["ETag"], "ChecksumCRC32": r2["ChecksumCRC32"]}]
+    whole = base64.b64encode(zlib.crc32(p1 + p2).to_bytes(4, "big")).decode()
+    extra = {"ChecksumCRC32": whole, "ChecksumType": "FULL_OBJECT"} if checksum_type == "FULL_OBJECT" else {}
+    done = s3.complete_multipart_upload(Bucket=bucket, Key="ck", UploadId=uid, MultipartUpload={"Parts": parts}, **extra)
+    head = s3.head_object(Bucket=bucket, Key="ck", ChecksumMode="ENABLED")
+    if checksum_type == "FULL_OBJECT":
+        assert done["ChecksumCRC32"] == whole == head["ChecksumCRC32"]
+    else:
+        raw = b"".join(base64.b64decode(p["ChecksumCRC32"]) for p in parts)
+        composite = base64.b64encode(zlib.crc32(raw).to_bytes(4, "big")).decode() + "-2"
+        assert done["ChecksumCRC32"] == composite == head["ChecksumCRC32"]
+    assert head["ChecksumType"] == checksum_type

@@ -240,3 +240,30 @@ def test_static_website_hosting(nubo, s3, bucket):
     s3.put_bucket_website(Bucket=bucket, WebsiteConfiguration={"RedirectAllRequestsTo": {"HostName": "example.com", "Protocol": "https"}})
     status, headers, _ = nubo.http("GET", "/page", headers=host)
     assert status == 301 and headers["location"] == "https://example.com/page"
+
+
+def test_cli_configuration_commands(aws, tmp_path):
+    import urllib.request
+
+    b = f"cli-cfg-{uuid.uuid4().hex[:10]}"
+    aws("s3api", "create-bucket", "--bucket", b)
+    aws("s3api", "put-bucket-versioning", "--bucket", b, "--versioning-configuration", "Status=Enabled")
+    assert aws("s3api", "get-bucket-versioning", "--bucket", b)["Status"] == "Enabled"
+    f = tmp_path / "v.txt"
+    f.write_text("one")
+    first = aws("s3api", "put-object", "--bucket", b, "--key", "v.txt", "--body", str(f))["VersionId"]
+    f.write_text("two")
+    aws("s3api", "put-object", "--bucket", b, "--key", "v.txt", "--body", str(f))
+    versions = aws("s3api", "list-object-versions", "--bucket", b)["Versions"]
+    assert len(versions) == 2 and versions[1]["VersionId"] == first
+    aws("s3api", "put-bucket-tagging", "--bucket", b, "--tagging", "TagSet=[{Key=team,Value=core}]")
+    assert aws("s3api", "get-bucket-tagging", "--bucket", b)["TagSet"] == [{"Key": "team", "Value": "core"}]
+    aws("s3api", "put-object-tagging", "--bucket", b, "--key", "v.txt", "--tagging", "TagSet=[{Key=k,Value=v}]")
+    assert aws("s3api", "get-object-tagging", "--bucket", b, "--key", "v.txt")["TagSet"] == [{"Key": "k", "Value": "v"}]
+    aws("s3api", "put-bucket-policy", "--bucket", b, "--policy", json.dumps(POLICY))
+    assert json.loads(aws("s3api", "get-bucket-policy", "--bucket", b)["Policy"]) == POLICY
+    url = aws("s3", "presign", f"s3://{b}/v.txt", "--expires-in", "60").strip()
+    with urllib.request.urlopen(url) as r:
+        assert r.read() == b"two"
+    p = aws("s3api", "get-bucket-cors", "--bucket", b, check=False)
+    assert p.returncode != 0 and "NoSuchCORSConfiguration" in p.stderr

@@ -1,7 +1,8 @@
 //! Multipart uploads: parts stream into their own blobs; completing an upload makes an
 //! object whose segments are those blobs, so no data is copied.
 
-use crate::checksum::{b64, digest, Algorithm};
+use crate::checksum::{b64, digest, Algorithm, Hasher};
+use http_body_util::BodyExt;
 use crate::conditions::Conditions;
 use crate::data::{self, Expected};
 use crate::error::{Result, S3Error};
@@ -89,6 +90,7 @@ impl S3 {
             metadata: input.metadata.unwrap_or_default(),
             storage_class: storage_class(input.storage_class)?,
             checksum_algorithm: algorithm.map(|a| a.name().to_string()),
+            checksum_type: algorithm.map(|a| input.checksum_type.clone().unwrap_or_else(|| a.default_multipart_kind().to_string())),
             tags: tagging::parse_header(input.tagging.as_deref())?,
             owner: ctx.scope.account.clone(),
         };
@@ -97,8 +99,8 @@ impl S3 {
             bucket: Some(input.bucket),
             key: Some(input.key),
             upload_id: Some(upload_id),
-            checksum_algorithm: algorithm.map(|a| a.name().to_string()),
-            checksum_type: algorithm.map(|a| input.checksum_type.unwrap_or_else(|| a.default_multipart_kind().to_string())),
+            checksum_algorithm: record.checksum_algorithm.clone(),
+            checksum_type: record.checksum_type.clone(),
             ..Default::default()
         })
     }
@@ -229,14 +231,41 @@ impl S3 {
             md5.update(hex::decode(&p.md5).unwrap_or_default());
         }
         let etag = format!("\"{}-{}\"", hex::encode(md5.finalize()), chosen.len());
-        let checksum = upload.checksum_algorithm.as_deref().and_then(Algorithm::parse).and_then(|a| {
-            let mut raw = Vec::new();
-            for p in &chosen {
-                let c = p.checksum.as_ref()?;
-                raw.extend(base64::engine::general_purpose::STANDARD.decode(&c.value).ok()?);
+        let algorithm = upload.checksum_algorithm.as_deref().and_then(Algorithm::parse);
+        let checksum = match (algorithm, upload.checksum_type.as_deref()) {
+            // The checksum of the whole object's bytes, as if uploaded at once.
+            (Some(a), Some("FULL_OBJECT")) => {
+                let mut h = Hasher::new(Some(a));
+                for p in &chosen {
+                    let mut reader = self.store.blobs().read(&p.blob, 0, p.size).await?;
+                    while let Some(frame) = reader.frame().await {
+                        if let Ok(data) = frame?.into_data() {
+                            h.update(&data);
+                        }
+                    }
+                }
+                let value = b64(&h.finish().1.map(|(_, raw)| raw).unwrap_or_default());
+                Some(Checksum { algorithm: a.name().into(), value, kind: "FULL_OBJECT".into() })
             }
-            Some(Checksum { algorithm: a.name().into(), value: format!("{}-{}", b64(&digest(a, &raw)), chosen.len()), kind: "COMPOSITE".into() })
-        });
+            // The checksum of the parts' checksums, with their count.
+            (Some(a), _) => (|| {
+                let mut raw = Vec::new();
+                for p in &chosen {
+                    let c = p.checksum.as_ref()?;
+                    raw.extend(base64::engine::general_purpose::STANDARD.decode(&c.value).ok()?);
+                }
+                Some(Checksum { algorithm: a.name().into(), value: format!("{}-{}", b64(&digest(a, &raw)), chosen.len()), kind: "COMPOSITE".into() })
+            })(),
+            (None, _) => None,
+        };
+        // A client that sends the whole object's checksum gets it checked.
+        if let Some(c) = checksum.as_ref().filter(|c| c.kind == "FULL_OBJECT") {
+            let claimed = [&input.checksum_crc32, &input.checksum_crc32_c, &input.checksum_crc64_nvme, &input.checksum_sha1, &input.checksum_sha256];
+            let claim = Algorithm::ALL.iter().position(|a| a.name() == c.algorithm).and_then(|i| claimed[i].as_ref());
+            if claim.is_some_and(|claim| *claim != c.value) {
+                return Err(S3Error::BadDigest(format!("The {} you specified did not match the calculated checksum.", c.algorithm)));
+            }
+        }
         let record = ObjectRecord {
             size: chosen.iter().map(|p| p.size).sum(),
             etag: etag.clone(),

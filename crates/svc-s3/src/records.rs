@@ -130,6 +130,9 @@ pub struct UploadRecord {
     pub metadata: BTreeMap<String, String>,
     pub storage_class: String,
     pub checksum_algorithm: Option<String>,
+    /// `COMPOSITE` or `FULL_OBJECT`: how the object's checksum derives from the parts'.
+    #[serde(default)]
+    pub checksum_type: Option<String>,
     pub tags: Vec<(String, String)>,
     pub owner: String,
 }
