@@ -73,28 +73,52 @@ pub async fn receive(blobs: &BlobStore, body: Option<ByteStream>, expected: Expe
     Ok(Received { blob, size, md5, checksum })
 }
 
+/// Segments opened before a download is answered: an overwrite that frees them afterwards
+/// cannot cut the download short (an open file outlives its unlinking). Objects with more
+/// parts open the rest as the stream reaches them.
+const OPEN_AHEAD: usize = 256;
+
 /// Streams `len` bytes from `start` of the data spread over `segments`.
-pub fn serve(blobs: &BlobStore, segments: &[Segment], start: u64, len: u64) -> ByteStream {
+pub async fn serve(blobs: &BlobStore, segments: &[Segment], start: u64, len: u64) -> Result<ByteStream> {
+    // The byte range of each segment the read touches.
+    let mut pieces = Vec::new();
+    let (mut offset, mut left) = (start, len);
+    for seg in segments {
+        if left == 0 {
+            break;
+        }
+        if offset >= seg.size {
+            offset -= seg.size;
+            continue;
+        }
+        let n = (seg.size - offset).min(left);
+        pieces.push((seg.blob.clone(), offset, n));
+        left -= n;
+        offset = 0;
+    }
+    let mut opened = Vec::new();
+    for (blob, offset, n) in pieces.iter().take(OPEN_AHEAD) {
+        opened.push(blobs.read(blob, *offset, *n).await?);
+    }
+    let rest: Vec<_> = pieces.into_iter().skip(OPEN_AHEAD).collect();
     let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
     let blobs = blobs.clone();
-    let segments = segments.to_vec();
     tokio::spawn(async move {
-        let (mut offset, mut left) = (start, len);
-        for seg in segments {
-            if left == 0 {
-                break;
-            }
-            if offset >= seg.size {
-                offset -= seg.size;
-                continue;
-            }
-            let n = (seg.size - offset).min(left);
-            let mut reader = match blobs.read(&seg.blob, offset, n).await {
-                Ok(r) => r,
-                Err(e) => {
-                    let _ = tx.send(Err(e)).await;
-                    return;
-                }
+        let mut later = rest.into_iter();
+        let mut opened = opened.into_iter();
+        loop {
+            let mut reader = match opened.next() {
+                Some(r) => r,
+                None => match later.next() {
+                    None => return,
+                    Some((blob, offset, n)) => match blobs.read(&blob, offset, n).await {
+                        Ok(r) => r,
+                        Err(e) => {
+                            let _ = tx.send(Err(e)).await;
+                            return;
+                        }
+                    },
+                },
             };
             while let Some(frame) = reader.frame().await {
                 let item = frame.map(|f| f.into_data().unwrap_or_default());
@@ -103,11 +127,9 @@ pub fn serve(blobs: &BlobStore, segments: &[Segment], start: u64, len: u64) -> B
                     return;
                 }
             }
-            left -= n;
-            offset = 0;
         }
     });
-    ByteStream::from_body(ChannelBody { rx, remaining: len }, Some(len))
+    Ok(ByteStream::from_body(ChannelBody { rx, remaining: len }, Some(len)))
 }
 
 struct ChannelBody {

@@ -182,7 +182,7 @@ impl S3 {
             }
         };
         let len = if src.size == 0 { 0 } else { end + 1 - start };
-        let body = data::serve(self.store.blobs(), &src.segments, start, len);
+        let body = data::serve(self.store.blobs(), &src.segments, start, len).await?;
         let algorithm = upload.checksum_algorithm.as_deref().and_then(Algorithm::parse);
         let received = data::receive(self.store.blobs(), Some(body), Expected { algorithm, value: None, content_md5: None }).await?;
         let part = self.store_part(&input.bucket, &upload, input.part_number, received).await?;

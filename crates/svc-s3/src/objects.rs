@@ -242,7 +242,7 @@ impl S3 {
         describe_object!(out, &rec, input, range);
         let len = if rec.size == 0 { 0 } else { range.1 + 1 - range.0 };
         out.content_length = Some(len as i64);
-        out.body = Some(data::serve(self.store.blobs(), &rec.segments, range.0, len));
+        out.body = Some(data::serve(self.store.blobs(), &rec.segments, range.0, len).await?);
         Ok(out)
     }
 
@@ -408,7 +408,7 @@ impl S3 {
             Some(a) => Some(Algorithm::parse(a).ok_or_else(|| S3Error::InvalidRequest(format!("Checksum algorithm {a} is not supported")))?),
             None => src.checksum.as_ref().and_then(|c| Algorithm::parse(&c.algorithm)),
         };
-        let body = data::serve(self.store.blobs(), &src.segments, 0, src.size);
+        let body = data::serve(self.store.blobs(), &src.segments, 0, src.size).await?;
         let expected = Expected { algorithm, value: None, content_md5: None };
         let received = data::receive(self.store.blobs(), Some(body), expected).await?;
         let now = self.now().as_millis();

@@ -147,7 +147,14 @@ impl S3 {
         if let Some(cc) = &rec.headers.cache_control {
             headers.push(("Cache-Control".into(), cc.clone()));
         }
-        let body = if head { ByteStream::from_bytes(Bytes::new()) } else { data::serve(self.store.blobs(), &rec.segments, 0, rec.size) };
+        let body = if head {
+            ByteStream::from_bytes(Bytes::new())
+        } else {
+            match data::serve(self.store.blobs(), &rec.segments, 0, rec.size).await {
+                Ok(b) => b,
+                Err(_) => return html_error(500, "Internal Server Error", &[("Code", "InternalError"), ("Message", "The object's data could not be read")]),
+            }
+        };
         HttpResponse { status, headers, body }
     }
 
