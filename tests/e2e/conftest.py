@@ -126,6 +126,11 @@ def model_with_protocol(service: str, protocol: str) -> str:
     src = data / version / "service-2.json.gz"
     model = json.loads(gzip.open(src).read()) if src.exists() else json.loads((data / version / "service-2.json").read_text())
     model = copy.deepcopy(model)
+    if protocol == "query" and model["metadata"]["protocol"] != "query":
+        # Query-era models wrapped each output in <OpResult>, as query servers answer.
+        for name, op in model["operations"].items():
+            if "output" in op:
+                op["output"].setdefault("resultWrapper", f"{name}Result")
     model["metadata"]["protocol"] = protocol
     model["metadata"]["protocols"] = [protocol]
     root = str(Path(_MODEL_ROOT) / f"{service}-{protocol}")

@@ -15,7 +15,17 @@ pub struct ServiceSpec {
 
 pub const SERVICES: &[ServiceSpec] = &[
     ServiceSpec { name: "sts", botocore: "sts", trait_name: "Sts", operations: &["GetCallerIdentity"] },
-    ServiceSpec { name: "sqs", botocore: "sqs", trait_name: "Sqs", operations: &["ListQueues"] },
+    ServiceSpec {
+        name: "sqs",
+        botocore: "sqs",
+        trait_name: "Sqs",
+        operations: &[
+            "CreateQueue", "GetQueueUrl", "ListQueues", "DeleteQueue", "PurgeQueue",
+            "GetQueueAttributes", "SetQueueAttributes", "TagQueue", "UntagQueue", "ListQueueTags",
+            "SendMessage", "SendMessageBatch", "ReceiveMessage", "DeleteMessage", "DeleteMessageBatch",
+            "ChangeMessageVisibility", "ChangeMessageVisibilityBatch", "ListDeadLetterSourceQueues",
+        ],
+    },
     ServiceSpec {
         name: "s3",
         botocore: "s3",

@@ -16,7 +16,7 @@ fn services(store: &Store, clock: &Clock) -> Vec<Box<dyn Handler>> {
     tokio::spawn(nubo_s3::lifecycle::run(s3.clone()));
     vec![
         nubo_sts::service(),
-        nubo_sqs::service(),
+        nubo_sqs::service(nubo_sqs::Sqs::new(store.clone(), clock.clone())),
         nubo_s3::service(s3),
         nubo_lambda::service(),
         nubo_cloudwatch::service(),

@@ -1,18 +1,117 @@
-//! Amazon SQS. The foundation answers `ListQueues` (no queues exist yet); queues, messages
-//! and their semantics arrive with the SQS issue.
+//! Amazon SQS.
+//!
+//! Queues and messages live in the store (see [`records`]); every change is one
+//! transaction, so an acknowledged send survives `kill -9` and a received message comes
+//! back after its visibility timeout, across restarts too. All times are nubo's clock.
+//! [`queues`] owns queue operations, [`messages`] message operations, [`attributes`] the
+//! queue attribute rules, [`md5`] the digests clients verify, [`error`] SQS's codes.
+//! Long polls wait on a per-queue notifier woken by sends, and on the clock.
 
-use nubo_core::{AwsError, RequestContext};
-use nubo_model::generated::sqs::{self, ListQueuesRequest, ListQueuesResult};
-use nubo_model::Handler;
+mod attributes;
+mod error;
+mod md5;
+mod messages;
+mod queues;
+mod records;
 
-pub struct Sqs;
+use nubo_core::{AwsError, Clock, RequestContext};
+use nubo_model::generated::sqs::{self, *};
+use nubo_model::{Handler, ShapeError};
+use nubo_store::Store;
+use records::QueueId;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio::sync::Notify;
 
-pub fn service() -> Box<dyn Handler> {
-    Box::new(sqs::Service(Sqs))
+#[derive(Clone)]
+pub struct Sqs {
+    store: Store,
+    clock: Clock,
+    /// Wakes long polls of a queue when something they wait for may have happened.
+    waiters: Arc<Mutex<HashMap<QueueId, Arc<Notify>>>>,
 }
 
+impl Sqs {
+    pub fn new(store: Store, clock: Clock) -> Sqs {
+        Sqs { store, clock, waiters: Default::default() }
+    }
+
+    fn waker(&self, q: &QueueId) -> Arc<Notify> {
+        self.waiters.lock().unwrap().entry(q.clone()).or_default().clone()
+    }
+
+    fn wake(&self, q: &QueueId) {
+        if let Some(n) = self.waiters.lock().unwrap().get(q) {
+            n.notify_waiters();
+        }
+    }
+}
+
+pub fn service(sqs: Sqs) -> Box<dyn Handler> {
+    Box::new(sqs::Service(sqs))
+}
+
+/// Every operation delegates to its module; this block is the whole API surface.
 impl sqs::Sqs for Sqs {
-    async fn list_queues(&self, _: &RequestContext, _: ListQueuesRequest) -> Result<ListQueuesResult, AwsError> {
-        Ok(ListQueuesResult::default())
+    /// SQS names a missing member `MissingParameter`, for JSON and query clients alike.
+    fn invalid_input(&self, e: ShapeError) -> AwsError {
+        match e {
+            ShapeError::MissingRequired { member } => error::SqsError::MissingParameter(member).into(),
+            other => nubo_model::handler::validation_error(other),
+        }
+    }
+    async fn create_queue(&self, ctx: &RequestContext, input: CreateQueueRequest) -> std::result::Result<CreateQueueResult, AwsError> {
+        Sqs::create_queue(self, ctx, input).await.map_err(Into::into)
+    }
+    async fn get_queue_url(&self, ctx: &RequestContext, input: GetQueueUrlRequest) -> std::result::Result<GetQueueUrlResult, AwsError> {
+        Sqs::get_queue_url(self, ctx, input).await.map_err(Into::into)
+    }
+    async fn list_queues(&self, ctx: &RequestContext, input: ListQueuesRequest) -> std::result::Result<ListQueuesResult, AwsError> {
+        Sqs::list_queues(self, ctx, input).await.map_err(Into::into)
+    }
+    async fn delete_queue(&self, ctx: &RequestContext, input: DeleteQueueRequest) -> std::result::Result<(), AwsError> {
+        Sqs::delete_queue(self, ctx, input).await.map_err(Into::into)
+    }
+    async fn purge_queue(&self, ctx: &RequestContext, input: PurgeQueueRequest) -> std::result::Result<(), AwsError> {
+        Sqs::purge_queue(self, ctx, input).await.map_err(Into::into)
+    }
+    async fn get_queue_attributes(&self, ctx: &RequestContext, input: GetQueueAttributesRequest) -> std::result::Result<GetQueueAttributesResult, AwsError> {
+        Sqs::get_queue_attributes(self, ctx, input).await.map_err(Into::into)
+    }
+    async fn set_queue_attributes(&self, ctx: &RequestContext, input: SetQueueAttributesRequest) -> std::result::Result<(), AwsError> {
+        Sqs::set_queue_attributes(self, ctx, input).await.map_err(Into::into)
+    }
+    async fn tag_queue(&self, ctx: &RequestContext, input: TagQueueRequest) -> std::result::Result<(), AwsError> {
+        Sqs::tag_queue(self, ctx, input).await.map_err(Into::into)
+    }
+    async fn untag_queue(&self, ctx: &RequestContext, input: UntagQueueRequest) -> std::result::Result<(), AwsError> {
+        Sqs::untag_queue(self, ctx, input).await.map_err(Into::into)
+    }
+    async fn list_queue_tags(&self, ctx: &RequestContext, input: ListQueueTagsRequest) -> std::result::Result<ListQueueTagsResult, AwsError> {
+        Sqs::list_queue_tags(self, ctx, input).await.map_err(Into::into)
+    }
+    async fn send_message(&self, ctx: &RequestContext, input: SendMessageRequest) -> std::result::Result<SendMessageResult, AwsError> {
+        Sqs::send_message(self, ctx, input).await.map_err(Into::into)
+    }
+    async fn send_message_batch(&self, ctx: &RequestContext, input: SendMessageBatchRequest) -> std::result::Result<SendMessageBatchResult, AwsError> {
+        Sqs::send_message_batch(self, ctx, input).await.map_err(Into::into)
+    }
+    async fn receive_message(&self, ctx: &RequestContext, input: ReceiveMessageRequest) -> std::result::Result<ReceiveMessageResult, AwsError> {
+        Sqs::receive_message(self, ctx, input).await.map_err(Into::into)
+    }
+    async fn delete_message(&self, ctx: &RequestContext, input: DeleteMessageRequest) -> std::result::Result<(), AwsError> {
+        Sqs::delete_message(self, ctx, input).await.map_err(Into::into)
+    }
+    async fn delete_message_batch(&self, ctx: &RequestContext, input: DeleteMessageBatchRequest) -> std::result::Result<DeleteMessageBatchResult, AwsError> {
+        Sqs::delete_message_batch(self, ctx, input).await.map_err(Into::into)
+    }
+    async fn change_message_visibility(&self, ctx: &RequestContext, input: ChangeMessageVisibilityRequest) -> std::result::Result<(), AwsError> {
+        Sqs::change_message_visibility(self, ctx, input).await.map_err(Into::into)
+    }
+    async fn change_message_visibility_batch(&self, ctx: &RequestContext, input: ChangeMessageVisibilityBatchRequest) -> std::result::Result<ChangeMessageVisibilityBatchResult, AwsError> {
+        Sqs::change_message_visibility_batch(self, ctx, input).await.map_err(Into::into)
+    }
+    async fn list_dead_letter_source_queues(&self, ctx: &RequestContext, input: ListDeadLetterSourceQueuesRequest) -> std::result::Result<ListDeadLetterSourceQueuesResult, AwsError> {
+        Sqs::list_dead_letter_source_queues(self, ctx, input).await.map_err(Into::into)
     }
 }

@@ -8,6 +8,594 @@ use crate::handler::{Handler, HandlerFuture, HttpFuture, HttpRequest};
 use crate::value::{FromValue, IntoValue, ShapeError, StructReader, StructWriter, Value};
 use nubo_core::{AwsError, RequestContext};
 
+/// The `BatchResultErrorEntry` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BatchResultErrorEntry {
+    pub id: ::std::string::String,
+    pub sender_fault: bool,
+    pub code: ::std::string::String,
+    pub message: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for BatchResultErrorEntry {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(BatchResultErrorEntry {
+            id: r.required("Id")?,
+            sender_fault: r.required("SenderFault")?,
+            code: r.required("Code")?,
+            message: r.optional("Message")?,
+        })
+    }
+}
+
+impl IntoValue for BatchResultErrorEntry {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Id", self.id);
+        w.member("SenderFault", self.sender_fault);
+        w.member("Code", self.code);
+        w.optional("Message", self.message);
+        w.finish()
+    }
+}
+
+/// The `ChangeMessageVisibilityBatchRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChangeMessageVisibilityBatchRequest {
+    pub queue_url: ::std::string::String,
+    pub entries: ::std::vec::Vec<ChangeMessageVisibilityBatchRequestEntry>,
+}
+
+impl FromValue for ChangeMessageVisibilityBatchRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ChangeMessageVisibilityBatchRequest {
+            queue_url: r.required("QueueUrl")?,
+            entries: r.required("Entries")?,
+        })
+    }
+}
+
+impl IntoValue for ChangeMessageVisibilityBatchRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("QueueUrl", self.queue_url);
+        w.member("Entries", self.entries);
+        w.finish()
+    }
+}
+
+/// The `ChangeMessageVisibilityBatchRequestEntry` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChangeMessageVisibilityBatchRequestEntry {
+    pub id: ::std::string::String,
+    pub receipt_handle: ::std::string::String,
+    pub visibility_timeout: ::std::option::Option<i32>,
+}
+
+impl FromValue for ChangeMessageVisibilityBatchRequestEntry {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ChangeMessageVisibilityBatchRequestEntry {
+            id: r.required("Id")?,
+            receipt_handle: r.required("ReceiptHandle")?,
+            visibility_timeout: r.optional("VisibilityTimeout")?,
+        })
+    }
+}
+
+impl IntoValue for ChangeMessageVisibilityBatchRequestEntry {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Id", self.id);
+        w.member("ReceiptHandle", self.receipt_handle);
+        w.optional("VisibilityTimeout", self.visibility_timeout);
+        w.finish()
+    }
+}
+
+/// The `ChangeMessageVisibilityBatchResult` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChangeMessageVisibilityBatchResult {
+    pub successful: ::std::vec::Vec<ChangeMessageVisibilityBatchResultEntry>,
+    pub failed: ::std::vec::Vec<BatchResultErrorEntry>,
+}
+
+impl FromValue for ChangeMessageVisibilityBatchResult {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ChangeMessageVisibilityBatchResult {
+            successful: r.required("Successful")?,
+            failed: r.required("Failed")?,
+        })
+    }
+}
+
+impl IntoValue for ChangeMessageVisibilityBatchResult {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Successful", self.successful);
+        w.member("Failed", self.failed);
+        w.finish()
+    }
+}
+
+/// The `ChangeMessageVisibilityBatchResultEntry` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChangeMessageVisibilityBatchResultEntry {
+    pub id: ::std::string::String,
+}
+
+impl FromValue for ChangeMessageVisibilityBatchResultEntry {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ChangeMessageVisibilityBatchResultEntry {
+            id: r.required("Id")?,
+        })
+    }
+}
+
+impl IntoValue for ChangeMessageVisibilityBatchResultEntry {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Id", self.id);
+        w.finish()
+    }
+}
+
+/// The `ChangeMessageVisibilityRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChangeMessageVisibilityRequest {
+    pub queue_url: ::std::string::String,
+    pub receipt_handle: ::std::string::String,
+    pub visibility_timeout: i32,
+}
+
+impl FromValue for ChangeMessageVisibilityRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ChangeMessageVisibilityRequest {
+            queue_url: r.required("QueueUrl")?,
+            receipt_handle: r.required("ReceiptHandle")?,
+            visibility_timeout: r.required("VisibilityTimeout")?,
+        })
+    }
+}
+
+impl IntoValue for ChangeMessageVisibilityRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("QueueUrl", self.queue_url);
+        w.member("ReceiptHandle", self.receipt_handle);
+        w.member("VisibilityTimeout", self.visibility_timeout);
+        w.finish()
+    }
+}
+
+/// The `CreateQueueRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateQueueRequest {
+    pub queue_name: ::std::string::String,
+    pub attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    pub tags: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+}
+
+impl FromValue for CreateQueueRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CreateQueueRequest {
+            queue_name: r.required("QueueName")?,
+            attributes: r.optional("Attributes")?,
+            tags: r.optional("tags")?,
+        })
+    }
+}
+
+impl IntoValue for CreateQueueRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("QueueName", self.queue_name);
+        w.optional("Attributes", self.attributes);
+        w.optional("tags", self.tags);
+        w.finish()
+    }
+}
+
+/// The `CreateQueueResult` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateQueueResult {
+    pub queue_url: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for CreateQueueResult {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CreateQueueResult {
+            queue_url: r.optional("QueueUrl")?,
+        })
+    }
+}
+
+impl IntoValue for CreateQueueResult {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("QueueUrl", self.queue_url);
+        w.finish()
+    }
+}
+
+/// The `DeleteMessageBatchRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteMessageBatchRequest {
+    pub queue_url: ::std::string::String,
+    pub entries: ::std::vec::Vec<DeleteMessageBatchRequestEntry>,
+}
+
+impl FromValue for DeleteMessageBatchRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeleteMessageBatchRequest {
+            queue_url: r.required("QueueUrl")?,
+            entries: r.required("Entries")?,
+        })
+    }
+}
+
+impl IntoValue for DeleteMessageBatchRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("QueueUrl", self.queue_url);
+        w.member("Entries", self.entries);
+        w.finish()
+    }
+}
+
+/// The `DeleteMessageBatchRequestEntry` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteMessageBatchRequestEntry {
+    pub id: ::std::string::String,
+    pub receipt_handle: ::std::string::String,
+}
+
+impl FromValue for DeleteMessageBatchRequestEntry {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeleteMessageBatchRequestEntry {
+            id: r.required("Id")?,
+            receipt_handle: r.required("ReceiptHandle")?,
+        })
+    }
+}
+
+impl IntoValue for DeleteMessageBatchRequestEntry {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Id", self.id);
+        w.member("ReceiptHandle", self.receipt_handle);
+        w.finish()
+    }
+}
+
+/// The `DeleteMessageBatchResult` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteMessageBatchResult {
+    pub successful: ::std::vec::Vec<DeleteMessageBatchResultEntry>,
+    pub failed: ::std::vec::Vec<BatchResultErrorEntry>,
+}
+
+impl FromValue for DeleteMessageBatchResult {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeleteMessageBatchResult {
+            successful: r.required("Successful")?,
+            failed: r.required("Failed")?,
+        })
+    }
+}
+
+impl IntoValue for DeleteMessageBatchResult {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Successful", self.successful);
+        w.member("Failed", self.failed);
+        w.finish()
+    }
+}
+
+/// The `DeleteMessageBatchResultEntry` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteMessageBatchResultEntry {
+    pub id: ::std::string::String,
+}
+
+impl FromValue for DeleteMessageBatchResultEntry {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeleteMessageBatchResultEntry {
+            id: r.required("Id")?,
+        })
+    }
+}
+
+impl IntoValue for DeleteMessageBatchResultEntry {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Id", self.id);
+        w.finish()
+    }
+}
+
+/// The `DeleteMessageRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteMessageRequest {
+    pub queue_url: ::std::string::String,
+    pub receipt_handle: ::std::string::String,
+}
+
+impl FromValue for DeleteMessageRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeleteMessageRequest {
+            queue_url: r.required("QueueUrl")?,
+            receipt_handle: r.required("ReceiptHandle")?,
+        })
+    }
+}
+
+impl IntoValue for DeleteMessageRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("QueueUrl", self.queue_url);
+        w.member("ReceiptHandle", self.receipt_handle);
+        w.finish()
+    }
+}
+
+/// The `DeleteQueueRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteQueueRequest {
+    pub queue_url: ::std::string::String,
+}
+
+impl FromValue for DeleteQueueRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeleteQueueRequest {
+            queue_url: r.required("QueueUrl")?,
+        })
+    }
+}
+
+impl IntoValue for DeleteQueueRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("QueueUrl", self.queue_url);
+        w.finish()
+    }
+}
+
+/// The `GetQueueAttributesRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetQueueAttributesRequest {
+    pub queue_url: ::std::string::String,
+    pub attribute_names: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+}
+
+impl FromValue for GetQueueAttributesRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetQueueAttributesRequest {
+            queue_url: r.required("QueueUrl")?,
+            attribute_names: r.optional("AttributeNames")?,
+        })
+    }
+}
+
+impl IntoValue for GetQueueAttributesRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("QueueUrl", self.queue_url);
+        w.optional("AttributeNames", self.attribute_names);
+        w.finish()
+    }
+}
+
+/// The `GetQueueAttributesResult` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetQueueAttributesResult {
+    pub attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+}
+
+impl FromValue for GetQueueAttributesResult {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetQueueAttributesResult {
+            attributes: r.optional("Attributes")?,
+        })
+    }
+}
+
+impl IntoValue for GetQueueAttributesResult {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Attributes", self.attributes);
+        w.finish()
+    }
+}
+
+/// The `GetQueueUrlRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetQueueUrlRequest {
+    pub queue_name: ::std::string::String,
+    pub queue_owner_aws_account_id: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for GetQueueUrlRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetQueueUrlRequest {
+            queue_name: r.required("QueueName")?,
+            queue_owner_aws_account_id: r.optional("QueueOwnerAWSAccountId")?,
+        })
+    }
+}
+
+impl IntoValue for GetQueueUrlRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("QueueName", self.queue_name);
+        w.optional("QueueOwnerAWSAccountId", self.queue_owner_aws_account_id);
+        w.finish()
+    }
+}
+
+/// The `GetQueueUrlResult` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetQueueUrlResult {
+    pub queue_url: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for GetQueueUrlResult {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetQueueUrlResult {
+            queue_url: r.optional("QueueUrl")?,
+        })
+    }
+}
+
+impl IntoValue for GetQueueUrlResult {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("QueueUrl", self.queue_url);
+        w.finish()
+    }
+}
+
+/// The `ListDeadLetterSourceQueuesRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListDeadLetterSourceQueuesRequest {
+    pub queue_url: ::std::string::String,
+    pub next_token: ::std::option::Option<::std::string::String>,
+    pub max_results: ::std::option::Option<i32>,
+}
+
+impl FromValue for ListDeadLetterSourceQueuesRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ListDeadLetterSourceQueuesRequest {
+            queue_url: r.required("QueueUrl")?,
+            next_token: r.optional("NextToken")?,
+            max_results: r.optional("MaxResults")?,
+        })
+    }
+}
+
+impl IntoValue for ListDeadLetterSourceQueuesRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("QueueUrl", self.queue_url);
+        w.optional("NextToken", self.next_token);
+        w.optional("MaxResults", self.max_results);
+        w.finish()
+    }
+}
+
+/// The `ListDeadLetterSourceQueuesResult` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListDeadLetterSourceQueuesResult {
+    pub queue_urls: ::std::vec::Vec<::std::string::String>,
+    pub next_token: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for ListDeadLetterSourceQueuesResult {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ListDeadLetterSourceQueuesResult {
+            queue_urls: r.required("queueUrls")?,
+            next_token: r.optional("NextToken")?,
+        })
+    }
+}
+
+impl IntoValue for ListDeadLetterSourceQueuesResult {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("queueUrls", self.queue_urls);
+        w.optional("NextToken", self.next_token);
+        w.finish()
+    }
+}
+
+/// The `ListQueueTagsRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListQueueTagsRequest {
+    pub queue_url: ::std::string::String,
+}
+
+impl FromValue for ListQueueTagsRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ListQueueTagsRequest {
+            queue_url: r.required("QueueUrl")?,
+        })
+    }
+}
+
+impl IntoValue for ListQueueTagsRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("QueueUrl", self.queue_url);
+        w.finish()
+    }
+}
+
+/// The `ListQueueTagsResult` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListQueueTagsResult {
+    pub tags: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+}
+
+impl FromValue for ListQueueTagsResult {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ListQueueTagsResult {
+            tags: r.optional("Tags")?,
+        })
+    }
+}
+
+impl IntoValue for ListQueueTagsResult {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Tags", self.tags);
+        w.finish()
+    }
+}
+
 /// The `ListQueuesRequest` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListQueuesRequest {
@@ -65,11 +653,597 @@ impl IntoValue for ListQueuesResult {
     }
 }
 
+/// The `Message` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Message {
+    pub message_id: ::std::option::Option<::std::string::String>,
+    pub receipt_handle: ::std::option::Option<::std::string::String>,
+    pub md5_of_body: ::std::option::Option<::std::string::String>,
+    pub body: ::std::option::Option<::std::string::String>,
+    pub attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    pub md5_of_message_attributes: ::std::option::Option<::std::string::String>,
+    pub message_attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, MessageAttributeValue>>,
+}
+
+impl FromValue for Message {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(Message {
+            message_id: r.optional("MessageId")?,
+            receipt_handle: r.optional("ReceiptHandle")?,
+            md5_of_body: r.optional("MD5OfBody")?,
+            body: r.optional("Body")?,
+            attributes: r.optional("Attributes")?,
+            md5_of_message_attributes: r.optional("MD5OfMessageAttributes")?,
+            message_attributes: r.optional("MessageAttributes")?,
+        })
+    }
+}
+
+impl IntoValue for Message {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("MessageId", self.message_id);
+        w.optional("ReceiptHandle", self.receipt_handle);
+        w.optional("MD5OfBody", self.md5_of_body);
+        w.optional("Body", self.body);
+        w.optional("Attributes", self.attributes);
+        w.optional("MD5OfMessageAttributes", self.md5_of_message_attributes);
+        w.optional("MessageAttributes", self.message_attributes);
+        w.finish()
+    }
+}
+
+/// The `MessageAttributeValue` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MessageAttributeValue {
+    pub string_value: ::std::option::Option<::std::string::String>,
+    pub binary_value: ::std::option::Option<::bytes::Bytes>,
+    pub string_list_values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub binary_list_values: ::std::option::Option<::std::vec::Vec<::bytes::Bytes>>,
+    pub data_type: ::std::string::String,
+}
+
+impl FromValue for MessageAttributeValue {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(MessageAttributeValue {
+            string_value: r.optional("StringValue")?,
+            binary_value: r.optional("BinaryValue")?,
+            string_list_values: r.optional("StringListValues")?,
+            binary_list_values: r.optional("BinaryListValues")?,
+            data_type: r.required("DataType")?,
+        })
+    }
+}
+
+impl IntoValue for MessageAttributeValue {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("StringValue", self.string_value);
+        w.optional("BinaryValue", self.binary_value);
+        w.optional("StringListValues", self.string_list_values);
+        w.optional("BinaryListValues", self.binary_list_values);
+        w.member("DataType", self.data_type);
+        w.finish()
+    }
+}
+
+/// The `MessageSystemAttributeValue` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MessageSystemAttributeValue {
+    pub string_value: ::std::option::Option<::std::string::String>,
+    pub binary_value: ::std::option::Option<::bytes::Bytes>,
+    pub string_list_values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub binary_list_values: ::std::option::Option<::std::vec::Vec<::bytes::Bytes>>,
+    pub data_type: ::std::string::String,
+}
+
+impl FromValue for MessageSystemAttributeValue {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(MessageSystemAttributeValue {
+            string_value: r.optional("StringValue")?,
+            binary_value: r.optional("BinaryValue")?,
+            string_list_values: r.optional("StringListValues")?,
+            binary_list_values: r.optional("BinaryListValues")?,
+            data_type: r.required("DataType")?,
+        })
+    }
+}
+
+impl IntoValue for MessageSystemAttributeValue {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("StringValue", self.string_value);
+        w.optional("BinaryValue", self.binary_value);
+        w.optional("StringListValues", self.string_list_values);
+        w.optional("BinaryListValues", self.binary_list_values);
+        w.member("DataType", self.data_type);
+        w.finish()
+    }
+}
+
+/// The `PurgeQueueRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PurgeQueueRequest {
+    pub queue_url: ::std::string::String,
+}
+
+impl FromValue for PurgeQueueRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(PurgeQueueRequest {
+            queue_url: r.required("QueueUrl")?,
+        })
+    }
+}
+
+impl IntoValue for PurgeQueueRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("QueueUrl", self.queue_url);
+        w.finish()
+    }
+}
+
+/// The `ReceiveMessageRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReceiveMessageRequest {
+    pub queue_url: ::std::string::String,
+    pub attribute_names: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub message_system_attribute_names: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub message_attribute_names: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub max_number_of_messages: ::std::option::Option<i32>,
+    pub visibility_timeout: ::std::option::Option<i32>,
+    pub wait_time_seconds: ::std::option::Option<i32>,
+    pub receive_request_attempt_id: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for ReceiveMessageRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ReceiveMessageRequest {
+            queue_url: r.required("QueueUrl")?,
+            attribute_names: r.optional("AttributeNames")?,
+            message_system_attribute_names: r.optional("MessageSystemAttributeNames")?,
+            message_attribute_names: r.optional("MessageAttributeNames")?,
+            max_number_of_messages: r.optional("MaxNumberOfMessages")?,
+            visibility_timeout: r.optional("VisibilityTimeout")?,
+            wait_time_seconds: r.optional("WaitTimeSeconds")?,
+            receive_request_attempt_id: r.optional("ReceiveRequestAttemptId")?,
+        })
+    }
+}
+
+impl IntoValue for ReceiveMessageRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("QueueUrl", self.queue_url);
+        w.optional("AttributeNames", self.attribute_names);
+        w.optional("MessageSystemAttributeNames", self.message_system_attribute_names);
+        w.optional("MessageAttributeNames", self.message_attribute_names);
+        w.optional("MaxNumberOfMessages", self.max_number_of_messages);
+        w.optional("VisibilityTimeout", self.visibility_timeout);
+        w.optional("WaitTimeSeconds", self.wait_time_seconds);
+        w.optional("ReceiveRequestAttemptId", self.receive_request_attempt_id);
+        w.finish()
+    }
+}
+
+/// The `ReceiveMessageResult` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReceiveMessageResult {
+    pub messages: ::std::option::Option<::std::vec::Vec<Message>>,
+}
+
+impl FromValue for ReceiveMessageResult {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ReceiveMessageResult {
+            messages: r.optional("Messages")?,
+        })
+    }
+}
+
+impl IntoValue for ReceiveMessageResult {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Messages", self.messages);
+        w.finish()
+    }
+}
+
+/// The `SendMessageBatchRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SendMessageBatchRequest {
+    pub queue_url: ::std::string::String,
+    pub entries: ::std::vec::Vec<SendMessageBatchRequestEntry>,
+}
+
+impl FromValue for SendMessageBatchRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(SendMessageBatchRequest {
+            queue_url: r.required("QueueUrl")?,
+            entries: r.required("Entries")?,
+        })
+    }
+}
+
+impl IntoValue for SendMessageBatchRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("QueueUrl", self.queue_url);
+        w.member("Entries", self.entries);
+        w.finish()
+    }
+}
+
+/// The `SendMessageBatchRequestEntry` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SendMessageBatchRequestEntry {
+    pub id: ::std::string::String,
+    pub message_body: ::std::string::String,
+    pub delay_seconds: ::std::option::Option<i32>,
+    pub message_attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, MessageAttributeValue>>,
+    pub message_system_attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, MessageSystemAttributeValue>>,
+    pub message_deduplication_id: ::std::option::Option<::std::string::String>,
+    pub message_group_id: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for SendMessageBatchRequestEntry {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(SendMessageBatchRequestEntry {
+            id: r.required("Id")?,
+            message_body: r.required("MessageBody")?,
+            delay_seconds: r.optional("DelaySeconds")?,
+            message_attributes: r.optional("MessageAttributes")?,
+            message_system_attributes: r.optional("MessageSystemAttributes")?,
+            message_deduplication_id: r.optional("MessageDeduplicationId")?,
+            message_group_id: r.optional("MessageGroupId")?,
+        })
+    }
+}
+
+impl IntoValue for SendMessageBatchRequestEntry {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Id", self.id);
+        w.member("MessageBody", self.message_body);
+        w.optional("DelaySeconds", self.delay_seconds);
+        w.optional("MessageAttributes", self.message_attributes);
+        w.optional("MessageSystemAttributes", self.message_system_attributes);
+        w.optional("MessageDeduplicationId", self.message_deduplication_id);
+        w.optional("MessageGroupId", self.message_group_id);
+        w.finish()
+    }
+}
+
+/// The `SendMessageBatchResult` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SendMessageBatchResult {
+    pub successful: ::std::vec::Vec<SendMessageBatchResultEntry>,
+    pub failed: ::std::vec::Vec<BatchResultErrorEntry>,
+}
+
+impl FromValue for SendMessageBatchResult {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(SendMessageBatchResult {
+            successful: r.required("Successful")?,
+            failed: r.required("Failed")?,
+        })
+    }
+}
+
+impl IntoValue for SendMessageBatchResult {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Successful", self.successful);
+        w.member("Failed", self.failed);
+        w.finish()
+    }
+}
+
+/// The `SendMessageBatchResultEntry` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SendMessageBatchResultEntry {
+    pub id: ::std::string::String,
+    pub message_id: ::std::string::String,
+    pub md5_of_message_body: ::std::string::String,
+    pub md5_of_message_attributes: ::std::option::Option<::std::string::String>,
+    pub md5_of_message_system_attributes: ::std::option::Option<::std::string::String>,
+    pub sequence_number: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for SendMessageBatchResultEntry {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(SendMessageBatchResultEntry {
+            id: r.required("Id")?,
+            message_id: r.required("MessageId")?,
+            md5_of_message_body: r.required("MD5OfMessageBody")?,
+            md5_of_message_attributes: r.optional("MD5OfMessageAttributes")?,
+            md5_of_message_system_attributes: r.optional("MD5OfMessageSystemAttributes")?,
+            sequence_number: r.optional("SequenceNumber")?,
+        })
+    }
+}
+
+impl IntoValue for SendMessageBatchResultEntry {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Id", self.id);
+        w.member("MessageId", self.message_id);
+        w.member("MD5OfMessageBody", self.md5_of_message_body);
+        w.optional("MD5OfMessageAttributes", self.md5_of_message_attributes);
+        w.optional("MD5OfMessageSystemAttributes", self.md5_of_message_system_attributes);
+        w.optional("SequenceNumber", self.sequence_number);
+        w.finish()
+    }
+}
+
+/// The `SendMessageRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SendMessageRequest {
+    pub queue_url: ::std::string::String,
+    pub message_body: ::std::string::String,
+    pub delay_seconds: ::std::option::Option<i32>,
+    pub message_attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, MessageAttributeValue>>,
+    pub message_system_attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, MessageSystemAttributeValue>>,
+    pub message_deduplication_id: ::std::option::Option<::std::string::String>,
+    pub message_group_id: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for SendMessageRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(SendMessageRequest {
+            queue_url: r.required("QueueUrl")?,
+            message_body: r.required("MessageBody")?,
+            delay_seconds: r.optional("DelaySeconds")?,
+            message_attributes: r.optional("MessageAttributes")?,
+            message_system_attributes: r.optional("MessageSystemAttributes")?,
+            message_deduplication_id: r.optional("MessageDeduplicationId")?,
+            message_group_id: r.optional("MessageGroupId")?,
+        })
+    }
+}
+
+impl IntoValue for SendMessageRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("QueueUrl", self.queue_url);
+        w.member("MessageBody", self.message_body);
+        w.optional("DelaySeconds", self.delay_seconds);
+        w.optional("MessageAttributes", self.message_attributes);
+        w.optional("MessageSystemAttributes", self.message_system_attributes);
+        w.optional("MessageDeduplicationId", self.message_deduplication_id);
+        w.optional("MessageGroupId", self.message_group_id);
+        w.finish()
+    }
+}
+
+/// The `SendMessageResult` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SendMessageResult {
+    pub md5_of_message_body: ::std::option::Option<::std::string::String>,
+    pub md5_of_message_attributes: ::std::option::Option<::std::string::String>,
+    pub md5_of_message_system_attributes: ::std::option::Option<::std::string::String>,
+    pub message_id: ::std::option::Option<::std::string::String>,
+    pub sequence_number: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for SendMessageResult {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(SendMessageResult {
+            md5_of_message_body: r.optional("MD5OfMessageBody")?,
+            md5_of_message_attributes: r.optional("MD5OfMessageAttributes")?,
+            md5_of_message_system_attributes: r.optional("MD5OfMessageSystemAttributes")?,
+            message_id: r.optional("MessageId")?,
+            sequence_number: r.optional("SequenceNumber")?,
+        })
+    }
+}
+
+impl IntoValue for SendMessageResult {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("MD5OfMessageBody", self.md5_of_message_body);
+        w.optional("MD5OfMessageAttributes", self.md5_of_message_attributes);
+        w.optional("MD5OfMessageSystemAttributes", self.md5_of_message_system_attributes);
+        w.optional("MessageId", self.message_id);
+        w.optional("SequenceNumber", self.sequence_number);
+        w.finish()
+    }
+}
+
+/// The `SetQueueAttributesRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SetQueueAttributesRequest {
+    pub queue_url: ::std::string::String,
+    pub attributes: ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
+}
+
+impl FromValue for SetQueueAttributesRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(SetQueueAttributesRequest {
+            queue_url: r.required("QueueUrl")?,
+            attributes: r.required("Attributes")?,
+        })
+    }
+}
+
+impl IntoValue for SetQueueAttributesRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("QueueUrl", self.queue_url);
+        w.member("Attributes", self.attributes);
+        w.finish()
+    }
+}
+
+/// The `TagQueueRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TagQueueRequest {
+    pub queue_url: ::std::string::String,
+    pub tags: ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
+}
+
+impl FromValue for TagQueueRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(TagQueueRequest {
+            queue_url: r.required("QueueUrl")?,
+            tags: r.required("Tags")?,
+        })
+    }
+}
+
+impl IntoValue for TagQueueRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("QueueUrl", self.queue_url);
+        w.member("Tags", self.tags);
+        w.finish()
+    }
+}
+
+/// The `UntagQueueRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UntagQueueRequest {
+    pub queue_url: ::std::string::String,
+    pub tag_keys: ::std::vec::Vec<::std::string::String>,
+}
+
+impl FromValue for UntagQueueRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(UntagQueueRequest {
+            queue_url: r.required("QueueUrl")?,
+            tag_keys: r.required("TagKeys")?,
+        })
+    }
+}
+
+impl IntoValue for UntagQueueRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("QueueUrl", self.queue_url);
+        w.member("TagKeys", self.tag_keys);
+        w.finish()
+    }
+}
+
 /// The operations of `sqs` that nubo implements; each defaults to `NotImplemented`.
 pub trait Sqs: Send + Sync + 'static {
+    fn create_queue(&self, ctx: &RequestContext, input: CreateQueueRequest) -> impl ::std::future::Future<Output = ::std::result::Result<CreateQueueResult, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("sqs", "CreateQueue")) }
+    }
+
+    fn get_queue_url(&self, ctx: &RequestContext, input: GetQueueUrlRequest) -> impl ::std::future::Future<Output = ::std::result::Result<GetQueueUrlResult, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("sqs", "GetQueueUrl")) }
+    }
+
     fn list_queues(&self, ctx: &RequestContext, input: ListQueuesRequest) -> impl ::std::future::Future<Output = ::std::result::Result<ListQueuesResult, AwsError>> + Send {
         let _ = (ctx, input);
         async { Err(AwsError::not_implemented("sqs", "ListQueues")) }
+    }
+
+    fn delete_queue(&self, ctx: &RequestContext, input: DeleteQueueRequest) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("sqs", "DeleteQueue")) }
+    }
+
+    fn purge_queue(&self, ctx: &RequestContext, input: PurgeQueueRequest) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("sqs", "PurgeQueue")) }
+    }
+
+    fn get_queue_attributes(&self, ctx: &RequestContext, input: GetQueueAttributesRequest) -> impl ::std::future::Future<Output = ::std::result::Result<GetQueueAttributesResult, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("sqs", "GetQueueAttributes")) }
+    }
+
+    fn set_queue_attributes(&self, ctx: &RequestContext, input: SetQueueAttributesRequest) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("sqs", "SetQueueAttributes")) }
+    }
+
+    fn tag_queue(&self, ctx: &RequestContext, input: TagQueueRequest) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("sqs", "TagQueue")) }
+    }
+
+    fn untag_queue(&self, ctx: &RequestContext, input: UntagQueueRequest) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("sqs", "UntagQueue")) }
+    }
+
+    fn list_queue_tags(&self, ctx: &RequestContext, input: ListQueueTagsRequest) -> impl ::std::future::Future<Output = ::std::result::Result<ListQueueTagsResult, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("sqs", "ListQueueTags")) }
+    }
+
+    fn send_message(&self, ctx: &RequestContext, input: SendMessageRequest) -> impl ::std::future::Future<Output = ::std::result::Result<SendMessageResult, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("sqs", "SendMessage")) }
+    }
+
+    fn send_message_batch(&self, ctx: &RequestContext, input: SendMessageBatchRequest) -> impl ::std::future::Future<Output = ::std::result::Result<SendMessageBatchResult, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("sqs", "SendMessageBatch")) }
+    }
+
+    fn receive_message(&self, ctx: &RequestContext, input: ReceiveMessageRequest) -> impl ::std::future::Future<Output = ::std::result::Result<ReceiveMessageResult, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("sqs", "ReceiveMessage")) }
+    }
+
+    fn delete_message(&self, ctx: &RequestContext, input: DeleteMessageRequest) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("sqs", "DeleteMessage")) }
+    }
+
+    fn delete_message_batch(&self, ctx: &RequestContext, input: DeleteMessageBatchRequest) -> impl ::std::future::Future<Output = ::std::result::Result<DeleteMessageBatchResult, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("sqs", "DeleteMessageBatch")) }
+    }
+
+    fn change_message_visibility(&self, ctx: &RequestContext, input: ChangeMessageVisibilityRequest) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("sqs", "ChangeMessageVisibility")) }
+    }
+
+    fn change_message_visibility_batch(&self, ctx: &RequestContext, input: ChangeMessageVisibilityBatchRequest) -> impl ::std::future::Future<Output = ::std::result::Result<ChangeMessageVisibilityBatchResult, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("sqs", "ChangeMessageVisibilityBatch")) }
+    }
+
+    fn list_dead_letter_source_queues(&self, ctx: &RequestContext, input: ListDeadLetterSourceQueuesRequest) -> impl ::std::future::Future<Output = ::std::result::Result<ListDeadLetterSourceQueuesResult, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("sqs", "ListDeadLetterSourceQueues")) }
     }
 
     /// The AWS error for input that does not fit the operation's shapes.
@@ -103,7 +1277,7 @@ impl<S: Sqs> Handler for Service<S> {
     }
 
     fn implements(&self, operation: &str) -> bool {
-        matches!(operation, "ListQueues")
+        matches!(operation, "CreateQueue" | "GetQueueUrl" | "ListQueues" | "DeleteQueue" | "PurgeQueue" | "GetQueueAttributes" | "SetQueueAttributes" | "TagQueue" | "UntagQueue" | "ListQueueTags" | "SendMessage" | "SendMessageBatch" | "ReceiveMessage" | "DeleteMessage" | "DeleteMessageBatch" | "ChangeMessageVisibility" | "ChangeMessageVisibilityBatch" | "ListDeadLetterSourceQueues")
     }
 
     fn http<'a>(&'a self, req: &'a HttpRequest<'a>) -> ::std::option::Option<HttpFuture<'a>> {
@@ -117,9 +1291,77 @@ impl<S: Sqs> Handler for Service<S> {
     fn call<'a>(&'a self, ctx: &'a RequestContext, input: Value) -> HandlerFuture<'a> {
         Box::pin(async move {
             match ctx.operation.as_str() {
+                "CreateQueue" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.create_queue(ctx, input).await?.into_value())
+                }
+                "GetQueueUrl" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.get_queue_url(ctx, input).await?.into_value())
+                }
                 "ListQueues" => {
                     let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
                     Ok(self.0.list_queues(ctx, input).await?.into_value())
+                }
+                "DeleteQueue" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.delete_queue(ctx, input).await?.into_value())
+                }
+                "PurgeQueue" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.purge_queue(ctx, input).await?.into_value())
+                }
+                "GetQueueAttributes" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.get_queue_attributes(ctx, input).await?.into_value())
+                }
+                "SetQueueAttributes" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.set_queue_attributes(ctx, input).await?.into_value())
+                }
+                "TagQueue" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.tag_queue(ctx, input).await?.into_value())
+                }
+                "UntagQueue" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.untag_queue(ctx, input).await?.into_value())
+                }
+                "ListQueueTags" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.list_queue_tags(ctx, input).await?.into_value())
+                }
+                "SendMessage" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.send_message(ctx, input).await?.into_value())
+                }
+                "SendMessageBatch" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.send_message_batch(ctx, input).await?.into_value())
+                }
+                "ReceiveMessage" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.receive_message(ctx, input).await?.into_value())
+                }
+                "DeleteMessage" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.delete_message(ctx, input).await?.into_value())
+                }
+                "DeleteMessageBatch" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.delete_message_batch(ctx, input).await?.into_value())
+                }
+                "ChangeMessageVisibility" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.change_message_visibility(ctx, input).await?.into_value())
+                }
+                "ChangeMessageVisibilityBatch" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.change_message_visibility_batch(ctx, input).await?.into_value())
+                }
+                "ListDeadLetterSourceQueues" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.list_dead_letter_source_queues(ctx, input).await?.into_value())
                 }
                 other => Err(AwsError::not_implemented("sqs", other)),
             }
