@@ -267,3 +267,24 @@ def test_cli_configuration_commands(aws, tmp_path):
         assert r.read() == b"two"
     p = aws("s3api", "get-bucket-cors", "--bucket", b, check=False)
     assert p.returncode != 0 and "NoSuchCORSConfiguration" in p.stderr
+
+
+def test_s3_event_notifications_arrive_in_sqs(boto):
+    s3, sqs = boto("s3"), boto("sqs")
+    b = f"events-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=b)
+    url = sqs.create_queue(QueueName=f"s3-events-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    s3.put_bucket_notification_configuration(Bucket=b, NotificationConfiguration={"QueueConfigurations": [
+        {"Id": "uploads", "QueueArn": arn, "Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"],
+         "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "uploads/"}]}}}]})
+    s3.put_object(Bucket=b, Key="uploads/photo 1.jpg", Body=b"jpeg")
+    s3.put_object(Bucket=b, Key="elsewhere.txt", Body=b"ignored")
+    s3.delete_object(Bucket=b, Key="uploads/photo 1.jpg")
+    bodies = [json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]]
+    assert bodies[0]["Event"] == "s3:TestEvent" and bodies[0]["Bucket"] == b
+    records = [x["Records"][0] for x in bodies[1:]]
+    assert [r["eventName"] for r in records] == ["ObjectCreated:Put", "ObjectRemoved:Delete"]
+    r = records[0]
+    assert r["eventSource"] == "aws:s3" and r["s3"]["bucket"]["name"] == b and r["s3"]["configurationId"] == "uploads"
+    assert r["s3"]["object"]["key"] == "uploads/photo%201.jpg" and r["s3"]["object"]["size"] == 4

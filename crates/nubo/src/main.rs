@@ -2,6 +2,7 @@
 //! builds every service, and serves them on one port until SIGINT or SIGTERM.
 
 mod config;
+mod wiring;
 
 use config::{Config, Parsed};
 use nubo_core::Clock;
@@ -12,11 +13,12 @@ use std::process::ExitCode;
 
 /// Every service's API, and its background controllers started beside it.
 fn services(store: &Store, clock: &Clock) -> Vec<Box<dyn Handler>> {
-    let s3 = nubo_s3::S3::new(store.clone(), clock.clone());
+    let sqs = nubo_sqs::Sqs::new(store.clone(), clock.clone());
+    let s3 = nubo_s3::S3::new(store.clone(), clock.clone()).with_events(std::sync::Arc::new(wiring::S3Events { sqs: sqs.clone() }));
     tokio::spawn(nubo_s3::lifecycle::run(s3.clone()));
     vec![
         nubo_sts::service(),
-        nubo_sqs::service(nubo_sqs::Sqs::new(store.clone(), clock.clone())),
+        nubo_sqs::service(sqs),
         nubo_s3::service(s3),
         nubo_lambda::service(),
         nubo_cloudwatch::service(),

@@ -115,3 +115,16 @@ impl sqs::Sqs for Sqs {
         Sqs::list_dead_letter_source_queues(self, ctx, input).await.map_err(Into::into)
     }
 }
+
+impl Sqs {
+    /// Sends a message on behalf of another service (S3 event notifications, later SNS
+    /// subscriptions): the queue is named by its ARN, the sender is the service.
+    pub fn deliver(&self, queue_arn: &str, body: String, sender: &str) -> Result<String, AwsError> {
+        let q = self.queue_by_arn(queue_arn).ok_or_else(|| AwsError::from(error::SqsError::QueueDoesNotExist))?;
+        let now = self.clock.now().as_millis();
+        let m = messages::Outgoing { body, delay: None, attributes: None, system_attributes: None, dedup_id: None, group_id: None };
+        let rec = self.store.write(|tx| self.enqueue(tx, &q, m, sender, now)).map_err(AwsError::from)?;
+        self.wake(&q);
+        Ok(rec.id)
+    }
+}
