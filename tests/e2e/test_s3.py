@@ -729,3 +729,80 @@ def test_download_survives_an_overwrite_midway(s3, bucket):
     s3.put_object(Bucket=bucket, Key="big", Body=b"replaced")  # frees the parts' blobs
     assert first + body.read() == p1 + p2
     assert s3.get_object(Bucket=bucket, Key="big")["Body"].read() == b"replaced"
+
+
+# -- regressions from review ---------------------------------------------------------------------
+
+def test_full_reads_are_200_and_ranged_reads_206(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="empty", Body=b"")
+    whole = s3.get_object(Bucket=bucket, Key="empty")
+    assert whole["ResponseMetadata"]["HTTPStatusCode"] == 200 and "ContentRange" not in whole
+    assert "ContentRange" not in s3.head_object(Bucket=bucket, Key="empty")
+    s3.put_object(Bucket=bucket, Key="ten", Body=b"0123456789")
+    everything = s3.get_object(Bucket=bucket, Key="ten", Range="bytes=0-")
+    assert everything["ResponseMetadata"]["HTTPStatusCode"] == 206 and everything["ContentRange"] == "bytes 0-9/10"
+
+
+def test_absurd_part_numbers_are_client_errors(nubo, s3, bucket):
+    s3.put_object(Bucket=bucket, Key="p", Body=b"x")
+    for n in ["-2147483648", "0", "99"]:
+        status, _, body = nubo.http("GET", f"/{bucket}/p?partNumber={n}")
+        assert 400 <= status < 500, (n, status, body)
+
+
+def test_copy_source_if_modified_since_fails_the_copy(s3, bucket):
+    import datetime
+    s3.put_object(Bucket=bucket, Key="src", Body=b"x")
+    future = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)
+    with pytest.raises(ClientError) as e:
+        s3.copy_object(Bucket=bucket, Key="dst", CopySource=f"{bucket}/src", CopySourceIfModifiedSince=future)
+    assert code(e) == ("PreconditionFailed", 412)
+
+
+def test_tags_of_versions_stay_put(s3, bucket):
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    old = s3.put_object(Bucket=bucket, Key="k", Body=b"old")["VersionId"]
+    s3.put_object(Bucket=bucket, Key="k", Body=b"new")
+    s3.put_object_tagging(Bucket=bucket, Key="k", Tagging={"TagSet": [{"Key": "current", "Value": "yes"}]})
+    s3.put_object_tagging(Bucket=bucket, Key="k", VersionId=old, Tagging={"TagSet": [{"Key": "old", "Value": "yes"}]})
+    assert s3.get_object_tagging(Bucket=bucket, Key="k")["TagSet"] == [{"Key": "current", "Value": "yes"}]
+    assert s3.get_object_tagging(Bucket=bucket, Key="k", VersionId=old)["TagSet"] == [{"Key": "old", "Value": "yes"}]
+    s3.delete_object(Bucket=bucket, Key="k", VersionId=old)  # a noncurrent version
+    assert s3.get_object_tagging(Bucket=bucket, Key="k")["TagSet"] == [{"Key": "current", "Value": "yes"}]
+
+
+def test_version_listing_pages_through_common_prefixes(s3, bucket):
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    for k in ["a/1", "a/2", "b/1", "c"]:
+        s3.put_object(Bucket=bucket, Key=k, Body=b"x")
+    items = []
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Delimiter="/", PaginationConfig={"PageSize": 1}):
+        items += [p["Prefix"] for p in page.get("CommonPrefixes", [])] + [v["Key"] for v in page.get("Versions", [])]
+    assert items == ["a/", "b/", "c"]
+
+
+def test_versions_stay_ordered_across_a_clock_jump_and_restart(tmp_path, client_config):
+    import boto3
+
+    from conftest import Nubo
+
+    def client(n):
+        return boto3.client("s3", endpoint_url=n.endpoint, region_name="us-east-1", aws_access_key_id="test",
+                            aws_secret_access_key="test", config=client_config)
+
+    n = Nubo(data_dir=str(tmp_path))
+    c = client(n)
+    c.create_bucket(Bucket="ordered")
+    c.put_bucket_versioning(Bucket="ordered", VersioningConfiguration={"Status": "Enabled"})
+    n.http("POST", "/_nubo/clock", b'{"advance": "2d"}')
+    first = c.put_object(Bucket="ordered", Key="k", Body=b"first")["VersionId"]
+    n.stop()
+    n = Nubo(data_dir=str(tmp_path))  # the clock starts again from the wall clock: earlier
+    try:
+        c = client(n)
+        second = c.put_object(Bucket="ordered", Key="k", Body=b"second")["VersionId"]
+        versions = c.list_object_versions(Bucket="ordered")["Versions"]
+        assert [(v["VersionId"], v["IsLatest"]) for v in versions] == [(second, True), (first, False)]
+        assert c.get_object(Bucket="ordered", Key="k")["Body"].read() == b"second"
+    finally:
+        n.stop()

@@ -55,7 +55,7 @@ impl BlobStore {
             }
             Backend::Memory(_) => Sink::Memory(BytesMut::new()),
         };
-        Ok(BlobWriter { store: self.clone(), id, sink, len: 0 })
+        Ok(BlobWriter { store: self.clone(), id, sink: Some(sink), len: 0 })
     }
 
     /// Streams `len` bytes of a blob from `offset`.
@@ -118,24 +118,33 @@ enum Sink {
     Memory(BytesMut),
 }
 
-/// A blob being written. Dropped without `finish`, it leaves nothing behind (a temp file
-/// at most, removed at the next start).
+/// A blob being written. Dropped without `finish` (a failed upload), it removes what it
+/// wrote; a crash leaves a temp file, removed at the next start.
 pub struct BlobWriter {
     store: BlobStore,
     id: String,
-    sink: Sink,
+    sink: Option<Sink>,
     len: u64,
+}
+
+impl Drop for BlobWriter {
+    fn drop(&mut self) {
+        if let Some(Sink::File(_, tmp)) = self.sink.take() {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
 }
 
 impl BlobWriter {
     pub async fn write(&mut self, chunk: &[u8]) -> io::Result<()> {
         self.len += chunk.len() as u64;
         match &mut self.sink {
-            Sink::File(f, _) => f.write_all(chunk).await,
-            Sink::Memory(b) => {
+            Some(Sink::File(f, _)) => f.write_all(chunk).await,
+            Some(Sink::Memory(b)) => {
                 b.extend_from_slice(chunk);
                 Ok(())
             }
+            None => Err(io::Error::other("blob writer already finished")),
         }
     }
 
@@ -147,23 +156,32 @@ impl BlobWriter {
         self.len == 0
     }
 
-    /// Makes the blob durable and returns its id.
-    pub async fn finish(self) -> io::Result<String> {
-        match (self.sink, &*self.store.backend) {
-            (Sink::File(mut f, tmp), Backend::Files { root }) => {
-                f.flush().await?;
-                f.sync_all().await?;
-                drop(f);
-                let dest = BlobStore::path(root, &self.id);
-                tokio::fs::create_dir_all(dest.parent().unwrap()).await?;
-                tokio::fs::rename(&tmp, &dest).await?;
-                Ok(self.id)
+    /// Makes the blob durable (data, then its name in its directory) and returns its id.
+    pub async fn finish(mut self) -> io::Result<String> {
+        let id = self.id.clone();
+        match (self.sink.take(), &*self.store.backend) {
+            (Some(Sink::File(mut f, tmp)), Backend::Files { root }) => {
+                let result = async {
+                    f.flush().await?;
+                    f.sync_all().await?;
+                    drop(f);
+                    let dest = BlobStore::path(root, &id);
+                    let dir = dest.parent().unwrap().to_path_buf();
+                    tokio::fs::create_dir_all(&dir).await?;
+                    tokio::fs::rename(&tmp, &dest).await?;
+                    tokio::fs::File::open(&dir).await?.sync_all().await
+                }
+                .await;
+                if result.is_err() {
+                    let _ = std::fs::remove_file(&tmp);
+                }
+                result.map(|_| id)
             }
-            (Sink::Memory(b), Backend::Memory(m)) => {
-                m.lock().unwrap().insert(self.id.clone(), b.freeze());
-                Ok(self.id)
+            (Some(Sink::Memory(b)), Backend::Memory(m)) => {
+                m.lock().unwrap().insert(id.clone(), b.freeze());
+                Ok(id)
             }
-            _ => unreachable!("a writer's sink matches its store"),
+            _ => Err(io::Error::other("a writer's sink must match its store")),
         }
     }
 }
@@ -260,9 +278,9 @@ mod tests {
         round_trip(store.clone()).await;
         let mut w = store.writer().await.unwrap();
         w.write(b"partial").await.unwrap();
+        assert_eq!(std::fs::read_dir(dir.join("tmp")).unwrap().count(), 1);
         drop(w);
-        // A restart sweeps what was never finished.
-        BlobStore::open(&dir).unwrap();
+        // A failed write leaves nothing behind.
         assert_eq!(std::fs::read_dir(dir.join("tmp")).unwrap().count(), 0);
         std::fs::remove_dir_all(dir).ok();
     }

@@ -36,8 +36,8 @@ impl Conditions<'_> {
                 return Err(if read { S3Error::NotModified } else { S3Error::PreconditionFailed("If-None-Match") });
             }
         } else if let Some(t) = self.if_modified_since {
-            if read && lm <= t.as_secs() {
-                return Err(S3Error::NotModified);
+            if lm <= t.as_secs() {
+                return Err(if read { S3Error::NotModified } else { S3Error::PreconditionFailed("If-Modified-Since") });
             }
         }
         Ok(())

@@ -197,8 +197,8 @@ impl S3 {
     pub(crate) async fn put_object_acl(&self, input: PutObjectAclRequest) -> Result<PutObjectAclOutput> {
         check_canned(input.acl.as_deref())?;
         let canned = input.acl.unwrap_or_else(|| "private".into());
-        self.update_object(&input.bucket, &input.key, |r| {
-            r.acl = Some(canned);
+        self.update_object(&input.bucket, &input.key, input.version_id.as_deref(), |r| {
+            r.acl = Some(canned.clone());
             Ok(())
         })?;
         Ok(PutObjectAclOutput::default())

@@ -79,7 +79,7 @@ pub async fn receive(blobs: &BlobStore, body: Option<ByteStream>, expected: Expe
 const OPEN_AHEAD: usize = 256;
 
 /// Streams `len` bytes from `start` of the data spread over `segments`.
-pub async fn serve(blobs: &BlobStore, segments: &[Segment], start: u64, len: u64) -> Result<ByteStream> {
+pub async fn serve(blobs: &BlobStore, segments: &[Segment], start: u64, len: u64) -> std::io::Result<ByteStream> {
     // The byte range of each segment the read touches.
     let mut pieces = Vec::new();
     let (mut offset, mut left) = (start, len);

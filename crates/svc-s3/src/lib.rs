@@ -35,8 +35,6 @@ use sha2::Digest;
 pub struct S3 {
     store: Store,
     clock: Clock,
-    /// Last version sequence handed out: version ids sort by it (see `versioning`).
-    sequence: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Wakes the lifecycle controller when a bucket's rules change.
     lifecycle_changed: std::sync::Arc<tokio::sync::Notify>,
     /// Where event notifications go.
@@ -45,7 +43,7 @@ pub struct S3 {
 
 impl S3 {
     pub fn new(store: Store, clock: Clock) -> S3 {
-        S3 { store, clock, sequence: Default::default(), lifecycle_changed: Default::default(), events: events::default_sink() }
+        S3 { store, clock, lifecycle_changed: Default::default(), events: events::default_sink() }
     }
 
     /// Delivers event notifications through `sink` (SQS, SNS and Lambda when they exist).

@@ -145,14 +145,21 @@ impl S3 {
         for (_, bucket) in buckets {
             let Some(config) = self.config::<BucketLifecycleConfiguration>(&bucket, LIFECYCLE)? else { continue };
             let plan = self.plan(&bucket, &config.rules, now.as_millis())?;
+            // One item failing does not stop the others (it is retried at the next sweep).
             for key in plan.expire_current {
-                self.remove_object(&bucket, &key, None).await?;
+                if let Err(e) = self.remove_object_by(&bucket, &key, None, true).await {
+                    tracing::warn!("lifecycle: expiring {}/{key} failed: {e:?}", bucket.name);
+                }
             }
             for (key, version) in plan.delete_versions {
-                self.remove_object(&bucket, &key, Some(&version)).await?;
+                if let Err(e) = self.remove_object_by(&bucket, &key, Some(&version), true).await {
+                    tracing::warn!("lifecycle: deleting {}/{key} version {version} failed: {e:?}", bucket.name);
+                }
             }
             for u in plan.abort_uploads {
-                self.discard_upload(&bucket.name, &u).await?;
+                if let Err(e) = self.discard_upload(&bucket.name, &u).await {
+                    tracing::warn!("lifecycle: aborting upload {} failed: {e:?}", u.upload_id);
+                }
             }
             next = match (next, plan.next_due_ms) {
                 (Some(a), Some(b)) => Some(a.min(b)),
@@ -172,7 +179,7 @@ pub async fn run(s3: S3) {
             Ok(next) => next,
             Err(e) => {
                 tracing::warn!("lifecycle sweep failed: {e:?}");
-                None
+                Some(now.add_millis(60_000))
             }
         };
         let day_later = now.add_millis(DAY_MS);

@@ -60,6 +60,9 @@ impl S3 {
                 let key = String::from_utf8_lossy(&raw[base.len()..raw.len() - 1]).into_owned();
                 let group = delimiter.and_then(|d| key[prefix.len()..].find(d).map(|i| key[..prefix.len() + i + d.len()].to_string()));
                 let count = page.contents.len() + page.prefixes.len();
+                if max == 0 {
+                    break 'scan;
+                }
                 match group {
                     Some(cp) => {
                         // Skip the whole group: no key with this prefix is listed again.

@@ -182,7 +182,7 @@ impl S3 {
             }
         };
         let len = if src.size == 0 { 0 } else { end + 1 - start };
-        let body = data::serve(self.store.blobs(), &src.segments, start, len).await?;
+        let body = data::serve(self.store.blobs(), &src.segments, start, len).await.map_err(S3Error::from)?;
         let algorithm = upload.checksum_algorithm.as_deref().and_then(Algorithm::parse);
         let received = data::receive(self.store.blobs(), Some(body), Expected { algorithm, value: None, content_md5: None }).await?;
         let part = self.store_part(&input.bucket, &upload, input.part_number, received).await?;
@@ -282,24 +282,36 @@ impl S3 {
             delete_marker: false,
             acl: None,
         };
-        let unused: Vec<String> = stored.iter().filter(|p| !chosen.iter().any(|c| c.part_number == p.part_number)).map(|p| p.blob.clone()).collect();
-        // The upload's records go first, so a retried Complete finds no upload rather than
-        // a half-finished one; the object then takes over the chosen parts' blobs.
-        self.store.write(|tx| -> Result<()> {
-            tx.delete(UPLOADS, &upload_key(&input.bucket, &input.key, &input.upload_id))?;
-            for p in &stored {
-                tx.delete(PARTS, &part_key(&input.upload_id, p.part_number))?;
-            }
-            Ok(())
-        })?;
+        // One transaction: the upload must still exist with the parts as chosen (a part
+        // replaced meanwhile, a concurrent Complete or Abort, fail here), the object's
+        // write conditions hold, and the upload's records go as the object comes.
         let conditions = Conditions { if_match: input.if_match.as_deref(), if_none_match: input.if_none_match.as_deref(), if_modified_since: None, if_unmodified_since: None };
         let checksum_out = record.checksum.clone();
         let notified = record.clone();
-        let version_id = self.commit_object(&bucket, &input.key, record, conditions).await?;
+        let mut record = record;
+        let chosen_blobs: Vec<String> = chosen.iter().map(|p| p.blob.clone()).collect();
+        let (freed, version_id) = self.store.write(|tx| -> Result<(Vec<String>, Option<String>)> {
+            if get_json::<UploadRecord>(tx, UPLOADS, &upload_key(&input.bucket, &input.key, &input.upload_id))?.is_none() {
+                return Err(S3Error::NoSuchUpload(input.upload_id.clone()));
+            }
+            let now_parts = scan_json::<PartRecord>(tx, PARTS, &nubo_store::key::key(&[&input.upload_id]), None, usize::MAX)?;
+            for blob in &chosen_blobs {
+                if !now_parts.iter().any(|(_, p)| p.blob == *blob) {
+                    return Err(S3Error::InvalidPart("A part of this upload changed while it was being completed.".into()));
+                }
+            }
+            let (mut freed, version) = self.store_object(tx, &input.bucket, &input.key, &mut record, &conditions)?;
+            tx.delete(UPLOADS, &upload_key(&input.bucket, &input.key, &input.upload_id))?;
+            for (k, p) in now_parts {
+                tx.delete(PARTS, &k)?;
+                if !chosen_blobs.contains(&p.blob) {
+                    freed.push(p.blob);
+                }
+            }
+            Ok((freed, version))
+        })?;
+        self.release(freed.into_iter().filter(|b| !chosen_blobs.contains(b))).await;
         self.notify(&bucket, "ObjectCreated:CompleteMultipartUpload", &input.key, Some(&ObjectRecord { version_id: version_id.clone(), ..notified }));
-        for b in unused {
-            self.store.blobs().delete(&b).await?;
-        }
         let mut out = CompleteMultipartUploadOutput {
             location: Some(format!("http://{}/{}/{}", ctx.host, input.bucket, crate::listing::encode(input.key.clone(), true))),
             bucket: Some(input.bucket),

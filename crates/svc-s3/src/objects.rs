@@ -90,9 +90,9 @@ macro_rules! describe_object {
         $out.expires = $input.response_expires.map(|t| t.to_http_date()).or(h.expires.clone());
         $out.website_redirect_location = h.website_redirect_location.clone();
         $out.version_id = rec.version_id.clone();
-        let (start, end) = $range;
-        $out.content_length = Some((end + 1 - start) as i64);
-        if ($range.0, $range.1 + 1) != (0, rec.size) || $input.part_number.is_some() {
+        let ((start, end), partial) = $range;
+        $out.content_length = Some(if rec.size == 0 { 0 } else { (end + 1 - start) as i64 });
+        if partial {
             $out.content_range = Some(format!("bytes {start}-{end}/{}", rec.size));
         }
         // The whole object's checksum is only meaningful for the whole object.
@@ -128,38 +128,47 @@ impl S3 {
         found.ok_or_else(|| S3Error::NoSuchKey(key.to_string()))
     }
 
-    /// Stores `record` under `key` (as a new version where the bucket keeps versions),
-    /// applying write conditions, and frees what it replaced. On failure the new data is
-    /// freed instead. Returns the version id it got.
+    /// Writes `record` as the object `key` inside a transaction: the bucket as it is now
+    /// (it may have changed while the data streamed in), write conditions against the
+    /// current object, a new version where the bucket keeps them. Returns the blobs the
+    /// write released and the version id it got.
+    pub(crate) fn store_object(&self, tx: &mut dyn nubo_store::WriteTxn, bucket: &str, key: &str, record: &mut ObjectRecord, conditions: &Conditions<'_>) -> Result<(Vec<String>, Option<String>)> {
+        let b = get_json::<BucketRecord>(tx, crate::records::BUCKETS, &crate::records::bucket_key(bucket))?.ok_or_else(|| S3Error::NoSuchBucket(bucket.to_string()))?;
+        let old = get_json::<ObjectRecord>(tx, OBJECTS, &object_key(bucket, key))?;
+        match &old {
+            Some(o) => conditions.check(&o.etag, Timestamp::from_millis(o.last_modified_ms), false)?,
+            None if conditions.if_match.is_some() => return Err(S3Error::NoSuchKey(key.to_string())),
+            None => {}
+        }
+        if b.versioning.is_some() {
+            let freed = self.write_version(tx, &b, key, record)?;
+            return Ok((freed, record.version_id.clone()));
+        }
+        put_json(tx, OBJECTS, &object_key(bucket, key), &*record)?;
+        Ok((old.into_iter().flat_map(|o| o.segments).map(|s| s.blob).collect(), None))
+    }
+
+    /// Frees blobs no record refers to any more. Failing to is not the client's problem:
+    /// the write already succeeded, so it is logged.
+    pub(crate) async fn release(&self, blobs: impl IntoIterator<Item = String>) {
+        for b in blobs {
+            if let Err(e) = self.store.blobs().delete(&b).await {
+                tracing::warn!("could not free blob {b}: {e}");
+            }
+        }
+    }
+
+    /// Stores a new object (see [`S3::store_object`]) and frees what it replaced; on
+    /// failure frees the new data instead. Returns the version id it got.
     pub(crate) async fn commit_object(&self, bucket: &BucketRecord, key: &str, mut record: ObjectRecord, conditions: Conditions<'_>) -> Result<Option<String>> {
         let new_blobs: Vec<String> = record.segments.iter().map(|s| s.blob.clone()).collect();
-        let outcome = self.store.write(|tx| -> Result<(Vec<String>, Option<String>)> {
-            let old = get_json::<ObjectRecord>(tx, OBJECTS, &object_key(&bucket.name, key))?;
-            match &old {
-                Some(o) => conditions.check(&o.etag, Timestamp::from_millis(o.last_modified_ms), false)?,
-                None if conditions.if_match.is_some() => return Err(S3Error::NoSuchKey(key.to_string())),
-                None => {}
-            }
-            if bucket.versioning.is_some() {
-                let freed = self.write_version(tx, bucket, key, &mut record)?;
-                return Ok((freed, record.version_id.clone()));
-            }
-            put_json(tx, OBJECTS, &object_key(&bucket.name, key), &record)?;
-            Ok((old.into_iter().flat_map(|o| o.segments).map(|s| s.blob).collect(), None))
-        });
-        match outcome {
+        match self.store.write(|tx| self.store_object(tx, &bucket.name, key, &mut record, &conditions)) {
             Ok((freed, version)) => {
-                for b in freed {
-                    if !new_blobs.contains(&b) {
-                        self.store.blobs().delete(&b).await?;
-                    }
-                }
+                self.release(freed.into_iter().filter(|b| !new_blobs.contains(b))).await;
                 Ok(version)
             }
             Err(e) => {
-                for b in new_blobs {
-                    self.store.blobs().delete(&b).await?;
-                }
+                self.release(new_blobs).await;
                 Err(e)
             }
         }
@@ -211,39 +220,52 @@ impl S3 {
         Ok(out)
     }
 
-    /// The byte range a read asks for: a part (`partNumber`), a `Range`, or everything.
-    fn read_range(rec: &ObjectRecord, range: Option<&str>, part_number: Option<i32>) -> Result<(u64, u64)> {
+    /// The byte range a read asks for (a part, a `Range`, or everything), and whether it is
+    /// partial (answered 206 with `Content-Range`, even when it covers every byte).
+    fn read_range(rec: &ObjectRecord, range: Option<&str>, part_number: Option<i32>) -> Result<((u64, u64), bool)> {
         if let Some(n) = part_number {
-            let idx = usize::try_from(n - 1).ok().filter(|i| *i < rec.segments.len().max(1));
+            let idx = usize::try_from(n).ok().and_then(|n| n.checked_sub(1)).filter(|i| *i < rec.segments.len().max(1));
             let Some(idx) = idx else {
                 return Err(S3Error::InvalidArgument { message: "The requested partnumber is not satisfiable".into(), name: "partNumber", value: n.to_string() });
             };
             let start: u64 = rec.segments[..idx].iter().map(|s| s.size).sum();
             let len = rec.segments.get(idx).map(|s| s.size).unwrap_or(0);
-            return Ok((start, (start + len).max(1) - 1));
+            return Ok(((start, (start + len).max(1) - 1), rec.size > 0));
         }
         match byte_range(range, rec.size)? {
-            Some(r) => Ok(r),
-            None => Ok((0, rec.size.max(1) - 1)),
+            Some(r) => Ok((r, true)),
+            None => Ok(((0, rec.size.max(1) - 1), false)),
         }
     }
 
     pub(crate) async fn get_object(&self, input: GetObjectRequest) -> Result<GetObjectOutput> {
-        let rec = self.object_version(&input.bucket, &input.key, input.version_id.as_deref())?;
-        Conditions {
-            if_match: input.if_match.as_deref(),
-            if_none_match: input.if_none_match.as_deref(),
-            if_modified_since: input.if_modified_since,
-            if_unmodified_since: input.if_unmodified_since,
+        // An overwrite between reading the record and opening its blobs frees them: read
+        // the new record then.
+        let mut attempts = 0;
+        loop {
+            let rec = self.object_version(&input.bucket, &input.key, input.version_id.as_deref())?;
+            Conditions {
+                if_match: input.if_match.as_deref(),
+                if_none_match: input.if_none_match.as_deref(),
+                if_modified_since: input.if_modified_since,
+                if_unmodified_since: input.if_unmodified_since,
+            }
+            .check(&rec.etag, Timestamp::from_millis(rec.last_modified_ms), true)?;
+            let range = Self::read_range(&rec, input.range.as_deref(), input.part_number)?;
+            let len = if rec.size == 0 { 0 } else { range.0 .1 + 1 - range.0 .0 };
+            let body = match data::serve(self.store.blobs(), &rec.segments, range.0 .0, len).await {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && attempts < 3 => {
+                    attempts += 1;
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let mut out = GetObjectOutput::default();
+            describe_object!(out, &rec, input, range);
+            out.body = Some(body);
+            return Ok(out);
         }
-        .check(&rec.etag, Timestamp::from_millis(rec.last_modified_ms), true)?;
-        let range = Self::read_range(&rec, input.range.as_deref(), input.part_number)?;
-        let mut out = GetObjectOutput::default();
-        describe_object!(out, &rec, input, range);
-        let len = if rec.size == 0 { 0 } else { range.1 + 1 - range.0 };
-        out.content_length = Some(len as i64);
-        out.body = Some(data::serve(self.store.blobs(), &rec.segments, range.0, len).await?);
-        Ok(out)
     }
 
     pub(crate) async fn head_object(&self, input: HeadObjectRequest) -> Result<HeadObjectOutput> {
@@ -258,9 +280,6 @@ impl S3 {
         let range = Self::read_range(&rec, input.range.as_deref(), input.part_number)?;
         let mut out = HeadObjectOutput::default();
         describe_object!(out, &rec, input, range);
-        if rec.size == 0 {
-            out.content_length = Some(0);
-        }
         Ok(out)
     }
 
@@ -268,6 +287,11 @@ impl S3 {
     /// keeps versions: without a version id, adds a delete marker; with one, deletes that
     /// version for good. Returns (delete marker?, version id) for the response.
     pub(crate) async fn remove_object(&self, bucket: &BucketRecord, key: &str, version_id: Option<&str>) -> Result<(bool, Option<String>)> {
+        self.remove_object_by(bucket, key, version_id, false).await
+    }
+
+    /// [`S3::remove_object`], by the lifecycle controller (its events say so).
+    pub(crate) async fn remove_object_by(&self, bucket: &BucketRecord, key: &str, version_id: Option<&str>, lifecycle: bool) -> Result<(bool, Option<String>)> {
         let name = &bucket.name;
         let (freed, outcome) = self.store.write(|tx| -> Result<(Vec<String>, (bool, Option<String>))> {
             match (bucket.versioning.is_some(), version_id) {
@@ -308,10 +332,13 @@ impl S3 {
                 }
             }
         })?;
-        for b in freed {
-            self.store.blobs().delete(&b).await?;
-        }
-        let event = if outcome.0 && version_id.is_none() { "ObjectRemoved:DeleteMarkerCreated" } else { "ObjectRemoved:Delete" };
+        self.release(freed).await;
+        let event = match (outcome.0 && version_id.is_none(), lifecycle) {
+            (true, false) => "ObjectRemoved:DeleteMarkerCreated",
+            (false, false) => "ObjectRemoved:Delete",
+            (true, true) => "LifecycleExpiration:DeleteMarkerCreated",
+            (false, true) => "LifecycleExpiration:Delete",
+        };
         self.notify(bucket, event, key, None);
         Ok(outcome)
     }
@@ -364,7 +391,12 @@ impl S3 {
         let Some((bucket, key)) = path.split_once('/').filter(|(b, k)| !b.is_empty() && !k.is_empty()) else {
             return Err(S3Error::InvalidArgument { message: "Invalid copy source object key".into(), name: "x-amz-copy-source", value: source.into() });
         };
-        let rec = self.object_version(bucket, key, version)?;
+        let rec = match self.object_version(bucket, key, version) {
+            Err(S3Error::MethodNotAllowed) => {
+                return Err(S3Error::InvalidRequest("The source of a copy request may not specifically refer to a delete marker by version id.".into()))
+            }
+            other => other?,
+        };
         Ok((bucket.to_string(), key.to_string(), rec))
     }
 
@@ -408,7 +440,7 @@ impl S3 {
             Some(a) => Some(Algorithm::parse(a).ok_or_else(|| S3Error::InvalidRequest(format!("Checksum algorithm {a} is not supported")))?),
             None => src.checksum.as_ref().and_then(|c| Algorithm::parse(&c.algorithm)),
         };
-        let body = data::serve(self.store.blobs(), &src.segments, 0, src.size).await?;
+        let body = data::serve(self.store.blobs(), &src.segments, 0, src.size).await.map_err(S3Error::from)?;
         let expected = Expected { algorithm, value: None, content_md5: None };
         let received = data::receive(self.store.blobs(), Some(body), expected).await?;
         let now = self.now().as_millis();
@@ -443,36 +475,53 @@ impl S3 {
         Ok(CopyObjectOutput { copy_object_result: Some(result), version_id, copy_source_version_id, ..Default::default() })
     }
 
-    pub(crate) fn update_object(&self, bucket: &str, key: &str, f: impl FnOnce(&mut ObjectRecord) -> Result<()>) -> Result<()> {
+    /// Changes an object's tags or ACL: the current object, or the version named, in the
+    /// version records as well as in the current mirror.
+    pub(crate) fn update_object(&self, bucket: &str, key: &str, version_id: Option<&str>, f: impl Fn(&mut ObjectRecord) -> Result<()>) -> Result<Option<String>> {
         self.bucket(bucket)?;
-        self.store.write(|tx| -> Result<()> {
+        self.store.write(|tx| -> Result<Option<String>> {
             let k = object_key(bucket, key);
-            let mut rec = get_json::<ObjectRecord>(tx, OBJECTS, &k)?.ok_or_else(|| S3Error::NoSuchKey(key.to_string()))?;
-            f(&mut rec)?;
-            put_json(tx, OBJECTS, &k, &rec)?;
-            Ok(())
+            let current = get_json::<ObjectRecord>(tx, OBJECTS, &k)?;
+            let target = match version_id {
+                None => current.clone().ok_or_else(|| S3Error::NoSuchKey(key.to_string()))?,
+                Some(v) => match Self::find_version(tx, bucket, key, v)? {
+                    Some(r) if !r.delete_marker => r,
+                    Some(_) => return Err(S3Error::MethodNotAllowed),
+                    None if v == "null" => current.clone().ok_or_else(|| S3Error::NoSuchKey(key.to_string()))?,
+                    None => return Err(S3Error::NoSuchVersion { key: key.to_string(), version_id: v.to_string() }),
+                },
+            };
+            let mut updated = target.clone();
+            f(&mut updated)?;
+            if let Some(order) = &updated.version_order {
+                put_json(tx, crate::records::VERSIONS, &crate::records::version_key(bucket, key, order), &updated)?;
+            }
+            if current.as_ref().is_some_and(|c| c.version_id == updated.version_id) {
+                put_json(tx, OBJECTS, &k, &updated)?;
+            }
+            Ok(updated.version_id)
         })
     }
 
     pub(crate) async fn put_object_tagging(&self, input: PutObjectTaggingRequest) -> Result<PutObjectTaggingOutput> {
         let tags = tagging::validate(input.tagging.tag_set, 10)?;
-        self.update_object(&input.bucket, &input.key, |r| {
-            r.tags = tags;
+        let version_id = self.update_object(&input.bucket, &input.key, input.version_id.as_deref(), |r| {
+            r.tags = tags.clone();
             Ok(())
         })?;
-        Ok(PutObjectTaggingOutput::default())
+        Ok(PutObjectTaggingOutput { version_id })
     }
 
     pub(crate) async fn get_object_tagging(&self, input: GetObjectTaggingRequest) -> Result<GetObjectTaggingOutput> {
-        let rec = self.object(&input.bucket, &input.key)?;
-        Ok(GetObjectTaggingOutput { version_id: None, tag_set: tagging::to_tags(rec.tags) })
+        let rec = self.object_version(&input.bucket, &input.key, input.version_id.as_deref())?;
+        Ok(GetObjectTaggingOutput { version_id: rec.version_id, tag_set: tagging::to_tags(rec.tags) })
     }
 
     pub(crate) async fn delete_object_tagging(&self, input: DeleteObjectTaggingRequest) -> Result<DeleteObjectTaggingOutput> {
-        self.update_object(&input.bucket, &input.key, |r| {
+        let version_id = self.update_object(&input.bucket, &input.key, input.version_id.as_deref(), |r| {
             r.tags.clear();
             Ok(())
         })?;
-        Ok(DeleteObjectTaggingOutput::default())
+        Ok(DeleteObjectTaggingOutput { version_id })
     }
 }

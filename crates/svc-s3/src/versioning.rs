@@ -14,7 +14,9 @@ use crate::{owner, S3};
 use nubo_core::Timestamp;
 use nubo_model::generated::s3::*;
 use nubo_store::{get_json, put_json, scan_json, ReadTxn, WriteTxn};
-use std::sync::atomic::Ordering;
+
+const META: &str = "s3.meta";
+const VERSION_SEQUENCE: &[u8] = b"version-sequence";
 
 /// The version a write creates: its id and its sort order among the key's versions.
 pub(crate) struct NewVersion {
@@ -23,15 +25,17 @@ pub(crate) struct NewVersion {
 }
 
 impl S3 {
-    /// A fresh version: ids sort newest first because they start with the inverted sequence.
-    pub(crate) fn new_version(&self, null: bool) -> NewVersion {
-        // Clock time in microseconds, strictly increasing even within one millisecond.
+    /// A fresh version: ids sort newest first because they start with the inverted
+    /// sequence, which is clock time in microseconds kept strictly increasing in the store
+    /// (so neither a clock jump nor a restart can make a new version sort as older).
+    pub(crate) fn new_version(&self, tx: &mut dyn WriteTxn, null: bool) -> Result<NewVersion> {
         let now = (self.clock.now().as_millis().max(0) as u64) * 1000;
-        let prev = self.sequence.fetch_update(Ordering::AcqRel, Ordering::Acquire, |p| Some(p.max(now) + 1)).unwrap_or_default();
-        let seq = prev.max(now) + 1;
+        let last = get_json::<u64>(tx, META, VERSION_SEQUENCE)?.unwrap_or(0);
+        let seq = last.max(now) + 1;
+        put_json(tx, META, VERSION_SEQUENCE, &seq)?;
         let order = format!("{:016x}", u64::MAX - seq);
         let id = if null { "null".to_string() } else { format!("{order}{}", nubo_core::ids::random_string(nubo_core::ids::ALNUM, 16)) };
-        NewVersion { id, order }
+        Ok(NewVersion { id, order })
     }
 
     pub(crate) async fn put_bucket_versioning(&self, input: PutBucketVersioningRequest) -> Result<()> {
@@ -40,10 +44,10 @@ impl S3 {
             return Err(S3Error::MalformedXml);
         }
         let name = input.bucket;
-        let first = self.new_version(true);
         self.store.write(|tx| -> Result<()> {
             let mut b = get_json::<BucketRecord>(tx, BUCKETS, &bucket_key(&name))?.ok_or_else(|| S3Error::NoSuchBucket(name.clone()))?;
             if b.versioning.is_none() {
+                let first = self.new_version(tx, true)?;
                 // The bucket's objects become null versions.
                 let objects = scan_json::<ObjectRecord>(tx, OBJECTS, &objects_prefix(&name, ""), None, usize::MAX)?;
                 let base = objects_prefix(&name, "").len();
@@ -75,7 +79,7 @@ impl S3 {
     /// versioning is suspended) and makes it current. Returns the blobs of what it replaced.
     pub(crate) fn write_version(&self, tx: &mut dyn WriteTxn, bucket: &BucketRecord, key: &str, record: &mut ObjectRecord) -> Result<Vec<String>> {
         let suspended = bucket.versioning.as_deref() == Some("Suspended");
-        let v = self.new_version(suspended);
+        let v = self.new_version(tx, suspended)?;
         let mut freed = Vec::new();
         if suspended {
             for old in Self::versions(tx, &bucket.name, key)?.into_iter().filter(|o| o.version_id.as_deref() == Some("null")) {
@@ -108,10 +112,18 @@ impl S3 {
     pub(crate) fn delete_version(&self, tx: &mut dyn WriteTxn, bucket: &str, key: &str, version_id: &str) -> Result<Option<(ObjectRecord, Vec<String>)>> {
         let Some(rec) = Self::find_version(tx, bucket, key, version_id)? else { return Ok(None) };
         tx.delete(VERSIONS, &version_key(bucket, key, rec.version_order.as_deref().unwrap_or("")))?;
-        match Self::versions(tx, bucket, key)?.into_iter().next() {
-            Some(newest) if !newest.delete_marker => put_json(tx, OBJECTS, &object_key(bucket, key), &newest)?,
-            _ => {
-                tx.delete(OBJECTS, &object_key(bucket, key))?;
+        // Only deleting the newest version changes what is current.
+        let current = get_json::<ObjectRecord>(tx, OBJECTS, &object_key(bucket, key))?;
+        let was_current = match &current {
+            Some(c) => c.version_id.as_deref() == Some(version_id),
+            None => true,
+        };
+        if was_current {
+            match Self::versions(tx, bucket, key)?.into_iter().next() {
+                Some(newest) if !newest.delete_marker => put_json(tx, OBJECTS, &object_key(bucket, key), &newest)?,
+                _ => {
+                    tx.delete(OBJECTS, &object_key(bucket, key))?;
+                }
             }
         }
         let blobs = rec.segments.iter().map(|s| s.blob.clone()).collect();
@@ -134,9 +146,17 @@ impl S3 {
         let base = objects_prefix(&name, "").len();
         // Resume after a version, or after all versions of the key marker.
         let mut cursor: Option<Vec<u8>> = match (&input.key_marker, &input.version_id_marker) {
+            (Some(k), Some(v)) if v != "null" && v.len() > 16 && v.is_ascii() => Some(version_key(&name, k, &v[..16])),
             (Some(k), Some(v)) => {
                 let found = self.store.read(|tx| Self::find_version(tx, &name, k, v).map_err(|e| nubo_store::StoreError(format!("{e:?}"))))?;
-                found.map(|r| version_key(&name, k, r.version_order.as_deref().unwrap_or("")))
+                Some(match found {
+                    Some(r) => version_key(&name, k, r.version_order.as_deref().unwrap_or("")),
+                    None => {
+                        let mut c = versions_of_key(&name, k);
+                        c.push(0xFF);
+                        c
+                    }
+                })
             }
             (Some(k), None) => {
                 let mut c = versions_of_key(&name, k);
@@ -163,6 +183,10 @@ impl S3 {
                         let cp = key[..prefix.len() + i + d.len()].to_string();
                         let mut skip = objects_prefix(&name, &cp);
                         skip.push(0xFF);
+                        if input.key_marker.as_deref().is_some_and(|m| cp.as_str() <= m) {
+                            cursor = Some(skip);
+                            continue 'scan;
+                        }
                         if count == max {
                             truncated = true;
                             break 'scan;
