@@ -16,6 +16,15 @@ fn services(store: &Store, clock: &Clock) -> Vec<Box<dyn Handler>> {
     let sqs = nubo_sqs::Sqs::new(store.clone(), clock.clone());
     let s3 = nubo_s3::S3::new(store.clone(), clock.clone()).with_events(std::sync::Arc::new(wiring::S3Events { sqs: sqs.clone() }));
     tokio::spawn(nubo_s3::lifecycle::run(s3.clone()));
+    let started = std::time::SystemTime::now();
+    let gc = s3.clone();
+    tokio::spawn(async move {
+        match gc.collect_garbage(started).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("reclaimed {n} orphaned S3 blobs"),
+            Err(e) => tracing::warn!("S3 blob collection failed: {e:?}"),
+        }
+    });
     vec![
         nubo_sts::service(),
         nubo_sqs::service(sqs),

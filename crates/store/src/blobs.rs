@@ -97,6 +97,24 @@ impl BlobStore {
         }
     }
 
+    /// Ids of the blobs last written before `before` (file-backed stores; a memory store
+    /// cannot outlive a crash, so it has no orphans to find).
+    pub async fn list_older_than(&self, before: std::time::SystemTime) -> io::Result<Vec<String>> {
+        let Backend::Files { root } = &*self.backend else { return Ok(Vec::new()) };
+        let mut ids = Vec::new();
+        let mut shards = tokio::fs::read_dir(root.join("data")).await?;
+        while let Some(shard) = shards.next_entry().await? {
+            let Ok(mut files) = tokio::fs::read_dir(shard.path()).await else { continue };
+            while let Some(f) = files.next_entry().await? {
+                let old = f.metadata().await.and_then(|m| m.modified()).is_ok_and(|t| t < before);
+                if old {
+                    ids.push(f.file_name().to_string_lossy().into_owned());
+                }
+            }
+        }
+        Ok(ids)
+    }
+
     /// Removes every blob: `/_nubo/reset`.
     pub async fn clear(&self) -> io::Result<()> {
         match &*self.backend {

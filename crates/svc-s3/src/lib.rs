@@ -13,6 +13,7 @@ mod conditions;
 mod data;
 mod error;
 pub mod events;
+mod gc;
 pub mod lifecycle;
 mod listing;
 mod multipart;

@@ -144,8 +144,16 @@ impl S3 {
             ("Last-Modified".to_string(), nubo_core::Timestamp::from_millis(rec.last_modified_ms).to_http_date()),
             ("Content-Length".to_string(), rec.size.to_string()),
         ];
-        if let Some(cc) = &rec.headers.cache_control {
-            headers.push(("Cache-Control".into(), cc.clone()));
+        let h = &rec.headers;
+        for (name, value) in [
+            ("Cache-Control", &h.cache_control),
+            ("Content-Encoding", &h.content_encoding),
+            ("Content-Disposition", &h.content_disposition),
+            ("Content-Language", &h.content_language),
+        ] {
+            if let Some(v) = value {
+                headers.push((name.to_string(), v.clone()));
+            }
         }
         let body = if head {
             ByteStream::from_bytes(Bytes::new())
@@ -175,13 +183,17 @@ impl S3 {
         };
         if let Some(r) = &site.redirect_all_requests_to {
             let scheme = r.protocol.as_deref().unwrap_or("http");
-            let location = format!("{scheme}://{}{}", r.host_name, req.path);
+            let query = if req.query.is_empty() { String::new() } else { format!("?{}", req.query) };
+            let location = format!("{scheme}://{}{}{query}", r.host_name, req.path);
             return respond(301, vec![("Location".into(), location)], Bytes::new());
         }
         let index = site.index_document.as_ref().map(|i| i.suffix.clone()).unwrap_or_else(|| "index.html".into());
         let key = percent_decode_str(req.path.trim_start_matches('/')).decode_utf8_lossy().into_owned();
         let wanted = if key.is_empty() || key.ends_with('/') { format!("{key}{index}") } else { key.clone() };
         if let Ok(rec) = self.object(bucket, &wanted) {
+            if let Some(to) = &rec.headers.website_redirect_location {
+                return respond(301, vec![("Location".into(), to.clone())], Bytes::new());
+            }
             return self.serve_object(&rec, 200, head).await;
         }
         // A "directory" without its slash is redirected to it, as S3 does.
