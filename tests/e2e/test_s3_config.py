@@ -267,6 +267,16 @@ def test_cli_configuration_commands(aws, tmp_path):
         assert r.read() == b"two"
     p = aws("s3api", "get-bucket-cors", "--bucket", b, check=False)
     assert p.returncode != 0 and "NoSuchCORSConfiguration" in p.stderr
+    aws("s3api", "put-bucket-cors", "--bucket", b, "--cors-configuration",
+        json.dumps({"CORSRules": [{"AllowedOrigins": ["*"], "AllowedMethods": ["GET"]}]}))
+    assert aws("s3api", "get-bucket-cors", "--bucket", b)["CORSRules"][0]["AllowedMethods"] == ["GET"]
+    aws("s3", "website", f"s3://{b}", "--index-document", "index.html", "--error-document", "error.html")
+    assert aws("s3api", "get-bucket-website", "--bucket", b)["IndexDocument"] == {"Suffix": "index.html"}
+    aws("s3api", "put-bucket-lifecycle-configuration", "--bucket", b, "--lifecycle-configuration",
+        json.dumps({"Rules": [{"ID": "tmp", "Status": "Enabled", "Filter": {"Prefix": "tmp/"}, "Expiration": {"Days": 1}}]}))
+    aws("s3api", "put-bucket-encryption", "--bucket", b, "--server-side-encryption-configuration",
+        json.dumps({"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}))
+    assert aws("s3api", "get-bucket-encryption", "--bucket", b)["ServerSideEncryptionConfiguration"]["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
 
 
 def test_s3_event_notifications_arrive_in_sqs(boto):
