@@ -56,7 +56,17 @@ pub const SERVICES: &[ServiceSpec] = &[
     ServiceSpec { name: "cloudwatch", botocore: "cloudwatch", trait_name: "CloudWatch", operations: &["ListMetrics"] },
     // Known to the router (their requests get `NotImplemented`), implemented by later issues.
     ServiceSpec { name: "iam", botocore: "iam", trait_name: "Iam", operations: &[] },
-    ServiceSpec { name: "sns", botocore: "sns", trait_name: "Sns", operations: &[] },
+    ServiceSpec {
+        name: "sns",
+        botocore: "sns",
+        trait_name: "Sns",
+        operations: &[
+            "CreateTopic", "DeleteTopic", "ListTopics", "GetTopicAttributes", "SetTopicAttributes",
+            "Subscribe", "Unsubscribe", "ConfirmSubscription", "ListSubscriptions", "ListSubscriptionsByTopic",
+            "GetSubscriptionAttributes", "SetSubscriptionAttributes", "Publish", "PublishBatch",
+            "TagResource", "UntagResource", "ListTagsForResource",
+        ],
+    },
     ServiceSpec { name: "logs", botocore: "logs", trait_name: "Logs", operations: &[] },
     ServiceSpec { name: "dynamodb", botocore: "dynamodb", trait_name: "DynamoDb", operations: &[] },
     ServiceSpec { name: "dynamodbstreams", botocore: "dynamodbstreams", trait_name: "DynamoDbStreams", operations: &[] },

@@ -36,9 +36,6 @@ fn is_rpc(parts: &http::request::Parts) -> bool {
 pub async fn handle(gw: Arc<Gateway>, req: hyper::Request<Incoming>) -> Result<HttpResponse, Infallible> {
     let started = Instant::now();
     let request_id = nubo_core::ids::uuid();
-    if req.uri().path().starts_with("/_nubo/") || req.uri().path() == "/_nubo" {
-        return Ok(internal::handle(&gw, req).await);
-    }
     let (mut parts, body) = req.into_parts();
     let method = parts.method.as_str().to_string();
     let path = parts.uri.path().to_string();
@@ -63,6 +60,9 @@ pub async fn handle(gw: Arc<Gateway>, req: hyper::Request<Incoming>) -> Result<H
                 return Ok(to_http(out, method == "HEAD"));
             }
         }
+    }
+    if path.starts_with("/_nubo/") || path == "/_nubo" {
+        return Ok(internal::handle(&gw, hyper::Request::from_parts(parts, body)).await);
     }
 
     let declared = parts.headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());

@@ -25,9 +25,11 @@ fn services(store: &Store, clock: &Clock) -> Vec<Box<dyn Handler>> {
             Err(e) => tracing::warn!("S3 blob collection failed: {e:?}"),
         }
     });
+    let sns = nubo_sns::Sns::new(store.clone(), clock.clone()).with_delivery(std::sync::Arc::new(wiring::SnsDelivery { sqs: sqs.clone() }));
     vec![
         nubo_sts::service(),
         nubo_sqs::service(sqs),
+        nubo_sns::service(sns),
         nubo_s3::service(s3),
         nubo_lambda::service(),
         nubo_cloudwatch::service(),

@@ -117,12 +117,22 @@ impl sqs::Sqs for Sqs {
 }
 
 impl Sqs {
-    /// Sends a message on behalf of another service (S3 event notifications, later SNS
-    /// subscriptions): the queue is named by its ARN, the sender is the service.
-    pub fn deliver(&self, queue_arn: &str, body: String, sender: &str) -> Result<String, AwsError> {
+    /// Sends a message on behalf of another service (S3 event notifications, SNS
+    /// subscriptions): the queue is named by its ARN, the sender is the service, attributes
+    /// are (name, data type, string value).
+    pub fn deliver(&self, queue_arn: &str, body: String, sender: &str, attributes: Vec<(String, String, String)>) -> Result<String, AwsError> {
         let q = self.queue_by_arn(queue_arn).ok_or_else(|| AwsError::from(error::SqsError::QueueDoesNotExist))?;
         let now = self.clock.now().as_millis();
-        let m = messages::Outgoing { body, delay: None, attributes: None, system_attributes: None, dedup_id: None, group_id: None };
+        let attributes = (!attributes.is_empty()).then(|| {
+            attributes
+                .into_iter()
+                .map(|(name, data_type, value)| {
+                    let v = MessageAttributeValue { string_value: Some(value), data_type, ..Default::default() };
+                    (name, v)
+                })
+                .collect()
+        });
+        let m = messages::Outgoing { body, delay: None, attributes, system_attributes: None, dedup_id: None, group_id: None };
         let rec = self.store.write(|tx| self.enqueue(tx, &q, m, sender, now)).map_err(AwsError::from)?;
         self.wake(&q);
         Ok(rec.id)

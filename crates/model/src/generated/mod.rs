@@ -5,6 +5,7 @@ pub mod sqs;
 pub mod s3;
 pub mod lambda;
 pub mod cloudwatch;
+pub mod sns;
 
 use crate::ServiceMeta;
 

@@ -1,0 +1,141 @@
+//! Amazon SNS.
+//!
+//! Topics and subscriptions live in the store ([`records`]); [`topics`] owns their
+//! operations, [`publish`] fan-out, [`filter`] subscription filter policies. Deliveries to
+//! other services go through the [`Delivery`] seam the composition root wires (SQS now).
+//! Email and SMS deliveries, and confirmation requests, are kept in an outbox readable at
+//! `GET /_nubo/sns/outbox` (`DELETE` empties it).
+
+mod error;
+mod filter;
+mod publish;
+mod records;
+mod topics;
+
+use nubo_core::{AwsError, Clock, RequestContext};
+use nubo_model::generated::sns::{self, *};
+use nubo_model::handler::{HttpFuture, HttpRequest, HttpResponse};
+use nubo_model::{ByteStream, Handler};
+use nubo_store::{scan_json, Store};
+use std::sync::Arc;
+
+/// How SNS reaches the services its subscriptions point at.
+pub trait Delivery: Send + Sync + 'static {
+    /// Sends `body` into the SQS queue `queue_arn`, with (name, data type, value) attributes.
+    fn to_queue(&self, queue_arn: &str, body: String, attributes: Vec<(String, String, String)>) -> Result<(), String>;
+}
+
+struct Undelivered;
+
+impl Delivery for Undelivered {
+    fn to_queue(&self, queue_arn: &str, _: String, _: Vec<(String, String, String)>) -> Result<(), String> {
+        Err(format!("no queue service wired to deliver to {queue_arn}"))
+    }
+}
+
+#[derive(Clone)]
+pub struct Sns {
+    store: Store,
+    clock: Clock,
+    delivery: Arc<dyn Delivery>,
+}
+
+impl Sns {
+    pub fn new(store: Store, clock: Clock) -> Sns {
+        Sns { store, clock, delivery: Arc::new(Undelivered) }
+    }
+
+    pub fn with_delivery(mut self, delivery: Arc<dyn Delivery>) -> Sns {
+        self.delivery = delivery;
+        self
+    }
+
+    fn outbox(&self, req: &HttpRequest<'_>) -> HttpResponse {
+        let json = |status: u16, v: serde_json::Value| HttpResponse {
+            status,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: ByteStream::from_bytes(bytes::Bytes::from(v.to_string())),
+        };
+        match req.method {
+            "GET" => match self.store.read(|tx| scan_json::<records::OutboxEntry>(tx, records::OUTBOX, b"", None, usize::MAX)) {
+                Ok(entries) => json(200, serde_json::json!({"messages": entries.into_iter().map(|(_, e)| e).collect::<Vec<_>>()})),
+                Err(e) => json(500, serde_json::json!({"error": e.to_string()})),
+            },
+            "DELETE" => {
+                let cleared = self.store.write(|tx| -> Result<(), nubo_store::StoreError> {
+                    for (k, _) in tx.scan(records::OUTBOX, b"", None, usize::MAX)? {
+                        tx.delete(records::OUTBOX, &k)?;
+                    }
+                    Ok(())
+                });
+                match cleared {
+                    Ok(()) => json(200, serde_json::json!({"cleared": true})),
+                    Err(e) => json(500, serde_json::json!({"error": e.to_string()})),
+                }
+            }
+            _ => json(405, serde_json::json!({"error": "GET or DELETE"})),
+        }
+    }
+}
+
+pub fn service(sns: Sns) -> Box<dyn Handler> {
+    Box::new(sns::Service(sns))
+}
+
+/// Every operation delegates to its module; this block is the whole API surface.
+impl sns::Sns for Sns {
+    fn http<'a>(&'a self, req: &'a HttpRequest<'a>) -> Option<HttpFuture<'a>> {
+        (req.path == "/_nubo/sns/outbox").then(|| -> HttpFuture<'a> { Box::pin(async move { self.outbox(req) }) })
+    }
+    async fn create_topic(&self, ctx: &RequestContext, input: CreateTopicInput) -> std::result::Result<CreateTopicResponse, AwsError> {
+        Sns::create_topic(self, ctx, input).await.map_err(Into::into)
+    }
+    async fn delete_topic(&self, _: &RequestContext, input: DeleteTopicInput) -> std::result::Result<(), AwsError> {
+        Sns::delete_topic(self, input).await.map_err(Into::into)
+    }
+    async fn list_topics(&self, ctx: &RequestContext, input: ListTopicsInput) -> std::result::Result<ListTopicsResponse, AwsError> {
+        Sns::list_topics(self, ctx, input).await.map_err(Into::into)
+    }
+    async fn get_topic_attributes(&self, _: &RequestContext, input: GetTopicAttributesInput) -> std::result::Result<GetTopicAttributesResponse, AwsError> {
+        Sns::get_topic_attributes(self, input).await.map_err(Into::into)
+    }
+    async fn set_topic_attributes(&self, _: &RequestContext, input: SetTopicAttributesInput) -> std::result::Result<(), AwsError> {
+        Sns::set_topic_attributes(self, input).await.map_err(Into::into)
+    }
+    async fn subscribe(&self, ctx: &RequestContext, input: SubscribeInput) -> std::result::Result<SubscribeResponse, AwsError> {
+        Sns::subscribe(self, ctx, input).await.map_err(Into::into)
+    }
+    async fn unsubscribe(&self, _: &RequestContext, input: UnsubscribeInput) -> std::result::Result<(), AwsError> {
+        Sns::unsubscribe(self, input).await.map_err(Into::into)
+    }
+    async fn confirm_subscription(&self, _: &RequestContext, input: ConfirmSubscriptionInput) -> std::result::Result<ConfirmSubscriptionResponse, AwsError> {
+        Sns::confirm_subscription(self, input).await.map_err(Into::into)
+    }
+    async fn list_subscriptions(&self, ctx: &RequestContext, input: ListSubscriptionsInput) -> std::result::Result<ListSubscriptionsResponse, AwsError> {
+        Sns::list_subscriptions(self, ctx, input).await.map_err(Into::into)
+    }
+    async fn list_subscriptions_by_topic(&self, _: &RequestContext, input: ListSubscriptionsByTopicInput) -> std::result::Result<ListSubscriptionsByTopicResponse, AwsError> {
+        Sns::list_subscriptions_by_topic(self, input).await.map_err(Into::into)
+    }
+    async fn get_subscription_attributes(&self, _: &RequestContext, input: GetSubscriptionAttributesInput) -> std::result::Result<GetSubscriptionAttributesResponse, AwsError> {
+        Sns::get_subscription_attributes(self, input).await.map_err(Into::into)
+    }
+    async fn set_subscription_attributes(&self, _: &RequestContext, input: SetSubscriptionAttributesInput) -> std::result::Result<(), AwsError> {
+        Sns::set_subscription_attributes(self, input).await.map_err(Into::into)
+    }
+    async fn publish(&self, ctx: &RequestContext, input: PublishInput) -> std::result::Result<PublishResponse, AwsError> {
+        Sns::publish(self, ctx, input).await.map_err(Into::into)
+    }
+    async fn publish_batch(&self, ctx: &RequestContext, input: PublishBatchInput) -> std::result::Result<PublishBatchResponse, AwsError> {
+        Sns::publish_batch(self, ctx, input).await.map_err(Into::into)
+    }
+    async fn tag_resource(&self, _: &RequestContext, input: TagResourceRequest) -> std::result::Result<TagResourceResponse, AwsError> {
+        Sns::tag_resource(self, input).await.map(|()| TagResourceResponse::default()).map_err(Into::into)
+    }
+    async fn untag_resource(&self, _: &RequestContext, input: UntagResourceRequest) -> std::result::Result<UntagResourceResponse, AwsError> {
+        Sns::untag_resource(self, input).await.map(|()| UntagResourceResponse::default()).map_err(Into::into)
+    }
+    async fn list_tags_for_resource(&self, _: &RequestContext, input: ListTagsForResourceRequest) -> std::result::Result<ListTagsForResourceResponse, AwsError> {
+        Sns::list_tags_for_resource(self, input).await.map_err(Into::into)
+    }
+}

@@ -1,0 +1,168 @@
+"""SNS through boto3 and the AWS CLI: topics, subscriptions, fan-out to SQS, filters."""
+
+import json
+import uuid
+
+import pytest
+from botocore.exceptions import ClientError
+
+
+def code(e):
+    return e.value.response["Error"]["Code"], e.value.response["ResponseMetadata"]["HTTPStatusCode"]
+
+
+@pytest.fixture
+def sns(boto):
+    return boto("sns")
+
+
+@pytest.fixture
+def sqs(boto):
+    return boto("sqs")
+
+
+def queue(sqs, name=None):
+    url = sqs.create_queue(QueueName=name or f"sub-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    return url, sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+
+def drain(sqs, url):
+    return [m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])]
+
+
+def test_topics_lifecycle(sns):
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    arn = sns.create_topic(Name=name, Attributes={"DisplayName": "Orders"}, Tags=[{"Key": "team", "Value": "core"}])["TopicArn"]
+    assert arn == f"arn:aws:sns:us-east-1:000000000000:{name}"
+    assert sns.create_topic(Name=name)["TopicArn"] == arn
+    assert arn in [t["TopicArn"] for t in sns.list_topics()["Topics"]]
+    attrs = sns.get_topic_attributes(TopicArn=arn)["Attributes"]
+    assert attrs["DisplayName"] == "Orders" and attrs["TopicArn"] == arn and "Policy" in attrs
+    sns.set_topic_attributes(TopicArn=arn, AttributeName="DisplayName", AttributeValue="Renamed")
+    assert sns.get_topic_attributes(TopicArn=arn)["Attributes"]["DisplayName"] == "Renamed"
+    assert sns.list_tags_for_resource(ResourceArn=arn)["Tags"] == [{"Key": "team", "Value": "core"}]
+    sns.delete_topic(TopicArn=arn)
+    with pytest.raises(ClientError) as e:
+        sns.get_topic_attributes(TopicArn=arn)
+    assert code(e) == ("NotFound", 404)
+    with pytest.raises(ClientError) as e:
+        sns.create_topic(Name="bad name")
+    assert code(e) == ("InvalidParameter", 400)
+
+
+def test_publish_to_sqs_envelope_and_raw(sns, sqs):
+    arn = sns.create_topic(Name=f"t-{uuid.uuid4().hex[:8]}")["TopicArn"]
+    env_url, env_arn = queue(sqs)
+    raw_url, raw_arn = queue(sqs)
+    sub = sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=env_arn)["SubscriptionArn"]
+    assert sub.startswith(arn + ":")
+    raw_sub = sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=raw_arn, Attributes={"RawMessageDelivery": "true"})["SubscriptionArn"]
+    assert sns.get_subscription_attributes(SubscriptionArn=raw_sub)["Attributes"]["RawMessageDelivery"] == "true"
+    mid = sns.publish(TopicArn=arn, Message="hello", Subject="greeting",
+                      MessageAttributes={"kind": {"DataType": "String", "StringValue": "test"}})["MessageId"]
+    envelope = json.loads(drain(sqs, env_url)[0])
+    assert envelope["Type"] == "Notification" and envelope["MessageId"] == mid and envelope["TopicArn"] == arn
+    assert envelope["Message"] == "hello" and envelope["Subject"] == "greeting"
+    assert envelope["MessageAttributes"] == {"kind": {"Type": "String", "Value": "test"}}
+    raw = sqs.receive_message(QueueUrl=raw_url, MessageAttributeNames=["All"])["Messages"][0]
+    assert raw["Body"] == "hello" and raw["MessageAttributes"]["kind"]["StringValue"] == "test"
+    subs = sns.list_subscriptions_by_topic(TopicArn=arn)["Subscriptions"]
+    assert sorted(s["Endpoint"] for s in subs) == sorted([env_arn, raw_arn])
+    sns.unsubscribe(SubscriptionArn=sub)
+    sns.publish(TopicArn=arn, Message="after unsubscribe")
+    assert drain(sqs, env_url) == []
+
+
+def test_fan_out_to_three_queues_with_a_filter_policy(sns, sqs):
+    arn = sns.create_topic(Name=f"orders-{uuid.uuid4().hex[:8]}")["TopicArn"]
+    all_url, all_arn = queue(sqs)
+    big_url, big_arn = queue(sqs)
+    eu_url, eu_arn = queue(sqs)
+    sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=all_arn, Attributes={"RawMessageDelivery": "true"})
+    sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=big_arn, Attributes={
+        "RawMessageDelivery": "true", "FilterPolicy": json.dumps({"amount": [{"numeric": [">=", 100]}]})})
+    sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=eu_arn, Attributes={
+        "RawMessageDelivery": "true", "FilterPolicy": json.dumps({"region": [{"prefix": "eu-"}], "kind": [{"anything-but": "test"}]})})
+    orders = [("o1", "50", "eu-west-1", "real"), ("o2", "150", "us-east-1", "real"), ("o3", "500", "eu-central-1", "test"), ("o4", "120", "eu-north-1", "real")]
+    for body, amount, region, kind in orders:
+        sns.publish(TopicArn=arn, Message=body, MessageAttributes={
+            "amount": {"DataType": "Number", "StringValue": amount},
+            "region": {"DataType": "String", "StringValue": region},
+            "kind": {"DataType": "String", "StringValue": kind}})
+    assert sorted(drain(sqs, all_url)) == ["o1", "o2", "o3", "o4"]
+    assert sorted(drain(sqs, big_url)) == ["o2", "o3", "o4"]
+    assert sorted(drain(sqs, eu_url)) == ["o1", "o4"]
+
+
+def test_body_filter_and_message_structure(sns, sqs):
+    arn = sns.create_topic(Name=f"t-{uuid.uuid4().hex[:8]}")["TopicArn"]
+    url, qarn = queue(sqs)
+    sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=qarn, Attributes={
+        "RawMessageDelivery": "true", "FilterPolicyScope": "MessageBody", "FilterPolicy": json.dumps({"order": {"status": ["paid"]}})})
+    sns.publish(TopicArn=arn, Message=json.dumps({"order": {"status": "open"}}))
+    sns.publish(TopicArn=arn, Message=json.dumps({"order": {"status": "paid"}}))
+    assert drain(sqs, url) == [json.dumps({"order": {"status": "paid"}})]
+    url2, qarn2 = queue(sqs)
+    sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=qarn2, Attributes={"RawMessageDelivery": "true"})
+    sns.publish(TopicArn=arn, MessageStructure="json", Message=json.dumps({"default": "plain", "sqs": "for queues"}))
+    assert drain(sqs, url2) == ["for queues"]
+    with pytest.raises(ClientError) as e:
+        sns.publish(TopicArn=arn, MessageStructure="json", Message=json.dumps({"sqs": "no default"}))
+    assert code(e) == ("InvalidParameter", 400)
+
+
+def test_email_subscription_confirms_through_the_outbox(nubo, sns):
+    arn = sns.create_topic(Name=f"t-{uuid.uuid4().hex[:8]}")["TopicArn"]
+    address = f"{uuid.uuid4().hex[:6]}@example.com"
+    assert sns.subscribe(TopicArn=arn, Protocol="email", Endpoint=address)["SubscriptionArn"] == "pending confirmation"
+    outbox = json.loads(nubo.http("GET", "/_nubo/sns/outbox")[2])["messages"]
+    request = json.loads(next(m for m in outbox if m["endpoint"] == address)["message"])
+    assert request["Type"] == "SubscriptionConfirmation"
+    sns.publish(TopicArn=arn, Message="not yet")
+    confirmed = sns.confirm_subscription(TopicArn=arn, Token=request["Token"])["SubscriptionArn"]
+    assert confirmed.startswith(arn + ":")
+    sns.publish(TopicArn=arn, Message="now you get it", Subject="Hi")
+    mails = [m for m in json.loads(nubo.http("GET", "/_nubo/sns/outbox")[2])["messages"] if m["endpoint"] == address]
+    assert [m["message"] for m in mails[1:]] == ["now you get it"] and mails[1]["subject"] == "Hi"
+    sms = sns.publish(PhoneNumber="+15555550100", Message="code 1234")
+    assert sms["MessageId"]
+
+
+def test_publish_batch_and_errors(sns, sqs):
+    arn = sns.create_topic(Name=f"t-{uuid.uuid4().hex[:8]}")["TopicArn"]
+    url, qarn = queue(sqs)
+    sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=qarn, Attributes={"RawMessageDelivery": "true"})
+    out = sns.publish_batch(TopicArn=arn, PublishBatchRequestEntries=[{"Id": f"m{i}", "Message": f"batch {i}"} for i in range(3)])
+    assert len(out["Successful"]) == 3
+    assert sorted(drain(sqs, url)) == ["batch 0", "batch 1", "batch 2"]
+    with pytest.raises(ClientError) as e:
+        sns.publish_batch(TopicArn=arn, PublishBatchRequestEntries=[{"Id": "a", "Message": "x"}, {"Id": "a", "Message": "y"}])
+    assert code(e)[0] == "BatchEntryIdsNotDistinct"
+    with pytest.raises(ClientError) as e:
+        sns.publish(TopicArn=arn.replace(":t-", ":missing-"), Message="x")
+    assert code(e) == ("NotFound", 404)
+    with pytest.raises(ClientError) as e:
+        sns.subscribe(TopicArn=arn, Protocol="carrier-pigeon", Endpoint="x")
+    assert code(e) == ("InvalidParameter", 400)
+
+
+def test_fifo_topic_deduplicates(sns, sqs):
+    arn = sns.create_topic(Name=f"f-{uuid.uuid4().hex[:8]}.fifo", Attributes={"FifoTopic": "true", "ContentBasedDeduplication": "true"})["TopicArn"]
+    first = sns.publish(TopicArn=arn, Message="once", MessageGroupId="g")
+    again = sns.publish(TopicArn=arn, Message="once", MessageGroupId="g")
+    assert first["MessageId"] == again["MessageId"] and first["SequenceNumber"]
+    with pytest.raises(ClientError) as e:
+        sns.publish(TopicArn=arn, Message="no group")
+    assert code(e) == ("InvalidParameter", 400)
+
+
+def test_cli(aws):
+    name = f"cli-{uuid.uuid4().hex[:8]}"
+    arn = aws("sns", "create-topic", "--name", name)["TopicArn"]
+    qurl = aws("sqs", "create-queue", "--queue-name", name)["QueueUrl"]
+    qarn = aws("sqs", "get-queue-attributes", "--queue-url", qurl, "--attribute-names", "QueueArn")["Attributes"]["QueueArn"]
+    aws("sns", "subscribe", "--topic-arn", arn, "--protocol", "sqs", "--notification-endpoint", qarn)
+    aws("sns", "publish", "--topic-arn", arn, "--message", "from the cli")
+    body = json.loads(aws("sqs", "receive-message", "--queue-url", qurl)["Messages"][0]["Body"])
+    assert body["Message"] == "from the cli"
+    assert arn in [t["TopicArn"] for t in aws("sns", "list-topics")["Topics"]]
