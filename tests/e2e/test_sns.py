@@ -166,3 +166,51 @@ def test_cli(aws):
     body = json.loads(aws("sqs", "receive-message", "--queue-url", qurl)["Messages"][0]["Body"])
     assert body["Message"] == "from the cli"
     assert arn in [t["TopicArn"] for t in aws("sns", "list-topics")["Topics"]]
+
+
+def test_http_subscriber_confirms_and_receives_notifications(nubo, sns):
+    import http.server
+    import threading
+    import urllib.request
+
+    received, confirmed, notified = [], threading.Event(), threading.Event()
+
+    class Endpoint(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            received.append((self.headers["x-amz-sns-message-type"], body))
+            self.send_response(200)
+            self.end_headers()
+            if body["Type"] == "SubscriptionConfirmation":
+                with urllib.request.urlopen(body["SubscribeURL"]) as r:  # what a real endpoint does
+                    assert r.status == 200
+                confirmed.set()
+            else:
+                notified.set()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Endpoint)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        arn = sns.create_topic(Name=f"web-{uuid.uuid4().hex[:8]}")["TopicArn"]
+        endpoint = f"http://127.0.0.1:{server.server_port}/hook"
+        assert sns.subscribe(TopicArn=arn, Protocol="http", Endpoint=endpoint)["SubscriptionArn"] == "pending confirmation"
+        assert confirmed.wait(10)
+        subs = sns.list_subscriptions_by_topic(TopicArn=arn)["Subscriptions"]
+        assert subs[0]["SubscriptionArn"].startswith(arn + ":")
+        sns.publish(TopicArn=arn, Message="over http", Subject="s")
+        assert notified.wait(10)
+        kind, note = received[-1]
+        assert kind == "Notification" and note["Message"] == "over http" and note["TopicArn"] == arn
+    finally:
+        server.shutdown()
+
+
+def test_non_loopback_endpoints_are_never_contacted(nubo, sns):
+    arn = sns.create_topic(Name=f"far-{uuid.uuid4().hex[:8]}")["TopicArn"]
+    endpoint = "http://192.0.2.10/hook"  # TEST-NET: must not be connected to
+    assert sns.subscribe(TopicArn=arn, Protocol="http", Endpoint=endpoint)["SubscriptionArn"] == "pending confirmation"
+    kept = [m for m in json.loads(nubo.http("GET", "/_nubo/sns/outbox")[2])["messages"] if m["endpoint"] == endpoint]
+    assert kept and "loopback" in kept[0]["subject"]

@@ -8,6 +8,7 @@
 
 mod error;
 mod filter;
+mod http;
 mod publish;
 mod records;
 mod topics;
@@ -38,11 +39,12 @@ pub struct Sns {
     store: Store,
     clock: Clock,
     delivery: Arc<dyn Delivery>,
+    http: http::Client,
 }
 
 impl Sns {
     pub fn new(store: Store, clock: Clock) -> Sns {
-        Sns { store, clock, delivery: Arc::new(Undelivered) }
+        Sns { store, clock, delivery: Arc::new(Undelivered), http: http::client() }
     }
 
     pub fn with_delivery(mut self, delivery: Arc<dyn Delivery>) -> Sns {

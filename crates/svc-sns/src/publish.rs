@@ -140,6 +140,11 @@ impl Sns {
                 })
                 .map_err(|e| format!("{e:?}"))
             }
+            "http" | "https" => {
+                let body = if raw { message } else { self.envelope(ctx, s, id, m, &message) };
+                self.post(&s.endpoint, &s.topic_arn, Some(&s.arn), "Notification", id, body);
+                Ok(())
+            }
             other => Err(format!("delivery to {other} endpoints is not available yet")),
         };
         if let Err(e) = result {

@@ -207,9 +207,10 @@ impl Sns {
         Ok(SubscribeResponse { subscription_arn: Some(shown) })
     }
 
-    /// The `SubscriptionConfirmation` message a pending endpoint gets (kept in the outbox).
+    /// The `SubscriptionConfirmation` message a pending endpoint gets: POSTed to HTTP
+    /// endpoints, kept in the outbox for the others.
     fn confirmation_request(&self, ctx: &RequestContext, s: &SubscriptionRecord) -> Result<()> {
-        let url = format!("http://{}/?Action=ConfirmSubscription&TopicArn={}&Token={}", ctx.host, s.topic_arn, s.token);
+        let url = format!("http://{}/?Action=ConfirmSubscription&Version=2010-03-31&TopicArn={}&Token={}", ctx.host, s.topic_arn, s.token);
         let message = serde_json::json!({
             "Type": "SubscriptionConfirmation",
             "MessageId": nubo_core::ids::uuid(),
@@ -220,6 +221,11 @@ impl Sns {
             "Timestamp": self.clock.now().to_iso8601(),
             "SignatureVersion": "1",
         });
+        if s.protocol == "http" || s.protocol == "https" {
+            let id = message["MessageId"].as_str().unwrap_or_default().to_string();
+            self.post(&s.endpoint, &s.topic_arn, None, "SubscriptionConfirmation", &id, message.to_string());
+            return Ok(());
+        }
         self.to_outbox(OutboxEntry {
             timestamp: self.clock.now().to_iso8601(),
             protocol: s.protocol.clone(),
