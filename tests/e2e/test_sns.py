@@ -214,3 +214,15 @@ def test_non_loopback_endpoints_are_never_contacted(nubo, sns):
     assert sns.subscribe(TopicArn=arn, Protocol="http", Endpoint=endpoint)["SubscriptionArn"] == "pending confirmation"
     kept = [m for m in json.loads(nubo.http("GET", "/_nubo/sns/outbox")[2])["messages"] if m["endpoint"] == endpoint]
     assert kept and "loopback" in kept[0]["subject"]
+
+
+def test_fifo_topic_to_fifo_queue_keeps_groups_in_order(sns, sqs):
+    arn = sns.create_topic(Name=f"ff-{uuid.uuid4().hex[:8]}.fifo", Attributes={"FifoTopic": "true", "ContentBasedDeduplication": "true"})["TopicArn"]
+    url = sqs.create_queue(QueueName=f"ff-{uuid.uuid4().hex[:8]}.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    qarn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=qarn, Attributes={"RawMessageDelivery": "true"})
+    for i in range(5):
+        sns.publish(TopicArn=arn, Message=f"step {i}", MessageGroupId="job-1")
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["MessageGroupId"])["Messages"]
+    assert [m["Body"] for m in got] == [f"step {i}" for i in range(5)]
+    assert {m["Attributes"]["MessageGroupId"] for m in got} == {"job-1"}

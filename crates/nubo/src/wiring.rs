@@ -3,8 +3,8 @@
 //! another.
 
 use nubo_s3::events::{Destination, EventSink};
-use nubo_sns::Delivery;
-use nubo_sqs::Sqs;
+use nubo_sns::{Delivery, QueueMessage};
+use nubo_sqs::{Delivered, Sqs};
 
 /// S3 event notifications, delivered into SQS queues (SNS and Lambda when they exist).
 pub struct S3Events {
@@ -15,7 +15,7 @@ impl EventSink for S3Events {
     fn deliver(&self, destination: Destination, message: String) {
         match destination {
             Destination::Queue(arn) => {
-                if let Err(e) = self.sqs.deliver(&arn, message, "AIDAS3EVENTS", Vec::new()) {
+                if let Err(e) = self.sqs.deliver(&arn, Delivered { body: message, ..Default::default() }, "AIDAS3EVENTS") {
                     tracing::warn!("S3 event notification to {arn} not delivered: {e}");
                 }
             }
@@ -30,7 +30,8 @@ pub struct SnsDelivery {
 }
 
 impl Delivery for SnsDelivery {
-    fn to_queue(&self, queue_arn: &str, body: String, attributes: Vec<(String, String, String)>) -> Result<(), String> {
-        self.sqs.deliver(queue_arn, body, "AIDASNSDELIVERY", attributes).map(|_| ()).map_err(|e| e.to_string())
+    fn to_queue(&self, queue_arn: &str, m: QueueMessage) -> Result<(), String> {
+        let delivered = Delivered { body: m.body, attributes: m.attributes, group_id: m.group_id, deduplication_id: m.deduplication_id };
+        self.sqs.deliver(queue_arn, delivered, "AIDASNSDELIVERY").map(|_| ()).map_err(|e| e.to_string())
     }
 }

@@ -20,16 +20,25 @@ use nubo_model::{ByteStream, Handler};
 use nubo_store::{scan_json, Store};
 use std::sync::Arc;
 
+/// A message for a queue subscription.
+pub struct QueueMessage {
+    pub body: String,
+    /// (name, data type, value), passed on with raw delivery.
+    pub attributes: Vec<(String, String, String)>,
+    /// FIFO topics pass their group and deduplication ids on to FIFO queues.
+    pub group_id: Option<String>,
+    pub deduplication_id: Option<String>,
+}
+
 /// How SNS reaches the services its subscriptions point at.
 pub trait Delivery: Send + Sync + 'static {
-    /// Sends `body` into the SQS queue `queue_arn`, with (name, data type, value) attributes.
-    fn to_queue(&self, queue_arn: &str, body: String, attributes: Vec<(String, String, String)>) -> Result<(), String>;
+    fn to_queue(&self, queue_arn: &str, message: QueueMessage) -> Result<(), String>;
 }
 
 struct Undelivered;
 
 impl Delivery for Undelivered {
-    fn to_queue(&self, queue_arn: &str, _: String, _: Vec<(String, String, String)>) -> Result<(), String> {
+    fn to_queue(&self, queue_arn: &str, _: QueueMessage) -> Result<(), String> {
         Err(format!("no queue service wired to deliver to {queue_arn}"))
     }
 }

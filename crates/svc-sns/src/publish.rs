@@ -126,7 +126,11 @@ impl Sns {
                 } else {
                     (self.envelope(ctx, s, id, m, &message), Vec::new())
                 };
-                self.delivery.to_queue(&s.endpoint, body, attributes)
+                let dedup = m.group_id.as_ref().map(|_| m.dedup_id.clone().unwrap_or_else(|| hex::encode(sha2::Sha256::digest(m.message.as_bytes()))));
+                self.delivery.to_queue(
+                    &s.endpoint,
+                    crate::QueueMessage { body, attributes, group_id: m.group_id.clone(), deduplication_id: dedup },
+                )
             }
             "email" | "email-json" | "sms" => {
                 let body = if s.protocol == "email-json" { self.envelope(ctx, s, id, m, &message) } else { message };

@@ -118,13 +118,13 @@ impl sqs::Sqs for Sqs {
 
 impl Sqs {
     /// Sends a message on behalf of another service (S3 event notifications, SNS
-    /// subscriptions): the queue is named by its ARN, the sender is the service, attributes
-    /// are (name, data type, string value).
-    pub fn deliver(&self, queue_arn: &str, body: String, sender: &str, attributes: Vec<(String, String, String)>) -> Result<String, AwsError> {
+    /// subscriptions): the queue is named by its ARN, the sender is the service.
+    pub fn deliver(&self, queue_arn: &str, message: Delivered, sender: &str) -> Result<String, AwsError> {
         let q = self.queue_by_arn(queue_arn).ok_or_else(|| AwsError::from(error::SqsError::QueueDoesNotExist))?;
         let now = self.clock.now().as_millis();
-        let attributes = (!attributes.is_empty()).then(|| {
-            attributes
+        let attributes = (!message.attributes.is_empty()).then(|| {
+            message
+                .attributes
                 .into_iter()
                 .map(|(name, data_type, value)| {
                     let v = MessageAttributeValue { string_value: Some(value), data_type, ..Default::default() };
@@ -132,9 +132,27 @@ impl Sqs {
                 })
                 .collect()
         });
-        let m = messages::Outgoing { body, delay: None, attributes, system_attributes: None, dedup_id: None, group_id: None };
+        let m = messages::Outgoing {
+            body: message.body,
+            delay: None,
+            attributes,
+            system_attributes: None,
+            dedup_id: message.deduplication_id,
+            group_id: message.group_id,
+        };
         let rec = self.store.write(|tx| self.enqueue(tx, &q, m, sender, now)).map_err(AwsError::from)?;
         self.wake(&q);
         Ok(rec.id)
     }
+}
+
+/// A message another service delivers into a queue.
+#[derive(Debug, Default)]
+pub struct Delivered {
+    pub body: String,
+    /// (name, data type, string value).
+    pub attributes: Vec<(String, String, String)>,
+    /// For FIFO queues.
+    pub group_id: Option<String>,
+    pub deduplication_id: Option<String>,
 }
