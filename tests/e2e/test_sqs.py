@@ -328,3 +328,28 @@ def test_messages_survive_kill_9_and_in_flight_ones_come_back(tmp_path, client_c
         assert taken["Body"] in [m["Body"] for m in back]
     finally:
         n.stop()
+
+
+def test_redrive_allow_policy_and_moving_dead_letters_back(sqs):
+    dlq = sqs.create_queue(QueueName=f"dlq-{uuid.uuid4().hex[:8]}", Attributes={"RedriveAllowPolicy": json.dumps({"redrivePermission": "denyAll"})})["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    policy = {"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 1})}
+    with pytest.raises(ClientError) as e:
+        sqs.create_queue(QueueName=f"src-{uuid.uuid4().hex[:8]}", Attributes=policy)
+    assert code(e) == ("InvalidParameterValue", 400)
+    sqs.set_queue_attributes(QueueUrl=dlq, Attributes={"RedriveAllowPolicy": json.dumps({"redrivePermission": "allowAll"})})
+    src = sqs.create_queue(QueueName=f"src-{uuid.uuid4().hex[:8]}", Attributes=policy)["QueueUrl"]
+    with pytest.raises(ClientError) as e:
+        sqs.set_queue_attributes(QueueUrl=src, Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn + "-missing", "maxReceiveCount": 1})})
+    assert code(e) == ("InvalidParameterValue", 400)
+    sqs.send_message(QueueUrl=src, MessageBody="retry me")
+    sqs.receive_message(QueueUrl=src, VisibilityTimeout=0)
+    assert sqs.receive_message(QueueUrl=src).get("Messages", []) == []  # now a dead letter
+    task = sqs.start_message_move_task(SourceArn=dlq_arn)["TaskHandle"]
+    assert task
+    listed = sqs.list_message_move_tasks(SourceArn=dlq_arn)["Results"][0]
+    assert listed["Status"] == "COMPLETED" and listed["ApproximateNumberOfMessagesMoved"] == 1
+    assert sqs.receive_message(QueueUrl=src)["Messages"][0]["Body"] == "retry me"
+    with pytest.raises(ClientError) as e:
+        sqs.start_message_move_task(SourceArn=sqs.get_queue_attributes(QueueUrl=src, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
+    assert code(e) == ("InvalidParameterValue", 400)

@@ -20,6 +20,7 @@ pub enum SqsError {
     InvalidBatchEntryId,
     BatchRequestTooLong,
     InvalidMessageContents,
+    UnsupportedOperation(String),
     Internal(String),
 }
 
@@ -59,6 +60,7 @@ impl From<SqsError> for AwsError {
             BatchRequestTooLong => AwsError::new("BatchRequestTooLong", 400, "Batch requests cannot be longer than 1048576 bytes.")
                 .with_query_code("AWS.SimpleQueueService.BatchRequestTooLong"),
             InvalidMessageContents => AwsError::new("InvalidMessageContents", 400, "Invalid characters found."),
+            UnsupportedOperation(m) => AwsError::new("UnsupportedOperation", 400, m).with_query_code("AWS.SimpleQueueService.UnsupportedOperation"),
             Internal(m) => AwsError::internal(m),
         }
     }

@@ -13,6 +13,7 @@ mod md5;
 mod messages;
 mod queues;
 mod records;
+mod redrive;
 
 use nubo_core::{AwsError, Clock, RequestContext};
 use nubo_model::generated::sqs::{self, *};
@@ -59,6 +60,15 @@ impl sqs::Sqs for Sqs {
             ShapeError::MissingRequired { member } => error::SqsError::MissingParameter(member).into(),
             other => nubo_model::handler::validation_error(other),
         }
+    }
+    async fn start_message_move_task(&self, _: &RequestContext, input: StartMessageMoveTaskRequest) -> std::result::Result<StartMessageMoveTaskResult, AwsError> {
+        Sqs::start_message_move_task(self, input).await.map_err(Into::into)
+    }
+    async fn list_message_move_tasks(&self, _: &RequestContext, input: ListMessageMoveTasksRequest) -> std::result::Result<ListMessageMoveTasksResult, AwsError> {
+        Sqs::list_message_move_tasks(self, input).await.map_err(Into::into)
+    }
+    async fn cancel_message_move_task(&self, _: &RequestContext, input: CancelMessageMoveTaskRequest) -> std::result::Result<CancelMessageMoveTaskResult, AwsError> {
+        Sqs::cancel_message_move_task(self, input).await.map_err(Into::into)
     }
     async fn create_queue(&self, ctx: &RequestContext, input: CreateQueueRequest) -> std::result::Result<CreateQueueResult, AwsError> {
         Sqs::create_queue(self, ctx, input).await.map_err(Into::into)

@@ -47,6 +47,7 @@ impl Sqs {
             return Err(SqsError::InvalidParameterValue("The FifoQueue attribute must be true for a queue named with .fifo.".into()));
         }
         attributes::validate(&given, fifo, true)?;
+        self.check_redrive(&q, &given)?;
         let now = self.clock.now().as_millis();
         self.store.write(|tx| -> Result<()> {
             if let Some(existing) = get_json::<QueueRecord>(tx, QUEUES, &q.key())? {
@@ -174,6 +175,7 @@ impl Sqs {
     pub(crate) async fn set_queue_attributes(&self, ctx: &RequestContext, input: SetQueueAttributesRequest) -> Result<()> {
         let q = self.queue_id(ctx, &input.queue_url)?;
         attributes::validate(&input.attributes, q.is_fifo(), false)?;
+        self.check_redrive(&q, &input.attributes)?;
         let now = self.clock.now().as_millis();
         self.store.write(|tx| -> Result<()> {
             let mut rec = get_json::<QueueRecord>(tx, QUEUES, &q.key())?.ok_or(SqsError::QueueDoesNotExist)?;

@@ -41,6 +41,54 @@ impl IntoValue for BatchResultErrorEntry {
     }
 }
 
+/// The `CancelMessageMoveTaskRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CancelMessageMoveTaskRequest {
+    pub task_handle: ::std::string::String,
+}
+
+impl FromValue for CancelMessageMoveTaskRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CancelMessageMoveTaskRequest {
+            task_handle: r.required("TaskHandle")?,
+        })
+    }
+}
+
+impl IntoValue for CancelMessageMoveTaskRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("TaskHandle", self.task_handle);
+        w.finish()
+    }
+}
+
+/// The `CancelMessageMoveTaskResult` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CancelMessageMoveTaskResult {
+    pub approximate_number_of_messages_moved: ::std::option::Option<i64>,
+}
+
+impl FromValue for CancelMessageMoveTaskResult {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CancelMessageMoveTaskResult {
+            approximate_number_of_messages_moved: r.optional("ApproximateNumberOfMessagesMoved")?,
+        })
+    }
+}
+
+impl IntoValue for CancelMessageMoveTaskResult {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("ApproximateNumberOfMessagesMoved", self.approximate_number_of_messages_moved);
+        w.finish()
+    }
+}
+
 /// The `ChangeMessageVisibilityBatchRequest` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ChangeMessageVisibilityBatchRequest {
@@ -544,6 +592,105 @@ impl IntoValue for ListDeadLetterSourceQueuesResult {
         let mut w = StructWriter::new();
         w.member("queueUrls", self.queue_urls);
         w.optional("NextToken", self.next_token);
+        w.finish()
+    }
+}
+
+/// The `ListMessageMoveTasksRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListMessageMoveTasksRequest {
+    pub source_arn: ::std::string::String,
+    pub max_results: ::std::option::Option<i32>,
+}
+
+impl FromValue for ListMessageMoveTasksRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ListMessageMoveTasksRequest {
+            source_arn: r.required("SourceArn")?,
+            max_results: r.optional("MaxResults")?,
+        })
+    }
+}
+
+impl IntoValue for ListMessageMoveTasksRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("SourceArn", self.source_arn);
+        w.optional("MaxResults", self.max_results);
+        w.finish()
+    }
+}
+
+/// The `ListMessageMoveTasksResult` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListMessageMoveTasksResult {
+    pub results: ::std::option::Option<::std::vec::Vec<ListMessageMoveTasksResultEntry>>,
+}
+
+impl FromValue for ListMessageMoveTasksResult {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ListMessageMoveTasksResult {
+            results: r.optional("Results")?,
+        })
+    }
+}
+
+impl IntoValue for ListMessageMoveTasksResult {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Results", self.results);
+        w.finish()
+    }
+}
+
+/// The `ListMessageMoveTasksResultEntry` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListMessageMoveTasksResultEntry {
+    pub task_handle: ::std::option::Option<::std::string::String>,
+    pub status: ::std::option::Option<::std::string::String>,
+    pub source_arn: ::std::option::Option<::std::string::String>,
+    pub destination_arn: ::std::option::Option<::std::string::String>,
+    pub max_number_of_messages_per_second: ::std::option::Option<i32>,
+    pub approximate_number_of_messages_moved: ::std::option::Option<i64>,
+    pub approximate_number_of_messages_to_move: ::std::option::Option<i64>,
+    pub failure_reason: ::std::option::Option<::std::string::String>,
+    pub started_timestamp: ::std::option::Option<i64>,
+}
+
+impl FromValue for ListMessageMoveTasksResultEntry {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ListMessageMoveTasksResultEntry {
+            task_handle: r.optional("TaskHandle")?,
+            status: r.optional("Status")?,
+            source_arn: r.optional("SourceArn")?,
+            destination_arn: r.optional("DestinationArn")?,
+            max_number_of_messages_per_second: r.optional("MaxNumberOfMessagesPerSecond")?,
+            approximate_number_of_messages_moved: r.optional("ApproximateNumberOfMessagesMoved")?,
+            approximate_number_of_messages_to_move: r.optional("ApproximateNumberOfMessagesToMove")?,
+            failure_reason: r.optional("FailureReason")?,
+            started_timestamp: r.optional("StartedTimestamp")?,
+        })
+    }
+}
+
+impl IntoValue for ListMessageMoveTasksResultEntry {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("TaskHandle", self.task_handle);
+        w.optional("Status", self.status);
+        w.optional("SourceArn", self.source_arn);
+        w.optional("DestinationArn", self.destination_arn);
+        w.optional("MaxNumberOfMessagesPerSecond", self.max_number_of_messages_per_second);
+        w.optional("ApproximateNumberOfMessagesMoved", self.approximate_number_of_messages_moved);
+        w.optional("ApproximateNumberOfMessagesToMove", self.approximate_number_of_messages_to_move);
+        w.optional("FailureReason", self.failure_reason);
+        w.optional("StartedTimestamp", self.started_timestamp);
         w.finish()
     }
 }
@@ -1100,6 +1247,60 @@ impl IntoValue for SetQueueAttributesRequest {
     }
 }
 
+/// The `StartMessageMoveTaskRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StartMessageMoveTaskRequest {
+    pub source_arn: ::std::string::String,
+    pub destination_arn: ::std::option::Option<::std::string::String>,
+    pub max_number_of_messages_per_second: ::std::option::Option<i32>,
+}
+
+impl FromValue for StartMessageMoveTaskRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(StartMessageMoveTaskRequest {
+            source_arn: r.required("SourceArn")?,
+            destination_arn: r.optional("DestinationArn")?,
+            max_number_of_messages_per_second: r.optional("MaxNumberOfMessagesPerSecond")?,
+        })
+    }
+}
+
+impl IntoValue for StartMessageMoveTaskRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("SourceArn", self.source_arn);
+        w.optional("DestinationArn", self.destination_arn);
+        w.optional("MaxNumberOfMessagesPerSecond", self.max_number_of_messages_per_second);
+        w.finish()
+    }
+}
+
+/// The `StartMessageMoveTaskResult` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StartMessageMoveTaskResult {
+    pub task_handle: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for StartMessageMoveTaskResult {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(StartMessageMoveTaskResult {
+            task_handle: r.optional("TaskHandle")?,
+        })
+    }
+}
+
+impl IntoValue for StartMessageMoveTaskResult {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("TaskHandle", self.task_handle);
+        w.finish()
+    }
+}
+
 /// The `TagQueueRequest` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TagQueueRequest {
@@ -1246,6 +1447,21 @@ pub trait Sqs: Send + Sync + 'static {
         async { Err(AwsError::not_implemented("sqs", "ListDeadLetterSourceQueues")) }
     }
 
+    fn start_message_move_task(&self, ctx: &RequestContext, input: StartMessageMoveTaskRequest) -> impl ::std::future::Future<Output = ::std::result::Result<StartMessageMoveTaskResult, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("sqs", "StartMessageMoveTask")) }
+    }
+
+    fn list_message_move_tasks(&self, ctx: &RequestContext, input: ListMessageMoveTasksRequest) -> impl ::std::future::Future<Output = ::std::result::Result<ListMessageMoveTasksResult, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("sqs", "ListMessageMoveTasks")) }
+    }
+
+    fn cancel_message_move_task(&self, ctx: &RequestContext, input: CancelMessageMoveTaskRequest) -> impl ::std::future::Future<Output = ::std::result::Result<CancelMessageMoveTaskResult, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("sqs", "CancelMessageMoveTask")) }
+    }
+
     /// The AWS error for input that does not fit the operation's shapes.
     fn invalid_input(&self, e: ShapeError) -> AwsError {
         crate::handler::validation_error(e)
@@ -1277,7 +1493,7 @@ impl<S: Sqs> Handler for Service<S> {
     }
 
     fn implements(&self, operation: &str) -> bool {
-        matches!(operation, "CreateQueue" | "GetQueueUrl" | "ListQueues" | "DeleteQueue" | "PurgeQueue" | "GetQueueAttributes" | "SetQueueAttributes" | "TagQueue" | "UntagQueue" | "ListQueueTags" | "SendMessage" | "SendMessageBatch" | "ReceiveMessage" | "DeleteMessage" | "DeleteMessageBatch" | "ChangeMessageVisibility" | "ChangeMessageVisibilityBatch" | "ListDeadLetterSourceQueues")
+        matches!(operation, "CreateQueue" | "GetQueueUrl" | "ListQueues" | "DeleteQueue" | "PurgeQueue" | "GetQueueAttributes" | "SetQueueAttributes" | "TagQueue" | "UntagQueue" | "ListQueueTags" | "SendMessage" | "SendMessageBatch" | "ReceiveMessage" | "DeleteMessage" | "DeleteMessageBatch" | "ChangeMessageVisibility" | "ChangeMessageVisibilityBatch" | "ListDeadLetterSourceQueues" | "StartMessageMoveTask" | "ListMessageMoveTasks" | "CancelMessageMoveTask")
     }
 
     fn http<'a>(&'a self, req: &'a HttpRequest<'a>) -> ::std::option::Option<HttpFuture<'a>> {
@@ -1362,6 +1578,18 @@ impl<S: Sqs> Handler for Service<S> {
                 "ListDeadLetterSourceQueues" => {
                     let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
                     Ok(self.0.list_dead_letter_source_queues(ctx, input).await?.into_value())
+                }
+                "StartMessageMoveTask" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.start_message_move_task(ctx, input).await?.into_value())
+                }
+                "ListMessageMoveTasks" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.list_message_move_tasks(ctx, input).await?.into_value())
+                }
+                "CancelMessageMoveTask" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.cancel_message_move_task(ctx, input).await?.into_value())
                 }
                 other => Err(AwsError::not_implemented("sqs", other)),
             }
