@@ -16,6 +16,34 @@ fn etag_matches(list: &str, etag: &str) -> bool {
     list.split(',').map(|t| t.trim()).any(|t| t == "*" || t.trim_matches('"') == bare)
 }
 
+impl<'a> Conditions<'a> {
+    /// The preconditions of a read (`GetObject`, `HeadObject`: same members, two types).
+    pub fn of_read<T: ReadConditions>(input: &'a T) -> Conditions<'a> {
+        input.conditions()
+    }
+}
+
+/// Requests that carry read preconditions.
+pub trait ReadConditions {
+    fn conditions(&self) -> Conditions<'_>;
+}
+
+macro_rules! read_conditions {
+    ($($t:ty),*) => {$(
+        impl ReadConditions for $t {
+            fn conditions(&self) -> Conditions<'_> {
+                Conditions {
+                    if_match: self.if_match.as_deref(),
+                    if_none_match: self.if_none_match.as_deref(),
+                    if_modified_since: self.if_modified_since,
+                    if_unmodified_since: self.if_unmodified_since,
+                }
+            }
+        }
+    )*};
+}
+read_conditions!(nubo_model::generated::s3::GetObjectRequest, nubo_model::generated::s3::HeadObjectRequest);
+
 impl Conditions<'_> {
     /// S3's evaluation (RFC 7232 with S3's precedence): a true `If-Match` overrides a false
     /// `If-Unmodified-Since`; a false `If-None-Match` overrides a true `If-Modified-Since`.

@@ -7,7 +7,7 @@ use crate::conditions::Conditions;
 use crate::data::{self, Expected};
 use crate::error::{Result, S3Error};
 use crate::objects::{check_key, expected, set_checksum, storage_class};
-use crate::records::{objects_prefix, part_key, upload_key, Checksum, ContentHeaders, ObjectRecord, PartRecord, Segment, UploadRecord, PARTS, UPLOADS};
+use crate::records::{content_headers, objects_prefix, part_key, upload_key, Checksum, ObjectRecord, PartRecord, Segment, UploadRecord, PARTS, UPLOADS};
 use crate::{owner, tagging, S3};
 use base64::Engine;
 use md5::{Digest, Md5};
@@ -78,15 +78,7 @@ impl S3 {
             upload_id: upload_id.clone(),
             key: input.key.clone(),
             initiated_ms: self.now().as_millis(),
-            headers: ContentHeaders {
-                content_type: input.content_type,
-                content_encoding: input.content_encoding,
-                content_disposition: input.content_disposition,
-                content_language: input.content_language,
-                cache_control: input.cache_control,
-                expires: input.expires,
-                website_redirect_location: input.website_redirect_location,
-            },
+            headers: content_headers!(input),
             metadata: input.metadata.unwrap_or_default(),
             storage_class: storage_class(input.storage_class)?,
             checksum_algorithm: algorithm.map(|a| a.name().to_string()),

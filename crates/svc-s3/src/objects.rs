@@ -4,7 +4,7 @@ use crate::checksum::Algorithm;
 use crate::conditions::{byte_range, Conditions};
 use crate::data::{self, Expected, Received};
 use crate::error::{Result, S3Error};
-use crate::records::{object_key, BucketRecord, Checksum, ContentHeaders, ObjectRecord, Segment, OBJECTS};
+use crate::records::{content_headers, object_key, BucketRecord, Checksum, ContentHeaders, ObjectRecord, Segment, OBJECTS};
 use crate::{tagging, S3};
 use nubo_core::Timestamp;
 use nubo_model::generated::s3::*;
@@ -191,15 +191,7 @@ impl S3 {
             etag: etag_of(&received.md5),
             last_modified_ms: self.now().as_millis(),
             segments: vec![Segment { blob: received.blob.clone(), size: received.size }],
-            headers: ContentHeaders {
-                content_type: input.content_type,
-                content_encoding: input.content_encoding,
-                content_disposition: input.content_disposition,
-                content_language: input.content_language,
-                cache_control: input.cache_control,
-                expires: input.expires,
-                website_redirect_location: input.website_redirect_location,
-            },
+            headers: content_headers!(input),
             metadata: input.metadata.unwrap_or_default(),
             storage_class,
             checksum: checksum_of(&received),
@@ -244,12 +236,7 @@ impl S3 {
         let mut attempts = 0;
         loop {
             let rec = self.object_version(&input.bucket, &input.key, input.version_id.as_deref())?;
-            Conditions {
-                if_match: input.if_match.as_deref(),
-                if_none_match: input.if_none_match.as_deref(),
-                if_modified_since: input.if_modified_since,
-                if_unmodified_since: input.if_unmodified_since,
-            }
+            Conditions::of_read(&input)
             .check(&rec.etag, Timestamp::from_millis(rec.last_modified_ms), true)?;
             let range = Self::read_range(&rec, input.range.as_deref(), input.part_number)?;
             let len = if rec.size == 0 { 0 } else { range.0 .1 + 1 - range.0 .0 };
@@ -270,12 +257,7 @@ impl S3 {
 
     pub(crate) async fn head_object(&self, input: HeadObjectRequest) -> Result<HeadObjectOutput> {
         let rec = self.object_version(&input.bucket, &input.key, input.version_id.as_deref())?;
-        Conditions {
-            if_match: input.if_match.as_deref(),
-            if_none_match: input.if_none_match.as_deref(),
-            if_modified_since: input.if_modified_since,
-            if_unmodified_since: input.if_unmodified_since,
-        }
+        Conditions::of_read(&input)
         .check(&rec.etag, Timestamp::from_millis(rec.last_modified_ms), true)?;
         let range = Self::read_range(&rec, input.range.as_deref(), input.part_number)?;
         let mut out = HeadObjectOutput::default();
@@ -419,15 +401,7 @@ impl S3 {
             ));
         }
         let (headers, metadata) = if replace {
-            let h = ContentHeaders {
-                content_type: input.content_type,
-                content_encoding: input.content_encoding,
-                content_disposition: input.content_disposition,
-                content_language: input.content_language,
-                cache_control: input.cache_control,
-                expires: input.expires,
-                website_redirect_location: input.website_redirect_location,
-            };
+            let h = content_headers!(input);
             (h, input.metadata.unwrap_or_default())
         } else {
             (src.headers.clone(), src.metadata.clone())

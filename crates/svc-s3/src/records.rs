@@ -66,6 +66,24 @@ pub struct BucketRecord {
     pub config: std::collections::BTreeMap<String, nubo_model::Value>,
 }
 
+/// The content headers of a request that creates an object (`PutObject`,
+/// `CreateMultipartUpload`, `CopyObject` with `REPLACE`): the generated input types differ,
+/// their member names do not.
+macro_rules! content_headers {
+    ($input:expr) => {
+        $crate::records::ContentHeaders {
+            content_type: $input.content_type,
+            content_encoding: $input.content_encoding,
+            content_disposition: $input.content_disposition,
+            content_language: $input.content_language,
+            cache_control: $input.cache_control,
+            expires: $input.expires,
+            website_redirect_location: $input.website_redirect_location,
+        }
+    };
+}
+pub(crate) use content_headers;
+
 /// The headers an object is stored with and served back with.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct ContentHeaders {
