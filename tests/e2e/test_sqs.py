@@ -353,3 +353,17 @@ def test_redrive_allow_policy_and_moving_dead_letters_back(sqs):
     with pytest.raises(ClientError) as e:
         sqs.start_message_move_task(SourceArn=sqs.get_queue_attributes(QueueUrl=src, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
     assert code(e) == ("InvalidParameterValue", 400)
+
+
+def test_messages_expire_after_the_retention_period(client_config):
+    n, sqs = own_nubo(client_config)
+    try:
+        q = sqs.create_queue(QueueName="short-lived", Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
+        sqs.send_message(QueueUrl=q, MessageBody="soon gone")
+        count = lambda: sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"]
+        assert count() == "1"
+        advance(n, "61s")
+        assert count() == "0"
+        assert sqs.receive_message(QueueUrl=q).get("Messages", []) == []
+    finally:
+        n.stop()

@@ -535,12 +535,14 @@ impl Sqs {
         Ok(ChangeMessageVisibilityBatchResult { successful, failed })
     }
 
-    /// (visible, in flight, delayed) message counts.
+    /// (visible, in flight, delayed) message counts; messages past the retention period
+    /// are gone (they are dropped when a receive meets them).
     pub(crate) fn counts(&self, q: &QueueId) -> Result<(usize, usize, usize)> {
         let now = self.clock.now().as_millis();
+        let retention_ms = self.queue(q)?.attr_i64("MessageRetentionPeriod", 345_600) * 1000;
         let all = self.store.read(|tx| scan_json::<MessageRecord>(tx, MESSAGES, &q.key(), None, usize::MAX))?;
         let (mut visible, mut in_flight, mut delayed) = (0, 0, 0);
-        for (_, m) in all {
+        for (_, m) in all.into_iter().filter(|(_, m)| m.sent_ms + retention_ms > now) {
             match (m.visible_at_ms <= now, m.receive_count > 0) {
                 (true, _) => visible += 1,
                 (false, true) => in_flight += 1,
