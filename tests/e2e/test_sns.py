@@ -226,3 +226,68 @@ def test_fifo_topic_to_fifo_queue_keeps_groups_in_order(sns, sqs):
     got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["MessageGroupId"])["Messages"]
     assert [m["Body"] for m in got] == [f"step {i}" for i in range(5)]
     assert {m["Attributes"]["MessageGroupId"] for m in got} == {"job-1"}
+
+
+def _verify_sns_signature(message):
+    """What a subscriber does: fetch SigningCertURL, check the RSA signature of AWS's
+    canonical string of the message (SignatureVersion 1: SHA1, 2: SHA256)."""
+    import base64
+    import urllib.request
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    if message["Type"] == "Notification":
+        keys = ["Message", "MessageId"] + (["Subject"] if "Subject" in message else []) + ["Timestamp", "TopicArn", "Type"]
+    else:
+        keys = ["Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"]
+    text = "".join(f"{k}\n{message[k]}\n" for k in keys).encode()
+    with urllib.request.urlopen(message["SigningCertURL"]) as r:
+        cert = x509.load_pem_x509_certificate(r.read())
+    digest = hashes.SHA256() if message["SignatureVersion"] == "2" else hashes.SHA1()
+    cert.public_key().verify(base64.b64decode(message["Signature"]), text, padding.PKCS1v15(), digest)
+
+
+def test_messages_are_signed_and_verifiable(sns, sqs, nubo):
+    import http.server
+    import threading
+    import urllib.request
+
+    got, confirmed, done = [], threading.Event(), threading.Event()
+
+    class Endpoint(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            got.append(body)
+            self.send_response(200)
+            self.end_headers()
+            if body["Type"] == "SubscriptionConfirmation":
+                urllib.request.urlopen(body["SubscribeURL"]).read()
+                confirmed.set()
+            else:
+                done.set()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Endpoint)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        arn = sns.create_topic(Name=f"signed-{uuid.uuid4().hex[:8]}")["TopicArn"]
+        url, qarn = queue(sqs)
+        sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=qarn)
+        sns.subscribe(TopicArn=arn, Protocol="http", Endpoint=f"http://127.0.0.1:{server.server_port}/")
+        assert confirmed.wait(30), "the http subscription was never confirmed"
+        sns.publish(TopicArn=arn, Message="signed", Subject="with subject")
+        assert done.wait(30)
+        for message in got:  # the confirmation request and the notification
+            _verify_sns_signature(message)
+        _verify_sns_signature(json.loads(drain(sqs, url)[0]))
+        sns.set_topic_attributes(TopicArn=arn, AttributeName="SignatureVersion", AttributeValue="2")
+        sns.publish(TopicArn=arn, Message="sha256 now")
+        envelope = json.loads(drain(sqs, url)[0])
+        assert envelope["SignatureVersion"] == "2"
+        _verify_sns_signature(envelope)
+    finally:
+        server.shutdown()

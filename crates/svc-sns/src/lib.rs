@@ -11,6 +11,7 @@ mod filter;
 mod http;
 mod publish;
 mod records;
+mod signing;
 mod topics;
 
 use nubo_core::{AwsError, Clock, RequestContext};
@@ -49,11 +50,34 @@ pub struct Sns {
     clock: Clock,
     delivery: Arc<dyn Delivery>,
     http: http::Client,
+    /// Made on first use: generating the RSA key takes a moment.
+    signer: Arc<tokio::sync::OnceCell<Option<Arc<signing::Signer>>>>,
 }
 
 impl Sns {
     pub fn new(store: Store, clock: Clock) -> Sns {
-        Sns { store, clock, delivery: Arc::new(Undelivered), http: http::client() }
+        Sns { store, clock, delivery: Arc::new(Undelivered), http: http::client(), signer: Default::default() }
+    }
+
+    /// The key that signs messages (`None` if it could not be made: messages go unsigned).
+    pub(crate) async fn signer(&self) -> Option<Arc<signing::Signer>> {
+        self.signer
+            .get_or_init(|| async {
+                let (store, now) = (self.store.clone(), self.clock.now());
+                match tokio::task::spawn_blocking(move || signing::Signer::load_or_create(&store, now)).await {
+                    Ok(Ok(s)) => Some(Arc::new(s)),
+                    Ok(Err(e)) => {
+                        tracing::warn!("SNS signing key unavailable: {e}");
+                        None
+                    }
+                    Err(e) => {
+                        tracing::warn!("SNS signing key unavailable: {e}");
+                        None
+                    }
+                }
+            })
+            .await
+            .clone()
     }
 
     pub fn with_delivery(mut self, delivery: Arc<dyn Delivery>) -> Sns {
@@ -96,7 +120,19 @@ pub fn service(sns: Sns) -> Box<dyn Handler> {
 /// Every operation delegates to its module; this block is the whole API surface.
 impl sns::Sns for Sns {
     fn http<'a>(&'a self, req: &'a HttpRequest<'a>) -> Option<HttpFuture<'a>> {
-        (req.path == "/_nubo/sns/outbox").then(|| -> HttpFuture<'a> { Box::pin(async move { self.outbox(req) }) })
+        match req.path {
+            "/_nubo/sns/outbox" => Some(Box::pin(async move { self.outbox(req) })),
+            // The certificate of the key that signs messages (`SigningCertURL`).
+            "/_nubo/sns/SimpleNotificationService.pem" => Some(Box::pin(async move {
+                let pem = self.signer().await.map(|s| s.certificate().to_string()).unwrap_or_default();
+                HttpResponse {
+                    status: if pem.is_empty() { 503 } else { 200 },
+                    headers: vec![("Content-Type".into(), "application/x-pem-file".into())],
+                    body: ByteStream::from_bytes(bytes::Bytes::from(pem)),
+                }
+            })),
+            _ => None,
+        }
     }
     async fn create_topic(&self, ctx: &RequestContext, input: CreateTopicInput) -> std::result::Result<CreateTopicResponse, AwsError> {
         Sns::create_topic(self, ctx, input).await.map_err(Into::into)

@@ -77,15 +77,23 @@ fn selected(s: &SubscriptionRecord, m: &Outgoing) -> bool {
 }
 
 impl Sns {
-    fn envelope(&self, ctx: &RequestContext, s: &SubscriptionRecord, id: &str, m: &Outgoing, message: &str) -> String {
+    /// The JSON a subscriber receives, signed as SNS signs it.
+    fn envelope(&self, ctx: &RequestContext, s: &SubscriptionRecord, id: &str, m: &Outgoing, message: &str, signer: Option<&crate::signing::Signer>, version: &str) -> String {
+        let timestamp = self.clock.now().to_iso8601();
+        let mut fields: Vec<(&str, &str)> = vec![("Message", message), ("MessageId", id)];
+        if let Some(subject) = &m.subject {
+            fields.push(("Subject", subject));
+        }
+        fields.extend([("Timestamp", timestamp.as_str()), ("TopicArn", s.topic_arn.as_str()), ("Type", "Notification")]);
+        let signature = signer.map(|k| k.sign(version, &fields)).unwrap_or_default();
         let mut e = json!({
             "Type": "Notification",
             "MessageId": id,
             "TopicArn": s.topic_arn,
             "Message": message,
-            "Timestamp": self.clock.now().to_iso8601(),
-            "SignatureVersion": "1",
-            "Signature": "",
+            "Timestamp": timestamp,
+            "SignatureVersion": version,
+            "Signature": signature,
             "SigningCertURL": format!("http://{}/_nubo/sns/SimpleNotificationService.pem", ctx.host),
             "UnsubscribeURL": format!("http://{}/?Action=Unsubscribe&SubscriptionArn={}", ctx.host, s.arn),
         });
@@ -115,16 +123,18 @@ impl Sns {
         doc.get(protocol).or_else(|| doc.get("default")).and_then(|v| v.as_str()).unwrap_or_default().to_string()
     }
 
-    fn deliver(&self, ctx: &RequestContext, s: &SubscriptionRecord, id: &str, m: &Outgoing) {
+    async fn deliver(&self, ctx: &RequestContext, s: &SubscriptionRecord, id: &str, m: &Outgoing, version: &str) {
         let message = Self::message_for(m, &s.protocol);
         let raw = s.attributes.get("RawMessageDelivery").map(String::as_str) == Some("true");
+        let signer = if raw || !matches!(s.protocol.as_str(), "sqs" | "http" | "https" | "email-json") { None } else { self.signer().await };
+        let signer = signer.as_deref();
         let result = match s.protocol.as_str() {
             "sqs" => {
                 let (body, attributes) = if raw {
                     let attrs = m.attributes.iter().map(|(k, a)| (k.clone(), a.data_type.clone(), a.string_value.clone().unwrap_or_default())).collect();
                     (message, attrs)
                 } else {
-                    (self.envelope(ctx, s, id, m, &message), Vec::new())
+                    (self.envelope(ctx, s, id, m, &message, signer, version), Vec::new())
                 };
                 let dedup = m.group_id.as_ref().map(|_| m.dedup_id.clone().unwrap_or_else(|| hex::encode(sha2::Sha256::digest(m.message.as_bytes()))));
                 self.delivery.to_queue(
@@ -133,7 +143,7 @@ impl Sns {
                 )
             }
             "email" | "email-json" | "sms" => {
-                let body = if s.protocol == "email-json" { self.envelope(ctx, s, id, m, &message) } else { message };
+                let body = if s.protocol == "email-json" { self.envelope(ctx, s, id, m, &message, signer, version) } else { message };
                 self.to_outbox(OutboxEntry {
                     timestamp: self.clock.now().to_iso8601(),
                     protocol: s.protocol.clone(),
@@ -145,7 +155,7 @@ impl Sns {
                 .map_err(|e| format!("{e:?}"))
             }
             "http" | "https" => {
-                let body = if raw { message } else { self.envelope(ctx, s, id, m, &message) };
+                let body = if raw { message } else { self.envelope(ctx, s, id, m, &message, signer, version) };
                 self.post(&s.endpoint, &s.topic_arn, Some(&s.arn), "Notification", id, body);
                 Ok(())
             }
@@ -157,7 +167,7 @@ impl Sns {
     }
 
     /// Checks and fans out one message; returns its id and FIFO sequence number.
-    pub(crate) fn publish_one(&self, ctx: &RequestContext, topic_arn: &str, m: Outgoing) -> Result<(String, Option<String>)> {
+    pub(crate) async fn publish_one(&self, ctx: &RequestContext, topic_arn: &str, m: Outgoing) -> Result<(String, Option<String>)> {
         if m.message.is_empty() {
             return Err(SnsError::InvalidParameter("Invalid parameter: Empty message".into()));
         }
@@ -176,7 +186,8 @@ impl Sns {
             }
         }
         check_attributes(&m.attributes)?;
-        let (arn, _) = self.topic(topic_arn)?;
+        let (arn, topic) = self.topic(topic_arn)?;
+        let version = topic.attributes.get("SignatureVersion").cloned().unwrap_or_else(|| "1".into());
         let fifo = arn.resource.ends_with(".fifo");
         let now = self.clock.now().as_millis();
         let id = nubo_core::ids::uuid();
@@ -206,7 +217,7 @@ impl Sns {
         };
         if !duplicate {
             for s in self.subscriptions_of(&arn.to_string())?.iter().filter(|s| s.confirmed && selected(s, &m)) {
-                self.deliver(ctx, s, &id, &m);
+                self.deliver(ctx, s, &id, &m, &version).await;
             }
         }
         Ok((id, sequence))
@@ -233,7 +244,7 @@ impl Sns {
             return Ok(PublishResponse { message_id: Some(nubo_core::ids::uuid()), sequence_number: None });
         }
         let topic = input.topic_arn.or(input.target_arn).ok_or_else(|| SnsError::InvalidParameter("Invalid parameter: TopicArn or TargetArn Reason: no value for required parameter".into()))?;
-        let (id, sequence_number) = self.publish_one(ctx, &topic, m)?;
+        let (id, sequence_number) = self.publish_one(ctx, &topic, m).await?;
         Ok(PublishResponse { message_id: Some(id), sequence_number })
     }
 
@@ -264,7 +275,7 @@ impl Sns {
                 group_id: e.message_group_id,
                 dedup_id: e.message_deduplication_id,
             };
-            match self.publish_one(ctx, &input.topic_arn, m) {
+            match self.publish_one(ctx, &input.topic_arn, m).await {
                 Ok((id, seq)) => successful.push(PublishBatchResultEntry { id: Some(e.id), message_id: Some(id), sequence_number: seq }),
                 Err(err) => {
                     let aws: nubo_core::AwsError = err.into();

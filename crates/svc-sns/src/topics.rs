@@ -201,7 +201,7 @@ impl Sns {
             Ok(())
         })?;
         if !confirmed {
-            self.confirmation_request(ctx, &record)?;
+            self.confirmation_request(ctx, &record).await?;
         }
         let shown = if confirmed || input.return_subscription_arn == Some(true) { record.arn } else { "pending confirmation".into() };
         Ok(SubscribeResponse { subscription_arn: Some(shown) })
@@ -209,17 +209,32 @@ impl Sns {
 
     /// The `SubscriptionConfirmation` message a pending endpoint gets: POSTed to HTTP
     /// endpoints, kept in the outbox for the others.
-    fn confirmation_request(&self, ctx: &RequestContext, s: &SubscriptionRecord) -> Result<()> {
+    async fn confirmation_request(&self, ctx: &RequestContext, s: &SubscriptionRecord) -> Result<()> {
         let url = format!("http://{}/?Action=ConfirmSubscription&Version=2010-03-31&TopicArn={}&Token={}", ctx.host, s.topic_arn, s.token);
+        let id = nubo_core::ids::uuid();
+        let text = format!("You have chosen to subscribe to the topic {}.\nTo confirm the subscription, visit the SubscribeURL included in this message.", s.topic_arn);
+        let timestamp = self.clock.now().to_iso8601();
+        let fields = [
+            ("Message", text.as_str()),
+            ("MessageId", id.as_str()),
+            ("SubscribeURL", url.as_str()),
+            ("Timestamp", timestamp.as_str()),
+            ("Token", s.token.as_str()),
+            ("TopicArn", s.topic_arn.as_str()),
+            ("Type", "SubscriptionConfirmation"),
+        ];
+        let signature = self.signer().await.map(|k| k.sign("1", &fields)).unwrap_or_default();
         let message = serde_json::json!({
             "Type": "SubscriptionConfirmation",
-            "MessageId": nubo_core::ids::uuid(),
+            "MessageId": id,
             "Token": s.token,
             "TopicArn": s.topic_arn,
-            "Message": format!("You have chosen to subscribe to the topic {}.\nTo confirm the subscription, visit the SubscribeURL included in this message.", s.topic_arn),
+            "Message": text,
             "SubscribeURL": url,
-            "Timestamp": self.clock.now().to_iso8601(),
+            "Timestamp": timestamp,
             "SignatureVersion": "1",
+            "Signature": signature,
+            "SigningCertURL": format!("http://{}/_nubo/sns/SimpleNotificationService.pem", ctx.host),
         });
         if s.protocol == "http" || s.protocol == "https" {
             let id = message["MessageId"].as_str().unwrap_or_default().to_string();
