@@ -291,3 +291,52 @@ def test_messages_are_signed_and_verifiable(sns, sqs, nubo):
         _verify_sns_signature(envelope)
     finally:
         server.shutdown()
+
+
+def test_failed_http_delivery_is_retried_on_the_clock(client_config):
+    import http.server
+    import threading
+    import urllib.request
+
+    import boto3
+
+    from conftest import Nubo
+
+    attempts, confirmed, failed_once, delivered = [], threading.Event(), threading.Event(), threading.Event()
+
+    class Flaky(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            if body["Type"] == "SubscriptionConfirmation":
+                self.send_response(200)
+                self.end_headers()
+                urllib.request.urlopen(body["SubscribeURL"]).read()
+                confirmed.set()
+                return
+            attempts.append(body["Message"])
+            self.send_response(500 if len(attempts) == 1 else 200)
+            self.end_headers()
+            (failed_once if len(attempts) == 1 else delivered).set()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Flaky)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    n = Nubo()
+    try:
+        sns = boto3.client("sns", endpoint_url=n.endpoint, region_name="us-east-1", aws_access_key_id="test",
+                           aws_secret_access_key="test", config=client_config)
+        arn = sns.create_topic(Name="flaky")["TopicArn"]
+        sns.subscribe(TopicArn=arn, Protocol="http", Endpoint=f"http://127.0.0.1:{server.server_port}/", Attributes={
+            "DeliveryPolicy": json.dumps({"healthyRetryPolicy": {"numRetries": 2, "minDelayTarget": 60}})})
+        assert confirmed.wait(30)
+        sns.publish(TopicArn=arn, Message="eventually")
+        assert failed_once.wait(30)
+        assert not delivered.is_set()  # the retry waits for the clock, 60 s away
+        n.http("POST", "/_nubo/clock", b'{"advance": "61s"}')
+        assert delivered.wait(30)
+        assert attempts == ["eventually", "eventually"]
+    finally:
+        n.stop()
+        server.shutdown()

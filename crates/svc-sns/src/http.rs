@@ -28,14 +28,33 @@ pub(crate) fn reachable(endpoint: &str) -> bool {
     host == "localhost" || host.ends_with(".localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-/// The delivery policy SNS applies by default: three retries, twenty seconds apart.
-const RETRIES: u32 = 3;
-const RETRY_DELAY: Duration = Duration::from_secs(20);
+/// How often and how far apart failed HTTP deliveries are retried: SNS's default (three
+/// retries, twenty seconds apart) or the `numRetries` and `minDelayTarget` of a
+/// `DeliveryPolicy` (the subscription's, else the topic's `http` one).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RetryPolicy {
+    pub retries: u32,
+    pub delay: Duration,
+}
+
+impl RetryPolicy {
+    pub(crate) fn of(policy: Option<&String>) -> RetryPolicy {
+        let default = RetryPolicy { retries: 3, delay: Duration::from_secs(20) };
+        let Some(doc) = policy.and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok()) else { return default };
+        let p = doc.pointer("/healthyRetryPolicy").or_else(|| doc.pointer("/http/defaultHealthyRetryPolicy"));
+        let Some(p) = p else { return default };
+        RetryPolicy {
+            retries: p.get("numRetries").and_then(|v| v.as_u64()).map_or(default.retries, |n| n.min(100) as u32),
+            delay: p.get("minDelayTarget").and_then(|v| v.as_u64()).map_or(default.delay, |s| Duration::from_secs(s.min(3600))),
+        }
+    }
+}
 
 impl Sns {
     /// POSTs a message of `message_type` to an HTTP endpoint, in the background, retrying
     /// on failure; or keeps it in the outbox when the endpoint is not reachable from nubo.
-    pub(crate) fn post(&self, endpoint: &str, topic_arn: &str, subscription_arn: Option<&str>, message_type: &'static str, message_id: &str, body: String) {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn post(&self, endpoint: &str, topic_arn: &str, subscription_arn: Option<&str>, message_type: &'static str, message_id: &str, body: String, policy: RetryPolicy) {
         if !reachable(endpoint) {
             let _ = self.to_outbox(OutboxEntry {
                 timestamp: self.clock.now().to_iso8601(),
@@ -51,7 +70,7 @@ impl Sns {
         let (endpoint, topic_arn, message_id) = (endpoint.to_string(), topic_arn.to_string(), message_id.to_string());
         let subscription_arn = subscription_arn.map(str::to_string);
         tokio::spawn(async move {
-            for attempt in 0..=RETRIES {
+            for attempt in 0..=policy.retries {
                 let mut req = http::Request::post(&endpoint)
                     .header("Content-Type", "text/plain; charset=UTF-8")
                     .header("x-amz-sns-message-type", message_type)
@@ -67,8 +86,8 @@ impl Sns {
                     Ok(resp) => tracing::debug!("SNS {message_type} to {endpoint}: HTTP {}", resp.status()),
                     Err(e) => tracing::debug!("SNS {message_type} to {endpoint}: {e}"),
                 }
-                if attempt < RETRIES {
-                    sns.clock.sleep(RETRY_DELAY).await;
+                if attempt < policy.retries {
+                    sns.clock.sleep(policy.delay).await;
                 }
             }
             tracing::warn!("SNS gave up delivering {message_type} {message_id} to {endpoint}");
@@ -78,7 +97,19 @@ impl Sns {
 
 #[cfg(test)]
 mod tests {
-    use super::reachable;
+    use super::{reachable, RetryPolicy};
+    use std::time::Duration;
+
+    #[test]
+    fn delivery_policies_set_retries_and_delay() {
+        let d = RetryPolicy::of(None);
+        assert_eq!((d.retries, d.delay), (3, Duration::from_secs(20)));
+        let sub = r#"{"healthyRetryPolicy":{"numRetries":5,"minDelayTarget":2}}"#.to_string();
+        let p = RetryPolicy::of(Some(&sub));
+        assert_eq!((p.retries, p.delay), (5, Duration::from_secs(2)));
+        let topic = r#"{"http":{"defaultHealthyRetryPolicy":{"numRetries":0}}}"#.to_string();
+        assert_eq!(RetryPolicy::of(Some(&topic)).retries, 0);
+    }
 
     #[test]
     fn only_loopback_http_endpoints_are_reachable() {

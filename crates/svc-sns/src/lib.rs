@@ -34,6 +34,13 @@ pub struct QueueMessage {
 /// How SNS reaches the services its subscriptions point at.
 pub trait Delivery: Send + Sync + 'static {
     fn to_queue(&self, queue_arn: &str, message: QueueMessage) -> Result<(), String>;
+
+    /// Invokes a Lambda function asynchronously with the SNS event (`Records[].Sns`): wired
+    /// when Lambda exists.
+    fn to_function(&self, function_arn: &str, event: String) -> Result<(), String> {
+        let _ = event;
+        Err(format!("no function service wired to invoke {function_arn}"))
+    }
 }
 
 struct Undelivered;

@@ -123,10 +123,10 @@ impl Sns {
         doc.get(protocol).or_else(|| doc.get("default")).and_then(|v| v.as_str()).unwrap_or_default().to_string()
     }
 
-    async fn deliver(&self, ctx: &RequestContext, s: &SubscriptionRecord, id: &str, m: &Outgoing, version: &str) {
+    async fn deliver(&self, ctx: &RequestContext, s: &SubscriptionRecord, id: &str, m: &Outgoing, version: &str, topic_policy: Option<&String>) {
         let message = Self::message_for(m, &s.protocol);
         let raw = s.attributes.get("RawMessageDelivery").map(String::as_str) == Some("true");
-        let signer = if raw || !matches!(s.protocol.as_str(), "sqs" | "http" | "https" | "email-json") { None } else { self.signer().await };
+        let signer = if raw || !matches!(s.protocol.as_str(), "sqs" | "http" | "https" | "email-json" | "lambda") { None } else { self.signer().await };
         let signer = signer.as_deref();
         let result = match s.protocol.as_str() {
             "sqs" => {
@@ -156,8 +156,18 @@ impl Sns {
             }
             "http" | "https" => {
                 let body = if raw { message } else { self.envelope(ctx, s, id, m, &message, signer, version) };
-                self.post(&s.endpoint, &s.topic_arn, Some(&s.arn), "Notification", id, body);
+                let policy = crate::http::RetryPolicy::of(s.attributes.get("DeliveryPolicy").or(topic_policy));
+                self.post(&s.endpoint, &s.topic_arn, Some(&s.arn), "Notification", id, body, policy);
                 Ok(())
+            }
+            "lambda" => {
+                let event = json!({"Records": [{
+                    "EventSource": "aws:sns",
+                    "EventVersion": "1.0",
+                    "EventSubscriptionArn": s.arn,
+                    "Sns": serde_json::from_str::<Json>(&self.envelope(ctx, s, id, m, &message, signer, version)).unwrap_or_default(),
+                }]});
+                self.delivery.to_function(&s.endpoint, event.to_string())
             }
             other => Err(format!("delivery to {other} endpoints is not available yet")),
         };
@@ -217,7 +227,7 @@ impl Sns {
         };
         if !duplicate {
             for s in self.subscriptions_of(&arn.to_string())?.iter().filter(|s| s.confirmed && selected(s, &m)) {
-                self.deliver(ctx, s, &id, &m, &version).await;
+                self.deliver(ctx, s, &id, &m, &version, topic.attributes.get("DeliveryPolicy")).await;
             }
         }
         Ok((id, sequence))

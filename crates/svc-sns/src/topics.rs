@@ -238,7 +238,7 @@ impl Sns {
         });
         if s.protocol == "http" || s.protocol == "https" {
             let id = message["MessageId"].as_str().unwrap_or_default().to_string();
-            self.post(&s.endpoint, &s.topic_arn, None, "SubscriptionConfirmation", &id, message.to_string());
+            self.post(&s.endpoint, &s.topic_arn, None, "SubscriptionConfirmation", &id, message.to_string(), crate::http::RetryPolicy::of(None));
             return Ok(());
         }
         self.to_outbox(OutboxEntry {
