@@ -14,7 +14,44 @@ pub struct ServiceSpec {
 }
 
 pub const SERVICES: &[ServiceSpec] = &[
-    ServiceSpec { name: "sts", botocore: "sts", trait_name: "Sts", operations: &["GetCallerIdentity"] },
+    ServiceSpec {
+        name: "sts",
+        botocore: "sts",
+        trait_name: "Sts",
+        operations: &["GetCallerIdentity", "AssumeRole", "GetSessionToken", "GetAccessKeyInfo"],
+    },
+    ServiceSpec {
+        name: "iam",
+        botocore: "iam",
+        trait_name: "Iam",
+        operations: &[
+            "CreateUser", "GetUser", "ListUsers", "UpdateUser", "DeleteUser", "TagUser", "UntagUser",
+            "ListUserTags", "CreateGroup", "GetGroup", "ListGroups", "UpdateGroup", "DeleteGroup",
+            "AddUserToGroup", "RemoveUserFromGroup", "ListGroupsForUser", "CreateRole", "GetRole",
+            "ListRoles", "UpdateRole", "UpdateRoleDescription", "UpdateAssumeRolePolicy", "DeleteRole",
+            "TagRole", "UntagRole", "ListRoleTags", "CreateInstanceProfile", "GetInstanceProfile",
+            "ListInstanceProfiles", "DeleteInstanceProfile", "AddRoleToInstanceProfile",
+            "RemoveRoleFromInstanceProfile", "ListInstanceProfilesForRole", "TagInstanceProfile",
+            "UntagInstanceProfile", "ListInstanceProfileTags", "CreatePolicy", "GetPolicy", "ListPolicies",
+            "DeletePolicy", "CreatePolicyVersion", "GetPolicyVersion", "ListPolicyVersions",
+            "DeletePolicyVersion", "SetDefaultPolicyVersion", "TagPolicy", "UntagPolicy", "ListPolicyTags",
+            "ListEntitiesForPolicy", "AttachUserPolicy", "DetachUserPolicy", "ListAttachedUserPolicies",
+            "AttachGroupPolicy", "DetachGroupPolicy", "ListAttachedGroupPolicies", "AttachRolePolicy",
+            "DetachRolePolicy", "ListAttachedRolePolicies", "PutUserPolicy", "GetUserPolicy",
+            "DeleteUserPolicy", "ListUserPolicies", "PutGroupPolicy", "GetGroupPolicy", "DeleteGroupPolicy",
+            "ListGroupPolicies", "PutRolePolicy", "GetRolePolicy", "DeleteRolePolicy", "ListRolePolicies",
+            "CreateAccessKey", "ListAccessKeys", "UpdateAccessKey", "DeleteAccessKey",
+            "GetAccessKeyLastUsed", "CreateLoginProfile", "GetLoginProfile", "UpdateLoginProfile",
+            "DeleteLoginProfile", "ChangePassword", "UpdateAccountPasswordPolicy",
+            "GetAccountPasswordPolicy", "DeleteAccountPasswordPolicy", "CreateVirtualMFADevice",
+            "EnableMFADevice", "ResyncMFADevice", "ListMFADevices", "ListVirtualMFADevices",
+            "DeactivateMFADevice", "DeleteVirtualMFADevice", "CreateAccountAlias", "ListAccountAliases",
+            "DeleteAccountAlias", "GenerateCredentialReport", "GetCredentialReport",
+            "GenerateServiceLastAccessedDetails", "GetServiceLastAccessedDetails",
+            "GetAccountAuthorizationDetails", "GetAccountSummary", "SimulatePrincipalPolicy",
+            "SimulateCustomPolicy",
+        ],
+    },
     ServiceSpec {
         name: "sqs",
         botocore: "sqs",
@@ -56,8 +93,7 @@ pub const SERVICES: &[ServiceSpec] = &[
     ServiceSpec { name: "lambda", botocore: "lambda", trait_name: "Lambda", operations: &["ListFunctions"] },
     ServiceSpec { name: "cloudwatch", botocore: "cloudwatch", trait_name: "CloudWatch", operations: &["ListMetrics"] },
     // Known to the router (their requests get `NotImplemented`), implemented by later issues.
-    ServiceSpec { name: "iam", botocore: "iam", trait_name: "Iam", operations: &[] },
-    ServiceSpec {
+        ServiceSpec {
         name: "sns",
         botocore: "sns",
         trait_name: "Sns",

@@ -8,6 +8,204 @@ use crate::handler::{Handler, HandlerFuture, HttpFuture, HttpRequest};
 use crate::value::{FromValue, IntoValue, ShapeError, StructReader, StructWriter, Value};
 use nubo_core::{AwsError, RequestContext};
 
+/// The `AssumeRoleRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AssumeRoleRequest {
+    pub role_arn: ::std::string::String,
+    pub role_session_name: ::std::string::String,
+    pub policy_arns: ::std::option::Option<::std::vec::Vec<PolicyDescriptorType>>,
+    pub policy: ::std::option::Option<::std::string::String>,
+    pub duration_seconds: ::std::option::Option<i32>,
+    pub tags: ::std::option::Option<::std::vec::Vec<Tag>>,
+    pub transitive_tag_keys: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub external_id: ::std::option::Option<::std::string::String>,
+    pub serial_number: ::std::option::Option<::std::string::String>,
+    pub token_code: ::std::option::Option<::std::string::String>,
+    pub source_identity: ::std::option::Option<::std::string::String>,
+    pub provided_contexts: ::std::option::Option<::std::vec::Vec<ProvidedContext>>,
+}
+
+impl FromValue for AssumeRoleRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(AssumeRoleRequest {
+            role_arn: r.required("RoleArn")?,
+            role_session_name: r.required("RoleSessionName")?,
+            policy_arns: r.optional("PolicyArns")?,
+            policy: r.optional("Policy")?,
+            duration_seconds: r.optional("DurationSeconds")?,
+            tags: r.optional("Tags")?,
+            transitive_tag_keys: r.optional("TransitiveTagKeys")?,
+            external_id: r.optional("ExternalId")?,
+            serial_number: r.optional("SerialNumber")?,
+            token_code: r.optional("TokenCode")?,
+            source_identity: r.optional("SourceIdentity")?,
+            provided_contexts: r.optional("ProvidedContexts")?,
+        })
+    }
+}
+
+impl IntoValue for AssumeRoleRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("RoleArn", self.role_arn);
+        w.member("RoleSessionName", self.role_session_name);
+        w.optional("PolicyArns", self.policy_arns);
+        w.optional("Policy", self.policy);
+        w.optional("DurationSeconds", self.duration_seconds);
+        w.optional("Tags", self.tags);
+        w.optional("TransitiveTagKeys", self.transitive_tag_keys);
+        w.optional("ExternalId", self.external_id);
+        w.optional("SerialNumber", self.serial_number);
+        w.optional("TokenCode", self.token_code);
+        w.optional("SourceIdentity", self.source_identity);
+        w.optional("ProvidedContexts", self.provided_contexts);
+        w.finish()
+    }
+}
+
+/// The `AssumeRoleResponse` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AssumeRoleResponse {
+    pub credentials: ::std::option::Option<Credentials>,
+    pub assumed_role_user: ::std::option::Option<AssumedRoleUser>,
+    pub packed_policy_size: ::std::option::Option<i32>,
+    pub source_identity: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for AssumeRoleResponse {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(AssumeRoleResponse {
+            credentials: r.optional("Credentials")?,
+            assumed_role_user: r.optional("AssumedRoleUser")?,
+            packed_policy_size: r.optional("PackedPolicySize")?,
+            source_identity: r.optional("SourceIdentity")?,
+        })
+    }
+}
+
+impl IntoValue for AssumeRoleResponse {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Credentials", self.credentials);
+        w.optional("AssumedRoleUser", self.assumed_role_user);
+        w.optional("PackedPolicySize", self.packed_policy_size);
+        w.optional("SourceIdentity", self.source_identity);
+        w.finish()
+    }
+}
+
+/// The `AssumedRoleUser` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AssumedRoleUser {
+    pub assumed_role_id: ::std::string::String,
+    pub arn: ::std::string::String,
+}
+
+impl FromValue for AssumedRoleUser {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(AssumedRoleUser {
+            assumed_role_id: r.required("AssumedRoleId")?,
+            arn: r.required("Arn")?,
+        })
+    }
+}
+
+impl IntoValue for AssumedRoleUser {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("AssumedRoleId", self.assumed_role_id);
+        w.member("Arn", self.arn);
+        w.finish()
+    }
+}
+
+/// The `Credentials` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Credentials {
+    pub access_key_id: ::std::string::String,
+    pub secret_access_key: ::std::string::String,
+    pub session_token: ::std::string::String,
+    pub expiration: ::nubo_core::Timestamp,
+}
+
+impl FromValue for Credentials {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(Credentials {
+            access_key_id: r.required("AccessKeyId")?,
+            secret_access_key: r.required("SecretAccessKey")?,
+            session_token: r.required("SessionToken")?,
+            expiration: r.required("Expiration")?,
+        })
+    }
+}
+
+impl IntoValue for Credentials {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("AccessKeyId", self.access_key_id);
+        w.member("SecretAccessKey", self.secret_access_key);
+        w.member("SessionToken", self.session_token);
+        w.member("Expiration", self.expiration);
+        w.finish()
+    }
+}
+
+/// The `GetAccessKeyInfoRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetAccessKeyInfoRequest {
+    pub access_key_id: ::std::string::String,
+}
+
+impl FromValue for GetAccessKeyInfoRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetAccessKeyInfoRequest {
+            access_key_id: r.required("AccessKeyId")?,
+        })
+    }
+}
+
+impl IntoValue for GetAccessKeyInfoRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("AccessKeyId", self.access_key_id);
+        w.finish()
+    }
+}
+
+/// The `GetAccessKeyInfoResponse` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetAccessKeyInfoResponse {
+    pub account: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for GetAccessKeyInfoResponse {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetAccessKeyInfoResponse {
+            account: r.optional("Account")?,
+        })
+    }
+}
+
+impl IntoValue for GetAccessKeyInfoResponse {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Account", self.account);
+        w.finish()
+    }
+}
+
 /// The `GetCallerIdentityRequest` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetCallerIdentityRequest {
@@ -58,11 +256,158 @@ impl IntoValue for GetCallerIdentityResponse {
     }
 }
 
+/// The `GetSessionTokenRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetSessionTokenRequest {
+    pub duration_seconds: ::std::option::Option<i32>,
+    pub serial_number: ::std::option::Option<::std::string::String>,
+    pub token_code: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for GetSessionTokenRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetSessionTokenRequest {
+            duration_seconds: r.optional("DurationSeconds")?,
+            serial_number: r.optional("SerialNumber")?,
+            token_code: r.optional("TokenCode")?,
+        })
+    }
+}
+
+impl IntoValue for GetSessionTokenRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("DurationSeconds", self.duration_seconds);
+        w.optional("SerialNumber", self.serial_number);
+        w.optional("TokenCode", self.token_code);
+        w.finish()
+    }
+}
+
+/// The `GetSessionTokenResponse` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetSessionTokenResponse {
+    pub credentials: ::std::option::Option<Credentials>,
+}
+
+impl FromValue for GetSessionTokenResponse {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetSessionTokenResponse {
+            credentials: r.optional("Credentials")?,
+        })
+    }
+}
+
+impl IntoValue for GetSessionTokenResponse {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Credentials", self.credentials);
+        w.finish()
+    }
+}
+
+/// The `PolicyDescriptorType` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PolicyDescriptorType {
+    pub arn: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for PolicyDescriptorType {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(PolicyDescriptorType {
+            arn: r.optional("arn")?,
+        })
+    }
+}
+
+impl IntoValue for PolicyDescriptorType {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("arn", self.arn);
+        w.finish()
+    }
+}
+
+/// The `ProvidedContext` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProvidedContext {
+    pub provider_arn: ::std::option::Option<::std::string::String>,
+    pub context_assertion: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for ProvidedContext {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ProvidedContext {
+            provider_arn: r.optional("ProviderArn")?,
+            context_assertion: r.optional("ContextAssertion")?,
+        })
+    }
+}
+
+impl IntoValue for ProvidedContext {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("ProviderArn", self.provider_arn);
+        w.optional("ContextAssertion", self.context_assertion);
+        w.finish()
+    }
+}
+
+/// The `Tag` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Tag {
+    pub key: ::std::string::String,
+    pub value: ::std::string::String,
+}
+
+impl FromValue for Tag {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(Tag {
+            key: r.required("Key")?,
+            value: r.required("Value")?,
+        })
+    }
+}
+
+impl IntoValue for Tag {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Key", self.key);
+        w.member("Value", self.value);
+        w.finish()
+    }
+}
+
 /// The operations of `sts` that nubo implements; each defaults to `NotImplemented`.
 pub trait Sts: Send + Sync + 'static {
     fn get_caller_identity(&self, ctx: &RequestContext, input: GetCallerIdentityRequest) -> impl ::std::future::Future<Output = ::std::result::Result<GetCallerIdentityResponse, AwsError>> + Send {
         let _ = (ctx, input);
         async { Err(AwsError::not_implemented("sts", "GetCallerIdentity")) }
+    }
+
+    fn assume_role(&self, ctx: &RequestContext, input: AssumeRoleRequest) -> impl ::std::future::Future<Output = ::std::result::Result<AssumeRoleResponse, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("sts", "AssumeRole")) }
+    }
+
+    fn get_session_token(&self, ctx: &RequestContext, input: GetSessionTokenRequest) -> impl ::std::future::Future<Output = ::std::result::Result<GetSessionTokenResponse, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("sts", "GetSessionToken")) }
+    }
+
+    fn get_access_key_info(&self, ctx: &RequestContext, input: GetAccessKeyInfoRequest) -> impl ::std::future::Future<Output = ::std::result::Result<GetAccessKeyInfoResponse, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("sts", "GetAccessKeyInfo")) }
     }
 
     /// The AWS error for input that does not fit the operation's shapes.
@@ -96,7 +441,7 @@ impl<S: Sts> Handler for Service<S> {
     }
 
     fn implements(&self, operation: &str) -> bool {
-        matches!(operation, "GetCallerIdentity")
+        matches!(operation, "GetCallerIdentity" | "AssumeRole" | "GetSessionToken" | "GetAccessKeyInfo")
     }
 
     fn http<'a>(&'a self, req: &'a HttpRequest<'a>) -> ::std::option::Option<HttpFuture<'a>> {
@@ -113,6 +458,18 @@ impl<S: Sts> Handler for Service<S> {
                 "GetCallerIdentity" => {
                     let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
                     Ok(self.0.get_caller_identity(ctx, input).await?.into_value())
+                }
+                "AssumeRole" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.assume_role(ctx, input).await?.into_value())
+                }
+                "GetSessionToken" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.get_session_token(ctx, input).await?.into_value())
+                }
+                "GetAccessKeyInfo" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.get_access_key_info(ctx, input).await?.into_value())
                 }
                 other => Err(AwsError::not_implemented("sts", other)),
             }
