@@ -30,27 +30,46 @@ impl Default for Scope {
 pub enum Principal {
     /// The account's root user: allowed everything, as on AWS.
     Root { account: String },
+    /// An IAM user, by its own keys or by temporary keys from `GetSessionToken`.
+    User { account: String, name: String, id: String, path: String },
+    /// A session of an assumed role (`sts:AssumeRole`).
+    AssumedRole { account: String, role_name: String, role_id: String, role_path: String, session_name: String },
+    /// An unsigned request (only S3 accepts them, where a bucket policy allows `"*"`).
+    Anonymous,
 }
 
 impl Principal {
     pub fn account(&self) -> &str {
         match self {
-            Principal::Root { account } => account,
+            Principal::Root { account } | Principal::User { account, .. } | Principal::AssumedRole { account, .. } => account,
+            Principal::Anonymous => DEFAULT_ACCOUNT,
         }
     }
 
-    /// The ARN `GetCallerIdentity` reports.
+    /// The ARN `GetCallerIdentity` reports, and denial messages name.
     pub fn arn(&self) -> String {
         match self {
             Principal::Root { account } => format!("arn:aws:iam::{account}:root"),
+            Principal::User { account, name, path, .. } => format!("arn:aws:iam::{account}:user{path}{name}"),
+            Principal::AssumedRole { account, role_name, session_name, .. } => {
+                format!("arn:aws:sts::{account}:assumed-role/{role_name}/{session_name}")
+            }
+            Principal::Anonymous => "anonymous".into(),
         }
     }
 
-    /// The `UserId` `GetCallerIdentity` reports.
+    /// The `UserId` `GetCallerIdentity` reports (`aws:userid`).
     pub fn user_id(&self) -> String {
         match self {
             Principal::Root { account } => account.clone(),
+            Principal::User { id, .. } => id.clone(),
+            Principal::AssumedRole { role_id, session_name, .. } => format!("{role_id}:{session_name}"),
+            Principal::Anonymous => "anonymous".into(),
         }
+    }
+
+    pub fn is_root(&self) -> bool {
+        matches!(self, Principal::Root { .. })
     }
 }
 

@@ -50,6 +50,19 @@ pub trait Handler: Send + Sync + 'static {
         let _ = req;
         Vec::new()
     }
+
+    /// The IAM actions and resources a call with this (decoded) input makes; by default
+    /// [`crate::access::derive`]. Asked only when IAM is enforced.
+    fn access(&self, ctx: &RequestContext, input: &Value) -> Vec<crate::access::Access> {
+        crate::access::derive(ctx, input)
+    }
+
+    /// The resource-based policy of a resource this service owns (a bucket policy, a
+    /// queue's or topic's `Policy` attribute), for authorization.
+    fn resource_policy(&self, ctx: &RequestContext, arn: &str) -> Option<String> {
+        let _ = (ctx, arn);
+        None
+    }
 }
 
 /// AWS's wording for input that does not fit the operation's shapes, as the JSON services

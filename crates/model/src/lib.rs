@@ -7,8 +7,11 @@
 //! * [`generated`]: per service, typed shapes and a trait of its implemented operations,
 //!   written by `cargo xtask codegen` and committed.
 //! * [`handler`]: the object-safe seam the gateway calls services through.
+//! * [`access`] and [`guard`]: what a call asks IAM for, and the seam to IAM that decides.
 
+pub mod access;
 pub mod generated;
+pub mod guard;
 pub mod handler;
 pub mod shape;
 pub mod stream;

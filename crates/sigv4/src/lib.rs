@@ -1,9 +1,11 @@
-//! AWS Signature Version 4, as far as the gateway needs it today: the credential scope
-//! (`AKID/20240101/us-east-1/sqs/aws4_request`) names the access key, the region and the
-//! service a client signed for, from the `Authorization` header or a presigned URL's
-//! `X-Amz-Credential`. Signature verification (issue "IAM and STS") belongs here too.
+//! AWS Signature Version 4: the credential scope (`AKID/20240101/us-east-1/sqs/aws4_request`)
+//! names the access key, the region and the service a client signed for, from the
+//! `Authorization` header or a presigned URL's `X-Amz-Credential` (routing and identity
+//! need it); [`verify`] checks signatures when IAM is enforced; [`chunked`] unwraps the
+//! aws-chunked framing of streaming uploads.
 
 pub mod chunked;
+pub mod verify;
 
 use http::HeaderMap;
 

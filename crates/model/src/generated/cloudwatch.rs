@@ -187,6 +187,17 @@ pub trait CloudWatch: Send + Sync + 'static {
         let _ = req;
         ::std::vec::Vec::new()
     }
+
+    /// See [`Handler::access`].
+    fn access(&self, ctx: &RequestContext, input: &Value) -> ::std::vec::Vec<crate::access::Access> {
+        crate::access::derive(ctx, input)
+    }
+
+    /// See [`Handler::resource_policy`].
+    fn resource_policy(&self, ctx: &RequestContext, arn: &str) -> ::std::option::Option<::std::string::String> {
+        let _ = (ctx, arn);
+        None
+    }
 }
 
 /// Makes any implementation of [`CloudWatch`] a [`Handler`] the gateway can call.
@@ -211,6 +222,14 @@ impl<S: CloudWatch> Handler for Service<S> {
 
     fn response_headers(&self, req: &HttpRequest<'_>) -> ::std::vec::Vec<(::std::string::String, ::std::string::String)> {
         self.0.response_headers(req)
+    }
+
+    fn access(&self, ctx: &RequestContext, input: &Value) -> ::std::vec::Vec<crate::access::Access> {
+        self.0.access(ctx, input)
+    }
+
+    fn resource_policy(&self, ctx: &RequestContext, arn: &str) -> ::std::option::Option<::std::string::String> {
+        self.0.resource_policy(ctx, arn)
     }
 
     fn call<'a>(&'a self, ctx: &'a RequestContext, input: Value) -> HandlerFuture<'a> {
