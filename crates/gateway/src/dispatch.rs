@@ -1,7 +1,8 @@
 //! One request, from bytes in to bytes out: body, route, identity, decode, call, encode, log.
 
 use crate::router::Resolution;
-use crate::{identity, internal, Gateway};
+use crate::auth::{self, AuthError};
+use crate::{internal, Gateway};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -10,6 +11,7 @@ use nubo_model::handler::HttpRequest;
 use nubo_model::ByteStream;
 use nubo_protocol::{body, errors, Codec, Request, Response};
 use std::convert::Infallible;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -33,7 +35,7 @@ fn is_rpc(parts: &http::request::Parts) -> bool {
                 .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded")))
 }
 
-pub async fn handle(gw: Arc<Gateway>, req: hyper::Request<Incoming>) -> Result<HttpResponse, Infallible> {
+pub async fn handle(gw: Arc<Gateway>, req: hyper::Request<Incoming>, peer: Option<IpAddr>) -> Result<HttpResponse, Infallible> {
     let started = Instant::now();
     let request_id = nubo_core::ids::uuid();
     let (mut parts, body) = req.into_parts();
@@ -72,12 +74,17 @@ pub async fn handle(gw: Arc<Gateway>, req: hyper::Request<Incoming>) -> Result<H
     let mut failure: Option<AwsError> = None;
     let mut incoming = Some(body);
     let mut body = Bytes::new();
+    let mut body_sha256: Option<String> = None;
     if rpc {
         // RPC requests are routed by their body (a query request's `Action` may be in it,
         // gzipped even), so it is read first.
         match read_body(incoming.take().unwrap(), declared, limit).await {
             Ok(b) => body = b,
             Err(e) => failure = Some(e),
+        }
+        // The signature covers the body as sent, before any gunzip.
+        if gw.enforce {
+            body_sha256 = Some(nubo_sigv4::verify::sha256_hex(&body));
         }
         if failure.is_none() && body::is_gzipped(&parts.headers) {
             match body::decompress(&mut parts.headers, &body, limit) {
@@ -96,31 +103,52 @@ pub async fn handle(gw: Arc<Gateway>, req: hyper::Request<Incoming>) -> Result<H
         Resolution::Operation { service, protocol, operation, labels } => {
             let model = service.model();
             let codec = Codec::new(protocol, model);
-            let id = identity::resolve(&parts.headers, &query);
+            // REST bodies: streamed to the service where the payload streams (S3 object
+            // data), read here otherwise.
+            let streams = streams_input(model, operation);
+            if !streams {
+                if let Some(incoming) = incoming.take() {
+                    match read_body(incoming, declared, limit).await {
+                        Ok(b) => {
+                            if gw.enforce {
+                                body_sha256 = Some(nubo_sigv4::verify::sha256_hex(&b));
+                            }
+                            body = b
+                        }
+                        Err(e) => failure = failure.or(Some(e)),
+                    }
+                }
+            }
+            let caller = auth::authenticate(
+                gw.guard.as_deref(),
+                gw.enforce,
+                gw.clock.now(),
+                &auth::Incoming { service: service.name, method: &method, path: &path, query: &query, host: &host, headers: &parts.headers, body_sha256: body_sha256.as_deref() },
+            );
+            let caller = match caller {
+                Ok(c) => c,
+                Err(e) => {
+                    let resp = codec.encode_error(&e.into_aws(service.name), &request_id);
+                    tracing::info!(target: "nubo::request", "{} {} {} {:.1}ms", service.name, operation.name, resp.status, started.elapsed().as_secs_f64() * 1000.0);
+                    return Ok(to_http(resp, method == "HEAD"));
+                }
+            };
             let ctx = RequestContext {
                 request_id: request_id.clone(),
-                scope: id.scope,
-                principal: id.principal,
-                access_key: id.access_key,
+                scope: caller.scope,
+                principal: caller.principal,
+                access_key: caller.access_key,
                 host: host.clone(),
                 service: service.name,
                 operation: operation.name.clone(),
             };
-            // REST bodies: streamed to the service where the payload streams (S3 object
-            // data), read here otherwise.
+            let guard = Guarded { gw: &gw, peer, mfa_authenticated: caller.mfa_authenticated };
             let mut stream = None;
-            if streams_input(model, operation) && failure.is_none() {
+            if streams && failure.is_none() {
                 stream = Some(match incoming.take() {
                     Some(incoming) => streaming_body(incoming, &mut parts.headers, declared),
                     None => streaming_body(Full::new(std::mem::take(&mut body)), &mut parts.headers, declared),
                 });
-            } else if let Some(incoming) = incoming.take() {
-                {
-                    match read_body(incoming, declared, limit).await {
-                        Ok(b) => body = b,
-                        Err(e) => failure = failure.or(Some(e)),
-                    }
-                }
             }
             // A presigned URL past its expiry is refused, by the wall clock its signer used.
             if let Some(expiry) = nubo_sigv4::presigned_expiry(&query) {
@@ -142,14 +170,14 @@ pub async fn handle(gw: Arc<Gateway>, req: hyper::Request<Incoming>) -> Result<H
                     match body::decompress(&mut headers, &body, limit) {
                         Ok(b) => {
                             let req = Request { method: &method, path: &path, query: &query, headers: &headers, body: &b, stream };
-                            call(service, &codec, operation, &req, &labels, &ctx).await
+                            call(service, &codec, operation, &req, &labels, &ctx, &guard).await
                         }
                         Err(e) => Err(e),
                     }
                 }
                 None => {
                     let req = Request { method: &method, path: &path, query: &query, headers: &parts.headers, body: &body, stream };
-                    call(service, &codec, operation, &req, &labels, &ctx).await
+                    call(service, &codec, operation, &req, &labels, &ctx, &guard).await
                 }
             };
             let mut resp = result.unwrap_or_else(|e| codec.encode_error(&e, &request_id));
@@ -177,15 +205,28 @@ async fn call(
     req: &Request<'_>,
     labels: &[(String, String)],
     ctx: &RequestContext,
+    guard: &Guarded<'_>,
 ) -> Result<Response, AwsError> {
     // Decoding first: malformed input is reported as such even where nubo lacks the operation.
     let input = codec.decode(operation, req, labels)?;
+    // Authorization before the "implemented?" check: a denied call is denied everywhere.
+    if guard.gw.enforce {
+        auth::authorize(guard.gw.guard.as_deref(), service.handler.as_deref(), ctx, &input, guard.peer, guard.mfa_authenticated)
+            .map_err(|e: AuthError| e.into_aws(service.name))?;
+    }
     let handler = match &service.handler {
         Some(h) if h.implements(&operation.name) => h,
         _ => return Err(AwsError::not_implemented(service.name, &operation.name)),
     };
     let output = handler.call(ctx, input).await?;
     Ok(codec.encode(operation, output, &ctx.request_id))
+}
+
+/// What authorization needs beside the request context.
+struct Guarded<'a> {
+    gw: &'a Gateway,
+    peer: Option<IpAddr>,
+    mfa_authenticated: bool,
 }
 
 /// Reads a whole body, refusing more than `limit` bytes (by its declared length first).

@@ -2,19 +2,21 @@
 //!
 //! A request flows through [`server`] (accept, HTTP/1.1 and HTTP/2, graceful shutdown)
 //! into [`dispatch`], which reads the body, asks [`router`] which service, protocol and
-//! operation it addresses, resolves the caller ([`identity`]), has the protocol codec
-//! decode the input, calls the service's [`Handler`](nubo_model::Handler), encodes the
-//! output or error, and logs one line. Requests under `/_nubo/` go to [`internal`].
+//! operation it addresses, authenticates the caller ([`auth`]), has the protocol codec
+//! decode the input, authorizes the call with IAM when enforced ([`auth`]), calls the
+//! service's [`Handler`](nubo_model::Handler), encodes the output or error, and logs one
+//! line. Requests under `/_nubo/` go to [`internal`].
 //!
 //! The gateway knows no service by name: the binary hands it the handlers.
 
+pub mod auth;
 pub mod dispatch;
-pub mod identity;
 pub mod internal;
 pub mod router;
 pub mod server;
 
 use nubo_core::Clock;
+use nubo_model::guard::Guard;
 use nubo_model::Handler;
 use nubo_store::Store;
 use std::sync::Arc;
@@ -26,10 +28,14 @@ pub struct Gateway {
     pub clock: Clock,
     pub store: Store,
     pub started: Instant,
+    /// IAM, which knows access keys and decides authorization (absent in some tests).
+    pub guard: Option<Arc<dyn Guard>>,
+    /// `--enforce-iam`: verify signatures and authorize every call.
+    pub enforce: bool,
 }
 
 impl Gateway {
-    pub fn new(handlers: Vec<Box<dyn Handler>>, clock: Clock, store: Store) -> Arc<Gateway> {
-        Arc::new(Gateway { router: router::Router::new(handlers), clock, store, started: Instant::now() })
+    pub fn new(handlers: Vec<Box<dyn Handler>>, clock: Clock, store: Store, guard: Option<Arc<dyn Guard>>, enforce: bool) -> Arc<Gateway> {
+        Arc::new(Gateway { router: router::Router::new(handlers), clock, store, started: Instant::now(), guard, enforce })
     }
 }

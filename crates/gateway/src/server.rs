@@ -17,7 +17,7 @@ pub async fn serve(listener: TcpListener, gw: Arc<Gateway>, shutdown: impl Futur
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let (stream, _) = match accepted {
+                let (stream, peer) = match accepted {
                     Ok(s) => s,
                     Err(e) => {
                         tracing::warn!("accept failed: {e}");
@@ -26,7 +26,7 @@ pub async fn serve(listener: TcpListener, gw: Arc<Gateway>, shutdown: impl Futur
                 };
                 let _ = stream.set_nodelay(true);
                 let gw = gw.clone();
-                let svc = service_fn(move |req| dispatch::handle(gw.clone(), req));
+                let svc = service_fn(move |req| dispatch::handle(gw.clone(), req, Some(peer.ip())));
                 let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc);
                 let conn = graceful.watch(conn.into_owned());
                 tokio::spawn(async move {

@@ -13,6 +13,7 @@ OPTIONS (each also read from the environment variable shown):
   --data-dir <DIR>      where state is kept              NUBO_DATA_DIR  [$XDG_DATA_HOME/nubo or ~/.local/share/nubo]
   --ephemeral           keep everything in memory        NUBO_EPHEMERAL=1
   --time-scale <N>      run the clock N times faster     NUBO_TIME_SCALE [1]
+  --enforce-iam         verify signatures, enforce IAM   NUBO_ENFORCE_IAM=1
   --log <LEVEL>         error, warn, info, debug, trace  NUBO_LOG       [info]
   -h, --help            this text
   -V, --version         the version
@@ -24,6 +25,8 @@ pub struct Config {
     pub port: u16,
     pub data_dir: PathBuf,
     pub ephemeral: bool,
+    /// Verify SigV4 signatures and authorize every call with IAM's policies.
+    pub enforce_iam: bool,
     pub time_scale: f64,
     pub log: String,
 }
@@ -51,6 +54,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> {
         port: 4566,
         data_dir: env("NUBO_DATA_DIR").map(PathBuf::from).unwrap_or_else(default_data_dir),
         ephemeral: env("NUBO_EPHEMERAL").is_some_and(|v| v != "0" && v != "false"),
+        enforce_iam: env("NUBO_ENFORCE_IAM").is_some_and(|v| v != "0" && v != "false"),
         time_scale: 1.0,
         log: env("NUBO_LOG").unwrap_or_else(|| "info".into()),
     };
@@ -68,6 +72,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> {
             "--port" => port = Some(value()?),
             "--data-dir" => c.data_dir = PathBuf::from(value()?),
             "--ephemeral" => c.ephemeral = true,
+            "--enforce-iam" => c.enforce_iam = true,
             "--time-scale" => scale = Some(value()?),
             "--log" => c.log = value()?,
             "-h" | "--help" => return Ok(Parsed::Exit(USAGE.into())),

@@ -12,7 +12,7 @@ use nubo_store::Store;
 use std::process::ExitCode;
 
 /// Every service's API, and its background controllers started beside it.
-fn services(store: &Store, clock: &Clock) -> Vec<Box<dyn Handler>> {
+fn services(store: &Store, clock: &Clock, iam: &nubo_iam::Iam) -> Vec<Box<dyn Handler>> {
     let sqs = nubo_sqs::Sqs::new(store.clone(), clock.clone());
     let s3 = nubo_s3::S3::new(store.clone(), clock.clone()).with_events(std::sync::Arc::new(wiring::S3Events { sqs: sqs.clone() }));
     tokio::spawn(nubo_s3::lifecycle::run(s3.clone()));
@@ -27,7 +27,8 @@ fn services(store: &Store, clock: &Clock) -> Vec<Box<dyn Handler>> {
     });
     let sns = nubo_sns::Sns::new(store.clone(), clock.clone()).with_delivery(std::sync::Arc::new(wiring::SnsDelivery { sqs: sqs.clone() }));
     vec![
-        nubo_sts::service(),
+        nubo_iam::service(iam.clone()),
+        nubo_iam::sts::service(iam.clone()),
         nubo_sqs::service(sqs),
         nubo_sns::service(sns),
         nubo_s3::service(s3),
@@ -67,7 +68,8 @@ async fn run(config: Config) -> Result<(), String> {
         Store::open(&config.data_dir).map_err(|e| format!("cannot open the data dir: {e}"))?
     };
     let clock = Clock::scaled(config.time_scale);
-    let gateway = Gateway::new(services(&store, &clock), clock, store);
+    let iam = nubo_iam::Iam::new(store.clone(), clock.clone(), config.enforce_iam);
+    let gateway = Gateway::new(services(&store, &clock, &iam), clock, store, Some(nubo_iam::guard(iam)), config.enforce_iam);
     let listener = tokio::net::TcpListener::bind((config.host.as_str(), config.port))
         .await
         .map_err(|e| format!("cannot listen on {}:{}: {e}", config.host, config.port))?;
@@ -80,6 +82,9 @@ async fn run(config: Config) -> Result<(), String> {
         if config.ephemeral { "ephemeral".to_string() } else { format!("data in {}", config.data_dir.display()) },
         config.time_scale
     );
+    if config.enforce_iam {
+        tracing::info!("IAM is enforced: requests must be signed with valid keys and are authorized by IAM policies");
+    }
     nubo_gateway::server::serve(listener, gateway, shutdown_signal()).await;
     tracing::info!("nubo stopped");
     Ok(())

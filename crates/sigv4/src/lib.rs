@@ -5,6 +5,7 @@
 //! aws-chunked framing of streaming uploads.
 
 pub mod chunked;
+pub mod v2;
 pub mod verify;
 
 use http::HeaderMap;

@@ -15,7 +15,7 @@ use nubo_model::{FromValue, IntoValue, Value};
 use nubo_store::{get_json, put_json};
 
 const CORS: &str = "cors";
-const POLICY: &str = "policy";
+pub(crate) const POLICY: &str = "policy";
 const ENCRYPTION: &str = "encryption";
 const ACL: &str = "acl";
 pub(crate) const LIFECYCLE: &str = "lifecycle";

@@ -6,6 +6,7 @@
 //! [`conditions`] evaluates preconditions and ranges, [`error`] holds S3's error codes.
 //! This file only maps the generated trait onto them.
 
+mod access;
 mod buckets;
 mod checksum;
 mod config;
@@ -77,6 +78,12 @@ fn aws<T>(r: Result<T>) -> std::result::Result<T, AwsError> {
 
 /// Every operation delegates to its module; this block is the whole API surface.
 impl s3::S3 for S3 {
+    fn access(&self, ctx: &RequestContext, input: &nubo_model::Value) -> Vec<nubo_model::access::Access> {
+        access::accesses(ctx, input)
+    }
+    fn resource_policy(&self, _: &RequestContext, arn: &str) -> Option<String> {
+        self.policy_of(arn)
+    }
     fn http<'a>(&'a self, req: &'a nubo_model::handler::HttpRequest<'a>) -> Option<nubo_model::handler::HttpFuture<'a>> {
         self.http_request(req)
     }

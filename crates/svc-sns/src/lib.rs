@@ -126,6 +126,10 @@ pub fn service(sns: Sns) -> Box<dyn Handler> {
 
 /// Every operation delegates to its module; this block is the whole API surface.
 impl sns::Sns for Sns {
+    /// A topic's `Policy` attribute is its resource policy.
+    fn resource_policy(&self, _: &RequestContext, arn: &str) -> Option<String> {
+        self.topic(arn).ok()?.1.attributes.get("Policy").cloned()
+    }
     fn http<'a>(&'a self, req: &'a HttpRequest<'a>) -> Option<HttpFuture<'a>> {
         match req.path {
             "/_nubo/sns/outbox" => Some(Box::pin(async move { self.outbox(req) })),

@@ -54,6 +54,13 @@ pub fn service(sqs: Sqs) -> Box<dyn Handler> {
 
 /// Every operation delegates to its module; this block is the whole API surface.
 impl sqs::Sqs for Sqs {
+    /// A queue's `Policy` attribute is its resource policy.
+    fn resource_policy(&self, _: &RequestContext, arn: &str) -> Option<String> {
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        let [_, _, _, region, account, name] = parts.as_slice() else { return None };
+        let id = records::QueueId { account: account.to_string(), region: region.to_string(), name: name.to_string() };
+        self.queue(&id).ok()?.attributes.get("Policy").filter(|p| !p.is_empty()).cloned()
+    }
     /// SQS names a missing member `MissingParameter`, for JSON and query clients alike.
     fn invalid_input(&self, e: ShapeError) -> AwsError {
         match e {

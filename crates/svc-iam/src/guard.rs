@@ -1,0 +1,248 @@
+//! IAM as the gateway's [`Guard`]: whom an access key stands for, and whether a principal
+//! may make an access, decided by the policy engine over the principal's identity
+//! policies (its own, its groups', its role's) and the resource's policy.
+//!
+//! Root keys follow the local-cloud convention: any key IAM did not issue (`test`, or a
+//! 12-digit account id) is the root user of its account, with the secret `test`.
+
+use crate::keys::LastUse;
+use crate::records::{self, AccessKeyRecord, EntityRecord, Kind, SessionRecord, SessionSubject};
+use crate::Iam;
+use nubo_core::scope::account_for_access_key;
+use nubo_core::Principal;
+use nubo_iam_policy::{evaluate, explain, Context, Decision, Named, Policy, PolicyKind, PolicySet, PrincipalInfo, Request};
+use nubo_model::guard::{Credentials, Guard, Question, Verdict};
+use nubo_store::get_json;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// The secret of every root key.
+pub const ROOT_SECRET: &str = "test";
+
+/// Parsed policy documents, by their text: parsing once per document, not per request.
+#[derive(Default)]
+pub struct PolicyCache {
+    parsed: Mutex<HashMap<String, Option<Arc<Policy>>>>,
+}
+
+impl PolicyCache {
+    pub fn get(&self, document: &str, kind: PolicyKind) -> Option<Arc<Policy>> {
+        let mut map = self.parsed.lock().ok()?;
+        if let Some(p) = map.get(document) {
+            return p.clone();
+        }
+        if map.len() > 4096 {
+            map.clear();
+        }
+        let p = Policy::parse(document, kind).ok().map(Arc::new);
+        map.insert(document.to_string(), p.clone());
+        p
+    }
+}
+
+/// Who used what, when: for `GetAccessKeyLastUsed`, `RoleLastUsed` and the
+/// service-last-accessed reports.
+#[derive(Default)]
+pub struct Usage {
+    pub keys: HashMap<String, LastUse>,
+    /// (entity ARN, service prefix) → last use.
+    pub services: HashMap<(String, String), LastUse>,
+}
+
+/// The policies that apply to a principal, with the names explanations use.
+pub(crate) struct Applicable {
+    pub identity: Vec<(String, Arc<Policy>)>,
+}
+
+impl Iam {
+    fn session(&self, key: &str) -> Option<SessionRecord> {
+        self.store.read(|tx| get_json::<SessionRecord>(tx, records::SESSIONS, key.as_bytes())).ok().flatten()
+    }
+
+    pub(crate) fn user_principal(&self, account: &str, name: &str) -> Principal {
+        match self.entity(Kind::User, account, name) {
+            Ok(u) => Principal::User { account: account.into(), name: u.name, id: u.id, path: u.path },
+            Err(_) => Principal::User { account: account.into(), name: name.into(), id: String::new(), path: "/".into() },
+        }
+    }
+
+    /// The identity-based policies of a principal: inline and attached, its groups' too.
+    pub(crate) fn applicable(&self, principal: &Principal) -> Applicable {
+        let mut identity = Vec::new();
+        let mut add_entity = |iam: &Iam, kind: Kind, account: &str, record: &EntityRecord| {
+            for (name, doc) in &record.inline {
+                if let Some(p) = iam.policies.get(doc, PolicyKind::Identity) {
+                    identity.push((format!("{}:{}/{name}", kind.noun(), record.name), p));
+                }
+            }
+            for arn in &record.attached {
+                if let Some(doc) = iam.managed_policy(account, arn).ok().and_then(|m| m.default_document().map(str::to_string)) {
+                    if let Some(p) = iam.policies.get(&doc, PolicyKind::Identity) {
+                        identity.push((arn.clone(), p));
+                    }
+                }
+            }
+        };
+        match principal {
+            Principal::User { account, name, .. } => {
+                if let Ok(user) = self.entity(Kind::User, account, name) {
+                    add_entity(self, Kind::User, account, &user);
+                    for g in &user.groups {
+                        if let Ok(group) = self.entity(Kind::Group, account, g) {
+                            add_entity(self, Kind::Group, account, &group);
+                        }
+                    }
+                }
+            }
+            Principal::AssumedRole { account, role_name, .. } => {
+                if let Ok(role) = self.entity(Kind::Role, account, role_name) {
+                    add_entity(self, Kind::Role, account, &role);
+                }
+            }
+            Principal::Root { .. } | Principal::Anonymous => {}
+        }
+        Applicable { identity }
+    }
+
+    /// The request's condition keys that nubo knows.
+    pub(crate) fn context(&self, principal: &Principal, region: &str, q: Option<&Question<'_>>) -> Context {
+        let mut c = Context::new();
+        let now = self.clock.now();
+        c.set("aws:CurrentTime", now.to_iso8601_seconds());
+        c.set("aws:EpochTime", (now.as_secs_f64() as i64).to_string());
+        c.set("aws:SecureTransport", "false");
+        c.set("aws:RequestedRegion", region);
+        c.set("aws:PrincipalAccount", principal.account());
+        c.set("aws:userid", principal.user_id());
+        let mfa = q.is_some_and(|q| q.mfa_authenticated);
+        c.set("aws:MultiFactorAuthPresent", if mfa { "true" } else { "false" });
+        let tags = |kind: Kind, account: &str, name: &str| self.entity(kind, account, name).map(|r| r.tags).unwrap_or_default();
+        match principal {
+            Principal::User { account, name, .. } => {
+                c.set("aws:username", name.clone());
+                c.set("aws:PrincipalArn", principal.arn());
+                c.set("aws:PrincipalType", "User");
+                for (k, v) in tags(Kind::User, account, name) {
+                    c.set(&format!("aws:PrincipalTag/{k}"), v);
+                }
+            }
+            Principal::AssumedRole { account, role_name, role_path, .. } => {
+                c.set("aws:PrincipalArn", format!("arn:aws:iam::{account}:role{role_path}{role_name}"));
+                c.set("aws:PrincipalType", "AssumedRole");
+                for (k, v) in tags(Kind::Role, account, role_name) {
+                    c.set(&format!("aws:PrincipalTag/{k}"), v);
+                }
+            }
+            Principal::Root { .. } => {
+                c.set("aws:PrincipalArn", principal.arn());
+                c.set("aws:PrincipalType", "Account");
+            }
+            Principal::Anonymous => c.set("aws:PrincipalType", "Anonymous"),
+        }
+        if let Some(q) = q {
+            if let Some(ip) = q.source_ip {
+                c.set("aws:SourceIp", ip.to_string());
+            }
+            for (k, values) in &q.access.context {
+                c.set_many(k, values.clone());
+            }
+        }
+        c
+    }
+}
+
+pub(crate) fn principal_info(principal: &Principal) -> PrincipalInfo {
+    let also = match principal {
+        Principal::AssumedRole { account, role_name, role_path, .. } => vec![format!("arn:aws:iam::{account}:role{role_path}{role_name}")],
+        _ => Vec::new(),
+    };
+    PrincipalInfo {
+        arn: principal.arn(),
+        account: principal.account().to_string(),
+        also,
+        service: None,
+        anonymous: matches!(principal, Principal::Anonymous),
+    }
+}
+
+/// The account that owns a resource, read off its ARN (S3 ARNs name none: the caller's).
+fn resource_account<'a>(arn: &'a str, fallback: &'a str) -> &'a str {
+    arn.split(':').nth(4).filter(|a| !a.is_empty()).unwrap_or(fallback)
+}
+
+impl Guard for Iam {
+    fn credentials(&self, key: &str) -> Option<Credentials> {
+        if key.starts_with("ASIA") {
+            let s = self.session(key)?;
+            let principal = match &s.subject {
+                SessionSubject::AssumedRole { role_name, role_id, role_path, session_name, .. } => Principal::AssumedRole {
+                    account: s.account.clone(),
+                    role_name: role_name.clone(),
+                    role_id: role_id.clone(),
+                    role_path: role_path.clone(),
+                    session_name: session_name.clone(),
+                },
+                SessionSubject::User { name } => self.user_principal(&s.account, name),
+                SessionSubject::Root => Principal::Root { account: s.account.clone() },
+            };
+            return Some(Credentials {
+                secret: s.secret,
+                session_token: Some(s.token),
+                principal,
+                expiration: Some(s.expiration),
+                active: true,
+                mfa_authenticated: s.mfa_authenticated,
+            });
+        }
+        if key.starts_with("AKIA") {
+            let k: AccessKeyRecord = self.store.read(|tx| get_json(tx, records::ACCESS_KEYS, key.as_bytes())).ok().flatten()?;
+            let principal = match &k.user {
+                Some(u) => self.user_principal(&k.account, u),
+                None => Principal::Root { account: k.account.clone() },
+            };
+            return Some(Credentials { secret: k.secret, session_token: None, principal, expiration: None, active: k.active, mfa_authenticated: false });
+        }
+        Some(Credentials {
+            secret: ROOT_SECRET.into(),
+            session_token: None,
+            principal: Principal::Root { account: account_for_access_key(key) },
+            expiration: None,
+            active: true,
+            mfa_authenticated: false,
+        })
+    }
+
+    fn authorize(&self, q: &Question<'_>) -> Verdict {
+        if q.principal.is_root() {
+            return Verdict::Allow;
+        }
+        let applicable = self.applicable(q.principal);
+        let resource_policy = q.resource_policy.and_then(|d| self.policies.get(d, PolicyKind::Resource));
+        let context = self.context(q.principal, q.region, Some(q));
+        let info = principal_info(q.principal);
+        let set = PolicySet {
+            identity: applicable.identity.iter().map(|(n, p)| Named { name: n, policy: p }).collect(),
+            resource: resource_policy.as_deref().map(|p| Named { name: "resource policy", policy: p }),
+            session: Vec::new(),
+            same_account: resource_account(&q.access.resource, q.principal.account()) == q.principal.account(),
+        };
+        let req = Request { action: &q.access.action, resource: &q.access.resource, principal: &info, context: &context };
+        let eval = evaluate(&set, &req);
+        match eval.decision {
+            Decision::Allow => Verdict::Allow,
+            _ => Verdict::Deny { reason: explain(&eval, &req) },
+        }
+    }
+
+    fn record_use(&self, access_key: &str, principal: &Principal, service: &str, region: &str) {
+        let use_ = LastUse { at: self.clock.now(), service: nubo_model::access::action_prefix(service).to_string(), region: region.to_string() };
+        if let Ok(mut u) = self.usage.lock() {
+            let entity = match principal {
+                Principal::AssumedRole { account, role_name, role_path, .. } => format!("arn:aws:iam::{account}:role{role_path}{role_name}"),
+                p => p.arn(),
+            };
+            u.services.insert((entity, use_.service.clone()), use_.clone());
+            u.keys.insert(access_key.to_string(), use_);
+        }
+    }
+}
