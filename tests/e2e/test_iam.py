@@ -93,6 +93,11 @@ def test_malformed_policies_are_refused(boto):
     with pytest.raises(ClientError) as e:
         iam.create_policy(PolicyName=name("p"), PolicyDocument=json.dumps(with_principal))
     assert code(e) == ("MalformedPolicyDocument", 400)
+    no_version = {"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+    with pytest.raises(ClientError) as e:
+        iam.create_policy(PolicyName=name("p"), PolicyDocument=json.dumps(no_version))
+    assert code(e) == ("MalformedPolicyDocument", 400)
+    assert "version 2012-10-17" in e.value.response["Error"]["Message"]
 
 
 def test_managed_policy_versions(boto):

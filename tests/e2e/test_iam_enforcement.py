@@ -153,6 +153,39 @@ def test_assumed_role_gets_the_roles_permissions_until_it_expires(enforced):
     assert err(e) == ("ExpiredToken", 400)
 
 
+def test_session_policy_narrows_what_the_role_allows(enforced):
+    iam = client(enforced, "iam")
+    role = f"wide-{uuid.uuid4().hex[:8]}"
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::000000000000:root"}, "Action": "sts:AssumeRole"}]}
+    role_arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    iam.attach_role_policy(RoleName=role, PolicyArn="arn:aws:iam::aws:policy/AmazonS3FullAccess")
+    only_list = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}]}
+    creds = client(enforced, "sts").assume_role(RoleArn=role_arn, RoleSessionName="narrow", Policy=json.dumps(only_list))["Credentials"]
+    s3 = client(enforced, "s3", creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+    s3.list_buckets()
+    with pytest.raises(ClientError) as e:
+        s3.create_bucket(Bucket=f"nope-{uuid.uuid4().hex[:8]}")
+    assert err(e) == ("AccessDenied", 403)
+    assert "no session policy allows" in e.value.response["Error"]["Message"]
+
+
+def test_public_bucket_policy_lets_anonymous_requests_read(enforced):
+    root = client(enforced, "s3")
+    bucket = f"pub-{uuid.uuid4().hex[:8]}"
+    root.create_bucket(Bucket=bucket)
+    root.put_object(Bucket=bucket, Key="index.html", Body=b"<h1>hi</h1>")
+    status, _, _ = enforced.http("GET", f"/{bucket}/index.html")
+    assert status == 403
+    public = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                                                      "Resource": f"arn:aws:s3:::{bucket}/*"}]}
+    root.put_bucket_policy(Bucket=bucket, Policy=json.dumps(public))
+    status, _, body = enforced.http("GET", f"/{bucket}/index.html")
+    assert (status, body) == (200, b"<h1>hi</h1>")
+    status, _, _ = enforced.http("PUT", f"/{bucket}/other.html", b"x")
+    assert status == 403
+
+
 def test_trust_policy_decides_who_may_assume_a_role(enforced):
     iam = client(enforced, "iam")
     role = f"svc-{uuid.uuid4().hex[:8]}"

@@ -11,7 +11,7 @@
 use nubo_core::scope::{account_for_access_key, DEFAULT_REGION};
 use nubo_core::{AwsError, Principal, RequestContext, Scope};
 use nubo_model::access::Access;
-use nubo_model::guard::{Credentials, Guard, Question, Verdict};
+use nubo_model::guard::{Credentials, Guard, Question, Session, Verdict};
 use nubo_model::{Handler, Value};
 use nubo_sigv4::verify::{self, SigError, SignedRequest};
 use std::net::IpAddr;
@@ -22,7 +22,7 @@ pub struct Caller {
     pub scope: Scope,
     pub principal: Principal,
     pub access_key: Option<String>,
-    pub mfa_authenticated: bool,
+    pub session: Session,
 }
 
 #[derive(Debug)]
@@ -124,7 +124,7 @@ pub fn authenticate(guard: Option<&dyn Guard>, enforce: bool, now: nubo_core::Ti
             Some(c) => c.principal,
             None => Principal::Root { account: access_key.as_deref().map(account_for_access_key).unwrap_or_else(|| nubo_core::scope::DEFAULT_ACCOUNT.into()) },
         };
-        return Ok(Caller { scope: Scope::new(principal.account().to_string(), region), principal, access_key, mfa_authenticated: false });
+        return Ok(Caller { scope: Scope::new(principal.account().to_string(), region), principal, access_key, session: Session::default() });
     }
 
     let sig = match parsed {
@@ -139,10 +139,10 @@ pub fn authenticate(guard: Option<&dyn Guard>, enforce: bool, now: nubo_core::Ti
                 if let Err(SigError::Mismatch { string_to_sign, .. }) = nubo_sigv4::v2::verify(&v2, &signature, presigned, &creds.secret) {
                     return Err(AuthError::SignatureDoesNotMatch { access_key: key, canonical_request: String::new(), string_to_sign });
                 }
-                return Ok(Caller { scope: Scope::new(creds.principal.account().to_string(), DEFAULT_REGION), principal: creds.principal, access_key: Some(key), mfa_authenticated: false });
+                return Ok(Caller { scope: Scope::new(creds.principal.account().to_string(), DEFAULT_REGION), principal: creds.principal, access_key: Some(key), session: creds.session });
             }
             if req.service == "s3" {
-                return Ok(Caller { scope: Scope::default(), principal: Principal::Anonymous, access_key: None, mfa_authenticated: false });
+                return Ok(Caller { scope: Scope::default(), principal: Principal::Anonymous, access_key: None, session: Session::default() });
             }
             return Err(AuthError::MissingAuthenticationToken);
         }
@@ -168,7 +168,7 @@ pub fn authenticate(guard: Option<&dyn Guard>, enforce: bool, now: nubo_core::Ti
         scope: Scope::new(creds.principal.account().to_string(), region_of(&sig.region)),
         principal: creds.principal,
         access_key: Some(sig.access_key),
-        mfa_authenticated: creds.mfa_authenticated,
+        session: creds.session,
     })
 }
 
@@ -188,7 +188,7 @@ fn lookup(guard: Option<&dyn Guard>, key: &str, now: nubo_core::Timestamp) -> Re
             principal: Principal::Root { account: account_for_access_key(key) },
             expiration: None,
             active: true,
-            mfa_authenticated: false,
+            session: Session::default(),
         }),
     };
     let creds = creds.filter(|c| c.active).ok_or_else(|| AuthError::InvalidClientTokenId { access_key: key.to_string() })?;
@@ -206,7 +206,7 @@ pub fn authorize(
     ctx: &RequestContext,
     input: &Value,
     source_ip: Option<IpAddr>,
-    mfa_authenticated: bool,
+    session: &Session,
 ) -> Result<(), AuthError> {
     if ctx.principal.is_root() {
         return Ok(());
@@ -225,7 +225,7 @@ pub fn authorize(
             resource_policy: policy.as_deref(),
             region: &ctx.scope.region,
             source_ip,
-            mfa_authenticated,
+            session,
         };
         if let Verdict::Deny { reason } = guard.authorize(&q) {
             return Err(AuthError::AccessDenied { reason });

@@ -142,7 +142,7 @@ pub async fn handle(gw: Arc<Gateway>, req: hyper::Request<Incoming>, peer: Optio
                 service: service.name,
                 operation: operation.name.clone(),
             };
-            let guard = Guarded { gw: &gw, peer, mfa_authenticated: caller.mfa_authenticated };
+            let guard = Guarded { gw: &gw, peer, session: caller.session };
             let mut stream = None;
             if streams && failure.is_none() {
                 stream = Some(match incoming.take() {
@@ -211,7 +211,7 @@ async fn call(
     let input = codec.decode(operation, req, labels)?;
     // Authorization before the "implemented?" check: a denied call is denied everywhere.
     if guard.gw.enforce {
-        auth::authorize(guard.gw.guard.as_deref(), service.handler.as_deref(), ctx, &input, guard.peer, guard.mfa_authenticated)
+        auth::authorize(guard.gw.guard.as_deref(), service.handler.as_deref(), ctx, &input, guard.peer, &guard.session)
             .map_err(|e: AuthError| e.into_aws(service.name))?;
     }
     let handler = match &service.handler {
@@ -226,7 +226,7 @@ async fn call(
 struct Guarded<'a> {
     gw: &'a Gateway,
     peer: Option<IpAddr>,
-    mfa_authenticated: bool,
+    session: nubo_model::guard::Session,
 }
 
 /// Reads a whole body, refusing more than `limit` bytes (by its declared length first).

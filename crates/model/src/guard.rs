@@ -21,8 +21,17 @@ pub struct Credentials {
     pub expiration: Option<Timestamp>,
     /// `UpdateAccessKey --status Inactive` keeps the key but refuses it.
     pub active: bool,
+    pub session: Session,
+}
+
+/// What a temporary session carries beside its principal.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Session {
     /// The session was opened with an MFA code (`aws:MultiFactorAuthPresent`).
     pub mfa_authenticated: bool,
+    /// Session policies (`AssumeRole`'s `Policy` and `PolicyArns` documents): they can
+    /// only narrow what the role allows.
+    pub policies: Vec<String>,
 }
 
 /// One authorization question.
@@ -33,7 +42,7 @@ pub struct Question<'a> {
     pub resource_policy: Option<&'a str>,
     pub region: &'a str,
     pub source_ip: Option<IpAddr>,
-    pub mfa_authenticated: bool,
+    pub session: &'a Session,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

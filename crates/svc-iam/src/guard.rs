@@ -11,7 +11,7 @@ use crate::Iam;
 use nubo_core::scope::account_for_access_key;
 use nubo_core::Principal;
 use nubo_iam_policy::{evaluate, explain, Context, Decision, Named, Policy, PolicyKind, PolicySet, PrincipalInfo, Request};
-use nubo_model::guard::{Credentials, Guard, Question, Verdict};
+use nubo_model::guard::{Credentials, Guard, Question, Session, Verdict};
 use nubo_store::get_json;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -114,7 +114,7 @@ impl Iam {
         c.set("aws:RequestedRegion", region);
         c.set("aws:PrincipalAccount", principal.account());
         c.set("aws:userid", principal.user_id());
-        let mfa = q.is_some_and(|q| q.mfa_authenticated);
+        let mfa = q.is_some_and(|q| q.session.mfa_authenticated);
         c.set("aws:MultiFactorAuthPresent", if mfa { "true" } else { "false" });
         let tags = |kind: Kind, account: &str, name: &str| self.entity(kind, account, name).map(|r| r.tags).unwrap_or_default();
         match principal {
@@ -191,7 +191,13 @@ impl Guard for Iam {
                 principal,
                 expiration: Some(s.expiration),
                 active: true,
-                mfa_authenticated: s.mfa_authenticated,
+                session: Session {
+                    mfa_authenticated: s.mfa_authenticated,
+                    policies: match s.subject {
+                        SessionSubject::AssumedRole { policies, .. } => policies,
+                        _ => Vec::new(),
+                    },
+                },
             });
         }
         if key.starts_with("AKIA") {
@@ -200,7 +206,7 @@ impl Guard for Iam {
                 Some(u) => self.user_principal(&k.account, u),
                 None => Principal::Root { account: k.account.clone() },
             };
-            return Some(Credentials { secret: k.secret, session_token: None, principal, expiration: None, active: k.active, mfa_authenticated: false });
+            return Some(Credentials { secret: k.secret, session_token: None, principal, expiration: None, active: k.active, session: Session::default() });
         }
         Some(Credentials {
             secret: ROOT_SECRET.into(),
@@ -208,7 +214,7 @@ impl Guard for Iam {
             principal: Principal::Root { account: account_for_access_key(key) },
             expiration: None,
             active: true,
-            mfa_authenticated: false,
+            session: Session::default(),
         })
     }
 
@@ -220,10 +226,11 @@ impl Guard for Iam {
         let resource_policy = q.resource_policy.and_then(|d| self.policies.get(d, PolicyKind::Resource));
         let context = self.context(q.principal, q.region, Some(q));
         let info = principal_info(q.principal);
+        let session: Vec<Arc<Policy>> = q.session.policies.iter().filter_map(|d| self.policies.get(d, PolicyKind::Identity)).collect();
         let set = PolicySet {
             identity: applicable.identity.iter().map(|(n, p)| Named { name: n, policy: p }).collect(),
             resource: resource_policy.as_deref().map(|p| Named { name: "resource policy", policy: p }),
-            session: Vec::new(),
+            session: session.iter().map(|p| Named { name: "session policy", policy: p }).collect(),
             same_account: resource_account(&q.access.resource, q.principal.account()) == q.principal.account(),
         };
         let req = Request { action: &q.access.action, resource: &q.access.resource, principal: &info, context: &context };

@@ -99,7 +99,7 @@ impl Iam {
         check_path(&path)?;
         let document = crate::util::decode_document(document);
         check_size(&document)?;
-        validate_document(&document, PolicyKind::Identity)?;
+        validate_managed(&document)?;
         let now = self.clock.now();
         let arn = format!("arn:aws:iam::{account}:policy{path}{name}");
         let record = PolicyRecord {
@@ -161,7 +161,7 @@ impl Iam {
     pub(crate) fn create_policy_version(&self, account: &str, arn: &str, document: &str, set_default: bool) -> Result<(String, Timestamp)> {
         let document = crate::util::decode_document(document);
         check_size(&document)?;
-        validate_document(&document, PolicyKind::Identity)?;
+        validate_managed(&document)?;
         let now = self.clock.now();
         self.update_policy(account, arn, |p| {
             if p.versions.len() >= MAX_VERSIONS {
@@ -250,6 +250,15 @@ impl Iam {
             }
         }
         Ok(counts)
+    }
+}
+
+/// Managed policies must also state the current policy language version.
+fn validate_managed(doc: &str) -> Result<()> {
+    validate_document(doc, PolicyKind::Identity)?;
+    match nubo_iam_policy::Policy::parse(doc, PolicyKind::Identity).ok().and_then(|p| p.version()) {
+        Some("2012-10-17") => Ok(()),
+        _ => Err(IamError::MalformedPolicyDocument("Policy document must be version 2012-10-17 or greater.".into())),
     }
 }
 

@@ -98,8 +98,15 @@ impl Sts {
         // Role chaining is limited to an hour, as on AWS.
         let max = if matches!(ctx.principal, Principal::AssumedRole { .. }) { max.min(3600) } else { max };
         let seconds = check_duration(input.duration_seconds, 3600, max, "MaxSessionDuration")?;
+        // Session policies: the inline one and the managed ones named, as documents.
+        let mut session_policies = Vec::new();
         if let Some(p) = &input.policy {
             crate::entities::validate_document(p, PolicyKind::Identity)?;
+            session_policies.push(p.clone());
+        }
+        for arn in input.policy_arns.iter().flatten().filter_map(|d| d.arn.as_deref()) {
+            let m = self.0.managed_policy(account, arn)?;
+            session_policies.extend(m.default_document().map(str::to_string));
         }
         let credentials = self.issue(
             account,
@@ -110,7 +117,7 @@ impl Sts {
                 role_id: role.id.clone(),
                 role_path: role.path.clone(),
                 session_name: session_name.clone(),
-                policies: input.policy.into_iter().collect(),
+                policies: session_policies,
             },
         )?;
         self.0.note_role_used(account, &role.name, &ctx.scope.region);
