@@ -23,6 +23,8 @@ pub struct Caller {
     pub principal: Principal,
     pub access_key: Option<String>,
     pub session: Session,
+    /// For signed streaming uploads under enforcement: checks the chunk signatures.
+    pub chunk_signer: Option<nubo_sigv4::chunked::ChunkSigner>,
 }
 
 #[derive(Debug)]
@@ -124,7 +126,7 @@ pub fn authenticate(guard: Option<&dyn Guard>, enforce: bool, now: nubo_core::Ti
             Some(c) => c.principal,
             None => Principal::Root { account: access_key.as_deref().map(account_for_access_key).unwrap_or_else(|| nubo_core::scope::DEFAULT_ACCOUNT.into()) },
         };
-        return Ok(Caller { scope: Scope::new(principal.account().to_string(), region), principal, access_key, session: Session::default() });
+        return Ok(Caller { scope: Scope::new(principal.account().to_string(), region), principal, access_key, session: Session::default(), chunk_signer: None });
     }
 
     let sig = match parsed {
@@ -139,10 +141,10 @@ pub fn authenticate(guard: Option<&dyn Guard>, enforce: bool, now: nubo_core::Ti
                 if let Err(SigError::Mismatch { string_to_sign, .. }) = nubo_sigv4::v2::verify(&v2, &signature, presigned, &creds.secret) {
                     return Err(AuthError::SignatureDoesNotMatch { access_key: key, canonical_request: String::new(), string_to_sign });
                 }
-                return Ok(Caller { scope: Scope::new(creds.principal.account().to_string(), DEFAULT_REGION), principal: creds.principal, access_key: Some(key), session: creds.session });
+                return Ok(Caller { scope: Scope::new(creds.principal.account().to_string(), DEFAULT_REGION), principal: creds.principal, access_key: Some(key), session: creds.session, chunk_signer: None });
             }
             if req.service == "s3" {
-                return Ok(Caller { scope: Scope::default(), principal: Principal::Anonymous, access_key: None, session: Session::default() });
+                return Ok(Caller { scope: Scope::default(), principal: Principal::Anonymous, access_key: None, session: Session::default(), chunk_signer: None });
             }
             return Err(AuthError::MissingAuthenticationToken);
         }
@@ -164,11 +166,18 @@ pub fn authenticate(guard: Option<&dyn Guard>, enforce: bool, now: nubo_core::Ti
     if let Some(g) = guard {
         g.record_use(&sig.access_key, &creds.principal, req.service, &sig.region);
     }
+    let streaming_signed = req.headers.get("x-amz-content-sha256").is_some_and(|v| v.as_bytes().starts_with(b"STREAMING-AWS4-HMAC-SHA256-PAYLOAD"));
+    let chunk_signer = (streaming_signed && !sig.presigned).then(|| {
+        let key = verify::signing_key(&creds.secret, &sig.date, &sig.region, &sig.service);
+        let scope = format!("{}/{}/{}/aws4_request", sig.date, sig.region, sig.service);
+        nubo_sigv4::chunked::ChunkSigner::new(key, &sig.amz_date, &scope, &sig.signature)
+    });
     Ok(Caller {
         scope: Scope::new(creds.principal.account().to_string(), region_of(&sig.region)),
         principal: creds.principal,
         access_key: Some(sig.access_key),
         session: creds.session,
+        chunk_signer,
     })
 }
 

@@ -125,7 +125,7 @@ pub async fn handle(gw: Arc<Gateway>, req: hyper::Request<Incoming>, peer: Optio
                 gw.clock.now(),
                 &auth::Incoming { service: service.name, method: &method, path: &path, query: &query, host: &host, headers: &parts.headers, body_sha256: body_sha256.as_deref() },
             );
-            let caller = match caller {
+            let mut caller = match caller {
                 Ok(c) => c,
                 Err(e) => {
                     let resp = codec.encode_error(&e.into_aws(service.name), &request_id);
@@ -133,6 +133,7 @@ pub async fn handle(gw: Arc<Gateway>, req: hyper::Request<Incoming>, peer: Optio
                     return Ok(to_http(resp, method == "HEAD"));
                 }
             };
+            let chunk_signer = caller.chunk_signer.take();
             let ctx = RequestContext {
                 request_id: request_id.clone(),
                 scope: caller.scope,
@@ -146,8 +147,8 @@ pub async fn handle(gw: Arc<Gateway>, req: hyper::Request<Incoming>, peer: Optio
             let mut stream = None;
             if streams && failure.is_none() {
                 stream = Some(match incoming.take() {
-                    Some(incoming) => streaming_body(incoming, &mut parts.headers, declared),
-                    None => streaming_body(Full::new(std::mem::take(&mut body)), &mut parts.headers, declared),
+                    Some(incoming) => streaming_body(incoming, &mut parts.headers, declared, chunk_signer),
+                    None => streaming_body(Full::new(std::mem::take(&mut body)), &mut parts.headers, declared, chunk_signer),
                 });
             }
             // A presigned URL past its expiry is refused, by the wall clock its signer used.
@@ -244,7 +245,7 @@ async fn read_body(body: Incoming, declared: Option<u64>, limit: usize) -> Resul
 /// The body of a streaming payload. aws-chunked framing (SigV4 streaming uploads) is a
 /// transfer encoding: it is unwrapped here into data and HTTP trailers, and removed from
 /// `Content-Encoding`, so services see the payload itself.
-fn streaming_body<B>(incoming: B, headers: &mut http::HeaderMap, declared: Option<u64>) -> ByteStream
+fn streaming_body<B>(incoming: B, headers: &mut http::HeaderMap, declared: Option<u64>, signer: Option<nubo_sigv4::chunked::ChunkSigner>) -> ByteStream
 where
     B: http_body::Body<Data = Bytes> + Send + Unpin + 'static,
     B::Error: Into<nubo_model::stream::BoxError>,
@@ -262,7 +263,17 @@ where
         }
     }
     let decoded = headers.get("x-amz-decoded-content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
-    ByteStream::from_body(nubo_sigv4::chunked::AwsChunkedBody::new(incoming), decoded)
+    let Some(signer) = signer else {
+        return ByteStream::from_body(nubo_sigv4::chunked::AwsChunkedBody::new(incoming), decoded);
+    };
+    // A wrong chunk signature reaches the service as the AWS error it is.
+    let body = nubo_sigv4::chunked::AwsChunkedBody::signed(incoming, signer).map_err(|e| -> nubo_model::stream::BoxError {
+        match e.downcast_ref::<nubo_sigv4::chunked::ChunkError>() {
+            Some(c) if c.is_signature_mismatch() => Box::new(AwsError::new("SignatureDoesNotMatch", 403, c.0.clone())),
+            _ => e,
+        }
+    });
+    ByteStream::from_body(body, decoded)
 }
 
 /// Whether the operation's input payload is a streaming blob (S3 `PutObject`, `UploadPart`).

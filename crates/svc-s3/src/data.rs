@@ -44,7 +44,10 @@ pub async fn receive(blobs: &BlobStore, body: Option<ByteStream>, expected: Expe
     let mut trailer = None;
     if let Some(mut body) = body.and_then(|b| b.take()) {
         while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|e| S3Error::IncompleteBody(format!("The request body could not be read: {e}")))?;
+            let frame = frame.map_err(|e| match e.downcast_ref::<nubo_core::AwsError>() {
+                Some(aws) => S3Error::Stream(aws.clone()),
+                None => S3Error::IncompleteBody(format!("The request body could not be read: {e}")),
+            })?;
             match frame.into_data() {
                 Ok(data) => {
                     hasher.update(&data);

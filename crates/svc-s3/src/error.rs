@@ -36,6 +36,8 @@ pub enum S3Error {
     NoSuchConfiguration { code: &'static str, message: &'static str },
     IncompleteBody(String),
     InvalidStorageClass,
+    /// An error the body stream carried from the gateway (a bad chunk signature).
+    Stream(AwsError),
     Internal(String),
 }
 
@@ -99,6 +101,7 @@ impl From<S3Error> for AwsError {
             MalformedPolicy(m) => AwsError::new("MalformedPolicy", 400, m),
             NoSuchConfiguration { code, message } => AwsError::new(code, 404, message),
             InvalidStorageClass => AwsError::new("InvalidStorageClass", 400, "The storage class you specified is not valid"),
+            Stream(e) => e,
             Internal(m) => AwsError::internal(m),
         }
     }
