@@ -327,3 +327,101 @@ def test_signed_streaming_uploads_have_their_chunk_signatures_checked(enforced):
     with pytest.raises(ClientError) as e:
         root.head_object(Bucket=bucket, Key="bad")
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+
+def test_mfa_protected_actions_need_an_mfa_session(enforced):
+    import base64
+    import hashlib
+    import hmac as hmac_
+    import struct
+    import time
+
+    def totp(seed_b32, step):
+        seed = base64.b32decode(seed_b32 + "=" * (-len(seed_b32) % 8))
+        d = hmac_.new(seed, struct.pack(">Q", step), hashlib.sha1).digest()
+        o = d[19] & 15
+        return "%06d" % ((struct.unpack(">I", d[o:o + 4])[0] & 0x7FFFFFFF) % 1_000_000)
+
+    needs_mfa = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*",
+         "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}}]}
+    name, key, secret = user_with(enforced, inline=needs_mfa)
+    iam = client(enforced, "iam")
+    device = iam.create_virtual_mfa_device(VirtualMFADeviceName=f"mfa-{name}")["VirtualMFADevice"]
+    seed = device["Base32StringSeed"].decode()
+    step = int(time.time()) // 30
+    iam.enable_mfa_device(UserName=name, SerialNumber=device["SerialNumber"],
+                          AuthenticationCode1=totp(seed, step - 1), AuthenticationCode2=totp(seed, step))
+    with pytest.raises(ClientError) as e:
+        client(enforced, "s3", key, secret).list_buckets()
+    assert err(e) == ("AccessDenied", 403)
+    sts = client(enforced, "sts", key, secret)
+    with pytest.raises(ClientError) as e:
+        sts.get_session_token(SerialNumber=device["SerialNumber"], TokenCode="000000")
+    assert err(e) == ("AccessDenied", 403)
+    creds = sts.get_session_token(SerialNumber=device["SerialNumber"], TokenCode=totp(seed, int(time.time()) // 30))["Credentials"]
+    session = client(enforced, "s3", creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+    session.list_buckets()
+    ident = client(enforced, "sts", creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]).get_caller_identity()
+    assert ident["Arn"].endswith(f":user/{name}")
+
+
+def test_queue_policy_grants_a_user_without_identity_policies(enforced):
+    sqs = client(enforced, "sqs")
+    url = sqs.create_queue(QueueName=f"q-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    name, key, secret = user_with(enforced)
+    user_sqs = client(enforced, "sqs", key, secret)
+    with pytest.raises(ClientError) as e:
+        user_sqs.send_message(QueueUrl=url, MessageBody="x")
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::000000000000:user/{name}"},
+                                                        "Action": "sqs:SendMessage", "Resource": arn}]}
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
+    user_sqs.send_message(QueueUrl=url, MessageBody="x")
+    with pytest.raises(ClientError):
+        user_sqs.receive_message(QueueUrl=url)
+
+
+def test_source_ip_conditions_see_the_callers_address(enforced):
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"},
+        {"Effect": "Deny", "Action": "*", "Resource": "*", "Condition": {"NotIpAddress": {"aws:SourceIp": "10.0.0.0/8"}}}]}
+    _, key, secret = user_with(enforced, inline=policy)
+    with pytest.raises(ClientError) as e:
+        client(enforced, "s3", key, secret).list_buckets()
+    assert err(e) == ("AccessDenied", 403)
+    allow_local = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*", "Condition": {"IpAddress": {"aws:SourceIp": "127.0.0.0/8"}}}]}
+    _, key, secret = user_with(enforced, inline=allow_local)
+    client(enforced, "s3", key, secret).list_buckets()
+
+
+def test_service_last_accessed_reports_what_a_user_used(enforced):
+    name, key, secret = user_with(enforced, ["arn:aws:iam::aws:policy/ReadOnlyAccess"])
+    client(enforced, "s3", key, secret).list_buckets()
+    iam = client(enforced, "iam")
+    arn = iam.get_user(UserName=name)["User"]["Arn"]
+    job = iam.generate_service_last_accessed_details(Arn=arn)["JobId"]
+    details = iam.get_service_last_accessed_details(JobId=job)
+    assert details["JobStatus"] == "COMPLETED"
+    by_ns = {s["ServiceNamespace"]: s for s in details["ServicesLastAccessed"]}
+    assert "LastAuthenticated" in by_ns["s3"] and by_ns["s3"]["LastAuthenticatedEntity"] == arn
+    assert "LastAuthenticated" not in by_ns["dynamodb"]
+    used = iam.get_access_key_last_used(AccessKeyId=key)
+    assert used["UserName"] == name and used["AccessKeyLastUsed"]["ServiceName"] == "s3"
+
+
+def test_users_change_their_own_password_under_the_policy(enforced):
+    name, key, secret = user_with(enforced, inline={"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "iam:ChangePassword", "Resource": "arn:aws:iam::*:user/${aws:username}"}]})
+    iam = client(enforced, "iam")
+    iam.create_login_profile(UserName=name, Password="first-Passw0rd!")
+    mine = client(enforced, "iam", key, secret)
+    with pytest.raises(ClientError) as e:
+        mine.change_password(OldPassword="wrong-Passw0rd!", NewPassword="second-Passw0rd!")
+    assert err(e)[0] == "InvalidInput" or err(e)[1] == 400
+    mine.change_password(OldPassword="first-Passw0rd!", NewPassword="second-Passw0rd!")
+    with pytest.raises(ClientError) as e:
+        mine.create_user(UserName=f"x-{uuid.uuid4().hex[:6]}")
+    assert err(e) == ("AccessDenied", 403)

@@ -167,6 +167,15 @@ fn ok<T>(r: Result<T>) -> Out<T> {
     r.map_err(Into::into)
 }
 
+/// Operations whose `UserName` defaults to the caller.
+fn acts_on_caller(operation: &str) -> bool {
+    matches!(
+        operation,
+        "GetUser" | "ChangePassword" | "CreateAccessKey" | "ListAccessKeys" | "UpdateAccessKey" | "DeleteAccessKey" | "GetLoginProfile"
+            | "CreateLoginProfile" | "DeleteLoginProfile" | "ListMFADevices" | "DeactivateMFADevice"
+    )
+}
+
 /// The user an operation is about: the named one, or the calling user.
 fn self_or(ctx: &RequestContext, name: Option<String>) -> Result<String> {
     match (name, &ctx.principal) {
@@ -177,6 +186,23 @@ fn self_or(ctx: &RequestContext, name: Option<String>) -> Result<String> {
 }
 
 impl iam::Iam for Iam {
+    /// IAM's resources are the entities' real ARNs (with their paths); operations that
+    /// act on the calling user when no `UserName` is given act on the caller's ARN.
+    fn access(&self, ctx: &RequestContext, input: &nubo_model::Value) -> Vec<nubo_model::access::Access> {
+        let mut accesses = nubo_model::access::derive(ctx, input);
+        let account = &ctx.scope.account;
+        let named = |member: &str, kind: Kind| input.get(member).and_then(nubo_model::Value::as_str).and_then(|n| self.entity(kind, account, n).ok()).map(|r| r.arn);
+        let arn = named("UserName", Kind::User).or_else(|| named("RoleName", Kind::Role)).or_else(|| named("GroupName", Kind::Group));
+        for a in &mut accesses {
+            match (&arn, &ctx.principal) {
+                (Some(arn), _) => a.resource = arn.clone(),
+                (None, nubo_core::Principal::User { .. }) if a.resource == "*" && acts_on_caller(&ctx.operation) => a.resource = ctx.principal.arn(),
+                _ => {}
+            }
+        }
+        accesses
+    }
+
     fn invalid_input(&self, e: nubo_model::ShapeError) -> AwsError {
         let mut err = nubo_model::handler::validation_error(e);
         err.code = "ValidationError".into();
