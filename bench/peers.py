@@ -5,6 +5,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -26,11 +27,15 @@ def free_port() -> int:
 
 
 def answered(endpoint: str) -> bool:
-    """One STS GetCallerIdentity, answered as such: the same request for every server."""
+    """One STS GetCallerIdentity, answered as such: the same request for every server. A
+    server that checks signatures refuses the probe's fake one (`IncompleteSignature`,
+    `SignatureDoesNotMatch`): answered too."""
     req = urllib.request.Request(endpoint + "/", data=STS_PROBE, headers=STS_HEADERS, method="POST")
     try:
         with urllib.request.urlopen(req, timeout=2) as r:
             return r.status == 200 and b"GetCallerIdentityResponse" in r.read()
+    except urllib.error.HTTPError as e:
+        return e.code in (400, 403) and b"Signature" in e.read()
     except OSError:
         return False
 
@@ -81,13 +86,13 @@ class Server:
             self.proc.kill()
 
 
-def nubo(binary: str) -> Server:
-    return Server("nubo", [binary, "--ephemeral", "--port", "0", "--log", "warn"])
+def nubo(binary: str, *extra: str) -> Server:
+    return Server("nubo", [binary, "--ephemeral", "--port", "0", "--log", "warn", *extra])
 
 
-def moto(python: str) -> Server:
+def moto(python: str, env=None) -> Server:
     port = free_port()
-    return Server("moto", [python, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], f"http://127.0.0.1:{port}")
+    return Server("moto", [python, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], f"http://127.0.0.1:{port}", env=env)
 
 
 def add_args(parser):

@@ -425,3 +425,36 @@ def test_users_change_their_own_password_under_the_policy(enforced):
     with pytest.raises(ClientError) as e:
         mine.create_user(UserName=f"x-{uuid.uuid4().hex[:6]}")
     assert err(e) == ("AccessDenied", 403)
+
+
+def test_website_endpoint_serves_only_what_the_bucket_policy_makes_public(enforced):
+    root = client(enforced, "s3")
+    bucket = f"site-{uuid.uuid4().hex[:8]}"
+    root.create_bucket(Bucket=bucket)
+    root.put_object(Bucket=bucket, Key="index.html", Body=b"<h1>home</h1>", ContentType="text/html")
+    root.put_bucket_website(Bucket=bucket, WebsiteConfiguration={"IndexDocument": {"Suffix": "index.html"}})
+    host = {"Host": f"{bucket}.s3-website.localhost:{enforced.endpoint.rsplit(':', 1)[1]}"}
+    status, _, _ = enforced.http("GET", "/index.html", headers=host)
+    assert status == 403
+    public = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                                                      "Resource": f"arn:aws:s3:::{bucket}/*"}]}
+    root.put_bucket_policy(Bucket=bucket, Policy=json.dumps(public))
+    status, _, body = enforced.http("GET", "/index.html", headers=host)
+    assert (status, body) == (200, b"<h1>home</h1>")
+
+
+def test_a_body_other_than_the_signed_one_is_refused(enforced):
+    """A signed x-amz-content-sha256 must name the body that came."""
+    import botocore.auth
+    import botocore.awsrequest
+    import botocore.credentials
+    body = b"Action=GetCallerIdentity&Version=2011-06-15"
+    req = botocore.awsrequest.AWSRequest("POST", enforced.endpoint + "/", data=body,
+                                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+    botocore.auth.SigV4Auth(botocore.credentials.Credentials("test", "test"), "sts", REGION).add_auth(req)
+    headers = dict(req.headers.items())
+    status, _, _ = enforced.http("POST", "/", body, headers)
+    assert status == 200
+    headers["X-Amz-Content-SHA256"] = "0" * 64
+    status, _, resp = enforced.http("POST", "/", body, headers)
+    assert status == 403 and b"SignatureDoesNotMatch" in resp

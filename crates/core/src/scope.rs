@@ -68,6 +68,14 @@ impl Principal {
         }
     }
 
+    /// The role an assumed-role session belongs to (`aws:PrincipalArn`, trust policies).
+    pub fn role_arn(&self) -> Option<String> {
+        match self {
+            Principal::AssumedRole { account, role_name, role_path, .. } => Some(format!("arn:aws:iam::{account}:role{role_path}{role_name}")),
+            _ => None,
+        }
+    }
+
     pub fn is_root(&self) -> bool {
         matches!(self, Principal::Root { .. })
     }
@@ -94,9 +102,19 @@ pub struct RequestContext {
     pub host: String,
     pub service: &'static str,
     pub operation: String,
+    /// The caller's address (`aws:SourceIp`).
+    pub source_ip: Option<std::net::IpAddr>,
+    /// For temporary credentials: whether their session was opened with MFA
+    /// (`aws:MultiFactorAuthPresent`); `None` for long-term keys, as AWS leaves the key out.
+    pub mfa_authenticated: Option<bool>,
 }
 
 impl RequestContext {
+    /// An unsigned request from `source_ip` outside every API model (S3's website endpoint).
+    pub fn anonymous(service: &'static str, source_ip: Option<std::net::IpAddr>) -> RequestContext {
+        RequestContext { principal: Principal::Anonymous, source_ip, ..RequestContext::for_tests(service, "-") }
+    }
+
     /// A context for the default account and region, as tests and internal callers need.
     pub fn for_tests(service: &'static str, operation: &str) -> RequestContext {
         RequestContext {
@@ -107,6 +125,8 @@ impl RequestContext {
             host: "localhost:4566".into(),
             service,
             operation: operation.into(),
+            source_ip: None,
+            mfa_authenticated: None,
         }
     }
 }

@@ -14,7 +14,6 @@ use nubo_model::access::Access;
 use nubo_model::guard::{Credentials, Guard, Question, Session, Verdict};
 use nubo_model::{Handler, Value};
 use nubo_sigv4::verify::{self, SigError, SignedRequest};
-use std::net::IpAddr;
 
 /// The caller of a request, as authentication resolved it.
 #[derive(Debug)]
@@ -40,6 +39,8 @@ pub enum AuthError {
     ExpiredToken,
     SignatureDoesNotMatch { access_key: String, canonical_request: String, string_to_sign: String },
     RequestTimeTooSkewed { request_time: String, server_time: String },
+    /// `x-amz-content-sha256` does not name the body sent.
+    ContentSha256Mismatch { claimed: String, computed: String },
     AccessDenied { reason: String },
 }
 
@@ -89,6 +90,12 @@ impl AuthError {
                     AwsError::new(code, if dynamo { 400 } else { 403 }, msg)
                 }
             }
+            ContentSha256Mismatch { claimed, computed } if service == "s3" => {
+                AwsError::new("XAmzContentSHA256Mismatch", 400, "The provided 'x-amz-content-sha256' header does not match what was computed.")
+                    .with_field("ClientComputedContentSHA256", claimed)
+                    .with_field("S3ComputedContentSHA256", computed)
+            }
+            ContentSha256Mismatch { .. } => AuthError::SignatureDoesNotMatch { access_key: String::new(), canonical_request: String::new(), string_to_sign: String::new() }.into_aws(service),
             AccessDenied { reason } => match service {
                 "s3" => AwsError::new("AccessDenied", 403, reason),
                 "ec2" => AwsError::new("UnauthorizedOperation", 403, format!("You are not authorized to perform this operation. {reason}")),
@@ -133,15 +140,13 @@ pub fn authenticate(guard: Option<&dyn Guard>, enforce: bool, now: nubo_core::Ti
         Err(SigError::Malformed(m)) => return Err(AuthError::IncompleteSignature(m)),
         Err(_) => return Err(AuthError::IncompleteSignature("The request signature is malformed.".into())),
         Ok(None) => {
-            // S3's legacy SigV2 (botocore's presigned S3 URLs, old tools).
-            if let Some((key, signature, presigned)) = nubo_sigv4::v2::signature(req.headers, req.query) {
-                let creds = lookup(guard, &key, now)?;
-                let bucket = nubo_core::addressing::virtual_host_bucket(req.host);
-                let v2 = nubo_sigv4::v2::V2Request { method: req.method, path: req.path, query: req.query, headers: req.headers, virtual_bucket: bucket.as_deref() };
-                if let Err(SigError::Mismatch { string_to_sign, .. }) = nubo_sigv4::v2::verify(&v2, &signature, presigned, &creds.secret) {
-                    return Err(AuthError::SignatureDoesNotMatch { access_key: key, canonical_request: String::new(), string_to_sign });
+            // S3's legacy SigV2 (botocore's presigned S3 URLs, old tools): S3 only, as
+            // everywhere else it would sign too little of the request.
+            if let Some(v2) = nubo_sigv4::v2::signature(req.headers, req.query) {
+                if req.service != "s3" {
+                    return Err(AuthError::IncompleteSignature("Signature Version 2 is accepted only by S3; sign with Signature Version 4.".into()));
                 }
-                return Ok(Caller { scope: Scope::new(creds.principal.account().to_string(), DEFAULT_REGION), principal: creds.principal, access_key: Some(key), session: creds.session, chunk_signer: None });
+                return authenticate_v2(guard, now, req, v2);
             }
             if req.service == "s3" {
                 return Ok(Caller { scope: Scope::default(), principal: Principal::Anonymous, access_key: None, session: Session::default(), chunk_signer: None });
@@ -162,6 +167,7 @@ pub fn authenticate(guard: Option<&dyn Guard>, enforce: bool, now: nubo_core::Ti
         }
         Err(SigError::Skewed { request_time, server_time }) => return Err(AuthError::RequestTimeTooSkewed { request_time, server_time }),
         Err(SigError::Malformed(m)) => return Err(AuthError::IncompleteSignature(m)),
+        Err(SigError::PayloadMismatch { claimed, computed }) => return Err(AuthError::ContentSha256Mismatch { claimed, computed }),
     }
     if let Some(g) = guard {
         g.record_use(&sig.access_key, &creds.principal, req.service, &sig.region);
@@ -178,6 +184,34 @@ pub fn authenticate(guard: Option<&dyn Guard>, enforce: bool, now: nubo_core::Ti
         access_key: Some(sig.access_key),
         session: creds.session,
         chunk_signer,
+    })
+}
+
+fn authenticate_v2(guard: Option<&dyn Guard>, now: nubo_core::Timestamp, req: &Incoming<'_>, v2: nubo_sigv4::v2::V2Signature) -> Result<Caller, AuthError> {
+    let creds = lookup(guard, &v2.access_key, now)?;
+    if creds.session_token.is_some() && creds.session_token != v2.session_token {
+        return Err(AuthError::InvalidToken);
+    }
+    let bucket = nubo_core::addressing::virtual_host_bucket(req.host);
+    let signed = nubo_sigv4::v2::V2Request { method: req.method, path: req.path, query: req.query, headers: req.headers, virtual_bucket: bucket.as_deref() };
+    match nubo_sigv4::v2::verify(&signed, &v2, &creds.secret, nubo_core::clock::wall_clock_now().as_secs()) {
+        Ok(()) => {}
+        Err(SigError::Mismatch { string_to_sign, .. }) => {
+            return Err(AuthError::SignatureDoesNotMatch { access_key: v2.access_key, canonical_request: String::new(), string_to_sign })
+        }
+        Err(SigError::Skewed { request_time, server_time }) => return Err(AuthError::RequestTimeTooSkewed { request_time, server_time }),
+        Err(SigError::Malformed(m)) => return Err(AuthError::IncompleteSignature(m)),
+        Err(SigError::PayloadMismatch { claimed, computed }) => return Err(AuthError::ContentSha256Mismatch { claimed, computed }),
+    }
+    if let Some(g) = guard {
+        g.record_use(&v2.access_key, &creds.principal, req.service, DEFAULT_REGION);
+    }
+    Ok(Caller {
+        scope: Scope::new(creds.principal.account().to_string(), DEFAULT_REGION),
+        principal: creds.principal,
+        access_key: Some(v2.access_key),
+        session: creds.session,
+        chunk_signer: None,
     })
 }
 
@@ -214,8 +248,7 @@ pub fn authorize(
     handler: Option<&dyn Handler>,
     ctx: &RequestContext,
     input: &Value,
-    source_ip: Option<IpAddr>,
-    session: &Session,
+    session_policies: &[String],
 ) -> Result<(), AuthError> {
     if ctx.principal.is_root() {
         return Ok(());
@@ -228,14 +261,7 @@ pub fn authorize(
     };
     for access in accesses {
         let policy = handler.and_then(|h| resource_policy(h, ctx, &access));
-        let q = Question {
-            principal: &ctx.principal,
-            access: &access,
-            resource_policy: policy.as_deref(),
-            region: &ctx.scope.region,
-            source_ip,
-            session,
-        };
+        let q = Question { ctx, access: &access, resource_policy: policy.as_deref(), session_policies };
         if let Verdict::Deny { reason } = guard.authorize(&q) {
             return Err(AuthError::AccessDenied { reason });
         }

@@ -55,7 +55,22 @@ pub async fn handle(gw: Arc<Gateway>, req: hyper::Request<Incoming>, peer: Optio
     {
         let raw = HttpRequest { method: &method, path: &path, query: &query, host: &host, headers: &parts.headers };
         for svc in &gw.router.services {
-            if let Some(answer) = svc.handler.as_ref().and_then(|h| h.http(&raw)) {
+            let Some(handler) = svc.handler.as_ref() else { continue };
+            // Under enforcement, what such a request reads is authorized as anonymous.
+            if gw.enforce {
+                if let Some(access) = handler.http_access(&raw) {
+                    let ctx = RequestContext::anonymous(svc.name, peer);
+                    let policy = handler.resource_policy(&ctx, &access.resource);
+                    let question = nubo_model::guard::Question { ctx: &ctx, access: &access, resource_policy: policy.as_deref(), session_policies: &[] };
+                    if let Some(nubo_model::guard::Verdict::Deny { reason }) = gw.guard.as_ref().map(|g| g.authorize(&question)) {
+                        tracing::info!(target: "nubo::request", "{} {method} 403 {:.1}ms", svc.name, started.elapsed().as_secs_f64() * 1000.0);
+                        let body = format!("<html><head><title>403 Forbidden</title></head><body><h1>403 Forbidden</h1><ul><li>Code: AccessDenied</li><li>Message: {reason}</li></ul></body></html>");
+                        let out = Response { status: 403, headers: vec![("Content-Type".into(), "text/html".into())], body: Bytes::from(body), stream: None };
+                        return Ok(to_http(out, method == "HEAD"));
+                    }
+                }
+            }
+            if let Some(answer) = handler.http(&raw) {
                 let resp = answer.await;
                 tracing::info!(target: "nubo::request", "{} {method} {} {:.1}ms", svc.name, resp.status, started.elapsed().as_secs_f64() * 1000.0);
                 let out = Response { status: resp.status, headers: resp.headers, body: Bytes::new(), stream: Some(resp.body) };
@@ -142,8 +157,10 @@ pub async fn handle(gw: Arc<Gateway>, req: hyper::Request<Incoming>, peer: Optio
                 host: host.clone(),
                 service: service.name,
                 operation: operation.name.clone(),
+                source_ip: peer,
+                mfa_authenticated: caller.session.temporary.then_some(caller.session.mfa_authenticated),
             };
-            let guard = Guarded { gw: &gw, peer, session: caller.session };
+            let guard = Guarded { gw: &gw, session_policies: caller.session.policies };
             let mut stream = None;
             if streams && failure.is_none() {
                 stream = Some(match incoming.take() {
@@ -212,7 +229,7 @@ async fn call(
     let input = codec.decode(operation, req, labels)?;
     // Authorization before the "implemented?" check: a denied call is denied everywhere.
     if guard.gw.enforce {
-        auth::authorize(guard.gw.guard.as_deref(), service.handler.as_deref(), ctx, &input, guard.peer, &guard.session)
+        auth::authorize(guard.gw.guard.as_deref(), service.handler.as_deref(), ctx, &input, &guard.session_policies)
             .map_err(|e: AuthError| e.into_aws(service.name))?;
     }
     let handler = match &service.handler {
@@ -226,8 +243,7 @@ async fn call(
 /// What authorization needs beside the request context.
 struct Guarded<'a> {
     gw: &'a Gateway,
-    peer: Option<IpAddr>,
-    session: nubo_model::guard::Session,
+    session_policies: Vec<String>,
 }
 
 /// Reads a whole body, refusing more than `limit` bytes (by its declared length first).

@@ -113,7 +113,8 @@ pub fn evaluate(set: &PolicySet, req: &Request) -> Evaluation {
     let (base, base_missing) = if who.anonymous || (who.service.is_some() && who.arn.is_empty()) {
         (resource_allows, PolicyType::Resource)
     } else if set.same_account {
-        (identity_allows || resource_allows, PolicyType::Identity)
+        // A resource policy naming only the caller's account delegates to identity policies.
+        (identity_allows || resource.grants, PolicyType::Identity)
     } else if !identity_allows {
         (false, PolicyType::Identity)
     } else {
@@ -147,6 +148,9 @@ pub fn evaluate(set: &PolicySet, req: &Request) -> Evaluation {
 /// The allowing statements found in the policies of one kind.
 struct Tally {
     allows: Vec<MatchedStatement>,
+    /// An allowing statement granted by itself: its principal was not merely the
+    /// caller's account (which delegates to the account's identity policies).
+    grants: bool,
     /// An allowing statement named the caller's own ARN.
     names_caller: bool,
 }
@@ -160,6 +164,7 @@ impl Tally {
     ) -> Tally {
         let mut tally = Tally {
             allows: Vec::new(),
+            grants: false,
             names_caller: false,
         };
         for named in policies {
@@ -176,6 +181,7 @@ impl Tally {
                     Effect::Deny => denies.push(found),
                     Effect::Allow => {
                         tally.names_caller |= principal == Match::Direct;
+                        tally.grants |= principal != Match::Account;
                         tally.allows.push(found);
                     }
                 }
@@ -637,6 +643,25 @@ mod tests {
     }
 
     #[test]
+    fn same_account_resource_policy_naming_the_account_delegates_to_identity_policies() {
+        let trust = Policy::parse(
+            &format!(r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{ACCT}:root"}},"Action":"sts:AssumeRole"}}]}}"#),
+            PolicyKind::Trust,
+        )
+        .unwrap();
+        let e = ask(&with_resource(&[], &trust, true), &alice(), "sts:AssumeRole", "arn:aws:iam::111122223333:role/R", &Context::new());
+        assert_eq!((e.decision, e.missing), (Decision::ImplicitDeny, Some(PolicyType::Identity)));
+        let allow = idp(r#"{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}"#);
+        let set = PolicySet {
+            identity: vec![Named { name: "p", policy: &allow }],
+            resource: Some(Named { name: "trust", policy: &trust }),
+            session: Vec::new(),
+            same_account: true,
+        };
+        assert_eq!(ask(&set, &alice(), "sts:AssumeRole", "arn:aws:iam::111122223333:role/R", &Context::new()).decision, Decision::Allow);
+    }
+
+    #[test]
     fn cross_account_needs_both_identity_and_resource_allows() {
         let bucket = resp(&format!(
             r#"{{"Effect":"Allow","Principal":{{"AWS":"{OTHER}"}},"Action":"s3:*","Resource":"*"}}"#
@@ -853,7 +878,7 @@ mod tests {
     #[test]
     fn resource_policy_without_resource_covers_the_attached_resource() {
         let topic =
-            resp(r#"{"Effect":"Allow","Principal":{"AWS":"111122223333"},"Action":"sns:Publish"}"#);
+            resp(r#"{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sns:Publish"}"#);
         let set = with_resource(&[], &topic, true);
         assert_eq!(
             ask(

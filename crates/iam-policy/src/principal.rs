@@ -84,7 +84,10 @@ pub(crate) enum Entry {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Match {
     No,
-    /// Through `*`, the account, or an ARN in [`PrincipalInfo::also`].
+    /// Through the caller's account (`"123456789012"`, `…:root`): in the caller's own
+    /// account this delegates to its identity policies rather than granting.
+    Account,
+    /// Through `*`, or an ARN in [`PrincipalInfo::also`].
     Indirect,
     /// By the caller's own ARN: for a role session, a policy naming the session itself,
     /// which the evaluation logic lets bypass the session policies.
@@ -96,7 +99,7 @@ impl Entry {
         match self {
             Entry::Everyone => Match::Indirect,
             _ if who.anonymous => Match::No,
-            Entry::Account(acct) if *acct == who.account => Match::Indirect,
+            Entry::Account(acct) if *acct == who.account => Match::Account,
             Entry::Arn(arn) if *arn == who.arn => Match::Direct,
             Entry::Arn(arn) if who.also.iter().any(|a| a == arn) => Match::Indirect,
             Entry::Service(svc)
@@ -119,7 +122,8 @@ pub(crate) fn best_match(entries: &[Entry], who: &PrincipalInfo) -> Match {
         match e.matches(who) {
             Match::Direct => return Match::Direct,
             Match::Indirect => best = Match::Indirect,
-            Match::No => {}
+            Match::Account if best == Match::No => best = Match::Account,
+            Match::Account | Match::No => {}
         }
     }
     best
@@ -235,10 +239,10 @@ mod tests {
 
     #[test]
     fn account_forms_match_every_principal_of_the_account() {
-        assert_eq!(m(json!({"AWS": "111122223333"}), &alice()), Match::Indirect);
+        assert_eq!(m(json!({"AWS": "111122223333"}), &alice()), Match::Account);
         assert_eq!(
             m(json!({"AWS": "arn:aws:iam::111122223333:root"}), &session()),
-            Match::Indirect
+            Match::Account
         );
         assert_eq!(m(json!({"AWS": "444455556666"}), &alice()), Match::No);
         assert_eq!(

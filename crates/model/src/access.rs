@@ -53,8 +53,15 @@ fn resource(ctx: &RequestContext, input: &Value) -> Option<String> {
     let arn_or = |value: &str, build: &dyn Fn(&str) -> String| if value.starts_with("arn:") { value.to_string() } else { build(value) };
     match ctx.service {
         "sqs" => {
-            let name = member("QueueUrl").map(|u| u.rsplit('/').next().unwrap_or(u)).or_else(|| member("QueueName"))?;
-            Some(format!("arn:aws:sqs:{region}:{account}:{name}"))
+            // A queue URL names its owner (`…/123456789012/name`): that account's queue is
+            // the resource, whoever asks.
+            if let Some(url) = member("QueueUrl") {
+                let mut segments = url.trim_end_matches('/').rsplit('/');
+                let name = segments.next().unwrap_or(url);
+                let owner = segments.next().filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit())).unwrap_or(account);
+                return Some(format!("arn:aws:sqs:{region}:{owner}:{name}"));
+            }
+            member("QueueName").map(|name| format!("arn:aws:sqs:{region}:{account}:{name}"))
         }
         "sns" => {
             if let Some(arn) = member("TopicArn").or_else(|| member("ResourceArn")) {
@@ -103,6 +110,8 @@ mod tests {
         let ctx = RequestContext::for_tests("sqs", "SendMessage");
         let got = derive(&ctx, &input(&[("QueueUrl", "http://localhost:4566/000000000000/jobs")]));
         assert_eq!(got, vec![Access::new("sqs:SendMessage", "arn:aws:sqs:us-east-1:000000000000:jobs")]);
+        let other = derive(&ctx, &input(&[("QueueUrl", "http://localhost:4566/111122223333/jobs")]));
+        assert_eq!(other[0].resource, "arn:aws:sqs:us-east-1:111122223333:jobs");
     }
 
     #[test]

@@ -7,8 +7,7 @@
 //! resource's own policy (a bucket policy) that the owning service handed the gateway.
 
 use crate::access::Access;
-use nubo_core::{Principal, Timestamp};
-use std::net::IpAddr;
+use nubo_core::{Principal, RequestContext, Timestamp};
 
 /// What an access key stands for.
 #[derive(Debug, Clone)]
@@ -27,6 +26,8 @@ pub struct Credentials {
 /// What a temporary session carries beside its principal.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Session {
+    /// Temporary credentials (from STS): only they carry `aws:MultiFactorAuthPresent`.
+    pub temporary: bool,
     /// The session was opened with an MFA code (`aws:MultiFactorAuthPresent`).
     pub mfa_authenticated: bool,
     /// Session policies (`AssumeRole`'s `Policy` and `PolicyArns` documents): they can
@@ -36,13 +37,13 @@ pub struct Session {
 
 /// One authorization question.
 pub struct Question<'a> {
-    pub principal: &'a Principal,
+    /// The caller, its region, address and MFA state.
+    pub ctx: &'a RequestContext,
     pub access: &'a Access,
     /// The resource-based policy of the resource, if it has one (bucket, queue, topic).
     pub resource_policy: Option<&'a str>,
-    pub region: &'a str,
-    pub source_ip: Option<IpAddr>,
-    pub session: &'a Session,
+    /// The session policies of the caller's temporary credentials.
+    pub session_policies: &'a [String],
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -57,6 +57,14 @@ pub trait Handler: Send + Sync + 'static {
         crate::access::derive(ctx, input)
     }
 
+    /// What an anonymous request claimed by [`Handler::http`] reads (S3's website endpoint
+    /// reads an object), for authorization under enforcement; `None` for requests that
+    /// AWS answers without authorization (CORS preflight).
+    fn http_access(&self, req: &HttpRequest<'_>) -> Option<crate::access::Access> {
+        let _ = req;
+        None
+    }
+
     /// The resource-based policy of a resource this service owns (a bucket policy, a
     /// queue's or topic's `Policy` attribute), for authorization.
     fn resource_policy(&self, ctx: &RequestContext, arn: &str) -> Option<String> {

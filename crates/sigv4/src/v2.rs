@@ -28,22 +28,35 @@ pub struct V2Request<'a> {
     pub virtual_bucket: Option<&'a str>,
 }
 
-/// The signature a SigV2 request carries: from the query (presigned) or the header.
-pub fn signature(headers: &HeaderMap, query: &str) -> Option<(String, String, bool)> {
+/// A SigV2 signature as the request states it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct V2Signature {
+    pub access_key: String,
+    pub signature: String,
+    /// From the query string (`Expires` then stands where the date does).
+    pub presigned: bool,
+    /// `x-amz-security-token`, from the header or the query.
+    pub session_token: Option<String>,
+}
+
+/// The signature a SigV2 request carries: from the header, or the query (presigned).
+pub fn signature(headers: &HeaderMap, query: &str) -> Option<V2Signature> {
+    let token_header = headers.get("x-amz-security-token").and_then(|v| v.to_str().ok()).map(str::to_string);
     if let Some(auth) = headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         let rest = auth.strip_prefix("AWS ")?;
         let (key, sig) = rest.split_once(':')?;
-        return Some((key.to_string(), sig.to_string(), false));
+        return Some(V2Signature { access_key: key.to_string(), signature: sig.to_string(), presigned: false, session_token: token_header });
     }
-    let (mut key, mut sig) = (None, None);
+    let (mut key, mut sig, mut token) = (None, None, None);
     for (k, v) in form_urlencoded::parse(query.as_bytes()) {
         match k.as_ref() {
             "AWSAccessKeyId" => key = Some(v.into_owned()),
             "Signature" => sig = Some(v.into_owned()),
+            "x-amz-security-token" | "X-Amz-Security-Token" => token = Some(v.into_owned()),
             _ => {}
         }
     }
-    Some((key?, sig?, true))
+    Some(V2Signature { access_key: key?, signature: sig?, presigned: true, session_token: token.or(token_header) })
 }
 
 pub fn string_to_sign(req: &V2Request<'_>, presigned: bool) -> String {
@@ -97,16 +110,50 @@ pub fn string_to_sign(req: &V2Request<'_>, presigned: bool) -> String {
     s
 }
 
-pub fn verify(req: &V2Request<'_>, signature: &str, presigned: bool, secret: &str) -> Result<(), SigError> {
-    let sts = string_to_sign(req, presigned);
+/// Checks the signature; a presigned URL must carry `Expires` (its expiry is checked by
+/// the gateway, as for SigV4), a header signature must be dated within 15 minutes of
+/// `now` (Unix seconds).
+pub fn verify(req: &V2Request<'_>, sig: &V2Signature, secret: &str, now: i64) -> Result<(), SigError> {
+    if sig.presigned {
+        if !form_urlencoded::parse(req.query.as_bytes()).any(|(k, _)| k == "Expires") {
+            return Err(SigError::Malformed("Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters".into()));
+        }
+    } else {
+        let date = req
+            .headers
+            .get("x-amz-date")
+            .or_else(|| req.headers.get(http::header::DATE))
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| SigError::Malformed("AWS authentication requires a valid Date or x-amz-date header".into()))?;
+        let when = nubo_http_date(date).ok_or_else(|| SigError::Malformed(format!("Invalid date: {date}")))?;
+        if (when - now).abs() > crate::verify::MAX_SKEW_SECS {
+            return Err(SigError::Skewed { request_time: date.to_string(), server_time: crate::verify::amz_date(now) });
+        }
+    }
+    let sts = string_to_sign(req, sig.presigned);
     let mut mac = Hmac::<sha1::Sha1>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
     mac.update(sts.as_bytes());
     let expected = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
-    if expected == signature {
+    if crate::verify::constant_time_eq(expected.as_bytes(), sig.signature.as_bytes()) {
         Ok(())
     } else {
         Err(SigError::Mismatch { canonical_request: String::new(), string_to_sign: sts })
     }
+}
+
+/// An RFC 7231 date (`Tue, 27 Mar 2007 19:36:42 +0000` or `… GMT`) in Unix seconds.
+fn nubo_http_date(s: &str) -> Option<i64> {
+    // `Day, DD Mon YYYY HH:MM:SS zone`
+    let mut parts = s.split_whitespace();
+    let _day = parts.next()?;
+    let d: i64 = parts.next()?.parse().ok()?;
+    let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let month = parts.next()?;
+    let m = months.iter().position(|x| *x == month)? as i64 + 1;
+    let y: i64 = parts.next()?.parse().ok()?;
+    let mut hms = parts.next()?.split(':').map(|x| x.parse::<i64>().ok());
+    let (hh, mm, ss) = (hms.next()??, hms.next()??, hms.next()??);
+    crate::parse_amz_date(&format!("{y:04}{m:02}{d:02}T{hh:02}{mm:02}{ss:02}Z"))
 }
 
 #[cfg(test)]
@@ -121,7 +168,10 @@ mod tests {
         h.insert("date", "Tue, 27 Mar 2007 19:36:42 +0000".parse().unwrap());
         let req = V2Request { method: "GET", path: "/photos/puppy.jpg", query: "", headers: &h, virtual_bucket: Some("awsexamplebucket1") };
         assert_eq!(string_to_sign(&req, false), "GET\n\n\nTue, 27 Mar 2007 19:36:42 +0000\n/awsexamplebucket1/photos/puppy.jpg");
-        verify(&req, "qgk2+6Sv9/oM7G3qLEjTH1a1l1g=", false, "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY").unwrap();
+        let sig = V2Signature { access_key: "AKIAIOSFODNN7EXAMPLE".into(), signature: "qgk2+6Sv9/oM7G3qLEjTH1a1l1g=".into(), presigned: false, session_token: None };
+        let then = nubo_http_date("Tue, 27 Mar 2007 19:36:42 +0000").unwrap();
+        verify(&req, &sig, "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", then).unwrap();
+        assert!(matches!(verify(&req, &sig, "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", then + 3600), Err(SigError::Skewed { .. })));
     }
 
     #[test]

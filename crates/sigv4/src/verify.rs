@@ -41,6 +41,8 @@ pub enum SigError {
     Skewed { request_time: String, server_time: String },
     /// The signature differs from the one the secret gives.
     Mismatch { canonical_request: String, string_to_sign: String },
+    /// `x-amz-content-sha256` names another body than the one sent.
+    PayloadMismatch { claimed: String, computed: String },
 }
 
 /// The SigV4 signature of a request, if it carries one (header or presigned query).
@@ -85,9 +87,10 @@ pub fn signature(headers: &HeaderMap, query: &str) -> Result<Option<Signature>, 
     if !query.contains("X-Amz-Signature") {
         return Ok(None);
     }
-    let (mut cred, mut signed, mut sig, mut date, mut token) = (None, None, None, None, None);
+    let (mut cred, mut signed, mut sig, mut date, mut token, mut expires) = (None, None, None, None, None, None);
     for (k, v) in form_urlencoded::parse(query.as_bytes()) {
         match k.as_ref() {
+            "X-Amz-Expires" => expires = v.parse::<i64>().ok(),
             "X-Amz-Credential" => cred = crate::parse_scope(&v),
             "X-Amz-SignedHeaders" => signed = Some(v.into_owned()),
             "X-Amz-Signature" => sig = Some(v.into_owned()),
@@ -98,6 +101,13 @@ pub fn signature(headers: &HeaderMap, query: &str) -> Result<Option<Signature>, 
     }
     let missing = || SigError::Malformed("Query-string authentication requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.".into());
     let cred = cred.ok_or_else(missing)?;
+    match expires {
+        None => return Err(missing()),
+        Some(e) if !(1..=604_800).contains(&e) => {
+            return Err(SigError::Malformed("X-Amz-Expires must be less than a week (in seconds) that is 604800".into()))
+        }
+        Some(_) => {}
+    }
     Ok(Some(Signature {
         access_key: cred.access_key,
         date: cred.date,
@@ -127,6 +137,16 @@ pub struct SignedRequest<'a> {
 /// Checks `sig` against the request with `secret`; `now` is the server's Unix time.
 pub fn verify(sig: &Signature, req: &SignedRequest<'_>, secret: &str, now: i64) -> Result<(), SigError> {
     let signed_at = crate::parse_amz_date(&sig.amz_date).ok_or_else(|| SigError::Malformed(format!("Invalid X-Amz-Date: {}", sig.amz_date)))?;
+    if !sig.signed_headers.iter().any(|h| h == "host") {
+        return Err(SigError::Malformed("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.".into()));
+    }
+    // The hash the client states must be the body's, where the gateway read the body.
+    if let (Some(claimed), Some(computed)) = (req.headers.get("x-amz-content-sha256").and_then(|v| v.to_str().ok()), req.body_sha256) {
+        let is_hash = claimed.len() == 64 && claimed.bytes().all(|b| b.is_ascii_hexdigit());
+        if is_hash && !claimed.eq_ignore_ascii_case(computed) {
+            return Err(SigError::PayloadMismatch { claimed: claimed.to_string(), computed: computed.to_string() });
+        }
+    }
     // Presigned URLs carry their own expiry (checked by the gateway); a header signature
     // must be recent.
     if !sig.presigned && (signed_at - now).abs() > MAX_SKEW_SECS {
@@ -172,7 +192,7 @@ pub fn sha256_hex(data: &[u8]) -> String {
     hex(&Sha256::digest(data))
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

@@ -10,7 +10,8 @@ use crate::records::{self, AccessKeyRecord, EntityRecord, Kind, SessionRecord, S
 use crate::Iam;
 use nubo_core::scope::account_for_access_key;
 use nubo_core::Principal;
-use nubo_iam_policy::{evaluate, explain, Context, Decision, Named, Policy, PolicyKind, PolicySet, PrincipalInfo, Request};
+use nubo_iam_policy::{evaluate, explain, Context, Decision, Evaluation, Named, Policy, PolicyKind, PolicySet, PrincipalInfo, Request};
+use nubo_model::access::Access;
 use nubo_model::guard::{Credentials, Guard, Question, Session, Verdict};
 use nubo_store::get_json;
 use std::collections::HashMap;
@@ -104,62 +105,89 @@ impl Iam {
         Applicable { identity }
     }
 
-    /// The request's condition keys that nubo knows.
-    pub(crate) fn context(&self, principal: &Principal, region: &str, q: Option<&Question<'_>>) -> Context {
+    /// The request's condition keys that nubo knows, plus the service's own (`extra`).
+    pub(crate) fn context(&self, asker: &Asker<'_>, extra: &[(String, Vec<String>)]) -> Context {
+        let principal = asker.principal;
         let mut c = Context::new();
         let now = self.clock.now();
         c.set("aws:CurrentTime", now.to_iso8601_seconds());
         c.set("aws:EpochTime", (now.as_secs_f64() as i64).to_string());
         c.set("aws:SecureTransport", "false");
-        c.set("aws:RequestedRegion", region);
+        c.set("aws:RequestedRegion", asker.region);
         c.set("aws:PrincipalAccount", principal.account());
         c.set("aws:userid", principal.user_id());
-        let mfa = q.is_some_and(|q| q.session.mfa_authenticated);
-        c.set("aws:MultiFactorAuthPresent", if mfa { "true" } else { "false" });
+        if let Some(mfa) = asker.mfa {
+            c.set("aws:MultiFactorAuthPresent", if mfa { "true" } else { "false" });
+        }
+        if let Some(ip) = asker.source_ip {
+            c.set("aws:SourceIp", ip.to_string());
+        }
         let tags = |kind: Kind, account: &str, name: &str| self.entity(kind, account, name).map(|r| r.tags).unwrap_or_default();
-        match principal {
+        let (principal_type, principal_arn, tags) = match principal {
             Principal::User { account, name, .. } => {
                 c.set("aws:username", name.clone());
-                c.set("aws:PrincipalArn", principal.arn());
-                c.set("aws:PrincipalType", "User");
-                for (k, v) in tags(Kind::User, account, name) {
-                    c.set(&format!("aws:PrincipalTag/{k}"), v);
-                }
+                ("User", Some(principal.arn()), tags(Kind::User, account, name))
             }
-            Principal::AssumedRole { account, role_name, role_path, .. } => {
-                c.set("aws:PrincipalArn", format!("arn:aws:iam::{account}:role{role_path}{role_name}"));
-                c.set("aws:PrincipalType", "AssumedRole");
-                for (k, v) in tags(Kind::Role, account, role_name) {
-                    c.set(&format!("aws:PrincipalTag/{k}"), v);
-                }
-            }
-            Principal::Root { .. } => {
-                c.set("aws:PrincipalArn", principal.arn());
-                c.set("aws:PrincipalType", "Account");
-            }
-            Principal::Anonymous => c.set("aws:PrincipalType", "Anonymous"),
+            Principal::AssumedRole { account, role_name, .. } => ("AssumedRole", principal.role_arn(), tags(Kind::Role, account, role_name)),
+            Principal::Root { .. } => ("Account", Some(principal.arn()), Vec::new()),
+            Principal::Anonymous => ("Anonymous", None, Vec::new()),
+        };
+        c.set("aws:PrincipalType", principal_type);
+        if let Some(arn) = principal_arn {
+            c.set("aws:PrincipalArn", arn);
         }
-        if let Some(q) = q {
-            if let Some(ip) = q.source_ip {
-                c.set("aws:SourceIp", ip.to_string());
-            }
-            for (k, values) in &q.access.context {
-                c.set_many(k, values.clone());
-            }
+        for (k, v) in tags {
+            c.set(&format!("aws:PrincipalTag/{k}"), v);
+        }
+        for (k, values) in extra {
+            c.set_many(k, values.clone());
         }
         c
     }
+
+    /// The one evaluation every decision goes through: enforcement, the simulator and
+    /// STS's trust check.
+    pub(crate) fn decide(&self, asker: &Asker<'_>, policies: &Policies<'_>, access: &Access) -> Evaluation {
+        let context = self.context(asker, &access.context);
+        let info = principal_info(asker.principal);
+        let set = PolicySet {
+            identity: policies.identity.iter().map(|(n, p)| Named { name: n, policy: p }).collect(),
+            resource: policies.resource.map(|p| Named { name: "resource policy", policy: p }),
+            session: policies.session.iter().map(|p| Named { name: "session policy", policy: p }).collect(),
+            same_account: policies.same_account,
+        };
+        evaluate(&set, &Request { action: &access.action, resource: &access.resource, principal: &info, context: &context })
+    }
+}
+
+/// Who asks, from where, with which session: what condition keys are made of.
+pub(crate) struct Asker<'a> {
+    pub principal: &'a Principal,
+    pub region: &'a str,
+    pub source_ip: Option<std::net::IpAddr>,
+    /// `Some` for temporary credentials only.
+    pub mfa: Option<bool>,
+}
+
+impl<'a> Asker<'a> {
+    pub fn of(ctx: &'a nubo_core::RequestContext) -> Asker<'a> {
+        Asker { principal: &ctx.principal, region: &ctx.scope.region, source_ip: ctx.source_ip, mfa: ctx.mfa_authenticated }
+    }
+}
+
+/// The policies one decision weighs.
+pub(crate) struct Policies<'a> {
+    pub identity: &'a [(String, Arc<Policy>)],
+    pub resource: Option<&'a Policy>,
+    pub session: &'a [Arc<Policy>],
+    pub same_account: bool,
 }
 
 pub(crate) fn principal_info(principal: &Principal) -> PrincipalInfo {
-    let also = match principal {
-        Principal::AssumedRole { account, role_name, role_path, .. } => vec![format!("arn:aws:iam::{account}:role{role_path}{role_name}")],
-        _ => Vec::new(),
-    };
     PrincipalInfo {
         arn: principal.arn(),
         account: principal.account().to_string(),
-        also,
+        also: principal.role_arn().into_iter().collect(),
         service: None,
         anonymous: matches!(principal, Principal::Anonymous),
     }
@@ -192,6 +220,7 @@ impl Guard for Iam {
                 expiration: Some(s.expiration),
                 active: true,
                 session: Session {
+                    temporary: true,
                     mfa_authenticated: s.mfa_authenticated,
                     policies: match s.subject {
                         SessionSubject::AssumedRole { policies, .. } => policies,
@@ -219,35 +248,44 @@ impl Guard for Iam {
     }
 
     fn authorize(&self, q: &Question<'_>) -> Verdict {
-        if q.principal.is_root() {
+        let principal = &q.ctx.principal;
+        if principal.is_root() {
             return Verdict::Allow;
         }
-        let applicable = self.applicable(q.principal);
-        let resource_policy = q.resource_policy.and_then(|d| self.policies.get(d, PolicyKind::Resource));
-        let context = self.context(q.principal, q.region, Some(q));
-        let info = principal_info(q.principal);
-        let session: Vec<Arc<Policy>> = q.session.policies.iter().filter_map(|d| self.policies.get(d, PolicyKind::Identity)).collect();
-        let set = PolicySet {
-            identity: applicable.identity.iter().map(|(n, p)| Named { name: n, policy: p }).collect(),
-            resource: resource_policy.as_deref().map(|p| Named { name: "resource policy", policy: p }),
-            session: session.iter().map(|p| Named { name: "session policy", policy: p }).collect(),
-            same_account: resource_account(&q.access.resource, q.principal.account()) == q.principal.account(),
+        let applicable = self.applicable(principal);
+        // A resource policy that does not parse denies rather than being skipped: a Deny
+        // in it must not silently vanish.
+        let kind = if q.access.action.eq_ignore_ascii_case("sts:AssumeRole") { PolicyKind::Trust } else { PolicyKind::Resource };
+        let resource = match q.resource_policy {
+            Some(text) => match self.policies.get(text, kind) {
+                Some(p) => Some(p),
+                None => return Verdict::Deny { reason: format!("The resource-based policy of {} could not be parsed", q.access.resource) },
+            },
+            None => None,
         };
-        let req = Request { action: &q.access.action, resource: &q.access.resource, principal: &info, context: &context };
-        let eval = evaluate(&set, &req);
+        let session: Vec<Arc<Policy>> = q.session_policies.iter().filter_map(|d| self.policies.get(d, PolicyKind::Identity)).collect();
+        let policies = Policies {
+            identity: &applicable.identity,
+            resource: resource.as_deref(),
+            session: &session,
+            same_account: resource_account(&q.access.resource, principal.account()) == principal.account(),
+        };
+        let eval = self.decide(&Asker::of(q.ctx), &policies, q.access);
         match eval.decision {
             Decision::Allow => Verdict::Allow,
-            _ => Verdict::Deny { reason: explain(&eval, &req) },
+            _ => {
+                let info = principal_info(principal);
+                let context = Context::new();
+                let req = Request { action: &q.access.action, resource: &q.access.resource, principal: &info, context: &context };
+                Verdict::Deny { reason: explain(&eval, &req) }
+            }
         }
     }
 
     fn record_use(&self, access_key: &str, principal: &Principal, service: &str, region: &str) {
         let use_ = LastUse { at: self.clock.now(), service: nubo_model::access::action_prefix(service).to_string(), region: region.to_string() };
         if let Ok(mut u) = self.usage.lock() {
-            let entity = match principal {
-                Principal::AssumedRole { account, role_name, role_path, .. } => format!("arn:aws:iam::{account}:role{role_path}{role_name}"),
-                p => p.arn(),
-            };
+            let entity = principal.role_arn().unwrap_or_else(|| principal.arn());
             u.services.insert((entity, use_.service.clone()), use_.clone());
             u.keys.insert(access_key.to_string(), use_);
         }

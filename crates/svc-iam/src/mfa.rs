@@ -4,7 +4,7 @@
 //! Codes are checked against the wall clock, not nubo's (possibly jumped) clock: the
 //! device that makes them lives in real time.
 
-use crate::error::{no_such, IamError, Result};
+use crate::error::{IamError, Result};
 use crate::records::{self, MfaDeviceRecord};
 use crate::util::{check_name, check_path};
 use crate::Iam;
@@ -156,11 +156,20 @@ impl Iam {
         Ok(all.into_iter().map(|(_, d)| d).collect())
     }
 
-    /// Whether `code` is the current code of an enabled device (`GetSessionToken`).
-    pub(crate) fn verify_mfa_code(&self, account: &str, serial: &str, code: &str) -> Result<bool> {
-        let d = self.mfa_device(account, serial).map_err(|_| no_such("MFA device", serial))?;
+    /// Checks that `code` is the current code of a device enabled for the calling user
+    /// (`GetSessionToken`, `AssumeRole` with `SerialNumber`); STS answers AccessDenied
+    /// otherwise, whatever the reason.
+    pub(crate) fn check_mfa_code(&self, account: &str, caller: &nubo_core::Principal, serial: &str, code: &str) -> Result<()> {
+        let denied = || IamError::AccessDenied("MultiFactorAuthentication failed with invalid MFA one time pass code.".into());
+        let nubo_core::Principal::User { name, .. } = caller else { return Err(denied()) };
+        let d = self.mfa_device(account, serial).map_err(|_| denied())?;
         let now = now_step();
-        Ok(d.user.is_some() && (now - 1..=now + 1).any(|t| totp(&d.seed, t) == code))
+        let owned = d.user.as_deref().is_some_and(|u| u.eq_ignore_ascii_case(name));
+        if owned && (now - 1..=now + 1).any(|t| totp(&d.seed, t) == code) {
+            Ok(())
+        } else {
+            Err(denied())
+        }
     }
 }
 

@@ -3,11 +3,12 @@
 //! nubo does.
 
 use crate::error::{IamError, Result};
-use crate::guard::principal_info;
+use crate::guard::{Asker, Policies};
 use crate::records::Kind;
 use crate::Iam;
 use nubo_core::Principal;
-use nubo_iam_policy::{evaluate, Decision, Named, Policy, PolicyKind, PolicySet, PolicyType, Request};
+use nubo_iam_policy::{Decision, Policy, PolicyKind, PolicyType};
+use nubo_model::access::Access;
 use nubo_model::generated::iam::{ContextEntry, EvaluationResult, Statement};
 use std::sync::Arc;
 
@@ -70,25 +71,16 @@ impl Iam {
             Some(d) => Some(Policy::parse(d, PolicyKind::Resource).map_err(|e| IamError::MalformedPolicyDocument(e.0))?),
             None => None,
         };
-        let mut context = self.context(&principal, sim.region, None);
-        for e in sim.context.unwrap_or_default() {
-            if let Some(k) = e.context_key_name {
-                context.set_many(&k, e.context_key_values.unwrap_or_default());
-            }
-        }
-        let info = principal_info(&principal);
+        let extra: Vec<(String, Vec<String>)> =
+            sim.context.unwrap_or_default().into_iter().filter_map(|e| Some((e.context_key_name?, e.context_key_values.unwrap_or_default()))).collect();
+        let asker = Asker { principal: &principal, region: sim.region, source_ip: None, mfa: None };
+        let policies = Policies { identity: &policies, resource: resource_policy.as_ref(), session: &[], same_account: true };
         let resources = sim.resources.unwrap_or_else(|| vec!["*".into()]);
         let mut out = Vec::new();
         for action in &sim.actions {
             for resource in &resources {
-                let set = PolicySet {
-                    identity: policies.iter().map(|(n, p)| Named { name: n, policy: p }).collect(),
-                    resource: resource_policy.as_ref().map(|p| Named { name: "ResourcePolicy", policy: p }),
-                    session: Vec::new(),
-                    same_account: true,
-                };
-                let req = Request { action, resource, principal: &info, context: &context };
-                let eval = evaluate(&set, &req);
+                let access = Access { action: action.clone(), resource: resource.clone(), context: extra.clone() };
+                let eval = self.decide(&asker, &policies, &access);
                 let decision = match eval.decision {
                     Decision::Allow => "allowed",
                     Decision::ExplicitDeny => "explicitDeny",

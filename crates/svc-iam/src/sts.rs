@@ -6,12 +6,14 @@
 //! answer `ExpiredToken`.
 
 use crate::error::{IamError, Result};
-use crate::guard::principal_info;
+use crate::guard::{Asker, Policies};
 use crate::keys::{new_key_id, new_secret};
 use crate::records::{self, Kind, SessionRecord, SessionSubject};
 use crate::Iam;
 use nubo_core::{AwsError, Principal, RequestContext, Timestamp};
-use nubo_iam_policy::{evaluate, Decision, Named, PolicyKind, PolicySet, Request};
+use nubo_iam_policy::{Decision, Policy, PolicyKind};
+use nubo_model::access::Access;
+use std::sync::{Arc, OnceLock};
 use nubo_model::generated::sts::{self, *};
 use nubo_model::Handler;
 use nubo_store::put_json;
@@ -20,6 +22,18 @@ pub struct Sts(pub Iam);
 
 pub fn service(iam: Iam) -> Box<dyn Handler> {
     Box::new(sts::Service(Sts(iam)))
+}
+
+/// A policy that allows everything: stands in for the caller's identity when only the
+/// trust policy is asked whether it lets the caller in.
+fn allow_all() -> Arc<Policy> {
+    static ALLOW: OnceLock<Arc<Policy>> = OnceLock::new();
+    ALLOW
+        .get_or_init(|| {
+            let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+            Arc::new(Policy::parse(doc, PolicyKind::Identity).expect("a valid policy"))
+        })
+        .clone()
 }
 
 fn session_token() -> String {
@@ -80,17 +94,25 @@ impl Sts {
         };
         let (account, name) = parse_role_arn(&input.role_arn).ok_or_else(denied)?;
         let role = self.0.entity(Kind::Role, account, name).map_err(|_| denied())?;
-        if self.0.enforce {
-            // The trust policy must let the caller in (its identity policies were checked by the gateway).
-            let trust = role.trust_policy.as_deref().and_then(|d| self.0.policies.get(d, PolicyKind::Trust)).ok_or_else(denied)?;
-            let info = principal_info(&ctx.principal);
-            let mut context = self.0.context(&ctx.principal, &ctx.scope.region, None);
-            if let Some(id) = &input.external_id {
-                context.set("sts:ExternalId", id.clone());
+        let mfa = match (&input.serial_number, &input.token_code) {
+            (Some(serial), Some(code)) => {
+                self.0.check_mfa_code(&ctx.scope.account, &ctx.principal, serial, code)?;
+                true
             }
-            let set = PolicySet { identity: Vec::new(), resource: Some(Named { name: "trust policy", policy: &trust }), session: Vec::new(), same_account: true };
-            let req = Request { action: "sts:AssumeRole", resource: &role.arn, principal: &info, context: &context };
-            if evaluate(&set, &req).decision != Decision::Allow {
+            _ => false,
+        };
+        if self.0.enforce {
+            // The trust policy must let the caller in, whoever else allows it (the
+            // gateway weighed the caller's identity policies with it).
+            let trust = role.trust_policy.as_deref().and_then(|d| self.0.policies.get(d, PolicyKind::Trust)).ok_or_else(denied)?;
+            let mut access = Access::new("sts:AssumeRole", role.arn.clone());
+            if let Some(id) = &input.external_id {
+                access = access.with_context("sts:ExternalId", id.clone());
+            }
+            let asker = Asker { mfa: Some(mfa || ctx.mfa_authenticated == Some(true)), ..Asker::of(ctx) };
+            let identity = [("caller".to_string(), allow_all())];
+            let policies = Policies { identity: &identity, resource: Some(&trust), session: &[], same_account: false };
+            if self.0.decide(&asker, &policies, &access).decision != Decision::Allow {
                 return Err(denied());
             }
         }
@@ -111,7 +133,7 @@ impl Sts {
         let credentials = self.issue(
             account,
             seconds,
-            false,
+            mfa,
             SessionSubject::AssumedRole {
                 role_name: role.name.clone(),
                 role_id: role.id.clone(),
@@ -141,9 +163,7 @@ impl Sts {
         let seconds = check_duration(input.duration_seconds, default, max, "maximum session duration")?;
         let mfa = match (&input.serial_number, &input.token_code) {
             (Some(serial), Some(code)) => {
-                if !self.0.verify_mfa_code(&ctx.scope.account, serial, code)? {
-                    return Err(IamError::AccessDenied("MultiFactorAuthentication failed with invalid MFA one time pass code. ".trim_end().into()));
-                }
+                self.0.check_mfa_code(&ctx.scope.account, &ctx.principal, serial, code)?;
                 true
             }
             (None, None) => false,
@@ -161,6 +181,12 @@ impl sts::Sts for Sts {
             "GetCallerIdentity" | "GetSessionToken" => Vec::new(),
             _ => nubo_model::access::derive(ctx, input),
         }
+    }
+
+    /// A role's trust policy is the resource policy of `sts:AssumeRole` on it.
+    fn resource_policy(&self, _: &RequestContext, arn: &str) -> Option<String> {
+        let (account, name) = parse_role_arn(arn)?;
+        self.0.entity(Kind::Role, account, name).ok()?.trust_policy
     }
     async fn get_caller_identity(&self, ctx: &RequestContext, _: GetCallerIdentityRequest) -> std::result::Result<GetCallerIdentityResponse, AwsError> {
         Ok(GetCallerIdentityResponse {

@@ -42,12 +42,40 @@ fn action(operation: &str) -> (&str, bool) {
     }
 }
 
-/// The accesses an S3 call makes: one action on the bucket or the object, and for copies
-/// also the read of the source object.
+/// The version-specific action where a call names a version (`s3:GetObjectVersion`).
+fn versioned(action: &str) -> Option<&'static str> {
+    match action {
+        "GetObject" => Some("GetObjectVersion"),
+        "DeleteObject" => Some("DeleteObjectVersion"),
+        "GetObjectTagging" => Some("GetObjectVersionTagging"),
+        "PutObjectTagging" => Some("PutObjectVersionTagging"),
+        "DeleteObjectTagging" => Some("DeleteObjectVersionTagging"),
+        "GetObjectAcl" => Some("GetObjectVersionAcl"),
+        "PutObjectAcl" => Some("PutObjectVersionAcl"),
+        _ => None,
+    }
+}
+
+/// The accesses an S3 call makes: one action on the bucket or the object; for copies
+/// also the read of the source object; for `DeleteObjects` one per key.
 pub(crate) fn accesses(ctx: &RequestContext, input: &Value) -> Vec<Access> {
     let (name, on_object) = action(&ctx.operation);
     let bucket = input.get("Bucket").and_then(Value::as_str);
     let key = input.get("Key").and_then(Value::as_str);
+    let name = match input.get("VersionId").and_then(Value::as_str) {
+        Some(_) => versioned(name).unwrap_or(name),
+        None => name,
+    };
+    if let (Some(b), Some(Value::List(objects))) = (bucket, input.get("Delete").and_then(|d| d.get("Objects"))) {
+        return objects
+            .iter()
+            .filter_map(|o| {
+                let key = o.get("Key").and_then(Value::as_str)?;
+                let action = if o.get("VersionId").is_some() { "s3:DeleteObjectVersion" } else { "s3:DeleteObject" };
+                Some(Access::new(action, format!("arn:aws:s3:::{b}/{key}")))
+            })
+            .collect();
+    }
     let resource = match (bucket, key, on_object) {
         (Some(b), Some(k), true) => format!("arn:aws:s3:::{b}/{k}"),
         (Some(b), None, true) => format!("arn:aws:s3:::{b}/*"),
@@ -65,6 +93,13 @@ pub(crate) fn accesses(ctx: &RequestContext, input: &Value) -> Vec<Access> {
         out.push(Access::new("s3:GetObject", format!("arn:aws:s3:::{source}")));
     }
     out
+}
+
+/// A website endpoint request reads an object anonymously (the index document for `/`).
+pub(crate) fn website_access(req: &nubo_model::handler::HttpRequest<'_>) -> Option<Access> {
+    let bucket = nubo_core::addressing::website_bucket(req.host)?;
+    let key = percent_encoding::percent_decode_str(req.path.trim_start_matches('/')).decode_utf8_lossy().into_owned();
+    Some(Access::new("s3:GetObject", format!("arn:aws:s3:::{bucket}/{key}")))
 }
 
 impl S3 {
@@ -90,6 +125,13 @@ mod tests {
         let ctx = RequestContext::for_tests("s3", "ListObjectsV2");
         let got = accesses(&ctx, &input(&[("Bucket", "b"), ("Prefix", "home/")]));
         assert_eq!(got, vec![Access::new("s3:ListBucket", "arn:aws:s3:::b").with_context("s3:prefix", "home/")]);
+    }
+
+    #[test]
+    fn a_versioned_read_is_get_object_version() {
+        let ctx = RequestContext::for_tests("s3", "GetObject");
+        let got = accesses(&ctx, &input(&[("Bucket", "b"), ("Key", "k"), ("VersionId", "v1")]));
+        assert_eq!(got, vec![Access::new("s3:GetObjectVersion", "arn:aws:s3:::b/k")]);
     }
 
     #[test]

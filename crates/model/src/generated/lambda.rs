@@ -765,6 +765,12 @@ pub trait Lambda: Send + Sync + 'static {
         let _ = (ctx, arn);
         None
     }
+
+    /// See [`Handler::http_access`].
+    fn http_access(&self, req: &HttpRequest<'_>) -> ::std::option::Option<crate::access::Access> {
+        let _ = req;
+        None
+    }
 }
 
 /// Makes any implementation of [`Lambda`] a [`Handler`] the gateway can call.
@@ -797,6 +803,10 @@ impl<S: Lambda> Handler for Service<S> {
 
     fn resource_policy(&self, ctx: &RequestContext, arn: &str) -> ::std::option::Option<::std::string::String> {
         self.0.resource_policy(ctx, arn)
+    }
+
+    fn http_access(&self, req: &HttpRequest<'_>) -> ::std::option::Option<crate::access::Access> {
+        self.0.http_access(req)
     }
 
     fn call<'a>(&'a self, ctx: &'a RequestContext, input: Value) -> HandlerFuture<'a> {

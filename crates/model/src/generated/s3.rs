@@ -7410,6 +7410,12 @@ pub trait S3: Send + Sync + 'static {
         let _ = (ctx, arn);
         None
     }
+
+    /// See [`Handler::http_access`].
+    fn http_access(&self, req: &HttpRequest<'_>) -> ::std::option::Option<crate::access::Access> {
+        let _ = req;
+        None
+    }
 }
 
 /// Makes any implementation of [`S3`] a [`Handler`] the gateway can call.
@@ -7442,6 +7448,10 @@ impl<S: S3> Handler for Service<S> {
 
     fn resource_policy(&self, ctx: &RequestContext, arn: &str) -> ::std::option::Option<::std::string::String> {
         self.0.resource_policy(ctx, arn)
+    }
+
+    fn http_access(&self, req: &HttpRequest<'_>) -> ::std::option::Option<crate::access::Access> {
+        self.0.http_access(req)
     }
 
     fn call<'a>(&'a self, ctx: &'a RequestContext, input: Value) -> HandlerFuture<'a> {
