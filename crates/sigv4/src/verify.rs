@@ -240,9 +240,10 @@ fn collapse(v: &str) -> String {
 }
 
 /// Re-encodes a path that is already percent-encoded so that each byte is encoded the way
-/// AWS's canonical form wants (upper-case hex, unreserved characters left alone).
+/// AWS's canonical form wants (upper-case hex, unreserved characters left alone), segment
+/// by segment: an encoded `/` inside a segment stays encoded.
 fn normalize_encoding(path: &str) -> String {
-    encode(&decode(path), false)
+    path.split('/').map(|segment| encode(&decode(segment), true)).collect::<Vec<_>>().join("/")
 }
 
 fn decode(s: &str) -> String {
@@ -338,5 +339,7 @@ mod tests {
         let req = SignedRequest { method: "GET", path: "/b/a%20b", query: "prefix=a b&list-type=2&uploads", headers: &h, host: "", body_sha256: None };
         let c = canonical_request(&sig, &req);
         assert!(c.starts_with("GET\n/b/a%20b\nlist-type=2&prefix=a%20b&uploads=\n"), "{c}");
+        let req = SignedRequest { method: "GET", path: "/b/a%2fb", query: "", headers: &h, host: "", body_sha256: None };
+        assert!(canonical_request(&sig, &req).starts_with("GET\n/b/a%2Fb\n"));
     }
 }

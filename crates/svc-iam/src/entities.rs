@@ -13,7 +13,8 @@ use nubo_iam_policy::{Policy, PolicyKind};
 use nubo_store::{get_json, put_json, scan_json};
 
 /// How many of each thing IAM allows (the defaults of its quotas).
-pub const MAX_INLINE_POLICY_BYTES: usize = 2048;
+pub const MAX_USER_INLINE_POLICY_BYTES: usize = 2048;
+pub const MAX_GROUP_INLINE_POLICY_BYTES: usize = 5120;
 pub const MAX_ROLE_INLINE_POLICY_BYTES: usize = 10_240;
 pub const MAX_ATTACHED: usize = 10;
 
@@ -130,10 +131,17 @@ impl Iam {
                         }
                     }
                 } else {
+                    // A user's keys and MFA devices name it.
                     for (k, mut key_record) in scan_json::<records::AccessKeyRecord>(tx, records::ACCESS_KEYS, b"", None, usize::MAX)? {
                         if key_record.account == account && key_record.user.as_deref() == Some(old_name.as_str()) {
                             key_record.user = Some(n.clone());
                             put_json(tx, records::ACCESS_KEYS, &k, &key_record)?;
+                        }
+                    }
+                    for (k, mut device) in scan_json::<records::MfaDeviceRecord>(tx, records::MFA_DEVICES, &records::account_prefix(account), None, usize::MAX)? {
+                        if device.user.as_deref().is_some_and(|u| u.eq_ignore_ascii_case(&old_name)) {
+                            device.user = Some(n.clone());
+                            put_json(tx, records::MFA_DEVICES, &k, &device)?;
                         }
                     }
                 }
@@ -192,7 +200,11 @@ impl Iam {
         check_name("policyName", policy_name, 128)?;
         let document = crate::util::decode_document(document);
         validate_document(&document, PolicyKind::Identity)?;
-        let limit = if kind == Kind::Role { MAX_ROLE_INLINE_POLICY_BYTES } else { MAX_INLINE_POLICY_BYTES };
+        let limit = match kind {
+            Kind::User => MAX_USER_INLINE_POLICY_BYTES,
+            Kind::Group => MAX_GROUP_INLINE_POLICY_BYTES,
+            Kind::Role => MAX_ROLE_INLINE_POLICY_BYTES,
+        };
         self.update_entity(kind, account, name, |r| {
             let total: usize = r.inline.iter().filter(|(n, _)| *n != policy_name).map(|(_, d)| compact_len(d)).sum::<usize>() + compact_len(&document);
             if total > limit {

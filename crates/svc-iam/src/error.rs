@@ -14,6 +14,8 @@ pub enum IamError {
     ValidationError(String),
     PasswordPolicyViolation(String),
     InvalidAuthenticationCode(String),
+    /// The caller is not the kind of identity the operation is for (`ChangePassword` by root).
+    InvalidUserType(String),
     /// The credential report was never generated.
     ReportNotPresent,
     /// STS: the trust policy does not let the caller assume the role.
@@ -35,6 +37,7 @@ impl From<IamError> for AwsError {
             IamError::ValidationError(m) => AwsError::new("ValidationError", 400, m),
             IamError::PasswordPolicyViolation(m) => AwsError::new("PasswordPolicyViolation", 400, m),
             IamError::InvalidAuthenticationCode(m) => AwsError::new("InvalidAuthenticationCode", 403, m),
+            IamError::InvalidUserType(m) => AwsError::new("InvalidUserType", 400, m),
             IamError::ReportNotPresent => AwsError::new(
                 "ReportNotPresent",
                 410,

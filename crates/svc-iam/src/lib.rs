@@ -167,6 +167,15 @@ fn ok<T>(r: Result<T>) -> Out<T> {
     r.map_err(Into::into)
 }
 
+/// A role's sessions last between one and twelve hours.
+fn check_max_session_duration(d: i32) -> Result<()> {
+    if (3600..=43200).contains(&d) {
+        return Ok(());
+    }
+    let bound = if d < 3600 { "greater than or equal to 3600" } else { "less than or equal to 43200" };
+    Err(IamError::ValidationError(format!("1 validation error detected: Value '{d}' at 'maxSessionDuration' failed to satisfy constraint: Member must have value {bound}")))
+}
+
 /// Operations whose `UserName` defaults to the caller.
 fn acts_on_caller(operation: &str) -> bool {
     matches!(
@@ -192,7 +201,19 @@ impl iam::Iam for Iam {
         let mut accesses = nubo_model::access::derive(ctx, input);
         let account = &ctx.scope.account;
         let named = |member: &str, kind: Kind| input.get(member).and_then(nubo_model::Value::as_str).and_then(|n| self.entity(kind, account, n).ok()).map(|r| r.arn);
-        let arn = named("UserName", Kind::User).or_else(|| named("RoleName", Kind::Role)).or_else(|| named("GroupName", Kind::Group));
+        let arn = named("UserName", Kind::User).or_else(|| named("RoleName", Kind::Role)).or_else(|| named("GroupName", Kind::Group)).or_else(|| {
+            // What a Create* makes: its ARN with the requested path.
+            let path = input.get("Path").and_then(nubo_model::Value::as_str).unwrap_or("/");
+            let create = |member: &str, kind: &str| input.get(member).and_then(nubo_model::Value::as_str).map(|n| format!("arn:aws:iam::{account}:{kind}{path}{n}"));
+            match ctx.operation.as_str() {
+                "CreateUser" => create("UserName", "user"),
+                "CreateRole" => create("RoleName", "role"),
+                "CreateGroup" => create("GroupName", "group"),
+                "CreatePolicy" => create("PolicyName", "policy"),
+                "CreateInstanceProfile" => create("InstanceProfileName", "instance-profile"),
+                _ => None,
+            }
+        });
         for a in &mut accesses {
             match (&arn, &ctx.principal) {
                 (Some(arn), _) => a.resource = arn.clone(),
@@ -329,11 +350,7 @@ impl iam::Iam for Iam {
         let trust = util::decode_document(&input.assume_role_policy_document);
         ok(entities::validate_document(&trust, nubo_iam_policy::PolicyKind::Trust))?;
         if let Some(d) = input.max_session_duration {
-            if !(3600..=43200).contains(&d) {
-                return ok(Err(IamError::ValidationError(format!(
-                    "1 validation error detected: Value '{d}' at 'maxSessionDuration' failed to satisfy constraint: Member must have value less than or equal to 43200"
-                ))));
-            }
+            ok(check_max_session_duration(d))?;
         }
         let tags = ok(tags_in(input.tags))?;
         let r = ok(self.create_entity(Kind::Role, &ctx.scope.account, &input.role_name, input.path, |r| {
@@ -357,6 +374,9 @@ impl iam::Iam for Iam {
         })
     }
     async fn update_role(&self, ctx: &RequestContext, input: UpdateRoleRequest) -> Out<UpdateRoleResponse> {
+        if let Some(d) = input.max_session_duration {
+            ok(check_max_session_duration(d))?;
+        }
         ok(self.update_entity(Kind::Role, &ctx.scope.account, &input.role_name, |r| {
             if let Some(d) = input.description {
                 r.description = Some(d);
@@ -716,7 +736,7 @@ impl iam::Iam for Iam {
     }
     async fn change_password(&self, ctx: &RequestContext, input: ChangePasswordRequest) -> Out<()> {
         let nubo_core::Principal::User { name, .. } = &ctx.principal else {
-            return ok(Err(IamError::InvalidInput("Only IAM users can change their own password.".into())));
+            return ok(Err(IamError::InvalidUserType("Only IAM users can change their own password.".into())));
         };
         ok(self.change_password(&ctx.scope.account, name, &input.old_password, &input.new_password))
     }

@@ -73,7 +73,17 @@ impl Sts {
             mfa_authenticated: mfa,
             subject,
         };
-        self.0.store.write(|tx| put_json(tx, records::SESSIONS, record.access_key.as_bytes(), &record))?;
+        let now = self.0.clock.now();
+        self.0.store.write(|tx| -> Result<()> {
+            // Expired sessions are of no use to anyone: they go as new ones come.
+            for (key, old) in nubo_store::scan_json::<SessionRecord>(tx, records::SESSIONS, b"", None, usize::MAX)? {
+                if old.expiration <= now {
+                    tx.delete(records::SESSIONS, &key)?;
+                }
+            }
+            put_json(tx, records::SESSIONS, record.access_key.as_bytes(), &record)?;
+            Ok(())
+        })?;
         Ok(Credentials { access_key_id: record.access_key, secret_access_key: record.secret, session_token: record.token, expiration })
     }
 

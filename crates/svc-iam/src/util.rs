@@ -58,7 +58,7 @@ pub fn paginate<T>(items: Vec<T>, marker: Option<&str>, max_items: Option<i32>) 
         )));
     }
     let total = items.len();
-    let end = (start + max as usize).min(total);
+    let end = start.saturating_add(max as usize).min(total);
     let items: Vec<T> = items.into_iter().skip(start).take(end.saturating_sub(start)).collect();
     let is_truncated = end < total;
     Ok(Page { items, is_truncated, marker: is_truncated.then(|| end.to_string()) })

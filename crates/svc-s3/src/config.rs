@@ -89,6 +89,8 @@ impl S3 {
         if !(statements.is_array() || statements.is_object()) {
             return Err(S3Error::MalformedPolicy("Statement is not valid".into()));
         }
+        // What is stored is what IAM's engine will enforce: it must parse as a resource policy.
+        nubo_iam_policy::Policy::parse(&input.policy, nubo_iam_policy::PolicyKind::Resource).map_err(|e| S3Error::MalformedPolicy(e.0))?;
         self.set_config(&input.bucket, POLICY, Some(Value::String(input.policy)))
     }
 

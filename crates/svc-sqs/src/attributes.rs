@@ -78,7 +78,13 @@ pub fn validate(attrs: &BTreeMap<String, String>, fifo: bool, creating: bool) ->
                     ));
                 }
             }
-            "Policy" | "RedriveAllowPolicy" if serde_json::from_str::<serde_json::Value>(value).is_err() => {
+            // A queue policy is enforced by IAM's engine: it must parse as a resource policy.
+            "Policy" if !value.is_empty() => {
+                if let Err(e) = nubo_iam_policy::Policy::parse(value, nubo_iam_policy::PolicyKind::Resource) {
+                    return Err(SqsError::InvalidAttributeValue(format!("Invalid value for the parameter Policy. Reason: {}", e.0)));
+                }
+            }
+            "RedriveAllowPolicy" if serde_json::from_str::<serde_json::Value>(value).is_err() => {
                 return Err(SqsError::InvalidAttributeValue(format!("Invalid value for the parameter {name}.")))
             }
             _ => {}
