@@ -27,6 +27,21 @@ pub struct PolicyCache {
 }
 
 impl PolicyCache {
+    /// A policy by a key that names its text for good (a managed policy's id and
+    /// version), so that large documents are neither hashed nor copied per request.
+    pub fn get_keyed(&self, key: &str, kind: PolicyKind, document: impl FnOnce() -> Option<String>) -> Option<Arc<Policy>> {
+        let mut map = self.parsed.lock().ok()?;
+        if let Some(p) = map.get(key) {
+            return p.clone();
+        }
+        if map.len() > 4096 {
+            map.clear();
+        }
+        let p = document().and_then(|d| Policy::parse(&d, kind).ok()).map(Arc::new);
+        map.insert(key.to_string(), p.clone());
+        p
+    }
+
     pub fn get(&self, document: &str, kind: PolicyKind) -> Option<Arc<Policy>> {
         let mut map = self.parsed.lock().ok()?;
         if let Some(p) = map.get(document) {
@@ -60,6 +75,20 @@ impl Iam {
         self.store.read(|tx| get_json::<SessionRecord>(tx, records::SESSIONS, key.as_bytes())).ok().flatten()
     }
 
+    /// An attached managed policy, parsed: AWS's once for good, the account's once per
+    /// version (a version's document never changes; the id tells re-created policies apart).
+    fn attached_policy(&self, account: &str, arn: &str) -> Option<Arc<Policy>> {
+        if let Some(m) = crate::managed::find(arn) {
+            return m.policy();
+        }
+        let record: crate::records::PolicyRecord = self.store.read(|tx| get_json(tx, records::POLICIES, arn.as_bytes())).ok().flatten()?;
+        if !arn.starts_with(&format!("arn:aws:iam::{account}:")) {
+            return None;
+        }
+        let key = format!("{}#{}", record.id, record.default_version);
+        self.policies.get_keyed(&key, PolicyKind::Identity, || record.versions.iter().find(|v| v.id == record.default_version).map(|v| v.document.clone()))
+    }
+
     pub(crate) fn user_principal(&self, account: &str, name: &str) -> Principal {
         match self.entity(Kind::User, account, name) {
             Ok(u) => Principal::User { account: account.into(), name: u.name, id: u.id, path: u.path },
@@ -77,10 +106,8 @@ impl Iam {
                 }
             }
             for arn in &record.attached {
-                if let Some(doc) = iam.managed_policy(account, arn).ok().and_then(|m| m.default_document().map(str::to_string)) {
-                    if let Some(p) = iam.policies.get(&doc, PolicyKind::Identity) {
-                        identity.push((arn.clone(), p));
-                    }
+                if let Some(p) = iam.attached_policy(account, arn) {
+                    identity.push((arn.clone(), p));
                 }
             }
         };

@@ -7,7 +7,8 @@
 use crate::policies::ManagedView;
 use nubo_core::Timestamp;
 use serde::Deserialize;
-use std::sync::OnceLock;
+use nubo_iam_policy::{Policy, PolicyKind};
+use std::sync::{Arc, OnceLock};
 
 macro_rules! documents {
     ($($name:literal),* $(,)?) => {
@@ -64,9 +65,15 @@ struct IndexEntry {
 pub struct Managed {
     entry: IndexEntry,
     pub document: &'static str,
+    parsed: OnceLock<Option<Arc<Policy>>>,
 }
 
 impl Managed {
+    /// The document, parsed once: ReadOnlyAccess alone has some 3000 actions.
+    pub fn policy(&self) -> Option<Arc<Policy>> {
+        self.parsed.get_or_init(|| Policy::parse(self.document, PolicyKind::Identity).ok().map(Arc::new)).clone()
+    }
+
     pub fn view(&self) -> ManagedView {
         let e = &self.entry;
         let created = Timestamp::parse_iso8601(&e.create_date).unwrap_or_default();
@@ -110,7 +117,7 @@ pub fn all() -> &'static [Managed] {
             .into_iter()
             .filter_map(|entry| {
                 let document = DOCUMENTS.iter().find(|(n, _)| *n == entry.policy_name)?.1;
-                Some(Managed { entry, document })
+                Some(Managed { entry, document, parsed: OnceLock::new() })
             })
             .collect()
     })
@@ -126,7 +133,6 @@ pub fn find(arn: &str) -> Option<&'static Managed> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nubo_iam_policy::{Policy, PolicyKind};
 
     #[test]
     fn every_embedded_document_is_a_valid_identity_policy() {
