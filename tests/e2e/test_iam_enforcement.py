@@ -81,11 +81,9 @@ def test_user_with_ec2_read_only_can_describe_but_not_run(enforced):
     with pytest.raises(ClientError) as e:
         ec2.run_instances(ImageId="ami-12345678", MinCount=1, MaxCount=1, InstanceType="t2.micro")
     assert err(e) == ("UnauthorizedOperation", 403)
-    # Describe is authorized: whatever EC2 answers, it is not a denial.
-    try:
-        ec2.describe_instances()
-    except ClientError as e2:
-        assert e2.response["Error"]["Code"] not in ("UnauthorizedOperation", "AccessDenied")
+    assert isinstance(ec2.describe_instances()["Reservations"], list)
+    assert ec2.describe_vpcs()["Vpcs"][0]["IsDefault"] is True
+    assert ec2.describe_security_groups()["SecurityGroups"]
 
 
 def test_user_with_a_custom_ec2_policy_can_do_exactly_what_it_says(enforced):

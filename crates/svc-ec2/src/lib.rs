@@ -1,0 +1,435 @@
+//! Amazon EC2's control plane.
+//!
+//! State lives in the store, one table per kind ([`records`]), tags in one table for all
+//! ([`tags`]), filters read the same way everywhere ([`filters`]). [`vpcs`] owns
+//! networking (and the default VPC every scope starts with), [`security_groups`],
+//! [`keypairs`], [`images`] (public AMIs and instance types) and [`instances`] the rest.
+//! This file maps the generated trait onto them.
+
+mod error;
+mod filters;
+mod images;
+mod instances;
+mod keypairs;
+mod network;
+mod records;
+mod regions;
+mod security_groups;
+mod tags;
+mod vpcs;
+
+use error::{Ec2Error, Result};
+use filters::Filters;
+use nubo_core::{AwsError, Clock, RequestContext, Scope};
+use nubo_model::generated::ec2::{self, *};
+use nubo_model::Handler;
+use nubo_store::Store;
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone)]
+pub struct Ec2 {
+    store: Store,
+    clock: Clock,
+    /// Serializes the creation of default VPCs.
+    defaults_lock: Arc<Mutex<()>>,
+}
+
+impl Ec2 {
+    pub fn new(store: Store, clock: Clock) -> Ec2 {
+        Ec2 { store, clock, defaults_lock: Default::default() }
+    }
+
+    /// The request's scope, with its default VPC in place.
+    fn scope(&self, ctx: &RequestContext) -> Result<Scope> {
+        self.ensure_defaults(&ctx.scope)?;
+        Ok(ctx.scope.clone())
+    }
+}
+
+pub fn service(ec2: Ec2) -> Box<dyn Handler> {
+    Box::new(ec2::Service(ec2))
+}
+
+type Out<T> = std::result::Result<T, AwsError>;
+
+fn ok<T>(r: Result<T>) -> Out<T> {
+    r.map_err(Into::into)
+}
+
+/// `DryRun=true`: EC2 answers that the call would have succeeded, as an error.
+fn dry_run(flag: Option<bool>) -> Out<()> {
+    if flag == Some(true) {
+        return Err(AwsError::new("DryRunOperation", 412, "Request would have succeeded, but DryRun flag is set."));
+    }
+    Ok(())
+}
+
+impl ec2::Ec2 for Ec2 {
+    async fn describe_regions(&self, ctx: &RequestContext, input: DescribeRegionsRequest) -> Out<DescribeRegionsResult> {
+        dry_run(input.dry_run)?;
+        let filters = ok(Filters::new(input.filters))?;
+        let mut regions = Vec::new();
+        for (r, _, _) in regions::REGIONS {
+            if input.region_names.as_ref().is_some_and(|n| !n.iter().any(|x| x == r)) {
+                continue;
+            }
+            let endpoint = format!("ec2.{r}.amazonaws.com");
+            let matched = ok(filters.matches(&[], |name| match name {
+                "region-name" => filters::one(*r),
+                "endpoint" => filters::one(endpoint.clone()),
+                "opt-in-status" => filters::one("opt-in-not-required"),
+                _ => None,
+            }))?;
+            if matched {
+                regions.push(Region { region_name: Some(r.to_string()), endpoint: Some(endpoint), opt_in_status: Some("opt-in-not-required".into()), ..Default::default() });
+            }
+        }
+        for n in input.region_names.iter().flatten() {
+            if !regions::known(n) {
+                return ok(Err(Ec2Error::InvalidParameterValue(format!("Invalid region: {n}"))));
+            }
+        }
+        let _ = ctx;
+        Ok(DescribeRegionsResult { regions: Some(regions) })
+    }
+    async fn describe_availability_zones(&self, ctx: &RequestContext, input: DescribeAvailabilityZonesRequest) -> Out<DescribeAvailabilityZonesResult> {
+        dry_run(input.dry_run)?;
+        let filters = ok(Filters::new(input.filters))?;
+        let region = &ctx.scope.region;
+        let zones = regions::zones(region);
+        for z in input.zone_names.iter().flatten() {
+            if !zones.iter().any(|(n, _)| n == z) {
+                return ok(Err(Ec2Error::InvalidParameterValue(format!("The zone '{z}' does not exist."))));
+            }
+        }
+        let mut out = Vec::new();
+        for (name, id) in zones {
+            if input.zone_names.as_ref().is_some_and(|n| !n.contains(&name)) || input.zone_ids.as_ref().is_some_and(|n| !n.contains(&id)) {
+                continue;
+            }
+            let matched = ok(filters.matches(&[], |f| match f {
+                "zone-name" => filters::one(&name),
+                "zone-id" => filters::one(&id),
+                "region-name" => filters::one(region),
+                "state" => filters::one("available"),
+                "zone-type" => filters::one("availability-zone"),
+                "opt-in-status" => filters::one("opt-in-not-required"),
+                "group-name" => filters::one(region),
+                _ => None,
+            }))?;
+            if matched {
+                out.push(AvailabilityZone {
+                    opt_in_status: Some("opt-in-not-required".into()),
+                    messages: Some(Vec::new()),
+                    region_name: Some(region.clone()),
+                    zone_name: Some(name),
+                    zone_id: Some(id),
+                    group_name: Some(region.clone()),
+                    network_border_group: Some(region.clone()),
+                    zone_type: Some("availability-zone".into()),
+                    state: Some("available".into()),
+                    ..Default::default()
+                });
+            }
+        }
+        Ok(DescribeAvailabilityZonesResult { availability_zones: Some(out) })
+    }
+    async fn describe_account_attributes(&self, ctx: &RequestContext, input: DescribeAccountAttributesRequest) -> Out<DescribeAccountAttributesResult> {
+        let scope = ok(self.scope(ctx))?;
+        let default_vpc = ok(self.default_vpc(&scope))?.map(|v| v.id).unwrap_or_else(|| "none".into());
+        let attributes = regions::account_attributes(&default_vpc)
+            .into_iter()
+            .filter(|(n, _)| input.attribute_names.as_ref().is_none_or(|names| names.iter().any(|x| x == n)))
+            .map(|(n, values)| AccountAttribute {
+                attribute_name: Some(n.into()),
+                attribute_values: Some(values.into_iter().map(|v| AccountAttributeValue { attribute_value: Some(v) }).collect()),
+            })
+            .collect();
+        Ok(DescribeAccountAttributesResult { account_attributes: Some(attributes) })
+    }
+
+    // VPCs and subnets.
+    async fn describe_vpcs(&self, ctx: &RequestContext, input: DescribeVpcsRequest) -> Out<DescribeVpcsResult> {
+        let scope = ok(self.scope(ctx))?;
+        let filters = ok(Filters::new(input.filters))?;
+        Ok(DescribeVpcsResult { vpcs: Some(ok(self.describe_vpcs(&scope, input.vpc_ids, &filters))?), next_token: None })
+    }
+    async fn create_vpc(&self, ctx: &RequestContext, input: CreateVpcRequest) -> Out<CreateVpcResult> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        Ok(CreateVpcResult { vpc: Some(ok(self.create_vpc(&scope, input))?) })
+    }
+    async fn delete_vpc(&self, ctx: &RequestContext, input: DeleteVpcRequest) -> Out<()> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        ok(self.delete_vpc(&scope, &input.vpc_id))
+    }
+    async fn modify_vpc_attribute(&self, ctx: &RequestContext, input: ModifyVpcAttributeRequest) -> Out<()> {
+        let scope = ok(self.scope(ctx))?;
+        ok(self.modify_vpc_attribute(&scope, input))
+    }
+    async fn describe_vpc_attribute(&self, ctx: &RequestContext, input: DescribeVpcAttributeRequest) -> Out<DescribeVpcAttributeResult> {
+        let scope = ok(self.scope(ctx))?;
+        ok(self.describe_vpc_attribute(&scope, input))
+    }
+    async fn describe_subnets(&self, ctx: &RequestContext, input: DescribeSubnetsRequest) -> Out<DescribeSubnetsResult> {
+        let scope = ok(self.scope(ctx))?;
+        let filters = ok(Filters::new(input.filters))?;
+        Ok(DescribeSubnetsResult { subnets: Some(ok(self.describe_subnets(&scope, input.subnet_ids, &filters))?), next_token: None })
+    }
+    async fn create_subnet(&self, ctx: &RequestContext, input: CreateSubnetRequest) -> Out<CreateSubnetResult> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        Ok(CreateSubnetResult { subnet: Some(ok(self.create_subnet(&scope, input))?) })
+    }
+    async fn delete_subnet(&self, ctx: &RequestContext, input: DeleteSubnetRequest) -> Out<()> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        ok(self.delete_subnet(&scope, &input.subnet_id))
+    }
+    async fn modify_subnet_attribute(&self, ctx: &RequestContext, input: ModifySubnetAttributeRequest) -> Out<()> {
+        let scope = ok(self.scope(ctx))?;
+        ok(self.modify_subnet_attribute(&scope, input))
+    }
+
+    // Gateways and route tables.
+    async fn create_internet_gateway(&self, ctx: &RequestContext, input: CreateInternetGatewayRequest) -> Out<CreateInternetGatewayResult> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        Ok(CreateInternetGatewayResult { internet_gateway: Some(ok(self.create_internet_gateway(&scope, input))?) })
+    }
+    async fn delete_internet_gateway(&self, ctx: &RequestContext, input: DeleteInternetGatewayRequest) -> Out<()> {
+        let scope = ok(self.scope(ctx))?;
+        ok(self.delete_internet_gateway(&scope, &input.internet_gateway_id))
+    }
+    async fn attach_internet_gateway(&self, ctx: &RequestContext, input: AttachInternetGatewayRequest) -> Out<()> {
+        let scope = ok(self.scope(ctx))?;
+        ok(self.attach_internet_gateway(&scope, &input.internet_gateway_id, &input.vpc_id, true))
+    }
+    async fn detach_internet_gateway(&self, ctx: &RequestContext, input: DetachInternetGatewayRequest) -> Out<()> {
+        let scope = ok(self.scope(ctx))?;
+        ok(self.attach_internet_gateway(&scope, &input.internet_gateway_id, &input.vpc_id, false))
+    }
+    async fn describe_internet_gateways(&self, ctx: &RequestContext, input: DescribeInternetGatewaysRequest) -> Out<DescribeInternetGatewaysResult> {
+        let scope = ok(self.scope(ctx))?;
+        let filters = ok(Filters::new(input.filters))?;
+        Ok(DescribeInternetGatewaysResult { internet_gateways: Some(ok(self.describe_internet_gateways(&scope, input.internet_gateway_ids, &filters))?), next_token: None })
+    }
+    async fn create_route_table(&self, ctx: &RequestContext, input: CreateRouteTableRequest) -> Out<CreateRouteTableResult> {
+        let scope = ok(self.scope(ctx))?;
+        let token = input.client_token.clone();
+        Ok(CreateRouteTableResult { route_table: Some(ok(self.create_route_table(&scope, input))?), client_token: token })
+    }
+    async fn delete_route_table(&self, ctx: &RequestContext, input: DeleteRouteTableRequest) -> Out<()> {
+        let scope = ok(self.scope(ctx))?;
+        ok(self.delete_route_table(&scope, &input.route_table_id))
+    }
+    async fn describe_route_tables(&self, ctx: &RequestContext, input: DescribeRouteTablesRequest) -> Out<DescribeRouteTablesResult> {
+        let scope = ok(self.scope(ctx))?;
+        let filters = ok(Filters::new(input.filters))?;
+        Ok(DescribeRouteTablesResult { route_tables: Some(ok(self.describe_route_tables(&scope, input.route_table_ids, &filters))?), next_token: None })
+    }
+    async fn create_route(&self, ctx: &RequestContext, input: CreateRouteRequest) -> Out<CreateRouteResult> {
+        let scope = ok(self.scope(ctx))?;
+        ok(self.create_route(&scope, input))?;
+        Ok(CreateRouteResult { r#return: Some(true) })
+    }
+    async fn delete_route(&self, ctx: &RequestContext, input: DeleteRouteRequest) -> Out<()> {
+        let scope = ok(self.scope(ctx))?;
+        let dest = input.destination_cidr_block.unwrap_or_default();
+        ok(self.delete_route(&scope, &input.route_table_id, &dest))
+    }
+    async fn associate_route_table(&self, ctx: &RequestContext, input: AssociateRouteTableRequest) -> Out<AssociateRouteTableResult> {
+        let scope = ok(self.scope(ctx))?;
+        let subnet = input.subnet_id.ok_or_else(|| AwsError::from(Ec2Error::MissingParameter("The request must contain the parameter subnetId".into())))?;
+        let id = ok(self.associate_route_table(&scope, &input.route_table_id, &subnet))?;
+        Ok(AssociateRouteTableResult {
+            association_id: Some(id),
+            association_state: Some(RouteTableAssociationState { state: Some("associated".into()), status_message: None }),
+        })
+    }
+    async fn disassociate_route_table(&self, ctx: &RequestContext, input: DisassociateRouteTableRequest) -> Out<()> {
+        let scope = ok(self.scope(ctx))?;
+        ok(self.disassociate_route_table(&scope, &input.association_id))
+    }
+
+    // Security groups.
+    async fn create_security_group(&self, ctx: &RequestContext, input: CreateSecurityGroupRequest) -> Out<CreateSecurityGroupResult> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        let (id, tags) = ok(self.create_security_group(&scope, input))?;
+        Ok(CreateSecurityGroupResult {
+            security_group_arn: Some(format!("arn:aws:ec2:{}:{}:security-group/{id}", scope.region, scope.account)),
+            group_id: Some(id),
+            tags: tags::out(&tags),
+        })
+    }
+    async fn delete_security_group(&self, ctx: &RequestContext, input: DeleteSecurityGroupRequest) -> Out<DeleteSecurityGroupResult> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        let id = ok(self.delete_security_group(&scope, input.group_id.as_deref(), input.group_name.as_deref()))?;
+        Ok(DeleteSecurityGroupResult { r#return: Some(true), group_id: Some(id) })
+    }
+    async fn describe_security_groups(&self, ctx: &RequestContext, input: DescribeSecurityGroupsRequest) -> Out<DescribeSecurityGroupsResult> {
+        let scope = ok(self.scope(ctx))?;
+        let filters = ok(Filters::new(input.filters))?;
+        Ok(DescribeSecurityGroupsResult { security_groups: Some(ok(self.describe_security_groups(&scope, input.group_ids, input.group_names, &filters))?), next_token: None })
+    }
+    async fn describe_security_group_rules(&self, ctx: &RequestContext, input: DescribeSecurityGroupRulesRequest) -> Out<DescribeSecurityGroupRulesResult> {
+        let scope = ok(self.scope(ctx))?;
+        let filters = ok(Filters::new(input.filters))?;
+        Ok(DescribeSecurityGroupRulesResult { security_group_rules: Some(ok(self.describe_security_group_rules(&scope, input.security_group_rule_ids, &filters))?), next_token: None })
+    }
+    async fn authorize_security_group_ingress(&self, ctx: &RequestContext, input: AuthorizeSecurityGroupIngressRequest) -> Out<AuthorizeSecurityGroupIngressResult> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        let change = security_groups::RuleChange {
+            group_id: input.group_id,
+            group_name: input.group_name,
+            permissions: input.ip_permissions,
+            legacy: security_groups::RuleChange::legacy(input.ip_protocol, input.from_port, input.to_port, input.cidr_ip, input.source_security_group_name),
+            rule_ids: None,
+            tags: tags::from_specs(&input.tag_specifications, "security-group-rule"),
+        };
+        let (group, rules) = ok(self.change_rules(&scope, change, false, true))?;
+        Ok(AuthorizeSecurityGroupIngressResult { r#return: Some(true), security_group_rules: Some(self.rules_out(&scope, &group, &rules, false)) })
+    }
+    async fn authorize_security_group_egress(&self, ctx: &RequestContext, input: AuthorizeSecurityGroupEgressRequest) -> Out<AuthorizeSecurityGroupEgressResult> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        let change = security_groups::RuleChange {
+            group_id: Some(input.group_id),
+            group_name: None,
+            permissions: input.ip_permissions,
+            legacy: security_groups::RuleChange::legacy(input.ip_protocol, input.from_port, input.to_port, input.cidr_ip, input.source_security_group_name),
+            rule_ids: None,
+            tags: tags::from_specs(&input.tag_specifications, "security-group-rule"),
+        };
+        let (group, rules) = ok(self.change_rules(&scope, change, true, true))?;
+        Ok(AuthorizeSecurityGroupEgressResult { r#return: Some(true), security_group_rules: Some(self.rules_out(&scope, &group, &rules, true)) })
+    }
+    async fn revoke_security_group_ingress(&self, ctx: &RequestContext, input: RevokeSecurityGroupIngressRequest) -> Out<RevokeSecurityGroupIngressResult> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        let change = security_groups::RuleChange {
+            group_id: input.group_id,
+            group_name: input.group_name,
+            permissions: input.ip_permissions,
+            legacy: security_groups::RuleChange::legacy(input.ip_protocol, input.from_port, input.to_port, input.cidr_ip, input.source_security_group_name),
+            rule_ids: input.security_group_rule_ids,
+            tags: Vec::new(),
+        };
+        ok(self.change_rules(&scope, change, false, false))?;
+        Ok(RevokeSecurityGroupIngressResult { r#return: Some(true), ..Default::default() })
+    }
+    async fn revoke_security_group_egress(&self, ctx: &RequestContext, input: RevokeSecurityGroupEgressRequest) -> Out<RevokeSecurityGroupEgressResult> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        let change = security_groups::RuleChange {
+            group_id: Some(input.group_id),
+            group_name: None,
+            permissions: input.ip_permissions,
+            legacy: security_groups::RuleChange::legacy(input.ip_protocol, input.from_port, input.to_port, input.cidr_ip, input.source_security_group_name),
+            rule_ids: input.security_group_rule_ids,
+            tags: Vec::new(),
+        };
+        ok(self.change_rules(&scope, change, true, false))?;
+        Ok(RevokeSecurityGroupEgressResult { r#return: Some(true), ..Default::default() })
+    }
+
+    // Key pairs, images, instance types.
+    async fn create_key_pair(&self, ctx: &RequestContext, input: CreateKeyPairRequest) -> Out<KeyPair> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        ok(self.create_key_pair(&scope, input).await)
+    }
+    async fn import_key_pair(&self, ctx: &RequestContext, input: ImportKeyPairRequest) -> Out<ImportKeyPairResult> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        ok(self.import_key_pair(&scope, input))
+    }
+    async fn describe_key_pairs(&self, ctx: &RequestContext, input: DescribeKeyPairsRequest) -> Out<DescribeKeyPairsResult> {
+        let scope = ok(self.scope(ctx))?;
+        Ok(DescribeKeyPairsResult { key_pairs: Some(ok(self.describe_key_pairs(&scope, input))?) })
+    }
+    async fn delete_key_pair(&self, ctx: &RequestContext, input: DeleteKeyPairRequest) -> Out<DeleteKeyPairResult> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        let id = ok(self.delete_key_pair(&scope, input.key_name.as_deref(), input.key_pair_id.as_deref()))?;
+        Ok(DeleteKeyPairResult { r#return: Some(true), key_pair_id: id })
+    }
+    async fn describe_images(&self, ctx: &RequestContext, input: DescribeImagesRequest) -> Out<DescribeImagesResult> {
+        dry_run(input.dry_run)?;
+        Ok(DescribeImagesResult { images: Some(ok(images::describe(&ctx.scope, input))?), next_token: None })
+    }
+    async fn describe_instance_types(&self, _: &RequestContext, input: DescribeInstanceTypesRequest) -> Out<DescribeInstanceTypesResult> {
+        dry_run(input.dry_run)?;
+        Ok(DescribeInstanceTypesResult { instance_types: Some(ok(images::describe_types(input))?), next_token: None })
+    }
+
+    // Instances.
+    async fn run_instances(&self, ctx: &RequestContext, input: RunInstancesRequest) -> Out<Reservation> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        ok(self.run_instances(&scope, &ctx.scope.account, input))
+    }
+    async fn describe_instances(&self, ctx: &RequestContext, input: DescribeInstancesRequest) -> Out<DescribeInstancesResult> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        let filters = ok(Filters::new(input.filters))?;
+        Ok(DescribeInstancesResult { reservations: Some(ok(self.describe_instances(&scope, input.instance_ids, &filters))?), next_token: None })
+    }
+    async fn describe_instance_status(&self, ctx: &RequestContext, input: DescribeInstanceStatusRequest) -> Out<DescribeInstanceStatusResult> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        Ok(DescribeInstanceStatusResult { instance_statuses: Some(ok(self.describe_instance_status(&scope, input))?), next_token: None })
+    }
+    async fn start_instances(&self, ctx: &RequestContext, input: StartInstancesRequest) -> Out<StartInstancesResult> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        Ok(StartInstancesResult { starting_instances: Some(ok(self.change_state(&scope, &input.instance_ids, instances::Action::Start))?) })
+    }
+    async fn stop_instances(&self, ctx: &RequestContext, input: StopInstancesRequest) -> Out<StopInstancesResult> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        Ok(StopInstancesResult { stopping_instances: Some(ok(self.change_state(&scope, &input.instance_ids, instances::Action::Stop))?) })
+    }
+    async fn reboot_instances(&self, ctx: &RequestContext, input: RebootInstancesRequest) -> Out<()> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        ok(self.change_state(&scope, &input.instance_ids, instances::Action::Reboot)).map(|_| ())
+    }
+    async fn terminate_instances(&self, ctx: &RequestContext, input: TerminateInstancesRequest) -> Out<TerminateInstancesResult> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        Ok(TerminateInstancesResult { terminating_instances: Some(ok(self.change_state(&scope, &input.instance_ids, instances::Action::Terminate))?) })
+    }
+
+    // Tags.
+    async fn create_tags(&self, ctx: &RequestContext, input: CreateTagsRequest) -> Out<()> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        ok(self.create_tags(&scope, &input.resources, input.tags))
+    }
+    async fn delete_tags(&self, ctx: &RequestContext, input: DeleteTagsRequest) -> Out<()> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        ok(self.delete_tags(&scope, &input.resources, input.tags))
+    }
+    async fn describe_tags(&self, ctx: &RequestContext, input: DescribeTagsRequest) -> Out<DescribeTagsResult> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        let filters = ok(Filters::new(input.filters))?;
+        Ok(DescribeTagsResult { tags: Some(ok(self.describe_tags(&scope, &filters))?), next_token: None })
+    }
+}
+
+impl Ec2 {
+    fn rules_out(&self, scope: &Scope, group_id: &str, rules: &[records::RuleRecord], egress: bool) -> Vec<SecurityGroupRule> {
+        let group = self.read(|tx| records::must::<records::SecurityGroupRecord>(tx, scope, group_id)).ok();
+        match group {
+            Some(g) => rules.iter().map(|r| security_groups::rule_out(scope, &g, r, egress, &[])).collect(),
+            None => Vec::new(),
+        }
+    }
+}

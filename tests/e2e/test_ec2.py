@@ -1,0 +1,272 @@
+"""EC2's control plane through boto3 and the AWS CLI: zones, the default VPC, VPCs and
+subnets, gateways and route tables, security groups, key pairs, images, instance types,
+instances and their lifecycle on nubo's clock, tags and filters."""
+
+import base64
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from conftest import Nubo
+
+REGION = "us-east-1"
+
+
+@pytest.fixture(scope="module")
+def node():
+    """A nubo of this module's own: the lifecycle tests move its clock."""
+    n = Nubo()
+    yield n
+    n.stop()
+
+
+@pytest.fixture
+def ec2(node):
+    return boto3.client("ec2", endpoint_url=node.endpoint, region_name=REGION, aws_access_key_id="test",
+                        aws_secret_access_key="test", config=Config(retries={"max_attempts": 1}))
+
+
+def advance(node, seconds):
+    status, _, _ = node.http("POST", "/_nubo/clock", f'{{"advance": "{seconds}s"}}'.encode())
+    assert status == 200
+
+
+def err(e):
+    return e.value.response["Error"]["Code"]
+
+
+def al2023(ec2):
+    images = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "name", "Values": ["al2023-ami-*-x86_64"]}])["Images"]
+    assert images, "the catalogue has Amazon Linux 2023"
+    return images[0]["ImageId"]
+
+
+def test_regions_zones_and_account_attributes(ec2):
+    regions = [r["RegionName"] for r in ec2.describe_regions()["Regions"]]
+    assert {"us-east-1", "eu-west-1", "ap-southeast-2"} <= set(regions)
+    zones = ec2.describe_availability_zones()["AvailabilityZones"]
+    assert [z["ZoneName"] for z in zones][:3] == ["us-east-1a", "us-east-1b", "us-east-1c"]
+    assert zones[0]["ZoneId"] == "use1-az1" and zones[0]["State"] == "available"
+    attrs = {a["AttributeName"]: a["AttributeValues"][0]["AttributeValue"] for a in ec2.describe_account_attributes()["AccountAttributes"]}
+    assert attrs["default-vpc"].startswith("vpc-") and attrs["supported-platforms"] == "VPC"
+
+
+def test_every_account_starts_with_a_default_vpc(ec2):
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]
+    assert vpc["CidrBlock"] == "172.31.0.0/16"
+    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["Subnets"]
+    assert len(subnets) == 6 and all(s["DefaultForAz"] and s["MapPublicIpOnLaunch"] for s in subnets)
+    assert subnets[0]["AvailableIpAddressCount"] == 4091
+    groups = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}, {"Name": "group-name", "Values": ["default"]}])["SecurityGroups"]
+    assert len(groups) == 1
+    igws = ec2.describe_internet_gateways(Filters=[{"Name": "attachment.vpc-id", "Values": [vpc["VpcId"]]}])["InternetGateways"]
+    assert len(igws) == 1
+    main = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}, {"Name": "association.main", "Values": ["true"]}])["RouteTables"][0]
+    assert {r["DestinationCidrBlock"]: r["GatewayId"] for r in main["Routes"]} == {"172.31.0.0/16": "local", "0.0.0.0/0": igws[0]["InternetGatewayId"]}
+
+
+def test_vpc_with_public_and_private_subnets_in_two_zones(ec2):
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16", TagSpecifications=[{"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": "app"}]}])["Vpc"]
+    vpc_id = vpc["VpcId"]
+    ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": True})
+    assert ec2.describe_vpc_attribute(VpcId=vpc_id, Attribute="enableDnsHostnames")["EnableDnsHostnames"]["Value"] is True
+    subnets = {}
+    for name, cidr, zone in [("public-a", "10.0.1.0/24", "us-east-1a"), ("public-b", "10.0.2.0/24", "us-east-1b"),
+                             ("private-a", "10.0.11.0/24", "us-east-1a"), ("private-b", "10.0.12.0/24", "us-east-1b")]:
+        subnets[name] = ec2.create_subnet(VpcId=vpc_id, CidrBlock=cidr, AvailabilityZone=zone)["Subnet"]["SubnetId"]
+    with pytest.raises(ClientError) as e:
+        ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.0.1.128/25")
+    assert err(e) == "InvalidSubnet.Conflict"
+    with pytest.raises(ClientError) as e:
+        ec2.create_subnet(VpcId=vpc_id, CidrBlock="192.168.0.0/24")
+    assert err(e) == "InvalidSubnet.Range"
+    igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc_id)
+    rt = ec2.create_route_table(VpcId=vpc_id)["RouteTable"]["RouteTableId"]
+    ec2.create_route(RouteTableId=rt, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+    for name in ("public-a", "public-b"):
+        ec2.associate_route_table(RouteTableId=rt, SubnetId=subnets[name])
+        ec2.modify_subnet_attribute(SubnetId=subnets[name], MapPublicIpOnLaunch={"Value": True})
+    table = ec2.describe_route_tables(RouteTableIds=[rt])["RouteTables"][0]
+    assert sorted(a["SubnetId"] for a in table["Associations"]) == sorted([subnets["public-a"], subnets["public-b"]])
+    with pytest.raises(ClientError) as e:
+        ec2.delete_vpc(VpcId=vpc_id)
+    assert err(e) == "DependencyViolation"
+    with pytest.raises(ClientError) as e:
+        ec2.create_vpc(CidrBlock="10.0.0.0/8")
+    assert err(e) == "InvalidVpc.Range"
+    with pytest.raises(ClientError) as e:
+        ec2.create_vpc(CidrBlock="not-a-cidr")
+    assert err(e) == "InvalidParameterValue"
+
+
+def test_security_groups_and_their_rules(ec2):
+    name = f"web-{uuid.uuid4().hex[:6]}"
+    sg = ec2.create_security_group(GroupName=name, Description="web tier")["GroupId"]
+    with pytest.raises(ClientError) as e:
+        ec2.create_security_group(GroupName=name, Description="again")
+    assert err(e) == "InvalidGroup.Duplicate"
+    ssh = {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "203.0.113.7/32", "Description": "my laptop"}]}
+    http = {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}], "Ipv6Ranges": [{"CidrIpv6": "::/0"}]}
+    added = ec2.authorize_security_group_ingress(GroupId=sg, IpPermissions=[ssh, http])["SecurityGroupRules"]
+    assert len(added) == 3 and all(r["SecurityGroupRuleId"].startswith("sgr-") for r in added)
+    with pytest.raises(ClientError) as e:
+        ec2.authorize_security_group_ingress(GroupId=sg, IpPermissions=[ssh])
+    assert err(e) == "InvalidPermission.Duplicate"
+    group = ec2.describe_security_groups(GroupIds=[sg])["SecurityGroups"][0]
+    ports = sorted((p["FromPort"], p["IpProtocol"]) for p in group["IpPermissions"])
+    assert ports == [(22, "tcp"), (80, "tcp")]
+    assert group["IpPermissionsEgress"][0]["IpProtocol"] == "-1"
+    rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [sg]}])["SecurityGroupRules"]
+    assert len([r for r in rules if not r["IsEgress"]]) == 3
+    ec2.revoke_security_group_ingress(GroupId=sg, IpPermissions=[ssh])
+    with pytest.raises(ClientError) as e:
+        ec2.revoke_security_group_ingress(GroupId=sg, IpPermissions=[ssh])
+    assert err(e) == "InvalidPermission.NotFound"
+    ec2.delete_security_group(GroupId=sg)
+    with pytest.raises(ClientError) as e:
+        ec2.describe_security_groups(GroupIds=[sg])
+    assert err(e) == "InvalidGroup.NotFound"
+
+
+def test_key_pairs_created_and_imported(ec2):
+    name = f"key-{uuid.uuid4().hex[:6]}"
+    kp = ec2.create_key_pair(KeyName=name)
+    assert kp["KeyMaterial"].startswith("-----BEGIN RSA PRIVATE KEY-----")
+    assert len(kp["KeyFingerprint"].split(":")) == 20
+    with pytest.raises(ClientError) as e:
+        ec2.create_key_pair(KeyName=name)
+    assert err(e) == "InvalidKeyPair.Duplicate"
+    from cryptography.hazmat.primitives import serialization
+    private = serialization.load_pem_private_key(kp["KeyMaterial"].encode(), password=None)
+    public = private.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    imported = ec2.import_key_pair(KeyName=f"{name}-imported", PublicKeyMaterial=public)
+    assert len(imported["KeyFingerprint"].split(":")) == 16
+    described = ec2.describe_key_pairs(KeyNames=[name], IncludePublicKey=True)["KeyPairs"][0]
+    assert described["PublicKey"].split()[:2] == public.decode().split()[:2]
+    ec2.delete_key_pair(KeyName=name)
+    with pytest.raises(ClientError) as e:
+        ec2.describe_key_pairs(KeyNames=[name])
+    assert err(e) == "InvalidKeyPair.NotFound"
+
+
+def test_images_and_instance_types(ec2):
+    ubuntu = ec2.describe_images(Owners=["099720109477"], Filters=[{"Name": "name", "Values": ["ubuntu/images/*noble*"]}])["Images"]
+    assert len(ubuntu) == 1 and ubuntu[0]["Architecture"] == "x86_64"
+    with pytest.raises(ClientError) as e:
+        ec2.describe_images(ImageIds=["ami-0000000000000dead"])
+    assert err(e) == "InvalidAMIID.NotFound"
+    t = ec2.describe_instance_types(InstanceTypes=["t2.micro", "m5.large"])["InstanceTypes"]
+    sizes = {x["InstanceType"]: (x["VCpuInfo"]["DefaultVCpus"], x["MemoryInfo"]["SizeInMiB"]) for x in t}
+    assert sizes == {"t2.micro": (1, 1024), "m5.large": (2, 8192)}
+
+
+def test_instance_lifecycle_on_the_clock(ec2, node):
+    key = f"key-{uuid.uuid4().hex[:6]}"
+    ec2.create_key_pair(KeyName=key)
+    sg = ec2.create_security_group(GroupName=f"ssh-{uuid.uuid4().hex[:6]}", Description="ssh and web")["GroupId"]
+    ec2.authorize_security_group_ingress(GroupId=sg, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "198.51.100.10/32"}]},
+        {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "198.51.100.10/32"}]}])
+    user_data = "#!/bin/bash\necho hello > /var/www/html/index.html\n"
+    res = ec2.run_instances(ImageId=al2023(ec2), InstanceType="t2.micro", MinCount=2, MaxCount=2, KeyName=key,
+                            SecurityGroupIds=[sg], UserData=user_data,
+                            TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": "web"}]}])
+    ids = [i["InstanceId"] for i in res["Instances"]]
+    first = res["Instances"][0]
+    assert first["State"] == {"Code": 0, "Name": "pending"}
+    assert first["PrivateIpAddress"].startswith("172.31.") and first["PrivateDnsName"].endswith(".ec2.internal")
+    assert first["PublicIpAddress"] and first["SecurityGroups"][0]["GroupId"] == sg
+    assert len(set(i["PrivateIpAddress"] for i in res["Instances"])) == 2
+    advance(node, 6)
+    reservations = ec2.describe_instances(Filters=[{"Name": "tag:Name", "Values": ["web"]}, {"Name": "instance-id", "Values": ids}])["Reservations"]
+    assert [i["State"]["Name"] for r in reservations for i in r["Instances"]] == ["running", "running"]
+    statuses = ec2.describe_instance_status(InstanceIds=ids)["InstanceStatuses"]
+    assert {s["InstanceStatus"]["Status"] for s in statuses} == {"ok"}
+
+    stopping = ec2.stop_instances(InstanceIds=[ids[0]])["StoppingInstances"][0]
+    assert (stopping["PreviousState"]["Name"], stopping["CurrentState"]["Name"]) == ("running", "stopping")
+    with pytest.raises(ClientError) as e:
+        ec2.start_instances(InstanceIds=[ids[0]])
+    assert err(e) == "IncorrectInstanceState"
+    advance(node, 6)
+    stopped = ec2.describe_instances(InstanceIds=[ids[0]])["Reservations"][0]["Instances"][0]
+    assert stopped["State"]["Name"] == "stopped" and "PublicIpAddress" not in stopped
+    assert stopped["StateReason"]["Code"] == "Client.UserInitiatedShutdown"
+    ec2.start_instances(InstanceIds=[ids[0]])
+    advance(node, 6)
+    ec2.get_waiter("instance_running").wait(InstanceIds=ids, WaiterConfig={"Delay": 1, "MaxAttempts": 3})
+
+    ec2.terminate_instances(InstanceIds=ids)
+    advance(node, 6)
+    states = {i["State"]["Name"] for r in ec2.describe_instances(InstanceIds=ids)["Reservations"] for i in r["Instances"]}
+    assert states == {"terminated"}
+    with pytest.raises(ClientError) as e:
+        ec2.start_instances(InstanceIds=[ids[0]])
+    assert err(e) == "IncorrectInstanceState"
+    advance(node, 3700)
+    assert ec2.describe_instances(Filters=[{"Name": "instance-id", "Values": ids}])["Reservations"] == []
+
+
+def test_instance_errors(ec2):
+    with pytest.raises(ClientError) as e:
+        ec2.describe_instances(InstanceIds=["i-0123456789abcdef0"])
+    assert err(e) == "InvalidInstanceID.NotFound"
+    with pytest.raises(ClientError) as e:
+        ec2.describe_instances(InstanceIds=["bogus"])
+    assert err(e) == "InvalidInstanceID.Malformed"
+    with pytest.raises(ClientError) as e:
+        ec2.run_instances(ImageId="ami-12345678", MinCount=1, MaxCount=1, InstanceType="t2.micro")
+    assert err(e) == "InvalidAMIID.NotFound"
+    with pytest.raises(ClientError) as e:
+        ec2.run_instances(ImageId=al2023(ec2), MinCount=1, MaxCount=1, InstanceType="t2.gigantic")
+    assert err(e) == "InvalidParameterValue"
+    with pytest.raises(ClientError) as e:
+        ec2.run_instances(ImageId=al2023(ec2), MinCount=1, MaxCount=1, InstanceType="t2.micro", KeyName="no-such-key")
+    assert err(e) == "InvalidKeyPair.NotFound"
+    with pytest.raises(ClientError) as e:
+        ec2.run_instances(ImageId=al2023(ec2), MinCount=21, MaxCount=21, InstanceType="t2.micro")
+    assert err(e) == "InstanceLimitExceeded"
+    with pytest.raises(ClientError) as e:
+        ec2.run_instances(ImageId=al2023(ec2), MinCount=1, MaxCount=1, InstanceType="t2.micro", DryRun=True)
+    assert err(e) == "DryRunOperation"
+
+
+def test_tags_on_any_resource(ec2):
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    ec2.create_tags(Resources=[vpc], Tags=[{"Key": "env", "Value": "dev"}, {"Key": "team", "Value": "a"}])
+    tags = ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": [vpc]}])["Tags"]
+    assert {(t["Key"], t["Value"], t["ResourceType"]) for t in tags} == {("env", "dev", "vpc"), ("team", "a", "vpc")}
+    assert [v["VpcId"] for v in ec2.describe_vpcs(Filters=[{"Name": "tag:env", "Values": ["dev"]}])["Vpcs"]] == [vpc]
+    ec2.delete_tags(Resources=[vpc], Tags=[{"Key": "team"}])
+    assert [t["Key"] for t in ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": [vpc]}])["Tags"]] == ["env"]
+    with pytest.raises(ClientError) as e:
+        ec2.create_tags(Resources=["vpc-0000000000000dead"], Tags=[{"Key": "a", "Value": "b"}])
+    assert err(e) == "InvalidVpcID.NotFound"
+    ec2.delete_vpc(VpcId=vpc)
+
+
+def test_cli_launches_an_instance(node, ec2):
+    cli = shutil.which("aws", path=str(Path(sys.executable).parent)) or shutil.which("aws")
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_DEFAULT_REGION=REGION, AWS_MAX_ATTEMPTS="1")
+
+    def run(*args):
+        p = subprocess.run([cli, "--endpoint-url", node.endpoint, "--output", "json", *args], capture_output=True, text=True, env=env, timeout=60)
+        assert p.returncode == 0, p.stderr
+        import json
+        return json.loads(p.stdout) if p.stdout.strip() else None
+
+    out = run("ec2", "run-instances", "--image-id", al2023(ec2), "--instance-type", "t3.micro", "--count", "1",
+              "--tag-specifications", "ResourceType=instance,Tags=[{Key=Name,Value=cli}]")
+    iid = out["Instances"][0]["InstanceId"]
+    described = run("ec2", "describe-instances", "--filters", "Name=tag:Name,Values=cli")
+    assert described["Reservations"][0]["Instances"][0]["InstanceId"] == iid
+    run("ec2", "terminate-instances", "--instance-ids", iid)
