@@ -270,3 +270,96 @@ def test_cli_launches_an_instance(node, ec2):
     described = run("ec2", "describe-instances", "--filters", "Name=tag:Name,Values=cli")
     assert described["Reservations"][0]["Instances"][0]["InstanceId"] == iid
     run("ec2", "terminate-instances", "--instance-ids", iid)
+
+
+def test_elastic_ips_and_their_limit(ec2, node):
+    allocations = [ec2.allocate_address(Domain="vpc") for _ in range(5)]
+    assert all(a["AllocationId"].startswith("eipalloc-") for a in allocations)
+    with pytest.raises(ClientError) as e:
+        ec2.allocate_address(Domain="vpc")
+    assert err(e) == "AddressLimitExceeded"
+    iid = ec2.run_instances(ImageId=al2023(ec2), InstanceType="t2.micro", MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    eip = allocations[0]
+    assoc = ec2.associate_address(AllocationId=eip["AllocationId"], InstanceId=iid)["AssociationId"]
+    inst = ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]
+    assert inst["PublicIpAddress"] == eip["PublicIp"]
+    described = ec2.describe_addresses(AllocationIds=[eip["AllocationId"]])["Addresses"][0]
+    assert (described["InstanceId"], described["AssociationId"]) == (iid, assoc)
+    with pytest.raises(ClientError) as e:
+        ec2.release_address(AllocationId=eip["AllocationId"])
+    assert err(e) == "InvalidIPAddress.InUse"
+    ec2.disassociate_address(AssociationId=assoc)
+    for a in allocations:
+        ec2.release_address(AllocationId=a["AllocationId"])
+    assert ec2.describe_addresses()["Addresses"] == []
+    ec2.terminate_instances(InstanceIds=[iid])
+
+
+def test_nat_gateway_with_an_elastic_ip_for_a_private_subnet(ec2, node):
+    vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    public = ec2.create_subnet(VpcId=vpc, CidrBlock="10.20.1.0/24", AvailabilityZone="us-east-1a")["Subnet"]["SubnetId"]
+    private = ec2.create_subnet(VpcId=vpc, CidrBlock="10.20.11.0/24", AvailabilityZone="us-east-1a")["Subnet"]["SubnetId"]
+    eip = ec2.allocate_address(Domain="vpc")
+    nat = ec2.create_nat_gateway(SubnetId=public, AllocationId=eip["AllocationId"])["NatGateway"]
+    assert nat["State"] == "pending" and nat["NatGatewayAddresses"][0]["PublicIp"] == eip["PublicIp"]
+    advance(node, 6)
+    ec2.get_waiter("nat_gateway_available").wait(NatGatewayIds=[nat["NatGatewayId"]], WaiterConfig={"Delay": 1, "MaxAttempts": 2})
+    rt = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+    ec2.create_route(RouteTableId=rt, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat["NatGatewayId"])
+    ec2.associate_route_table(RouteTableId=rt, SubnetId=private)
+    routes = ec2.describe_route_tables(RouteTableIds=[rt])["RouteTables"][0]["Routes"]
+    assert any(r.get("NatGatewayId") == nat["NatGatewayId"] for r in routes)
+    ec2.delete_nat_gateway(NatGatewayId=nat["NatGatewayId"])
+    advance(node, 6)
+    assert ec2.describe_nat_gateways(NatGatewayIds=[nat["NatGatewayId"]])["NatGateways"][0]["State"] == "deleted"
+    ec2.release_address(AllocationId=eip["AllocationId"])
+
+
+def test_launch_templates_and_versions(ec2, node):
+    name = f"web-{uuid.uuid4().hex[:6]}"
+    sg = ec2.create_security_group(GroupName=name, Description="lt")["GroupId"]
+    user_data = base64.b64encode(b"#!/bin/bash\necho hi\n").decode()
+    lt = ec2.create_launch_template(LaunchTemplateName=name, LaunchTemplateData={
+        "ImageId": al2023(ec2), "InstanceType": "t2.micro", "SecurityGroupIds": [sg], "UserData": user_data,
+        "TagSpecifications": [{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": "from-template"}]}]})["LaunchTemplate"]
+    assert (lt["DefaultVersionNumber"], lt["LatestVersionNumber"]) == (1, 1)
+    with pytest.raises(ClientError) as e:
+        ec2.create_launch_template(LaunchTemplateName=name, LaunchTemplateData={"ImageId": al2023(ec2)})
+    assert err(e) == "InvalidLaunchTemplateName.AlreadyExistsException"
+    v2 = ec2.create_launch_template_version(LaunchTemplateId=lt["LaunchTemplateId"], SourceVersion="1", LaunchTemplateData={"InstanceType": "t3.micro"})
+    assert v2["LaunchTemplateVersion"]["VersionNumber"] == 2
+    assert v2["LaunchTemplateVersion"]["LaunchTemplateData"]["ImageId"] == al2023(ec2)
+    ec2.modify_launch_template(LaunchTemplateId=lt["LaunchTemplateId"], DefaultVersion="2")
+    versions = ec2.describe_launch_template_versions(LaunchTemplateId=lt["LaunchTemplateId"])["LaunchTemplateVersions"]
+    assert [(v["VersionNumber"], v["DefaultVersion"]) for v in versions] == [(2, True), (1, False)]
+    inst = ec2.run_instances(MinCount=1, MaxCount=1, LaunchTemplate={"LaunchTemplateName": name, "Version": "$Default"})["Instances"][0]
+    assert inst["InstanceType"] == "t3.micro" and inst["SecurityGroups"][0]["GroupId"] == sg
+    assert {"Key": "Name", "Value": "from-template"} in inst["Tags"]
+    first = ec2.run_instances(MinCount=1, MaxCount=1, InstanceType="t2.small", LaunchTemplate={"LaunchTemplateId": lt["LaunchTemplateId"], "Version": "1"})["Instances"][0]
+    assert first["InstanceType"] == "t2.small"
+    ids = [inst["InstanceId"], first["InstanceId"]]
+    ec2.terminate_instances(InstanceIds=ids)
+    ec2.delete_launch_template(LaunchTemplateName=name)
+    with pytest.raises(ClientError) as e:
+        ec2.describe_launch_templates(LaunchTemplateNames=[name])
+    assert err(e) == "InvalidLaunchTemplateName.NotFoundException"
+
+
+def test_instance_attributes_change_while_stopped(ec2, node):
+    iid = ec2.run_instances(ImageId=al2023(ec2), InstanceType="t2.micro", MinCount=1, MaxCount=1, DisableApiTermination=True)["Instances"][0]["InstanceId"]
+    advance(node, 6)
+    with pytest.raises(ClientError) as e:
+        ec2.terminate_instances(InstanceIds=[iid])
+    assert err(e) == "OperationNotPermitted"
+    with pytest.raises(ClientError) as e:
+        ec2.modify_instance_attribute(InstanceId=iid, InstanceType={"Value": "t3.large"})
+    assert err(e) == "IncorrectInstanceState"
+    ec2.stop_instances(InstanceIds=[iid])
+    advance(node, 6)
+    ec2.modify_instance_attribute(InstanceId=iid, InstanceType={"Value": "t3.large"})
+    ec2.modify_instance_attribute(InstanceId=iid, UserData={"Value": b"#!/bin/bash\necho new\n"})
+    assert ec2.describe_instance_attribute(InstanceId=iid, Attribute="instanceType")["InstanceType"]["Value"] == "t3.large"
+    ud = ec2.describe_instance_attribute(InstanceId=iid, Attribute="userData")["UserData"]["Value"]
+    assert base64.b64decode(ud) == b"#!/bin/bash\necho new\n"
+    ec2.modify_instance_attribute(InstanceId=iid, DisableApiTermination={"Value": False})
+    ec2.terminate_instances(InstanceIds=[iid])

@@ -63,6 +63,9 @@ pub fn not_found(kind: Kind, id: &str) -> Ec2Error {
         Kind::KeyPair => ("InvalidKeyPair.NotFound", format!("The key pair '{id}' does not exist")),
         Kind::Instance => ("InvalidInstanceID.NotFound", format!("The instance ID '{id}' does not exist")),
         Kind::Image => ("InvalidAMIID.NotFound", format!("The image id '[{id}]' does not exist")),
+        Kind::Address => ("InvalidAllocationID.NotFound", format!("The allocation ID '{id}' does not exist")),
+        Kind::NatGateway => ("NatGatewayNotFound", format!("NAT gateway {id} was not found")),
+        Kind::LaunchTemplate => ("InvalidLaunchTemplateId.NotFound", format!("The specified launch template, with template ID {id}, does not exist.")),
     };
     Ec2Error::NotFound { code, message }
 }

@@ -147,7 +147,8 @@ impl Ec2 {
         Ok(all.into_iter().filter(|i| !i.gone(now)).collect())
     }
 
-    pub(crate) fn run_instances(&self, scope: &Scope, ctx_account: &str, input: RunInstancesRequest) -> Result<Reservation> {
+    pub(crate) fn run_instances(&self, scope: &Scope, ctx_account: &str, mut input: RunInstancesRequest) -> Result<Reservation> {
+        self.apply_launch_template(scope, &mut input)?;
         let image_id = input.image_id.clone().ok_or_else(|| Ec2Error::MissingParameter("The request must contain the parameter ImageId".into()))?;
         images::check_id(&image_id)?;
         let image = images::public_in(&scope.region, &image_id).ok_or_else(|| not_found(records::Kind::Image, &image_id))?;
@@ -413,6 +414,77 @@ impl Ec2 {
             }
             Ok(changes)
         })
+    }
+
+    pub(crate) fn describe_instance_attribute(&self, scope: &Scope, id: &str, attribute: &str) -> Result<InstanceAttribute> {
+        check_instance_id(id)?;
+        let i = self.instances(scope)?.into_iter().find(|i| i.id == id).ok_or_else(|| not_found(records::Kind::Instance, id))?;
+        let mut out = InstanceAttribute { instance_id: Some(i.id.clone()), ..Default::default() };
+        let text = |v: &str| Some(AttributeValue { value: Some(v.to_string()) });
+        match attribute {
+            "instanceType" => out.instance_type = text(&i.instance_type),
+            "userData" => out.user_data = Some(AttributeValue { value: i.user_data.clone() }),
+            "disableApiTermination" => out.disable_api_termination = Some(AttributeBooleanValue { value: Some(i.disable_api_termination) }),
+            "instanceInitiatedShutdownBehavior" => out.instance_initiated_shutdown_behavior = text(&i.shutdown_behavior),
+            "rootDeviceName" => out.root_device_name = text(&i.root_device_name),
+            "groupSet" => out.groups = Some(i.security_groups.iter().map(|(g, n)| GroupIdentifier { group_id: Some(g.clone()), group_name: Some(n.clone()) }).collect()),
+            "sourceDestCheck" => out.source_dest_check = Some(AttributeBooleanValue { value: Some(true) }),
+            "ebsOptimized" => out.ebs_optimized = Some(AttributeBooleanValue { value: Some(false) }),
+            "enaSupport" => out.ena_support = Some(AttributeBooleanValue { value: Some(true) }),
+            other => return Err(Ec2Error::InvalidParameterValue(format!("Value ({other}) for parameter attribute is invalid. Unknown attribute."))),
+        }
+        Ok(out)
+    }
+
+    /// Changes an attribute; the instance type and user data only while stopped, as on AWS.
+    pub(crate) fn modify_instance_attribute(&self, scope: &Scope, input: ModifyInstanceAttributeRequest) -> Result<()> {
+        check_instance_id(&input.instance_id)?;
+        let now = self.clock.now();
+        self.write(|tx| {
+            let mut i: InstanceRecord = records::get(tx, scope, &input.instance_id)?.ok_or_else(|| not_found(records::Kind::Instance, &input.instance_id))?;
+            i.settle(now);
+            let must_be_stopped = |what: &str| -> Result<()> {
+                if i.state != State::Stopped {
+                    return Err(Ec2Error::IncorrectInstanceState(format!("The instance '{}' is not in the 'stopped' state; {what} can only be changed while it is stopped.", i.id)));
+                }
+                Ok(())
+            };
+            let instance_type = input.instance_type.as_ref().and_then(|v| v.value.clone()).or(input.attribute.as_deref().filter(|a| *a == "instanceType").and(input.value.clone()));
+            if let Some(t) = instance_type {
+                must_be_stopped("its instance type")?;
+                if images::instance_type(&t).is_none() {
+                    return Err(Ec2Error::InvalidParameterValue(format!("Invalid value '{t}' for InstanceType.")));
+                }
+                i.instance_type = t;
+            }
+            if let Some(data) = input.user_data.as_ref().and_then(|v| v.value.clone()) {
+                must_be_stopped("its user data")?;
+                // Kept base64-encoded, as RunInstances takes it and DescribeInstanceAttribute shows it.
+                i.user_data = Some(base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &data));
+            }
+            if let Some(v) = input.disable_api_termination.as_ref().and_then(|v| v.value) {
+                i.disable_api_termination = v;
+            }
+            if let Some(v) = input.instance_initiated_shutdown_behavior.as_ref().and_then(|v| v.value.clone()) {
+                i.shutdown_behavior = v;
+            }
+            if let Some(groups) = &input.groups {
+                let mut named = Vec::new();
+                for g in groups {
+                    let sg: SecurityGroupRecord = records::must(tx, scope, g)?;
+                    named.push((sg.id, sg.name));
+                }
+                i.security_groups = named;
+            }
+            records::put(tx, scope, &i)
+        })
+    }
+
+    /// The console of an instance: what its runtime printed (the runtime issue fills it).
+    pub(crate) fn console_output(&self, scope: &Scope, id: &str) -> Result<GetConsoleOutputResult> {
+        check_instance_id(id)?;
+        let i = self.instances(scope)?.into_iter().find(|i| i.id == id).ok_or_else(|| not_found(records::Kind::Instance, id))?;
+        Ok(GetConsoleOutputResult { instance_id: Some(i.id), timestamp: Some(self.clock.now()), output: None })
     }
 
     /// Whether a key pair is used by a live instance (kept for the runtime's key injection).

@@ -6,6 +6,7 @@
 //! [`keypairs`], [`images`] (public AMIs and instance types) and [`instances`] the rest.
 //! This file maps the generated trait onto them.
 
+mod addresses;
 mod error;
 mod filters;
 mod images;
@@ -16,6 +17,7 @@ mod records;
 mod regions;
 mod security_groups;
 mod tags;
+mod templates;
 mod vpcs;
 
 use error::{Ec2Error, Result};
@@ -403,6 +405,99 @@ impl ec2::Ec2 for Ec2 {
         dry_run(input.dry_run)?;
         let scope = ok(self.scope(ctx))?;
         Ok(TerminateInstancesResult { terminating_instances: Some(ok(self.change_state(&scope, &input.instance_ids, instances::Action::Terminate))?) })
+    }
+
+    // Elastic IPs and NAT gateways.
+    async fn allocate_address(&self, ctx: &RequestContext, input: AllocateAddressRequest) -> Out<AllocateAddressResult> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        ok(self.allocate_address(&scope, input))
+    }
+    async fn associate_address(&self, ctx: &RequestContext, input: AssociateAddressRequest) -> Out<AssociateAddressResult> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        Ok(AssociateAddressResult { association_id: Some(ok(self.associate_address(&scope, input))?) })
+    }
+    async fn disassociate_address(&self, ctx: &RequestContext, input: DisassociateAddressRequest) -> Out<()> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        ok(self.disassociate_address(&scope, input.association_id.as_deref(), input.public_ip.as_deref()))
+    }
+    async fn release_address(&self, ctx: &RequestContext, input: ReleaseAddressRequest) -> Out<()> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        ok(self.release_address(&scope, input.allocation_id.as_deref(), input.public_ip.as_deref()))
+    }
+    async fn describe_addresses(&self, ctx: &RequestContext, input: DescribeAddressesRequest) -> Out<DescribeAddressesResult> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        Ok(DescribeAddressesResult { addresses: Some(ok(self.describe_addresses(&scope, input))?) })
+    }
+    async fn create_nat_gateway(&self, ctx: &RequestContext, input: CreateNatGatewayRequest) -> Out<CreateNatGatewayResult> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        let token = input.client_token.clone();
+        Ok(CreateNatGatewayResult { nat_gateway: Some(ok(self.create_nat_gateway(&scope, input))?), client_token: token })
+    }
+    async fn delete_nat_gateway(&self, ctx: &RequestContext, input: DeleteNatGatewayRequest) -> Out<DeleteNatGatewayResult> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        ok(self.delete_nat_gateway(&scope, &input.nat_gateway_id))?;
+        Ok(DeleteNatGatewayResult { nat_gateway_id: Some(input.nat_gateway_id) })
+    }
+    async fn describe_nat_gateways(&self, ctx: &RequestContext, input: DescribeNatGatewaysRequest) -> Out<DescribeNatGatewaysResult> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        Ok(DescribeNatGatewaysResult { nat_gateways: Some(ok(self.describe_nat_gateways(&scope, input))?), next_token: None })
+    }
+
+    // Launch templates.
+    async fn create_launch_template(&self, ctx: &RequestContext, input: CreateLaunchTemplateRequest) -> Out<CreateLaunchTemplateResult> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        Ok(CreateLaunchTemplateResult { launch_template: Some(ok(self.create_launch_template(&scope, input))?), warning: None })
+    }
+    async fn create_launch_template_version(&self, ctx: &RequestContext, input: CreateLaunchTemplateVersionRequest) -> Out<CreateLaunchTemplateVersionResult> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        Ok(CreateLaunchTemplateVersionResult { launch_template_version: Some(ok(self.create_launch_template_version(&scope, input))?), warning: None })
+    }
+    async fn describe_launch_templates(&self, ctx: &RequestContext, input: DescribeLaunchTemplatesRequest) -> Out<DescribeLaunchTemplatesResult> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        Ok(DescribeLaunchTemplatesResult { launch_templates: Some(ok(self.describe_launch_templates(&scope, input))?), next_token: None })
+    }
+    async fn describe_launch_template_versions(&self, ctx: &RequestContext, input: DescribeLaunchTemplateVersionsRequest) -> Out<DescribeLaunchTemplateVersionsResult> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        Ok(DescribeLaunchTemplateVersionsResult { launch_template_versions: Some(ok(self.describe_launch_template_versions(&scope, input))?), next_token: None })
+    }
+    async fn modify_launch_template(&self, ctx: &RequestContext, input: ModifyLaunchTemplateRequest) -> Out<ModifyLaunchTemplateResult> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        Ok(ModifyLaunchTemplateResult { launch_template: Some(ok(self.modify_launch_template(&scope, input))?) })
+    }
+    async fn delete_launch_template(&self, ctx: &RequestContext, input: DeleteLaunchTemplateRequest) -> Out<DeleteLaunchTemplateResult> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        Ok(DeleteLaunchTemplateResult { launch_template: Some(ok(self.delete_launch_template(&scope, input.launch_template_id.as_deref(), input.launch_template_name.as_deref()))?) })
+    }
+
+    // Instance attributes and console.
+    async fn describe_instance_attribute(&self, ctx: &RequestContext, input: DescribeInstanceAttributeRequest) -> Out<InstanceAttribute> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        ok(self.describe_instance_attribute(&scope, &input.instance_id, &input.attribute))
+    }
+    async fn modify_instance_attribute(&self, ctx: &RequestContext, input: ModifyInstanceAttributeRequest) -> Out<()> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        ok(self.modify_instance_attribute(&scope, input))
+    }
+    async fn get_console_output(&self, ctx: &RequestContext, input: GetConsoleOutputRequest) -> Out<GetConsoleOutputResult> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        ok(self.console_output(&scope, &input.instance_id))
     }
 
     // Tags.

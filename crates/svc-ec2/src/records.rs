@@ -23,6 +23,9 @@ pub enum Kind {
     KeyPair,
     Instance,
     Image,
+    Address,
+    NatGateway,
+    LaunchTemplate,
 }
 
 impl Kind {
@@ -38,6 +41,9 @@ impl Kind {
             "key" => Kind::KeyPair,
             "i" => Kind::Instance,
             "ami" => Kind::Image,
+            "eipalloc" => Kind::Address,
+            "nat" => Kind::NatGateway,
+            "lt" => Kind::LaunchTemplate,
             _ => return None,
         })
     }
@@ -52,6 +58,9 @@ impl Kind {
             Kind::KeyPair => "ec2.key-pairs",
             Kind::Instance => "ec2.instances",
             Kind::Image => "ec2.images",
+            Kind::Address => "ec2.addresses",
+            Kind::NatGateway => "ec2.nat-gateways",
+            Kind::LaunchTemplate => "ec2.launch-templates",
         }
     }
 
@@ -66,6 +75,9 @@ impl Kind {
             Kind::KeyPair => "key-pair",
             Kind::Instance => "instance",
             Kind::Image => "image",
+            Kind::Address => "elastic-ip",
+            Kind::NatGateway => "natgateway",
+            Kind::LaunchTemplate => "launch-template",
         }
     }
 }

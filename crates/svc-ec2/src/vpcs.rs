@@ -395,6 +395,9 @@ impl Ec2 {
             .ok_or_else(|| Ec2Error::MissingParameter("The request must contain exactly one of gatewayId, natGatewayId, networkInterfaceId, vpcPeeringConnectionId, transitGatewayId or instanceId".into()))?;
         self.write(|tx| {
             let mut rt: RouteTableRecord = records::must(tx, scope, &input.route_table_id)?;
+            if target.starts_with("nat-") {
+                crate::addresses::check_nat(tx, scope, &target)?;
+            }
             if target.starts_with("igw-") {
                 let igw: InternetGatewayRecord = records::must(tx, scope, &target)?;
                 if igw.vpc_id.as_deref() != Some(rt.vpc_id.as_str()) {

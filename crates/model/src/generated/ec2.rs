@@ -8,6 +8,114 @@ use crate::handler::{Handler, HandlerFuture, HttpFuture, HttpRequest};
 use crate::value::{FromValue, IntoValue, ShapeError, StructReader, StructWriter, Value};
 use nubo_core::{AwsError, RequestContext};
 
+/// The `AcceleratorCount` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AcceleratorCount {
+    pub min: ::std::option::Option<i32>,
+    pub max: ::std::option::Option<i32>,
+}
+
+impl FromValue for AcceleratorCount {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(AcceleratorCount {
+            min: r.optional("Min")?,
+            max: r.optional("Max")?,
+        })
+    }
+}
+
+impl IntoValue for AcceleratorCount {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Min", self.min);
+        w.optional("Max", self.max);
+        w.finish()
+    }
+}
+
+/// The `AcceleratorCountRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AcceleratorCountRequest {
+    pub min: ::std::option::Option<i32>,
+    pub max: ::std::option::Option<i32>,
+}
+
+impl FromValue for AcceleratorCountRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(AcceleratorCountRequest {
+            min: r.optional("Min")?,
+            max: r.optional("Max")?,
+        })
+    }
+}
+
+impl IntoValue for AcceleratorCountRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Min", self.min);
+        w.optional("Max", self.max);
+        w.finish()
+    }
+}
+
+/// The `AcceleratorTotalMemoryMiB` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AcceleratorTotalMemoryMiB {
+    pub min: ::std::option::Option<i32>,
+    pub max: ::std::option::Option<i32>,
+}
+
+impl FromValue for AcceleratorTotalMemoryMiB {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(AcceleratorTotalMemoryMiB {
+            min: r.optional("Min")?,
+            max: r.optional("Max")?,
+        })
+    }
+}
+
+impl IntoValue for AcceleratorTotalMemoryMiB {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Min", self.min);
+        w.optional("Max", self.max);
+        w.finish()
+    }
+}
+
+/// The `AcceleratorTotalMemoryMiBRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AcceleratorTotalMemoryMiBRequest {
+    pub min: ::std::option::Option<i32>,
+    pub max: ::std::option::Option<i32>,
+}
+
+impl FromValue for AcceleratorTotalMemoryMiBRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(AcceleratorTotalMemoryMiBRequest {
+            min: r.optional("Min")?,
+            max: r.optional("Max")?,
+        })
+    }
+}
+
+impl IntoValue for AcceleratorTotalMemoryMiBRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Min", self.min);
+        w.optional("Max", self.max);
+        w.finish()
+    }
+}
+
 /// The `AccountAttribute` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AccountAttribute {
@@ -55,6 +163,231 @@ impl IntoValue for AccountAttributeValue {
         #[allow(unused_mut)]
         let mut w = StructWriter::new();
         w.optional("AttributeValue", self.attribute_value);
+        w.finish()
+    }
+}
+
+/// The `Address` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Address {
+    pub allocation_id: ::std::option::Option<::std::string::String>,
+    pub association_id: ::std::option::Option<::std::string::String>,
+    pub domain: ::std::option::Option<::std::string::String>,
+    pub network_interface_id: ::std::option::Option<::std::string::String>,
+    pub network_interface_owner_id: ::std::option::Option<::std::string::String>,
+    pub private_ip_address: ::std::option::Option<::std::string::String>,
+    pub tags: ::std::option::Option<::std::vec::Vec<Tag>>,
+    pub public_ipv4_pool: ::std::option::Option<::std::string::String>,
+    pub network_border_group: ::std::option::Option<::std::string::String>,
+    pub customer_owned_ip: ::std::option::Option<::std::string::String>,
+    pub customer_owned_ipv4_pool: ::std::option::Option<::std::string::String>,
+    pub carrier_ip: ::std::option::Option<::std::string::String>,
+    pub subnet_id: ::std::option::Option<::std::string::String>,
+    pub service_managed: ::std::option::Option<::std::string::String>,
+    pub instance_id: ::std::option::Option<::std::string::String>,
+    pub public_ip: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for Address {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(Address {
+            allocation_id: r.optional("AllocationId")?,
+            association_id: r.optional("AssociationId")?,
+            domain: r.optional("Domain")?,
+            network_interface_id: r.optional("NetworkInterfaceId")?,
+            network_interface_owner_id: r.optional("NetworkInterfaceOwnerId")?,
+            private_ip_address: r.optional("PrivateIpAddress")?,
+            tags: r.optional("Tags")?,
+            public_ipv4_pool: r.optional("PublicIpv4Pool")?,
+            network_border_group: r.optional("NetworkBorderGroup")?,
+            customer_owned_ip: r.optional("CustomerOwnedIp")?,
+            customer_owned_ipv4_pool: r.optional("CustomerOwnedIpv4Pool")?,
+            carrier_ip: r.optional("CarrierIp")?,
+            subnet_id: r.optional("SubnetId")?,
+            service_managed: r.optional("ServiceManaged")?,
+            instance_id: r.optional("InstanceId")?,
+            public_ip: r.optional("PublicIp")?,
+        })
+    }
+}
+
+impl IntoValue for Address {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("AllocationId", self.allocation_id);
+        w.optional("AssociationId", self.association_id);
+        w.optional("Domain", self.domain);
+        w.optional("NetworkInterfaceId", self.network_interface_id);
+        w.optional("NetworkInterfaceOwnerId", self.network_interface_owner_id);
+        w.optional("PrivateIpAddress", self.private_ip_address);
+        w.optional("Tags", self.tags);
+        w.optional("PublicIpv4Pool", self.public_ipv4_pool);
+        w.optional("NetworkBorderGroup", self.network_border_group);
+        w.optional("CustomerOwnedIp", self.customer_owned_ip);
+        w.optional("CustomerOwnedIpv4Pool", self.customer_owned_ipv4_pool);
+        w.optional("CarrierIp", self.carrier_ip);
+        w.optional("SubnetId", self.subnet_id);
+        w.optional("ServiceManaged", self.service_managed);
+        w.optional("InstanceId", self.instance_id);
+        w.optional("PublicIp", self.public_ip);
+        w.finish()
+    }
+}
+
+/// The `AllocateAddressRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AllocateAddressRequest {
+    pub domain: ::std::option::Option<::std::string::String>,
+    pub address: ::std::option::Option<::std::string::String>,
+    pub public_ipv4_pool: ::std::option::Option<::std::string::String>,
+    pub network_border_group: ::std::option::Option<::std::string::String>,
+    pub customer_owned_ipv4_pool: ::std::option::Option<::std::string::String>,
+    pub tag_specifications: ::std::option::Option<::std::vec::Vec<TagSpecification>>,
+    pub ipam_pool_id: ::std::option::Option<::std::string::String>,
+    pub dry_run: ::std::option::Option<bool>,
+}
+
+impl FromValue for AllocateAddressRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(AllocateAddressRequest {
+            domain: r.optional("Domain")?,
+            address: r.optional("Address")?,
+            public_ipv4_pool: r.optional("PublicIpv4Pool")?,
+            network_border_group: r.optional("NetworkBorderGroup")?,
+            customer_owned_ipv4_pool: r.optional("CustomerOwnedIpv4Pool")?,
+            tag_specifications: r.optional("TagSpecifications")?,
+            ipam_pool_id: r.optional("IpamPoolId")?,
+            dry_run: r.optional("DryRun")?,
+        })
+    }
+}
+
+impl IntoValue for AllocateAddressRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Domain", self.domain);
+        w.optional("Address", self.address);
+        w.optional("PublicIpv4Pool", self.public_ipv4_pool);
+        w.optional("NetworkBorderGroup", self.network_border_group);
+        w.optional("CustomerOwnedIpv4Pool", self.customer_owned_ipv4_pool);
+        w.optional("TagSpecifications", self.tag_specifications);
+        w.optional("IpamPoolId", self.ipam_pool_id);
+        w.optional("DryRun", self.dry_run);
+        w.finish()
+    }
+}
+
+/// The `AllocateAddressResult` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AllocateAddressResult {
+    pub allocation_id: ::std::option::Option<::std::string::String>,
+    pub public_ipv4_pool: ::std::option::Option<::std::string::String>,
+    pub network_border_group: ::std::option::Option<::std::string::String>,
+    pub domain: ::std::option::Option<::std::string::String>,
+    pub customer_owned_ip: ::std::option::Option<::std::string::String>,
+    pub customer_owned_ipv4_pool: ::std::option::Option<::std::string::String>,
+    pub carrier_ip: ::std::option::Option<::std::string::String>,
+    pub public_ip: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for AllocateAddressResult {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(AllocateAddressResult {
+            allocation_id: r.optional("AllocationId")?,
+            public_ipv4_pool: r.optional("PublicIpv4Pool")?,
+            network_border_group: r.optional("NetworkBorderGroup")?,
+            domain: r.optional("Domain")?,
+            customer_owned_ip: r.optional("CustomerOwnedIp")?,
+            customer_owned_ipv4_pool: r.optional("CustomerOwnedIpv4Pool")?,
+            carrier_ip: r.optional("CarrierIp")?,
+            public_ip: r.optional("PublicIp")?,
+        })
+    }
+}
+
+impl IntoValue for AllocateAddressResult {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("AllocationId", self.allocation_id);
+        w.optional("PublicIpv4Pool", self.public_ipv4_pool);
+        w.optional("NetworkBorderGroup", self.network_border_group);
+        w.optional("Domain", self.domain);
+        w.optional("CustomerOwnedIp", self.customer_owned_ip);
+        w.optional("CustomerOwnedIpv4Pool", self.customer_owned_ipv4_pool);
+        w.optional("CarrierIp", self.carrier_ip);
+        w.optional("PublicIp", self.public_ip);
+        w.finish()
+    }
+}
+
+/// The `AssociateAddressRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AssociateAddressRequest {
+    pub allocation_id: ::std::option::Option<::std::string::String>,
+    pub instance_id: ::std::option::Option<::std::string::String>,
+    pub public_ip: ::std::option::Option<::std::string::String>,
+    pub dry_run: ::std::option::Option<bool>,
+    pub network_interface_id: ::std::option::Option<::std::string::String>,
+    pub private_ip_address: ::std::option::Option<::std::string::String>,
+    pub allow_reassociation: ::std::option::Option<bool>,
+}
+
+impl FromValue for AssociateAddressRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(AssociateAddressRequest {
+            allocation_id: r.optional("AllocationId")?,
+            instance_id: r.optional("InstanceId")?,
+            public_ip: r.optional("PublicIp")?,
+            dry_run: r.optional("DryRun")?,
+            network_interface_id: r.optional("NetworkInterfaceId")?,
+            private_ip_address: r.optional("PrivateIpAddress")?,
+            allow_reassociation: r.optional("AllowReassociation")?,
+        })
+    }
+}
+
+impl IntoValue for AssociateAddressRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("AllocationId", self.allocation_id);
+        w.optional("InstanceId", self.instance_id);
+        w.optional("PublicIp", self.public_ip);
+        w.optional("DryRun", self.dry_run);
+        w.optional("NetworkInterfaceId", self.network_interface_id);
+        w.optional("PrivateIpAddress", self.private_ip_address);
+        w.optional("AllowReassociation", self.allow_reassociation);
+        w.finish()
+    }
+}
+
+/// The `AssociateAddressResult` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AssociateAddressResult {
+    pub association_id: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for AssociateAddressResult {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(AssociateAddressResult {
+            association_id: r.optional("AssociationId")?,
+        })
+    }
+}
+
+impl IntoValue for AssociateAddressResult {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("AssociationId", self.association_id);
         w.finish()
     }
 }
@@ -168,6 +501,30 @@ impl FromValue for AttributeBooleanValue {
 }
 
 impl IntoValue for AttributeBooleanValue {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Value", self.value);
+        w.finish()
+    }
+}
+
+/// The `AttributeValue` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AttributeValue {
+    pub value: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for AttributeValue {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(AttributeValue {
+            value: r.optional("Value")?,
+        })
+    }
+}
+
+impl IntoValue for AttributeValue {
     fn into_value(self) -> Value {
         #[allow(unused_mut)]
         let mut w = StructWriter::new();
@@ -398,6 +755,36 @@ impl IntoValue for AvailabilityZone {
     }
 }
 
+/// The `AvailabilityZoneAddress` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AvailabilityZoneAddress {
+    pub availability_zone: ::std::option::Option<::std::string::String>,
+    pub availability_zone_id: ::std::option::Option<::std::string::String>,
+    pub allocation_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+}
+
+impl FromValue for AvailabilityZoneAddress {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(AvailabilityZoneAddress {
+            availability_zone: r.optional("AvailabilityZone")?,
+            availability_zone_id: r.optional("AvailabilityZoneId")?,
+            allocation_ids: r.optional("AllocationIds")?,
+        })
+    }
+}
+
+impl IntoValue for AvailabilityZoneAddress {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("AvailabilityZone", self.availability_zone);
+        w.optional("AvailabilityZoneId", self.availability_zone_id);
+        w.optional("AllocationIds", self.allocation_ids);
+        w.finish()
+    }
+}
+
 /// The `AvailabilityZoneGeography` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AvailabilityZoneGeography {
@@ -466,6 +853,132 @@ impl IntoValue for AvailabilityZoneSubGeography {
         #[allow(unused_mut)]
         let mut w = StructWriter::new();
         w.optional("Name", self.name);
+        w.finish()
+    }
+}
+
+/// The `BaselineEbsBandwidthMbps` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BaselineEbsBandwidthMbps {
+    pub min: ::std::option::Option<i32>,
+    pub max: ::std::option::Option<i32>,
+}
+
+impl FromValue for BaselineEbsBandwidthMbps {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(BaselineEbsBandwidthMbps {
+            min: r.optional("Min")?,
+            max: r.optional("Max")?,
+        })
+    }
+}
+
+impl IntoValue for BaselineEbsBandwidthMbps {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Min", self.min);
+        w.optional("Max", self.max);
+        w.finish()
+    }
+}
+
+/// The `BaselineEbsBandwidthMbpsRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BaselineEbsBandwidthMbpsRequest {
+    pub min: ::std::option::Option<i32>,
+    pub max: ::std::option::Option<i32>,
+}
+
+impl FromValue for BaselineEbsBandwidthMbpsRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(BaselineEbsBandwidthMbpsRequest {
+            min: r.optional("Min")?,
+            max: r.optional("Max")?,
+        })
+    }
+}
+
+impl IntoValue for BaselineEbsBandwidthMbpsRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Min", self.min);
+        w.optional("Max", self.max);
+        w.finish()
+    }
+}
+
+/// The `BaselinePerformanceFactors` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BaselinePerformanceFactors {
+    pub cpu: ::std::option::Option<CpuPerformanceFactor>,
+}
+
+impl FromValue for BaselinePerformanceFactors {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(BaselinePerformanceFactors {
+            cpu: r.optional("Cpu")?,
+        })
+    }
+}
+
+impl IntoValue for BaselinePerformanceFactors {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Cpu", self.cpu);
+        w.finish()
+    }
+}
+
+/// The `BaselinePerformanceFactorsRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BaselinePerformanceFactorsRequest {
+    pub cpu: ::std::option::Option<CpuPerformanceFactorRequest>,
+}
+
+impl FromValue for BaselinePerformanceFactorsRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(BaselinePerformanceFactorsRequest {
+            cpu: r.optional("Cpu")?,
+        })
+    }
+}
+
+impl IntoValue for BaselinePerformanceFactorsRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Cpu", self.cpu);
+        w.finish()
+    }
+}
+
+/// The `BlobAttributeValue` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BlobAttributeValue {
+    pub value: ::std::option::Option<::bytes::Bytes>,
+}
+
+impl FromValue for BlobAttributeValue {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(BlobAttributeValue {
+            value: r.optional("Value")?,
+        })
+    }
+}
+
+impl IntoValue for BlobAttributeValue {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Value", self.value);
         w.finish()
     }
 }
@@ -635,6 +1148,36 @@ impl IntoValue for CapacityReservationTargetResponse {
     }
 }
 
+/// The `ConnectionTrackingSpecification` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConnectionTrackingSpecification {
+    pub tcp_established_timeout: ::std::option::Option<i32>,
+    pub udp_timeout: ::std::option::Option<i32>,
+    pub udp_stream_timeout: ::std::option::Option<i32>,
+}
+
+impl FromValue for ConnectionTrackingSpecification {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ConnectionTrackingSpecification {
+            tcp_established_timeout: r.optional("TcpEstablishedTimeout")?,
+            udp_timeout: r.optional("UdpTimeout")?,
+            udp_stream_timeout: r.optional("UdpStreamTimeout")?,
+        })
+    }
+}
+
+impl IntoValue for ConnectionTrackingSpecification {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("TcpEstablishedTimeout", self.tcp_established_timeout);
+        w.optional("UdpTimeout", self.udp_timeout);
+        w.optional("UdpStreamTimeout", self.udp_stream_timeout);
+        w.finish()
+    }
+}
+
 /// The `ConnectionTrackingSpecificationRequest` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ConnectionTrackingSpecificationRequest {
@@ -761,6 +1304,54 @@ impl IntoValue for CpuOptionsRequest {
     }
 }
 
+/// The `CpuPerformanceFactor` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CpuPerformanceFactor {
+    pub references: ::std::option::Option<::std::vec::Vec<PerformanceFactorReference>>,
+}
+
+impl FromValue for CpuPerformanceFactor {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CpuPerformanceFactor {
+            references: r.optional("References")?,
+        })
+    }
+}
+
+impl IntoValue for CpuPerformanceFactor {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("References", self.references);
+        w.finish()
+    }
+}
+
+/// The `CpuPerformanceFactorRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CpuPerformanceFactorRequest {
+    pub references: ::std::option::Option<::std::vec::Vec<PerformanceFactorReferenceRequest>>,
+}
+
+impl FromValue for CpuPerformanceFactorRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CpuPerformanceFactorRequest {
+            references: r.optional("References")?,
+        })
+    }
+}
+
+impl IntoValue for CpuPerformanceFactorRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("References", self.references);
+        w.finish()
+    }
+}
+
 /// The `CreateInternetGatewayRequest` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CreateInternetGatewayRequest {
@@ -844,6 +1435,234 @@ impl IntoValue for CreateKeyPairRequest {
         w.optional("TagSpecifications", self.tag_specifications);
         w.optional("KeyFormat", self.key_format);
         w.optional("DryRun", self.dry_run);
+        w.finish()
+    }
+}
+
+/// The `CreateLaunchTemplateRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateLaunchTemplateRequest {
+    pub dry_run: ::std::option::Option<bool>,
+    pub client_token: ::std::option::Option<::std::string::String>,
+    pub launch_template_name: ::std::string::String,
+    pub version_description: ::std::option::Option<::std::string::String>,
+    pub launch_template_data: RequestLaunchTemplateData,
+    pub operator: ::std::option::Option<OperatorRequest>,
+    pub tag_specifications: ::std::option::Option<::std::vec::Vec<TagSpecification>>,
+}
+
+impl FromValue for CreateLaunchTemplateRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CreateLaunchTemplateRequest {
+            dry_run: r.optional("DryRun")?,
+            client_token: r.optional("ClientToken")?,
+            launch_template_name: r.required("LaunchTemplateName")?,
+            version_description: r.optional("VersionDescription")?,
+            launch_template_data: r.required("LaunchTemplateData")?,
+            operator: r.optional("Operator")?,
+            tag_specifications: r.optional("TagSpecifications")?,
+        })
+    }
+}
+
+impl IntoValue for CreateLaunchTemplateRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("DryRun", self.dry_run);
+        w.optional("ClientToken", self.client_token);
+        w.member("LaunchTemplateName", self.launch_template_name);
+        w.optional("VersionDescription", self.version_description);
+        w.member("LaunchTemplateData", self.launch_template_data);
+        w.optional("Operator", self.operator);
+        w.optional("TagSpecifications", self.tag_specifications);
+        w.finish()
+    }
+}
+
+/// The `CreateLaunchTemplateResult` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateLaunchTemplateResult {
+    pub launch_template: ::std::option::Option<LaunchTemplate>,
+    pub warning: ::std::option::Option<ValidationWarning>,
+}
+
+impl FromValue for CreateLaunchTemplateResult {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CreateLaunchTemplateResult {
+            launch_template: r.optional("LaunchTemplate")?,
+            warning: r.optional("Warning")?,
+        })
+    }
+}
+
+impl IntoValue for CreateLaunchTemplateResult {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("LaunchTemplate", self.launch_template);
+        w.optional("Warning", self.warning);
+        w.finish()
+    }
+}
+
+/// The `CreateLaunchTemplateVersionRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateLaunchTemplateVersionRequest {
+    pub dry_run: ::std::option::Option<bool>,
+    pub client_token: ::std::option::Option<::std::string::String>,
+    pub launch_template_id: ::std::option::Option<::std::string::String>,
+    pub launch_template_name: ::std::option::Option<::std::string::String>,
+    pub source_version: ::std::option::Option<::std::string::String>,
+    pub version_description: ::std::option::Option<::std::string::String>,
+    pub launch_template_data: RequestLaunchTemplateData,
+    pub resolve_alias: ::std::option::Option<bool>,
+}
+
+impl FromValue for CreateLaunchTemplateVersionRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CreateLaunchTemplateVersionRequest {
+            dry_run: r.optional("DryRun")?,
+            client_token: r.optional("ClientToken")?,
+            launch_template_id: r.optional("LaunchTemplateId")?,
+            launch_template_name: r.optional("LaunchTemplateName")?,
+            source_version: r.optional("SourceVersion")?,
+            version_description: r.optional("VersionDescription")?,
+            launch_template_data: r.required("LaunchTemplateData")?,
+            resolve_alias: r.optional("ResolveAlias")?,
+        })
+    }
+}
+
+impl IntoValue for CreateLaunchTemplateVersionRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("DryRun", self.dry_run);
+        w.optional("ClientToken", self.client_token);
+        w.optional("LaunchTemplateId", self.launch_template_id);
+        w.optional("LaunchTemplateName", self.launch_template_name);
+        w.optional("SourceVersion", self.source_version);
+        w.optional("VersionDescription", self.version_description);
+        w.member("LaunchTemplateData", self.launch_template_data);
+        w.optional("ResolveAlias", self.resolve_alias);
+        w.finish()
+    }
+}
+
+/// The `CreateLaunchTemplateVersionResult` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateLaunchTemplateVersionResult {
+    pub launch_template_version: ::std::option::Option<LaunchTemplateVersion>,
+    pub warning: ::std::option::Option<ValidationWarning>,
+}
+
+impl FromValue for CreateLaunchTemplateVersionResult {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CreateLaunchTemplateVersionResult {
+            launch_template_version: r.optional("LaunchTemplateVersion")?,
+            warning: r.optional("Warning")?,
+        })
+    }
+}
+
+impl IntoValue for CreateLaunchTemplateVersionResult {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("LaunchTemplateVersion", self.launch_template_version);
+        w.optional("Warning", self.warning);
+        w.finish()
+    }
+}
+
+/// The `CreateNatGatewayRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateNatGatewayRequest {
+    pub availability_mode: ::std::option::Option<::std::string::String>,
+    pub allocation_id: ::std::option::Option<::std::string::String>,
+    pub client_token: ::std::option::Option<::std::string::String>,
+    pub dry_run: ::std::option::Option<bool>,
+    pub subnet_id: ::std::option::Option<::std::string::String>,
+    pub vpc_id: ::std::option::Option<::std::string::String>,
+    pub availability_zone_addresses: ::std::option::Option<::std::vec::Vec<AvailabilityZoneAddress>>,
+    pub tag_specifications: ::std::option::Option<::std::vec::Vec<TagSpecification>>,
+    pub connectivity_type: ::std::option::Option<::std::string::String>,
+    pub private_ip_address: ::std::option::Option<::std::string::String>,
+    pub secondary_allocation_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub secondary_private_ip_addresses: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub secondary_private_ip_address_count: ::std::option::Option<i32>,
+}
+
+impl FromValue for CreateNatGatewayRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CreateNatGatewayRequest {
+            availability_mode: r.optional("AvailabilityMode")?,
+            allocation_id: r.optional("AllocationId")?,
+            client_token: r.optional("ClientToken")?,
+            dry_run: r.optional("DryRun")?,
+            subnet_id: r.optional("SubnetId")?,
+            vpc_id: r.optional("VpcId")?,
+            availability_zone_addresses: r.optional("AvailabilityZoneAddresses")?,
+            tag_specifications: r.optional("TagSpecifications")?,
+            connectivity_type: r.optional("ConnectivityType")?,
+            private_ip_address: r.optional("PrivateIpAddress")?,
+            secondary_allocation_ids: r.optional("SecondaryAllocationIds")?,
+            secondary_private_ip_addresses: r.optional("SecondaryPrivateIpAddresses")?,
+            secondary_private_ip_address_count: r.optional("SecondaryPrivateIpAddressCount")?,
+        })
+    }
+}
+
+impl IntoValue for CreateNatGatewayRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("AvailabilityMode", self.availability_mode);
+        w.optional("AllocationId", self.allocation_id);
+        w.optional("ClientToken", self.client_token);
+        w.optional("DryRun", self.dry_run);
+        w.optional("SubnetId", self.subnet_id);
+        w.optional("VpcId", self.vpc_id);
+        w.optional("AvailabilityZoneAddresses", self.availability_zone_addresses);
+        w.optional("TagSpecifications", self.tag_specifications);
+        w.optional("ConnectivityType", self.connectivity_type);
+        w.optional("PrivateIpAddress", self.private_ip_address);
+        w.optional("SecondaryAllocationIds", self.secondary_allocation_ids);
+        w.optional("SecondaryPrivateIpAddresses", self.secondary_private_ip_addresses);
+        w.optional("SecondaryPrivateIpAddressCount", self.secondary_private_ip_address_count);
+        w.finish()
+    }
+}
+
+/// The `CreateNatGatewayResult` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateNatGatewayResult {
+    pub client_token: ::std::option::Option<::std::string::String>,
+    pub nat_gateway: ::std::option::Option<NatGateway>,
+}
+
+impl FromValue for CreateNatGatewayResult {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CreateNatGatewayResult {
+            client_token: r.optional("ClientToken")?,
+            nat_gateway: r.optional("NatGateway")?,
+        })
+    }
+}
+
+impl IntoValue for CreateNatGatewayResult {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("ClientToken", self.client_token);
+        w.optional("NatGateway", self.nat_gateway);
         w.finish()
     }
 }
@@ -1268,6 +2087,30 @@ impl IntoValue for CreateVpcResult {
     }
 }
 
+/// The `CreditSpecification` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreditSpecification {
+    pub cpu_credits: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for CreditSpecification {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CreditSpecification {
+            cpu_credits: r.optional("CpuCredits")?,
+        })
+    }
+}
+
+impl IntoValue for CreditSpecification {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("CpuCredits", self.cpu_credits);
+        w.finish()
+    }
+}
+
 /// The `CreditSpecificationRequest` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CreditSpecificationRequest {
@@ -1402,6 +2245,111 @@ impl IntoValue for DeleteKeyPairResult {
         let mut w = StructWriter::new();
         w.optional("Return", self.r#return);
         w.optional("KeyPairId", self.key_pair_id);
+        w.finish()
+    }
+}
+
+/// The `DeleteLaunchTemplateRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteLaunchTemplateRequest {
+    pub dry_run: ::std::option::Option<bool>,
+    pub launch_template_id: ::std::option::Option<::std::string::String>,
+    pub launch_template_name: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for DeleteLaunchTemplateRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeleteLaunchTemplateRequest {
+            dry_run: r.optional("DryRun")?,
+            launch_template_id: r.optional("LaunchTemplateId")?,
+            launch_template_name: r.optional("LaunchTemplateName")?,
+        })
+    }
+}
+
+impl IntoValue for DeleteLaunchTemplateRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("DryRun", self.dry_run);
+        w.optional("LaunchTemplateId", self.launch_template_id);
+        w.optional("LaunchTemplateName", self.launch_template_name);
+        w.finish()
+    }
+}
+
+/// The `DeleteLaunchTemplateResult` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteLaunchTemplateResult {
+    pub launch_template: ::std::option::Option<LaunchTemplate>,
+}
+
+impl FromValue for DeleteLaunchTemplateResult {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeleteLaunchTemplateResult {
+            launch_template: r.optional("LaunchTemplate")?,
+        })
+    }
+}
+
+impl IntoValue for DeleteLaunchTemplateResult {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("LaunchTemplate", self.launch_template);
+        w.finish()
+    }
+}
+
+/// The `DeleteNatGatewayRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteNatGatewayRequest {
+    pub dry_run: ::std::option::Option<bool>,
+    pub nat_gateway_id: ::std::string::String,
+}
+
+impl FromValue for DeleteNatGatewayRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeleteNatGatewayRequest {
+            dry_run: r.optional("DryRun")?,
+            nat_gateway_id: r.required("NatGatewayId")?,
+        })
+    }
+}
+
+impl IntoValue for DeleteNatGatewayRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("DryRun", self.dry_run);
+        w.member("NatGatewayId", self.nat_gateway_id);
+        w.finish()
+    }
+}
+
+/// The `DeleteNatGatewayResult` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteNatGatewayResult {
+    pub nat_gateway_id: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for DeleteNatGatewayResult {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeleteNatGatewayResult {
+            nat_gateway_id: r.optional("NatGatewayId")?,
+        })
+    }
+}
+
+impl IntoValue for DeleteNatGatewayResult {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("NatGatewayId", self.nat_gateway_id);
         w.finish()
     }
 }
@@ -1661,6 +2609,63 @@ impl IntoValue for DescribeAccountAttributesResult {
     }
 }
 
+/// The `DescribeAddressesRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeAddressesRequest {
+    pub public_ips: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub dry_run: ::std::option::Option<bool>,
+    pub filters: ::std::option::Option<::std::vec::Vec<Filter>>,
+    pub allocation_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+}
+
+impl FromValue for DescribeAddressesRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DescribeAddressesRequest {
+            public_ips: r.optional("PublicIps")?,
+            dry_run: r.optional("DryRun")?,
+            filters: r.optional("Filters")?,
+            allocation_ids: r.optional("AllocationIds")?,
+        })
+    }
+}
+
+impl IntoValue for DescribeAddressesRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("PublicIps", self.public_ips);
+        w.optional("DryRun", self.dry_run);
+        w.optional("Filters", self.filters);
+        w.optional("AllocationIds", self.allocation_ids);
+        w.finish()
+    }
+}
+
+/// The `DescribeAddressesResult` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeAddressesResult {
+    pub addresses: ::std::option::Option<::std::vec::Vec<Address>>,
+}
+
+impl FromValue for DescribeAddressesResult {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DescribeAddressesResult {
+            addresses: r.optional("Addresses")?,
+        })
+    }
+}
+
+impl IntoValue for DescribeAddressesResult {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Addresses", self.addresses);
+        w.finish()
+    }
+}
+
 /// The `DescribeAvailabilityZonesRequest` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DescribeAvailabilityZonesRequest {
@@ -1792,6 +2797,36 @@ impl IntoValue for DescribeImagesResult {
         let mut w = StructWriter::new();
         w.optional("NextToken", self.next_token);
         w.optional("Images", self.images);
+        w.finish()
+    }
+}
+
+/// The `DescribeInstanceAttributeRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeInstanceAttributeRequest {
+    pub dry_run: ::std::option::Option<bool>,
+    pub instance_id: ::std::string::String,
+    pub attribute: ::std::string::String,
+}
+
+impl FromValue for DescribeInstanceAttributeRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DescribeInstanceAttributeRequest {
+            dry_run: r.optional("DryRun")?,
+            instance_id: r.required("InstanceId")?,
+            attribute: r.required("Attribute")?,
+        })
+    }
+}
+
+impl IntoValue for DescribeInstanceAttributeRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("DryRun", self.dry_run);
+        w.member("InstanceId", self.instance_id);
+        w.member("Attribute", self.attribute);
         w.finish()
     }
 }
@@ -2116,6 +3151,219 @@ impl IntoValue for DescribeKeyPairsResult {
         #[allow(unused_mut)]
         let mut w = StructWriter::new();
         w.optional("KeyPairs", self.key_pairs);
+        w.finish()
+    }
+}
+
+/// The `DescribeLaunchTemplateVersionsRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeLaunchTemplateVersionsRequest {
+    pub dry_run: ::std::option::Option<bool>,
+    pub launch_template_id: ::std::option::Option<::std::string::String>,
+    pub launch_template_name: ::std::option::Option<::std::string::String>,
+    pub versions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub min_version: ::std::option::Option<::std::string::String>,
+    pub max_version: ::std::option::Option<::std::string::String>,
+    pub next_token: ::std::option::Option<::std::string::String>,
+    pub max_results: ::std::option::Option<i32>,
+    pub filters: ::std::option::Option<::std::vec::Vec<Filter>>,
+    pub resolve_alias: ::std::option::Option<bool>,
+    pub include_managed_resources: ::std::option::Option<bool>,
+}
+
+impl FromValue for DescribeLaunchTemplateVersionsRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DescribeLaunchTemplateVersionsRequest {
+            dry_run: r.optional("DryRun")?,
+            launch_template_id: r.optional("LaunchTemplateId")?,
+            launch_template_name: r.optional("LaunchTemplateName")?,
+            versions: r.optional("Versions")?,
+            min_version: r.optional("MinVersion")?,
+            max_version: r.optional("MaxVersion")?,
+            next_token: r.optional("NextToken")?,
+            max_results: r.optional("MaxResults")?,
+            filters: r.optional("Filters")?,
+            resolve_alias: r.optional("ResolveAlias")?,
+            include_managed_resources: r.optional("IncludeManagedResources")?,
+        })
+    }
+}
+
+impl IntoValue for DescribeLaunchTemplateVersionsRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("DryRun", self.dry_run);
+        w.optional("LaunchTemplateId", self.launch_template_id);
+        w.optional("LaunchTemplateName", self.launch_template_name);
+        w.optional("Versions", self.versions);
+        w.optional("MinVersion", self.min_version);
+        w.optional("MaxVersion", self.max_version);
+        w.optional("NextToken", self.next_token);
+        w.optional("MaxResults", self.max_results);
+        w.optional("Filters", self.filters);
+        w.optional("ResolveAlias", self.resolve_alias);
+        w.optional("IncludeManagedResources", self.include_managed_resources);
+        w.finish()
+    }
+}
+
+/// The `DescribeLaunchTemplateVersionsResult` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeLaunchTemplateVersionsResult {
+    pub launch_template_versions: ::std::option::Option<::std::vec::Vec<LaunchTemplateVersion>>,
+    pub next_token: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for DescribeLaunchTemplateVersionsResult {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DescribeLaunchTemplateVersionsResult {
+            launch_template_versions: r.optional("LaunchTemplateVersions")?,
+            next_token: r.optional("NextToken")?,
+        })
+    }
+}
+
+impl IntoValue for DescribeLaunchTemplateVersionsResult {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("LaunchTemplateVersions", self.launch_template_versions);
+        w.optional("NextToken", self.next_token);
+        w.finish()
+    }
+}
+
+/// The `DescribeLaunchTemplatesRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeLaunchTemplatesRequest {
+    pub dry_run: ::std::option::Option<bool>,
+    pub launch_template_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub launch_template_names: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub filters: ::std::option::Option<::std::vec::Vec<Filter>>,
+    pub next_token: ::std::option::Option<::std::string::String>,
+    pub max_results: ::std::option::Option<i32>,
+    pub include_managed_resources: ::std::option::Option<bool>,
+}
+
+impl FromValue for DescribeLaunchTemplatesRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DescribeLaunchTemplatesRequest {
+            dry_run: r.optional("DryRun")?,
+            launch_template_ids: r.optional("LaunchTemplateIds")?,
+            launch_template_names: r.optional("LaunchTemplateNames")?,
+            filters: r.optional("Filters")?,
+            next_token: r.optional("NextToken")?,
+            max_results: r.optional("MaxResults")?,
+            include_managed_resources: r.optional("IncludeManagedResources")?,
+        })
+    }
+}
+
+impl IntoValue for DescribeLaunchTemplatesRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("DryRun", self.dry_run);
+        w.optional("LaunchTemplateIds", self.launch_template_ids);
+        w.optional("LaunchTemplateNames", self.launch_template_names);
+        w.optional("Filters", self.filters);
+        w.optional("NextToken", self.next_token);
+        w.optional("MaxResults", self.max_results);
+        w.optional("IncludeManagedResources", self.include_managed_resources);
+        w.finish()
+    }
+}
+
+/// The `DescribeLaunchTemplatesResult` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeLaunchTemplatesResult {
+    pub launch_templates: ::std::option::Option<::std::vec::Vec<LaunchTemplate>>,
+    pub next_token: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for DescribeLaunchTemplatesResult {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DescribeLaunchTemplatesResult {
+            launch_templates: r.optional("LaunchTemplates")?,
+            next_token: r.optional("NextToken")?,
+        })
+    }
+}
+
+impl IntoValue for DescribeLaunchTemplatesResult {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("LaunchTemplates", self.launch_templates);
+        w.optional("NextToken", self.next_token);
+        w.finish()
+    }
+}
+
+/// The `DescribeNatGatewaysRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeNatGatewaysRequest {
+    pub dry_run: ::std::option::Option<bool>,
+    pub filter: ::std::option::Option<::std::vec::Vec<Filter>>,
+    pub max_results: ::std::option::Option<i32>,
+    pub nat_gateway_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub next_token: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for DescribeNatGatewaysRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DescribeNatGatewaysRequest {
+            dry_run: r.optional("DryRun")?,
+            filter: r.optional("Filter")?,
+            max_results: r.optional("MaxResults")?,
+            nat_gateway_ids: r.optional("NatGatewayIds")?,
+            next_token: r.optional("NextToken")?,
+        })
+    }
+}
+
+impl IntoValue for DescribeNatGatewaysRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("DryRun", self.dry_run);
+        w.optional("Filter", self.filter);
+        w.optional("MaxResults", self.max_results);
+        w.optional("NatGatewayIds", self.nat_gateway_ids);
+        w.optional("NextToken", self.next_token);
+        w.finish()
+    }
+}
+
+/// The `DescribeNatGatewaysResult` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeNatGatewaysResult {
+    pub nat_gateways: ::std::option::Option<::std::vec::Vec<NatGateway>>,
+    pub next_token: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for DescribeNatGatewaysResult {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DescribeNatGatewaysResult {
+            nat_gateways: r.optional("NatGateways")?,
+            next_token: r.optional("NextToken")?,
+        })
+    }
+}
+
+impl IntoValue for DescribeNatGatewaysResult {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("NatGateways", self.nat_gateways);
+        w.optional("NextToken", self.next_token);
         w.finish()
     }
 }
@@ -2648,6 +3896,36 @@ impl IntoValue for DetachInternetGatewayRequest {
     }
 }
 
+/// The `DisassociateAddressRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DisassociateAddressRequest {
+    pub association_id: ::std::option::Option<::std::string::String>,
+    pub public_ip: ::std::option::Option<::std::string::String>,
+    pub dry_run: ::std::option::Option<bool>,
+}
+
+impl FromValue for DisassociateAddressRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DisassociateAddressRequest {
+            association_id: r.optional("AssociationId")?,
+            public_ip: r.optional("PublicIp")?,
+            dry_run: r.optional("DryRun")?,
+        })
+    }
+}
+
+impl IntoValue for DisassociateAddressRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("AssociationId", self.association_id);
+        w.optional("PublicIp", self.public_ip);
+        w.optional("DryRun", self.dry_run);
+        w.finish()
+    }
+}
+
 /// The `DisassociateRouteTableRequest` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DisassociateRouteTableRequest {
@@ -2897,6 +4175,33 @@ impl IntoValue for EbsInstanceBlockDevice {
     }
 }
 
+/// The `EbsInstanceBlockDeviceSpecification` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EbsInstanceBlockDeviceSpecification {
+    pub volume_id: ::std::option::Option<::std::string::String>,
+    pub delete_on_termination: ::std::option::Option<bool>,
+}
+
+impl FromValue for EbsInstanceBlockDeviceSpecification {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(EbsInstanceBlockDeviceSpecification {
+            volume_id: r.optional("VolumeId")?,
+            delete_on_termination: r.optional("DeleteOnTermination")?,
+        })
+    }
+}
+
+impl IntoValue for EbsInstanceBlockDeviceSpecification {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("VolumeId", self.volume_id);
+        w.optional("DeleteOnTermination", self.delete_on_termination);
+        w.finish()
+    }
+}
+
 /// The `EbsOptimizedInfo` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EbsOptimizedInfo {
@@ -3070,6 +4375,30 @@ impl IntoValue for ElasticGpuSpecification {
         #[allow(unused_mut)]
         let mut w = StructWriter::new();
         w.member("Type", self.r#type);
+        w.finish()
+    }
+}
+
+/// The `ElasticGpuSpecificationResponse` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ElasticGpuSpecificationResponse {
+    pub r#type: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for ElasticGpuSpecificationResponse {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ElasticGpuSpecificationResponse {
+            r#type: r.optional("Type")?,
+        })
+    }
+}
+
+impl IntoValue for ElasticGpuSpecificationResponse {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Type", self.r#type);
         w.finish()
     }
 }
@@ -3340,6 +4669,66 @@ impl IntoValue for FpgaInfo {
         let mut w = StructWriter::new();
         w.optional("Fpgas", self.fpgas);
         w.optional("TotalFpgaMemoryInMiB", self.total_fpga_memory_in_mi_b);
+        w.finish()
+    }
+}
+
+/// The `GetConsoleOutputRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetConsoleOutputRequest {
+    pub instance_id: ::std::string::String,
+    pub latest: ::std::option::Option<bool>,
+    pub dry_run: ::std::option::Option<bool>,
+}
+
+impl FromValue for GetConsoleOutputRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetConsoleOutputRequest {
+            instance_id: r.required("InstanceId")?,
+            latest: r.optional("Latest")?,
+            dry_run: r.optional("DryRun")?,
+        })
+    }
+}
+
+impl IntoValue for GetConsoleOutputRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("InstanceId", self.instance_id);
+        w.optional("Latest", self.latest);
+        w.optional("DryRun", self.dry_run);
+        w.finish()
+    }
+}
+
+/// The `GetConsoleOutputResult` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetConsoleOutputResult {
+    pub instance_id: ::std::option::Option<::std::string::String>,
+    pub timestamp: ::std::option::Option<::nubo_core::Timestamp>,
+    pub output: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for GetConsoleOutputResult {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetConsoleOutputResult {
+            instance_id: r.optional("InstanceId")?,
+            timestamp: r.optional("Timestamp")?,
+            output: r.optional("Output")?,
+        })
+    }
+}
+
+impl IntoValue for GetConsoleOutputResult {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("InstanceId", self.instance_id);
+        w.optional("Timestamp", self.timestamp);
+        w.optional("Output", self.output);
         w.finish()
     }
 }
@@ -4103,6 +5492,78 @@ impl IntoValue for InstanceAttachmentEnaSrdUdpSpecification {
     }
 }
 
+/// The `InstanceAttribute` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceAttribute {
+    pub block_device_mappings: ::std::option::Option<::std::vec::Vec<InstanceBlockDeviceMapping>>,
+    pub disable_api_termination: ::std::option::Option<AttributeBooleanValue>,
+    pub ena_support: ::std::option::Option<AttributeBooleanValue>,
+    pub enclave_options: ::std::option::Option<EnclaveOptions>,
+    pub ebs_optimized: ::std::option::Option<AttributeBooleanValue>,
+    pub instance_id: ::std::option::Option<::std::string::String>,
+    pub instance_initiated_shutdown_behavior: ::std::option::Option<AttributeValue>,
+    pub instance_type: ::std::option::Option<AttributeValue>,
+    pub kernel_id: ::std::option::Option<AttributeValue>,
+    pub product_codes: ::std::option::Option<::std::vec::Vec<ProductCode>>,
+    pub ramdisk_id: ::std::option::Option<AttributeValue>,
+    pub root_device_name: ::std::option::Option<AttributeValue>,
+    pub source_dest_check: ::std::option::Option<AttributeBooleanValue>,
+    pub sriov_net_support: ::std::option::Option<AttributeValue>,
+    pub user_data: ::std::option::Option<AttributeValue>,
+    pub disable_api_stop: ::std::option::Option<AttributeBooleanValue>,
+    pub groups: ::std::option::Option<::std::vec::Vec<GroupIdentifier>>,
+}
+
+impl FromValue for InstanceAttribute {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(InstanceAttribute {
+            block_device_mappings: r.optional("BlockDeviceMappings")?,
+            disable_api_termination: r.optional("DisableApiTermination")?,
+            ena_support: r.optional("EnaSupport")?,
+            enclave_options: r.optional("EnclaveOptions")?,
+            ebs_optimized: r.optional("EbsOptimized")?,
+            instance_id: r.optional("InstanceId")?,
+            instance_initiated_shutdown_behavior: r.optional("InstanceInitiatedShutdownBehavior")?,
+            instance_type: r.optional("InstanceType")?,
+            kernel_id: r.optional("KernelId")?,
+            product_codes: r.optional("ProductCodes")?,
+            ramdisk_id: r.optional("RamdiskId")?,
+            root_device_name: r.optional("RootDeviceName")?,
+            source_dest_check: r.optional("SourceDestCheck")?,
+            sriov_net_support: r.optional("SriovNetSupport")?,
+            user_data: r.optional("UserData")?,
+            disable_api_stop: r.optional("DisableApiStop")?,
+            groups: r.optional("Groups")?,
+        })
+    }
+}
+
+impl IntoValue for InstanceAttribute {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("BlockDeviceMappings", self.block_device_mappings);
+        w.optional("DisableApiTermination", self.disable_api_termination);
+        w.optional("EnaSupport", self.ena_support);
+        w.optional("EnclaveOptions", self.enclave_options);
+        w.optional("EbsOptimized", self.ebs_optimized);
+        w.optional("InstanceId", self.instance_id);
+        w.optional("InstanceInitiatedShutdownBehavior", self.instance_initiated_shutdown_behavior);
+        w.optional("InstanceType", self.instance_type);
+        w.optional("KernelId", self.kernel_id);
+        w.optional("ProductCodes", self.product_codes);
+        w.optional("RamdiskId", self.ramdisk_id);
+        w.optional("RootDeviceName", self.root_device_name);
+        w.optional("SourceDestCheck", self.source_dest_check);
+        w.optional("SriovNetSupport", self.sriov_net_support);
+        w.optional("UserData", self.user_data);
+        w.optional("DisableApiStop", self.disable_api_stop);
+        w.optional("Groups", self.groups);
+        w.finish()
+    }
+}
+
 /// The `InstanceBlockDeviceMapping` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct InstanceBlockDeviceMapping {
@@ -4126,6 +5587,39 @@ impl IntoValue for InstanceBlockDeviceMapping {
         let mut w = StructWriter::new();
         w.optional("DeviceName", self.device_name);
         w.optional("Ebs", self.ebs);
+        w.finish()
+    }
+}
+
+/// The `InstanceBlockDeviceMappingSpecification` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceBlockDeviceMappingSpecification {
+    pub device_name: ::std::option::Option<::std::string::String>,
+    pub ebs: ::std::option::Option<EbsInstanceBlockDeviceSpecification>,
+    pub virtual_name: ::std::option::Option<::std::string::String>,
+    pub no_device: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for InstanceBlockDeviceMappingSpecification {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(InstanceBlockDeviceMappingSpecification {
+            device_name: r.optional("DeviceName")?,
+            ebs: r.optional("Ebs")?,
+            virtual_name: r.optional("VirtualName")?,
+            no_device: r.optional("NoDevice")?,
+        })
+    }
+}
+
+impl IntoValue for InstanceBlockDeviceMappingSpecification {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("DeviceName", self.device_name);
+        w.optional("Ebs", self.ebs);
+        w.optional("VirtualName", self.virtual_name);
+        w.optional("NoDevice", self.no_device);
         w.finish()
     }
 }
@@ -4177,6 +5671,30 @@ impl IntoValue for InstanceIpv6Address {
         let mut w = StructWriter::new();
         w.optional("Ipv6Address", self.ipv6_address);
         w.optional("IsPrimaryIpv6", self.is_primary_ipv6);
+        w.finish()
+    }
+}
+
+/// The `InstanceIpv6AddressRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceIpv6AddressRequest {
+    pub ipv6_address: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for InstanceIpv6AddressRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(InstanceIpv6AddressRequest {
+            ipv6_address: r.optional("Ipv6Address")?,
+        })
+    }
+}
+
+impl IntoValue for InstanceIpv6AddressRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Ipv6Address", self.ipv6_address);
         w.finish()
     }
 }
@@ -4687,6 +6205,204 @@ impl IntoValue for InstancePrivateIpAddress {
         w.optional("Primary", self.primary);
         w.optional("PrivateDnsName", self.private_dns_name);
         w.optional("PrivateIpAddress", self.private_ip_address);
+        w.finish()
+    }
+}
+
+/// The `InstanceRequirements` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceRequirements {
+    pub v_cpu_count: ::std::option::Option<VCpuCountRange>,
+    pub memory_mi_b: ::std::option::Option<MemoryMiB>,
+    pub cpu_manufacturers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub memory_gi_b_per_v_cpu: ::std::option::Option<MemoryGiBPerVCpu>,
+    pub excluded_instance_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub instance_generations: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub spot_max_price_percentage_over_lowest_price: ::std::option::Option<i32>,
+    pub on_demand_max_price_percentage_over_lowest_price: ::std::option::Option<i32>,
+    pub bare_metal: ::std::option::Option<::std::string::String>,
+    pub burstable_performance: ::std::option::Option<::std::string::String>,
+    pub require_hibernate_support: ::std::option::Option<bool>,
+    pub network_interface_count: ::std::option::Option<NetworkInterfaceCount>,
+    pub local_storage: ::std::option::Option<::std::string::String>,
+    pub local_storage_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub total_local_storage_gb: ::std::option::Option<TotalLocalStorageGB>,
+    pub baseline_ebs_bandwidth_mbps: ::std::option::Option<BaselineEbsBandwidthMbps>,
+    pub accelerator_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub accelerator_count: ::std::option::Option<AcceleratorCount>,
+    pub accelerator_manufacturers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub accelerator_names: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub accelerator_total_memory_mi_b: ::std::option::Option<AcceleratorTotalMemoryMiB>,
+    pub network_bandwidth_gbps: ::std::option::Option<NetworkBandwidthGbps>,
+    pub allowed_instance_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub max_spot_price_as_percentage_of_optimal_on_demand_price: ::std::option::Option<i32>,
+    pub baseline_performance_factors: ::std::option::Option<BaselinePerformanceFactors>,
+    pub require_encryption_in_transit: ::std::option::Option<bool>,
+}
+
+impl FromValue for InstanceRequirements {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(InstanceRequirements {
+            v_cpu_count: r.optional("VCpuCount")?,
+            memory_mi_b: r.optional("MemoryMiB")?,
+            cpu_manufacturers: r.optional("CpuManufacturers")?,
+            memory_gi_b_per_v_cpu: r.optional("MemoryGiBPerVCpu")?,
+            excluded_instance_types: r.optional("ExcludedInstanceTypes")?,
+            instance_generations: r.optional("InstanceGenerations")?,
+            spot_max_price_percentage_over_lowest_price: r.optional("SpotMaxPricePercentageOverLowestPrice")?,
+            on_demand_max_price_percentage_over_lowest_price: r.optional("OnDemandMaxPricePercentageOverLowestPrice")?,
+            bare_metal: r.optional("BareMetal")?,
+            burstable_performance: r.optional("BurstablePerformance")?,
+            require_hibernate_support: r.optional("RequireHibernateSupport")?,
+            network_interface_count: r.optional("NetworkInterfaceCount")?,
+            local_storage: r.optional("LocalStorage")?,
+            local_storage_types: r.optional("LocalStorageTypes")?,
+            total_local_storage_gb: r.optional("TotalLocalStorageGB")?,
+            baseline_ebs_bandwidth_mbps: r.optional("BaselineEbsBandwidthMbps")?,
+            accelerator_types: r.optional("AcceleratorTypes")?,
+            accelerator_count: r.optional("AcceleratorCount")?,
+            accelerator_manufacturers: r.optional("AcceleratorManufacturers")?,
+            accelerator_names: r.optional("AcceleratorNames")?,
+            accelerator_total_memory_mi_b: r.optional("AcceleratorTotalMemoryMiB")?,
+            network_bandwidth_gbps: r.optional("NetworkBandwidthGbps")?,
+            allowed_instance_types: r.optional("AllowedInstanceTypes")?,
+            max_spot_price_as_percentage_of_optimal_on_demand_price: r.optional("MaxSpotPriceAsPercentageOfOptimalOnDemandPrice")?,
+            baseline_performance_factors: r.optional("BaselinePerformanceFactors")?,
+            require_encryption_in_transit: r.optional("RequireEncryptionInTransit")?,
+        })
+    }
+}
+
+impl IntoValue for InstanceRequirements {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("VCpuCount", self.v_cpu_count);
+        w.optional("MemoryMiB", self.memory_mi_b);
+        w.optional("CpuManufacturers", self.cpu_manufacturers);
+        w.optional("MemoryGiBPerVCpu", self.memory_gi_b_per_v_cpu);
+        w.optional("ExcludedInstanceTypes", self.excluded_instance_types);
+        w.optional("InstanceGenerations", self.instance_generations);
+        w.optional("SpotMaxPricePercentageOverLowestPrice", self.spot_max_price_percentage_over_lowest_price);
+        w.optional("OnDemandMaxPricePercentageOverLowestPrice", self.on_demand_max_price_percentage_over_lowest_price);
+        w.optional("BareMetal", self.bare_metal);
+        w.optional("BurstablePerformance", self.burstable_performance);
+        w.optional("RequireHibernateSupport", self.require_hibernate_support);
+        w.optional("NetworkInterfaceCount", self.network_interface_count);
+        w.optional("LocalStorage", self.local_storage);
+        w.optional("LocalStorageTypes", self.local_storage_types);
+        w.optional("TotalLocalStorageGB", self.total_local_storage_gb);
+        w.optional("BaselineEbsBandwidthMbps", self.baseline_ebs_bandwidth_mbps);
+        w.optional("AcceleratorTypes", self.accelerator_types);
+        w.optional("AcceleratorCount", self.accelerator_count);
+        w.optional("AcceleratorManufacturers", self.accelerator_manufacturers);
+        w.optional("AcceleratorNames", self.accelerator_names);
+        w.optional("AcceleratorTotalMemoryMiB", self.accelerator_total_memory_mi_b);
+        w.optional("NetworkBandwidthGbps", self.network_bandwidth_gbps);
+        w.optional("AllowedInstanceTypes", self.allowed_instance_types);
+        w.optional("MaxSpotPriceAsPercentageOfOptimalOnDemandPrice", self.max_spot_price_as_percentage_of_optimal_on_demand_price);
+        w.optional("BaselinePerformanceFactors", self.baseline_performance_factors);
+        w.optional("RequireEncryptionInTransit", self.require_encryption_in_transit);
+        w.finish()
+    }
+}
+
+/// The `InstanceRequirementsRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceRequirementsRequest {
+    pub v_cpu_count: VCpuCountRangeRequest,
+    pub memory_mi_b: MemoryMiBRequest,
+    pub cpu_manufacturers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub memory_gi_b_per_v_cpu: ::std::option::Option<MemoryGiBPerVCpuRequest>,
+    pub excluded_instance_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub instance_generations: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub spot_max_price_percentage_over_lowest_price: ::std::option::Option<i32>,
+    pub on_demand_max_price_percentage_over_lowest_price: ::std::option::Option<i32>,
+    pub bare_metal: ::std::option::Option<::std::string::String>,
+    pub burstable_performance: ::std::option::Option<::std::string::String>,
+    pub require_hibernate_support: ::std::option::Option<bool>,
+    pub network_interface_count: ::std::option::Option<NetworkInterfaceCountRequest>,
+    pub local_storage: ::std::option::Option<::std::string::String>,
+    pub local_storage_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub total_local_storage_gb: ::std::option::Option<TotalLocalStorageGBRequest>,
+    pub baseline_ebs_bandwidth_mbps: ::std::option::Option<BaselineEbsBandwidthMbpsRequest>,
+    pub accelerator_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub accelerator_count: ::std::option::Option<AcceleratorCountRequest>,
+    pub accelerator_manufacturers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub accelerator_names: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub accelerator_total_memory_mi_b: ::std::option::Option<AcceleratorTotalMemoryMiBRequest>,
+    pub network_bandwidth_gbps: ::std::option::Option<NetworkBandwidthGbpsRequest>,
+    pub allowed_instance_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub max_spot_price_as_percentage_of_optimal_on_demand_price: ::std::option::Option<i32>,
+    pub baseline_performance_factors: ::std::option::Option<BaselinePerformanceFactorsRequest>,
+    pub require_encryption_in_transit: ::std::option::Option<bool>,
+}
+
+impl FromValue for InstanceRequirementsRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(InstanceRequirementsRequest {
+            v_cpu_count: r.required("VCpuCount")?,
+            memory_mi_b: r.required("MemoryMiB")?,
+            cpu_manufacturers: r.optional("CpuManufacturers")?,
+            memory_gi_b_per_v_cpu: r.optional("MemoryGiBPerVCpu")?,
+            excluded_instance_types: r.optional("ExcludedInstanceTypes")?,
+            instance_generations: r.optional("InstanceGenerations")?,
+            spot_max_price_percentage_over_lowest_price: r.optional("SpotMaxPricePercentageOverLowestPrice")?,
+            on_demand_max_price_percentage_over_lowest_price: r.optional("OnDemandMaxPricePercentageOverLowestPrice")?,
+            bare_metal: r.optional("BareMetal")?,
+            burstable_performance: r.optional("BurstablePerformance")?,
+            require_hibernate_support: r.optional("RequireHibernateSupport")?,
+            network_interface_count: r.optional("NetworkInterfaceCount")?,
+            local_storage: r.optional("LocalStorage")?,
+            local_storage_types: r.optional("LocalStorageTypes")?,
+            total_local_storage_gb: r.optional("TotalLocalStorageGB")?,
+            baseline_ebs_bandwidth_mbps: r.optional("BaselineEbsBandwidthMbps")?,
+            accelerator_types: r.optional("AcceleratorTypes")?,
+            accelerator_count: r.optional("AcceleratorCount")?,
+            accelerator_manufacturers: r.optional("AcceleratorManufacturers")?,
+            accelerator_names: r.optional("AcceleratorNames")?,
+            accelerator_total_memory_mi_b: r.optional("AcceleratorTotalMemoryMiB")?,
+            network_bandwidth_gbps: r.optional("NetworkBandwidthGbps")?,
+            allowed_instance_types: r.optional("AllowedInstanceTypes")?,
+            max_spot_price_as_percentage_of_optimal_on_demand_price: r.optional("MaxSpotPriceAsPercentageOfOptimalOnDemandPrice")?,
+            baseline_performance_factors: r.optional("BaselinePerformanceFactors")?,
+            require_encryption_in_transit: r.optional("RequireEncryptionInTransit")?,
+        })
+    }
+}
+
+impl IntoValue for InstanceRequirementsRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("VCpuCount", self.v_cpu_count);
+        w.member("MemoryMiB", self.memory_mi_b);
+        w.optional("CpuManufacturers", self.cpu_manufacturers);
+        w.optional("MemoryGiBPerVCpu", self.memory_gi_b_per_v_cpu);
+        w.optional("ExcludedInstanceTypes", self.excluded_instance_types);
+        w.optional("InstanceGenerations", self.instance_generations);
+        w.optional("SpotMaxPricePercentageOverLowestPrice", self.spot_max_price_percentage_over_lowest_price);
+        w.optional("OnDemandMaxPricePercentageOverLowestPrice", self.on_demand_max_price_percentage_over_lowest_price);
+        w.optional("BareMetal", self.bare_metal);
+        w.optional("BurstablePerformance", self.burstable_performance);
+        w.optional("RequireHibernateSupport", self.require_hibernate_support);
+        w.optional("NetworkInterfaceCount", self.network_interface_count);
+        w.optional("LocalStorage", self.local_storage);
+        w.optional("LocalStorageTypes", self.local_storage_types);
+        w.optional("TotalLocalStorageGB", self.total_local_storage_gb);
+        w.optional("BaselineEbsBandwidthMbps", self.baseline_ebs_bandwidth_mbps);
+        w.optional("AcceleratorTypes", self.accelerator_types);
+        w.optional("AcceleratorCount", self.accelerator_count);
+        w.optional("AcceleratorManufacturers", self.accelerator_manufacturers);
+        w.optional("AcceleratorNames", self.accelerator_names);
+        w.optional("AcceleratorTotalMemoryMiB", self.accelerator_total_memory_mi_b);
+        w.optional("NetworkBandwidthGbps", self.network_bandwidth_gbps);
+        w.optional("AllowedInstanceTypes", self.allowed_instance_types);
+        w.optional("MaxSpotPriceAsPercentageOfOptimalOnDemandPrice", self.max_spot_price_as_percentage_of_optimal_on_demand_price);
+        w.optional("BaselinePerformanceFactors", self.baseline_performance_factors);
+        w.optional("RequireEncryptionInTransit", self.require_encryption_in_transit);
         w.finish()
     }
 }
@@ -5378,6 +7094,30 @@ impl IntoValue for Ipv4PrefixSpecificationRequest {
     }
 }
 
+/// The `Ipv4PrefixSpecificationResponse` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Ipv4PrefixSpecificationResponse {
+    pub ipv4_prefix: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for Ipv4PrefixSpecificationResponse {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(Ipv4PrefixSpecificationResponse {
+            ipv4_prefix: r.optional("Ipv4Prefix")?,
+        })
+    }
+}
+
+impl IntoValue for Ipv4PrefixSpecificationResponse {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Ipv4Prefix", self.ipv4_prefix);
+        w.finish()
+    }
+}
+
 /// The `Ipv6PrefixSpecificationRequest` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Ipv6PrefixSpecificationRequest {
@@ -5394,6 +7134,30 @@ impl FromValue for Ipv6PrefixSpecificationRequest {
 }
 
 impl IntoValue for Ipv6PrefixSpecificationRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Ipv6Prefix", self.ipv6_prefix);
+        w.finish()
+    }
+}
+
+/// The `Ipv6PrefixSpecificationResponse` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Ipv6PrefixSpecificationResponse {
+    pub ipv6_prefix: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for Ipv6PrefixSpecificationResponse {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(Ipv6PrefixSpecificationResponse {
+            ipv6_prefix: r.optional("Ipv6Prefix")?,
+        })
+    }
+}
+
+impl IntoValue for Ipv6PrefixSpecificationResponse {
     fn into_value(self) -> Value {
         #[allow(unused_mut)]
         let mut w = StructWriter::new();
@@ -5507,6 +7271,1293 @@ impl IntoValue for KeyPairInfo {
     }
 }
 
+/// The `LaunchTemplate` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplate {
+    pub launch_template_id: ::std::option::Option<::std::string::String>,
+    pub launch_template_name: ::std::option::Option<::std::string::String>,
+    pub create_time: ::std::option::Option<::nubo_core::Timestamp>,
+    pub created_by: ::std::option::Option<::std::string::String>,
+    pub default_version_number: ::std::option::Option<i64>,
+    pub latest_version_number: ::std::option::Option<i64>,
+    pub tags: ::std::option::Option<::std::vec::Vec<Tag>>,
+    pub operator: ::std::option::Option<OperatorResponse>,
+}
+
+impl FromValue for LaunchTemplate {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchTemplate {
+            launch_template_id: r.optional("LaunchTemplateId")?,
+            launch_template_name: r.optional("LaunchTemplateName")?,
+            create_time: r.optional("CreateTime")?,
+            created_by: r.optional("CreatedBy")?,
+            default_version_number: r.optional("DefaultVersionNumber")?,
+            latest_version_number: r.optional("LatestVersionNumber")?,
+            tags: r.optional("Tags")?,
+            operator: r.optional("Operator")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchTemplate {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("LaunchTemplateId", self.launch_template_id);
+        w.optional("LaunchTemplateName", self.launch_template_name);
+        w.optional("CreateTime", self.create_time);
+        w.optional("CreatedBy", self.created_by);
+        w.optional("DefaultVersionNumber", self.default_version_number);
+        w.optional("LatestVersionNumber", self.latest_version_number);
+        w.optional("Tags", self.tags);
+        w.optional("Operator", self.operator);
+        w.finish()
+    }
+}
+
+/// The `LaunchTemplateBlockDeviceMapping` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateBlockDeviceMapping {
+    pub device_name: ::std::option::Option<::std::string::String>,
+    pub virtual_name: ::std::option::Option<::std::string::String>,
+    pub ebs: ::std::option::Option<LaunchTemplateEbsBlockDevice>,
+    pub no_device: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for LaunchTemplateBlockDeviceMapping {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchTemplateBlockDeviceMapping {
+            device_name: r.optional("DeviceName")?,
+            virtual_name: r.optional("VirtualName")?,
+            ebs: r.optional("Ebs")?,
+            no_device: r.optional("NoDevice")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchTemplateBlockDeviceMapping {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("DeviceName", self.device_name);
+        w.optional("VirtualName", self.virtual_name);
+        w.optional("Ebs", self.ebs);
+        w.optional("NoDevice", self.no_device);
+        w.finish()
+    }
+}
+
+/// The `LaunchTemplateBlockDeviceMappingRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateBlockDeviceMappingRequest {
+    pub device_name: ::std::option::Option<::std::string::String>,
+    pub virtual_name: ::std::option::Option<::std::string::String>,
+    pub ebs: ::std::option::Option<LaunchTemplateEbsBlockDeviceRequest>,
+    pub no_device: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for LaunchTemplateBlockDeviceMappingRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchTemplateBlockDeviceMappingRequest {
+            device_name: r.optional("DeviceName")?,
+            virtual_name: r.optional("VirtualName")?,
+            ebs: r.optional("Ebs")?,
+            no_device: r.optional("NoDevice")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchTemplateBlockDeviceMappingRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("DeviceName", self.device_name);
+        w.optional("VirtualName", self.virtual_name);
+        w.optional("Ebs", self.ebs);
+        w.optional("NoDevice", self.no_device);
+        w.finish()
+    }
+}
+
+/// The `LaunchTemplateCapacityReservationSpecificationRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateCapacityReservationSpecificationRequest {
+    pub capacity_reservation_preference: ::std::option::Option<::std::string::String>,
+    pub capacity_reservation_target: ::std::option::Option<CapacityReservationTarget>,
+}
+
+impl FromValue for LaunchTemplateCapacityReservationSpecificationRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchTemplateCapacityReservationSpecificationRequest {
+            capacity_reservation_preference: r.optional("CapacityReservationPreference")?,
+            capacity_reservation_target: r.optional("CapacityReservationTarget")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchTemplateCapacityReservationSpecificationRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("CapacityReservationPreference", self.capacity_reservation_preference);
+        w.optional("CapacityReservationTarget", self.capacity_reservation_target);
+        w.finish()
+    }
+}
+
+/// The `LaunchTemplateCapacityReservationSpecificationResponse` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateCapacityReservationSpecificationResponse {
+    pub capacity_reservation_preference: ::std::option::Option<::std::string::String>,
+    pub capacity_reservation_target: ::std::option::Option<CapacityReservationTargetResponse>,
+}
+
+impl FromValue for LaunchTemplateCapacityReservationSpecificationResponse {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchTemplateCapacityReservationSpecificationResponse {
+            capacity_reservation_preference: r.optional("CapacityReservationPreference")?,
+            capacity_reservation_target: r.optional("CapacityReservationTarget")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchTemplateCapacityReservationSpecificationResponse {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("CapacityReservationPreference", self.capacity_reservation_preference);
+        w.optional("CapacityReservationTarget", self.capacity_reservation_target);
+        w.finish()
+    }
+}
+
+/// The `LaunchTemplateCpuOptions` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateCpuOptions {
+    pub core_count: ::std::option::Option<i32>,
+    pub threads_per_core: ::std::option::Option<i32>,
+    pub amd_sev_snp: ::std::option::Option<::std::string::String>,
+    pub nested_virtualization: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for LaunchTemplateCpuOptions {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchTemplateCpuOptions {
+            core_count: r.optional("CoreCount")?,
+            threads_per_core: r.optional("ThreadsPerCore")?,
+            amd_sev_snp: r.optional("AmdSevSnp")?,
+            nested_virtualization: r.optional("NestedVirtualization")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchTemplateCpuOptions {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("CoreCount", self.core_count);
+        w.optional("ThreadsPerCore", self.threads_per_core);
+        w.optional("AmdSevSnp", self.amd_sev_snp);
+        w.optional("NestedVirtualization", self.nested_virtualization);
+        w.finish()
+    }
+}
+
+/// The `LaunchTemplateCpuOptionsRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateCpuOptionsRequest {
+    pub core_count: ::std::option::Option<i32>,
+    pub threads_per_core: ::std::option::Option<i32>,
+    pub amd_sev_snp: ::std::option::Option<::std::string::String>,
+    pub nested_virtualization: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for LaunchTemplateCpuOptionsRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchTemplateCpuOptionsRequest {
+            core_count: r.optional("CoreCount")?,
+            threads_per_core: r.optional("ThreadsPerCore")?,
+            amd_sev_snp: r.optional("AmdSevSnp")?,
+            nested_virtualization: r.optional("NestedVirtualization")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchTemplateCpuOptionsRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("CoreCount", self.core_count);
+        w.optional("ThreadsPerCore", self.threads_per_core);
+        w.optional("AmdSevSnp", self.amd_sev_snp);
+        w.optional("NestedVirtualization", self.nested_virtualization);
+        w.finish()
+    }
+}
+
+/// The `LaunchTemplateEbsBlockDevice` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateEbsBlockDevice {
+    pub encrypted: ::std::option::Option<bool>,
+    pub delete_on_termination: ::std::option::Option<bool>,
+    pub iops: ::std::option::Option<i32>,
+    pub kms_key_id: ::std::option::Option<::std::string::String>,
+    pub snapshot_id: ::std::option::Option<::std::string::String>,
+    pub volume_size: ::std::option::Option<i32>,
+    pub volume_type: ::std::option::Option<::std::string::String>,
+    pub throughput: ::std::option::Option<i32>,
+    pub volume_initialization_rate: ::std::option::Option<i32>,
+    pub ebs_card_index: ::std::option::Option<i32>,
+}
+
+impl FromValue for LaunchTemplateEbsBlockDevice {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchTemplateEbsBlockDevice {
+            encrypted: r.optional("Encrypted")?,
+            delete_on_termination: r.optional("DeleteOnTermination")?,
+            iops: r.optional("Iops")?,
+            kms_key_id: r.optional("KmsKeyId")?,
+            snapshot_id: r.optional("SnapshotId")?,
+            volume_size: r.optional("VolumeSize")?,
+            volume_type: r.optional("VolumeType")?,
+            throughput: r.optional("Throughput")?,
+            volume_initialization_rate: r.optional("VolumeInitializationRate")?,
+            ebs_card_index: r.optional("EbsCardIndex")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchTemplateEbsBlockDevice {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Encrypted", self.encrypted);
+        w.optional("DeleteOnTermination", self.delete_on_termination);
+        w.optional("Iops", self.iops);
+        w.optional("KmsKeyId", self.kms_key_id);
+        w.optional("SnapshotId", self.snapshot_id);
+        w.optional("VolumeSize", self.volume_size);
+        w.optional("VolumeType", self.volume_type);
+        w.optional("Throughput", self.throughput);
+        w.optional("VolumeInitializationRate", self.volume_initialization_rate);
+        w.optional("EbsCardIndex", self.ebs_card_index);
+        w.finish()
+    }
+}
+
+/// The `LaunchTemplateEbsBlockDeviceRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateEbsBlockDeviceRequest {
+    pub encrypted: ::std::option::Option<bool>,
+    pub delete_on_termination: ::std::option::Option<bool>,
+    pub iops: ::std::option::Option<i32>,
+    pub kms_key_id: ::std::option::Option<::std::string::String>,
+    pub snapshot_id: ::std::option::Option<::std::string::String>,
+    pub volume_size: ::std::option::Option<i32>,
+    pub volume_type: ::std::option::Option<::std::string::String>,
+    pub throughput: ::std::option::Option<i32>,
+    pub volume_initialization_rate: ::std::option::Option<i32>,
+    pub ebs_card_index: ::std::option::Option<i32>,
+}
+
+impl FromValue for LaunchTemplateEbsBlockDeviceRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchTemplateEbsBlockDeviceRequest {
+            encrypted: r.optional("Encrypted")?,
+            delete_on_termination: r.optional("DeleteOnTermination")?,
+            iops: r.optional("Iops")?,
+            kms_key_id: r.optional("KmsKeyId")?,
+            snapshot_id: r.optional("SnapshotId")?,
+            volume_size: r.optional("VolumeSize")?,
+            volume_type: r.optional("VolumeType")?,
+            throughput: r.optional("Throughput")?,
+            volume_initialization_rate: r.optional("VolumeInitializationRate")?,
+            ebs_card_index: r.optional("EbsCardIndex")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchTemplateEbsBlockDeviceRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Encrypted", self.encrypted);
+        w.optional("DeleteOnTermination", self.delete_on_termination);
+        w.optional("Iops", self.iops);
+        w.optional("KmsKeyId", self.kms_key_id);
+        w.optional("SnapshotId", self.snapshot_id);
+        w.optional("VolumeSize", self.volume_size);
+        w.optional("VolumeType", self.volume_type);
+        w.optional("Throughput", self.throughput);
+        w.optional("VolumeInitializationRate", self.volume_initialization_rate);
+        w.optional("EbsCardIndex", self.ebs_card_index);
+        w.finish()
+    }
+}
+
+/// The `LaunchTemplateElasticInferenceAccelerator` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateElasticInferenceAccelerator {
+    pub r#type: ::std::string::String,
+    pub count: ::std::option::Option<i32>,
+}
+
+impl FromValue for LaunchTemplateElasticInferenceAccelerator {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchTemplateElasticInferenceAccelerator {
+            r#type: r.required("Type")?,
+            count: r.optional("Count")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchTemplateElasticInferenceAccelerator {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Type", self.r#type);
+        w.optional("Count", self.count);
+        w.finish()
+    }
+}
+
+/// The `LaunchTemplateElasticInferenceAcceleratorResponse` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateElasticInferenceAcceleratorResponse {
+    pub r#type: ::std::option::Option<::std::string::String>,
+    pub count: ::std::option::Option<i32>,
+}
+
+impl FromValue for LaunchTemplateElasticInferenceAcceleratorResponse {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchTemplateElasticInferenceAcceleratorResponse {
+            r#type: r.optional("Type")?,
+            count: r.optional("Count")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchTemplateElasticInferenceAcceleratorResponse {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Type", self.r#type);
+        w.optional("Count", self.count);
+        w.finish()
+    }
+}
+
+/// The `LaunchTemplateEnaSrdSpecification` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateEnaSrdSpecification {
+    pub ena_srd_enabled: ::std::option::Option<bool>,
+    pub ena_srd_udp_specification: ::std::option::Option<LaunchTemplateEnaSrdUdpSpecification>,
+}
+
+impl FromValue for LaunchTemplateEnaSrdSpecification {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchTemplateEnaSrdSpecification {
+            ena_srd_enabled: r.optional("EnaSrdEnabled")?,
+            ena_srd_udp_specification: r.optional("EnaSrdUdpSpecification")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchTemplateEnaSrdSpecification {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("EnaSrdEnabled", self.ena_srd_enabled);
+        w.optional("EnaSrdUdpSpecification", self.ena_srd_udp_specification);
+        w.finish()
+    }
+}
+
+/// The `LaunchTemplateEnaSrdUdpSpecification` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateEnaSrdUdpSpecification {
+    pub ena_srd_udp_enabled: ::std::option::Option<bool>,
+}
+
+impl FromValue for LaunchTemplateEnaSrdUdpSpecification {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchTemplateEnaSrdUdpSpecification {
+            ena_srd_udp_enabled: r.optional("EnaSrdUdpEnabled")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchTemplateEnaSrdUdpSpecification {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("EnaSrdUdpEnabled", self.ena_srd_udp_enabled);
+        w.finish()
+    }
+}
+
+/// The `LaunchTemplateEnclaveOptions` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateEnclaveOptions {
+    pub enabled: ::std::option::Option<bool>,
+}
+
+impl FromValue for LaunchTemplateEnclaveOptions {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchTemplateEnclaveOptions {
+            enabled: r.optional("Enabled")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchTemplateEnclaveOptions {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Enabled", self.enabled);
+        w.finish()
+    }
+}
+
+/// The `LaunchTemplateEnclaveOptionsRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateEnclaveOptionsRequest {
+    pub enabled: ::std::option::Option<bool>,
+}
+
+impl FromValue for LaunchTemplateEnclaveOptionsRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchTemplateEnclaveOptionsRequest {
+            enabled: r.optional("Enabled")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchTemplateEnclaveOptionsRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Enabled", self.enabled);
+        w.finish()
+    }
+}
+
+/// The `LaunchTemplateHibernationOptions` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateHibernationOptions {
+    pub configured: ::std::option::Option<bool>,
+}
+
+impl FromValue for LaunchTemplateHibernationOptions {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchTemplateHibernationOptions {
+            configured: r.optional("Configured")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchTemplateHibernationOptions {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Configured", self.configured);
+        w.finish()
+    }
+}
+
+/// The `LaunchTemplateHibernationOptionsRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateHibernationOptionsRequest {
+    pub configured: ::std::option::Option<bool>,
+}
+
+impl FromValue for LaunchTemplateHibernationOptionsRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchTemplateHibernationOptionsRequest {
+            configured: r.optional("Configured")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchTemplateHibernationOptionsRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Configured", self.configured);
+        w.finish()
+    }
+}
+
+/// The `LaunchTemplateIamInstanceProfileSpecification` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateIamInstanceProfileSpecification {
+    pub arn: ::std::option::Option<::std::string::String>,
+    pub name: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for LaunchTemplateIamInstanceProfileSpecification {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchTemplateIamInstanceProfileSpecification {
+            arn: r.optional("Arn")?,
+            name: r.optional("Name")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchTemplateIamInstanceProfileSpecification {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Arn", self.arn);
+        w.optional("Name", self.name);
+        w.finish()
+    }
+}
+
+/// The `LaunchTemplateIamInstanceProfileSpecificationRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateIamInstanceProfileSpecificationRequest {
+    pub arn: ::std::option::Option<::std::string::String>,
+    pub name: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for LaunchTemplateIamInstanceProfileSpecificationRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchTemplateIamInstanceProfileSpecificationRequest {
+            arn: r.optional("Arn")?,
+            name: r.optional("Name")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchTemplateIamInstanceProfileSpecificationRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Arn", self.arn);
+        w.optional("Name", self.name);
+        w.finish()
+    }
+}
+
+/// The `LaunchTemplateInstanceMaintenanceOptions` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateInstanceMaintenanceOptions {
+    pub auto_recovery: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for LaunchTemplateInstanceMaintenanceOptions {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchTemplateInstanceMaintenanceOptions {
+            auto_recovery: r.optional("AutoRecovery")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchTemplateInstanceMaintenanceOptions {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("AutoRecovery", self.auto_recovery);
+        w.finish()
+    }
+}
+
+/// The `LaunchTemplateInstanceMaintenanceOptionsRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateInstanceMaintenanceOptionsRequest {
+    pub auto_recovery: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for LaunchTemplateInstanceMaintenanceOptionsRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchTemplateInstanceMaintenanceOptionsRequest {
+            auto_recovery: r.optional("AutoRecovery")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchTemplateInstanceMaintenanceOptionsRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("AutoRecovery", self.auto_recovery);
+        w.finish()
+    }
+}
+
+/// The `LaunchTemplateInstanceMarketOptions` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateInstanceMarketOptions {
+    pub market_type: ::std::option::Option<::std::string::String>,
+    pub spot_options: ::std::option::Option<LaunchTemplateSpotMarketOptions>,
+}
+
+impl FromValue for LaunchTemplateInstanceMarketOptions {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchTemplateInstanceMarketOptions {
+            market_type: r.optional("MarketType")?,
+            spot_options: r.optional("SpotOptions")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchTemplateInstanceMarketOptions {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("MarketType", self.market_type);
+        w.optional("SpotOptions", self.spot_options);
+        w.finish()
+    }
+}
+
+/// The `LaunchTemplateInstanceMarketOptionsRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateInstanceMarketOptionsRequest {
+    pub market_type: ::std::option::Option<::std::string::String>,
+    pub spot_options: ::std::option::Option<LaunchTemplateSpotMarketOptionsRequest>,
+}
+
+impl FromValue for LaunchTemplateInstanceMarketOptionsRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchTemplateInstanceMarketOptionsRequest {
+            market_type: r.optional("MarketType")?,
+            spot_options: r.optional("SpotOptions")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchTemplateInstanceMarketOptionsRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("MarketType", self.market_type);
+        w.optional("SpotOptions", self.spot_options);
+        w.finish()
+    }
+}
+
+/// The `LaunchTemplateInstanceMetadataOptions` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateInstanceMetadataOptions {
+    pub state: ::std::option::Option<::std::string::String>,
+    pub http_tokens: ::std::option::Option<::std::string::String>,
+    pub http_put_response_hop_limit: ::std::option::Option<i32>,
+    pub http_endpoint: ::std::option::Option<::std::string::String>,
+    pub http_protocol_ipv6: ::std::option::Option<::std::string::String>,
+    pub instance_metadata_tags: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for LaunchTemplateInstanceMetadataOptions {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchTemplateInstanceMetadataOptions {
+            state: r.optional("State")?,
+            http_tokens: r.optional("HttpTokens")?,
+            http_put_response_hop_limit: r.optional("HttpPutResponseHopLimit")?,
+            http_endpoint: r.optional("HttpEndpoint")?,
+            http_protocol_ipv6: r.optional("HttpProtocolIpv6")?,
+            instance_metadata_tags: r.optional("InstanceMetadataTags")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchTemplateInstanceMetadataOptions {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("State", self.state);
+        w.optional("HttpTokens", self.http_tokens);
+        w.optional("HttpPutResponseHopLimit", self.http_put_response_hop_limit);
+        w.optional("HttpEndpoint", self.http_endpoint);
+        w.optional("HttpProtocolIpv6", self.http_protocol_ipv6);
+        w.optional("InstanceMetadataTags", self.instance_metadata_tags);
+        w.finish()
+    }
+}
+
+/// The `LaunchTemplateInstanceMetadataOptionsRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateInstanceMetadataOptionsRequest {
+    pub http_tokens: ::std::option::Option<::std::string::String>,
+    pub http_put_response_hop_limit: ::std::option::Option<i32>,
+    pub http_endpoint: ::std::option::Option<::std::string::String>,
+    pub http_protocol_ipv6: ::std::option::Option<::std::string::String>,
+    pub instance_metadata_tags: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for LaunchTemplateInstanceMetadataOptionsRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchTemplateInstanceMetadataOptionsRequest {
+            http_tokens: r.optional("HttpTokens")?,
+            http_put_response_hop_limit: r.optional("HttpPutResponseHopLimit")?,
+            http_endpoint: r.optional("HttpEndpoint")?,
+            http_protocol_ipv6: r.optional("HttpProtocolIpv6")?,
+            instance_metadata_tags: r.optional("InstanceMetadataTags")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchTemplateInstanceMetadataOptionsRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("HttpTokens", self.http_tokens);
+        w.optional("HttpPutResponseHopLimit", self.http_put_response_hop_limit);
+        w.optional("HttpEndpoint", self.http_endpoint);
+        w.optional("HttpProtocolIpv6", self.http_protocol_ipv6);
+        w.optional("InstanceMetadataTags", self.instance_metadata_tags);
+        w.finish()
+    }
+}
+
+/// The `LaunchTemplateInstanceNetworkInterfaceSpecification` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateInstanceNetworkInterfaceSpecification {
+    pub associate_carrier_ip_address: ::std::option::Option<bool>,
+    pub associate_public_ip_address: ::std::option::Option<bool>,
+    pub delete_on_termination: ::std::option::Option<bool>,
+    pub description: ::std::option::Option<::std::string::String>,
+    pub device_index: ::std::option::Option<i32>,
+    pub groups: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub interface_type: ::std::option::Option<::std::string::String>,
+    pub ipv6_address_count: ::std::option::Option<i32>,
+    pub ipv6_addresses: ::std::option::Option<::std::vec::Vec<InstanceIpv6Address>>,
+    pub network_interface_id: ::std::option::Option<::std::string::String>,
+    pub private_ip_address: ::std::option::Option<::std::string::String>,
+    pub private_ip_addresses: ::std::option::Option<::std::vec::Vec<PrivateIpAddressSpecification>>,
+    pub secondary_private_ip_address_count: ::std::option::Option<i32>,
+    pub subnet_id: ::std::option::Option<::std::string::String>,
+    pub network_card_index: ::std::option::Option<i32>,
+    pub ipv4_prefixes: ::std::option::Option<::std::vec::Vec<Ipv4PrefixSpecificationResponse>>,
+    pub ipv4_prefix_count: ::std::option::Option<i32>,
+    pub ipv6_prefixes: ::std::option::Option<::std::vec::Vec<Ipv6PrefixSpecificationResponse>>,
+    pub ipv6_prefix_count: ::std::option::Option<i32>,
+    pub primary_ipv6: ::std::option::Option<bool>,
+    pub ena_srd_specification: ::std::option::Option<LaunchTemplateEnaSrdSpecification>,
+    pub connection_tracking_specification: ::std::option::Option<ConnectionTrackingSpecification>,
+    pub ena_queue_count: ::std::option::Option<i32>,
+}
+
+impl FromValue for LaunchTemplateInstanceNetworkInterfaceSpecification {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchTemplateInstanceNetworkInterfaceSpecification {
+            associate_carrier_ip_address: r.optional("AssociateCarrierIpAddress")?,
+            associate_public_ip_address: r.optional("AssociatePublicIpAddress")?,
+            delete_on_termination: r.optional("DeleteOnTermination")?,
+            description: r.optional("Description")?,
+            device_index: r.optional("DeviceIndex")?,
+            groups: r.optional("Groups")?,
+            interface_type: r.optional("InterfaceType")?,
+            ipv6_address_count: r.optional("Ipv6AddressCount")?,
+            ipv6_addresses: r.optional("Ipv6Addresses")?,
+            network_interface_id: r.optional("NetworkInterfaceId")?,
+            private_ip_address: r.optional("PrivateIpAddress")?,
+            private_ip_addresses: r.optional("PrivateIpAddresses")?,
+            secondary_private_ip_address_count: r.optional("SecondaryPrivateIpAddressCount")?,
+            subnet_id: r.optional("SubnetId")?,
+            network_card_index: r.optional("NetworkCardIndex")?,
+            ipv4_prefixes: r.optional("Ipv4Prefixes")?,
+            ipv4_prefix_count: r.optional("Ipv4PrefixCount")?,
+            ipv6_prefixes: r.optional("Ipv6Prefixes")?,
+            ipv6_prefix_count: r.optional("Ipv6PrefixCount")?,
+            primary_ipv6: r.optional("PrimaryIpv6")?,
+            ena_srd_specification: r.optional("EnaSrdSpecification")?,
+            connection_tracking_specification: r.optional("ConnectionTrackingSpecification")?,
+            ena_queue_count: r.optional("EnaQueueCount")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchTemplateInstanceNetworkInterfaceSpecification {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("AssociateCarrierIpAddress", self.associate_carrier_ip_address);
+        w.optional("AssociatePublicIpAddress", self.associate_public_ip_address);
+        w.optional("DeleteOnTermination", self.delete_on_termination);
+        w.optional("Description", self.description);
+        w.optional("DeviceIndex", self.device_index);
+        w.optional("Groups", self.groups);
+        w.optional("InterfaceType", self.interface_type);
+        w.optional("Ipv6AddressCount", self.ipv6_address_count);
+        w.optional("Ipv6Addresses", self.ipv6_addresses);
+        w.optional("NetworkInterfaceId", self.network_interface_id);
+        w.optional("PrivateIpAddress", self.private_ip_address);
+        w.optional("PrivateIpAddresses", self.private_ip_addresses);
+        w.optional("SecondaryPrivateIpAddressCount", self.secondary_private_ip_address_count);
+        w.optional("SubnetId", self.subnet_id);
+        w.optional("NetworkCardIndex", self.network_card_index);
+        w.optional("Ipv4Prefixes", self.ipv4_prefixes);
+        w.optional("Ipv4PrefixCount", self.ipv4_prefix_count);
+        w.optional("Ipv6Prefixes", self.ipv6_prefixes);
+        w.optional("Ipv6PrefixCount", self.ipv6_prefix_count);
+        w.optional("PrimaryIpv6", self.primary_ipv6);
+        w.optional("EnaSrdSpecification", self.ena_srd_specification);
+        w.optional("ConnectionTrackingSpecification", self.connection_tracking_specification);
+        w.optional("EnaQueueCount", self.ena_queue_count);
+        w.finish()
+    }
+}
+
+/// The `LaunchTemplateInstanceNetworkInterfaceSpecificationRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateInstanceNetworkInterfaceSpecificationRequest {
+    pub associate_carrier_ip_address: ::std::option::Option<bool>,
+    pub associate_public_ip_address: ::std::option::Option<bool>,
+    pub delete_on_termination: ::std::option::Option<bool>,
+    pub description: ::std::option::Option<::std::string::String>,
+    pub device_index: ::std::option::Option<i32>,
+    pub groups: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub interface_type: ::std::option::Option<::std::string::String>,
+    pub ipv6_address_count: ::std::option::Option<i32>,
+    pub ipv6_addresses: ::std::option::Option<::std::vec::Vec<InstanceIpv6AddressRequest>>,
+    pub network_interface_id: ::std::option::Option<::std::string::String>,
+    pub private_ip_address: ::std::option::Option<::std::string::String>,
+    pub private_ip_addresses: ::std::option::Option<::std::vec::Vec<PrivateIpAddressSpecification>>,
+    pub secondary_private_ip_address_count: ::std::option::Option<i32>,
+    pub subnet_id: ::std::option::Option<::std::string::String>,
+    pub network_card_index: ::std::option::Option<i32>,
+    pub ipv4_prefixes: ::std::option::Option<::std::vec::Vec<Ipv4PrefixSpecificationRequest>>,
+    pub ipv4_prefix_count: ::std::option::Option<i32>,
+    pub ipv6_prefixes: ::std::option::Option<::std::vec::Vec<Ipv6PrefixSpecificationRequest>>,
+    pub ipv6_prefix_count: ::std::option::Option<i32>,
+    pub primary_ipv6: ::std::option::Option<bool>,
+    pub ena_srd_specification: ::std::option::Option<EnaSrdSpecificationRequest>,
+    pub connection_tracking_specification: ::std::option::Option<ConnectionTrackingSpecificationRequest>,
+    pub ena_queue_count: ::std::option::Option<i32>,
+}
+
+impl FromValue for LaunchTemplateInstanceNetworkInterfaceSpecificationRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchTemplateInstanceNetworkInterfaceSpecificationRequest {
+            associate_carrier_ip_address: r.optional("AssociateCarrierIpAddress")?,
+            associate_public_ip_address: r.optional("AssociatePublicIpAddress")?,
+            delete_on_termination: r.optional("DeleteOnTermination")?,
+            description: r.optional("Description")?,
+            device_index: r.optional("DeviceIndex")?,
+            groups: r.optional("Groups")?,
+            interface_type: r.optional("InterfaceType")?,
+            ipv6_address_count: r.optional("Ipv6AddressCount")?,
+            ipv6_addresses: r.optional("Ipv6Addresses")?,
+            network_interface_id: r.optional("NetworkInterfaceId")?,
+            private_ip_address: r.optional("PrivateIpAddress")?,
+            private_ip_addresses: r.optional("PrivateIpAddresses")?,
+            secondary_private_ip_address_count: r.optional("SecondaryPrivateIpAddressCount")?,
+            subnet_id: r.optional("SubnetId")?,
+            network_card_index: r.optional("NetworkCardIndex")?,
+            ipv4_prefixes: r.optional("Ipv4Prefixes")?,
+            ipv4_prefix_count: r.optional("Ipv4PrefixCount")?,
+            ipv6_prefixes: r.optional("Ipv6Prefixes")?,
+            ipv6_prefix_count: r.optional("Ipv6PrefixCount")?,
+            primary_ipv6: r.optional("PrimaryIpv6")?,
+            ena_srd_specification: r.optional("EnaSrdSpecification")?,
+            connection_tracking_specification: r.optional("ConnectionTrackingSpecification")?,
+            ena_queue_count: r.optional("EnaQueueCount")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchTemplateInstanceNetworkInterfaceSpecificationRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("AssociateCarrierIpAddress", self.associate_carrier_ip_address);
+        w.optional("AssociatePublicIpAddress", self.associate_public_ip_address);
+        w.optional("DeleteOnTermination", self.delete_on_termination);
+        w.optional("Description", self.description);
+        w.optional("DeviceIndex", self.device_index);
+        w.optional("Groups", self.groups);
+        w.optional("InterfaceType", self.interface_type);
+        w.optional("Ipv6AddressCount", self.ipv6_address_count);
+        w.optional("Ipv6Addresses", self.ipv6_addresses);
+        w.optional("NetworkInterfaceId", self.network_interface_id);
+        w.optional("PrivateIpAddress", self.private_ip_address);
+        w.optional("PrivateIpAddresses", self.private_ip_addresses);
+        w.optional("SecondaryPrivateIpAddressCount", self.secondary_private_ip_address_count);
+        w.optional("SubnetId", self.subnet_id);
+        w.optional("NetworkCardIndex", self.network_card_index);
+        w.optional("Ipv4Prefixes", self.ipv4_prefixes);
+        w.optional("Ipv4PrefixCount", self.ipv4_prefix_count);
+        w.optional("Ipv6Prefixes", self.ipv6_prefixes);
+        w.optional("Ipv6PrefixCount", self.ipv6_prefix_count);
+        w.optional("PrimaryIpv6", self.primary_ipv6);
+        w.optional("EnaSrdSpecification", self.ena_srd_specification);
+        w.optional("ConnectionTrackingSpecification", self.connection_tracking_specification);
+        w.optional("EnaQueueCount", self.ena_queue_count);
+        w.finish()
+    }
+}
+
+/// The `LaunchTemplateInstanceSecondaryInterfaceSpecification` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateInstanceSecondaryInterfaceSpecification {
+    pub delete_on_termination: ::std::option::Option<bool>,
+    pub device_index: ::std::option::Option<i32>,
+    pub private_ip_addresses: ::std::option::Option<::std::vec::Vec<SecondaryInterfacePrivateIpAddressSpecification>>,
+    pub private_ip_address_count: ::std::option::Option<i32>,
+    pub secondary_subnet_id: ::std::option::Option<::std::string::String>,
+    pub interface_type: ::std::option::Option<::std::string::String>,
+    pub network_card_index: ::std::option::Option<i32>,
+}
+
+impl FromValue for LaunchTemplateInstanceSecondaryInterfaceSpecification {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchTemplateInstanceSecondaryInterfaceSpecification {
+            delete_on_termination: r.optional("DeleteOnTermination")?,
+            device_index: r.optional("DeviceIndex")?,
+            private_ip_addresses: r.optional("PrivateIpAddresses")?,
+            private_ip_address_count: r.optional("PrivateIpAddressCount")?,
+            secondary_subnet_id: r.optional("SecondarySubnetId")?,
+            interface_type: r.optional("InterfaceType")?,
+            network_card_index: r.optional("NetworkCardIndex")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchTemplateInstanceSecondaryInterfaceSpecification {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("DeleteOnTermination", self.delete_on_termination);
+        w.optional("DeviceIndex", self.device_index);
+        w.optional("PrivateIpAddresses", self.private_ip_addresses);
+        w.optional("PrivateIpAddressCount", self.private_ip_address_count);
+        w.optional("SecondarySubnetId", self.secondary_subnet_id);
+        w.optional("InterfaceType", self.interface_type);
+        w.optional("NetworkCardIndex", self.network_card_index);
+        w.finish()
+    }
+}
+
+/// The `LaunchTemplateInstanceSecondaryInterfaceSpecificationRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateInstanceSecondaryInterfaceSpecificationRequest {
+    pub delete_on_termination: ::std::option::Option<bool>,
+    pub device_index: ::std::option::Option<i32>,
+    pub private_ip_addresses: ::std::option::Option<::std::vec::Vec<SecondaryInterfacePrivateIpAddressSpecificationRequest>>,
+    pub private_ip_address_count: ::std::option::Option<i32>,
+    pub secondary_subnet_id: ::std::option::Option<::std::string::String>,
+    pub interface_type: ::std::option::Option<::std::string::String>,
+    pub network_card_index: ::std::option::Option<i32>,
+}
+
+impl FromValue for LaunchTemplateInstanceSecondaryInterfaceSpecificationRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchTemplateInstanceSecondaryInterfaceSpecificationRequest {
+            delete_on_termination: r.optional("DeleteOnTermination")?,
+            device_index: r.optional("DeviceIndex")?,
+            private_ip_addresses: r.optional("PrivateIpAddresses")?,
+            private_ip_address_count: r.optional("PrivateIpAddressCount")?,
+            secondary_subnet_id: r.optional("SecondarySubnetId")?,
+            interface_type: r.optional("InterfaceType")?,
+            network_card_index: r.optional("NetworkCardIndex")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchTemplateInstanceSecondaryInterfaceSpecificationRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("DeleteOnTermination", self.delete_on_termination);
+        w.optional("DeviceIndex", self.device_index);
+        w.optional("PrivateIpAddresses", self.private_ip_addresses);
+        w.optional("PrivateIpAddressCount", self.private_ip_address_count);
+        w.optional("SecondarySubnetId", self.secondary_subnet_id);
+        w.optional("InterfaceType", self.interface_type);
+        w.optional("NetworkCardIndex", self.network_card_index);
+        w.finish()
+    }
+}
+
+/// The `LaunchTemplateLicenseConfiguration` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateLicenseConfiguration {
+    pub license_configuration_arn: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for LaunchTemplateLicenseConfiguration {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchTemplateLicenseConfiguration {
+            license_configuration_arn: r.optional("LicenseConfigurationArn")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchTemplateLicenseConfiguration {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("LicenseConfigurationArn", self.license_configuration_arn);
+        w.finish()
+    }
+}
+
+/// The `LaunchTemplateLicenseConfigurationRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateLicenseConfigurationRequest {
+    pub license_configuration_arn: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for LaunchTemplateLicenseConfigurationRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchTemplateLicenseConfigurationRequest {
+            license_configuration_arn: r.optional("LicenseConfigurationArn")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchTemplateLicenseConfigurationRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("LicenseConfigurationArn", self.license_configuration_arn);
+        w.finish()
+    }
+}
+
+/// The `LaunchTemplateNetworkPerformanceOptions` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateNetworkPerformanceOptions {
+    pub bandwidth_weighting: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for LaunchTemplateNetworkPerformanceOptions {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchTemplateNetworkPerformanceOptions {
+            bandwidth_weighting: r.optional("BandwidthWeighting")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchTemplateNetworkPerformanceOptions {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("BandwidthWeighting", self.bandwidth_weighting);
+        w.finish()
+    }
+}
+
+/// The `LaunchTemplateNetworkPerformanceOptionsRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateNetworkPerformanceOptionsRequest {
+    pub bandwidth_weighting: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for LaunchTemplateNetworkPerformanceOptionsRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchTemplateNetworkPerformanceOptionsRequest {
+            bandwidth_weighting: r.optional("BandwidthWeighting")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchTemplateNetworkPerformanceOptionsRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("BandwidthWeighting", self.bandwidth_weighting);
+        w.finish()
+    }
+}
+
+/// The `LaunchTemplatePlacement` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplatePlacement {
+    pub availability_zone: ::std::option::Option<::std::string::String>,
+    pub availability_zone_id: ::std::option::Option<::std::string::String>,
+    pub affinity: ::std::option::Option<::std::string::String>,
+    pub group_name: ::std::option::Option<::std::string::String>,
+    pub host_id: ::std::option::Option<::std::string::String>,
+    pub tenancy: ::std::option::Option<::std::string::String>,
+    pub spread_domain: ::std::option::Option<::std::string::String>,
+    pub host_resource_group_arn: ::std::option::Option<::std::string::String>,
+    pub partition_number: ::std::option::Option<i32>,
+    pub group_id: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for LaunchTemplatePlacement {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchTemplatePlacement {
+            availability_zone: r.optional("AvailabilityZone")?,
+            availability_zone_id: r.optional("AvailabilityZoneId")?,
+            affinity: r.optional("Affinity")?,
+            group_name: r.optional("GroupName")?,
+            host_id: r.optional("HostId")?,
+            tenancy: r.optional("Tenancy")?,
+            spread_domain: r.optional("SpreadDomain")?,
+            host_resource_group_arn: r.optional("HostResourceGroupArn")?,
+            partition_number: r.optional("PartitionNumber")?,
+            group_id: r.optional("GroupId")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchTemplatePlacement {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("AvailabilityZone", self.availability_zone);
+        w.optional("AvailabilityZoneId", self.availability_zone_id);
+        w.optional("Affinity", self.affinity);
+        w.optional("GroupName", self.group_name);
+        w.optional("HostId", self.host_id);
+        w.optional("Tenancy", self.tenancy);
+        w.optional("SpreadDomain", self.spread_domain);
+        w.optional("HostResourceGroupArn", self.host_resource_group_arn);
+        w.optional("PartitionNumber", self.partition_number);
+        w.optional("GroupId", self.group_id);
+        w.finish()
+    }
+}
+
+/// The `LaunchTemplatePlacementRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplatePlacementRequest {
+    pub availability_zone: ::std::option::Option<::std::string::String>,
+    pub availability_zone_id: ::std::option::Option<::std::string::String>,
+    pub affinity: ::std::option::Option<::std::string::String>,
+    pub group_name: ::std::option::Option<::std::string::String>,
+    pub host_id: ::std::option::Option<::std::string::String>,
+    pub tenancy: ::std::option::Option<::std::string::String>,
+    pub spread_domain: ::std::option::Option<::std::string::String>,
+    pub host_resource_group_arn: ::std::option::Option<::std::string::String>,
+    pub partition_number: ::std::option::Option<i32>,
+    pub group_id: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for LaunchTemplatePlacementRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchTemplatePlacementRequest {
+            availability_zone: r.optional("AvailabilityZone")?,
+            availability_zone_id: r.optional("AvailabilityZoneId")?,
+            affinity: r.optional("Affinity")?,
+            group_name: r.optional("GroupName")?,
+            host_id: r.optional("HostId")?,
+            tenancy: r.optional("Tenancy")?,
+            spread_domain: r.optional("SpreadDomain")?,
+            host_resource_group_arn: r.optional("HostResourceGroupArn")?,
+            partition_number: r.optional("PartitionNumber")?,
+            group_id: r.optional("GroupId")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchTemplatePlacementRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("AvailabilityZone", self.availability_zone);
+        w.optional("AvailabilityZoneId", self.availability_zone_id);
+        w.optional("Affinity", self.affinity);
+        w.optional("GroupName", self.group_name);
+        w.optional("HostId", self.host_id);
+        w.optional("Tenancy", self.tenancy);
+        w.optional("SpreadDomain", self.spread_domain);
+        w.optional("HostResourceGroupArn", self.host_resource_group_arn);
+        w.optional("PartitionNumber", self.partition_number);
+        w.optional("GroupId", self.group_id);
+        w.finish()
+    }
+}
+
+/// The `LaunchTemplatePrivateDnsNameOptions` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplatePrivateDnsNameOptions {
+    pub hostname_type: ::std::option::Option<::std::string::String>,
+    pub enable_resource_name_dns_a_record: ::std::option::Option<bool>,
+    pub enable_resource_name_dns_aaaa_record: ::std::option::Option<bool>,
+}
+
+impl FromValue for LaunchTemplatePrivateDnsNameOptions {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchTemplatePrivateDnsNameOptions {
+            hostname_type: r.optional("HostnameType")?,
+            enable_resource_name_dns_a_record: r.optional("EnableResourceNameDnsARecord")?,
+            enable_resource_name_dns_aaaa_record: r.optional("EnableResourceNameDnsAAAARecord")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchTemplatePrivateDnsNameOptions {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("HostnameType", self.hostname_type);
+        w.optional("EnableResourceNameDnsARecord", self.enable_resource_name_dns_a_record);
+        w.optional("EnableResourceNameDnsAAAARecord", self.enable_resource_name_dns_aaaa_record);
+        w.finish()
+    }
+}
+
+/// The `LaunchTemplatePrivateDnsNameOptionsRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplatePrivateDnsNameOptionsRequest {
+    pub hostname_type: ::std::option::Option<::std::string::String>,
+    pub enable_resource_name_dns_a_record: ::std::option::Option<bool>,
+    pub enable_resource_name_dns_aaaa_record: ::std::option::Option<bool>,
+}
+
+impl FromValue for LaunchTemplatePrivateDnsNameOptionsRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchTemplatePrivateDnsNameOptionsRequest {
+            hostname_type: r.optional("HostnameType")?,
+            enable_resource_name_dns_a_record: r.optional("EnableResourceNameDnsARecord")?,
+            enable_resource_name_dns_aaaa_record: r.optional("EnableResourceNameDnsAAAARecord")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchTemplatePrivateDnsNameOptionsRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("HostnameType", self.hostname_type);
+        w.optional("EnableResourceNameDnsARecord", self.enable_resource_name_dns_a_record);
+        w.optional("EnableResourceNameDnsAAAARecord", self.enable_resource_name_dns_aaaa_record);
+        w.finish()
+    }
+}
+
 /// The `LaunchTemplateSpecification` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LaunchTemplateSpecification {
@@ -5533,6 +8584,228 @@ impl IntoValue for LaunchTemplateSpecification {
         w.optional("LaunchTemplateId", self.launch_template_id);
         w.optional("LaunchTemplateName", self.launch_template_name);
         w.optional("Version", self.version);
+        w.finish()
+    }
+}
+
+/// The `LaunchTemplateSpotMarketOptions` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateSpotMarketOptions {
+    pub max_price: ::std::option::Option<::std::string::String>,
+    pub spot_instance_type: ::std::option::Option<::std::string::String>,
+    pub block_duration_minutes: ::std::option::Option<i32>,
+    pub valid_until: ::std::option::Option<::nubo_core::Timestamp>,
+    pub instance_interruption_behavior: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for LaunchTemplateSpotMarketOptions {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchTemplateSpotMarketOptions {
+            max_price: r.optional("MaxPrice")?,
+            spot_instance_type: r.optional("SpotInstanceType")?,
+            block_duration_minutes: r.optional("BlockDurationMinutes")?,
+            valid_until: r.optional("ValidUntil")?,
+            instance_interruption_behavior: r.optional("InstanceInterruptionBehavior")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchTemplateSpotMarketOptions {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("MaxPrice", self.max_price);
+        w.optional("SpotInstanceType", self.spot_instance_type);
+        w.optional("BlockDurationMinutes", self.block_duration_minutes);
+        w.optional("ValidUntil", self.valid_until);
+        w.optional("InstanceInterruptionBehavior", self.instance_interruption_behavior);
+        w.finish()
+    }
+}
+
+/// The `LaunchTemplateSpotMarketOptionsRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateSpotMarketOptionsRequest {
+    pub max_price: ::std::option::Option<::std::string::String>,
+    pub spot_instance_type: ::std::option::Option<::std::string::String>,
+    pub block_duration_minutes: ::std::option::Option<i32>,
+    pub valid_until: ::std::option::Option<::nubo_core::Timestamp>,
+    pub instance_interruption_behavior: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for LaunchTemplateSpotMarketOptionsRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchTemplateSpotMarketOptionsRequest {
+            max_price: r.optional("MaxPrice")?,
+            spot_instance_type: r.optional("SpotInstanceType")?,
+            block_duration_minutes: r.optional("BlockDurationMinutes")?,
+            valid_until: r.optional("ValidUntil")?,
+            instance_interruption_behavior: r.optional("InstanceInterruptionBehavior")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchTemplateSpotMarketOptionsRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("MaxPrice", self.max_price);
+        w.optional("SpotInstanceType", self.spot_instance_type);
+        w.optional("BlockDurationMinutes", self.block_duration_minutes);
+        w.optional("ValidUntil", self.valid_until);
+        w.optional("InstanceInterruptionBehavior", self.instance_interruption_behavior);
+        w.finish()
+    }
+}
+
+/// The `LaunchTemplateTagSpecification` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateTagSpecification {
+    pub resource_type: ::std::option::Option<::std::string::String>,
+    pub tags: ::std::option::Option<::std::vec::Vec<Tag>>,
+}
+
+impl FromValue for LaunchTemplateTagSpecification {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchTemplateTagSpecification {
+            resource_type: r.optional("ResourceType")?,
+            tags: r.optional("Tags")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchTemplateTagSpecification {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("ResourceType", self.resource_type);
+        w.optional("Tags", self.tags);
+        w.finish()
+    }
+}
+
+/// The `LaunchTemplateTagSpecificationRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateTagSpecificationRequest {
+    pub resource_type: ::std::option::Option<::std::string::String>,
+    pub tags: ::std::option::Option<::std::vec::Vec<Tag>>,
+}
+
+impl FromValue for LaunchTemplateTagSpecificationRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchTemplateTagSpecificationRequest {
+            resource_type: r.optional("ResourceType")?,
+            tags: r.optional("Tags")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchTemplateTagSpecificationRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("ResourceType", self.resource_type);
+        w.optional("Tags", self.tags);
+        w.finish()
+    }
+}
+
+/// The `LaunchTemplateVersion` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateVersion {
+    pub launch_template_id: ::std::option::Option<::std::string::String>,
+    pub launch_template_name: ::std::option::Option<::std::string::String>,
+    pub version_number: ::std::option::Option<i64>,
+    pub version_description: ::std::option::Option<::std::string::String>,
+    pub create_time: ::std::option::Option<::nubo_core::Timestamp>,
+    pub created_by: ::std::option::Option<::std::string::String>,
+    pub default_version: ::std::option::Option<bool>,
+    pub launch_template_data: ::std::option::Option<ResponseLaunchTemplateData>,
+    pub operator: ::std::option::Option<OperatorResponse>,
+}
+
+impl FromValue for LaunchTemplateVersion {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchTemplateVersion {
+            launch_template_id: r.optional("LaunchTemplateId")?,
+            launch_template_name: r.optional("LaunchTemplateName")?,
+            version_number: r.optional("VersionNumber")?,
+            version_description: r.optional("VersionDescription")?,
+            create_time: r.optional("CreateTime")?,
+            created_by: r.optional("CreatedBy")?,
+            default_version: r.optional("DefaultVersion")?,
+            launch_template_data: r.optional("LaunchTemplateData")?,
+            operator: r.optional("Operator")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchTemplateVersion {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("LaunchTemplateId", self.launch_template_id);
+        w.optional("LaunchTemplateName", self.launch_template_name);
+        w.optional("VersionNumber", self.version_number);
+        w.optional("VersionDescription", self.version_description);
+        w.optional("CreateTime", self.create_time);
+        w.optional("CreatedBy", self.created_by);
+        w.optional("DefaultVersion", self.default_version);
+        w.optional("LaunchTemplateData", self.launch_template_data);
+        w.optional("Operator", self.operator);
+        w.finish()
+    }
+}
+
+/// The `LaunchTemplatesMonitoring` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplatesMonitoring {
+    pub enabled: ::std::option::Option<bool>,
+}
+
+impl FromValue for LaunchTemplatesMonitoring {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchTemplatesMonitoring {
+            enabled: r.optional("Enabled")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchTemplatesMonitoring {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Enabled", self.enabled);
+        w.finish()
+    }
+}
+
+/// The `LaunchTemplatesMonitoringRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplatesMonitoringRequest {
+    pub enabled: ::std::option::Option<bool>,
+}
+
+impl FromValue for LaunchTemplatesMonitoringRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchTemplatesMonitoringRequest {
+            enabled: r.optional("Enabled")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchTemplatesMonitoringRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Enabled", self.enabled);
         w.finish()
     }
 }
@@ -5669,6 +8942,60 @@ impl IntoValue for MediaDeviceMemoryInfo {
     }
 }
 
+/// The `MemoryGiBPerVCpu` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MemoryGiBPerVCpu {
+    pub min: ::std::option::Option<f64>,
+    pub max: ::std::option::Option<f64>,
+}
+
+impl FromValue for MemoryGiBPerVCpu {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(MemoryGiBPerVCpu {
+            min: r.optional("Min")?,
+            max: r.optional("Max")?,
+        })
+    }
+}
+
+impl IntoValue for MemoryGiBPerVCpu {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Min", self.min);
+        w.optional("Max", self.max);
+        w.finish()
+    }
+}
+
+/// The `MemoryGiBPerVCpuRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MemoryGiBPerVCpuRequest {
+    pub min: ::std::option::Option<f64>,
+    pub max: ::std::option::Option<f64>,
+}
+
+impl FromValue for MemoryGiBPerVCpuRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(MemoryGiBPerVCpuRequest {
+            min: r.optional("Min")?,
+            max: r.optional("Max")?,
+        })
+    }
+}
+
+impl IntoValue for MemoryGiBPerVCpuRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Min", self.min);
+        w.optional("Max", self.max);
+        w.finish()
+    }
+}
+
 /// The `MemoryInfo` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MemoryInfo {
@@ -5689,6 +9016,192 @@ impl IntoValue for MemoryInfo {
         #[allow(unused_mut)]
         let mut w = StructWriter::new();
         w.optional("SizeInMiB", self.size_in_mi_b);
+        w.finish()
+    }
+}
+
+/// The `MemoryMiB` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MemoryMiB {
+    pub min: ::std::option::Option<i32>,
+    pub max: ::std::option::Option<i32>,
+}
+
+impl FromValue for MemoryMiB {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(MemoryMiB {
+            min: r.optional("Min")?,
+            max: r.optional("Max")?,
+        })
+    }
+}
+
+impl IntoValue for MemoryMiB {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Min", self.min);
+        w.optional("Max", self.max);
+        w.finish()
+    }
+}
+
+/// The `MemoryMiBRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MemoryMiBRequest {
+    pub min: i32,
+    pub max: ::std::option::Option<i32>,
+}
+
+impl FromValue for MemoryMiBRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(MemoryMiBRequest {
+            min: r.required("Min")?,
+            max: r.optional("Max")?,
+        })
+    }
+}
+
+impl IntoValue for MemoryMiBRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Min", self.min);
+        w.optional("Max", self.max);
+        w.finish()
+    }
+}
+
+/// The `ModifyInstanceAttributeRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifyInstanceAttributeRequest {
+    pub source_dest_check: ::std::option::Option<AttributeBooleanValue>,
+    pub disable_api_stop: ::std::option::Option<AttributeBooleanValue>,
+    pub dry_run: ::std::option::Option<bool>,
+    pub instance_id: ::std::string::String,
+    pub attribute: ::std::option::Option<::std::string::String>,
+    pub value: ::std::option::Option<::std::string::String>,
+    pub block_device_mappings: ::std::option::Option<::std::vec::Vec<InstanceBlockDeviceMappingSpecification>>,
+    pub disable_api_termination: ::std::option::Option<AttributeBooleanValue>,
+    pub instance_type: ::std::option::Option<AttributeValue>,
+    pub kernel: ::std::option::Option<AttributeValue>,
+    pub ramdisk: ::std::option::Option<AttributeValue>,
+    pub user_data: ::std::option::Option<BlobAttributeValue>,
+    pub instance_initiated_shutdown_behavior: ::std::option::Option<AttributeValue>,
+    pub groups: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub ebs_optimized: ::std::option::Option<AttributeBooleanValue>,
+    pub sriov_net_support: ::std::option::Option<AttributeValue>,
+    pub ena_support: ::std::option::Option<AttributeBooleanValue>,
+}
+
+impl FromValue for ModifyInstanceAttributeRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ModifyInstanceAttributeRequest {
+            source_dest_check: r.optional("SourceDestCheck")?,
+            disable_api_stop: r.optional("DisableApiStop")?,
+            dry_run: r.optional("DryRun")?,
+            instance_id: r.required("InstanceId")?,
+            attribute: r.optional("Attribute")?,
+            value: r.optional("Value")?,
+            block_device_mappings: r.optional("BlockDeviceMappings")?,
+            disable_api_termination: r.optional("DisableApiTermination")?,
+            instance_type: r.optional("InstanceType")?,
+            kernel: r.optional("Kernel")?,
+            ramdisk: r.optional("Ramdisk")?,
+            user_data: r.optional("UserData")?,
+            instance_initiated_shutdown_behavior: r.optional("InstanceInitiatedShutdownBehavior")?,
+            groups: r.optional("Groups")?,
+            ebs_optimized: r.optional("EbsOptimized")?,
+            sriov_net_support: r.optional("SriovNetSupport")?,
+            ena_support: r.optional("EnaSupport")?,
+        })
+    }
+}
+
+impl IntoValue for ModifyInstanceAttributeRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("SourceDestCheck", self.source_dest_check);
+        w.optional("DisableApiStop", self.disable_api_stop);
+        w.optional("DryRun", self.dry_run);
+        w.member("InstanceId", self.instance_id);
+        w.optional("Attribute", self.attribute);
+        w.optional("Value", self.value);
+        w.optional("BlockDeviceMappings", self.block_device_mappings);
+        w.optional("DisableApiTermination", self.disable_api_termination);
+        w.optional("InstanceType", self.instance_type);
+        w.optional("Kernel", self.kernel);
+        w.optional("Ramdisk", self.ramdisk);
+        w.optional("UserData", self.user_data);
+        w.optional("InstanceInitiatedShutdownBehavior", self.instance_initiated_shutdown_behavior);
+        w.optional("Groups", self.groups);
+        w.optional("EbsOptimized", self.ebs_optimized);
+        w.optional("SriovNetSupport", self.sriov_net_support);
+        w.optional("EnaSupport", self.ena_support);
+        w.finish()
+    }
+}
+
+/// The `ModifyLaunchTemplateRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifyLaunchTemplateRequest {
+    pub dry_run: ::std::option::Option<bool>,
+    pub client_token: ::std::option::Option<::std::string::String>,
+    pub launch_template_id: ::std::option::Option<::std::string::String>,
+    pub launch_template_name: ::std::option::Option<::std::string::String>,
+    pub default_version: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for ModifyLaunchTemplateRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ModifyLaunchTemplateRequest {
+            dry_run: r.optional("DryRun")?,
+            client_token: r.optional("ClientToken")?,
+            launch_template_id: r.optional("LaunchTemplateId")?,
+            launch_template_name: r.optional("LaunchTemplateName")?,
+            default_version: r.optional("DefaultVersion")?,
+        })
+    }
+}
+
+impl IntoValue for ModifyLaunchTemplateRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("DryRun", self.dry_run);
+        w.optional("ClientToken", self.client_token);
+        w.optional("LaunchTemplateId", self.launch_template_id);
+        w.optional("LaunchTemplateName", self.launch_template_name);
+        w.optional("DefaultVersion", self.default_version);
+        w.finish()
+    }
+}
+
+/// The `ModifyLaunchTemplateResult` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifyLaunchTemplateResult {
+    pub launch_template: ::std::option::Option<LaunchTemplate>,
+}
+
+impl FromValue for ModifyLaunchTemplateResult {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ModifyLaunchTemplateResult {
+            launch_template: r.optional("LaunchTemplate")?,
+        })
+    }
+}
+
+impl IntoValue for ModifyLaunchTemplateResult {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("LaunchTemplate", self.launch_template);
         w.finish()
     }
 }
@@ -5800,6 +9313,225 @@ impl IntoValue for Monitoring {
         #[allow(unused_mut)]
         let mut w = StructWriter::new();
         w.optional("State", self.state);
+        w.finish()
+    }
+}
+
+/// The `NatGateway` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NatGateway {
+    pub create_time: ::std::option::Option<::nubo_core::Timestamp>,
+    pub delete_time: ::std::option::Option<::nubo_core::Timestamp>,
+    pub failure_code: ::std::option::Option<::std::string::String>,
+    pub failure_message: ::std::option::Option<::std::string::String>,
+    pub nat_gateway_addresses: ::std::option::Option<::std::vec::Vec<NatGatewayAddress>>,
+    pub nat_gateway_id: ::std::option::Option<::std::string::String>,
+    pub provisioned_bandwidth: ::std::option::Option<ProvisionedBandwidth>,
+    pub state: ::std::option::Option<::std::string::String>,
+    pub subnet_id: ::std::option::Option<::std::string::String>,
+    pub vpc_id: ::std::option::Option<::std::string::String>,
+    pub tags: ::std::option::Option<::std::vec::Vec<Tag>>,
+    pub connectivity_type: ::std::option::Option<::std::string::String>,
+    pub availability_mode: ::std::option::Option<::std::string::String>,
+    pub auto_scaling_ips: ::std::option::Option<::std::string::String>,
+    pub auto_provision_zones: ::std::option::Option<::std::string::String>,
+    pub attached_appliances: ::std::option::Option<::std::vec::Vec<NatGatewayAttachedAppliance>>,
+    pub route_table_id: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for NatGateway {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(NatGateway {
+            create_time: r.optional("CreateTime")?,
+            delete_time: r.optional("DeleteTime")?,
+            failure_code: r.optional("FailureCode")?,
+            failure_message: r.optional("FailureMessage")?,
+            nat_gateway_addresses: r.optional("NatGatewayAddresses")?,
+            nat_gateway_id: r.optional("NatGatewayId")?,
+            provisioned_bandwidth: r.optional("ProvisionedBandwidth")?,
+            state: r.optional("State")?,
+            subnet_id: r.optional("SubnetId")?,
+            vpc_id: r.optional("VpcId")?,
+            tags: r.optional("Tags")?,
+            connectivity_type: r.optional("ConnectivityType")?,
+            availability_mode: r.optional("AvailabilityMode")?,
+            auto_scaling_ips: r.optional("AutoScalingIps")?,
+            auto_provision_zones: r.optional("AutoProvisionZones")?,
+            attached_appliances: r.optional("AttachedAppliances")?,
+            route_table_id: r.optional("RouteTableId")?,
+        })
+    }
+}
+
+impl IntoValue for NatGateway {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("CreateTime", self.create_time);
+        w.optional("DeleteTime", self.delete_time);
+        w.optional("FailureCode", self.failure_code);
+        w.optional("FailureMessage", self.failure_message);
+        w.optional("NatGatewayAddresses", self.nat_gateway_addresses);
+        w.optional("NatGatewayId", self.nat_gateway_id);
+        w.optional("ProvisionedBandwidth", self.provisioned_bandwidth);
+        w.optional("State", self.state);
+        w.optional("SubnetId", self.subnet_id);
+        w.optional("VpcId", self.vpc_id);
+        w.optional("Tags", self.tags);
+        w.optional("ConnectivityType", self.connectivity_type);
+        w.optional("AvailabilityMode", self.availability_mode);
+        w.optional("AutoScalingIps", self.auto_scaling_ips);
+        w.optional("AutoProvisionZones", self.auto_provision_zones);
+        w.optional("AttachedAppliances", self.attached_appliances);
+        w.optional("RouteTableId", self.route_table_id);
+        w.finish()
+    }
+}
+
+/// The `NatGatewayAddress` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NatGatewayAddress {
+    pub allocation_id: ::std::option::Option<::std::string::String>,
+    pub network_interface_id: ::std::option::Option<::std::string::String>,
+    pub private_ip: ::std::option::Option<::std::string::String>,
+    pub public_ip: ::std::option::Option<::std::string::String>,
+    pub association_id: ::std::option::Option<::std::string::String>,
+    pub is_primary: ::std::option::Option<bool>,
+    pub failure_message: ::std::option::Option<::std::string::String>,
+    pub status: ::std::option::Option<::std::string::String>,
+    pub availability_zone: ::std::option::Option<::std::string::String>,
+    pub availability_zone_id: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for NatGatewayAddress {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(NatGatewayAddress {
+            allocation_id: r.optional("AllocationId")?,
+            network_interface_id: r.optional("NetworkInterfaceId")?,
+            private_ip: r.optional("PrivateIp")?,
+            public_ip: r.optional("PublicIp")?,
+            association_id: r.optional("AssociationId")?,
+            is_primary: r.optional("IsPrimary")?,
+            failure_message: r.optional("FailureMessage")?,
+            status: r.optional("Status")?,
+            availability_zone: r.optional("AvailabilityZone")?,
+            availability_zone_id: r.optional("AvailabilityZoneId")?,
+        })
+    }
+}
+
+impl IntoValue for NatGatewayAddress {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("AllocationId", self.allocation_id);
+        w.optional("NetworkInterfaceId", self.network_interface_id);
+        w.optional("PrivateIp", self.private_ip);
+        w.optional("PublicIp", self.public_ip);
+        w.optional("AssociationId", self.association_id);
+        w.optional("IsPrimary", self.is_primary);
+        w.optional("FailureMessage", self.failure_message);
+        w.optional("Status", self.status);
+        w.optional("AvailabilityZone", self.availability_zone);
+        w.optional("AvailabilityZoneId", self.availability_zone_id);
+        w.finish()
+    }
+}
+
+/// The `NatGatewayAttachedAppliance` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NatGatewayAttachedAppliance {
+    pub r#type: ::std::option::Option<::std::string::String>,
+    pub appliance_arn: ::std::option::Option<::std::string::String>,
+    pub vpc_endpoint_id: ::std::option::Option<::std::string::String>,
+    pub attachment_state: ::std::option::Option<::std::string::String>,
+    pub modification_state: ::std::option::Option<::std::string::String>,
+    pub failure_code: ::std::option::Option<::std::string::String>,
+    pub failure_message: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for NatGatewayAttachedAppliance {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(NatGatewayAttachedAppliance {
+            r#type: r.optional("Type")?,
+            appliance_arn: r.optional("ApplianceArn")?,
+            vpc_endpoint_id: r.optional("VpcEndpointId")?,
+            attachment_state: r.optional("AttachmentState")?,
+            modification_state: r.optional("ModificationState")?,
+            failure_code: r.optional("FailureCode")?,
+            failure_message: r.optional("FailureMessage")?,
+        })
+    }
+}
+
+impl IntoValue for NatGatewayAttachedAppliance {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Type", self.r#type);
+        w.optional("ApplianceArn", self.appliance_arn);
+        w.optional("VpcEndpointId", self.vpc_endpoint_id);
+        w.optional("AttachmentState", self.attachment_state);
+        w.optional("ModificationState", self.modification_state);
+        w.optional("FailureCode", self.failure_code);
+        w.optional("FailureMessage", self.failure_message);
+        w.finish()
+    }
+}
+
+/// The `NetworkBandwidthGbps` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NetworkBandwidthGbps {
+    pub min: ::std::option::Option<f64>,
+    pub max: ::std::option::Option<f64>,
+}
+
+impl FromValue for NetworkBandwidthGbps {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(NetworkBandwidthGbps {
+            min: r.optional("Min")?,
+            max: r.optional("Max")?,
+        })
+    }
+}
+
+impl IntoValue for NetworkBandwidthGbps {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Min", self.min);
+        w.optional("Max", self.max);
+        w.finish()
+    }
+}
+
+/// The `NetworkBandwidthGbpsRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NetworkBandwidthGbpsRequest {
+    pub min: ::std::option::Option<f64>,
+    pub max: ::std::option::Option<f64>,
+}
+
+impl FromValue for NetworkBandwidthGbpsRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(NetworkBandwidthGbpsRequest {
+            min: r.optional("Min")?,
+            max: r.optional("Max")?,
+        })
+    }
+}
+
+impl IntoValue for NetworkBandwidthGbpsRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Min", self.min);
+        w.optional("Max", self.max);
         w.finish()
     }
 }
@@ -5926,6 +9658,60 @@ impl IntoValue for NetworkInfo {
         w.optional("SecondaryNetworkSupported", self.secondary_network_supported);
         w.optional("MaximumSecondaryNetworkInterfaces", self.maximum_secondary_network_interfaces);
         w.optional("Ipv4AddressesPerSecondaryInterface", self.ipv4_addresses_per_secondary_interface);
+        w.finish()
+    }
+}
+
+/// The `NetworkInterfaceCount` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NetworkInterfaceCount {
+    pub min: ::std::option::Option<i32>,
+    pub max: ::std::option::Option<i32>,
+}
+
+impl FromValue for NetworkInterfaceCount {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(NetworkInterfaceCount {
+            min: r.optional("Min")?,
+            max: r.optional("Max")?,
+        })
+    }
+}
+
+impl IntoValue for NetworkInterfaceCount {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Min", self.min);
+        w.optional("Max", self.max);
+        w.finish()
+    }
+}
+
+/// The `NetworkInterfaceCountRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NetworkInterfaceCountRequest {
+    pub min: ::std::option::Option<i32>,
+    pub max: ::std::option::Option<i32>,
+}
+
+impl FromValue for NetworkInterfaceCountRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(NetworkInterfaceCountRequest {
+            min: r.optional("Min")?,
+            max: r.optional("Max")?,
+        })
+    }
+}
+
+impl IntoValue for NetworkInterfaceCountRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Min", self.min);
+        w.optional("Max", self.max);
         w.finish()
     }
 }
@@ -6115,6 +9901,54 @@ impl IntoValue for OperatorResponse {
         w.optional("Managed", self.managed);
         w.optional("Principal", self.principal);
         w.optional("HiddenByDefault", self.hidden_by_default);
+        w.finish()
+    }
+}
+
+/// The `PerformanceFactorReference` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PerformanceFactorReference {
+    pub instance_family: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for PerformanceFactorReference {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(PerformanceFactorReference {
+            instance_family: r.optional("InstanceFamily")?,
+        })
+    }
+}
+
+impl IntoValue for PerformanceFactorReference {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("InstanceFamily", self.instance_family);
+        w.finish()
+    }
+}
+
+/// The `PerformanceFactorReferenceRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PerformanceFactorReferenceRequest {
+    pub instance_family: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for PerformanceFactorReferenceRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(PerformanceFactorReferenceRequest {
+            instance_family: r.optional("InstanceFamily")?,
+        })
+    }
+}
+
+impl IntoValue for PerformanceFactorReferenceRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("InstanceFamily", self.instance_family);
         w.finish()
     }
 }
@@ -6422,6 +10256,42 @@ impl IntoValue for PropagatingVgw {
     }
 }
 
+/// The `ProvisionedBandwidth` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProvisionedBandwidth {
+    pub provision_time: ::std::option::Option<::nubo_core::Timestamp>,
+    pub provisioned: ::std::option::Option<::std::string::String>,
+    pub request_time: ::std::option::Option<::nubo_core::Timestamp>,
+    pub requested: ::std::option::Option<::std::string::String>,
+    pub status: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for ProvisionedBandwidth {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ProvisionedBandwidth {
+            provision_time: r.optional("ProvisionTime")?,
+            provisioned: r.optional("Provisioned")?,
+            request_time: r.optional("RequestTime")?,
+            requested: r.optional("Requested")?,
+            status: r.optional("Status")?,
+        })
+    }
+}
+
+impl IntoValue for ProvisionedBandwidth {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("ProvisionTime", self.provision_time);
+        w.optional("Provisioned", self.provisioned);
+        w.optional("RequestTime", self.request_time);
+        w.optional("Requested", self.requested);
+        w.optional("Status", self.status);
+        w.finish()
+    }
+}
+
 /// The `RebootInstancesRequest` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RebootInstancesRequest {
@@ -6542,6 +10412,162 @@ impl IntoValue for RegionGeography {
     }
 }
 
+/// The `ReleaseAddressRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReleaseAddressRequest {
+    pub allocation_id: ::std::option::Option<::std::string::String>,
+    pub public_ip: ::std::option::Option<::std::string::String>,
+    pub network_border_group: ::std::option::Option<::std::string::String>,
+    pub dry_run: ::std::option::Option<bool>,
+}
+
+impl FromValue for ReleaseAddressRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ReleaseAddressRequest {
+            allocation_id: r.optional("AllocationId")?,
+            public_ip: r.optional("PublicIp")?,
+            network_border_group: r.optional("NetworkBorderGroup")?,
+            dry_run: r.optional("DryRun")?,
+        })
+    }
+}
+
+impl IntoValue for ReleaseAddressRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("AllocationId", self.allocation_id);
+        w.optional("PublicIp", self.public_ip);
+        w.optional("NetworkBorderGroup", self.network_border_group);
+        w.optional("DryRun", self.dry_run);
+        w.finish()
+    }
+}
+
+/// The `RequestLaunchTemplateData` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RequestLaunchTemplateData {
+    pub kernel_id: ::std::option::Option<::std::string::String>,
+    pub ebs_optimized: ::std::option::Option<bool>,
+    pub iam_instance_profile: ::std::option::Option<LaunchTemplateIamInstanceProfileSpecificationRequest>,
+    pub block_device_mappings: ::std::option::Option<::std::vec::Vec<LaunchTemplateBlockDeviceMappingRequest>>,
+    pub network_interfaces: ::std::option::Option<::std::vec::Vec<LaunchTemplateInstanceNetworkInterfaceSpecificationRequest>>,
+    pub image_id: ::std::option::Option<::std::string::String>,
+    pub instance_type: ::std::option::Option<::std::string::String>,
+    pub key_name: ::std::option::Option<::std::string::String>,
+    pub monitoring: ::std::option::Option<LaunchTemplatesMonitoringRequest>,
+    pub placement: ::std::option::Option<LaunchTemplatePlacementRequest>,
+    pub ram_disk_id: ::std::option::Option<::std::string::String>,
+    pub disable_api_termination: ::std::option::Option<bool>,
+    pub instance_initiated_shutdown_behavior: ::std::option::Option<::std::string::String>,
+    pub user_data: ::std::option::Option<::std::string::String>,
+    pub tag_specifications: ::std::option::Option<::std::vec::Vec<LaunchTemplateTagSpecificationRequest>>,
+    pub elastic_gpu_specifications: ::std::option::Option<::std::vec::Vec<ElasticGpuSpecification>>,
+    pub elastic_inference_accelerators: ::std::option::Option<::std::vec::Vec<LaunchTemplateElasticInferenceAccelerator>>,
+    pub security_group_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub security_groups: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub instance_market_options: ::std::option::Option<LaunchTemplateInstanceMarketOptionsRequest>,
+    pub credit_specification: ::std::option::Option<CreditSpecificationRequest>,
+    pub cpu_options: ::std::option::Option<LaunchTemplateCpuOptionsRequest>,
+    pub capacity_reservation_specification: ::std::option::Option<LaunchTemplateCapacityReservationSpecificationRequest>,
+    pub license_specifications: ::std::option::Option<::std::vec::Vec<LaunchTemplateLicenseConfigurationRequest>>,
+    pub hibernation_options: ::std::option::Option<LaunchTemplateHibernationOptionsRequest>,
+    pub metadata_options: ::std::option::Option<LaunchTemplateInstanceMetadataOptionsRequest>,
+    pub enclave_options: ::std::option::Option<LaunchTemplateEnclaveOptionsRequest>,
+    pub instance_requirements: ::std::option::Option<InstanceRequirementsRequest>,
+    pub private_dns_name_options: ::std::option::Option<LaunchTemplatePrivateDnsNameOptionsRequest>,
+    pub maintenance_options: ::std::option::Option<LaunchTemplateInstanceMaintenanceOptionsRequest>,
+    pub disable_api_stop: ::std::option::Option<bool>,
+    pub operator: ::std::option::Option<OperatorRequest>,
+    pub network_performance_options: ::std::option::Option<LaunchTemplateNetworkPerformanceOptionsRequest>,
+    pub secondary_interfaces: ::std::option::Option<::std::vec::Vec<LaunchTemplateInstanceSecondaryInterfaceSpecificationRequest>>,
+}
+
+impl FromValue for RequestLaunchTemplateData {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(RequestLaunchTemplateData {
+            kernel_id: r.optional("KernelId")?,
+            ebs_optimized: r.optional("EbsOptimized")?,
+            iam_instance_profile: r.optional("IamInstanceProfile")?,
+            block_device_mappings: r.optional("BlockDeviceMappings")?,
+            network_interfaces: r.optional("NetworkInterfaces")?,
+            image_id: r.optional("ImageId")?,
+            instance_type: r.optional("InstanceType")?,
+            key_name: r.optional("KeyName")?,
+            monitoring: r.optional("Monitoring")?,
+            placement: r.optional("Placement")?,
+            ram_disk_id: r.optional("RamDiskId")?,
+            disable_api_termination: r.optional("DisableApiTermination")?,
+            instance_initiated_shutdown_behavior: r.optional("InstanceInitiatedShutdownBehavior")?,
+            user_data: r.optional("UserData")?,
+            tag_specifications: r.optional("TagSpecifications")?,
+            elastic_gpu_specifications: r.optional("ElasticGpuSpecifications")?,
+            elastic_inference_accelerators: r.optional("ElasticInferenceAccelerators")?,
+            security_group_ids: r.optional("SecurityGroupIds")?,
+            security_groups: r.optional("SecurityGroups")?,
+            instance_market_options: r.optional("InstanceMarketOptions")?,
+            credit_specification: r.optional("CreditSpecification")?,
+            cpu_options: r.optional("CpuOptions")?,
+            capacity_reservation_specification: r.optional("CapacityReservationSpecification")?,
+            license_specifications: r.optional("LicenseSpecifications")?,
+            hibernation_options: r.optional("HibernationOptions")?,
+            metadata_options: r.optional("MetadataOptions")?,
+            enclave_options: r.optional("EnclaveOptions")?,
+            instance_requirements: r.optional("InstanceRequirements")?,
+            private_dns_name_options: r.optional("PrivateDnsNameOptions")?,
+            maintenance_options: r.optional("MaintenanceOptions")?,
+            disable_api_stop: r.optional("DisableApiStop")?,
+            operator: r.optional("Operator")?,
+            network_performance_options: r.optional("NetworkPerformanceOptions")?,
+            secondary_interfaces: r.optional("SecondaryInterfaces")?,
+        })
+    }
+}
+
+impl IntoValue for RequestLaunchTemplateData {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("KernelId", self.kernel_id);
+        w.optional("EbsOptimized", self.ebs_optimized);
+        w.optional("IamInstanceProfile", self.iam_instance_profile);
+        w.optional("BlockDeviceMappings", self.block_device_mappings);
+        w.optional("NetworkInterfaces", self.network_interfaces);
+        w.optional("ImageId", self.image_id);
+        w.optional("InstanceType", self.instance_type);
+        w.optional("KeyName", self.key_name);
+        w.optional("Monitoring", self.monitoring);
+        w.optional("Placement", self.placement);
+        w.optional("RamDiskId", self.ram_disk_id);
+        w.optional("DisableApiTermination", self.disable_api_termination);
+        w.optional("InstanceInitiatedShutdownBehavior", self.instance_initiated_shutdown_behavior);
+        w.optional("UserData", self.user_data);
+        w.optional("TagSpecifications", self.tag_specifications);
+        w.optional("ElasticGpuSpecifications", self.elastic_gpu_specifications);
+        w.optional("ElasticInferenceAccelerators", self.elastic_inference_accelerators);
+        w.optional("SecurityGroupIds", self.security_group_ids);
+        w.optional("SecurityGroups", self.security_groups);
+        w.optional("InstanceMarketOptions", self.instance_market_options);
+        w.optional("CreditSpecification", self.credit_specification);
+        w.optional("CpuOptions", self.cpu_options);
+        w.optional("CapacityReservationSpecification", self.capacity_reservation_specification);
+        w.optional("LicenseSpecifications", self.license_specifications);
+        w.optional("HibernationOptions", self.hibernation_options);
+        w.optional("MetadataOptions", self.metadata_options);
+        w.optional("EnclaveOptions", self.enclave_options);
+        w.optional("InstanceRequirements", self.instance_requirements);
+        w.optional("PrivateDnsNameOptions", self.private_dns_name_options);
+        w.optional("MaintenanceOptions", self.maintenance_options);
+        w.optional("DisableApiStop", self.disable_api_stop);
+        w.optional("Operator", self.operator);
+        w.optional("NetworkPerformanceOptions", self.network_performance_options);
+        w.optional("SecondaryInterfaces", self.secondary_interfaces);
+        w.finish()
+    }
+}
+
 /// The `Reservation` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Reservation {
@@ -6574,6 +10600,129 @@ impl IntoValue for Reservation {
         w.optional("RequesterId", self.requester_id);
         w.optional("Groups", self.groups);
         w.optional("Instances", self.instances);
+        w.finish()
+    }
+}
+
+/// The `ResponseLaunchTemplateData` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResponseLaunchTemplateData {
+    pub kernel_id: ::std::option::Option<::std::string::String>,
+    pub ebs_optimized: ::std::option::Option<bool>,
+    pub iam_instance_profile: ::std::option::Option<LaunchTemplateIamInstanceProfileSpecification>,
+    pub block_device_mappings: ::std::option::Option<::std::vec::Vec<LaunchTemplateBlockDeviceMapping>>,
+    pub network_interfaces: ::std::option::Option<::std::vec::Vec<LaunchTemplateInstanceNetworkInterfaceSpecification>>,
+    pub image_id: ::std::option::Option<::std::string::String>,
+    pub instance_type: ::std::option::Option<::std::string::String>,
+    pub key_name: ::std::option::Option<::std::string::String>,
+    pub monitoring: ::std::option::Option<LaunchTemplatesMonitoring>,
+    pub placement: ::std::option::Option<LaunchTemplatePlacement>,
+    pub ram_disk_id: ::std::option::Option<::std::string::String>,
+    pub disable_api_termination: ::std::option::Option<bool>,
+    pub instance_initiated_shutdown_behavior: ::std::option::Option<::std::string::String>,
+    pub user_data: ::std::option::Option<::std::string::String>,
+    pub tag_specifications: ::std::option::Option<::std::vec::Vec<LaunchTemplateTagSpecification>>,
+    pub elastic_gpu_specifications: ::std::option::Option<::std::vec::Vec<ElasticGpuSpecificationResponse>>,
+    pub elastic_inference_accelerators: ::std::option::Option<::std::vec::Vec<LaunchTemplateElasticInferenceAcceleratorResponse>>,
+    pub security_group_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub security_groups: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub instance_market_options: ::std::option::Option<LaunchTemplateInstanceMarketOptions>,
+    pub credit_specification: ::std::option::Option<CreditSpecification>,
+    pub cpu_options: ::std::option::Option<LaunchTemplateCpuOptions>,
+    pub capacity_reservation_specification: ::std::option::Option<LaunchTemplateCapacityReservationSpecificationResponse>,
+    pub license_specifications: ::std::option::Option<::std::vec::Vec<LaunchTemplateLicenseConfiguration>>,
+    pub hibernation_options: ::std::option::Option<LaunchTemplateHibernationOptions>,
+    pub metadata_options: ::std::option::Option<LaunchTemplateInstanceMetadataOptions>,
+    pub enclave_options: ::std::option::Option<LaunchTemplateEnclaveOptions>,
+    pub instance_requirements: ::std::option::Option<InstanceRequirements>,
+    pub private_dns_name_options: ::std::option::Option<LaunchTemplatePrivateDnsNameOptions>,
+    pub maintenance_options: ::std::option::Option<LaunchTemplateInstanceMaintenanceOptions>,
+    pub disable_api_stop: ::std::option::Option<bool>,
+    pub operator: ::std::option::Option<OperatorResponse>,
+    pub network_performance_options: ::std::option::Option<LaunchTemplateNetworkPerformanceOptions>,
+    pub secondary_interfaces: ::std::option::Option<::std::vec::Vec<LaunchTemplateInstanceSecondaryInterfaceSpecification>>,
+}
+
+impl FromValue for ResponseLaunchTemplateData {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ResponseLaunchTemplateData {
+            kernel_id: r.optional("KernelId")?,
+            ebs_optimized: r.optional("EbsOptimized")?,
+            iam_instance_profile: r.optional("IamInstanceProfile")?,
+            block_device_mappings: r.optional("BlockDeviceMappings")?,
+            network_interfaces: r.optional("NetworkInterfaces")?,
+            image_id: r.optional("ImageId")?,
+            instance_type: r.optional("InstanceType")?,
+            key_name: r.optional("KeyName")?,
+            monitoring: r.optional("Monitoring")?,
+            placement: r.optional("Placement")?,
+            ram_disk_id: r.optional("RamDiskId")?,
+            disable_api_termination: r.optional("DisableApiTermination")?,
+            instance_initiated_shutdown_behavior: r.optional("InstanceInitiatedShutdownBehavior")?,
+            user_data: r.optional("UserData")?,
+            tag_specifications: r.optional("TagSpecifications")?,
+            elastic_gpu_specifications: r.optional("ElasticGpuSpecifications")?,
+            elastic_inference_accelerators: r.optional("ElasticInferenceAccelerators")?,
+            security_group_ids: r.optional("SecurityGroupIds")?,
+            security_groups: r.optional("SecurityGroups")?,
+            instance_market_options: r.optional("InstanceMarketOptions")?,
+            credit_specification: r.optional("CreditSpecification")?,
+            cpu_options: r.optional("CpuOptions")?,
+            capacity_reservation_specification: r.optional("CapacityReservationSpecification")?,
+            license_specifications: r.optional("LicenseSpecifications")?,
+            hibernation_options: r.optional("HibernationOptions")?,
+            metadata_options: r.optional("MetadataOptions")?,
+            enclave_options: r.optional("EnclaveOptions")?,
+            instance_requirements: r.optional("InstanceRequirements")?,
+            private_dns_name_options: r.optional("PrivateDnsNameOptions")?,
+            maintenance_options: r.optional("MaintenanceOptions")?,
+            disable_api_stop: r.optional("DisableApiStop")?,
+            operator: r.optional("Operator")?,
+            network_performance_options: r.optional("NetworkPerformanceOptions")?,
+            secondary_interfaces: r.optional("SecondaryInterfaces")?,
+        })
+    }
+}
+
+impl IntoValue for ResponseLaunchTemplateData {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("KernelId", self.kernel_id);
+        w.optional("EbsOptimized", self.ebs_optimized);
+        w.optional("IamInstanceProfile", self.iam_instance_profile);
+        w.optional("BlockDeviceMappings", self.block_device_mappings);
+        w.optional("NetworkInterfaces", self.network_interfaces);
+        w.optional("ImageId", self.image_id);
+        w.optional("InstanceType", self.instance_type);
+        w.optional("KeyName", self.key_name);
+        w.optional("Monitoring", self.monitoring);
+        w.optional("Placement", self.placement);
+        w.optional("RamDiskId", self.ram_disk_id);
+        w.optional("DisableApiTermination", self.disable_api_termination);
+        w.optional("InstanceInitiatedShutdownBehavior", self.instance_initiated_shutdown_behavior);
+        w.optional("UserData", self.user_data);
+        w.optional("TagSpecifications", self.tag_specifications);
+        w.optional("ElasticGpuSpecifications", self.elastic_gpu_specifications);
+        w.optional("ElasticInferenceAccelerators", self.elastic_inference_accelerators);
+        w.optional("SecurityGroupIds", self.security_group_ids);
+        w.optional("SecurityGroups", self.security_groups);
+        w.optional("InstanceMarketOptions", self.instance_market_options);
+        w.optional("CreditSpecification", self.credit_specification);
+        w.optional("CpuOptions", self.cpu_options);
+        w.optional("CapacityReservationSpecification", self.capacity_reservation_specification);
+        w.optional("LicenseSpecifications", self.license_specifications);
+        w.optional("HibernationOptions", self.hibernation_options);
+        w.optional("MetadataOptions", self.metadata_options);
+        w.optional("EnclaveOptions", self.enclave_options);
+        w.optional("InstanceRequirements", self.instance_requirements);
+        w.optional("PrivateDnsNameOptions", self.private_dns_name_options);
+        w.optional("MaintenanceOptions", self.maintenance_options);
+        w.optional("DisableApiStop", self.disable_api_stop);
+        w.optional("Operator", self.operator);
+        w.optional("NetworkPerformanceOptions", self.network_performance_options);
+        w.optional("SecondaryInterfaces", self.secondary_interfaces);
         w.finish()
     }
 }
@@ -7156,6 +11305,54 @@ impl IntoValue for RunInstancesRequest {
         w.optional("NetworkInterfaces", self.network_interfaces);
         w.optional("IamInstanceProfile", self.iam_instance_profile);
         w.optional("EbsOptimized", self.ebs_optimized);
+        w.finish()
+    }
+}
+
+/// The `SecondaryInterfacePrivateIpAddressSpecification` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SecondaryInterfacePrivateIpAddressSpecification {
+    pub private_ip_address: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for SecondaryInterfacePrivateIpAddressSpecification {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(SecondaryInterfacePrivateIpAddressSpecification {
+            private_ip_address: r.optional("PrivateIpAddress")?,
+        })
+    }
+}
+
+impl IntoValue for SecondaryInterfacePrivateIpAddressSpecification {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("PrivateIpAddress", self.private_ip_address);
+        w.finish()
+    }
+}
+
+/// The `SecondaryInterfacePrivateIpAddressSpecificationRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SecondaryInterfacePrivateIpAddressSpecificationRequest {
+    pub private_ip_address: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for SecondaryInterfacePrivateIpAddressSpecificationRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(SecondaryInterfacePrivateIpAddressSpecificationRequest {
+            private_ip_address: r.optional("PrivateIpAddress")?,
+        })
+    }
+}
+
+impl IntoValue for SecondaryInterfacePrivateIpAddressSpecificationRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("PrivateIpAddress", self.private_ip_address);
         w.finish()
     }
 }
@@ -7745,6 +11942,60 @@ impl IntoValue for TerminateInstancesResult {
     }
 }
 
+/// The `TotalLocalStorageGB` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TotalLocalStorageGB {
+    pub min: ::std::option::Option<f64>,
+    pub max: ::std::option::Option<f64>,
+}
+
+impl FromValue for TotalLocalStorageGB {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(TotalLocalStorageGB {
+            min: r.optional("Min")?,
+            max: r.optional("Max")?,
+        })
+    }
+}
+
+impl IntoValue for TotalLocalStorageGB {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Min", self.min);
+        w.optional("Max", self.max);
+        w.finish()
+    }
+}
+
+/// The `TotalLocalStorageGBRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TotalLocalStorageGBRequest {
+    pub min: ::std::option::Option<f64>,
+    pub max: ::std::option::Option<f64>,
+}
+
+impl FromValue for TotalLocalStorageGBRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(TotalLocalStorageGBRequest {
+            min: r.optional("Min")?,
+            max: r.optional("Max")?,
+        })
+    }
+}
+
+impl IntoValue for TotalLocalStorageGBRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Min", self.min);
+        w.optional("Max", self.max);
+        w.finish()
+    }
+}
+
 /// The `UserIdGroupPair` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UserIdGroupPair {
@@ -7787,6 +12038,60 @@ impl IntoValue for UserIdGroupPair {
     }
 }
 
+/// The `VCpuCountRange` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VCpuCountRange {
+    pub min: ::std::option::Option<i32>,
+    pub max: ::std::option::Option<i32>,
+}
+
+impl FromValue for VCpuCountRange {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(VCpuCountRange {
+            min: r.optional("Min")?,
+            max: r.optional("Max")?,
+        })
+    }
+}
+
+impl IntoValue for VCpuCountRange {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Min", self.min);
+        w.optional("Max", self.max);
+        w.finish()
+    }
+}
+
+/// The `VCpuCountRangeRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VCpuCountRangeRequest {
+    pub min: i32,
+    pub max: ::std::option::Option<i32>,
+}
+
+impl FromValue for VCpuCountRangeRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(VCpuCountRangeRequest {
+            min: r.required("Min")?,
+            max: r.optional("Max")?,
+        })
+    }
+}
+
+impl IntoValue for VCpuCountRangeRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Min", self.min);
+        w.optional("Max", self.max);
+        w.finish()
+    }
+}
+
 /// The `VCpuInfo` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct VCpuInfo {
@@ -7819,6 +12124,57 @@ impl IntoValue for VCpuInfo {
         w.optional("DefaultThreadsPerCore", self.default_threads_per_core);
         w.optional("ValidCores", self.valid_cores);
         w.optional("ValidThreadsPerCore", self.valid_threads_per_core);
+        w.finish()
+    }
+}
+
+/// The `ValidationError` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ValidationError {
+    pub code: ::std::option::Option<::std::string::String>,
+    pub message: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for ValidationError {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ValidationError {
+            code: r.optional("Code")?,
+            message: r.optional("Message")?,
+        })
+    }
+}
+
+impl IntoValue for ValidationError {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Code", self.code);
+        w.optional("Message", self.message);
+        w.finish()
+    }
+}
+
+/// The `ValidationWarning` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ValidationWarning {
+    pub errors: ::std::option::Option<::std::vec::Vec<ValidationError>>,
+}
+
+impl FromValue for ValidationWarning {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ValidationWarning {
+            errors: r.optional("Errors")?,
+        })
+    }
+}
+
+impl IntoValue for ValidationWarning {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Errors", self.errors);
         w.finish()
     }
 }
@@ -8383,6 +12739,91 @@ pub trait Ec2: Send + Sync + 'static {
         async { Err(AwsError::not_implemented("ec2", "DescribeTags")) }
     }
 
+    fn allocate_address(&self, ctx: &RequestContext, input: AllocateAddressRequest) -> impl ::std::future::Future<Output = ::std::result::Result<AllocateAddressResult, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("ec2", "AllocateAddress")) }
+    }
+
+    fn associate_address(&self, ctx: &RequestContext, input: AssociateAddressRequest) -> impl ::std::future::Future<Output = ::std::result::Result<AssociateAddressResult, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("ec2", "AssociateAddress")) }
+    }
+
+    fn disassociate_address(&self, ctx: &RequestContext, input: DisassociateAddressRequest) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("ec2", "DisassociateAddress")) }
+    }
+
+    fn release_address(&self, ctx: &RequestContext, input: ReleaseAddressRequest) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("ec2", "ReleaseAddress")) }
+    }
+
+    fn describe_addresses(&self, ctx: &RequestContext, input: DescribeAddressesRequest) -> impl ::std::future::Future<Output = ::std::result::Result<DescribeAddressesResult, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("ec2", "DescribeAddresses")) }
+    }
+
+    fn create_nat_gateway(&self, ctx: &RequestContext, input: CreateNatGatewayRequest) -> impl ::std::future::Future<Output = ::std::result::Result<CreateNatGatewayResult, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("ec2", "CreateNatGateway")) }
+    }
+
+    fn delete_nat_gateway(&self, ctx: &RequestContext, input: DeleteNatGatewayRequest) -> impl ::std::future::Future<Output = ::std::result::Result<DeleteNatGatewayResult, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("ec2", "DeleteNatGateway")) }
+    }
+
+    fn describe_nat_gateways(&self, ctx: &RequestContext, input: DescribeNatGatewaysRequest) -> impl ::std::future::Future<Output = ::std::result::Result<DescribeNatGatewaysResult, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("ec2", "DescribeNatGateways")) }
+    }
+
+    fn create_launch_template(&self, ctx: &RequestContext, input: CreateLaunchTemplateRequest) -> impl ::std::future::Future<Output = ::std::result::Result<CreateLaunchTemplateResult, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("ec2", "CreateLaunchTemplate")) }
+    }
+
+    fn create_launch_template_version(&self, ctx: &RequestContext, input: CreateLaunchTemplateVersionRequest) -> impl ::std::future::Future<Output = ::std::result::Result<CreateLaunchTemplateVersionResult, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("ec2", "CreateLaunchTemplateVersion")) }
+    }
+
+    fn describe_launch_templates(&self, ctx: &RequestContext, input: DescribeLaunchTemplatesRequest) -> impl ::std::future::Future<Output = ::std::result::Result<DescribeLaunchTemplatesResult, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("ec2", "DescribeLaunchTemplates")) }
+    }
+
+    fn describe_launch_template_versions(&self, ctx: &RequestContext, input: DescribeLaunchTemplateVersionsRequest) -> impl ::std::future::Future<Output = ::std::result::Result<DescribeLaunchTemplateVersionsResult, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("ec2", "DescribeLaunchTemplateVersions")) }
+    }
+
+    fn modify_launch_template(&self, ctx: &RequestContext, input: ModifyLaunchTemplateRequest) -> impl ::std::future::Future<Output = ::std::result::Result<ModifyLaunchTemplateResult, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("ec2", "ModifyLaunchTemplate")) }
+    }
+
+    fn delete_launch_template(&self, ctx: &RequestContext, input: DeleteLaunchTemplateRequest) -> impl ::std::future::Future<Output = ::std::result::Result<DeleteLaunchTemplateResult, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("ec2", "DeleteLaunchTemplate")) }
+    }
+
+    fn describe_instance_attribute(&self, ctx: &RequestContext, input: DescribeInstanceAttributeRequest) -> impl ::std::future::Future<Output = ::std::result::Result<InstanceAttribute, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("ec2", "DescribeInstanceAttribute")) }
+    }
+
+    fn modify_instance_attribute(&self, ctx: &RequestContext, input: ModifyInstanceAttributeRequest) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("ec2", "ModifyInstanceAttribute")) }
+    }
+
+    fn get_console_output(&self, ctx: &RequestContext, input: GetConsoleOutputRequest) -> impl ::std::future::Future<Output = ::std::result::Result<GetConsoleOutputResult, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("ec2", "GetConsoleOutput")) }
+    }
+
     /// The AWS error for input that does not fit the operation's shapes.
     fn invalid_input(&self, e: ShapeError) -> AwsError {
         crate::handler::validation_error(e)
@@ -8431,7 +12872,7 @@ impl<S: Ec2> Handler for Service<S> {
     }
 
     fn implements(&self, operation: &str) -> bool {
-        matches!(operation, "DescribeRegions" | "DescribeAvailabilityZones" | "DescribeAccountAttributes" | "DescribeVpcs" | "CreateVpc" | "DeleteVpc" | "ModifyVpcAttribute" | "DescribeVpcAttribute" | "DescribeSubnets" | "CreateSubnet" | "DeleteSubnet" | "ModifySubnetAttribute" | "CreateInternetGateway" | "DeleteInternetGateway" | "AttachInternetGateway" | "DetachInternetGateway" | "DescribeInternetGateways" | "CreateRouteTable" | "DeleteRouteTable" | "DescribeRouteTables" | "CreateRoute" | "DeleteRoute" | "AssociateRouteTable" | "DisassociateRouteTable" | "CreateSecurityGroup" | "DeleteSecurityGroup" | "DescribeSecurityGroups" | "DescribeSecurityGroupRules" | "AuthorizeSecurityGroupIngress" | "AuthorizeSecurityGroupEgress" | "RevokeSecurityGroupIngress" | "RevokeSecurityGroupEgress" | "CreateKeyPair" | "ImportKeyPair" | "DescribeKeyPairs" | "DeleteKeyPair" | "DescribeImages" | "DescribeInstanceTypes" | "RunInstances" | "DescribeInstances" | "DescribeInstanceStatus" | "StartInstances" | "StopInstances" | "RebootInstances" | "TerminateInstances" | "CreateTags" | "DeleteTags" | "DescribeTags")
+        matches!(operation, "DescribeRegions" | "DescribeAvailabilityZones" | "DescribeAccountAttributes" | "DescribeVpcs" | "CreateVpc" | "DeleteVpc" | "ModifyVpcAttribute" | "DescribeVpcAttribute" | "DescribeSubnets" | "CreateSubnet" | "DeleteSubnet" | "ModifySubnetAttribute" | "CreateInternetGateway" | "DeleteInternetGateway" | "AttachInternetGateway" | "DetachInternetGateway" | "DescribeInternetGateways" | "CreateRouteTable" | "DeleteRouteTable" | "DescribeRouteTables" | "CreateRoute" | "DeleteRoute" | "AssociateRouteTable" | "DisassociateRouteTable" | "CreateSecurityGroup" | "DeleteSecurityGroup" | "DescribeSecurityGroups" | "DescribeSecurityGroupRules" | "AuthorizeSecurityGroupIngress" | "AuthorizeSecurityGroupEgress" | "RevokeSecurityGroupIngress" | "RevokeSecurityGroupEgress" | "CreateKeyPair" | "ImportKeyPair" | "DescribeKeyPairs" | "DeleteKeyPair" | "DescribeImages" | "DescribeInstanceTypes" | "RunInstances" | "DescribeInstances" | "DescribeInstanceStatus" | "StartInstances" | "StopInstances" | "RebootInstances" | "TerminateInstances" | "CreateTags" | "DeleteTags" | "DescribeTags" | "AllocateAddress" | "AssociateAddress" | "DisassociateAddress" | "ReleaseAddress" | "DescribeAddresses" | "CreateNatGateway" | "DeleteNatGateway" | "DescribeNatGateways" | "CreateLaunchTemplate" | "CreateLaunchTemplateVersion" | "DescribeLaunchTemplates" | "DescribeLaunchTemplateVersions" | "ModifyLaunchTemplate" | "DeleteLaunchTemplate" | "DescribeInstanceAttribute" | "ModifyInstanceAttribute" | "GetConsoleOutput")
     }
 
     fn http<'a>(&'a self, req: &'a HttpRequest<'a>) -> ::std::option::Option<HttpFuture<'a>> {
@@ -8648,6 +13089,74 @@ impl<S: Ec2> Handler for Service<S> {
                 "DescribeTags" => {
                     let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
                     Ok(self.0.describe_tags(ctx, input).await?.into_value())
+                }
+                "AllocateAddress" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.allocate_address(ctx, input).await?.into_value())
+                }
+                "AssociateAddress" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.associate_address(ctx, input).await?.into_value())
+                }
+                "DisassociateAddress" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.disassociate_address(ctx, input).await?.into_value())
+                }
+                "ReleaseAddress" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.release_address(ctx, input).await?.into_value())
+                }
+                "DescribeAddresses" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.describe_addresses(ctx, input).await?.into_value())
+                }
+                "CreateNatGateway" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.create_nat_gateway(ctx, input).await?.into_value())
+                }
+                "DeleteNatGateway" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.delete_nat_gateway(ctx, input).await?.into_value())
+                }
+                "DescribeNatGateways" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.describe_nat_gateways(ctx, input).await?.into_value())
+                }
+                "CreateLaunchTemplate" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.create_launch_template(ctx, input).await?.into_value())
+                }
+                "CreateLaunchTemplateVersion" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.create_launch_template_version(ctx, input).await?.into_value())
+                }
+                "DescribeLaunchTemplates" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.describe_launch_templates(ctx, input).await?.into_value())
+                }
+                "DescribeLaunchTemplateVersions" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.describe_launch_template_versions(ctx, input).await?.into_value())
+                }
+                "ModifyLaunchTemplate" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.modify_launch_template(ctx, input).await?.into_value())
+                }
+                "DeleteLaunchTemplate" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.delete_launch_template(ctx, input).await?.into_value())
+                }
+                "DescribeInstanceAttribute" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.describe_instance_attribute(ctx, input).await?.into_value())
+                }
+                "ModifyInstanceAttribute" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.modify_instance_attribute(ctx, input).await?.into_value())
+                }
+                "GetConsoleOutput" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.get_console_output(ctx, input).await?.into_value())
                 }
                 other => Err(AwsError::not_implemented("ec2", other)),
             }
