@@ -363,3 +363,40 @@ def test_instance_attributes_change_while_stopped(ec2, node):
     assert base64.b64decode(ud) == b"#!/bin/bash\necho new\n"
     ec2.modify_instance_attribute(InstanceId=iid, DisableApiTermination={"Value": False})
     ec2.terminate_instances(InstanceIds=[iid])
+
+
+def test_volumes_root_and_attached(ec2, node):
+    inst = ec2.run_instances(ImageId=al2023(ec2), InstanceType="t2.micro", MinCount=1, MaxCount=1, Placement={"AvailabilityZone": "us-east-1b"})["Instances"][0]
+    iid = inst["InstanceId"]
+    root = ec2.describe_volumes(Filters=[{"Name": "attachment.instance-id", "Values": [iid]}])["Volumes"]
+    assert len(root) == 1 and root[0]["Attachments"][0]["DeleteOnTermination"] is True and root[0]["Size"] == 8
+    vol = ec2.create_volume(AvailabilityZone="us-east-1b", Size=20, VolumeType="gp3")
+    assert vol["State"] == "available" and vol["Iops"] == 3000
+    other_zone = ec2.create_volume(AvailabilityZone="us-east-1a", Size=1)["VolumeId"]
+    with pytest.raises(ClientError) as e:
+        ec2.attach_volume(VolumeId=other_zone, InstanceId=iid, Device="/dev/sdf")
+    assert err(e) == "InvalidParameterValue"
+    ec2.attach_volume(VolumeId=vol["VolumeId"], InstanceId=iid, Device="/dev/sdf")
+    with pytest.raises(ClientError) as e:
+        ec2.delete_volume(VolumeId=vol["VolumeId"])
+    assert err(e) == "VolumeInUse"
+    ec2.detach_volume(VolumeId=vol["VolumeId"])
+    ec2.delete_volume(VolumeId=vol["VolumeId"])
+    ec2.delete_volume(VolumeId=other_zone)
+    with pytest.raises(ClientError) as e:
+        ec2.describe_volumes(VolumeIds=[vol["VolumeId"]])
+    assert err(e) == "InvalidVolume.NotFound"
+    enis = ec2.describe_network_interfaces(Filters=[{"Name": "attachment.instance-id", "Values": [iid]}])["NetworkInterfaces"]
+    assert enis[0]["PrivateIpAddress"] == inst["PrivateIpAddress"]
+    ec2.terminate_instances(InstanceIds=[iid])
+    assert ec2.describe_volumes(Filters=[{"Name": "volume-id", "Values": [root[0]["VolumeId"]]}])["Volumes"] == []
+
+
+def test_every_vpc_has_a_default_network_acl(ec2):
+    vpc = ec2.create_vpc(CidrBlock="10.30.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.30.1.0/24")["Subnet"]["SubnetId"]
+    acl = ec2.describe_network_acls(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["NetworkAcls"][0]
+    assert acl["IsDefault"] and [a["SubnetId"] for a in acl["Associations"]] == [subnet]
+    assert {(e["RuleNumber"], e["RuleAction"], e["Egress"]) for e in acl["Entries"]} == {(100, "allow", True), (32767, "deny", True), (100, "allow", False), (32767, "deny", False)}
+    ec2.delete_subnet(SubnetId=subnet)
+    ec2.delete_vpc(VpcId=vpc)

@@ -129,6 +129,8 @@ pub const SERVICES: &[ServiceSpec] = &[
             "CreateLaunchTemplate", "CreateLaunchTemplateVersion", "DescribeLaunchTemplates",
             "DescribeLaunchTemplateVersions", "ModifyLaunchTemplate", "DeleteLaunchTemplate",
             "DescribeInstanceAttribute", "ModifyInstanceAttribute", "GetConsoleOutput",
+            "DescribeNetworkAcls", "DescribeVolumes", "CreateVolume", "AttachVolume", "DetachVolume", "DeleteVolume",
+            "DescribeInstanceCreditSpecifications", "GetInstanceUefiData", "DescribeNetworkInterfaces",
         ],
     },
     ServiceSpec { name: "autoscaling", botocore: "autoscaling", trait_name: "AutoScaling", operations: &[] },

@@ -15,6 +15,8 @@ pub enum Ec2Error {
     MissingParameter(String),
     DependencyViolation(String),
     IncorrectInstanceState(String),
+    /// A volume (or other resource) not in the state the call needs.
+    IncorrectState(String),
     OperationNotPermitted(String),
     /// `InvalidGroup.Duplicate`, `InvalidKeyPair.Duplicate`, `InvalidPermission.Duplicate`, …
     Duplicate { code: &'static str, message: String },
@@ -38,6 +40,7 @@ impl From<Ec2Error> for AwsError {
             Ec2Error::MissingParameter(m) => AwsError::new("MissingParameter", 400, m),
             Ec2Error::DependencyViolation(m) => AwsError::new("DependencyViolation", 400, m),
             Ec2Error::IncorrectInstanceState(m) => AwsError::new("IncorrectInstanceState", 400, m),
+            Ec2Error::IncorrectState(m) => AwsError::new("IncorrectState", 400, m),
             Ec2Error::OperationNotPermitted(m) => AwsError::new("OperationNotPermitted", 400, m),
             Ec2Error::Internal(m) => AwsError::internal(m),
         }
@@ -65,6 +68,7 @@ pub fn not_found(kind: Kind, id: &str) -> Ec2Error {
         Kind::Image => ("InvalidAMIID.NotFound", format!("The image id '[{id}]' does not exist")),
         Kind::Address => ("InvalidAllocationID.NotFound", format!("The allocation ID '{id}' does not exist")),
         Kind::NatGateway => ("NatGatewayNotFound", format!("NAT gateway {id} was not found")),
+        Kind::Volume => ("InvalidVolume.NotFound", format!("The volume '{id}' does not exist.")),
         Kind::LaunchTemplate => ("InvalidLaunchTemplateId.NotFound", format!("The specified launch template, with template ID {id}, does not exist.")),
     };
     Ec2Error::NotFound { code, message }

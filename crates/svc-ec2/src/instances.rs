@@ -262,6 +262,9 @@ impl Ec2 {
                 };
                 records::put(tx, scope, &instance)?;
                 tags::set(tx, scope, &instance.id, &tags)?;
+                let snapshot = format!("snap-0{}", &image_id[5..]);
+                let root = crate::volumes::VolumeRecord::root(&instance.root_volume_id, &instance.id, &instance.root_device_name, &instance.availability_zone, now, Some(snapshot));
+                records::put(tx, scope, &root)?;
                 out.push(instance);
             }
             records::put(tx, scope, &subnet)?;
@@ -394,6 +397,19 @@ impl Ec2 {
                             }
                         }
                         State::ShuttingDown => {
+                            // Volumes that go with the instance go; the others are detached.
+                            for mut v in records::all::<crate::volumes::VolumeRecord>(tx, scope)? {
+                                if let Some((owner, _, _, delete)) = v.attachment.clone() {
+                                    if owner == i.id {
+                                        if delete {
+                                            records::delete::<crate::volumes::VolumeRecord>(tx, scope, &v.id)?;
+                                        } else {
+                                            v.attachment = None;
+                                            records::put(tx, scope, &v)?;
+                                        }
+                                    }
+                                }
+                            }
                             i.state_reason = Some(("Client.UserInitiatedShutdown".into(), "Client.UserInitiatedShutdown: User initiated shutdown".into()));
                             // Its address goes back to the subnet.
                             let mut subnet: SubnetRecord = records::must(tx, scope, &i.subnet_id)?;
@@ -431,6 +447,10 @@ impl Ec2 {
             "sourceDestCheck" => out.source_dest_check = Some(AttributeBooleanValue { value: Some(true) }),
             "ebsOptimized" => out.ebs_optimized = Some(AttributeBooleanValue { value: Some(false) }),
             "enaSupport" => out.ena_support = Some(AttributeBooleanValue { value: Some(true) }),
+            "disableApiStop" => out.disable_api_stop = Some(AttributeBooleanValue { value: Some(false) }),
+            "sriovNetSupport" => out.sriov_net_support = text("simple"),
+            "productCodes" => out.product_codes = Some(Vec::new()),
+            "kernel" | "ramdisk" => {}
             other => return Err(Ec2Error::InvalidParameterValue(format!("Value ({other}) for parameter attribute is invalid. Unknown attribute."))),
         }
         Ok(out)
@@ -478,6 +498,98 @@ impl Ec2 {
             }
             records::put(tx, scope, &i)
         })
+    }
+
+    /// The network interfaces of live instances (one each, made with the instance).
+    pub(crate) fn describe_network_interfaces(&self, scope: &Scope, input: DescribeNetworkInterfacesRequest) -> Result<Vec<NetworkInterface>> {
+        let filters = Filters::new(input.filters)?;
+        let live: Vec<InstanceRecord> = self.instances(scope)?.into_iter().filter(|i| i.state != State::Terminated).collect();
+        for id in input.network_interface_ids.iter().flatten() {
+            if !live.iter().any(|i| &i.eni_id == id) {
+                return Err(Ec2Error::NotFound { code: "InvalidNetworkInterfaceID.NotFound", message: format!("The networkInterface ID '{id}' does not exist") });
+            }
+        }
+        let mut out = Vec::new();
+        for i in &live {
+            if input.network_interface_ids.as_ref().is_some_and(|ids| !ids.contains(&i.eni_id)) {
+                continue;
+            }
+            let ok = filters.matches(&[], |name| match name {
+                "network-interface-id" => one(&i.eni_id),
+                "subnet-id" => one(&i.subnet_id),
+                "vpc-id" => one(&i.vpc_id),
+                "group-id" => Some(i.security_groups.iter().map(|(g, _)| g.clone()).collect()),
+                "attachment.instance-id" => one(&i.id),
+                "private-ip-address" | "addresses.private-ip-address" => one(&i.private_ip),
+                "availability-zone" => one(&i.availability_zone),
+                "status" => one("in-use"),
+                "interface-type" => one("interface"),
+                _ => None,
+            })?;
+            if !ok {
+                continue;
+            }
+            let private_dns = dns_private(&i.private_ip, &scope.region);
+            let association = i.public_ip.as_ref().map(|ip| NetworkInterfaceAssociation {
+                ip_owner_id: Some("amazon".into()),
+                public_dns_name: Some(dns_public(ip, &scope.region)),
+                public_ip: Some(ip.clone()),
+                ..Default::default()
+            });
+            out.push(NetworkInterface {
+                association: association.clone(),
+                attachment: Some(NetworkInterfaceAttachment {
+                    attach_time: Some(i.launch_time),
+                    attachment_id: Some(format!("eni-attach-{}", &i.eni_id[4..])),
+                    delete_on_termination: Some(true),
+                    device_index: Some(0),
+                    network_card_index: Some(0),
+                    instance_id: Some(i.id.clone()),
+                    instance_owner_id: Some(scope.account.clone()),
+                    status: Some("attached".into()),
+                    ..Default::default()
+                }),
+                availability_zone: Some(i.availability_zone.clone()),
+                description: Some(String::new()),
+                groups: Some(i.security_groups.iter().map(|(g, n)| GroupIdentifier { group_id: Some(g.clone()), group_name: Some(n.clone()) }).collect()),
+                interface_type: Some("interface".into()),
+                mac_address: Some(i.mac.clone()),
+                network_interface_id: Some(i.eni_id.clone()),
+                owner_id: Some(scope.account.clone()),
+                private_dns_name: Some(private_dns.clone()),
+                private_ip_address: Some(i.private_ip.clone()),
+                private_ip_addresses: Some(vec![NetworkInterfacePrivateIpAddress {
+                    association,
+                    primary: Some(true),
+                    private_dns_name: Some(private_dns),
+                    private_ip_address: Some(i.private_ip.clone()),
+                }]),
+                requester_managed: Some(false),
+                source_dest_check: Some(true),
+                status: Some("in-use".into()),
+                subnet_id: Some(i.subnet_id.clone()),
+                tag_set: Some(Vec::new()),
+                vpc_id: Some(i.vpc_id.clone()),
+                availability_zone_id: crate::regions::zone_id(&scope.region, &i.availability_zone),
+                ..Default::default()
+            });
+        }
+        Ok(out)
+    }
+
+    /// Burstable types earn CPU credits: t2 in `standard` mode, later ones `unlimited`.
+    pub(crate) fn credit_specifications(&self, scope: &Scope, ids: Option<Vec<String>>) -> Result<Vec<InstanceCreditSpecification>> {
+        let all = self.instances(scope)?;
+        crate::vpcs::check_ids(ids.as_deref(), all.iter().map(|i| i.id.as_str()), records::Kind::Instance)?;
+        Ok(all
+            .into_iter()
+            .filter(|i| ids.as_ref().is_none_or(|ids| ids.contains(&i.id)))
+            .filter(|i| images::instance_type(&i.instance_type).is_some_and(|t| t.5))
+            .map(|i| InstanceCreditSpecification {
+                cpu_credits: Some(if i.instance_type.starts_with("t2.") { "standard" } else { "unlimited" }.into()),
+                instance_id: Some(i.id),
+            })
+            .collect())
     }
 
     /// The console of an instance: what its runtime printed (the runtime issue fills it).

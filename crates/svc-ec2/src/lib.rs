@@ -18,6 +18,7 @@ mod regions;
 mod security_groups;
 mod tags;
 mod templates;
+mod volumes;
 mod vpcs;
 
 use error::{Ec2Error, Result};
@@ -498,6 +499,57 @@ impl ec2::Ec2 for Ec2 {
         dry_run(input.dry_run)?;
         let scope = ok(self.scope(ctx))?;
         ok(self.console_output(&scope, &input.instance_id))
+    }
+
+    async fn describe_instance_credit_specifications(&self, ctx: &RequestContext, input: DescribeInstanceCreditSpecificationsRequest) -> Out<DescribeInstanceCreditSpecificationsResult> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        Ok(DescribeInstanceCreditSpecificationsResult { instance_credit_specifications: Some(ok(self.credit_specifications(&scope, input.instance_ids))?), next_token: None })
+    }
+    /// No instance carries UEFI variables: the answer is empty, as for a fresh instance.
+    async fn get_instance_uefi_data(&self, ctx: &RequestContext, input: GetInstanceUefiDataRequest) -> Out<GetInstanceUefiDataResult> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        ok(self.describe_instance_attribute(&scope, &input.instance_id, "instanceType"))?;
+        Ok(GetInstanceUefiDataResult { instance_id: Some(input.instance_id), uefi_data: None })
+    }
+
+    async fn describe_network_interfaces(&self, ctx: &RequestContext, input: DescribeNetworkInterfacesRequest) -> Out<DescribeNetworkInterfacesResult> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        Ok(DescribeNetworkInterfacesResult { network_interfaces: Some(ok(self.describe_network_interfaces(&scope, input))?), next_token: None })
+    }
+
+    // Volumes and network ACLs.
+    async fn describe_network_acls(&self, ctx: &RequestContext, input: DescribeNetworkAclsRequest) -> Out<DescribeNetworkAclsResult> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        Ok(DescribeNetworkAclsResult { network_acls: Some(ok(self.describe_network_acls(&scope, input))?), next_token: None })
+    }
+    async fn describe_volumes(&self, ctx: &RequestContext, input: DescribeVolumesRequest) -> Out<DescribeVolumesResult> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        Ok(DescribeVolumesResult { volumes: Some(ok(self.describe_volumes(&scope, input))?), next_token: None })
+    }
+    async fn create_volume(&self, ctx: &RequestContext, input: CreateVolumeRequest) -> Out<Volume> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        ok(self.create_volume(&scope, input))
+    }
+    async fn attach_volume(&self, ctx: &RequestContext, input: AttachVolumeRequest) -> Out<VolumeAttachment> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        ok(self.attach_volume(&scope, input))
+    }
+    async fn detach_volume(&self, ctx: &RequestContext, input: DetachVolumeRequest) -> Out<VolumeAttachment> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        ok(self.detach_volume(&scope, input))
+    }
+    async fn delete_volume(&self, ctx: &RequestContext, input: DeleteVolumeRequest) -> Out<()> {
+        dry_run(input.dry_run)?;
+        let scope = ok(self.scope(ctx))?;
+        ok(self.delete_volume(&scope, &input.volume_id))
     }
 
     // Tags.

@@ -26,6 +26,7 @@ pub enum Kind {
     Address,
     NatGateway,
     LaunchTemplate,
+    Volume,
 }
 
 impl Kind {
@@ -44,6 +45,7 @@ impl Kind {
             "eipalloc" => Kind::Address,
             "nat" => Kind::NatGateway,
             "lt" => Kind::LaunchTemplate,
+            "vol" => Kind::Volume,
             _ => return None,
         })
     }
@@ -61,6 +63,7 @@ impl Kind {
             Kind::Address => "ec2.addresses",
             Kind::NatGateway => "ec2.nat-gateways",
             Kind::LaunchTemplate => "ec2.launch-templates",
+            Kind::Volume => "ec2.volumes",
         }
     }
 
@@ -78,6 +81,7 @@ impl Kind {
             Kind::Address => "elastic-ip",
             Kind::NatGateway => "natgateway",
             Kind::LaunchTemplate => "launch-template",
+            Kind::Volume => "volume",
         }
     }
 }

@@ -485,6 +485,93 @@ impl IntoValue for AttachInternetGatewayRequest {
     }
 }
 
+/// The `AttachVolumeRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AttachVolumeRequest {
+    pub device: ::std::string::String,
+    pub instance_id: ::std::string::String,
+    pub volume_id: ::std::string::String,
+    pub ebs_card_index: ::std::option::Option<i32>,
+    pub dry_run: ::std::option::Option<bool>,
+}
+
+impl FromValue for AttachVolumeRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(AttachVolumeRequest {
+            device: r.required("Device")?,
+            instance_id: r.required("InstanceId")?,
+            volume_id: r.required("VolumeId")?,
+            ebs_card_index: r.optional("EbsCardIndex")?,
+            dry_run: r.optional("DryRun")?,
+        })
+    }
+}
+
+impl IntoValue for AttachVolumeRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Device", self.device);
+        w.member("InstanceId", self.instance_id);
+        w.member("VolumeId", self.volume_id);
+        w.optional("EbsCardIndex", self.ebs_card_index);
+        w.optional("DryRun", self.dry_run);
+        w.finish()
+    }
+}
+
+/// The `AttachmentEnaSrdSpecification` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AttachmentEnaSrdSpecification {
+    pub ena_srd_enabled: ::std::option::Option<bool>,
+    pub ena_srd_udp_specification: ::std::option::Option<AttachmentEnaSrdUdpSpecification>,
+}
+
+impl FromValue for AttachmentEnaSrdSpecification {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(AttachmentEnaSrdSpecification {
+            ena_srd_enabled: r.optional("EnaSrdEnabled")?,
+            ena_srd_udp_specification: r.optional("EnaSrdUdpSpecification")?,
+        })
+    }
+}
+
+impl IntoValue for AttachmentEnaSrdSpecification {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("EnaSrdEnabled", self.ena_srd_enabled);
+        w.optional("EnaSrdUdpSpecification", self.ena_srd_udp_specification);
+        w.finish()
+    }
+}
+
+/// The `AttachmentEnaSrdUdpSpecification` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AttachmentEnaSrdUdpSpecification {
+    pub ena_srd_udp_enabled: ::std::option::Option<bool>,
+}
+
+impl FromValue for AttachmentEnaSrdUdpSpecification {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(AttachmentEnaSrdUdpSpecification {
+            ena_srd_udp_enabled: r.optional("EnaSrdUdpEnabled")?,
+        })
+    }
+}
+
+impl IntoValue for AttachmentEnaSrdUdpSpecification {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("EnaSrdUdpEnabled", self.ena_srd_udp_enabled);
+        w.finish()
+    }
+}
+
 /// The `AttributeBooleanValue` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AttributeBooleanValue {
@@ -1144,6 +1231,36 @@ impl IntoValue for CapacityReservationTargetResponse {
         let mut w = StructWriter::new();
         w.optional("CapacityReservationId", self.capacity_reservation_id);
         w.optional("CapacityReservationResourceGroupArn", self.capacity_reservation_resource_group_arn);
+        w.finish()
+    }
+}
+
+/// The `ConnectionTrackingConfiguration` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConnectionTrackingConfiguration {
+    pub tcp_established_timeout: ::std::option::Option<i32>,
+    pub udp_stream_timeout: ::std::option::Option<i32>,
+    pub udp_timeout: ::std::option::Option<i32>,
+}
+
+impl FromValue for ConnectionTrackingConfiguration {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ConnectionTrackingConfiguration {
+            tcp_established_timeout: r.optional("TcpEstablishedTimeout")?,
+            udp_stream_timeout: r.optional("UdpStreamTimeout")?,
+            udp_timeout: r.optional("UdpTimeout")?,
+        })
+    }
+}
+
+impl IntoValue for ConnectionTrackingConfiguration {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("TcpEstablishedTimeout", self.tcp_established_timeout);
+        w.optional("UdpStreamTimeout", self.udp_stream_timeout);
+        w.optional("UdpTimeout", self.udp_timeout);
         w.finish()
     }
 }
@@ -2003,6 +2120,75 @@ impl IntoValue for CreateTagsRequest {
     }
 }
 
+/// The `CreateVolumeRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateVolumeRequest {
+    pub availability_zone: ::std::option::Option<::std::string::String>,
+    pub availability_zone_id: ::std::option::Option<::std::string::String>,
+    pub encrypted: ::std::option::Option<bool>,
+    pub iops: ::std::option::Option<i32>,
+    pub kms_key_id: ::std::option::Option<::std::string::String>,
+    pub outpost_arn: ::std::option::Option<::std::string::String>,
+    pub size: ::std::option::Option<i32>,
+    pub snapshot_id: ::std::option::Option<::std::string::String>,
+    pub volume_type: ::std::option::Option<::std::string::String>,
+    pub tag_specifications: ::std::option::Option<::std::vec::Vec<TagSpecification>>,
+    pub multi_attach_enabled: ::std::option::Option<bool>,
+    pub throughput: ::std::option::Option<i32>,
+    pub client_token: ::std::option::Option<::std::string::String>,
+    pub volume_initialization_rate: ::std::option::Option<i32>,
+    pub operator: ::std::option::Option<OperatorRequest>,
+    pub dry_run: ::std::option::Option<bool>,
+}
+
+impl FromValue for CreateVolumeRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CreateVolumeRequest {
+            availability_zone: r.optional("AvailabilityZone")?,
+            availability_zone_id: r.optional("AvailabilityZoneId")?,
+            encrypted: r.optional("Encrypted")?,
+            iops: r.optional("Iops")?,
+            kms_key_id: r.optional("KmsKeyId")?,
+            outpost_arn: r.optional("OutpostArn")?,
+            size: r.optional("Size")?,
+            snapshot_id: r.optional("SnapshotId")?,
+            volume_type: r.optional("VolumeType")?,
+            tag_specifications: r.optional("TagSpecifications")?,
+            multi_attach_enabled: r.optional("MultiAttachEnabled")?,
+            throughput: r.optional("Throughput")?,
+            client_token: r.optional("ClientToken")?,
+            volume_initialization_rate: r.optional("VolumeInitializationRate")?,
+            operator: r.optional("Operator")?,
+            dry_run: r.optional("DryRun")?,
+        })
+    }
+}
+
+impl IntoValue for CreateVolumeRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("AvailabilityZone", self.availability_zone);
+        w.optional("AvailabilityZoneId", self.availability_zone_id);
+        w.optional("Encrypted", self.encrypted);
+        w.optional("Iops", self.iops);
+        w.optional("KmsKeyId", self.kms_key_id);
+        w.optional("OutpostArn", self.outpost_arn);
+        w.optional("Size", self.size);
+        w.optional("SnapshotId", self.snapshot_id);
+        w.optional("VolumeType", self.volume_type);
+        w.optional("TagSpecifications", self.tag_specifications);
+        w.optional("MultiAttachEnabled", self.multi_attach_enabled);
+        w.optional("Throughput", self.throughput);
+        w.optional("ClientToken", self.client_token);
+        w.optional("VolumeInitializationRate", self.volume_initialization_rate);
+        w.optional("Operator", self.operator);
+        w.optional("DryRun", self.dry_run);
+        w.finish()
+    }
+}
+
 /// The `CreateVpcRequest` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CreateVpcRequest {
@@ -2531,6 +2717,33 @@ impl IntoValue for DeleteTagsRequest {
     }
 }
 
+/// The `DeleteVolumeRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteVolumeRequest {
+    pub volume_id: ::std::string::String,
+    pub dry_run: ::std::option::Option<bool>,
+}
+
+impl FromValue for DeleteVolumeRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeleteVolumeRequest {
+            volume_id: r.required("VolumeId")?,
+            dry_run: r.optional("DryRun")?,
+        })
+    }
+}
+
+impl IntoValue for DeleteVolumeRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("VolumeId", self.volume_id);
+        w.optional("DryRun", self.dry_run);
+        w.finish()
+    }
+}
+
 /// The `DeleteVpcRequest` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeleteVpcRequest {
@@ -2827,6 +3040,69 @@ impl IntoValue for DescribeInstanceAttributeRequest {
         w.optional("DryRun", self.dry_run);
         w.member("InstanceId", self.instance_id);
         w.member("Attribute", self.attribute);
+        w.finish()
+    }
+}
+
+/// The `DescribeInstanceCreditSpecificationsRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeInstanceCreditSpecificationsRequest {
+    pub dry_run: ::std::option::Option<bool>,
+    pub filters: ::std::option::Option<::std::vec::Vec<Filter>>,
+    pub instance_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub max_results: ::std::option::Option<i32>,
+    pub next_token: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for DescribeInstanceCreditSpecificationsRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DescribeInstanceCreditSpecificationsRequest {
+            dry_run: r.optional("DryRun")?,
+            filters: r.optional("Filters")?,
+            instance_ids: r.optional("InstanceIds")?,
+            max_results: r.optional("MaxResults")?,
+            next_token: r.optional("NextToken")?,
+        })
+    }
+}
+
+impl IntoValue for DescribeInstanceCreditSpecificationsRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("DryRun", self.dry_run);
+        w.optional("Filters", self.filters);
+        w.optional("InstanceIds", self.instance_ids);
+        w.optional("MaxResults", self.max_results);
+        w.optional("NextToken", self.next_token);
+        w.finish()
+    }
+}
+
+/// The `DescribeInstanceCreditSpecificationsResult` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeInstanceCreditSpecificationsResult {
+    pub instance_credit_specifications: ::std::option::Option<::std::vec::Vec<InstanceCreditSpecification>>,
+    pub next_token: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for DescribeInstanceCreditSpecificationsResult {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DescribeInstanceCreditSpecificationsResult {
+            instance_credit_specifications: r.optional("InstanceCreditSpecifications")?,
+            next_token: r.optional("NextToken")?,
+        })
+    }
+}
+
+impl IntoValue for DescribeInstanceCreditSpecificationsResult {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("InstanceCreditSpecifications", self.instance_credit_specifications);
+        w.optional("NextToken", self.next_token);
         w.finish()
     }
 }
@@ -3368,6 +3644,135 @@ impl IntoValue for DescribeNatGatewaysResult {
     }
 }
 
+/// The `DescribeNetworkAclsRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeNetworkAclsRequest {
+    pub next_token: ::std::option::Option<::std::string::String>,
+    pub max_results: ::std::option::Option<i32>,
+    pub dry_run: ::std::option::Option<bool>,
+    pub network_acl_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub filters: ::std::option::Option<::std::vec::Vec<Filter>>,
+}
+
+impl FromValue for DescribeNetworkAclsRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DescribeNetworkAclsRequest {
+            next_token: r.optional("NextToken")?,
+            max_results: r.optional("MaxResults")?,
+            dry_run: r.optional("DryRun")?,
+            network_acl_ids: r.optional("NetworkAclIds")?,
+            filters: r.optional("Filters")?,
+        })
+    }
+}
+
+impl IntoValue for DescribeNetworkAclsRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("NextToken", self.next_token);
+        w.optional("MaxResults", self.max_results);
+        w.optional("DryRun", self.dry_run);
+        w.optional("NetworkAclIds", self.network_acl_ids);
+        w.optional("Filters", self.filters);
+        w.finish()
+    }
+}
+
+/// The `DescribeNetworkAclsResult` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeNetworkAclsResult {
+    pub network_acls: ::std::option::Option<::std::vec::Vec<NetworkAcl>>,
+    pub next_token: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for DescribeNetworkAclsResult {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DescribeNetworkAclsResult {
+            network_acls: r.optional("NetworkAcls")?,
+            next_token: r.optional("NextToken")?,
+        })
+    }
+}
+
+impl IntoValue for DescribeNetworkAclsResult {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("NetworkAcls", self.network_acls);
+        w.optional("NextToken", self.next_token);
+        w.finish()
+    }
+}
+
+/// The `DescribeNetworkInterfacesRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeNetworkInterfacesRequest {
+    pub next_token: ::std::option::Option<::std::string::String>,
+    pub max_results: ::std::option::Option<i32>,
+    pub include_managed_resources: ::std::option::Option<bool>,
+    pub dry_run: ::std::option::Option<bool>,
+    pub network_interface_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub filters: ::std::option::Option<::std::vec::Vec<Filter>>,
+}
+
+impl FromValue for DescribeNetworkInterfacesRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DescribeNetworkInterfacesRequest {
+            next_token: r.optional("NextToken")?,
+            max_results: r.optional("MaxResults")?,
+            include_managed_resources: r.optional("IncludeManagedResources")?,
+            dry_run: r.optional("DryRun")?,
+            network_interface_ids: r.optional("NetworkInterfaceIds")?,
+            filters: r.optional("Filters")?,
+        })
+    }
+}
+
+impl IntoValue for DescribeNetworkInterfacesRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("NextToken", self.next_token);
+        w.optional("MaxResults", self.max_results);
+        w.optional("IncludeManagedResources", self.include_managed_resources);
+        w.optional("DryRun", self.dry_run);
+        w.optional("NetworkInterfaceIds", self.network_interface_ids);
+        w.optional("Filters", self.filters);
+        w.finish()
+    }
+}
+
+/// The `DescribeNetworkInterfacesResult` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeNetworkInterfacesResult {
+    pub network_interfaces: ::std::option::Option<::std::vec::Vec<NetworkInterface>>,
+    pub next_token: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for DescribeNetworkInterfacesResult {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DescribeNetworkInterfacesResult {
+            network_interfaces: r.optional("NetworkInterfaces")?,
+            next_token: r.optional("NextToken")?,
+        })
+    }
+}
+
+impl IntoValue for DescribeNetworkInterfacesResult {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("NetworkInterfaces", self.network_interfaces);
+        w.optional("NextToken", self.next_token);
+        w.finish()
+    }
+}
+
 /// The `DescribeRegionsRequest` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DescribeRegionsRequest {
@@ -3740,6 +4145,72 @@ impl IntoValue for DescribeTagsResult {
     }
 }
 
+/// The `DescribeVolumesRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeVolumesRequest {
+    pub volume_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub include_managed_resources: ::std::option::Option<bool>,
+    pub dry_run: ::std::option::Option<bool>,
+    pub filters: ::std::option::Option<::std::vec::Vec<Filter>>,
+    pub next_token: ::std::option::Option<::std::string::String>,
+    pub max_results: ::std::option::Option<i32>,
+}
+
+impl FromValue for DescribeVolumesRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DescribeVolumesRequest {
+            volume_ids: r.optional("VolumeIds")?,
+            include_managed_resources: r.optional("IncludeManagedResources")?,
+            dry_run: r.optional("DryRun")?,
+            filters: r.optional("Filters")?,
+            next_token: r.optional("NextToken")?,
+            max_results: r.optional("MaxResults")?,
+        })
+    }
+}
+
+impl IntoValue for DescribeVolumesRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("VolumeIds", self.volume_ids);
+        w.optional("IncludeManagedResources", self.include_managed_resources);
+        w.optional("DryRun", self.dry_run);
+        w.optional("Filters", self.filters);
+        w.optional("NextToken", self.next_token);
+        w.optional("MaxResults", self.max_results);
+        w.finish()
+    }
+}
+
+/// The `DescribeVolumesResult` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeVolumesResult {
+    pub next_token: ::std::option::Option<::std::string::String>,
+    pub volumes: ::std::option::Option<::std::vec::Vec<Volume>>,
+}
+
+impl FromValue for DescribeVolumesResult {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DescribeVolumesResult {
+            next_token: r.optional("NextToken")?,
+            volumes: r.optional("Volumes")?,
+        })
+    }
+}
+
+impl IntoValue for DescribeVolumesResult {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("NextToken", self.next_token);
+        w.optional("Volumes", self.volumes);
+        w.finish()
+    }
+}
+
 /// The `DescribeVpcAttributeRequest` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DescribeVpcAttributeRequest {
@@ -3892,6 +4363,42 @@ impl IntoValue for DetachInternetGatewayRequest {
         w.optional("DryRun", self.dry_run);
         w.member("InternetGatewayId", self.internet_gateway_id);
         w.member("VpcId", self.vpc_id);
+        w.finish()
+    }
+}
+
+/// The `DetachVolumeRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DetachVolumeRequest {
+    pub device: ::std::option::Option<::std::string::String>,
+    pub force: ::std::option::Option<bool>,
+    pub instance_id: ::std::option::Option<::std::string::String>,
+    pub volume_id: ::std::string::String,
+    pub dry_run: ::std::option::Option<bool>,
+}
+
+impl FromValue for DetachVolumeRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DetachVolumeRequest {
+            device: r.optional("Device")?,
+            force: r.optional("Force")?,
+            instance_id: r.optional("InstanceId")?,
+            volume_id: r.required("VolumeId")?,
+            dry_run: r.optional("DryRun")?,
+        })
+    }
+}
+
+impl IntoValue for DetachVolumeRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Device", self.device);
+        w.optional("Force", self.force);
+        w.optional("InstanceId", self.instance_id);
+        w.member("VolumeId", self.volume_id);
+        w.optional("DryRun", self.dry_run);
         w.finish()
     }
 }
@@ -4733,6 +5240,60 @@ impl IntoValue for GetConsoleOutputResult {
     }
 }
 
+/// The `GetInstanceUefiDataRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetInstanceUefiDataRequest {
+    pub instance_id: ::std::string::String,
+    pub dry_run: ::std::option::Option<bool>,
+}
+
+impl FromValue for GetInstanceUefiDataRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetInstanceUefiDataRequest {
+            instance_id: r.required("InstanceId")?,
+            dry_run: r.optional("DryRun")?,
+        })
+    }
+}
+
+impl IntoValue for GetInstanceUefiDataRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("InstanceId", self.instance_id);
+        w.optional("DryRun", self.dry_run);
+        w.finish()
+    }
+}
+
+/// The `GetInstanceUefiDataResult` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetInstanceUefiDataResult {
+    pub instance_id: ::std::option::Option<::std::string::String>,
+    pub uefi_data: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for GetInstanceUefiDataResult {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetInstanceUefiDataResult {
+            instance_id: r.optional("InstanceId")?,
+            uefi_data: r.optional("UefiData")?,
+        })
+    }
+}
+
+impl IntoValue for GetInstanceUefiDataResult {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("InstanceId", self.instance_id);
+        w.optional("UefiData", self.uefi_data);
+        w.finish()
+    }
+}
+
 /// The `GpuDeviceInfo` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct GpuDeviceInfo {
@@ -4951,6 +5512,33 @@ impl IntoValue for IamInstanceProfileSpecification {
         let mut w = StructWriter::new();
         w.optional("Arn", self.arn);
         w.optional("Name", self.name);
+        w.finish()
+    }
+}
+
+/// The `IcmpTypeCode` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IcmpTypeCode {
+    pub code: ::std::option::Option<i32>,
+    pub r#type: ::std::option::Option<i32>,
+}
+
+impl FromValue for IcmpTypeCode {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(IcmpTypeCode {
+            code: r.optional("Code")?,
+            r#type: r.optional("Type")?,
+        })
+    }
+}
+
+impl IntoValue for IcmpTypeCode {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Code", self.code);
+        w.optional("Type", self.r#type);
         w.finish()
     }
 }
@@ -5620,6 +6208,33 @@ impl IntoValue for InstanceBlockDeviceMappingSpecification {
         w.optional("Ebs", self.ebs);
         w.optional("VirtualName", self.virtual_name);
         w.optional("NoDevice", self.no_device);
+        w.finish()
+    }
+}
+
+/// The `InstanceCreditSpecification` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceCreditSpecification {
+    pub instance_id: ::std::option::Option<::std::string::String>,
+    pub cpu_credits: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for InstanceCreditSpecification {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(InstanceCreditSpecification {
+            instance_id: r.optional("InstanceId")?,
+            cpu_credits: r.optional("CpuCredits")?,
+        })
+    }
+}
+
+impl IntoValue for InstanceCreditSpecification {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("InstanceId", self.instance_id);
+        w.optional("CpuCredits", self.cpu_credits);
         w.finish()
     }
 }
@@ -7070,6 +7685,30 @@ impl IntoValue for IpRange {
     }
 }
 
+/// The `Ipv4PrefixSpecification` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Ipv4PrefixSpecification {
+    pub ipv4_prefix: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for Ipv4PrefixSpecification {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(Ipv4PrefixSpecification {
+            ipv4_prefix: r.optional("Ipv4Prefix")?,
+        })
+    }
+}
+
+impl IntoValue for Ipv4PrefixSpecification {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Ipv4Prefix", self.ipv4_prefix);
+        w.finish()
+    }
+}
+
 /// The `Ipv4PrefixSpecificationRequest` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Ipv4PrefixSpecificationRequest {
@@ -7114,6 +7753,30 @@ impl IntoValue for Ipv4PrefixSpecificationResponse {
         #[allow(unused_mut)]
         let mut w = StructWriter::new();
         w.optional("Ipv4Prefix", self.ipv4_prefix);
+        w.finish()
+    }
+}
+
+/// The `Ipv6PrefixSpecification` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Ipv6PrefixSpecification {
+    pub ipv6_prefix: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for Ipv6PrefixSpecification {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(Ipv6PrefixSpecification {
+            ipv6_prefix: r.optional("Ipv6Prefix")?,
+        })
+    }
+}
+
+impl IntoValue for Ipv6PrefixSpecification {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Ipv6Prefix", self.ipv6_prefix);
         w.finish()
     }
 }
@@ -9482,6 +10145,123 @@ impl IntoValue for NatGatewayAttachedAppliance {
     }
 }
 
+/// The `NetworkAcl` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NetworkAcl {
+    pub associations: ::std::option::Option<::std::vec::Vec<NetworkAclAssociation>>,
+    pub entries: ::std::option::Option<::std::vec::Vec<NetworkAclEntry>>,
+    pub is_default: ::std::option::Option<bool>,
+    pub network_acl_id: ::std::option::Option<::std::string::String>,
+    pub tags: ::std::option::Option<::std::vec::Vec<Tag>>,
+    pub vpc_id: ::std::option::Option<::std::string::String>,
+    pub owner_id: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for NetworkAcl {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(NetworkAcl {
+            associations: r.optional("Associations")?,
+            entries: r.optional("Entries")?,
+            is_default: r.optional("IsDefault")?,
+            network_acl_id: r.optional("NetworkAclId")?,
+            tags: r.optional("Tags")?,
+            vpc_id: r.optional("VpcId")?,
+            owner_id: r.optional("OwnerId")?,
+        })
+    }
+}
+
+impl IntoValue for NetworkAcl {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Associations", self.associations);
+        w.optional("Entries", self.entries);
+        w.optional("IsDefault", self.is_default);
+        w.optional("NetworkAclId", self.network_acl_id);
+        w.optional("Tags", self.tags);
+        w.optional("VpcId", self.vpc_id);
+        w.optional("OwnerId", self.owner_id);
+        w.finish()
+    }
+}
+
+/// The `NetworkAclAssociation` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NetworkAclAssociation {
+    pub network_acl_association_id: ::std::option::Option<::std::string::String>,
+    pub network_acl_id: ::std::option::Option<::std::string::String>,
+    pub subnet_id: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for NetworkAclAssociation {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(NetworkAclAssociation {
+            network_acl_association_id: r.optional("NetworkAclAssociationId")?,
+            network_acl_id: r.optional("NetworkAclId")?,
+            subnet_id: r.optional("SubnetId")?,
+        })
+    }
+}
+
+impl IntoValue for NetworkAclAssociation {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("NetworkAclAssociationId", self.network_acl_association_id);
+        w.optional("NetworkAclId", self.network_acl_id);
+        w.optional("SubnetId", self.subnet_id);
+        w.finish()
+    }
+}
+
+/// The `NetworkAclEntry` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NetworkAclEntry {
+    pub cidr_block: ::std::option::Option<::std::string::String>,
+    pub egress: ::std::option::Option<bool>,
+    pub icmp_type_code: ::std::option::Option<IcmpTypeCode>,
+    pub ipv6_cidr_block: ::std::option::Option<::std::string::String>,
+    pub port_range: ::std::option::Option<PortRange>,
+    pub protocol: ::std::option::Option<::std::string::String>,
+    pub rule_action: ::std::option::Option<::std::string::String>,
+    pub rule_number: ::std::option::Option<i32>,
+}
+
+impl FromValue for NetworkAclEntry {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(NetworkAclEntry {
+            cidr_block: r.optional("CidrBlock")?,
+            egress: r.optional("Egress")?,
+            icmp_type_code: r.optional("IcmpTypeCode")?,
+            ipv6_cidr_block: r.optional("Ipv6CidrBlock")?,
+            port_range: r.optional("PortRange")?,
+            protocol: r.optional("Protocol")?,
+            rule_action: r.optional("RuleAction")?,
+            rule_number: r.optional("RuleNumber")?,
+        })
+    }
+}
+
+impl IntoValue for NetworkAclEntry {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("CidrBlock", self.cidr_block);
+        w.optional("Egress", self.egress);
+        w.optional("IcmpTypeCode", self.icmp_type_code);
+        w.optional("Ipv6CidrBlock", self.ipv6_cidr_block);
+        w.optional("PortRange", self.port_range);
+        w.optional("Protocol", self.protocol);
+        w.optional("RuleAction", self.rule_action);
+        w.optional("RuleNumber", self.rule_number);
+        w.finish()
+    }
+}
+
 /// The `NetworkBandwidthGbps` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct NetworkBandwidthGbps {
@@ -9662,6 +10442,216 @@ impl IntoValue for NetworkInfo {
     }
 }
 
+/// The `NetworkInterface` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NetworkInterface {
+    pub association: ::std::option::Option<NetworkInterfaceAssociation>,
+    pub attachment: ::std::option::Option<NetworkInterfaceAttachment>,
+    pub availability_zone: ::std::option::Option<::std::string::String>,
+    pub connection_tracking_configuration: ::std::option::Option<ConnectionTrackingConfiguration>,
+    pub description: ::std::option::Option<::std::string::String>,
+    pub groups: ::std::option::Option<::std::vec::Vec<GroupIdentifier>>,
+    pub interface_type: ::std::option::Option<::std::string::String>,
+    pub ipv6_addresses: ::std::option::Option<::std::vec::Vec<NetworkInterfaceIpv6Address>>,
+    pub mac_address: ::std::option::Option<::std::string::String>,
+    pub network_interface_id: ::std::option::Option<::std::string::String>,
+    pub outpost_arn: ::std::option::Option<::std::string::String>,
+    pub owner_id: ::std::option::Option<::std::string::String>,
+    pub private_dns_name: ::std::option::Option<::std::string::String>,
+    pub public_dns_name: ::std::option::Option<::std::string::String>,
+    pub public_ip_dns_name_options: ::std::option::Option<PublicIpDnsNameOptions>,
+    pub private_ip_address: ::std::option::Option<::std::string::String>,
+    pub private_ip_addresses: ::std::option::Option<::std::vec::Vec<NetworkInterfacePrivateIpAddress>>,
+    pub ipv4_prefixes: ::std::option::Option<::std::vec::Vec<Ipv4PrefixSpecification>>,
+    pub ipv6_prefixes: ::std::option::Option<::std::vec::Vec<Ipv6PrefixSpecification>>,
+    pub requester_id: ::std::option::Option<::std::string::String>,
+    pub requester_managed: ::std::option::Option<bool>,
+    pub source_dest_check: ::std::option::Option<bool>,
+    pub status: ::std::option::Option<::std::string::String>,
+    pub subnet_id: ::std::option::Option<::std::string::String>,
+    pub tag_set: ::std::option::Option<::std::vec::Vec<Tag>>,
+    pub vpc_id: ::std::option::Option<::std::string::String>,
+    pub deny_all_igw_traffic: ::std::option::Option<bool>,
+    pub ipv6_native: ::std::option::Option<bool>,
+    pub ipv6_address: ::std::option::Option<::std::string::String>,
+    pub operator: ::std::option::Option<OperatorResponse>,
+    pub associated_subnets: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub availability_zone_id: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for NetworkInterface {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(NetworkInterface {
+            association: r.optional("Association")?,
+            attachment: r.optional("Attachment")?,
+            availability_zone: r.optional("AvailabilityZone")?,
+            connection_tracking_configuration: r.optional("ConnectionTrackingConfiguration")?,
+            description: r.optional("Description")?,
+            groups: r.optional("Groups")?,
+            interface_type: r.optional("InterfaceType")?,
+            ipv6_addresses: r.optional("Ipv6Addresses")?,
+            mac_address: r.optional("MacAddress")?,
+            network_interface_id: r.optional("NetworkInterfaceId")?,
+            outpost_arn: r.optional("OutpostArn")?,
+            owner_id: r.optional("OwnerId")?,
+            private_dns_name: r.optional("PrivateDnsName")?,
+            public_dns_name: r.optional("PublicDnsName")?,
+            public_ip_dns_name_options: r.optional("PublicIpDnsNameOptions")?,
+            private_ip_address: r.optional("PrivateIpAddress")?,
+            private_ip_addresses: r.optional("PrivateIpAddresses")?,
+            ipv4_prefixes: r.optional("Ipv4Prefixes")?,
+            ipv6_prefixes: r.optional("Ipv6Prefixes")?,
+            requester_id: r.optional("RequesterId")?,
+            requester_managed: r.optional("RequesterManaged")?,
+            source_dest_check: r.optional("SourceDestCheck")?,
+            status: r.optional("Status")?,
+            subnet_id: r.optional("SubnetId")?,
+            tag_set: r.optional("TagSet")?,
+            vpc_id: r.optional("VpcId")?,
+            deny_all_igw_traffic: r.optional("DenyAllIgwTraffic")?,
+            ipv6_native: r.optional("Ipv6Native")?,
+            ipv6_address: r.optional("Ipv6Address")?,
+            operator: r.optional("Operator")?,
+            associated_subnets: r.optional("AssociatedSubnets")?,
+            availability_zone_id: r.optional("AvailabilityZoneId")?,
+        })
+    }
+}
+
+impl IntoValue for NetworkInterface {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Association", self.association);
+        w.optional("Attachment", self.attachment);
+        w.optional("AvailabilityZone", self.availability_zone);
+        w.optional("ConnectionTrackingConfiguration", self.connection_tracking_configuration);
+        w.optional("Description", self.description);
+        w.optional("Groups", self.groups);
+        w.optional("InterfaceType", self.interface_type);
+        w.optional("Ipv6Addresses", self.ipv6_addresses);
+        w.optional("MacAddress", self.mac_address);
+        w.optional("NetworkInterfaceId", self.network_interface_id);
+        w.optional("OutpostArn", self.outpost_arn);
+        w.optional("OwnerId", self.owner_id);
+        w.optional("PrivateDnsName", self.private_dns_name);
+        w.optional("PublicDnsName", self.public_dns_name);
+        w.optional("PublicIpDnsNameOptions", self.public_ip_dns_name_options);
+        w.optional("PrivateIpAddress", self.private_ip_address);
+        w.optional("PrivateIpAddresses", self.private_ip_addresses);
+        w.optional("Ipv4Prefixes", self.ipv4_prefixes);
+        w.optional("Ipv6Prefixes", self.ipv6_prefixes);
+        w.optional("RequesterId", self.requester_id);
+        w.optional("RequesterManaged", self.requester_managed);
+        w.optional("SourceDestCheck", self.source_dest_check);
+        w.optional("Status", self.status);
+        w.optional("SubnetId", self.subnet_id);
+        w.optional("TagSet", self.tag_set);
+        w.optional("VpcId", self.vpc_id);
+        w.optional("DenyAllIgwTraffic", self.deny_all_igw_traffic);
+        w.optional("Ipv6Native", self.ipv6_native);
+        w.optional("Ipv6Address", self.ipv6_address);
+        w.optional("Operator", self.operator);
+        w.optional("AssociatedSubnets", self.associated_subnets);
+        w.optional("AvailabilityZoneId", self.availability_zone_id);
+        w.finish()
+    }
+}
+
+/// The `NetworkInterfaceAssociation` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NetworkInterfaceAssociation {
+    pub allocation_id: ::std::option::Option<::std::string::String>,
+    pub association_id: ::std::option::Option<::std::string::String>,
+    pub ip_owner_id: ::std::option::Option<::std::string::String>,
+    pub public_dns_name: ::std::option::Option<::std::string::String>,
+    pub public_ip: ::std::option::Option<::std::string::String>,
+    pub customer_owned_ip: ::std::option::Option<::std::string::String>,
+    pub carrier_ip: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for NetworkInterfaceAssociation {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(NetworkInterfaceAssociation {
+            allocation_id: r.optional("AllocationId")?,
+            association_id: r.optional("AssociationId")?,
+            ip_owner_id: r.optional("IpOwnerId")?,
+            public_dns_name: r.optional("PublicDnsName")?,
+            public_ip: r.optional("PublicIp")?,
+            customer_owned_ip: r.optional("CustomerOwnedIp")?,
+            carrier_ip: r.optional("CarrierIp")?,
+        })
+    }
+}
+
+impl IntoValue for NetworkInterfaceAssociation {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("AllocationId", self.allocation_id);
+        w.optional("AssociationId", self.association_id);
+        w.optional("IpOwnerId", self.ip_owner_id);
+        w.optional("PublicDnsName", self.public_dns_name);
+        w.optional("PublicIp", self.public_ip);
+        w.optional("CustomerOwnedIp", self.customer_owned_ip);
+        w.optional("CarrierIp", self.carrier_ip);
+        w.finish()
+    }
+}
+
+/// The `NetworkInterfaceAttachment` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NetworkInterfaceAttachment {
+    pub attach_time: ::std::option::Option<::nubo_core::Timestamp>,
+    pub attachment_id: ::std::option::Option<::std::string::String>,
+    pub delete_on_termination: ::std::option::Option<bool>,
+    pub device_index: ::std::option::Option<i32>,
+    pub network_card_index: ::std::option::Option<i32>,
+    pub instance_id: ::std::option::Option<::std::string::String>,
+    pub instance_owner_id: ::std::option::Option<::std::string::String>,
+    pub status: ::std::option::Option<::std::string::String>,
+    pub ena_srd_specification: ::std::option::Option<AttachmentEnaSrdSpecification>,
+    pub ena_queue_count: ::std::option::Option<i32>,
+}
+
+impl FromValue for NetworkInterfaceAttachment {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(NetworkInterfaceAttachment {
+            attach_time: r.optional("AttachTime")?,
+            attachment_id: r.optional("AttachmentId")?,
+            delete_on_termination: r.optional("DeleteOnTermination")?,
+            device_index: r.optional("DeviceIndex")?,
+            network_card_index: r.optional("NetworkCardIndex")?,
+            instance_id: r.optional("InstanceId")?,
+            instance_owner_id: r.optional("InstanceOwnerId")?,
+            status: r.optional("Status")?,
+            ena_srd_specification: r.optional("EnaSrdSpecification")?,
+            ena_queue_count: r.optional("EnaQueueCount")?,
+        })
+    }
+}
+
+impl IntoValue for NetworkInterfaceAttachment {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("AttachTime", self.attach_time);
+        w.optional("AttachmentId", self.attachment_id);
+        w.optional("DeleteOnTermination", self.delete_on_termination);
+        w.optional("DeviceIndex", self.device_index);
+        w.optional("NetworkCardIndex", self.network_card_index);
+        w.optional("InstanceId", self.instance_id);
+        w.optional("InstanceOwnerId", self.instance_owner_id);
+        w.optional("Status", self.status);
+        w.optional("EnaSrdSpecification", self.ena_srd_specification);
+        w.optional("EnaQueueCount", self.ena_queue_count);
+        w.finish()
+    }
+}
+
 /// The `NetworkInterfaceCount` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct NetworkInterfaceCount {
@@ -9712,6 +10702,69 @@ impl IntoValue for NetworkInterfaceCountRequest {
         let mut w = StructWriter::new();
         w.optional("Min", self.min);
         w.optional("Max", self.max);
+        w.finish()
+    }
+}
+
+/// The `NetworkInterfaceIpv6Address` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NetworkInterfaceIpv6Address {
+    pub ipv6_address: ::std::option::Option<::std::string::String>,
+    pub public_ipv6_dns_name: ::std::option::Option<::std::string::String>,
+    pub is_primary_ipv6: ::std::option::Option<bool>,
+}
+
+impl FromValue for NetworkInterfaceIpv6Address {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(NetworkInterfaceIpv6Address {
+            ipv6_address: r.optional("Ipv6Address")?,
+            public_ipv6_dns_name: r.optional("PublicIpv6DnsName")?,
+            is_primary_ipv6: r.optional("IsPrimaryIpv6")?,
+        })
+    }
+}
+
+impl IntoValue for NetworkInterfaceIpv6Address {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Ipv6Address", self.ipv6_address);
+        w.optional("PublicIpv6DnsName", self.public_ipv6_dns_name);
+        w.optional("IsPrimaryIpv6", self.is_primary_ipv6);
+        w.finish()
+    }
+}
+
+/// The `NetworkInterfacePrivateIpAddress` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NetworkInterfacePrivateIpAddress {
+    pub association: ::std::option::Option<NetworkInterfaceAssociation>,
+    pub primary: ::std::option::Option<bool>,
+    pub private_dns_name: ::std::option::Option<::std::string::String>,
+    pub private_ip_address: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for NetworkInterfacePrivateIpAddress {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(NetworkInterfacePrivateIpAddress {
+            association: r.optional("Association")?,
+            primary: r.optional("Primary")?,
+            private_dns_name: r.optional("PrivateDnsName")?,
+            private_ip_address: r.optional("PrivateIpAddress")?,
+        })
+    }
+}
+
+impl IntoValue for NetworkInterfacePrivateIpAddress {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Association", self.association);
+        w.optional("Primary", self.primary);
+        w.optional("PrivateDnsName", self.private_dns_name);
+        w.optional("PrivateIpAddress", self.private_ip_address);
         w.finish()
     }
 }
@@ -10028,6 +11081,33 @@ impl IntoValue for PlacementGroupInfo {
     }
 }
 
+/// The `PortRange` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PortRange {
+    pub from: ::std::option::Option<i32>,
+    pub to: ::std::option::Option<i32>,
+}
+
+impl FromValue for PortRange {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(PortRange {
+            from: r.optional("From")?,
+            to: r.optional("To")?,
+        })
+    }
+}
+
+impl IntoValue for PortRange {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("From", self.from);
+        w.optional("To", self.to);
+        w.finish()
+    }
+}
+
 /// The `PrefixListId` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PrefixListId {
@@ -10288,6 +11368,39 @@ impl IntoValue for ProvisionedBandwidth {
         w.optional("RequestTime", self.request_time);
         w.optional("Requested", self.requested);
         w.optional("Status", self.status);
+        w.finish()
+    }
+}
+
+/// The `PublicIpDnsNameOptions` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PublicIpDnsNameOptions {
+    pub dns_hostname_type: ::std::option::Option<::std::string::String>,
+    pub public_ipv4_dns_name: ::std::option::Option<::std::string::String>,
+    pub public_ipv6_dns_name: ::std::option::Option<::std::string::String>,
+    pub public_dual_stack_dns_name: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for PublicIpDnsNameOptions {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(PublicIpDnsNameOptions {
+            dns_hostname_type: r.optional("DnsHostnameType")?,
+            public_ipv4_dns_name: r.optional("PublicIpv4DnsName")?,
+            public_ipv6_dns_name: r.optional("PublicIpv6DnsName")?,
+            public_dual_stack_dns_name: r.optional("PublicDualStackDnsName")?,
+        })
+    }
+}
+
+impl IntoValue for PublicIpDnsNameOptions {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("DnsHostnameType", self.dns_hostname_type);
+        w.optional("PublicIpv4DnsName", self.public_ipv4_dns_name);
+        w.optional("PublicIpv6DnsName", self.public_ipv6_dns_name);
+        w.optional("PublicDualStackDnsName", self.public_dual_stack_dns_name);
         w.finish()
     }
 }
@@ -12179,6 +13292,138 @@ impl IntoValue for ValidationWarning {
     }
 }
 
+/// The `Volume` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Volume {
+    pub availability_zone_id: ::std::option::Option<::std::string::String>,
+    pub outpost_arn: ::std::option::Option<::std::string::String>,
+    pub source_volume_id: ::std::option::Option<::std::string::String>,
+    pub iops: ::std::option::Option<i32>,
+    pub tags: ::std::option::Option<::std::vec::Vec<Tag>>,
+    pub volume_type: ::std::option::Option<::std::string::String>,
+    pub fast_restored: ::std::option::Option<bool>,
+    pub multi_attach_enabled: ::std::option::Option<bool>,
+    pub throughput: ::std::option::Option<i32>,
+    pub sse_type: ::std::option::Option<::std::string::String>,
+    pub operator: ::std::option::Option<OperatorResponse>,
+    pub volume_initialization_rate: ::std::option::Option<i32>,
+    pub volume_id: ::std::option::Option<::std::string::String>,
+    pub size: ::std::option::Option<i32>,
+    pub snapshot_id: ::std::option::Option<::std::string::String>,
+    pub availability_zone: ::std::option::Option<::std::string::String>,
+    pub state: ::std::option::Option<::std::string::String>,
+    pub create_time: ::std::option::Option<::nubo_core::Timestamp>,
+    pub attachments: ::std::option::Option<::std::vec::Vec<VolumeAttachment>>,
+    pub encrypted: ::std::option::Option<bool>,
+    pub kms_key_id: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for Volume {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(Volume {
+            availability_zone_id: r.optional("AvailabilityZoneId")?,
+            outpost_arn: r.optional("OutpostArn")?,
+            source_volume_id: r.optional("SourceVolumeId")?,
+            iops: r.optional("Iops")?,
+            tags: r.optional("Tags")?,
+            volume_type: r.optional("VolumeType")?,
+            fast_restored: r.optional("FastRestored")?,
+            multi_attach_enabled: r.optional("MultiAttachEnabled")?,
+            throughput: r.optional("Throughput")?,
+            sse_type: r.optional("SseType")?,
+            operator: r.optional("Operator")?,
+            volume_initialization_rate: r.optional("VolumeInitializationRate")?,
+            volume_id: r.optional("VolumeId")?,
+            size: r.optional("Size")?,
+            snapshot_id: r.optional("SnapshotId")?,
+            availability_zone: r.optional("AvailabilityZone")?,
+            state: r.optional("State")?,
+            create_time: r.optional("CreateTime")?,
+            attachments: r.optional("Attachments")?,
+            encrypted: r.optional("Encrypted")?,
+            kms_key_id: r.optional("KmsKeyId")?,
+        })
+    }
+}
+
+impl IntoValue for Volume {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("AvailabilityZoneId", self.availability_zone_id);
+        w.optional("OutpostArn", self.outpost_arn);
+        w.optional("SourceVolumeId", self.source_volume_id);
+        w.optional("Iops", self.iops);
+        w.optional("Tags", self.tags);
+        w.optional("VolumeType", self.volume_type);
+        w.optional("FastRestored", self.fast_restored);
+        w.optional("MultiAttachEnabled", self.multi_attach_enabled);
+        w.optional("Throughput", self.throughput);
+        w.optional("SseType", self.sse_type);
+        w.optional("Operator", self.operator);
+        w.optional("VolumeInitializationRate", self.volume_initialization_rate);
+        w.optional("VolumeId", self.volume_id);
+        w.optional("Size", self.size);
+        w.optional("SnapshotId", self.snapshot_id);
+        w.optional("AvailabilityZone", self.availability_zone);
+        w.optional("State", self.state);
+        w.optional("CreateTime", self.create_time);
+        w.optional("Attachments", self.attachments);
+        w.optional("Encrypted", self.encrypted);
+        w.optional("KmsKeyId", self.kms_key_id);
+        w.finish()
+    }
+}
+
+/// The `VolumeAttachment` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VolumeAttachment {
+    pub delete_on_termination: ::std::option::Option<bool>,
+    pub associated_resource: ::std::option::Option<::std::string::String>,
+    pub instance_owning_service: ::std::option::Option<::std::string::String>,
+    pub ebs_card_index: ::std::option::Option<i32>,
+    pub volume_id: ::std::option::Option<::std::string::String>,
+    pub instance_id: ::std::option::Option<::std::string::String>,
+    pub device: ::std::option::Option<::std::string::String>,
+    pub state: ::std::option::Option<::std::string::String>,
+    pub attach_time: ::std::option::Option<::nubo_core::Timestamp>,
+}
+
+impl FromValue for VolumeAttachment {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(VolumeAttachment {
+            delete_on_termination: r.optional("DeleteOnTermination")?,
+            associated_resource: r.optional("AssociatedResource")?,
+            instance_owning_service: r.optional("InstanceOwningService")?,
+            ebs_card_index: r.optional("EbsCardIndex")?,
+            volume_id: r.optional("VolumeId")?,
+            instance_id: r.optional("InstanceId")?,
+            device: r.optional("Device")?,
+            state: r.optional("State")?,
+            attach_time: r.optional("AttachTime")?,
+        })
+    }
+}
+
+impl IntoValue for VolumeAttachment {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("DeleteOnTermination", self.delete_on_termination);
+        w.optional("AssociatedResource", self.associated_resource);
+        w.optional("InstanceOwningService", self.instance_owning_service);
+        w.optional("EbsCardIndex", self.ebs_card_index);
+        w.optional("VolumeId", self.volume_id);
+        w.optional("InstanceId", self.instance_id);
+        w.optional("Device", self.device);
+        w.optional("State", self.state);
+        w.optional("AttachTime", self.attach_time);
+        w.finish()
+    }
+}
+
 /// The `Vpc` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Vpc {
@@ -12824,6 +14069,51 @@ pub trait Ec2: Send + Sync + 'static {
         async { Err(AwsError::not_implemented("ec2", "GetConsoleOutput")) }
     }
 
+    fn describe_network_acls(&self, ctx: &RequestContext, input: DescribeNetworkAclsRequest) -> impl ::std::future::Future<Output = ::std::result::Result<DescribeNetworkAclsResult, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("ec2", "DescribeNetworkAcls")) }
+    }
+
+    fn describe_volumes(&self, ctx: &RequestContext, input: DescribeVolumesRequest) -> impl ::std::future::Future<Output = ::std::result::Result<DescribeVolumesResult, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("ec2", "DescribeVolumes")) }
+    }
+
+    fn create_volume(&self, ctx: &RequestContext, input: CreateVolumeRequest) -> impl ::std::future::Future<Output = ::std::result::Result<Volume, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("ec2", "CreateVolume")) }
+    }
+
+    fn attach_volume(&self, ctx: &RequestContext, input: AttachVolumeRequest) -> impl ::std::future::Future<Output = ::std::result::Result<VolumeAttachment, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("ec2", "AttachVolume")) }
+    }
+
+    fn detach_volume(&self, ctx: &RequestContext, input: DetachVolumeRequest) -> impl ::std::future::Future<Output = ::std::result::Result<VolumeAttachment, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("ec2", "DetachVolume")) }
+    }
+
+    fn delete_volume(&self, ctx: &RequestContext, input: DeleteVolumeRequest) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("ec2", "DeleteVolume")) }
+    }
+
+    fn describe_instance_credit_specifications(&self, ctx: &RequestContext, input: DescribeInstanceCreditSpecificationsRequest) -> impl ::std::future::Future<Output = ::std::result::Result<DescribeInstanceCreditSpecificationsResult, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("ec2", "DescribeInstanceCreditSpecifications")) }
+    }
+
+    fn get_instance_uefi_data(&self, ctx: &RequestContext, input: GetInstanceUefiDataRequest) -> impl ::std::future::Future<Output = ::std::result::Result<GetInstanceUefiDataResult, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("ec2", "GetInstanceUefiData")) }
+    }
+
+    fn describe_network_interfaces(&self, ctx: &RequestContext, input: DescribeNetworkInterfacesRequest) -> impl ::std::future::Future<Output = ::std::result::Result<DescribeNetworkInterfacesResult, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("ec2", "DescribeNetworkInterfaces")) }
+    }
+
     /// The AWS error for input that does not fit the operation's shapes.
     fn invalid_input(&self, e: ShapeError) -> AwsError {
         crate::handler::validation_error(e)
@@ -12872,7 +14162,7 @@ impl<S: Ec2> Handler for Service<S> {
     }
 
     fn implements(&self, operation: &str) -> bool {
-        matches!(operation, "DescribeRegions" | "DescribeAvailabilityZones" | "DescribeAccountAttributes" | "DescribeVpcs" | "CreateVpc" | "DeleteVpc" | "ModifyVpcAttribute" | "DescribeVpcAttribute" | "DescribeSubnets" | "CreateSubnet" | "DeleteSubnet" | "ModifySubnetAttribute" | "CreateInternetGateway" | "DeleteInternetGateway" | "AttachInternetGateway" | "DetachInternetGateway" | "DescribeInternetGateways" | "CreateRouteTable" | "DeleteRouteTable" | "DescribeRouteTables" | "CreateRoute" | "DeleteRoute" | "AssociateRouteTable" | "DisassociateRouteTable" | "CreateSecurityGroup" | "DeleteSecurityGroup" | "DescribeSecurityGroups" | "DescribeSecurityGroupRules" | "AuthorizeSecurityGroupIngress" | "AuthorizeSecurityGroupEgress" | "RevokeSecurityGroupIngress" | "RevokeSecurityGroupEgress" | "CreateKeyPair" | "ImportKeyPair" | "DescribeKeyPairs" | "DeleteKeyPair" | "DescribeImages" | "DescribeInstanceTypes" | "RunInstances" | "DescribeInstances" | "DescribeInstanceStatus" | "StartInstances" | "StopInstances" | "RebootInstances" | "TerminateInstances" | "CreateTags" | "DeleteTags" | "DescribeTags" | "AllocateAddress" | "AssociateAddress" | "DisassociateAddress" | "ReleaseAddress" | "DescribeAddresses" | "CreateNatGateway" | "DeleteNatGateway" | "DescribeNatGateways" | "CreateLaunchTemplate" | "CreateLaunchTemplateVersion" | "DescribeLaunchTemplates" | "DescribeLaunchTemplateVersions" | "ModifyLaunchTemplate" | "DeleteLaunchTemplate" | "DescribeInstanceAttribute" | "ModifyInstanceAttribute" | "GetConsoleOutput")
+        matches!(operation, "DescribeRegions" | "DescribeAvailabilityZones" | "DescribeAccountAttributes" | "DescribeVpcs" | "CreateVpc" | "DeleteVpc" | "ModifyVpcAttribute" | "DescribeVpcAttribute" | "DescribeSubnets" | "CreateSubnet" | "DeleteSubnet" | "ModifySubnetAttribute" | "CreateInternetGateway" | "DeleteInternetGateway" | "AttachInternetGateway" | "DetachInternetGateway" | "DescribeInternetGateways" | "CreateRouteTable" | "DeleteRouteTable" | "DescribeRouteTables" | "CreateRoute" | "DeleteRoute" | "AssociateRouteTable" | "DisassociateRouteTable" | "CreateSecurityGroup" | "DeleteSecurityGroup" | "DescribeSecurityGroups" | "DescribeSecurityGroupRules" | "AuthorizeSecurityGroupIngress" | "AuthorizeSecurityGroupEgress" | "RevokeSecurityGroupIngress" | "RevokeSecurityGroupEgress" | "CreateKeyPair" | "ImportKeyPair" | "DescribeKeyPairs" | "DeleteKeyPair" | "DescribeImages" | "DescribeInstanceTypes" | "RunInstances" | "DescribeInstances" | "DescribeInstanceStatus" | "StartInstances" | "StopInstances" | "RebootInstances" | "TerminateInstances" | "CreateTags" | "DeleteTags" | "DescribeTags" | "AllocateAddress" | "AssociateAddress" | "DisassociateAddress" | "ReleaseAddress" | "DescribeAddresses" | "CreateNatGateway" | "DeleteNatGateway" | "DescribeNatGateways" | "CreateLaunchTemplate" | "CreateLaunchTemplateVersion" | "DescribeLaunchTemplates" | "DescribeLaunchTemplateVersions" | "ModifyLaunchTemplate" | "DeleteLaunchTemplate" | "DescribeInstanceAttribute" | "ModifyInstanceAttribute" | "GetConsoleOutput" | "DescribeNetworkAcls" | "DescribeVolumes" | "CreateVolume" | "AttachVolume" | "DetachVolume" | "DeleteVolume" | "DescribeInstanceCreditSpecifications" | "GetInstanceUefiData" | "DescribeNetworkInterfaces")
     }
 
     fn http<'a>(&'a self, req: &'a HttpRequest<'a>) -> ::std::option::Option<HttpFuture<'a>> {
@@ -13157,6 +14447,42 @@ impl<S: Ec2> Handler for Service<S> {
                 "GetConsoleOutput" => {
                     let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
                     Ok(self.0.get_console_output(ctx, input).await?.into_value())
+                }
+                "DescribeNetworkAcls" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.describe_network_acls(ctx, input).await?.into_value())
+                }
+                "DescribeVolumes" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.describe_volumes(ctx, input).await?.into_value())
+                }
+                "CreateVolume" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.create_volume(ctx, input).await?.into_value())
+                }
+                "AttachVolume" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.attach_volume(ctx, input).await?.into_value())
+                }
+                "DetachVolume" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.detach_volume(ctx, input).await?.into_value())
+                }
+                "DeleteVolume" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.delete_volume(ctx, input).await?.into_value())
+                }
+                "DescribeInstanceCreditSpecifications" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.describe_instance_credit_specifications(ctx, input).await?.into_value())
+                }
+                "GetInstanceUefiData" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.get_instance_uefi_data(ctx, input).await?.into_value())
+                }
+                "DescribeNetworkInterfaces" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.describe_network_interfaces(ctx, input).await?.into_value())
                 }
                 other => Err(AwsError::not_implemented("ec2", other)),
             }

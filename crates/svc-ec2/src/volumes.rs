@@ -1,0 +1,261 @@
+//! EBS volumes (records: the data plane comes with the runtime issue) and the network ACLs
+//! every VPC has by default.
+
+use crate::error::{not_found, Ec2Error, Result};
+use crate::filters::{one, Filters};
+use crate::records::{self, InstanceRecord, Kind, Resource, SubnetRecord, VpcRecord};
+use crate::{regions, tags, Ec2};
+use nubo_core::ids::resource_id;
+use nubo_core::{Scope, Timestamp};
+use nubo_model::generated::ec2::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VolumeRecord {
+    pub id: String,
+    pub size_gib: i32,
+    pub volume_type: String,
+    pub iops: Option<i32>,
+    pub throughput: Option<i32>,
+    pub encrypted: bool,
+    pub availability_zone: String,
+    pub snapshot_id: Option<String>,
+    pub created: Timestamp,
+    /// (instance id, device, attached at, delete on termination).
+    pub attachment: Option<(String, String, Timestamp, bool)>,
+}
+
+impl Resource for VolumeRecord {
+    const KIND: Kind = Kind::Volume;
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl VolumeRecord {
+    /// The root volume an instance launches with.
+    pub fn root(id: &str, instance: &str, device: &str, zone: &str, at: Timestamp, snapshot: Option<String>) -> VolumeRecord {
+        VolumeRecord {
+            id: id.to_string(),
+            size_gib: 8,
+            volume_type: "gp3".into(),
+            iops: Some(3000),
+            throughput: Some(125),
+            encrypted: false,
+            availability_zone: zone.to_string(),
+            snapshot_id: snapshot,
+            created: at,
+            attachment: Some((instance.to_string(), device.to_string(), at, true)),
+        }
+    }
+}
+
+fn volume_out(scope: &Scope, v: &VolumeRecord, tags: &[(String, String)]) -> Volume {
+    Volume {
+        availability_zone_id: regions::zone_id(&scope.region, &v.availability_zone),
+        iops: v.iops,
+        tags: tags::out(tags),
+        volume_type: Some(v.volume_type.clone()),
+        multi_attach_enabled: Some(false),
+        throughput: v.throughput,
+        volume_id: Some(v.id.clone()),
+        size: Some(v.size_gib),
+        snapshot_id: Some(v.snapshot_id.clone().unwrap_or_default()),
+        availability_zone: Some(v.availability_zone.clone()),
+        state: Some(if v.attachment.is_some() { "in-use" } else { "available" }.into()),
+        create_time: Some(v.created),
+        attachments: Some(v.attachment.iter().map(|(i, d, at, dot)| attachment_out(&v.id, i, d, *at, *dot, "attached")).collect()),
+        encrypted: Some(v.encrypted),
+        ..Default::default()
+    }
+}
+
+fn attachment_out(volume: &str, instance: &str, device: &str, at: Timestamp, delete_on_termination: bool, state: &str) -> VolumeAttachment {
+    VolumeAttachment {
+        delete_on_termination: Some(delete_on_termination),
+        volume_id: Some(volume.to_string()),
+        instance_id: Some(instance.to_string()),
+        device: Some(device.to_string()),
+        state: Some(state.into()),
+        attach_time: Some(at),
+        ..Default::default()
+    }
+}
+
+impl Ec2 {
+    pub(crate) fn create_volume(&self, scope: &Scope, input: CreateVolumeRequest) -> Result<Volume> {
+        let zones = regions::zones(&scope.region);
+        let zone = input
+            .availability_zone
+            .clone()
+            .or_else(|| input.availability_zone_id.as_ref().and_then(|id| zones.iter().find(|(_, z)| z == id).map(|(n, _)| n.clone())))
+            .ok_or_else(|| Ec2Error::MissingParameter("The request must contain the parameter AvailabilityZone".into()))?;
+        if !zones.iter().any(|(n, _)| *n == zone) {
+            return Err(Ec2Error::InvalidParameterValue(format!("Invalid availability zone: [{zone}]")));
+        }
+        let volume_type = input.volume_type.clone().unwrap_or_else(|| "gp2".into());
+        let size = match (input.size, &input.snapshot_id) {
+            (Some(s), _) => s,
+            (None, Some(_)) => 8,
+            (None, None) => return Err(Ec2Error::MissingParameter("The request must contain the parameter size or snapshotId".into())),
+        };
+        let max = if matches!(volume_type.as_str(), "gp2" | "gp3" | "io1" | "io2" | "st1" | "sc1") { 16384 } else { 1024 };
+        if !(1..=max).contains(&size) {
+            return Err(Ec2Error::InvalidParameterValue(format!("Volume of {size}GiB is not within the limits for volume type {volume_type} (1-{max} GiB).")));
+        }
+        let tags = tags::from_specs(&input.tag_specifications, "volume");
+        let v = VolumeRecord {
+            id: resource_id("vol"),
+            size_gib: size,
+            iops: input.iops.or(match volume_type.as_str() {
+                "gp3" => Some(3000),
+                "gp2" => Some((size * 3).clamp(100, 16000)),
+                _ => None,
+            }),
+            throughput: input.throughput.or((volume_type == "gp3").then_some(125)),
+            volume_type,
+            encrypted: input.encrypted.unwrap_or(false),
+            availability_zone: zone,
+            snapshot_id: input.snapshot_id,
+            created: self.clock.now(),
+            attachment: None,
+        };
+        self.write(|tx| {
+            records::put(tx, scope, &v)?;
+            tags::set(tx, scope, &v.id, &tags)
+        })?;
+        Ok(volume_out(scope, &v, &tags))
+    }
+
+    pub(crate) fn attach_volume(&self, scope: &Scope, input: AttachVolumeRequest) -> Result<VolumeAttachment> {
+        let now = self.clock.now();
+        self.write(|tx| {
+            let mut v: VolumeRecord = records::must(tx, scope, &input.volume_id)?;
+            let instance: InstanceRecord = records::must(tx, scope, &input.instance_id)?;
+            if v.attachment.is_some() {
+                return Err(Ec2Error::Invalid { code: "VolumeInUse", message: format!("{} is already attached to an instance", v.id) });
+            }
+            if v.availability_zone != instance.availability_zone {
+                return Err(Ec2Error::InvalidParameterValue(format!(
+                    "The volume '{}' is not in the same availability zone as instance '{}'",
+                    v.id, instance.id
+                )));
+            }
+            let taken = records::all::<VolumeRecord>(tx, scope)?.iter().any(|o| o.attachment.as_ref().is_some_and(|a| a.0 == instance.id && a.1 == input.device));
+            if taken || instance.root_device_name == input.device {
+                return Err(Ec2Error::InvalidParameterValue(format!("Invalid value '{}' for unixDevice. Attachment point {} is already in use", input.device, input.device)));
+            }
+            v.attachment = Some((instance.id.clone(), input.device.clone(), now, false));
+            records::put(tx, scope, &v)?;
+            Ok(attachment_out(&v.id, &instance.id, &input.device, now, false, "attaching"))
+        })
+    }
+
+    pub(crate) fn detach_volume(&self, scope: &Scope, input: DetachVolumeRequest) -> Result<VolumeAttachment> {
+        self.write(|tx| {
+            let mut v: VolumeRecord = records::must(tx, scope, &input.volume_id)?;
+            let Some((instance, device, at, dot)) = v.attachment.take() else {
+                return Err(Ec2Error::IncorrectState(format!("Volume '{}' is in the 'available' state.", v.id)));
+            };
+            if input.instance_id.as_ref().is_some_and(|i| *i != instance) {
+                return Err(Ec2Error::Invalid { code: "InvalidAttachment.NotFound", message: format!("Attachment point for {} on {} not found", v.id, input.instance_id.clone().unwrap_or_default()) });
+            }
+            records::put(tx, scope, &v)?;
+            Ok(attachment_out(&v.id, &instance, &device, at, dot, "detaching"))
+        })
+    }
+
+    pub(crate) fn delete_volume(&self, scope: &Scope, id: &str) -> Result<()> {
+        self.write(|tx| {
+            let v: VolumeRecord = records::must(tx, scope, id)?;
+            if v.attachment.is_some() {
+                return Err(Ec2Error::Invalid { code: "VolumeInUse", message: format!("Volume {id} is currently attached to {}", v.attachment.map(|a| a.0).unwrap_or_default()) });
+            }
+            records::delete::<VolumeRecord>(tx, scope, id)
+        })
+    }
+
+    pub(crate) fn describe_volumes(&self, scope: &Scope, input: DescribeVolumesRequest) -> Result<Vec<Volume>> {
+        let filters = Filters::new(input.filters)?;
+        let all = self.read(|tx| {
+            let all = records::all::<VolumeRecord>(tx, scope)?;
+            all.into_iter().map(|v| Ok((tags::of(tx, scope, &v.id)?, v))).collect::<Result<Vec<_>>>()
+        })?;
+        for id in input.volume_ids.iter().flatten() {
+            if !all.iter().any(|(_, v)| &v.id == id) {
+                return Err(not_found(Kind::Volume, id));
+            }
+        }
+        let mut out = Vec::new();
+        for (t, v) in &all {
+            if input.volume_ids.as_ref().is_some_and(|ids| !ids.contains(&v.id)) {
+                continue;
+            }
+            let ok = filters.matches(t, |name| match name {
+                "volume-id" => one(&v.id),
+                "attachment.instance-id" => Some(v.attachment.iter().map(|a| a.0.clone()).collect()),
+                "attachment.device" => Some(v.attachment.iter().map(|a| a.1.clone()).collect()),
+                "attachment.delete-on-termination" => Some(v.attachment.iter().map(|a| a.3.to_string()).collect()),
+                "availability-zone" => one(&v.availability_zone),
+                "status" => one(if v.attachment.is_some() { "in-use" } else { "available" }),
+                "volume-type" => one(&v.volume_type),
+                "size" => one(v.size_gib.to_string()),
+                "encrypted" => one(v.encrypted.to_string()),
+                _ => None,
+            })?;
+            if ok {
+                out.push(volume_out(scope, v, t));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The default network ACL of every VPC: all traffic allowed both ways (rule 100), and
+    /// the catch-all deny (rule 32767), associated with every subnet of the VPC.
+    pub(crate) fn describe_network_acls(&self, scope: &Scope, input: DescribeNetworkAclsRequest) -> Result<Vec<NetworkAcl>> {
+        let filters = Filters::new(input.filters)?;
+        let (vpcs, subnets) = self.read(|tx| Ok((records::all::<VpcRecord>(tx, scope)?, records::all::<SubnetRecord>(tx, scope)?)))?;
+        let mut out = Vec::new();
+        for vpc in &vpcs {
+            let id = format!("acl-{}", &vpc.id[4..]);
+            if input.network_acl_ids.as_ref().is_some_and(|ids| !ids.contains(&id)) {
+                continue;
+            }
+            let members: Vec<&SubnetRecord> = subnets.iter().filter(|s| s.vpc_id == vpc.id).collect();
+            let ok = filters.matches(&[], |name| match name {
+                "network-acl-id" => one(&id),
+                "vpc-id" => one(&vpc.id),
+                "default" => one("true"),
+                "association.subnet-id" => Some(members.iter().map(|s| s.id.clone()).collect()),
+                "owner-id" => one(&scope.account),
+                _ => None,
+            })?;
+            if !ok {
+                continue;
+            }
+            let entry = |egress: bool, number: i32, action: &str| NetworkAclEntry {
+                cidr_block: Some("0.0.0.0/0".into()),
+                egress: Some(egress),
+                protocol: Some("-1".into()),
+                rule_action: Some(action.into()),
+                rule_number: Some(number),
+                ..Default::default()
+            };
+            out.push(NetworkAcl {
+                associations: Some(
+                    members
+                        .iter()
+                        .map(|s| NetworkAclAssociation { network_acl_association_id: Some(format!("aclassoc-{}", &s.id[7..])), network_acl_id: Some(id.clone()), subnet_id: Some(s.id.clone()) })
+                        .collect(),
+                ),
+                entries: Some(vec![entry(true, 100, "allow"), entry(true, 32767, "deny"), entry(false, 100, "allow"), entry(false, 32767, "deny")]),
+                is_default: Some(true),
+                network_acl_id: Some(id),
+                tags: None,
+                vpc_id: Some(vpc.id.clone()),
+                owner_id: Some(scope.account.clone()),
+            });
+        }
+        Ok(out)
+    }
+}
