@@ -751,3 +751,65 @@ fn instance_out(scope: &Scope, i: &InstanceRecord, tags: &[(String, String)]) ->
         ..Default::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn instance(state: State, since: i64) -> InstanceRecord {
+        InstanceRecord {
+            id: "i-0123456789abcdef0".into(),
+            reservation_id: "r-1".into(),
+            image_id: "ami-1".into(),
+            instance_type: "t2.micro".into(),
+            key_name: None,
+            subnet_id: "subnet-1".into(),
+            vpc_id: "vpc-1".into(),
+            availability_zone: "us-east-1a".into(),
+            private_ip: "10.0.0.4".into(),
+            public_ip: Some("198.51.100.4".into()),
+            security_groups: Vec::new(),
+            state,
+            state_since: Timestamp::from_secs(since),
+            state_reason: None,
+            state_transition_reason: String::new(),
+            launch_time: Timestamp::from_secs(0),
+            ami_launch_index: 0,
+            user_data: None,
+            iam_instance_profile: None,
+            client_token: None,
+            disable_api_termination: false,
+            shutdown_behavior: "stop".into(),
+            root_device_name: "/dev/xvda".into(),
+            root_volume_id: "vol-1".into(),
+            eni_id: "eni-1".into(),
+            mac: "0e:00:00:00:00:01".into(),
+            architecture: "x86_64".into(),
+            monitoring: false,
+        }
+    }
+
+    #[test]
+    fn transitions_complete_once_their_time_has_come() {
+        let mut i = instance(State::Pending, 100);
+        assert!(!i.settle(Timestamp::from_secs(104)));
+        assert!(i.settle(Timestamp::from_secs(105)));
+        assert_eq!(i.state, State::Running);
+        assert!(!i.settle(Timestamp::from_secs(10_000)), "running is a resting state");
+    }
+
+    #[test]
+    fn shutting_down_ends_terminated_without_a_public_address_and_then_disappears() {
+        let mut i = instance(State::ShuttingDown, 0);
+        i.settle(Timestamp::from_secs(5));
+        assert_eq!((i.state, i.public_ip.as_deref()), (State::Terminated, None));
+        assert!(!i.gone(Timestamp::from_secs(5 + TERMINATED_VISIBLE_SECS)));
+        assert!(i.gone(Timestamp::from_secs(6 + TERMINATED_VISIBLE_SECS)));
+    }
+
+    #[test]
+    fn state_codes_are_ec2s() {
+        let codes: Vec<i32> = [State::Pending, State::Running, State::ShuttingDown, State::Terminated, State::Stopping, State::Stopped].iter().map(|s| s.code()).collect();
+        assert_eq!(codes, [0, 16, 32, 48, 64, 80]);
+    }
+}
