@@ -64,7 +64,7 @@ def test_every_account_starts_with_a_default_vpc(ec2):
     assert vpc["CidrBlock"] == "172.31.0.0/16"
     subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["Subnets"]
     assert len(subnets) == 6 and all(s["DefaultForAz"] and s["MapPublicIpOnLaunch"] for s in subnets)
-    assert subnets[0]["AvailableIpAddressCount"] == 4091
+    assert all(4000 < s["AvailableIpAddressCount"] <= 4091 for s in subnets)  # a /20 less AWS's five
     groups = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}, {"Name": "group-name", "Values": ["default"]}])["SecurityGroups"]
     assert len(groups) == 1
     igws = ec2.describe_internet_gateways(Filters=[{"Name": "attachment.vpc-id", "Values": [vpc["VpcId"]]}])["InternetGateways"]
@@ -106,6 +106,14 @@ def test_vpc_with_public_and_private_subnets_in_two_zones(ec2):
     with pytest.raises(ClientError) as e:
         ec2.create_vpc(CidrBlock="not-a-cidr")
     assert err(e) == "InvalidParameterValue"
+    for rt_assoc in ec2.describe_route_tables(RouteTableIds=[rt])["RouteTables"][0]["Associations"]:
+        ec2.disassociate_route_table(AssociationId=rt_assoc["RouteTableAssociationId"])
+    ec2.delete_route_table(RouteTableId=rt)
+    ec2.detach_internet_gateway(InternetGatewayId=igw, VpcId=vpc_id)
+    ec2.delete_internet_gateway(InternetGatewayId=igw)
+    for sid in subnets.values():
+        ec2.delete_subnet(SubnetId=sid)
+    ec2.delete_vpc(VpcId=vpc_id)
 
 
 def test_security_groups_and_their_rules(ec2):
@@ -398,5 +406,52 @@ def test_every_vpc_has_a_default_network_acl(ec2):
     acl = ec2.describe_network_acls(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["NetworkAcls"][0]
     assert acl["IsDefault"] and [a["SubnetId"] for a in acl["Associations"]] == [subnet]
     assert {(e["RuleNumber"], e["RuleAction"], e["Egress"]) for e in acl["Entries"]} == {(100, "allow", True), (32767, "deny", True), (100, "allow", False), (32767, "deny", False)}
+    ec2.delete_subnet(SubnetId=subnet)
+    ec2.delete_vpc(VpcId=vpc)
+
+
+def test_dry_run_changes_nothing(ec2):
+    igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    with pytest.raises(ClientError) as e:
+        ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc, DryRun=True)
+    assert err(e) == "DryRunOperation"
+    assert ec2.describe_internet_gateways(InternetGatewayIds=[igw])["InternetGateways"][0]["Attachments"] == []
+    ec2.delete_internet_gateway(InternetGatewayId=igw)
+
+
+def test_elastic_ip_follows_its_instance_through_stop_and_terminate(ec2, node):
+    iid = ec2.run_instances(ImageId=al2023(ec2), InstanceType="t2.micro", MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    eip = ec2.allocate_address(Domain="vpc")
+    ec2.associate_address(AllocationId=eip["AllocationId"], InstanceId=iid)
+    advance(node, 6)
+    ec2.stop_instances(InstanceIds=[iid])
+    advance(node, 6)
+    stopped = ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]
+    assert stopped["PublicIpAddress"] == eip["PublicIp"]
+    ec2.start_instances(InstanceIds=[iid])
+    assert ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]["PublicIpAddress"] == eip["PublicIp"]
+    ec2.terminate_instances(InstanceIds=[iid])
+    assert "AssociationId" not in ec2.describe_addresses(AllocationIds=[eip["AllocationId"]])["Addresses"][0]
+    ec2.release_address(AllocationId=eip["AllocationId"])
+
+
+def test_client_token_makes_run_instances_idempotent(ec2):
+    token = uuid.uuid4().hex
+    first = ec2.run_instances(ImageId=al2023(ec2), InstanceType="t2.micro", MinCount=1, MaxCount=1, ClientToken=token)
+    again = ec2.run_instances(ImageId=al2023(ec2), InstanceType="t2.micro", MinCount=1, MaxCount=1, ClientToken=token)
+    assert again["ReservationId"] == first["ReservationId"]
+    assert [i["InstanceId"] for i in again["Instances"]] == [i["InstanceId"] for i in first["Instances"]]
+    ec2.terminate_instances(InstanceIds=[first["Instances"][0]["InstanceId"]])
+
+
+def test_a_subnet_with_a_nat_gateway_cannot_be_deleted(ec2):
+    vpc = ec2.create_vpc(CidrBlock="10.40.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.40.1.0/24")["Subnet"]["SubnetId"]
+    nat = ec2.create_nat_gateway(SubnetId=subnet, ConnectivityType="private")["NatGateway"]["NatGatewayId"]
+    with pytest.raises(ClientError) as e:
+        ec2.delete_subnet(SubnetId=subnet)
+    assert err(e) == "DependencyViolation"
+    ec2.delete_nat_gateway(NatGatewayId=nat)
     ec2.delete_subnet(SubnetId=subnet)
     ec2.delete_vpc(VpcId=vpc)

@@ -53,13 +53,38 @@ impl Resource for NatGatewayRecord {
 /// NAT gateways become available, and deleted ones go, this long after the call.
 const NAT_TRANSITION_SECS: i64 = 5;
 
-fn fresh_public_ip(taken: &[AddressRecord]) -> String {
-    loop {
-        let ip = format!("{}.{}", if fastrand::bool() { "198.51.100" } else { "203.0.113" }, fastrand::u8(1..255));
-        if !taken.iter().any(|a| a.public_ip == ip) {
-            return ip;
+/// A public address no instance or Elastic IP of the scope has: data only (nothing ever
+/// connects to it), from the documentation ranges 198.51.100.0/24 and 203.0.113.0/24.
+pub(crate) fn fresh_public_ip(tx: &(impl nubo_store::ReadTxn + ?Sized), scope: &Scope) -> Result<String> {
+    let mut taken: Vec<String> = records::all::<AddressRecord>(tx, scope)?.into_iter().map(|a| a.public_ip).collect();
+    taken.extend(records::all::<InstanceRecord>(tx, scope)?.into_iter().filter_map(|i| i.public_ip));
+    taken.extend(records::all::<NatGatewayRecord>(tx, scope)?.into_iter().filter_map(|n| n.public_ip));
+    for net in ["198.51.100", "203.0.113"] {
+        let start = fastrand::u8(1..255);
+        for k in 0..254u16 {
+            let ip = format!("{net}.{}", (u16::from(start) + k - 1) % 254 + 1);
+            if !taken.contains(&ip) {
+                return Ok(ip);
+            }
         }
     }
+    Err(Ec2Error::LimitExceeded { code: "InsufficientAddressCapacity", message: "No public addresses are left in this region.".into() })
+}
+
+/// The Elastic IP associated with an instance, if any.
+pub(crate) fn elastic_ip_of(tx: &(impl nubo_store::ReadTxn + ?Sized), scope: &Scope, instance: &str) -> Result<Option<String>> {
+    Ok(records::all::<AddressRecord>(tx, scope)?.into_iter().find(|a| a.association.as_ref().is_some_and(|x| x.1 == instance)).map(|a| a.public_ip))
+}
+
+/// Disassociates the Elastic IPs of a terminating instance.
+pub(crate) fn release_from(tx: &mut (impl nubo_store::WriteTxn + ?Sized), scope: &Scope, instance: &str) -> Result<()> {
+    for mut a in records::all::<AddressRecord>(tx, scope)? {
+        if a.association.as_ref().is_some_and(|x| x.1 == instance) {
+            a.association = None;
+            records::put(tx, scope, &a)?;
+        }
+    }
+    Ok(())
 }
 
 impl Ec2 {
@@ -70,7 +95,7 @@ impl Ec2 {
             if all.len() >= MAX_ADDRESSES {
                 return Err(Ec2Error::LimitExceeded { code: "AddressLimitExceeded", message: "The maximum number of addresses has been reached.".into() });
             }
-            let a = AddressRecord { id: resource_id("eipalloc"), public_ip: fresh_public_ip(&all), association: None };
+            let a = AddressRecord { id: resource_id("eipalloc"), public_ip: fresh_public_ip(tx, scope)?, association: None };
             records::put(tx, scope, &a)?;
             tags::set(tx, scope, &a.id, &tags)?;
             Ok(a)
@@ -106,6 +131,9 @@ impl Ec2 {
             if instance.state == crate::instances::State::Terminated {
                 return Err(Ec2Error::IncorrectInstanceState(format!("The instance '{instance_id}' is not in a valid state for this operation.")));
             }
+            if a.association.as_ref().is_some_and(|x| x.1.starts_with("nat-")) {
+                return Err(Ec2Error::Invalid { code: "Resource.AlreadyAssociated", message: format!("resource {} is in use by a NAT gateway", a.id) });
+            }
             if a.association.is_some() && input.allow_reassociation == Some(false) {
                 return Err(Ec2Error::Invalid { code: "Resource.AlreadyAssociated", message: format!("resource {} is already associated with associate-id {}", a.id, a.association.as_ref().map(|x| x.0.clone()).unwrap_or_default()) });
             }
@@ -115,6 +143,13 @@ impl Ec2 {
                 if other.id != a.id && other.association.as_ref().is_some_and(|x| x.1 == instance_id) {
                     other.association = None;
                     records::put(tx, scope, &other)?;
+                }
+            }
+            // Moved from another instance: that one loses the address.
+            if let Some((_, previous, _)) = a.association.clone().filter(|x| x.1 != instance_id) {
+                if let Some(mut old) = records::get::<InstanceRecord>(tx, scope, &previous)? {
+                    old.public_ip = None;
+                    records::put(tx, scope, &old)?;
                 }
             }
             let association = resource_id("eipassoc");
@@ -251,8 +286,18 @@ impl Ec2 {
             nat.deleted = Some(now);
             if let Some(a) = &nat.allocation_id {
                 if let Some(mut addr) = records::get::<AddressRecord>(tx, scope, a)? {
-                    addr.association = None;
-                    records::put(tx, scope, &addr)?;
+                    if addr.association.as_ref().is_some_and(|x| x.1 == nat.id) {
+                        addr.association = None;
+                        records::put(tx, scope, &addr)?;
+                    }
+                }
+            }
+            // Its private address goes back to the subnet.
+            if let Some(mut subnet) = records::get::<SubnetRecord>(tx, scope, &nat.subnet_id)? {
+                if let (Some(block), Ok(ip)) = (crate::network::Cidr::parse(&subnet.cidr), nat.private_ip.parse::<std::net::Ipv4Addr>()) {
+                    let offset = u32::from(ip).wrapping_sub(block.base);
+                    subnet.used.retain(|o| *o != offset);
+                    records::put(tx, scope, &subnet)?;
                 }
             }
             records::put(tx, scope, &nat)
@@ -325,7 +370,16 @@ fn nat_out(n: &NatGatewayRecord, now: Timestamp, tags: &[(String, String)]) -> N
     }
 }
 
-/// The NAT gateway a route may name must exist.
-pub(crate) fn check_nat(tx: &(impl nubo_store::ReadTxn + ?Sized), scope: &Scope, id: &str) -> Result<()> {
-    records::get::<NatGatewayRecord>(tx, scope, id)?.map(|_| ()).ok_or_else(|| not_found(Kind::NatGateway, id))
+/// The NAT gateway a route names must exist, not be deleted, and be in the route's VPC.
+pub(crate) fn check_nat(tx: &(impl nubo_store::ReadTxn + ?Sized), scope: &Scope, id: &str, vpc_id: &str) -> Result<()> {
+    let nat = records::get::<NatGatewayRecord>(tx, scope, id)?.filter(|n| n.deleted.is_none()).ok_or_else(|| not_found(Kind::NatGateway, id))?;
+    if nat.vpc_id != vpc_id {
+        return Err(Ec2Error::InvalidParameterValue(format!("route table and NAT gateway {id} belong to different networks")));
+    }
+    Ok(())
+}
+
+/// Whether a live NAT gateway sits in a subnet.
+pub(crate) fn nat_in(tx: &(impl nubo_store::ReadTxn + ?Sized), scope: &Scope, subnet: &str) -> Result<bool> {
+    Ok(records::all::<NatGatewayRecord>(tx, scope)?.iter().any(|n| n.subnet_id == subnet && n.deleted.is_none()))
 }

@@ -134,6 +134,8 @@ pub fn describe(scope: &Scope, input: DescribeImagesRequest) -> Result<Vec<Image
 
 /// (type, vCPUs, memory MiB, network performance, architecture, burstable, free tier).
 pub const TYPES: &[(&str, i32, i64, &str, &str, bool, bool)] = &[
+    // EC2's default when RunInstances names no type.
+    ("m1.small", 1, 1740, "Low", "x86_64", false, false),
     ("t2.nano", 1, 512, "Low to Moderate", "x86_64", true, false),
     ("t2.micro", 1, 1024, "Low to Moderate", "x86_64", true, true),
     ("t2.small", 1, 2048, "Low to Moderate", "x86_64", true, false),

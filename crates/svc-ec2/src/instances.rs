@@ -8,7 +8,7 @@
 use crate::error::{not_found, Ec2Error, Result};
 use crate::filters::{one, Filters};
 use crate::network::{self, Cidr};
-use crate::records::{self, InstanceRecord, KeyPairRecord, SecurityGroupRecord, SubnetRecord, VpcRecord};
+use crate::records::{self, InstanceRecord, SecurityGroupRecord, SubnetRecord, VpcRecord};
 use crate::{images, tags, Ec2};
 use nubo_core::ids::resource_id;
 use nubo_core::{Scope, Timestamp};
@@ -115,30 +115,36 @@ fn dns_public(ip: &str, region: &str) -> String {
     }
 }
 
-/// A public address: data only (nothing ever connects to it), from the documentation ranges.
-fn public_ip() -> String {
-    let net = if fastrand::bool() { "198.51.100" } else { "203.0.113" };
-    format!("{net}.{}", fastrand::u8(1..255))
-}
-
 fn mac() -> String {
     format!("0e:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", fastrand::u8(..), fastrand::u8(..), fastrand::u8(..), fastrand::u8(..), fastrand::u8(..))
 }
 
+/// The instances of a scope as they are at `now`, inside a transaction (not saved): what
+/// every check of "is this instance live" reads.
+pub(crate) fn settled(tx: &(impl nubo_store::ReadTxn + ?Sized), scope: &Scope, now: Timestamp) -> Result<Vec<InstanceRecord>> {
+    let mut all = records::all::<InstanceRecord>(tx, scope)?;
+    for i in &mut all {
+        i.settle(now);
+    }
+    Ok(all.into_iter().filter(|i| !i.gone(now)).collect())
+}
+
 impl Ec2 {
-    /// All instances of a scope, settled to `now`; the ones whose state moved are saved.
+    /// All instances of a scope, settled to `now`; the ones whose state moved are saved and
+    /// the ones past their visibility after termination are deleted.
     fn instances(&self, scope: &Scope) -> Result<Vec<InstanceRecord>> {
         let now = self.clock.now();
         let mut all = self.read(|tx| records::all::<InstanceRecord>(tx, scope))?;
-        let moved: Vec<InstanceRecord> = all.iter_mut().filter_map(|i| i.settle(now).then(|| i.clone())).collect();
-        if !moved.is_empty() {
+        let moved = all.iter_mut().fold(false, |m, i| i.settle(now) | m) || all.iter().any(|i| i.gone(now));
+        if moved {
             self.write(|tx| {
-                for i in &moved {
-                    // Settle what is stored (it may have changed since the read).
-                    if let Some(mut current) = records::get::<InstanceRecord>(tx, scope, &i.id)? {
-                        if current.settle(now) {
-                            records::put(tx, scope, &current)?;
-                        }
+                // Settle what is stored (it may have changed since the read).
+                for mut current in records::all::<InstanceRecord>(tx, scope)? {
+                    if current.settle(now) {
+                        records::put(tx, scope, &current)?;
+                    }
+                    if current.gone(now) {
+                        records::delete::<InstanceRecord>(tx, scope, &current.id)?;
                     }
                 }
                 Ok(())
@@ -168,23 +174,6 @@ impl Ec2 {
         }
         let now = self.clock.now();
         let tags = tags::from_specs(&input.tag_specifications, "instance");
-        let existing = self.instances(scope)?;
-        if let Some(token) = &input.client_token {
-            let same: Vec<&InstanceRecord> = existing.iter().filter(|i| i.client_token.as_deref() == Some(token.as_str())).collect();
-            if let Some(first) = same.first() {
-                let rid = first.reservation_id.clone();
-                return self.reservation(scope, ctx_account, &rid);
-            }
-        }
-        let active = existing.iter().filter(|i| matches!(i.state, State::Pending | State::Running)).count();
-        let room = MAX_INSTANCES.saturating_sub(active);
-        if room < input.min_count as usize {
-            return Err(Ec2Error::LimitExceeded {
-                code: "InstanceLimitExceeded",
-                message: format!("You have requested more instances ({}) than your current instance limit of {MAX_INSTANCES} allows for the specified instance type.", input.min_count),
-            });
-        }
-        let count = (input.max_count as usize).min(room);
         if let Some(key) = &input.key_name {
             self.key_pair(scope, key)?;
         }
@@ -196,6 +185,22 @@ impl Ec2 {
         group_ids.extend(input.network_interfaces.iter().flatten().flat_map(|n| n.groups.clone().unwrap_or_default()));
         let group_names = input.security_groups.clone().unwrap_or_default();
         let launched = self.write(|tx| {
+            // The client token and the limit are read where the launch is written.
+            let existing = settled(tx, scope, now)?;
+            if let Some(token) = &input.client_token {
+                if let Some(first) = existing.iter().find(|i| i.client_token.as_deref() == Some(token.as_str())) {
+                    return Ok(Err(first.reservation_id.clone()));
+                }
+            }
+            let active = existing.iter().filter(|i| matches!(i.state, State::Pending | State::Running)).count();
+            let room = MAX_INSTANCES.saturating_sub(active);
+            if room < input.min_count as usize {
+                return Err(Ec2Error::LimitExceeded {
+                    code: "InstanceLimitExceeded",
+                    message: format!("You have requested more instances ({}) than your current instance limit of {MAX_INSTANCES} allows for the specified instance type.", input.min_count),
+                });
+            }
+            let count = (input.max_count as usize).min(room);
             let subnets = records::all::<SubnetRecord>(tx, scope)?;
             let mut subnet = match (&subnet_hint, &placement_zone) {
                 (Some(id), _) => subnets.into_iter().find(|s| &s.id == id).ok_or_else(|| not_found(records::Kind::Subnet, id))?,
@@ -240,7 +245,7 @@ impl Ec2 {
                     vpc_id: vpc.id.clone(),
                     availability_zone: subnet.availability_zone.clone(),
                     private_ip,
-                    public_ip: wants_public.then(public_ip),
+                    public_ip: if wants_public { Some(crate::addresses::fresh_public_ip(tx, scope)?) } else { None },
                     security_groups: groups.clone(),
                     state: State::Pending,
                     state_since: now,
@@ -268,8 +273,13 @@ impl Ec2 {
                 out.push(instance);
             }
             records::put(tx, scope, &subnet)?;
-            Ok(out)
+            Ok(Ok(out))
         })?;
+        let launched = match launched {
+            Ok(l) => l,
+            // A retry with the same client token: the first launch's reservation.
+            Err(reservation) => return self.reservation(scope, ctx_account, &reservation),
+        };
         let items: Vec<(InstanceRecord, Vec<(String, String)>)> = launched.into_iter().map(|i| (i, tags.clone())).collect();
         Ok(reservation_out(scope, ctx_account, &reservation_id, &items))
     }
@@ -387,16 +397,21 @@ impl Ec2 {
                     i.state = next;
                     i.state_since = now;
                     i.state_transition_reason = format!("User initiated ({})", now.to_iso8601_seconds().replace('T', " ").replace('Z', " GMT"));
+                    let elastic = crate::addresses::elastic_ip_of(tx, scope, &i.id)?;
                     match next {
-                        State::Stopping => i.public_ip = None,
+                        // A stopped instance keeps its Elastic IP, and loses any other public address.
+                        State::Stopping => i.public_ip = elastic,
                         State::Pending => {
                             i.state_reason = None;
                             let subnet: SubnetRecord = records::must(tx, scope, &i.subnet_id)?;
-                            if subnet.map_public_ip_on_launch {
-                                i.public_ip = Some(public_ip());
-                            }
+                            i.public_ip = match elastic {
+                                Some(ip) => Some(ip),
+                                None if subnet.map_public_ip_on_launch => Some(crate::addresses::fresh_public_ip(tx, scope)?),
+                                None => None,
+                            };
                         }
                         State::ShuttingDown => {
+                            crate::addresses::release_from(tx, scope, &i.id)?;
                             // Volumes that go with the instance go; the others are detached.
                             for mut v in records::all::<crate::volumes::VolumeRecord>(tx, scope)? {
                                 if let Some((owner, _, _, delete)) = v.attachment.clone() {
@@ -599,11 +614,6 @@ impl Ec2 {
         Ok(GetConsoleOutputResult { instance_id: Some(i.id), timestamp: Some(self.clock.now()), output: None })
     }
 
-    /// Whether a key pair is used by a live instance (kept for the runtime's key injection).
-    #[allow(dead_code)]
-    pub(crate) fn key_in_use(&self, scope: &Scope, key: &KeyPairRecord) -> Result<bool> {
-        Ok(self.instances(scope)?.iter().any(|i| i.key_name.as_deref() == Some(key.name.as_str()) && i.state != State::Terminated))
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -138,6 +138,7 @@ impl ec2::Ec2 for Ec2 {
         Ok(DescribeAvailabilityZonesResult { availability_zones: Some(out) })
     }
     async fn describe_account_attributes(&self, ctx: &RequestContext, input: DescribeAccountAttributesRequest) -> Out<DescribeAccountAttributesResult> {
+        dry_run(input.dry_run)?;
         let scope = ok(self.scope(ctx))?;
         let default_vpc = ok(self.default_vpc(&scope))?.map(|v| v.id).unwrap_or_else(|| "none".into());
         let attributes = regions::account_attributes(&default_vpc)
@@ -153,6 +154,7 @@ impl ec2::Ec2 for Ec2 {
 
     // VPCs and subnets.
     async fn describe_vpcs(&self, ctx: &RequestContext, input: DescribeVpcsRequest) -> Out<DescribeVpcsResult> {
+        dry_run(input.dry_run)?;
         let scope = ok(self.scope(ctx))?;
         let filters = ok(Filters::new(input.filters))?;
         Ok(DescribeVpcsResult { vpcs: Some(ok(self.describe_vpcs(&scope, input.vpc_ids, &filters))?), next_token: None })
@@ -172,10 +174,12 @@ impl ec2::Ec2 for Ec2 {
         ok(self.modify_vpc_attribute(&scope, input))
     }
     async fn describe_vpc_attribute(&self, ctx: &RequestContext, input: DescribeVpcAttributeRequest) -> Out<DescribeVpcAttributeResult> {
+        dry_run(input.dry_run)?;
         let scope = ok(self.scope(ctx))?;
         ok(self.describe_vpc_attribute(&scope, input))
     }
     async fn describe_subnets(&self, ctx: &RequestContext, input: DescribeSubnetsRequest) -> Out<DescribeSubnetsResult> {
+        dry_run(input.dry_run)?;
         let scope = ok(self.scope(ctx))?;
         let filters = ok(Filters::new(input.filters))?;
         Ok(DescribeSubnetsResult { subnets: Some(ok(self.describe_subnets(&scope, input.subnet_ids, &filters))?), next_token: None })
@@ -202,47 +206,57 @@ impl ec2::Ec2 for Ec2 {
         Ok(CreateInternetGatewayResult { internet_gateway: Some(ok(self.create_internet_gateway(&scope, input))?) })
     }
     async fn delete_internet_gateway(&self, ctx: &RequestContext, input: DeleteInternetGatewayRequest) -> Out<()> {
+        dry_run(input.dry_run)?;
         let scope = ok(self.scope(ctx))?;
         ok(self.delete_internet_gateway(&scope, &input.internet_gateway_id))
     }
     async fn attach_internet_gateway(&self, ctx: &RequestContext, input: AttachInternetGatewayRequest) -> Out<()> {
+        dry_run(input.dry_run)?;
         let scope = ok(self.scope(ctx))?;
         ok(self.attach_internet_gateway(&scope, &input.internet_gateway_id, &input.vpc_id, true))
     }
     async fn detach_internet_gateway(&self, ctx: &RequestContext, input: DetachInternetGatewayRequest) -> Out<()> {
+        dry_run(input.dry_run)?;
         let scope = ok(self.scope(ctx))?;
         ok(self.attach_internet_gateway(&scope, &input.internet_gateway_id, &input.vpc_id, false))
     }
     async fn describe_internet_gateways(&self, ctx: &RequestContext, input: DescribeInternetGatewaysRequest) -> Out<DescribeInternetGatewaysResult> {
+        dry_run(input.dry_run)?;
         let scope = ok(self.scope(ctx))?;
         let filters = ok(Filters::new(input.filters))?;
         Ok(DescribeInternetGatewaysResult { internet_gateways: Some(ok(self.describe_internet_gateways(&scope, input.internet_gateway_ids, &filters))?), next_token: None })
     }
     async fn create_route_table(&self, ctx: &RequestContext, input: CreateRouteTableRequest) -> Out<CreateRouteTableResult> {
+        dry_run(input.dry_run)?;
         let scope = ok(self.scope(ctx))?;
         let token = input.client_token.clone();
         Ok(CreateRouteTableResult { route_table: Some(ok(self.create_route_table(&scope, input))?), client_token: token })
     }
     async fn delete_route_table(&self, ctx: &RequestContext, input: DeleteRouteTableRequest) -> Out<()> {
+        dry_run(input.dry_run)?;
         let scope = ok(self.scope(ctx))?;
         ok(self.delete_route_table(&scope, &input.route_table_id))
     }
     async fn describe_route_tables(&self, ctx: &RequestContext, input: DescribeRouteTablesRequest) -> Out<DescribeRouteTablesResult> {
+        dry_run(input.dry_run)?;
         let scope = ok(self.scope(ctx))?;
         let filters = ok(Filters::new(input.filters))?;
         Ok(DescribeRouteTablesResult { route_tables: Some(ok(self.describe_route_tables(&scope, input.route_table_ids, &filters))?), next_token: None })
     }
     async fn create_route(&self, ctx: &RequestContext, input: CreateRouteRequest) -> Out<CreateRouteResult> {
+        dry_run(input.dry_run)?;
         let scope = ok(self.scope(ctx))?;
         ok(self.create_route(&scope, input))?;
         Ok(CreateRouteResult { r#return: Some(true) })
     }
     async fn delete_route(&self, ctx: &RequestContext, input: DeleteRouteRequest) -> Out<()> {
+        dry_run(input.dry_run)?;
         let scope = ok(self.scope(ctx))?;
         let dest = input.destination_cidr_block.unwrap_or_default();
         ok(self.delete_route(&scope, &input.route_table_id, &dest))
     }
     async fn associate_route_table(&self, ctx: &RequestContext, input: AssociateRouteTableRequest) -> Out<AssociateRouteTableResult> {
+        dry_run(input.dry_run)?;
         let scope = ok(self.scope(ctx))?;
         let subnet = input.subnet_id.ok_or_else(|| AwsError::from(Ec2Error::MissingParameter("The request must contain the parameter subnetId".into())))?;
         let id = ok(self.associate_route_table(&scope, &input.route_table_id, &subnet))?;
@@ -252,6 +266,7 @@ impl ec2::Ec2 for Ec2 {
         })
     }
     async fn disassociate_route_table(&self, ctx: &RequestContext, input: DisassociateRouteTableRequest) -> Out<()> {
+        dry_run(input.dry_run)?;
         let scope = ok(self.scope(ctx))?;
         ok(self.disassociate_route_table(&scope, &input.association_id))
     }
@@ -274,11 +289,13 @@ impl ec2::Ec2 for Ec2 {
         Ok(DeleteSecurityGroupResult { r#return: Some(true), group_id: Some(id) })
     }
     async fn describe_security_groups(&self, ctx: &RequestContext, input: DescribeSecurityGroupsRequest) -> Out<DescribeSecurityGroupsResult> {
+        dry_run(input.dry_run)?;
         let scope = ok(self.scope(ctx))?;
         let filters = ok(Filters::new(input.filters))?;
         Ok(DescribeSecurityGroupsResult { security_groups: Some(ok(self.describe_security_groups(&scope, input.group_ids, input.group_names, &filters))?), next_token: None })
     }
     async fn describe_security_group_rules(&self, ctx: &RequestContext, input: DescribeSecurityGroupRulesRequest) -> Out<DescribeSecurityGroupRulesResult> {
+        dry_run(input.dry_run)?;
         let scope = ok(self.scope(ctx))?;
         let filters = ok(Filters::new(input.filters))?;
         Ok(DescribeSecurityGroupRulesResult { security_group_rules: Some(ok(self.describe_security_group_rules(&scope, input.security_group_rule_ids, &filters))?), next_token: None })
@@ -352,6 +369,7 @@ impl ec2::Ec2 for Ec2 {
         ok(self.import_key_pair(&scope, input))
     }
     async fn describe_key_pairs(&self, ctx: &RequestContext, input: DescribeKeyPairsRequest) -> Out<DescribeKeyPairsResult> {
+        dry_run(input.dry_run)?;
         let scope = ok(self.scope(ctx))?;
         Ok(DescribeKeyPairsResult { key_pairs: Some(ok(self.describe_key_pairs(&scope, input))?) })
     }

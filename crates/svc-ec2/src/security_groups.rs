@@ -187,7 +187,7 @@ impl Ec2 {
             if sg.name == "default" {
                 return Err(Ec2Error::Invalid { code: "CannotDelete", message: format!("the specified group: \"{}\" name: \"default\" cannot be deleted by a user", sg.id) });
             }
-            let used_by_instance = records::all::<records::InstanceRecord>(tx, scope)?
+            let used_by_instance = crate::instances::settled(tx, scope, self.clock.now())?
                 .iter()
                 .any(|i| i.state != crate::instances::State::Terminated && i.security_groups.iter().any(|(g, _)| *g == sg.id));
             let referenced = records::all::<SecurityGroupRecord>(tx, scope)?
@@ -195,6 +195,9 @@ impl Ec2 {
                 .any(|g| g.id != sg.id && g.ingress.iter().chain(&g.egress).any(|r| r.group_id.as_deref() == Some(sg.id.as_str())));
             if used_by_instance || referenced {
                 return Err(Ec2Error::DependencyViolation(format!("resource {} has a dependent object", sg.id)));
+            }
+            for r in sg.ingress.iter().chain(&sg.egress) {
+                tags::delete_all(tx, scope, &r.id)?;
             }
             records::delete::<SecurityGroupRecord>(tx, scope, &sg.id)?;
             Ok(sg.id)
@@ -244,12 +247,17 @@ impl Ec2 {
                 let pos = list.iter().position(|r| &r.id == id).ok_or_else(|| Ec2Error::NotFound { code: "InvalidSecurityGroupRuleId.NotFound", message: format!("The security group rule ID '{id}' does not exist") })?;
                 changed.push(list.remove(pos));
             }
+            for r in &changed {
+                tags::delete_all(tx, scope, &r.id)?;
+            }
             for r in wanted {
                 let pos = list.iter().position(|e| same_rule(e, &r)).ok_or_else(|| Ec2Error::NotFound {
                     code: "InvalidPermission.NotFound",
                     message: format!("The specified rule does not exist in this security group: {}", describe_rule(&r)),
                 })?;
-                changed.push(list.remove(pos));
+                let removed = list.remove(pos);
+                tags::delete_all(tx, scope, &removed.id)?;
+                changed.push(removed);
             }
             let id = sg.id.clone();
             records::put(tx, scope, &sg)?;
@@ -296,22 +304,32 @@ impl Ec2 {
     }
 
     pub(crate) fn describe_security_group_rules(&self, scope: &Scope, ids: Option<Vec<String>>, filters: &Filters) -> Result<Vec<SecurityGroupRule>> {
-        let groups = self.read(|tx| records::all::<SecurityGroupRecord>(tx, scope))?;
+        let rows = self.read(|tx| {
+            let mut rows = Vec::new();
+            for g in records::all::<SecurityGroupRecord>(tx, scope)? {
+                for (egress, r) in g.ingress.iter().map(|r| (false, r)).chain(g.egress.iter().map(|r| (true, r))) {
+                    rows.push((g.clone(), r.clone(), egress, tags::of(tx, scope, &r.id)?));
+                }
+            }
+            Ok(rows)
+        })?;
+        for id in ids.iter().flatten() {
+            if !rows.iter().any(|(_, r, _, _)| &r.id == id) {
+                return Err(Ec2Error::NotFound { code: "InvalidSecurityGroupRuleId.NotFound", message: format!("The security group rule ID '{id}' does not exist") });
+            }
+        }
         let mut out = Vec::new();
-        for g in &groups {
-            for (egress, r) in g.ingress.iter().map(|r| (false, r)).chain(g.egress.iter().map(|r| (true, r))) {
-                if ids.as_ref().is_some_and(|ids| !ids.contains(&r.id)) {
-                    continue;
-                }
-                let rule_tags = self.read(|tx| tags::of(tx, scope, &r.id))?;
-                let ok = filters.matches(&rule_tags, |name| match name {
-                    "group-id" => one(&g.id),
-                    "security-group-rule-id" => one(&r.id),
-                    _ => None,
-                })?;
-                if ok {
-                    out.push(rule_out(scope, g, r, egress, &rule_tags));
-                }
+        for (g, r, egress, rule_tags) in &rows {
+            if ids.as_ref().is_some_and(|ids| !ids.contains(&r.id)) {
+                continue;
+            }
+            let ok = filters.matches(rule_tags, |name| match name {
+                "group-id" => one(&g.id),
+                "security-group-rule-id" => one(&r.id),
+                _ => None,
+            })?;
+            if ok {
+                out.push(rule_out(scope, g, r, *egress, rule_tags));
             }
         }
         Ok(out)

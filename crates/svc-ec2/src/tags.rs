@@ -31,7 +31,8 @@ pub fn set(tx: &mut (impl WriteTxn + ?Sized), scope: &Scope, id: &str, tags: &[(
         if k.starts_with("aws:") {
             return Err(Ec2Error::InvalidParameterValue("Tag keys starting with 'aws:' are reserved for internal use".into()));
         }
-        if !existing.iter().any(|(e, _)| e == k) && existing.len() + tags.len() > 50 {
+        let new_keys = tags.iter().filter(|(n, _)| !existing.iter().any(|(e, _)| e == n)).count();
+        if existing.len() + new_keys > 50 {
             return Err(Ec2Error::LimitExceeded { code: "TagLimitExceeded", message: "The maximum number of tags for a resource is 50".into() });
         }
         tx.put(TAGS, &tag_key(scope, id, k), v.as_bytes())?;
@@ -61,16 +62,42 @@ pub fn from_specs(specs: &Option<Vec<TagSpecification>>, resource_type: &str) ->
         .collect()
 }
 
+/// Resources that live inside others (rules in groups, a VPC's default ACL, an
+/// instance's interface): their ids, and the resource type `DescribeTags` reports.
+fn contained(tx: &(impl ReadTxn + ?Sized), scope: &Scope, id: &str) -> Result<Option<bool>> {
+    let found = match id.split('-').next().unwrap_or("") {
+        "sgr" => records::all::<records::SecurityGroupRecord>(tx, scope)?.iter().any(|g| g.ingress.iter().chain(&g.egress).any(|r| r.id == id)),
+        "acl" => records::all::<records::VpcRecord>(tx, scope)?.iter().any(|v| v.id.get(4..).is_some_and(|s| id.get(4..) == Some(s))),
+        "eni" => records::all::<records::InstanceRecord>(tx, scope)?.iter().any(|i| i.eni_id == id),
+        _ => return Ok(None),
+    };
+    Ok(Some(found))
+}
+
+fn contained_type(id: &str) -> &'static str {
+    match id.split('-').next().unwrap_or("") {
+        "sgr" => "security-group-rule",
+        "acl" => "network-acl",
+        "eni" => "network-interface",
+        _ => "",
+    }
+}
+
 /// Whether a resource exists, whatever its kind.
-fn exists(tx: &(impl ReadTxn + ?Sized), scope: &Scope, id: &str) -> Result<Kind> {
+fn exists(tx: &(impl ReadTxn + ?Sized), scope: &Scope, id: &str) -> Result<()> {
+    match contained(tx, scope, id)? {
+        Some(true) => return Ok(()),
+        Some(false) => return Err(Ec2Error::NotFound { code: "InvalidID", message: format!("The ID '{id}' does not exist") }),
+        None => {}
+    }
     let kind = Kind::of(id).ok_or_else(|| Ec2Error::Malformed { code: "InvalidID", message: format!("The ID '{id}' is not valid") })?;
     if kind == Kind::Image && crate::images::public(id).is_some() {
-        return Ok(kind);
+        return Ok(());
     }
     if tx.get(kind.table(), &records::key(scope, id))?.is_none() {
         return Err(not_found(kind, id));
     }
-    Ok(kind)
+    Ok(())
 }
 
 impl Ec2 {
@@ -113,7 +140,7 @@ impl Ec2 {
             let parts: Vec<&str> = k.split(|b| *b == 0).filter(|p| !p.is_empty()).map(|p| std::str::from_utf8(p).unwrap_or("")).collect();
             let [_, _, id, key] = parts.as_slice() else { continue };
             let value = String::from_utf8_lossy(&v).into_owned();
-            let kind = Kind::of(id).map(Kind::resource_type).unwrap_or("");
+            let kind = Kind::of(id).map(Kind::resource_type).unwrap_or_else(|| contained_type(id));
             let ok = filters.matches(&[], |name| match name {
                 "key" => one(*key),
                 "value" => one(value.clone()),

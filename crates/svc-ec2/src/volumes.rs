@@ -131,7 +131,10 @@ impl Ec2 {
         let now = self.clock.now();
         self.write(|tx| {
             let mut v: VolumeRecord = records::must(tx, scope, &input.volume_id)?;
-            let instance: InstanceRecord = records::must(tx, scope, &input.instance_id)?;
+            let instance = crate::instances::settled(tx, scope, now)?
+                .into_iter()
+                .find(|i| i.id == input.instance_id && i.state != crate::instances::State::Terminated)
+                .ok_or_else(|| not_found(Kind::Instance, &input.instance_id))?;
             if v.attachment.is_some() {
                 return Err(Ec2Error::Invalid { code: "VolumeInUse", message: format!("{} is already attached to an instance", v.id) });
             }
@@ -157,6 +160,11 @@ impl Ec2 {
             let Some((instance, device, at, dot)) = v.attachment.take() else {
                 return Err(Ec2Error::IncorrectState(format!("Volume '{}' is in the 'available' state.", v.id)));
             };
+            if let Some(owner) = records::get::<InstanceRecord>(tx, scope, &instance)? {
+                if owner.root_volume_id == v.id && owner.state != crate::instances::State::Terminated {
+                    return Err(Ec2Error::OperationNotPermitted(format!("Unable to detach root volume '{}' from instance '{instance}'", v.id)));
+                }
+            }
             if input.instance_id.as_ref().is_some_and(|i| *i != instance) {
                 return Err(Ec2Error::Invalid { code: "InvalidAttachment.NotFound", message: format!("Attachment point for {} on {} not found", v.id, input.instance_id.clone().unwrap_or_default()) });
             }

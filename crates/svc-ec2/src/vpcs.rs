@@ -227,9 +227,10 @@ impl Ec2 {
     pub(crate) fn delete_subnet(&self, scope: &Scope, id: &str) -> Result<()> {
         self.write(|tx| {
             let _: SubnetRecord = records::must(tx, scope, id)?;
-            let in_use = records::all::<records::InstanceRecord>(tx, scope)?
+            let in_use = crate::instances::settled(tx, scope, self.clock.now())?
                 .iter()
-                .any(|i| i.subnet_id == id && i.state != crate::instances::State::Terminated);
+                .any(|i| i.subnet_id == id && i.state != crate::instances::State::Terminated)
+                || crate::addresses::nat_in(tx, scope, id)?;
             if in_use {
                 return Err(Ec2Error::DependencyViolation(format!("The subnet '{id}' has dependencies and cannot be deleted.")));
             }
@@ -396,7 +397,7 @@ impl Ec2 {
         self.write(|tx| {
             let mut rt: RouteTableRecord = records::must(tx, scope, &input.route_table_id)?;
             if target.starts_with("nat-") {
-                crate::addresses::check_nat(tx, scope, &target)?;
+                crate::addresses::check_nat(tx, scope, &target, &rt.vpc_id)?;
             }
             if target.starts_with("igw-") {
                 let igw: InternetGatewayRecord = records::must(tx, scope, &target)?;
