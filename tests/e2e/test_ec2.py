@@ -455,3 +455,17 @@ def test_a_subnet_with_a_nat_gateway_cannot_be_deleted(ec2):
     ec2.delete_nat_gateway(NatGatewayId=nat)
     ec2.delete_subnet(SubnetId=subnet)
     ec2.delete_vpc(VpcId=vpc)
+
+
+def test_block_device_mappings_size_the_root_and_add_volumes(ec2):
+    inst = ec2.run_instances(ImageId=al2023(ec2), InstanceType="t2.micro", MinCount=1, MaxCount=1, BlockDeviceMappings=[
+        {"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 20, "VolumeType": "gp3"}},
+        {"DeviceName": "/dev/sdf", "Ebs": {"VolumeSize": 5, "DeleteOnTermination": False}}])["Instances"][0]
+    devices = {m["DeviceName"]: m["Ebs"]["VolumeId"] for m in inst["BlockDeviceMappings"]}
+    assert set(devices) == {"/dev/xvda", "/dev/sdf"}
+    sizes = {v["VolumeId"]: v["Size"] for v in ec2.describe_volumes(VolumeIds=list(devices.values()))["Volumes"]}
+    assert (sizes[devices["/dev/xvda"]], sizes[devices["/dev/sdf"]]) == (20, 5)
+    ec2.terminate_instances(InstanceIds=[inst["InstanceId"]])
+    left = ec2.describe_volumes(Filters=[{"Name": "volume-id", "Values": list(devices.values())}])["Volumes"]
+    assert [(v["VolumeId"], v["State"]) for v in left] == [(devices["/dev/sdf"], "available")]
+    ec2.delete_volume(VolumeId=devices["/dev/sdf"])

@@ -227,6 +227,7 @@ impl Ec2 {
             }
             let block = Cidr::parse(&subnet.cidr).ok_or_else(|| Ec2Error::Internal("stored subnet CIDR".into()))?;
             let mut out = Vec::new();
+            let mut extras: Vec<crate::volumes::VolumeRecord> = Vec::new();
             for index in 0..count {
                 let offset = network::next_host(&block, &subnet.used).ok_or_else(|| Ec2Error::Invalid {
                     code: "InsufficientFreeAddressesInSubnet",
@@ -268,7 +269,35 @@ impl Ec2 {
                 records::put(tx, scope, &instance)?;
                 tags::set(tx, scope, &instance.id, &tags)?;
                 let snapshot = format!("snap-0{}", &image_id[5..]);
-                let root = crate::volumes::VolumeRecord::root(&instance.root_volume_id, &instance.id, &instance.root_device_name, &instance.availability_zone, now, Some(snapshot));
+                let mut root = crate::volumes::VolumeRecord::root(&instance.root_volume_id, &instance.id, &instance.root_device_name, &instance.availability_zone, now, Some(snapshot));
+                // Block device mappings size the root volume and add volumes beside it.
+                for m in input.block_device_mappings.iter().flatten() {
+                    let (Some(device), Some(ebs)) = (&m.device_name, &m.ebs) else { continue };
+                    let volume = if *device == instance.root_device_name {
+                        &mut root
+                    } else {
+                        let extra = crate::volumes::VolumeRecord::root(&resource_id("vol"), &instance.id, device, &instance.availability_zone, now, ebs.snapshot_id.clone());
+                        records::put(tx, scope, &extra)?;
+                        extras.push(extra);
+                        extras.last_mut().expect("just pushed")
+                    };
+                    if let Some(size) = ebs.volume_size {
+                        volume.size_gib = size;
+                    }
+                    if let Some(t) = &ebs.volume_type {
+                        volume.volume_type = t.clone();
+                    }
+                    if let Some(dot) = ebs.delete_on_termination {
+                        if let Some(a) = volume.attachment.as_mut() {
+                            a.3 = dot;
+                        }
+                    }
+                    volume.encrypted = ebs.encrypted.unwrap_or(volume.encrypted);
+                }
+                for extra in &extras {
+                    records::put(tx, scope, extra)?;
+                }
+                extras.clear();
                 records::put(tx, scope, &root)?;
                 out.push(instance);
             }
@@ -281,12 +310,14 @@ impl Ec2 {
             Err(reservation) => return self.reservation(scope, ctx_account, &reservation),
         };
         let items: Vec<(InstanceRecord, Vec<(String, String)>)> = launched.into_iter().map(|i| (i, tags.clone())).collect();
-        Ok(reservation_out(scope, ctx_account, &reservation_id, &items))
+        let volumes = self.read(|tx| records::all::<crate::volumes::VolumeRecord>(tx, scope))?;
+        Ok(reservation_out(scope, ctx_account, &reservation_id, &items, &volumes))
     }
 
     fn reservation(&self, scope: &Scope, account: &str, reservation_id: &str) -> Result<Reservation> {
         let items = self.tagged_instances(scope)?.into_iter().filter(|(i, _)| i.reservation_id == reservation_id).collect::<Vec<_>>();
-        Ok(reservation_out(scope, account, reservation_id, &items))
+        let volumes = self.read(|tx| records::all::<crate::volumes::VolumeRecord>(tx, scope))?;
+        Ok(reservation_out(scope, account, reservation_id, &items, &volumes))
     }
 
     fn tagged_instances(&self, scope: &Scope) -> Result<Vec<(InstanceRecord, Vec<(String, String)>)>> {
@@ -315,7 +346,8 @@ impl Ec2 {
                 None => reservations.push((i.reservation_id.clone(), vec![(i, t)])),
             }
         }
-        Ok(reservations.iter().map(|(r, items)| reservation_out(scope, &scope.account, r, items)).collect())
+        let volumes = self.read(|tx| records::all::<crate::volumes::VolumeRecord>(tx, scope))?;
+        Ok(reservations.iter().map(|(r, items)| reservation_out(scope, &scope.account, r, items, &volumes)).collect())
     }
 
     pub(crate) fn describe_instance_status(&self, scope: &Scope, input: DescribeInstanceStatusRequest) -> Result<Vec<InstanceStatus>> {
@@ -650,31 +682,34 @@ fn instance_filter(scope: &Scope, i: &InstanceRecord, name: &str) -> Option<Vec<
     }
 }
 
-fn reservation_out(scope: &Scope, account: &str, reservation_id: &str, items: &[(InstanceRecord, Vec<(String, String)>)]) -> Reservation {
+fn reservation_out(scope: &Scope, account: &str, reservation_id: &str, items: &[(InstanceRecord, Vec<(String, String)>)], volumes: &[crate::volumes::VolumeRecord]) -> Reservation {
     Reservation {
         reservation_id: Some(reservation_id.to_string()),
         owner_id: Some(account.to_string()),
         groups: Some(Vec::new()),
-        instances: Some(items.iter().map(|(i, t)| instance_out(scope, i, t)).collect()),
+        instances: Some(items.iter().map(|(i, t)| instance_out(scope, i, t, volumes)).collect()),
         requester_id: None,
     }
 }
 
-fn instance_out(scope: &Scope, i: &InstanceRecord, tags: &[(String, String)]) -> Instance {
+/// An instance as EC2 shows it; its block devices are the volumes attached to it.
+fn instance_out(scope: &Scope, i: &InstanceRecord, tags: &[(String, String)], volumes: &[crate::volumes::VolumeRecord]) -> Instance {
     let groups: Vec<GroupIdentifier> = i.security_groups.iter().map(|(id, name)| GroupIdentifier { group_id: Some(id.clone()), group_name: Some(name.clone()) }).collect();
     let private_dns = dns_private(&i.private_ip, &scope.region);
     let public_dns = i.public_ip.as_ref().map(|ip| dns_public(ip, &scope.region)).unwrap_or_default();
     let live = i.state != State::Terminated;
     Instance {
         architecture: Some(i.architecture.clone()),
-        block_device_mappings: Some(if live {
-            vec![InstanceBlockDeviceMapping {
-                device_name: Some(i.root_device_name.clone()),
-                ebs: Some(EbsInstanceBlockDevice { attach_time: Some(i.launch_time), delete_on_termination: Some(true), status: Some("attached".into()), volume_id: Some(i.root_volume_id.clone()), ..Default::default() }),
-            }]
-        } else {
-            Vec::new()
-        }),
+        block_device_mappings: Some(
+            volumes
+                .iter()
+                .filter_map(|v| v.attachment.as_ref().filter(|a| a.0 == i.id).map(|a| (v, a)))
+                .map(|(v, (_, device, at, dot))| InstanceBlockDeviceMapping {
+                    device_name: Some(device.clone()),
+                    ebs: Some(EbsInstanceBlockDevice { attach_time: Some(*at), delete_on_termination: Some(*dot), status: Some("attached".into()), volume_id: Some(v.id.clone()), ..Default::default() }),
+                })
+                .collect(),
+        ),
         client_token: i.client_token.clone(),
         ebs_optimized: Some(false),
         ena_support: Some(true),

@@ -311,8 +311,7 @@ impl ec2::Ec2 for Ec2 {
             rule_ids: None,
             tags: tags::from_specs(&input.tag_specifications, "security-group-rule"),
         };
-        let (group, rules) = ok(self.change_rules(&scope, change, false, true))?;
-        Ok(AuthorizeSecurityGroupIngressResult { r#return: Some(true), security_group_rules: Some(self.rules_out(&scope, &group, &rules, false)) })
+        Ok(AuthorizeSecurityGroupIngressResult { r#return: Some(true), security_group_rules: Some(ok(self.change_rules(&scope, change, false, true))?) })
     }
     async fn authorize_security_group_egress(&self, ctx: &RequestContext, input: AuthorizeSecurityGroupEgressRequest) -> Out<AuthorizeSecurityGroupEgressResult> {
         dry_run(input.dry_run)?;
@@ -325,8 +324,7 @@ impl ec2::Ec2 for Ec2 {
             rule_ids: None,
             tags: tags::from_specs(&input.tag_specifications, "security-group-rule"),
         };
-        let (group, rules) = ok(self.change_rules(&scope, change, true, true))?;
-        Ok(AuthorizeSecurityGroupEgressResult { r#return: Some(true), security_group_rules: Some(self.rules_out(&scope, &group, &rules, true)) })
+        Ok(AuthorizeSecurityGroupEgressResult { r#return: Some(true), security_group_rules: Some(ok(self.change_rules(&scope, change, true, true))?) })
     }
     async fn revoke_security_group_ingress(&self, ctx: &RequestContext, input: RevokeSecurityGroupIngressRequest) -> Out<RevokeSecurityGroupIngressResult> {
         dry_run(input.dry_run)?;
@@ -589,12 +587,3 @@ impl ec2::Ec2 for Ec2 {
     }
 }
 
-impl Ec2 {
-    fn rules_out(&self, scope: &Scope, group_id: &str, rules: &[records::RuleRecord], egress: bool) -> Vec<SecurityGroupRule> {
-        let group = self.read(|tx| records::must::<records::SecurityGroupRecord>(tx, scope, group_id)).ok();
-        match group {
-            Some(g) => rules.iter().map(|r| security_groups::rule_out(scope, &g, r, egress, &[])).collect(),
-            None => Vec::new(),
-        }
-    }
-}

@@ -204,8 +204,9 @@ impl Ec2 {
         })
     }
 
-    /// Adds (`authorize`) or removes rules, ingress or egress; returns the rules added.
-    pub(crate) fn change_rules(&self, scope: &Scope, change: RuleChange, egress: bool, authorize: bool) -> Result<(String, Vec<RuleRecord>)> {
+    /// Adds (`authorize`) or removes rules, ingress or egress; returns the rules added, as
+    /// `AuthorizeSecurityGroup*` shows them.
+    pub(crate) fn change_rules(&self, scope: &Scope, change: RuleChange, egress: bool, authorize: bool) -> Result<Vec<SecurityGroupRule>> {
         let mut permissions = change.permissions.unwrap_or_default();
         permissions.extend(change.legacy);
         self.write(|tx| {
@@ -236,12 +237,11 @@ impl Ec2 {
                     return Err(Ec2Error::LimitExceeded { code: "RulesPerSecurityGroupLimitExceeded", message: "The maximum number of rules per security group has been reached.".into() });
                 }
                 list.extend(changed.iter().cloned());
-                let id = sg.id.clone();
                 records::put(tx, scope, &sg)?;
                 for r in &changed {
                     tags::set(tx, scope, &r.id, &change.tags)?;
                 }
-                return Ok((id, changed));
+                return Ok(changed.iter().map(|r| rule_out(scope, &sg, r, egress, &change.tags)).collect());
             }
             for id in change.rule_ids.iter().flatten() {
                 let pos = list.iter().position(|r| &r.id == id).ok_or_else(|| Ec2Error::NotFound { code: "InvalidSecurityGroupRuleId.NotFound", message: format!("The security group rule ID '{id}' does not exist") })?;
@@ -259,9 +259,8 @@ impl Ec2 {
                 tags::delete_all(tx, scope, &removed.id)?;
                 changed.push(removed);
             }
-            let id = sg.id.clone();
             records::put(tx, scope, &sg)?;
-            Ok((id, changed))
+            Ok(Vec::new())
         })
     }
 

@@ -583,7 +583,10 @@ fn route_table_out(scope: &Scope, r: &RouteTableRecord, tags: &[(String, String)
                 .iter()
                 .map(|x| Route {
                     destination_cidr_block: Some(x.destination.clone()),
-                    gateway_id: (x.target == "local" || x.target.starts_with("igw-")).then(|| x.target.clone()),
+                    gateway_id: (x.target == "local" || x.target.starts_with("igw-") || x.target.starts_with("vgw-")).then(|| x.target.clone()),
+                    vpc_peering_connection_id: x.target.starts_with("pcx-").then(|| x.target.clone()),
+                    transit_gateway_id: x.target.starts_with("tgw-").then(|| x.target.clone()),
+                    egress_only_internet_gateway_id: x.target.starts_with("eigw-").then(|| x.target.clone()),
                     nat_gateway_id: x.target.starts_with("nat-").then(|| x.target.clone()),
                     instance_id: x.target.starts_with("i-").then(|| x.target.clone()),
                     network_interface_id: x.target.starts_with("eni-").then(|| x.target.clone()),
