@@ -1,10 +1,14 @@
 //! Amazon EC2's control plane.
 //!
-//! State lives in the store, one table per kind ([`records`]), tags in one table for all
-//! ([`tags`]), filters read the same way everywhere ([`filters`]). [`vpcs`] owns
-//! networking (and the default VPC every scope starts with), [`security_groups`],
-//! [`keypairs`], [`images`] (public AMIs and instance types) and [`instances`] the rest.
-//! This file maps the generated trait onto them.
+//! State lives in the store, one table per kind of resource ([`records`]: the record
+//! types of a module's own resources live beside their operations), tags in one table for
+//! all ([`tags`]), filters read the same way everywhere ([`filters`]). One module per part
+//! of the API: [`vpcs`] networking and the default VPC every scope starts with,
+//! [`security_groups`], [`keypairs`], [`images`] (public AMIs and instance types),
+//! [`instances`] (launch, lifecycle, attributes, interfaces), [`addresses`] (Elastic IPs
+//! and NAT gateways), [`templates`] (launch templates), [`volumes`] (EBS volumes and the
+//! default network ACLs). This file maps the generated trait onto them; every operation
+//! answers `DryRun` and works in a scope whose default VPC exists.
 
 mod addresses;
 mod error;
@@ -55,9 +59,6 @@ pub fn service(ec2: Ec2) -> Box<dyn Handler> {
 
 type Out<T> = std::result::Result<T, AwsError>;
 
-fn ok<T>(r: Result<T>) -> Out<T> {
-    r.map_err(Into::into)
-}
 
 /// `DryRun=true`: EC2 answers that the call would have succeeded, as an error.
 fn dry_run(flag: Option<bool>) -> Out<()> {
@@ -70,26 +71,26 @@ fn dry_run(flag: Option<bool>) -> Out<()> {
 impl ec2::Ec2 for Ec2 {
     async fn describe_regions(&self, ctx: &RequestContext, input: DescribeRegionsRequest) -> Out<DescribeRegionsResult> {
         dry_run(input.dry_run)?;
-        let filters = ok(Filters::new(input.filters))?;
+        let filters = Filters::new(input.filters)?;
         let mut regions = Vec::new();
         for (r, _, _) in regions::REGIONS {
             if input.region_names.as_ref().is_some_and(|n| !n.iter().any(|x| x == r)) {
                 continue;
             }
             let endpoint = format!("ec2.{r}.amazonaws.com");
-            let matched = ok(filters.matches(&[], |name| match name {
+            let matched = filters.matches(&[], |name| match name {
                 "region-name" => filters::one(*r),
                 "endpoint" => filters::one(endpoint.clone()),
                 "opt-in-status" => filters::one("opt-in-not-required"),
                 _ => None,
-            }))?;
+            })?;
             if matched {
                 regions.push(Region { region_name: Some(r.to_string()), endpoint: Some(endpoint), opt_in_status: Some("opt-in-not-required".into()), ..Default::default() });
             }
         }
         for n in input.region_names.iter().flatten() {
             if !regions::known(n) {
-                return ok(Err(Ec2Error::InvalidParameterValue(format!("Invalid region: {n}"))));
+                return Err(AwsError::from(Ec2Error::InvalidParameterValue(format!("Invalid region: {n}"))));
             }
         }
         let _ = ctx;
@@ -97,12 +98,12 @@ impl ec2::Ec2 for Ec2 {
     }
     async fn describe_availability_zones(&self, ctx: &RequestContext, input: DescribeAvailabilityZonesRequest) -> Out<DescribeAvailabilityZonesResult> {
         dry_run(input.dry_run)?;
-        let filters = ok(Filters::new(input.filters))?;
+        let filters = Filters::new(input.filters)?;
         let region = &ctx.scope.region;
         let zones = regions::zones(region);
         for z in input.zone_names.iter().flatten() {
             if !zones.iter().any(|(n, _)| n == z) {
-                return ok(Err(Ec2Error::InvalidParameterValue(format!("The zone '{z}' does not exist."))));
+                return Err(AwsError::from(Ec2Error::InvalidParameterValue(format!("The zone '{z}' does not exist."))));
             }
         }
         let mut out = Vec::new();
@@ -110,7 +111,7 @@ impl ec2::Ec2 for Ec2 {
             if input.zone_names.as_ref().is_some_and(|n| !n.contains(&name)) || input.zone_ids.as_ref().is_some_and(|n| !n.contains(&id)) {
                 continue;
             }
-            let matched = ok(filters.matches(&[], |f| match f {
+            let matched = filters.matches(&[], |f| match f {
                 "zone-name" => filters::one(&name),
                 "zone-id" => filters::one(&id),
                 "region-name" => filters::one(region),
@@ -119,7 +120,7 @@ impl ec2::Ec2 for Ec2 {
                 "opt-in-status" => filters::one("opt-in-not-required"),
                 "group-name" => filters::one(region),
                 _ => None,
-            }))?;
+            })?;
             if matched {
                 out.push(AvailabilityZone {
                     opt_in_status: Some("opt-in-not-required".into()),
@@ -139,8 +140,8 @@ impl ec2::Ec2 for Ec2 {
     }
     async fn describe_account_attributes(&self, ctx: &RequestContext, input: DescribeAccountAttributesRequest) -> Out<DescribeAccountAttributesResult> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        let default_vpc = ok(self.default_vpc(&scope))?.map(|v| v.id).unwrap_or_else(|| "none".into());
+        let scope = self.scope(ctx)?;
+        let default_vpc = self.default_vpc(&scope)?.map(|v| v.id).unwrap_or_else(|| "none".into());
         let attributes = regions::account_attributes(&default_vpc)
             .into_iter()
             .filter(|(n, _)| input.attribute_names.as_ref().is_none_or(|names| names.iter().any(|x| x == n)))
@@ -155,111 +156,111 @@ impl ec2::Ec2 for Ec2 {
     // VPCs and subnets.
     async fn describe_vpcs(&self, ctx: &RequestContext, input: DescribeVpcsRequest) -> Out<DescribeVpcsResult> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        let filters = ok(Filters::new(input.filters))?;
-        Ok(DescribeVpcsResult { vpcs: Some(ok(self.describe_vpcs(&scope, input.vpc_ids, &filters))?), next_token: None })
+        let scope = self.scope(ctx)?;
+        let filters = Filters::new(input.filters)?;
+        Ok(DescribeVpcsResult { vpcs: Some(self.describe_vpcs(&scope, input.vpc_ids, &filters)?), next_token: None })
     }
     async fn create_vpc(&self, ctx: &RequestContext, input: CreateVpcRequest) -> Out<CreateVpcResult> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        Ok(CreateVpcResult { vpc: Some(ok(self.create_vpc(&scope, input))?) })
+        let scope = self.scope(ctx)?;
+        Ok(CreateVpcResult { vpc: Some(self.create_vpc(&scope, input)?) })
     }
     async fn delete_vpc(&self, ctx: &RequestContext, input: DeleteVpcRequest) -> Out<()> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        ok(self.delete_vpc(&scope, &input.vpc_id))
+        let scope = self.scope(ctx)?;
+        Ok(self.delete_vpc(&scope, &input.vpc_id)?)
     }
     async fn modify_vpc_attribute(&self, ctx: &RequestContext, input: ModifyVpcAttributeRequest) -> Out<()> {
-        let scope = ok(self.scope(ctx))?;
-        ok(self.modify_vpc_attribute(&scope, input))
+        let scope = self.scope(ctx)?;
+        Ok(self.modify_vpc_attribute(&scope, input)?)
     }
     async fn describe_vpc_attribute(&self, ctx: &RequestContext, input: DescribeVpcAttributeRequest) -> Out<DescribeVpcAttributeResult> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        ok(self.describe_vpc_attribute(&scope, input))
+        let scope = self.scope(ctx)?;
+        Ok(self.describe_vpc_attribute(&scope, input)?)
     }
     async fn describe_subnets(&self, ctx: &RequestContext, input: DescribeSubnetsRequest) -> Out<DescribeSubnetsResult> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        let filters = ok(Filters::new(input.filters))?;
-        Ok(DescribeSubnetsResult { subnets: Some(ok(self.describe_subnets(&scope, input.subnet_ids, &filters))?), next_token: None })
+        let scope = self.scope(ctx)?;
+        let filters = Filters::new(input.filters)?;
+        Ok(DescribeSubnetsResult { subnets: Some(self.describe_subnets(&scope, input.subnet_ids, &filters)?), next_token: None })
     }
     async fn create_subnet(&self, ctx: &RequestContext, input: CreateSubnetRequest) -> Out<CreateSubnetResult> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        Ok(CreateSubnetResult { subnet: Some(ok(self.create_subnet(&scope, input))?) })
+        let scope = self.scope(ctx)?;
+        Ok(CreateSubnetResult { subnet: Some(self.create_subnet(&scope, input)?) })
     }
     async fn delete_subnet(&self, ctx: &RequestContext, input: DeleteSubnetRequest) -> Out<()> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        ok(self.delete_subnet(&scope, &input.subnet_id))
+        let scope = self.scope(ctx)?;
+        Ok(self.delete_subnet(&scope, &input.subnet_id)?)
     }
     async fn modify_subnet_attribute(&self, ctx: &RequestContext, input: ModifySubnetAttributeRequest) -> Out<()> {
-        let scope = ok(self.scope(ctx))?;
-        ok(self.modify_subnet_attribute(&scope, input))
+        let scope = self.scope(ctx)?;
+        Ok(self.modify_subnet_attribute(&scope, input)?)
     }
 
     // Gateways and route tables.
     async fn create_internet_gateway(&self, ctx: &RequestContext, input: CreateInternetGatewayRequest) -> Out<CreateInternetGatewayResult> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        Ok(CreateInternetGatewayResult { internet_gateway: Some(ok(self.create_internet_gateway(&scope, input))?) })
+        let scope = self.scope(ctx)?;
+        Ok(CreateInternetGatewayResult { internet_gateway: Some(self.create_internet_gateway(&scope, input)?) })
     }
     async fn delete_internet_gateway(&self, ctx: &RequestContext, input: DeleteInternetGatewayRequest) -> Out<()> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        ok(self.delete_internet_gateway(&scope, &input.internet_gateway_id))
+        let scope = self.scope(ctx)?;
+        Ok(self.delete_internet_gateway(&scope, &input.internet_gateway_id)?)
     }
     async fn attach_internet_gateway(&self, ctx: &RequestContext, input: AttachInternetGatewayRequest) -> Out<()> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        ok(self.attach_internet_gateway(&scope, &input.internet_gateway_id, &input.vpc_id, true))
+        let scope = self.scope(ctx)?;
+        Ok(self.attach_internet_gateway(&scope, &input.internet_gateway_id, &input.vpc_id, true)?)
     }
     async fn detach_internet_gateway(&self, ctx: &RequestContext, input: DetachInternetGatewayRequest) -> Out<()> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        ok(self.attach_internet_gateway(&scope, &input.internet_gateway_id, &input.vpc_id, false))
+        let scope = self.scope(ctx)?;
+        Ok(self.attach_internet_gateway(&scope, &input.internet_gateway_id, &input.vpc_id, false)?)
     }
     async fn describe_internet_gateways(&self, ctx: &RequestContext, input: DescribeInternetGatewaysRequest) -> Out<DescribeInternetGatewaysResult> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        let filters = ok(Filters::new(input.filters))?;
-        Ok(DescribeInternetGatewaysResult { internet_gateways: Some(ok(self.describe_internet_gateways(&scope, input.internet_gateway_ids, &filters))?), next_token: None })
+        let scope = self.scope(ctx)?;
+        let filters = Filters::new(input.filters)?;
+        Ok(DescribeInternetGatewaysResult { internet_gateways: Some(self.describe_internet_gateways(&scope, input.internet_gateway_ids, &filters)?), next_token: None })
     }
     async fn create_route_table(&self, ctx: &RequestContext, input: CreateRouteTableRequest) -> Out<CreateRouteTableResult> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
+        let scope = self.scope(ctx)?;
         let token = input.client_token.clone();
-        Ok(CreateRouteTableResult { route_table: Some(ok(self.create_route_table(&scope, input))?), client_token: token })
+        Ok(CreateRouteTableResult { route_table: Some(self.create_route_table(&scope, input)?), client_token: token })
     }
     async fn delete_route_table(&self, ctx: &RequestContext, input: DeleteRouteTableRequest) -> Out<()> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        ok(self.delete_route_table(&scope, &input.route_table_id))
+        let scope = self.scope(ctx)?;
+        Ok(self.delete_route_table(&scope, &input.route_table_id)?)
     }
     async fn describe_route_tables(&self, ctx: &RequestContext, input: DescribeRouteTablesRequest) -> Out<DescribeRouteTablesResult> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        let filters = ok(Filters::new(input.filters))?;
-        Ok(DescribeRouteTablesResult { route_tables: Some(ok(self.describe_route_tables(&scope, input.route_table_ids, &filters))?), next_token: None })
+        let scope = self.scope(ctx)?;
+        let filters = Filters::new(input.filters)?;
+        Ok(DescribeRouteTablesResult { route_tables: Some(self.describe_route_tables(&scope, input.route_table_ids, &filters)?), next_token: None })
     }
     async fn create_route(&self, ctx: &RequestContext, input: CreateRouteRequest) -> Out<CreateRouteResult> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        ok(self.create_route(&scope, input))?;
+        let scope = self.scope(ctx)?;
+        self.create_route(&scope, input)?;
         Ok(CreateRouteResult { r#return: Some(true) })
     }
     async fn delete_route(&self, ctx: &RequestContext, input: DeleteRouteRequest) -> Out<()> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
+        let scope = self.scope(ctx)?;
         let dest = input.destination_cidr_block.unwrap_or_default();
-        ok(self.delete_route(&scope, &input.route_table_id, &dest))
+        Ok(self.delete_route(&scope, &input.route_table_id, &dest)?)
     }
     async fn associate_route_table(&self, ctx: &RequestContext, input: AssociateRouteTableRequest) -> Out<AssociateRouteTableResult> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
+        let scope = self.scope(ctx)?;
         let subnet = input.subnet_id.ok_or_else(|| AwsError::from(Ec2Error::MissingParameter("The request must contain the parameter subnetId".into())))?;
-        let id = ok(self.associate_route_table(&scope, &input.route_table_id, &subnet))?;
+        let id = self.associate_route_table(&scope, &input.route_table_id, &subnet)?;
         Ok(AssociateRouteTableResult {
             association_id: Some(id),
             association_state: Some(RouteTableAssociationState { state: Some("associated".into()), status_message: None }),
@@ -267,15 +268,15 @@ impl ec2::Ec2 for Ec2 {
     }
     async fn disassociate_route_table(&self, ctx: &RequestContext, input: DisassociateRouteTableRequest) -> Out<()> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        ok(self.disassociate_route_table(&scope, &input.association_id))
+        let scope = self.scope(ctx)?;
+        Ok(self.disassociate_route_table(&scope, &input.association_id)?)
     }
 
     // Security groups.
     async fn create_security_group(&self, ctx: &RequestContext, input: CreateSecurityGroupRequest) -> Out<CreateSecurityGroupResult> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        let (id, tags) = ok(self.create_security_group(&scope, input))?;
+        let scope = self.scope(ctx)?;
+        let (id, tags) = self.create_security_group(&scope, input)?;
         Ok(CreateSecurityGroupResult {
             security_group_arn: Some(format!("arn:aws:ec2:{}:{}:security-group/{id}", scope.region, scope.account)),
             group_id: Some(id),
@@ -284,25 +285,25 @@ impl ec2::Ec2 for Ec2 {
     }
     async fn delete_security_group(&self, ctx: &RequestContext, input: DeleteSecurityGroupRequest) -> Out<DeleteSecurityGroupResult> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        let id = ok(self.delete_security_group(&scope, input.group_id.as_deref(), input.group_name.as_deref()))?;
+        let scope = self.scope(ctx)?;
+        let id = self.delete_security_group(&scope, input.group_id.as_deref(), input.group_name.as_deref())?;
         Ok(DeleteSecurityGroupResult { r#return: Some(true), group_id: Some(id) })
     }
     async fn describe_security_groups(&self, ctx: &RequestContext, input: DescribeSecurityGroupsRequest) -> Out<DescribeSecurityGroupsResult> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        let filters = ok(Filters::new(input.filters))?;
-        Ok(DescribeSecurityGroupsResult { security_groups: Some(ok(self.describe_security_groups(&scope, input.group_ids, input.group_names, &filters))?), next_token: None })
+        let scope = self.scope(ctx)?;
+        let filters = Filters::new(input.filters)?;
+        Ok(DescribeSecurityGroupsResult { security_groups: Some(self.describe_security_groups(&scope, input.group_ids, input.group_names, &filters)?), next_token: None })
     }
     async fn describe_security_group_rules(&self, ctx: &RequestContext, input: DescribeSecurityGroupRulesRequest) -> Out<DescribeSecurityGroupRulesResult> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        let filters = ok(Filters::new(input.filters))?;
-        Ok(DescribeSecurityGroupRulesResult { security_group_rules: Some(ok(self.describe_security_group_rules(&scope, input.security_group_rule_ids, &filters))?), next_token: None })
+        let scope = self.scope(ctx)?;
+        let filters = Filters::new(input.filters)?;
+        Ok(DescribeSecurityGroupRulesResult { security_group_rules: Some(self.describe_security_group_rules(&scope, input.security_group_rule_ids, &filters)?), next_token: None })
     }
     async fn authorize_security_group_ingress(&self, ctx: &RequestContext, input: AuthorizeSecurityGroupIngressRequest) -> Out<AuthorizeSecurityGroupIngressResult> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
+        let scope = self.scope(ctx)?;
         let change = security_groups::RuleChange {
             group_id: input.group_id,
             group_name: input.group_name,
@@ -311,11 +312,11 @@ impl ec2::Ec2 for Ec2 {
             rule_ids: None,
             tags: tags::from_specs(&input.tag_specifications, "security-group-rule"),
         };
-        Ok(AuthorizeSecurityGroupIngressResult { r#return: Some(true), security_group_rules: Some(ok(self.change_rules(&scope, change, false, true))?) })
+        Ok(AuthorizeSecurityGroupIngressResult { r#return: Some(true), security_group_rules: Some(self.change_rules(&scope, change, false, true)?) })
     }
     async fn authorize_security_group_egress(&self, ctx: &RequestContext, input: AuthorizeSecurityGroupEgressRequest) -> Out<AuthorizeSecurityGroupEgressResult> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
+        let scope = self.scope(ctx)?;
         let change = security_groups::RuleChange {
             group_id: Some(input.group_id),
             group_name: None,
@@ -324,11 +325,11 @@ impl ec2::Ec2 for Ec2 {
             rule_ids: None,
             tags: tags::from_specs(&input.tag_specifications, "security-group-rule"),
         };
-        Ok(AuthorizeSecurityGroupEgressResult { r#return: Some(true), security_group_rules: Some(ok(self.change_rules(&scope, change, true, true))?) })
+        Ok(AuthorizeSecurityGroupEgressResult { r#return: Some(true), security_group_rules: Some(self.change_rules(&scope, change, true, true)?) })
     }
     async fn revoke_security_group_ingress(&self, ctx: &RequestContext, input: RevokeSecurityGroupIngressRequest) -> Out<RevokeSecurityGroupIngressResult> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
+        let scope = self.scope(ctx)?;
         let change = security_groups::RuleChange {
             group_id: input.group_id,
             group_name: input.group_name,
@@ -337,12 +338,12 @@ impl ec2::Ec2 for Ec2 {
             rule_ids: input.security_group_rule_ids,
             tags: Vec::new(),
         };
-        ok(self.change_rules(&scope, change, false, false))?;
+        self.change_rules(&scope, change, false, false)?;
         Ok(RevokeSecurityGroupIngressResult { r#return: Some(true), ..Default::default() })
     }
     async fn revoke_security_group_egress(&self, ctx: &RequestContext, input: RevokeSecurityGroupEgressRequest) -> Out<RevokeSecurityGroupEgressResult> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
+        let scope = self.scope(ctx)?;
         let change = security_groups::RuleChange {
             group_id: Some(input.group_id),
             group_name: None,
@@ -351,239 +352,239 @@ impl ec2::Ec2 for Ec2 {
             rule_ids: input.security_group_rule_ids,
             tags: Vec::new(),
         };
-        ok(self.change_rules(&scope, change, true, false))?;
+        self.change_rules(&scope, change, true, false)?;
         Ok(RevokeSecurityGroupEgressResult { r#return: Some(true), ..Default::default() })
     }
 
     // Key pairs, images, instance types.
     async fn create_key_pair(&self, ctx: &RequestContext, input: CreateKeyPairRequest) -> Out<KeyPair> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        ok(self.create_key_pair(&scope, input).await)
+        let scope = self.scope(ctx)?;
+        Ok(self.create_key_pair(&scope, input).await?)
     }
     async fn import_key_pair(&self, ctx: &RequestContext, input: ImportKeyPairRequest) -> Out<ImportKeyPairResult> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        ok(self.import_key_pair(&scope, input))
+        let scope = self.scope(ctx)?;
+        Ok(self.import_key_pair(&scope, input)?)
     }
     async fn describe_key_pairs(&self, ctx: &RequestContext, input: DescribeKeyPairsRequest) -> Out<DescribeKeyPairsResult> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        Ok(DescribeKeyPairsResult { key_pairs: Some(ok(self.describe_key_pairs(&scope, input))?) })
+        let scope = self.scope(ctx)?;
+        Ok(DescribeKeyPairsResult { key_pairs: Some(self.describe_key_pairs(&scope, input)?) })
     }
     async fn delete_key_pair(&self, ctx: &RequestContext, input: DeleteKeyPairRequest) -> Out<DeleteKeyPairResult> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        let id = ok(self.delete_key_pair(&scope, input.key_name.as_deref(), input.key_pair_id.as_deref()))?;
+        let scope = self.scope(ctx)?;
+        let id = self.delete_key_pair(&scope, input.key_name.as_deref(), input.key_pair_id.as_deref())?;
         Ok(DeleteKeyPairResult { r#return: Some(true), key_pair_id: id })
     }
     async fn describe_images(&self, ctx: &RequestContext, input: DescribeImagesRequest) -> Out<DescribeImagesResult> {
         dry_run(input.dry_run)?;
-        Ok(DescribeImagesResult { images: Some(ok(images::describe(&ctx.scope, input))?), next_token: None })
+        Ok(DescribeImagesResult { images: Some(images::describe(&ctx.scope, input)?), next_token: None })
     }
     async fn describe_instance_types(&self, _: &RequestContext, input: DescribeInstanceTypesRequest) -> Out<DescribeInstanceTypesResult> {
         dry_run(input.dry_run)?;
-        Ok(DescribeInstanceTypesResult { instance_types: Some(ok(images::describe_types(input))?), next_token: None })
+        Ok(DescribeInstanceTypesResult { instance_types: Some(images::describe_types(input)?), next_token: None })
     }
 
     // Instances.
     async fn run_instances(&self, ctx: &RequestContext, input: RunInstancesRequest) -> Out<Reservation> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        ok(self.run_instances(&scope, &ctx.scope.account, input))
+        let scope = self.scope(ctx)?;
+        Ok(self.run_instances(&scope, &ctx.scope.account, input)?)
     }
     async fn describe_instances(&self, ctx: &RequestContext, input: DescribeInstancesRequest) -> Out<DescribeInstancesResult> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        let filters = ok(Filters::new(input.filters))?;
-        Ok(DescribeInstancesResult { reservations: Some(ok(self.describe_instances(&scope, input.instance_ids, &filters))?), next_token: None })
+        let scope = self.scope(ctx)?;
+        let filters = Filters::new(input.filters)?;
+        Ok(DescribeInstancesResult { reservations: Some(self.describe_instances(&scope, input.instance_ids, &filters)?), next_token: None })
     }
     async fn describe_instance_status(&self, ctx: &RequestContext, input: DescribeInstanceStatusRequest) -> Out<DescribeInstanceStatusResult> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        Ok(DescribeInstanceStatusResult { instance_statuses: Some(ok(self.describe_instance_status(&scope, input))?), next_token: None })
+        let scope = self.scope(ctx)?;
+        Ok(DescribeInstanceStatusResult { instance_statuses: Some(self.describe_instance_status(&scope, input)?), next_token: None })
     }
     async fn start_instances(&self, ctx: &RequestContext, input: StartInstancesRequest) -> Out<StartInstancesResult> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        Ok(StartInstancesResult { starting_instances: Some(ok(self.change_state(&scope, &input.instance_ids, instances::Action::Start))?) })
+        let scope = self.scope(ctx)?;
+        Ok(StartInstancesResult { starting_instances: Some(self.change_state(&scope, &input.instance_ids, instances::Action::Start)?) })
     }
     async fn stop_instances(&self, ctx: &RequestContext, input: StopInstancesRequest) -> Out<StopInstancesResult> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        Ok(StopInstancesResult { stopping_instances: Some(ok(self.change_state(&scope, &input.instance_ids, instances::Action::Stop))?) })
+        let scope = self.scope(ctx)?;
+        Ok(StopInstancesResult { stopping_instances: Some(self.change_state(&scope, &input.instance_ids, instances::Action::Stop)?) })
     }
     async fn reboot_instances(&self, ctx: &RequestContext, input: RebootInstancesRequest) -> Out<()> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        ok(self.change_state(&scope, &input.instance_ids, instances::Action::Reboot)).map(|_| ())
+        let scope = self.scope(ctx)?;
+        Ok(self.change_state(&scope, &input.instance_ids, instances::Action::Reboot)?).map(|_| ())
     }
     async fn terminate_instances(&self, ctx: &RequestContext, input: TerminateInstancesRequest) -> Out<TerminateInstancesResult> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        Ok(TerminateInstancesResult { terminating_instances: Some(ok(self.change_state(&scope, &input.instance_ids, instances::Action::Terminate))?) })
+        let scope = self.scope(ctx)?;
+        Ok(TerminateInstancesResult { terminating_instances: Some(self.change_state(&scope, &input.instance_ids, instances::Action::Terminate)?) })
     }
 
     // Elastic IPs and NAT gateways.
     async fn allocate_address(&self, ctx: &RequestContext, input: AllocateAddressRequest) -> Out<AllocateAddressResult> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        ok(self.allocate_address(&scope, input))
+        let scope = self.scope(ctx)?;
+        Ok(self.allocate_address(&scope, input)?)
     }
     async fn associate_address(&self, ctx: &RequestContext, input: AssociateAddressRequest) -> Out<AssociateAddressResult> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        Ok(AssociateAddressResult { association_id: Some(ok(self.associate_address(&scope, input))?) })
+        let scope = self.scope(ctx)?;
+        Ok(AssociateAddressResult { association_id: Some(self.associate_address(&scope, input)?) })
     }
     async fn disassociate_address(&self, ctx: &RequestContext, input: DisassociateAddressRequest) -> Out<()> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        ok(self.disassociate_address(&scope, input.association_id.as_deref(), input.public_ip.as_deref()))
+        let scope = self.scope(ctx)?;
+        Ok(self.disassociate_address(&scope, input.association_id.as_deref(), input.public_ip.as_deref())?)
     }
     async fn release_address(&self, ctx: &RequestContext, input: ReleaseAddressRequest) -> Out<()> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        ok(self.release_address(&scope, input.allocation_id.as_deref(), input.public_ip.as_deref()))
+        let scope = self.scope(ctx)?;
+        Ok(self.release_address(&scope, input.allocation_id.as_deref(), input.public_ip.as_deref())?)
     }
     async fn describe_addresses(&self, ctx: &RequestContext, input: DescribeAddressesRequest) -> Out<DescribeAddressesResult> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        Ok(DescribeAddressesResult { addresses: Some(ok(self.describe_addresses(&scope, input))?) })
+        let scope = self.scope(ctx)?;
+        Ok(DescribeAddressesResult { addresses: Some(self.describe_addresses(&scope, input)?) })
     }
     async fn create_nat_gateway(&self, ctx: &RequestContext, input: CreateNatGatewayRequest) -> Out<CreateNatGatewayResult> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
+        let scope = self.scope(ctx)?;
         let token = input.client_token.clone();
-        Ok(CreateNatGatewayResult { nat_gateway: Some(ok(self.create_nat_gateway(&scope, input))?), client_token: token })
+        Ok(CreateNatGatewayResult { nat_gateway: Some(self.create_nat_gateway(&scope, input)?), client_token: token })
     }
     async fn delete_nat_gateway(&self, ctx: &RequestContext, input: DeleteNatGatewayRequest) -> Out<DeleteNatGatewayResult> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        ok(self.delete_nat_gateway(&scope, &input.nat_gateway_id))?;
+        let scope = self.scope(ctx)?;
+        self.delete_nat_gateway(&scope, &input.nat_gateway_id)?;
         Ok(DeleteNatGatewayResult { nat_gateway_id: Some(input.nat_gateway_id) })
     }
     async fn describe_nat_gateways(&self, ctx: &RequestContext, input: DescribeNatGatewaysRequest) -> Out<DescribeNatGatewaysResult> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        Ok(DescribeNatGatewaysResult { nat_gateways: Some(ok(self.describe_nat_gateways(&scope, input))?), next_token: None })
+        let scope = self.scope(ctx)?;
+        Ok(DescribeNatGatewaysResult { nat_gateways: Some(self.describe_nat_gateways(&scope, input)?), next_token: None })
     }
 
     // Launch templates.
     async fn create_launch_template(&self, ctx: &RequestContext, input: CreateLaunchTemplateRequest) -> Out<CreateLaunchTemplateResult> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        Ok(CreateLaunchTemplateResult { launch_template: Some(ok(self.create_launch_template(&scope, input))?), warning: None })
+        let scope = self.scope(ctx)?;
+        Ok(CreateLaunchTemplateResult { launch_template: Some(self.create_launch_template(&scope, input)?), warning: None })
     }
     async fn create_launch_template_version(&self, ctx: &RequestContext, input: CreateLaunchTemplateVersionRequest) -> Out<CreateLaunchTemplateVersionResult> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        Ok(CreateLaunchTemplateVersionResult { launch_template_version: Some(ok(self.create_launch_template_version(&scope, input))?), warning: None })
+        let scope = self.scope(ctx)?;
+        Ok(CreateLaunchTemplateVersionResult { launch_template_version: Some(self.create_launch_template_version(&scope, input)?), warning: None })
     }
     async fn describe_launch_templates(&self, ctx: &RequestContext, input: DescribeLaunchTemplatesRequest) -> Out<DescribeLaunchTemplatesResult> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        Ok(DescribeLaunchTemplatesResult { launch_templates: Some(ok(self.describe_launch_templates(&scope, input))?), next_token: None })
+        let scope = self.scope(ctx)?;
+        Ok(DescribeLaunchTemplatesResult { launch_templates: Some(self.describe_launch_templates(&scope, input)?), next_token: None })
     }
     async fn describe_launch_template_versions(&self, ctx: &RequestContext, input: DescribeLaunchTemplateVersionsRequest) -> Out<DescribeLaunchTemplateVersionsResult> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        Ok(DescribeLaunchTemplateVersionsResult { launch_template_versions: Some(ok(self.describe_launch_template_versions(&scope, input))?), next_token: None })
+        let scope = self.scope(ctx)?;
+        Ok(DescribeLaunchTemplateVersionsResult { launch_template_versions: Some(self.describe_launch_template_versions(&scope, input)?), next_token: None })
     }
     async fn modify_launch_template(&self, ctx: &RequestContext, input: ModifyLaunchTemplateRequest) -> Out<ModifyLaunchTemplateResult> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        Ok(ModifyLaunchTemplateResult { launch_template: Some(ok(self.modify_launch_template(&scope, input))?) })
+        let scope = self.scope(ctx)?;
+        Ok(ModifyLaunchTemplateResult { launch_template: Some(self.modify_launch_template(&scope, input)?) })
     }
     async fn delete_launch_template(&self, ctx: &RequestContext, input: DeleteLaunchTemplateRequest) -> Out<DeleteLaunchTemplateResult> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        Ok(DeleteLaunchTemplateResult { launch_template: Some(ok(self.delete_launch_template(&scope, input.launch_template_id.as_deref(), input.launch_template_name.as_deref()))?) })
+        let scope = self.scope(ctx)?;
+        Ok(DeleteLaunchTemplateResult { launch_template: Some(self.delete_launch_template(&scope, input.launch_template_id.as_deref(), input.launch_template_name.as_deref())?) })
     }
 
     // Instance attributes and console.
     async fn describe_instance_attribute(&self, ctx: &RequestContext, input: DescribeInstanceAttributeRequest) -> Out<InstanceAttribute> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        ok(self.describe_instance_attribute(&scope, &input.instance_id, &input.attribute))
+        let scope = self.scope(ctx)?;
+        Ok(self.describe_instance_attribute(&scope, &input.instance_id, &input.attribute)?)
     }
     async fn modify_instance_attribute(&self, ctx: &RequestContext, input: ModifyInstanceAttributeRequest) -> Out<()> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        ok(self.modify_instance_attribute(&scope, input))
+        let scope = self.scope(ctx)?;
+        Ok(self.modify_instance_attribute(&scope, input)?)
     }
     async fn get_console_output(&self, ctx: &RequestContext, input: GetConsoleOutputRequest) -> Out<GetConsoleOutputResult> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        ok(self.console_output(&scope, &input.instance_id))
+        let scope = self.scope(ctx)?;
+        Ok(self.console_output(&scope, &input.instance_id)?)
     }
 
     async fn describe_instance_credit_specifications(&self, ctx: &RequestContext, input: DescribeInstanceCreditSpecificationsRequest) -> Out<DescribeInstanceCreditSpecificationsResult> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        Ok(DescribeInstanceCreditSpecificationsResult { instance_credit_specifications: Some(ok(self.credit_specifications(&scope, input.instance_ids))?), next_token: None })
+        let scope = self.scope(ctx)?;
+        Ok(DescribeInstanceCreditSpecificationsResult { instance_credit_specifications: Some(self.credit_specifications(&scope, input.instance_ids)?), next_token: None })
     }
     /// No instance carries UEFI variables: the answer is empty, as for a fresh instance.
     async fn get_instance_uefi_data(&self, ctx: &RequestContext, input: GetInstanceUefiDataRequest) -> Out<GetInstanceUefiDataResult> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        ok(self.describe_instance_attribute(&scope, &input.instance_id, "instanceType"))?;
+        let scope = self.scope(ctx)?;
+        self.describe_instance_attribute(&scope, &input.instance_id, "instanceType")?;
         Ok(GetInstanceUefiDataResult { instance_id: Some(input.instance_id), uefi_data: None })
     }
 
     async fn describe_network_interfaces(&self, ctx: &RequestContext, input: DescribeNetworkInterfacesRequest) -> Out<DescribeNetworkInterfacesResult> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        Ok(DescribeNetworkInterfacesResult { network_interfaces: Some(ok(self.describe_network_interfaces(&scope, input))?), next_token: None })
+        let scope = self.scope(ctx)?;
+        Ok(DescribeNetworkInterfacesResult { network_interfaces: Some(self.describe_network_interfaces(&scope, input)?), next_token: None })
     }
 
     // Volumes and network ACLs.
     async fn describe_network_acls(&self, ctx: &RequestContext, input: DescribeNetworkAclsRequest) -> Out<DescribeNetworkAclsResult> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        Ok(DescribeNetworkAclsResult { network_acls: Some(ok(self.describe_network_acls(&scope, input))?), next_token: None })
+        let scope = self.scope(ctx)?;
+        Ok(DescribeNetworkAclsResult { network_acls: Some(self.describe_network_acls(&scope, input)?), next_token: None })
     }
     async fn describe_volumes(&self, ctx: &RequestContext, input: DescribeVolumesRequest) -> Out<DescribeVolumesResult> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        Ok(DescribeVolumesResult { volumes: Some(ok(self.describe_volumes(&scope, input))?), next_token: None })
+        let scope = self.scope(ctx)?;
+        Ok(DescribeVolumesResult { volumes: Some(self.describe_volumes(&scope, input)?), next_token: None })
     }
     async fn create_volume(&self, ctx: &RequestContext, input: CreateVolumeRequest) -> Out<Volume> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        ok(self.create_volume(&scope, input))
+        let scope = self.scope(ctx)?;
+        Ok(self.create_volume(&scope, input)?)
     }
     async fn attach_volume(&self, ctx: &RequestContext, input: AttachVolumeRequest) -> Out<VolumeAttachment> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        ok(self.attach_volume(&scope, input))
+        let scope = self.scope(ctx)?;
+        Ok(self.attach_volume(&scope, input)?)
     }
     async fn detach_volume(&self, ctx: &RequestContext, input: DetachVolumeRequest) -> Out<VolumeAttachment> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        ok(self.detach_volume(&scope, input))
+        let scope = self.scope(ctx)?;
+        Ok(self.detach_volume(&scope, input)?)
     }
     async fn delete_volume(&self, ctx: &RequestContext, input: DeleteVolumeRequest) -> Out<()> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        ok(self.delete_volume(&scope, &input.volume_id))
+        let scope = self.scope(ctx)?;
+        Ok(self.delete_volume(&scope, &input.volume_id)?)
     }
 
     // Tags.
     async fn create_tags(&self, ctx: &RequestContext, input: CreateTagsRequest) -> Out<()> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        ok(self.create_tags(&scope, &input.resources, input.tags))
+        let scope = self.scope(ctx)?;
+        Ok(self.create_tags(&scope, &input.resources, input.tags)?)
     }
     async fn delete_tags(&self, ctx: &RequestContext, input: DeleteTagsRequest) -> Out<()> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        ok(self.delete_tags(&scope, &input.resources, input.tags))
+        let scope = self.scope(ctx)?;
+        Ok(self.delete_tags(&scope, &input.resources, input.tags)?)
     }
     async fn describe_tags(&self, ctx: &RequestContext, input: DescribeTagsRequest) -> Out<DescribeTagsResult> {
         dry_run(input.dry_run)?;
-        let scope = ok(self.scope(ctx))?;
-        let filters = ok(Filters::new(input.filters))?;
-        Ok(DescribeTagsResult { tags: Some(ok(self.describe_tags(&scope, &filters))?), next_token: None })
+        let scope = self.scope(ctx)?;
+        let filters = Filters::new(input.filters)?;
+        Ok(DescribeTagsResult { tags: Some(self.describe_tags(&scope, &filters)?), next_token: None })
     }
 }
 

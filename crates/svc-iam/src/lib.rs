@@ -163,9 +163,6 @@ pub fn guard(iam: Iam) -> Arc<dyn nubo_model::guard::Guard> {
 
 type Out<T> = std::result::Result<T, AwsError>;
 
-fn ok<T>(r: Result<T>) -> Out<T> {
-    r.map_err(Into::into)
-}
 
 /// A role's sessions last between one and twelve hours.
 fn check_max_session_duration(d: i32) -> Result<()> {
@@ -232,8 +229,8 @@ impl iam::Iam for Iam {
 
     // Users.
     async fn create_user(&self, ctx: &RequestContext, input: CreateUserRequest) -> Out<CreateUserResponse> {
-        let tags = ok(tags_in(input.tags))?;
-        let r = ok(self.create_entity(Kind::User, &ctx.scope.account, &input.user_name, input.path, |r| r.tags = tags))?;
+        let tags = tags_in(input.tags)?;
+        let r = self.create_entity(Kind::User, &ctx.scope.account, &input.user_name, input.path, |r| r.tags = tags)?;
         Ok(CreateUserResponse { user: Some(self.user_out(&r)) })
     }
     async fn get_user(&self, ctx: &RequestContext, input: GetUserRequest) -> Out<GetUserResponse> {
@@ -253,12 +250,12 @@ impl iam::Iam for Iam {
                 },
             });
         }
-        let name = ok(self_or(ctx, input.user_name))?;
-        Ok(GetUserResponse { user: self.user_out(&ok(self.entity(Kind::User, &ctx.scope.account, &name))?) })
+        let name = self_or(ctx, input.user_name)?;
+        Ok(GetUserResponse { user: self.user_out(&self.entity(Kind::User, &ctx.scope.account, &name)?) })
     }
     async fn list_users(&self, ctx: &RequestContext, input: ListUsersRequest) -> Out<ListUsersResponse> {
-        let users = ok(self.entities(Kind::User, &ctx.scope.account, input.path_prefix.as_deref()))?;
-        let page = ok(paginate(users, input.marker.as_deref(), input.max_items))?;
+        let users = self.entities(Kind::User, &ctx.scope.account, input.path_prefix.as_deref())?;
+        let page = paginate(users, input.marker.as_deref(), input.max_items)?;
         Ok(ListUsersResponse {
             users: page.items.iter().map(|u| User { tags: None, ..self.user_out(u) }).collect(),
             is_truncated: Some(page.is_truncated),
@@ -266,34 +263,34 @@ impl iam::Iam for Iam {
         })
     }
     async fn update_user(&self, ctx: &RequestContext, input: UpdateUserRequest) -> Out<()> {
-        ok(self.rename_entity(Kind::User, &ctx.scope.account, &input.user_name, input.new_user_name, input.new_path))
+        Ok(self.rename_entity(Kind::User, &ctx.scope.account, &input.user_name, input.new_user_name, input.new_path)?)
     }
     async fn delete_user(&self, ctx: &RequestContext, input: DeleteUserRequest) -> Out<()> {
-        ok(self.delete_entity(Kind::User, &ctx.scope.account, &input.user_name))
+        Ok(self.delete_entity(Kind::User, &ctx.scope.account, &input.user_name)?)
     }
     async fn tag_user(&self, ctx: &RequestContext, input: TagUserRequest) -> Out<()> {
-        ok(self.update_entity(Kind::User, &ctx.scope.account, &input.user_name, |r| merge_tags(&mut r.tags, input.tags)))
+        Ok(self.update_entity(Kind::User, &ctx.scope.account, &input.user_name, |r| merge_tags(&mut r.tags, input.tags))?)
     }
     async fn untag_user(&self, ctx: &RequestContext, input: UntagUserRequest) -> Out<()> {
-        ok(self.update_entity(Kind::User, &ctx.scope.account, &input.user_name, |r| Ok(remove_tags(&mut r.tags, &input.tag_keys))))
+        Ok(self.update_entity(Kind::User, &ctx.scope.account, &input.user_name, |r| Ok(remove_tags(&mut r.tags, &input.tag_keys)))?)
     }
     async fn list_user_tags(&self, ctx: &RequestContext, input: ListUserTagsRequest) -> Out<ListUserTagsResponse> {
-        let r = ok(self.entity(Kind::User, &ctx.scope.account, &input.user_name))?;
-        let page = ok(paginate(tags_out(&r.tags), input.marker.as_deref(), input.max_items))?;
+        let r = self.entity(Kind::User, &ctx.scope.account, &input.user_name)?;
+        let page = paginate(tags_out(&r.tags), input.marker.as_deref(), input.max_items)?;
         Ok(ListUserTagsResponse { tags: page.items, is_truncated: Some(page.is_truncated), marker: page.marker })
     }
 
     // Groups.
     async fn create_group(&self, ctx: &RequestContext, input: CreateGroupRequest) -> Out<CreateGroupResponse> {
-        let r = ok(self.create_entity(Kind::Group, &ctx.scope.account, &input.group_name, input.path, |_| {}))?;
+        let r = self.create_entity(Kind::Group, &ctx.scope.account, &input.group_name, input.path, |_| {})?;
         Ok(CreateGroupResponse { group: group_out(&r) })
     }
     async fn get_group(&self, ctx: &RequestContext, input: GetGroupRequest) -> Out<GetGroupResponse> {
         let account = &ctx.scope.account;
-        let g = ok(self.entity(Kind::Group, account, &input.group_name))?;
+        let g = self.entity(Kind::Group, account, &input.group_name)?;
         let members: Vec<EntityRecord> =
-            ok(self.entities(Kind::User, account, None))?.into_iter().filter(|u| u.groups.iter().any(|n| n.eq_ignore_ascii_case(&g.name))).collect();
-        let page = ok(paginate(members, input.marker.as_deref(), input.max_items))?;
+            self.entities(Kind::User, account, None)?.into_iter().filter(|u| u.groups.iter().any(|n| n.eq_ignore_ascii_case(&g.name))).collect();
+        let page = paginate(members, input.marker.as_deref(), input.max_items)?;
         Ok(GetGroupResponse {
             group: group_out(&g),
             users: page.items.iter().map(|u| User { tags: None, ..self.user_out(u) }).collect(),
@@ -302,20 +299,20 @@ impl iam::Iam for Iam {
         })
     }
     async fn list_groups(&self, ctx: &RequestContext, input: ListGroupsRequest) -> Out<ListGroupsResponse> {
-        let groups = ok(self.entities(Kind::Group, &ctx.scope.account, input.path_prefix.as_deref()))?;
-        let page = ok(paginate(groups, input.marker.as_deref(), input.max_items))?;
+        let groups = self.entities(Kind::Group, &ctx.scope.account, input.path_prefix.as_deref())?;
+        let page = paginate(groups, input.marker.as_deref(), input.max_items)?;
         Ok(ListGroupsResponse { groups: page.items.iter().map(group_out).collect(), is_truncated: Some(page.is_truncated), marker: page.marker })
     }
     async fn update_group(&self, ctx: &RequestContext, input: UpdateGroupRequest) -> Out<()> {
-        ok(self.rename_entity(Kind::Group, &ctx.scope.account, &input.group_name, input.new_group_name, input.new_path))
+        Ok(self.rename_entity(Kind::Group, &ctx.scope.account, &input.group_name, input.new_group_name, input.new_path)?)
     }
     async fn delete_group(&self, ctx: &RequestContext, input: DeleteGroupRequest) -> Out<()> {
-        ok(self.delete_entity(Kind::Group, &ctx.scope.account, &input.group_name))
+        Ok(self.delete_entity(Kind::Group, &ctx.scope.account, &input.group_name)?)
     }
     async fn add_user_to_group(&self, ctx: &RequestContext, input: AddUserToGroupRequest) -> Out<()> {
         let account = &ctx.scope.account;
-        let group = ok(self.entity(Kind::Group, account, &input.group_name))?.name;
-        ok(self.update_entity(Kind::User, account, &input.user_name, |u| {
+        let group = self.entity(Kind::Group, account, &input.group_name)?.name;
+        Ok(self.update_entity(Kind::User, account, &input.user_name, |u| {
             if !u.groups.iter().any(|g| g.eq_ignore_ascii_case(&group)) {
                 if u.groups.len() >= 10 {
                     return Err(IamError::LimitExceeded("Cannot exceed quota for GroupsPerUser: 10".into()));
@@ -323,50 +320,50 @@ impl iam::Iam for Iam {
                 u.groups.push(group);
             }
             Ok(())
-        }))
+        })?)
     }
     async fn remove_user_from_group(&self, ctx: &RequestContext, input: RemoveUserFromGroupRequest) -> Out<()> {
         let account = &ctx.scope.account;
-        ok(self.entity(Kind::Group, account, &input.group_name))?;
-        ok(self.update_entity(Kind::User, account, &input.user_name, |u| {
+        self.entity(Kind::Group, account, &input.group_name)?;
+        Ok(self.update_entity(Kind::User, account, &input.user_name, |u| {
             let before = u.groups.len();
             u.groups.retain(|g| !g.eq_ignore_ascii_case(&input.group_name));
             if before == u.groups.len() {
                 return Err(IamError::NoSuchEntity(format!("User {} is not in group {}.", input.user_name, input.group_name)));
             }
             Ok(())
-        }))
+        })?)
     }
     async fn list_groups_for_user(&self, ctx: &RequestContext, input: ListGroupsForUserRequest) -> Out<ListGroupsForUserResponse> {
         let account = &ctx.scope.account;
-        let u = ok(self.entity(Kind::User, account, &input.user_name))?;
+        let u = self.entity(Kind::User, account, &input.user_name)?;
         let groups: Vec<Group> = u.groups.iter().filter_map(|g| self.entity(Kind::Group, account, g).ok()).map(|g| group_out(&g)).collect();
-        let page = ok(paginate(groups, input.marker.as_deref(), input.max_items))?;
+        let page = paginate(groups, input.marker.as_deref(), input.max_items)?;
         Ok(ListGroupsForUserResponse { groups: page.items, is_truncated: Some(page.is_truncated), marker: page.marker })
     }
 
     // Roles.
     async fn create_role(&self, ctx: &RequestContext, input: CreateRoleRequest) -> Out<CreateRoleResponse> {
         let trust = util::decode_document(&input.assume_role_policy_document);
-        ok(entities::validate_document(&trust, nubo_iam_policy::PolicyKind::Trust))?;
+        entities::validate_document(&trust, nubo_iam_policy::PolicyKind::Trust)?;
         if let Some(d) = input.max_session_duration {
-            ok(check_max_session_duration(d))?;
+            check_max_session_duration(d)?;
         }
-        let tags = ok(tags_in(input.tags))?;
-        let r = ok(self.create_entity(Kind::Role, &ctx.scope.account, &input.role_name, input.path, |r| {
+        let tags = tags_in(input.tags)?;
+        let r = self.create_entity(Kind::Role, &ctx.scope.account, &input.role_name, input.path, |r| {
             r.trust_policy = Some(trust);
             r.description = input.description;
             r.max_session_duration = input.max_session_duration;
             r.tags = tags;
-        }))?;
+        })?;
         Ok(CreateRoleResponse { role: Role { role_last_used: None, ..self.role_out(&r) } })
     }
     async fn get_role(&self, ctx: &RequestContext, input: GetRoleRequest) -> Out<GetRoleResponse> {
-        Ok(GetRoleResponse { role: self.role_out(&ok(self.entity(Kind::Role, &ctx.scope.account, &input.role_name))?) })
+        Ok(GetRoleResponse { role: self.role_out(&self.entity(Kind::Role, &ctx.scope.account, &input.role_name)?) })
     }
     async fn list_roles(&self, ctx: &RequestContext, input: ListRolesRequest) -> Out<ListRolesResponse> {
-        let roles = ok(self.entities(Kind::Role, &ctx.scope.account, input.path_prefix.as_deref()))?;
-        let page = ok(paginate(roles, input.marker.as_deref(), input.max_items))?;
+        let roles = self.entities(Kind::Role, &ctx.scope.account, input.path_prefix.as_deref())?;
+        let page = paginate(roles, input.marker.as_deref(), input.max_items)?;
         Ok(ListRolesResponse {
             roles: page.items.iter().map(|r| Role { tags: None, role_last_used: None, ..self.role_out(r) }).collect(),
             is_truncated: Some(page.is_truncated),
@@ -375,9 +372,9 @@ impl iam::Iam for Iam {
     }
     async fn update_role(&self, ctx: &RequestContext, input: UpdateRoleRequest) -> Out<UpdateRoleResponse> {
         if let Some(d) = input.max_session_duration {
-            ok(check_max_session_duration(d))?;
+            check_max_session_duration(d)?;
         }
-        ok(self.update_entity(Kind::Role, &ctx.scope.account, &input.role_name, |r| {
+        self.update_entity(Kind::Role, &ctx.scope.account, &input.role_name, |r| {
             if let Some(d) = input.description {
                 r.description = Some(d);
             }
@@ -385,53 +382,53 @@ impl iam::Iam for Iam {
                 r.max_session_duration = Some(m);
             }
             Ok(())
-        }))?;
+        })?;
         Ok(UpdateRoleResponse {})
     }
     async fn update_role_description(&self, ctx: &RequestContext, input: UpdateRoleDescriptionRequest) -> Out<UpdateRoleDescriptionResponse> {
-        let r = ok(self.update_entity(Kind::Role, &ctx.scope.account, &input.role_name, |r| {
+        let r = self.update_entity(Kind::Role, &ctx.scope.account, &input.role_name, |r| {
             r.description = Some(input.description);
             Ok(r.clone())
-        }))?;
+        })?;
         Ok(UpdateRoleDescriptionResponse { role: Some(self.role_out(&r)) })
     }
     async fn update_assume_role_policy(&self, ctx: &RequestContext, input: UpdateAssumeRolePolicyRequest) -> Out<()> {
         let trust = util::decode_document(&input.policy_document);
-        ok(entities::validate_document(&trust, nubo_iam_policy::PolicyKind::Trust))?;
-        ok(self.update_entity(Kind::Role, &ctx.scope.account, &input.role_name, |r| {
+        entities::validate_document(&trust, nubo_iam_policy::PolicyKind::Trust)?;
+        Ok(self.update_entity(Kind::Role, &ctx.scope.account, &input.role_name, |r| {
             r.trust_policy = Some(trust);
             Ok(())
-        }))
+        })?)
     }
     async fn delete_role(&self, ctx: &RequestContext, input: DeleteRoleRequest) -> Out<()> {
-        ok(self.delete_entity(Kind::Role, &ctx.scope.account, &input.role_name))
+        Ok(self.delete_entity(Kind::Role, &ctx.scope.account, &input.role_name)?)
     }
     async fn tag_role(&self, ctx: &RequestContext, input: TagRoleRequest) -> Out<()> {
-        ok(self.update_entity(Kind::Role, &ctx.scope.account, &input.role_name, |r| merge_tags(&mut r.tags, input.tags)))
+        Ok(self.update_entity(Kind::Role, &ctx.scope.account, &input.role_name, |r| merge_tags(&mut r.tags, input.tags))?)
     }
     async fn untag_role(&self, ctx: &RequestContext, input: UntagRoleRequest) -> Out<()> {
-        ok(self.update_entity(Kind::Role, &ctx.scope.account, &input.role_name, |r| Ok(remove_tags(&mut r.tags, &input.tag_keys))))
+        Ok(self.update_entity(Kind::Role, &ctx.scope.account, &input.role_name, |r| Ok(remove_tags(&mut r.tags, &input.tag_keys)))?)
     }
     async fn list_role_tags(&self, ctx: &RequestContext, input: ListRoleTagsRequest) -> Out<ListRoleTagsResponse> {
-        let r = ok(self.entity(Kind::Role, &ctx.scope.account, &input.role_name))?;
-        let page = ok(paginate(tags_out(&r.tags), input.marker.as_deref(), input.max_items))?;
+        let r = self.entity(Kind::Role, &ctx.scope.account, &input.role_name)?;
+        let page = paginate(tags_out(&r.tags), input.marker.as_deref(), input.max_items)?;
         Ok(ListRoleTagsResponse { tags: page.items, is_truncated: Some(page.is_truncated), marker: page.marker })
     }
 
     // Instance profiles.
     async fn create_instance_profile(&self, ctx: &RequestContext, input: CreateInstanceProfileRequest) -> Out<CreateInstanceProfileResponse> {
-        let tags = ok(tags_in(input.tags))?;
-        let p = ok(self.create_instance_profile(&ctx.scope.account, &input.instance_profile_name, input.path, tags))?;
+        let tags = tags_in(input.tags)?;
+        let p = self.create_instance_profile(&ctx.scope.account, &input.instance_profile_name, input.path, tags)?;
         Ok(CreateInstanceProfileResponse { instance_profile: self.profile_out(&ctx.scope.account, &p) })
     }
     async fn get_instance_profile(&self, ctx: &RequestContext, input: GetInstanceProfileRequest) -> Out<GetInstanceProfileResponse> {
-        let p = ok(self.instance_profile(&ctx.scope.account, &input.instance_profile_name))?;
+        let p = self.instance_profile(&ctx.scope.account, &input.instance_profile_name)?;
         Ok(GetInstanceProfileResponse { instance_profile: self.profile_out(&ctx.scope.account, &p) })
     }
     async fn list_instance_profiles(&self, ctx: &RequestContext, input: ListInstanceProfilesRequest) -> Out<ListInstanceProfilesResponse> {
         let prefix = input.path_prefix.unwrap_or_else(|| "/".into());
-        let all: Vec<_> = ok(self.instance_profiles(&ctx.scope.account))?.into_iter().filter(|p| p.path.starts_with(&prefix)).collect();
-        let page = ok(paginate(all, input.marker.as_deref(), input.max_items))?;
+        let all: Vec<_> = self.instance_profiles(&ctx.scope.account)?.into_iter().filter(|p| p.path.starts_with(&prefix)).collect();
+        let page = paginate(all, input.marker.as_deref(), input.max_items)?;
         Ok(ListInstanceProfilesResponse {
             instance_profiles: page.items.iter().map(|p| self.profile_out(&ctx.scope.account, p)).collect(),
             is_truncated: Some(page.is_truncated),
@@ -439,19 +436,19 @@ impl iam::Iam for Iam {
         })
     }
     async fn delete_instance_profile(&self, ctx: &RequestContext, input: DeleteInstanceProfileRequest) -> Out<()> {
-        ok(self.delete_instance_profile(&ctx.scope.account, &input.instance_profile_name))
+        Ok(self.delete_instance_profile(&ctx.scope.account, &input.instance_profile_name)?)
     }
     async fn add_role_to_instance_profile(&self, ctx: &RequestContext, input: AddRoleToInstanceProfileRequest) -> Out<()> {
-        ok(self.add_role_to_instance_profile(&ctx.scope.account, &input.instance_profile_name, &input.role_name))
+        Ok(self.add_role_to_instance_profile(&ctx.scope.account, &input.instance_profile_name, &input.role_name)?)
     }
     async fn remove_role_from_instance_profile(&self, ctx: &RequestContext, input: RemoveRoleFromInstanceProfileRequest) -> Out<()> {
-        ok(self.remove_role_from_instance_profile(&ctx.scope.account, &input.instance_profile_name, &input.role_name))
+        Ok(self.remove_role_from_instance_profile(&ctx.scope.account, &input.instance_profile_name, &input.role_name)?)
     }
     async fn list_instance_profiles_for_role(&self, ctx: &RequestContext, input: ListInstanceProfilesForRoleRequest) -> Out<ListInstanceProfilesForRoleResponse> {
         let account = &ctx.scope.account;
-        ok(self.entity(Kind::Role, account, &input.role_name))?;
-        let all: Vec<_> = ok(self.instance_profiles(account))?.into_iter().filter(|p| p.roles.iter().any(|r| r.eq_ignore_ascii_case(&input.role_name))).collect();
-        let page = ok(paginate(all, input.marker.as_deref(), input.max_items))?;
+        self.entity(Kind::Role, account, &input.role_name)?;
+        let all: Vec<_> = self.instance_profiles(account)?.into_iter().filter(|p| p.roles.iter().any(|r| r.eq_ignore_ascii_case(&input.role_name))).collect();
+        let page = paginate(all, input.marker.as_deref(), input.max_items)?;
         Ok(ListInstanceProfilesForRoleResponse {
             instance_profiles: page.items.iter().map(|p| self.profile_out(account, p)).collect(),
             is_truncated: Some(page.is_truncated),
@@ -459,92 +456,92 @@ impl iam::Iam for Iam {
         })
     }
     async fn tag_instance_profile(&self, ctx: &RequestContext, input: TagInstanceProfileRequest) -> Out<()> {
-        ok(self.update_instance_profile(&ctx.scope.account, &input.instance_profile_name, |p| merge_tags(&mut p.tags, input.tags)))
+        Ok(self.update_instance_profile(&ctx.scope.account, &input.instance_profile_name, |p| merge_tags(&mut p.tags, input.tags))?)
     }
     async fn untag_instance_profile(&self, ctx: &RequestContext, input: UntagInstanceProfileRequest) -> Out<()> {
-        ok(self.update_instance_profile(&ctx.scope.account, &input.instance_profile_name, |p| Ok(remove_tags(&mut p.tags, &input.tag_keys))))
+        Ok(self.update_instance_profile(&ctx.scope.account, &input.instance_profile_name, |p| Ok(remove_tags(&mut p.tags, &input.tag_keys)))?)
     }
     async fn list_instance_profile_tags(&self, ctx: &RequestContext, input: ListInstanceProfileTagsRequest) -> Out<ListInstanceProfileTagsResponse> {
-        let p = ok(self.instance_profile(&ctx.scope.account, &input.instance_profile_name))?;
-        let page = ok(paginate(tags_out(&p.tags), input.marker.as_deref(), input.max_items))?;
+        let p = self.instance_profile(&ctx.scope.account, &input.instance_profile_name)?;
+        let page = paginate(tags_out(&p.tags), input.marker.as_deref(), input.max_items)?;
         Ok(ListInstanceProfileTagsResponse { tags: page.items, is_truncated: Some(page.is_truncated), marker: page.marker })
     }
 
     // Managed policies.
     async fn create_policy(&self, ctx: &RequestContext, input: CreatePolicyRequest) -> Out<CreatePolicyResponse> {
-        let tags = ok(tags_in(input.tags))?;
-        let p = ok(self.create_policy(&ctx.scope.account, &input.policy_name, input.path, &input.policy_document, input.description, tags))?;
+        let tags = tags_in(input.tags)?;
+        let p = self.create_policy(&ctx.scope.account, &input.policy_name, input.path, &input.policy_document, input.description, tags)?;
         Ok(CreatePolicyResponse { policy: Some(policy_out(&p, 0)) })
     }
     async fn get_policy(&self, ctx: &RequestContext, input: GetPolicyRequest) -> Out<GetPolicyResponse> {
         let account = &ctx.scope.account;
-        let p = ok(self.managed_policy(account, &input.policy_arn))?;
-        let count = ok(self.attachment_counts(account))?.get(&p.arn).copied().unwrap_or(0);
+        let p = self.managed_policy(account, &input.policy_arn)?;
+        let count = self.attachment_counts(account)?.get(&p.arn).copied().unwrap_or(0);
         Ok(GetPolicyResponse { policy: Some(policy_out(&p, count)) })
     }
     async fn list_policies(&self, ctx: &RequestContext, input: ListPoliciesRequest) -> Out<ListPoliciesResponse> {
         let account = &ctx.scope.account;
-        let counts = ok(self.attachment_counts(account))?;
+        let counts = self.attachment_counts(account)?;
         let prefix = input.path_prefix.unwrap_or_else(|| "/".into());
         let only_attached = input.only_attached.unwrap_or(false);
-        let all: Vec<Policy> = ok(self.managed_policies(account, input.scope.as_deref().unwrap_or("All")))?
+        let all: Vec<Policy> = self.managed_policies(account, input.scope.as_deref().unwrap_or("All"))?
             .iter()
             .filter(|p| p.path.starts_with(&prefix))
             .map(|p| policy_out(p, counts.get(&p.arn).copied().unwrap_or(0)))
             .filter(|p| !only_attached || p.attachment_count.unwrap_or(0) > 0)
             .map(|p| Policy { tags: None, ..p })
             .collect();
-        let page = ok(paginate(all, input.marker.as_deref(), input.max_items))?;
+        let page = paginate(all, input.marker.as_deref(), input.max_items)?;
         Ok(ListPoliciesResponse { policies: Some(page.items), is_truncated: Some(page.is_truncated), marker: page.marker })
     }
     async fn delete_policy(&self, ctx: &RequestContext, input: DeletePolicyRequest) -> Out<()> {
-        ok(self.delete_policy(&ctx.scope.account, &input.policy_arn))
+        Ok(self.delete_policy(&ctx.scope.account, &input.policy_arn)?)
     }
     async fn create_policy_version(&self, ctx: &RequestContext, input: CreatePolicyVersionRequest) -> Out<CreatePolicyVersionResponse> {
         let default = input.set_as_default.unwrap_or(false);
-        let (id, created) = ok(self.create_policy_version(&ctx.scope.account, &input.policy_arn, &input.policy_document, default))?;
+        let (id, created) = self.create_policy_version(&ctx.scope.account, &input.policy_arn, &input.policy_document, default)?;
         Ok(CreatePolicyVersionResponse {
             policy_version: Some(PolicyVersion { document: None, version_id: Some(id), is_default_version: Some(default), create_date: Some(created) }),
         })
     }
     async fn get_policy_version(&self, ctx: &RequestContext, input: GetPolicyVersionRequest) -> Out<GetPolicyVersionResponse> {
-        let p = ok(self.managed_policy(&ctx.scope.account, &input.policy_arn))?;
+        let p = self.managed_policy(&ctx.scope.account, &input.policy_arn)?;
         let v = p.versions.iter().find(|v| v.0 == input.version_id).ok_or_else(|| {
             AwsError::from(IamError::NoSuchEntity(format!("Policy {} version {} does not exist or is not attachable.", input.policy_arn, input.version_id)))
         })?;
         Ok(GetPolicyVersionResponse { policy_version: Some(version_out(&p, v, true)) })
     }
     async fn list_policy_versions(&self, ctx: &RequestContext, input: ListPolicyVersionsRequest) -> Out<ListPolicyVersionsResponse> {
-        let p = ok(self.managed_policy(&ctx.scope.account, &input.policy_arn))?;
+        let p = self.managed_policy(&ctx.scope.account, &input.policy_arn)?;
         let mut versions: Vec<PolicyVersion> = p.versions.iter().map(|v| version_out(&p, v, false)).collect();
         versions.reverse();
-        let page = ok(paginate(versions, input.marker.as_deref(), input.max_items))?;
+        let page = paginate(versions, input.marker.as_deref(), input.max_items)?;
         Ok(ListPolicyVersionsResponse { versions: Some(page.items), is_truncated: Some(page.is_truncated), marker: page.marker })
     }
     async fn delete_policy_version(&self, ctx: &RequestContext, input: DeletePolicyVersionRequest) -> Out<()> {
-        ok(self.delete_policy_version(&ctx.scope.account, &input.policy_arn, &input.version_id))
+        Ok(self.delete_policy_version(&ctx.scope.account, &input.policy_arn, &input.version_id)?)
     }
     async fn set_default_policy_version(&self, ctx: &RequestContext, input: SetDefaultPolicyVersionRequest) -> Out<()> {
-        ok(self.set_default_policy_version(&ctx.scope.account, &input.policy_arn, &input.version_id))
+        Ok(self.set_default_policy_version(&ctx.scope.account, &input.policy_arn, &input.version_id)?)
     }
     async fn tag_policy(&self, ctx: &RequestContext, input: TagPolicyRequest) -> Out<()> {
-        ok(self.update_policy(&ctx.scope.account, &input.policy_arn, |p| merge_tags(&mut p.tags, input.tags)))
+        Ok(self.update_policy(&ctx.scope.account, &input.policy_arn, |p| merge_tags(&mut p.tags, input.tags))?)
     }
     async fn untag_policy(&self, ctx: &RequestContext, input: UntagPolicyRequest) -> Out<()> {
-        ok(self.update_policy(&ctx.scope.account, &input.policy_arn, |p| Ok(remove_tags(&mut p.tags, &input.tag_keys))))
+        Ok(self.update_policy(&ctx.scope.account, &input.policy_arn, |p| Ok(remove_tags(&mut p.tags, &input.tag_keys)))?)
     }
     async fn list_policy_tags(&self, ctx: &RequestContext, input: ListPolicyTagsRequest) -> Out<ListPolicyTagsResponse> {
-        let p = ok(self.managed_policy(&ctx.scope.account, &input.policy_arn))?;
-        let page = ok(paginate(tags_out(&p.tags), input.marker.as_deref(), input.max_items))?;
+        let p = self.managed_policy(&ctx.scope.account, &input.policy_arn)?;
+        let page = paginate(tags_out(&p.tags), input.marker.as_deref(), input.max_items)?;
         Ok(ListPolicyTagsResponse { tags: page.items, is_truncated: Some(page.is_truncated), marker: page.marker })
     }
     async fn list_entities_for_policy(&self, ctx: &RequestContext, input: ListEntitiesForPolicyRequest) -> Out<ListEntitiesForPolicyResponse> {
         let account = &ctx.scope.account;
-        ok(self.managed_policy(account, &input.policy_arn))?;
+        self.managed_policy(account, &input.policy_arn)?;
         let filter = input.entity_filter.unwrap_or_else(|| "All".into());
         let prefix = input.path_prefix.unwrap_or_else(|| "/".into());
         let (mut users, mut groups, mut roles) = (Vec::new(), Vec::new(), Vec::new());
-        for (kind, r) in ok(self.entities_with_policy(account, &input.policy_arn))? {
+        for (kind, r) in self.entities_with_policy(account, &input.policy_arn)? {
             if !r.path.starts_with(&prefix) {
                 continue;
             }
@@ -560,91 +557,91 @@ impl iam::Iam for Iam {
 
     // Attached policies.
     async fn attach_user_policy(&self, ctx: &RequestContext, input: AttachUserPolicyRequest) -> Out<()> {
-        ok(self.attach(Kind::User, &ctx.scope.account, &input.user_name, &input.policy_arn))
+        Ok(self.attach(Kind::User, &ctx.scope.account, &input.user_name, &input.policy_arn)?)
     }
     async fn detach_user_policy(&self, ctx: &RequestContext, input: DetachUserPolicyRequest) -> Out<()> {
-        ok(self.detach(Kind::User, &ctx.scope.account, &input.user_name, &input.policy_arn))
+        Ok(self.detach(Kind::User, &ctx.scope.account, &input.user_name, &input.policy_arn)?)
     }
     async fn list_attached_user_policies(&self, ctx: &RequestContext, input: ListAttachedUserPoliciesRequest) -> Out<ListAttachedUserPoliciesResponse> {
-        let r = ok(self.entity(Kind::User, &ctx.scope.account, &input.user_name))?;
-        let page = ok(paginate(self.attached_out(&ctx.scope.account, &r, input.path_prefix.as_deref()), input.marker.as_deref(), input.max_items))?;
+        let r = self.entity(Kind::User, &ctx.scope.account, &input.user_name)?;
+        let page = paginate(self.attached_out(&ctx.scope.account, &r, input.path_prefix.as_deref()), input.marker.as_deref(), input.max_items)?;
         Ok(ListAttachedUserPoliciesResponse { attached_policies: Some(page.items), is_truncated: Some(page.is_truncated), marker: page.marker })
     }
     async fn attach_group_policy(&self, ctx: &RequestContext, input: AttachGroupPolicyRequest) -> Out<()> {
-        ok(self.attach(Kind::Group, &ctx.scope.account, &input.group_name, &input.policy_arn))
+        Ok(self.attach(Kind::Group, &ctx.scope.account, &input.group_name, &input.policy_arn)?)
     }
     async fn detach_group_policy(&self, ctx: &RequestContext, input: DetachGroupPolicyRequest) -> Out<()> {
-        ok(self.detach(Kind::Group, &ctx.scope.account, &input.group_name, &input.policy_arn))
+        Ok(self.detach(Kind::Group, &ctx.scope.account, &input.group_name, &input.policy_arn)?)
     }
     async fn list_attached_group_policies(&self, ctx: &RequestContext, input: ListAttachedGroupPoliciesRequest) -> Out<ListAttachedGroupPoliciesResponse> {
-        let r = ok(self.entity(Kind::Group, &ctx.scope.account, &input.group_name))?;
-        let page = ok(paginate(self.attached_out(&ctx.scope.account, &r, input.path_prefix.as_deref()), input.marker.as_deref(), input.max_items))?;
+        let r = self.entity(Kind::Group, &ctx.scope.account, &input.group_name)?;
+        let page = paginate(self.attached_out(&ctx.scope.account, &r, input.path_prefix.as_deref()), input.marker.as_deref(), input.max_items)?;
         Ok(ListAttachedGroupPoliciesResponse { attached_policies: Some(page.items), is_truncated: Some(page.is_truncated), marker: page.marker })
     }
     async fn attach_role_policy(&self, ctx: &RequestContext, input: AttachRolePolicyRequest) -> Out<()> {
-        ok(self.attach(Kind::Role, &ctx.scope.account, &input.role_name, &input.policy_arn))
+        Ok(self.attach(Kind::Role, &ctx.scope.account, &input.role_name, &input.policy_arn)?)
     }
     async fn detach_role_policy(&self, ctx: &RequestContext, input: DetachRolePolicyRequest) -> Out<()> {
-        ok(self.detach(Kind::Role, &ctx.scope.account, &input.role_name, &input.policy_arn))
+        Ok(self.detach(Kind::Role, &ctx.scope.account, &input.role_name, &input.policy_arn)?)
     }
     async fn list_attached_role_policies(&self, ctx: &RequestContext, input: ListAttachedRolePoliciesRequest) -> Out<ListAttachedRolePoliciesResponse> {
-        let r = ok(self.entity(Kind::Role, &ctx.scope.account, &input.role_name))?;
-        let page = ok(paginate(self.attached_out(&ctx.scope.account, &r, input.path_prefix.as_deref()), input.marker.as_deref(), input.max_items))?;
+        let r = self.entity(Kind::Role, &ctx.scope.account, &input.role_name)?;
+        let page = paginate(self.attached_out(&ctx.scope.account, &r, input.path_prefix.as_deref()), input.marker.as_deref(), input.max_items)?;
         Ok(ListAttachedRolePoliciesResponse { attached_policies: Some(page.items), is_truncated: Some(page.is_truncated), marker: page.marker })
     }
 
     // Inline policies.
     async fn put_user_policy(&self, ctx: &RequestContext, input: PutUserPolicyRequest) -> Out<()> {
-        ok(self.put_inline(Kind::User, &ctx.scope.account, &input.user_name, &input.policy_name, &input.policy_document))
+        Ok(self.put_inline(Kind::User, &ctx.scope.account, &input.user_name, &input.policy_name, &input.policy_document)?)
     }
     async fn get_user_policy(&self, ctx: &RequestContext, input: GetUserPolicyRequest) -> Out<GetUserPolicyResponse> {
-        let (r, doc) = ok(self.inline(Kind::User, &ctx.scope.account, &input.user_name, &input.policy_name))?;
+        let (r, doc) = self.inline(Kind::User, &ctx.scope.account, &input.user_name, &input.policy_name)?;
         Ok(GetUserPolicyResponse { user_name: r.name, policy_name: input.policy_name, policy_document: encode_document(&doc) })
     }
     async fn delete_user_policy(&self, ctx: &RequestContext, input: DeleteUserPolicyRequest) -> Out<()> {
-        ok(self.delete_inline(Kind::User, &ctx.scope.account, &input.user_name, &input.policy_name))
+        Ok(self.delete_inline(Kind::User, &ctx.scope.account, &input.user_name, &input.policy_name)?)
     }
     async fn list_user_policies(&self, ctx: &RequestContext, input: ListUserPoliciesRequest) -> Out<ListUserPoliciesResponse> {
-        let r = ok(self.entity(Kind::User, &ctx.scope.account, &input.user_name))?;
-        let page = ok(paginate(r.inline.keys().cloned().collect(), input.marker.as_deref(), input.max_items))?;
+        let r = self.entity(Kind::User, &ctx.scope.account, &input.user_name)?;
+        let page = paginate(r.inline.keys().cloned().collect(), input.marker.as_deref(), input.max_items)?;
         Ok(ListUserPoliciesResponse { policy_names: page.items, is_truncated: Some(page.is_truncated), marker: page.marker })
     }
     async fn put_group_policy(&self, ctx: &RequestContext, input: PutGroupPolicyRequest) -> Out<()> {
-        ok(self.put_inline(Kind::Group, &ctx.scope.account, &input.group_name, &input.policy_name, &input.policy_document))
+        Ok(self.put_inline(Kind::Group, &ctx.scope.account, &input.group_name, &input.policy_name, &input.policy_document)?)
     }
     async fn get_group_policy(&self, ctx: &RequestContext, input: GetGroupPolicyRequest) -> Out<GetGroupPolicyResponse> {
-        let (r, doc) = ok(self.inline(Kind::Group, &ctx.scope.account, &input.group_name, &input.policy_name))?;
+        let (r, doc) = self.inline(Kind::Group, &ctx.scope.account, &input.group_name, &input.policy_name)?;
         Ok(GetGroupPolicyResponse { group_name: r.name, policy_name: input.policy_name, policy_document: encode_document(&doc) })
     }
     async fn delete_group_policy(&self, ctx: &RequestContext, input: DeleteGroupPolicyRequest) -> Out<()> {
-        ok(self.delete_inline(Kind::Group, &ctx.scope.account, &input.group_name, &input.policy_name))
+        Ok(self.delete_inline(Kind::Group, &ctx.scope.account, &input.group_name, &input.policy_name)?)
     }
     async fn list_group_policies(&self, ctx: &RequestContext, input: ListGroupPoliciesRequest) -> Out<ListGroupPoliciesResponse> {
-        let r = ok(self.entity(Kind::Group, &ctx.scope.account, &input.group_name))?;
-        let page = ok(paginate(r.inline.keys().cloned().collect(), input.marker.as_deref(), input.max_items))?;
+        let r = self.entity(Kind::Group, &ctx.scope.account, &input.group_name)?;
+        let page = paginate(r.inline.keys().cloned().collect(), input.marker.as_deref(), input.max_items)?;
         Ok(ListGroupPoliciesResponse { policy_names: page.items, is_truncated: Some(page.is_truncated), marker: page.marker })
     }
     async fn put_role_policy(&self, ctx: &RequestContext, input: PutRolePolicyRequest) -> Out<()> {
-        ok(self.put_inline(Kind::Role, &ctx.scope.account, &input.role_name, &input.policy_name, &input.policy_document))
+        Ok(self.put_inline(Kind::Role, &ctx.scope.account, &input.role_name, &input.policy_name, &input.policy_document)?)
     }
     async fn get_role_policy(&self, ctx: &RequestContext, input: GetRolePolicyRequest) -> Out<GetRolePolicyResponse> {
-        let (r, doc) = ok(self.inline(Kind::Role, &ctx.scope.account, &input.role_name, &input.policy_name))?;
+        let (r, doc) = self.inline(Kind::Role, &ctx.scope.account, &input.role_name, &input.policy_name)?;
         Ok(GetRolePolicyResponse { role_name: r.name, policy_name: input.policy_name, policy_document: encode_document(&doc) })
     }
     async fn delete_role_policy(&self, ctx: &RequestContext, input: DeleteRolePolicyRequest) -> Out<()> {
-        ok(self.delete_inline(Kind::Role, &ctx.scope.account, &input.role_name, &input.policy_name))
+        Ok(self.delete_inline(Kind::Role, &ctx.scope.account, &input.role_name, &input.policy_name)?)
     }
     async fn list_role_policies(&self, ctx: &RequestContext, input: ListRolePoliciesRequest) -> Out<ListRolePoliciesResponse> {
-        let r = ok(self.entity(Kind::Role, &ctx.scope.account, &input.role_name))?;
-        let page = ok(paginate(r.inline.keys().cloned().collect(), input.marker.as_deref(), input.max_items))?;
+        let r = self.entity(Kind::Role, &ctx.scope.account, &input.role_name)?;
+        let page = paginate(r.inline.keys().cloned().collect(), input.marker.as_deref(), input.max_items)?;
         Ok(ListRolePoliciesResponse { policy_names: page.items, is_truncated: Some(page.is_truncated), marker: page.marker })
     }
 
     // Access keys.
     async fn create_access_key(&self, ctx: &RequestContext, input: CreateAccessKeyRequest) -> Out<CreateAccessKeyResponse> {
         let account = &ctx.scope.account;
-        let owner = ok(self.key_owner(account, &ctx.principal, input.user_name))?;
-        let k = ok(self.create_access_key(account, owner))?;
+        let owner = self.key_owner(account, &ctx.principal, input.user_name)?;
+        let k = self.create_access_key(account, owner)?;
         Ok(CreateAccessKeyResponse {
             access_key: AccessKey {
                 user_name: k.user.unwrap_or_default(),
@@ -657,8 +654,8 @@ impl iam::Iam for Iam {
     }
     async fn list_access_keys(&self, ctx: &RequestContext, input: ListAccessKeysRequest) -> Out<ListAccessKeysResponse> {
         let account = &ctx.scope.account;
-        let owner = ok(self.key_owner(account, &ctx.principal, input.user_name))?;
-        let keys: Vec<AccessKeyMetadata> = ok(self.access_keys(account, owner.as_deref()))?
+        let owner = self.key_owner(account, &ctx.principal, input.user_name)?;
+        let keys: Vec<AccessKeyMetadata> = self.access_keys(account, owner.as_deref())?
             .into_iter()
             .map(|k| AccessKeyMetadata {
                 user_name: k.user,
@@ -667,7 +664,7 @@ impl iam::Iam for Iam {
                 create_date: Some(k.created),
             })
             .collect();
-        let page = ok(paginate(keys, input.marker.as_deref(), input.max_items))?;
+        let page = paginate(keys, input.marker.as_deref(), input.max_items)?;
         Ok(ListAccessKeysResponse { access_key_metadata: page.items, is_truncated: Some(page.is_truncated), marker: page.marker })
     }
     async fn update_access_key(&self, ctx: &RequestContext, input: UpdateAccessKeyRequest) -> Out<()> {
@@ -675,20 +672,20 @@ impl iam::Iam for Iam {
             "Active" => true,
             "Inactive" => false,
             other => {
-                return ok(Err(IamError::ValidationError(format!(
+                return Err(AwsError::from(IamError::ValidationError(format!(
                     "1 validation error detected: Value '{other}' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [Active, Inactive]"
                 ))))
             }
         };
-        let owner = ok(self.key_owner(&ctx.scope.account, &ctx.principal, input.user_name))?;
-        ok(self.change_access_key(&ctx.scope.account, owner.as_deref(), &input.access_key_id, Some(active)))
+        let owner = self.key_owner(&ctx.scope.account, &ctx.principal, input.user_name)?;
+        Ok(self.change_access_key(&ctx.scope.account, owner.as_deref(), &input.access_key_id, Some(active))?)
     }
     async fn delete_access_key(&self, ctx: &RequestContext, input: DeleteAccessKeyRequest) -> Out<()> {
-        let owner = ok(self.key_owner(&ctx.scope.account, &ctx.principal, input.user_name))?;
-        ok(self.change_access_key(&ctx.scope.account, owner.as_deref(), &input.access_key_id, None))
+        let owner = self.key_owner(&ctx.scope.account, &ctx.principal, input.user_name)?;
+        Ok(self.change_access_key(&ctx.scope.account, owner.as_deref(), &input.access_key_id, None)?)
     }
     async fn get_access_key_last_used(&self, _: &RequestContext, input: GetAccessKeyLastUsedRequest) -> Out<GetAccessKeyLastUsedResponse> {
-        let k = ok(self.access_key(&input.access_key_id))?;
+        let k = self.access_key(&input.access_key_id)?;
         let used = self.last_use(&k.id);
         Ok(GetAccessKeyLastUsedResponse {
             user_name: k.user,
@@ -702,48 +699,48 @@ impl iam::Iam for Iam {
 
     // Login profiles and the password policy.
     async fn create_login_profile(&self, ctx: &RequestContext, input: CreateLoginProfileRequest) -> Out<CreateLoginProfileResponse> {
-        let user = ok(self_or(ctx, input.user_name))?;
+        let user = self_or(ctx, input.user_name)?;
         let password = input.password.unwrap_or_default();
         let reset = input.password_reset_required.unwrap_or(false);
-        let p = ok(self.set_login_profile(&ctx.scope.account, &user, &password, reset, true))?;
-        let name = ok(self.entity(Kind::User, &ctx.scope.account, &user))?.name;
+        let p = self.set_login_profile(&ctx.scope.account, &user, &password, reset, true)?;
+        let name = self.entity(Kind::User, &ctx.scope.account, &user)?.name;
         Ok(CreateLoginProfileResponse { login_profile: LoginProfile { user_name: name, create_date: p.created, password_reset_required: Some(reset) } })
     }
     async fn get_login_profile(&self, ctx: &RequestContext, input: GetLoginProfileRequest) -> Out<GetLoginProfileResponse> {
-        let user = ok(self_or(ctx, input.user_name))?;
-        let u = ok(self.entity(Kind::User, &ctx.scope.account, &user))?;
+        let user = self_or(ctx, input.user_name)?;
+        let u = self.entity(Kind::User, &ctx.scope.account, &user)?;
         let p = u.login.ok_or_else(|| AwsError::from(IamError::NoSuchEntity(format!("Login Profile for User {user} cannot be found."))))?;
         Ok(GetLoginProfileResponse { login_profile: LoginProfile { user_name: u.name, create_date: p.created, password_reset_required: Some(p.reset_required) } })
     }
     async fn update_login_profile(&self, ctx: &RequestContext, input: UpdateLoginProfileRequest) -> Out<()> {
         let account = &ctx.scope.account;
         match input.password {
-            Some(p) => ok(self.set_login_profile(account, &input.user_name, &p, input.password_reset_required.unwrap_or(false), false)).map(|_| ()),
-            None => ok(self.update_entity(Kind::User, account, &input.user_name, |u| {
+            Some(p) => Ok(self.set_login_profile(account, &input.user_name, &p, input.password_reset_required.unwrap_or(false), false)?).map(|_| ()),
+            None => Ok(self.update_entity(Kind::User, account, &input.user_name, |u| {
                 let login = u.login.as_mut().ok_or_else(|| IamError::NoSuchEntity(format!("Login Profile for User {} cannot be found.", input.user_name)))?;
                 if let Some(r) = input.password_reset_required {
                     login.reset_required = r;
                 }
                 Ok(())
-            })),
+            })?),
         }
     }
     async fn delete_login_profile(&self, ctx: &RequestContext, input: DeleteLoginProfileRequest) -> Out<()> {
-        let user = ok(self_or(ctx, input.user_name))?;
-        ok(self.update_entity(Kind::User, &ctx.scope.account, &user, |u| {
+        let user = self_or(ctx, input.user_name)?;
+        Ok(self.update_entity(Kind::User, &ctx.scope.account, &user, |u| {
             u.login.take().map(|_| ()).ok_or_else(|| IamError::NoSuchEntity(format!("Login Profile for User {user} cannot be found.")))
-        }))
+        })?)
     }
     async fn change_password(&self, ctx: &RequestContext, input: ChangePasswordRequest) -> Out<()> {
         let nubo_core::Principal::User { name, .. } = &ctx.principal else {
-            return ok(Err(IamError::InvalidUserType("Only IAM users can change their own password.".into())));
+            return Err(AwsError::from(IamError::InvalidUserType("Only IAM users can change their own password.".into())));
         };
-        ok(self.change_password(&ctx.scope.account, name, &input.old_password, &input.new_password))
+        Ok(self.change_password(&ctx.scope.account, name, &input.old_password, &input.new_password)?)
     }
     async fn update_account_password_policy(&self, ctx: &RequestContext, input: UpdateAccountPasswordPolicyRequest) -> Out<()> {
         let min = input.minimum_password_length.unwrap_or(6);
         if !(6..=128).contains(&min) {
-            return ok(Err(IamError::ValidationError(format!(
+            return Err(AwsError::from(IamError::ValidationError(format!(
                 "1 validation error detected: Value '{min}' at 'minimumPasswordLength' failed to satisfy constraint: Member must have value greater than or equal to 6"
             ))));
         }
@@ -758,30 +755,30 @@ impl iam::Iam for Iam {
             password_reuse_prevention: input.password_reuse_prevention,
             hard_expiry: input.hard_expiry.unwrap_or(false),
         };
-        ok(self.update_account(&ctx.scope.account, |a| {
+        Ok(self.update_account(&ctx.scope.account, |a| {
             a.password_policy = Some(policy);
             Ok(())
-        }))
+        })?)
     }
     async fn get_account_password_policy(&self, ctx: &RequestContext, _: ()) -> Out<GetAccountPasswordPolicyResponse> {
-        let policy = ok(self.account_record(&ctx.scope.account))?.password_policy.ok_or_else(|| {
+        let policy = self.account_record(&ctx.scope.account)?.password_policy.ok_or_else(|| {
             AwsError::from(IamError::NoSuchEntity(format!("The Password Policy with domain name {} cannot be found.", ctx.scope.account)))
         })?;
         Ok(GetAccountPasswordPolicyResponse { password_policy: password_policy_out(&policy) })
     }
     async fn delete_account_password_policy(&self, ctx: &RequestContext, _: ()) -> Out<()> {
-        ok(self.update_account(&ctx.scope.account, |a| {
+        Ok(self.update_account(&ctx.scope.account, |a| {
             a.password_policy
                 .take()
                 .map(|_| ())
                 .ok_or_else(|| IamError::NoSuchEntity("The account policy with name PasswordPolicy cannot be found.".into()))
-        }))
+        })?)
     }
 
     // MFA.
     async fn create_virtual_mfa_device(&self, ctx: &RequestContext, input: CreateVirtualMFADeviceRequest) -> Out<CreateVirtualMFADeviceResponse> {
-        let tags = ok(tags_in(input.tags))?;
-        let d = ok(self.create_virtual_mfa_device(&ctx.scope.account, &input.virtual_mfa_device_name, input.path, tags))?;
+        let tags = tags_in(input.tags)?;
+        let d = self.create_virtual_mfa_device(&ctx.scope.account, &input.virtual_mfa_device_name, input.path, tags)?;
         Ok(CreateVirtualMFADeviceResponse {
             virtual_mfa_device: VirtualMFADevice {
                 serial_number: d.serial,
@@ -794,27 +791,27 @@ impl iam::Iam for Iam {
         })
     }
     async fn enable_mfa_device(&self, ctx: &RequestContext, input: EnableMFADeviceRequest) -> Out<()> {
-        ok(self.enable_mfa_device(&ctx.scope.account, &input.user_name, &input.serial_number, &input.authentication_code1, &input.authentication_code2))
+        Ok(self.enable_mfa_device(&ctx.scope.account, &input.user_name, &input.serial_number, &input.authentication_code1, &input.authentication_code2)?)
     }
     async fn resync_mfa_device(&self, ctx: &RequestContext, input: ResyncMFADeviceRequest) -> Out<()> {
-        ok(self.resync_mfa_device(&ctx.scope.account, &input.user_name, &input.serial_number, &input.authentication_code1, &input.authentication_code2))
+        Ok(self.resync_mfa_device(&ctx.scope.account, &input.user_name, &input.serial_number, &input.authentication_code1, &input.authentication_code2)?)
     }
     async fn list_mfa_devices(&self, ctx: &RequestContext, input: ListMFADevicesRequest) -> Out<ListMFADevicesResponse> {
         let account = &ctx.scope.account;
-        let user = ok(self_or(ctx, input.user_name))?;
-        ok(self.user_must_exist(account, &user))?;
-        let devices: Vec<MFADevice> = ok(self.mfa_devices(account))?
+        let user = self_or(ctx, input.user_name)?;
+        self.user_must_exist(account, &user)?;
+        let devices: Vec<MFADevice> = self.mfa_devices(account)?
             .into_iter()
             .filter(|d| d.user.as_deref().is_some_and(|u| u.eq_ignore_ascii_case(&user)))
             .map(|d| MFADevice { user_name: d.user.unwrap_or_default(), serial_number: d.serial, enable_date: d.enabled.unwrap_or_default() })
             .collect();
-        let page = ok(paginate(devices, input.marker.as_deref(), input.max_items))?;
+        let page = paginate(devices, input.marker.as_deref(), input.max_items)?;
         Ok(ListMFADevicesResponse { mfa_devices: page.items, is_truncated: Some(page.is_truncated), marker: page.marker })
     }
     async fn list_virtual_mfa_devices(&self, ctx: &RequestContext, input: ListVirtualMFADevicesRequest) -> Out<ListVirtualMFADevicesResponse> {
         let account = &ctx.scope.account;
         let status = input.assignment_status.unwrap_or_else(|| "Any".into());
-        let devices: Vec<VirtualMFADevice> = ok(self.mfa_devices(account))?
+        let devices: Vec<VirtualMFADevice> = self.mfa_devices(account)?
             .into_iter()
             .filter(|d| status == "Any" || (status == "Assigned") == d.user.is_some())
             .map(|d| VirtualMFADevice {
@@ -826,14 +823,14 @@ impl iam::Iam for Iam {
                 tags: (!d.tags.is_empty()).then(|| tags_out(&d.tags)),
             })
             .collect();
-        let page = ok(paginate(devices, input.marker.as_deref(), input.max_items))?;
+        let page = paginate(devices, input.marker.as_deref(), input.max_items)?;
         Ok(ListVirtualMFADevicesResponse { virtual_mfa_devices: page.items, is_truncated: Some(page.is_truncated), marker: page.marker })
     }
     async fn deactivate_mfa_device(&self, ctx: &RequestContext, input: DeactivateMFADeviceRequest) -> Out<()> {
-        ok(self.deactivate_mfa_device(&ctx.scope.account, input.user_name.as_deref(), &input.serial_number))
+        Ok(self.deactivate_mfa_device(&ctx.scope.account, input.user_name.as_deref(), &input.serial_number)?)
     }
     async fn delete_virtual_mfa_device(&self, ctx: &RequestContext, input: DeleteVirtualMFADeviceRequest) -> Out<()> {
-        ok(self.delete_virtual_mfa_device(&ctx.scope.account, &input.serial_number))
+        Ok(self.delete_virtual_mfa_device(&ctx.scope.account, &input.serial_number)?)
     }
 
     // Account aliases.
@@ -844,47 +841,47 @@ impl iam::Iam for Iam {
             && !alias.starts_with('-')
             && !alias.ends_with('-');
         if !valid {
-            return ok(Err(IamError::ValidationError(format!(
+            return Err(AwsError::from(IamError::ValidationError(format!(
                 "1 validation error detected: Value '{alias}' at 'accountAlias' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-z0-9]([a-z0-9]|-(?!-)){{1,61}}[a-z0-9]$"
             ))));
         }
-        ok(self.update_account(&ctx.scope.account, |a| {
+        Ok(self.update_account(&ctx.scope.account, |a| {
             // An account has one alias; creating another replaces it.
             a.aliases = vec![alias];
             Ok(())
-        }))
+        })?)
     }
     async fn list_account_aliases(&self, ctx: &RequestContext, _: ListAccountAliasesRequest) -> Out<ListAccountAliasesResponse> {
-        Ok(ListAccountAliasesResponse { account_aliases: ok(self.account_record(&ctx.scope.account))?.aliases, is_truncated: Some(false), marker: None })
+        Ok(ListAccountAliasesResponse { account_aliases: self.account_record(&ctx.scope.account)?.aliases, is_truncated: Some(false), marker: None })
     }
     async fn delete_account_alias(&self, ctx: &RequestContext, input: DeleteAccountAliasRequest) -> Out<()> {
-        ok(self.update_account(&ctx.scope.account, |a| {
+        Ok(self.update_account(&ctx.scope.account, |a| {
             let before = a.aliases.len();
             a.aliases.retain(|x| *x != input.account_alias);
             if a.aliases.len() == before {
                 return Err(IamError::NoSuchEntity(format!("The account alias {} cannot be found.", input.account_alias)));
             }
             Ok(())
-        }))
+        })?)
     }
 
     // Reports.
     async fn generate_credential_report(&self, ctx: &RequestContext, _: ()) -> Out<GenerateCredentialReportResponse> {
-        let existed = ok(self.generate_credential_report(&ctx.scope.account))?;
+        let existed = self.generate_credential_report(&ctx.scope.account)?;
         Ok(GenerateCredentialReportResponse {
             state: Some(if existed { "COMPLETE" } else { "STARTED" }.into()),
             description: Some(if existed { "" } else { "No report exists. Starting a new report generation task" }.into()).filter(|d: &String| !d.is_empty()),
         })
     }
     async fn get_credential_report(&self, ctx: &RequestContext, _: ()) -> Out<GetCredentialReportResponse> {
-        let (csv, generated) = ok(self.credential_report(&ctx.scope.account))?;
+        let (csv, generated) = self.credential_report(&ctx.scope.account)?;
         Ok(GetCredentialReportResponse { content: Some(bytes::Bytes::from(csv)), report_format: Some("text/csv".into()), generated_time: Some(generated) })
     }
     async fn generate_service_last_accessed_details(&self, ctx: &RequestContext, input: GenerateServiceLastAccessedDetailsRequest) -> Out<GenerateServiceLastAccessedDetailsResponse> {
-        Ok(GenerateServiceLastAccessedDetailsResponse { job_id: Some(ok(self.generate_last_accessed(&ctx.scope.account, &input.arn))?) })
+        Ok(GenerateServiceLastAccessedDetailsResponse { job_id: Some(self.generate_last_accessed(&ctx.scope.account, &input.arn)?) })
     }
     async fn get_service_last_accessed_details(&self, ctx: &RequestContext, input: GetServiceLastAccessedDetailsRequest) -> Out<GetServiceLastAccessedDetailsResponse> {
-        let (created, rows) = ok(self.last_accessed(&ctx.scope.account, &input.job_id))?;
+        let (created, rows) = self.last_accessed(&ctx.scope.account, &input.job_id)?;
         let services = rows
             .into_iter()
             .map(|(ns, name, last)| ServiceLastAccessed {
@@ -909,7 +906,7 @@ impl iam::Iam for Iam {
         })
     }
     async fn get_account_summary(&self, ctx: &RequestContext, _: ()) -> Out<GetAccountSummaryResponse> {
-        Ok(GetAccountSummaryResponse { summary_map: Some(ok(self.account_summary(&ctx.scope.account))?) })
+        Ok(GetAccountSummaryResponse { summary_map: Some(self.account_summary(&ctx.scope.account)?) })
     }
     async fn get_account_authorization_details(&self, ctx: &RequestContext, input: GetAccountAuthorizationDetailsRequest) -> Out<GetAccountAuthorizationDetailsResponse> {
         let account = &ctx.scope.account;
@@ -919,7 +916,7 @@ impl iam::Iam for Iam {
             r.inline.iter().map(|(n, d)| PolicyDetail { policy_name: Some(n.clone()), policy_document: Some(encode_document(d)) }).collect()
         };
         let users = if want("User") {
-            ok(self.entities(Kind::User, account, None))?
+            self.entities(Kind::User, account, None)?
                 .iter()
                 .map(|u| UserDetail {
                     path: Some(u.path.clone()),
@@ -938,7 +935,7 @@ impl iam::Iam for Iam {
             Vec::new()
         };
         let groups = if want("Group") {
-            ok(self.entities(Kind::Group, account, None))?
+            self.entities(Kind::Group, account, None)?
                 .iter()
                 .map(|g| GroupDetail {
                     path: Some(g.path.clone()),
@@ -953,9 +950,9 @@ impl iam::Iam for Iam {
         } else {
             Vec::new()
         };
-        let profiles = ok(self.instance_profiles(account))?;
+        let profiles = self.instance_profiles(account)?;
         let roles = if want("Role") {
-            ok(self.entities(Kind::Role, account, None))?
+            self.entities(Kind::Role, account, None)?
                 .iter()
                 .map(|r| RoleDetail {
                     path: Some(r.path.clone()),
@@ -977,7 +974,7 @@ impl iam::Iam for Iam {
         } else {
             Vec::new()
         };
-        let counts = ok(self.attachment_counts(account))?;
+        let counts = self.attachment_counts(account)?;
         let policies = if want("LocalManagedPolicy") || want("AWSManagedPolicy") {
             let scope = match (want("LocalManagedPolicy"), want("AWSManagedPolicy")) {
                 (true, true) if filter.is_empty() => "Local",
@@ -985,7 +982,7 @@ impl iam::Iam for Iam {
                 (true, false) => "Local",
                 _ => "AWS",
             };
-            ok(self.managed_policies(account, scope))?
+            self.managed_policies(account, scope)?
                 .iter()
                 // AWS-managed policies appear only where something uses them.
                 .filter(|p| !p.aws_managed || counts.contains_key(&p.arn))
@@ -1019,7 +1016,7 @@ impl iam::Iam for Iam {
 
     // The simulator.
     async fn simulate_principal_policy(&self, ctx: &RequestContext, input: SimulatePrincipalPolicyRequest) -> Out<SimulatePolicyResponse> {
-        let results = ok(self.simulate(simulate::Simulation {
+        let results = self.simulate(simulate::Simulation {
             account: &ctx.scope.account,
             region: &ctx.scope.region,
             source_arn: Some(&input.policy_source_arn),
@@ -1028,11 +1025,11 @@ impl iam::Iam for Iam {
             resources: input.resource_arns,
             resource_policy: input.resource_policy,
             context: input.context_entries,
-        }))?;
+        })?;
         Ok(SimulatePolicyResponse { evaluation_results: Some(results), is_truncated: Some(false), marker: None })
     }
     async fn simulate_custom_policy(&self, ctx: &RequestContext, input: SimulateCustomPolicyRequest) -> Out<SimulatePolicyResponse> {
-        let results = ok(self.simulate(simulate::Simulation {
+        let results = self.simulate(simulate::Simulation {
             account: &ctx.scope.account,
             region: &ctx.scope.region,
             source_arn: None,
@@ -1041,7 +1038,7 @@ impl iam::Iam for Iam {
             resources: input.resource_arns,
             resource_policy: input.resource_policy,
             context: input.context_entries,
-        }))?;
+        })?;
         Ok(SimulatePolicyResponse { evaluation_results: Some(results), is_truncated: Some(false), marker: None })
     }
 }
