@@ -190,15 +190,8 @@ impl Ec2 {
 
     pub(crate) fn describe_addresses(&self, scope: &Scope, input: DescribeAddressesRequest) -> Result<Vec<Address>> {
         let filters = Filters::new(input.filters)?;
-        let all = self.read(|tx| {
-            let all = records::all::<AddressRecord>(tx, scope)?;
-            all.into_iter().map(|a| Ok((tags::of(tx, scope, &a.id)?, a))).collect::<Result<Vec<_>>>()
-        })?;
-        for id in input.allocation_ids.iter().flatten() {
-            if !all.iter().any(|(_, a)| &a.id == id) {
-                return Err(Ec2Error::NotFound { code: "InvalidAllocationID.NotFound", message: format!("The allocation ID '{id}' does not exist") });
-            }
-        }
+        let all: Vec<(Vec<(String, String)>, AddressRecord)> =
+            self.select::<AddressRecord>(scope, input.allocation_ids.as_deref(), &Filters::new(None)?, |_, _| None)?.into_iter().map(|(a, t)| (t, a)).collect();
         let mut out = Vec::new();
         for (t, a) in &all {
             if input.allocation_ids.as_ref().is_some_and(|ids| !ids.contains(&a.id)) || input.public_ips.as_ref().is_some_and(|ips| !ips.contains(&a.public_ip)) {
@@ -307,33 +300,14 @@ impl Ec2 {
     pub(crate) fn describe_nat_gateways(&self, scope: &Scope, input: DescribeNatGatewaysRequest) -> Result<Vec<NatGateway>> {
         let filters = Filters::new(input.filter)?;
         let now = self.clock.now();
-        let all = self.read(|tx| {
-            let all = records::all::<NatGatewayRecord>(tx, scope)?;
-            all.into_iter().map(|n| Ok((tags::of(tx, scope, &n.id)?, n))).collect::<Result<Vec<_>>>()
+        let selected = self.select::<NatGatewayRecord>(scope, input.nat_gateway_ids.as_deref(), &filters, |n, name| match name {
+            "nat-gateway-id" => one(&n.id),
+            "subnet-id" => one(&n.subnet_id),
+            "vpc-id" => one(&n.vpc_id),
+            "state" => one(nat_state(n, now)),
+            _ => None,
         })?;
-        for id in input.nat_gateway_ids.iter().flatten() {
-            if !all.iter().any(|(_, n)| &n.id == id) {
-                return Err(Ec2Error::NotFound { code: "NatGatewayNotFound", message: format!("NAT gateway {id} was not found") });
-            }
-        }
-        let mut out = Vec::new();
-        for (t, n) in &all {
-            if input.nat_gateway_ids.as_ref().is_some_and(|ids| !ids.contains(&n.id)) {
-                continue;
-            }
-            let state = nat_state(n, now);
-            let ok = filters.matches(t, |name| match name {
-                "nat-gateway-id" => one(&n.id),
-                "subnet-id" => one(&n.subnet_id),
-                "vpc-id" => one(&n.vpc_id),
-                "state" => one(state),
-                _ => None,
-            })?;
-            if ok {
-                out.push(nat_out(n, now, t));
-            }
-        }
-        Ok(out)
+        Ok(selected.iter().map(|(n, t)| nat_out(n, now, t)).collect())
     }
 }
 

@@ -331,7 +331,7 @@ impl Ec2 {
             check_instance_id(id)?;
         }
         let all = self.tagged_instances(scope)?;
-        crate::vpcs::check_ids(ids.as_deref(), all.iter().map(|(i, _)| i.id.as_str()), records::Kind::Instance)?;
+        records::check_ids(ids.as_deref(), all.iter().map(|(i, _)| i.id.as_str()), records::Kind::Instance)?;
         let mut reservations: Vec<(String, Vec<(InstanceRecord, Vec<(String, String)>)>)> = Vec::new();
         for (i, t) in all {
             if ids.as_ref().is_some_and(|ids| !ids.contains(&i.id)) {
@@ -353,7 +353,7 @@ impl Ec2 {
     pub(crate) fn describe_instance_status(&self, scope: &Scope, input: DescribeInstanceStatusRequest) -> Result<Vec<InstanceStatus>> {
         let filters = Filters::new(input.filters)?;
         let all = self.tagged_instances(scope)?;
-        crate::vpcs::check_ids(input.instance_ids.as_deref(), all.iter().map(|(i, _)| i.id.as_str()), records::Kind::Instance)?;
+        records::check_ids(input.instance_ids.as_deref(), all.iter().map(|(i, _)| i.id.as_str()), records::Kind::Instance)?;
         let include_all = input.include_all_instances.unwrap_or(false);
         let mut out = Vec::new();
         for (i, t) in all {
@@ -627,7 +627,7 @@ impl Ec2 {
     /// Burstable types earn CPU credits: t2 in `standard` mode, later ones `unlimited`.
     pub(crate) fn credit_specifications(&self, scope: &Scope, ids: Option<Vec<String>>) -> Result<Vec<InstanceCreditSpecification>> {
         let all = self.instances(scope)?;
-        crate::vpcs::check_ids(ids.as_deref(), all.iter().map(|i| i.id.as_str()), records::Kind::Instance)?;
+        records::check_ids(ids.as_deref(), all.iter().map(|i| i.id.as_str()), records::Kind::Instance)?;
         Ok(all
             .into_iter()
             .filter(|i| ids.as_ref().is_none_or(|ids| ids.contains(&i.id)))

@@ -92,6 +92,16 @@ pub trait Resource: Serialize + DeserializeOwned {
     fn id(&self) -> &str;
 }
 
+/// Ids asked for that do not exist are an error, as EC2 answers (the first missing one).
+pub(crate) fn check_ids<'a>(ids: Option<&[String]>, existing: impl Iterator<Item = &'a str> + Clone, kind: Kind) -> Result<()> {
+    for id in ids.unwrap_or_default() {
+        if !existing.clone().any(|e| e == id) {
+            return Err(not_found(kind, id));
+        }
+    }
+    Ok(())
+}
+
 pub fn key(scope: &Scope, id: &str) -> Vec<u8> {
     nubo_store::key::key(&[&scope.account, &scope.region, id])
 }
@@ -123,6 +133,42 @@ pub fn delete<R: Resource>(tx: &mut (impl WriteTxn + ?Sized), scope: &Scope, id:
 }
 
 impl Ec2 {
+    /// The resources of a kind a Describe call selects, with their tags: the ids asked for
+    /// (each must exist: EC2 answers `…NotFound` for the first that does not), narrowed by
+    /// the filters, whose names `values` maps for this kind.
+    pub(crate) fn select<R: Resource>(
+        &self,
+        scope: &Scope,
+        ids: Option<&[String]>,
+        filters: &crate::filters::Filters,
+        values: impl Fn(&R, &str) -> Option<Vec<String>>,
+    ) -> Result<Vec<(R, Vec<(String, String)>)>> {
+        let all = self.read(|tx| {
+            all::<R>(tx, scope)?
+                .into_iter()
+                .map(|r| {
+                    let t = crate::tags::of(tx, scope, r.id())?;
+                    Ok((r, t))
+                })
+                .collect::<Result<Vec<_>>>()
+        })?;
+        for id in ids.unwrap_or_default() {
+            if !all.iter().any(|(r, _)| r.id() == id) {
+                return Err(not_found(R::KIND, id));
+            }
+        }
+        let mut out = Vec::new();
+        for (r, t) in all {
+            if ids.is_some_and(|ids| !ids.iter().any(|i| i == r.id())) {
+                continue;
+            }
+            if filters.matches(&t, |name| values(&r, name))? {
+                out.push((r, t));
+            }
+        }
+        Ok(out)
+    }
+
     /// One write transaction, with EC2's errors.
     pub(crate) fn write<T>(&self, f: impl FnOnce(&mut dyn WriteTxn) -> Result<T>) -> Result<T> {
         self.store.write(f)

@@ -265,41 +265,27 @@ impl Ec2 {
     }
 
     pub(crate) fn describe_security_groups(&self, scope: &Scope, ids: Option<Vec<String>>, names: Option<Vec<String>>, filters: &Filters) -> Result<Vec<SecurityGroup>> {
-        let (groups, tagged) = self.read(|tx| {
-            let groups = records::all::<SecurityGroupRecord>(tx, scope)?;
-            let tagged = groups.iter().map(|g| tags::of(tx, scope, &g.id)).collect::<Result<Vec<_>>>()?;
-            Ok((groups, tagged))
+        let selected = self.select::<SecurityGroupRecord>(scope, ids.as_deref(), filters, |g, name| match name {
+            "group-id" => one(&g.id),
+            "group-name" => one(&g.name),
+            "vpc-id" => one(&g.vpc_id),
+            "description" => one(&g.description),
+            "owner-id" => one(&scope.account),
+            "ip-permission.from-port" => Some(g.ingress.iter().filter_map(|r| r.from_port.map(|p| p.to_string())).collect()),
+            "ip-permission.to-port" => Some(g.ingress.iter().filter_map(|r| r.to_port.map(|p| p.to_string())).collect()),
+            "ip-permission.protocol" => Some(g.ingress.iter().map(|r| r.protocol.clone()).collect()),
+            "ip-permission.cidr" => Some(g.ingress.iter().filter_map(|r| r.cidr_ipv4.clone()).collect()),
+            "ip-permission.group-id" => Some(g.ingress.iter().filter_map(|r| r.group_id.clone()).collect()),
+            "egress.ip-permission.cidr" => Some(g.egress.iter().filter_map(|r| r.cidr_ipv4.clone()).collect()),
+            _ => None,
         })?;
-        crate::vpcs::check_ids(ids.as_deref(), groups.iter().map(|g| g.id.as_str()), records::Kind::SecurityGroup)?;
+        // Names, the older way to ask, must each name a group too.
         for n in names.iter().flatten() {
-            if !groups.iter().any(|g| &g.name == n) {
+            if !self.read(|tx| records::all::<SecurityGroupRecord>(tx, scope))?.iter().any(|g| &g.name == n) {
                 return Err(Ec2Error::NotFound { code: "InvalidGroup.NotFound", message: format!("The security group '{n}' does not exist") });
             }
         }
-        let mut out = Vec::new();
-        for (g, t) in groups.iter().zip(&tagged) {
-            if ids.as_ref().is_some_and(|ids| !ids.contains(&g.id)) || names.as_ref().is_some_and(|n| !n.contains(&g.name)) {
-                continue;
-            }
-            let ok = filters.matches(t, |name| match name {
-                "group-id" => one(&g.id),
-                "group-name" => one(&g.name),
-                "vpc-id" => one(&g.vpc_id),
-                "description" => one(&g.description),
-                "owner-id" => one(&scope.account),
-                "ip-permission.from-port" => Some(g.ingress.iter().filter_map(|r| r.from_port.map(|p| p.to_string())).collect()),
-                "ip-permission.to-port" => Some(g.ingress.iter().filter_map(|r| r.to_port.map(|p| p.to_string())).collect()),
-                "ip-permission.protocol" => Some(g.ingress.iter().map(|r| r.protocol.clone()).collect()),
-                "ip-permission.cidr" => Some(g.ingress.iter().filter_map(|r| r.cidr_ipv4.clone()).collect()),
-                "ip-permission.group-id" => Some(g.ingress.iter().filter_map(|r| r.group_id.clone()).collect()),
-                "egress.ip-permission.cidr" => Some(g.egress.iter().filter_map(|r| r.cidr_ipv4.clone()).collect()),
-                _ => None,
-            })?;
-            if ok {
-                out.push(group_out(scope, g, t));
-            }
-        }
-        Ok(out)
+        Ok(selected.iter().filter(|(g, _)| names.as_ref().is_none_or(|n| n.contains(&g.name))).map(|(g, t)| group_out(scope, g, t)).collect())
     }
 
     pub(crate) fn describe_security_group_rules(&self, scope: &Scope, ids: Option<Vec<String>>, filters: &Filters) -> Result<Vec<SecurityGroupRule>> {

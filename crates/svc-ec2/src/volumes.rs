@@ -185,37 +185,19 @@ impl Ec2 {
 
     pub(crate) fn describe_volumes(&self, scope: &Scope, input: DescribeVolumesRequest) -> Result<Vec<Volume>> {
         let filters = Filters::new(input.filters)?;
-        let all = self.read(|tx| {
-            let all = records::all::<VolumeRecord>(tx, scope)?;
-            all.into_iter().map(|v| Ok((tags::of(tx, scope, &v.id)?, v))).collect::<Result<Vec<_>>>()
+        let selected = self.select::<VolumeRecord>(scope, input.volume_ids.as_deref(), &filters, |v, name| match name {
+            "volume-id" => one(&v.id),
+            "attachment.instance-id" => Some(v.attachment.iter().map(|a| a.0.clone()).collect()),
+            "attachment.device" => Some(v.attachment.iter().map(|a| a.1.clone()).collect()),
+            "attachment.delete-on-termination" => Some(v.attachment.iter().map(|a| a.3.to_string()).collect()),
+            "availability-zone" => one(&v.availability_zone),
+            "status" => one(if v.attachment.is_some() { "in-use" } else { "available" }),
+            "volume-type" => one(&v.volume_type),
+            "size" => one(v.size_gib.to_string()),
+            "encrypted" => one(v.encrypted.to_string()),
+            _ => None,
         })?;
-        for id in input.volume_ids.iter().flatten() {
-            if !all.iter().any(|(_, v)| &v.id == id) {
-                return Err(not_found(Kind::Volume, id));
-            }
-        }
-        let mut out = Vec::new();
-        for (t, v) in &all {
-            if input.volume_ids.as_ref().is_some_and(|ids| !ids.contains(&v.id)) {
-                continue;
-            }
-            let ok = filters.matches(t, |name| match name {
-                "volume-id" => one(&v.id),
-                "attachment.instance-id" => Some(v.attachment.iter().map(|a| a.0.clone()).collect()),
-                "attachment.device" => Some(v.attachment.iter().map(|a| a.1.clone()).collect()),
-                "attachment.delete-on-termination" => Some(v.attachment.iter().map(|a| a.3.to_string()).collect()),
-                "availability-zone" => one(&v.availability_zone),
-                "status" => one(if v.attachment.is_some() { "in-use" } else { "available" }),
-                "volume-type" => one(&v.volume_type),
-                "size" => one(v.size_gib.to_string()),
-                "encrypted" => one(v.encrypted.to_string()),
-                _ => None,
-            })?;
-            if ok {
-                out.push(volume_out(scope, v, t));
-            }
-        }
-        Ok(out)
+        Ok(selected.iter().map(|(v, t)| volume_out(scope, v, t)).collect())
     }
 
     /// The default network ACL of every VPC: all traffic allowed both ways (rule 100), and

@@ -1,7 +1,7 @@
 //! Networking: the default VPC every account and region starts with, VPCs, subnets,
 //! internet gateways and route tables.
 
-use crate::error::{not_found, Ec2Error, Result};
+use crate::error::{Ec2Error, Result};
 use crate::filters::{one, Filters};
 use crate::network::{self, Cidr};
 use crate::records::{self, InternetGatewayRecord, RouteRecord, RouteTableRecord, SecurityGroupRecord, SubnetRecord, VpcRecord, DEFAULTS};
@@ -135,31 +135,16 @@ impl Ec2 {
     }
 
     pub(crate) fn describe_vpcs(&self, scope: &Scope, ids: Option<Vec<String>>, filters: &Filters) -> Result<Vec<Vpc>> {
-        let (vpcs, tagged) = self.read(|tx| {
-            let vpcs = records::all::<VpcRecord>(tx, scope)?;
-            let tagged = vpcs.iter().map(|v| tags::of(tx, scope, &v.id)).collect::<Result<Vec<_>>>()?;
-            Ok((vpcs, tagged))
+        let selected = self.select::<VpcRecord>(scope, ids.as_deref(), filters, |v, name| match name {
+            "vpc-id" => one(&v.id),
+            "cidr" | "cidr-block-association.cidr-block" | "cidrBlock" => one(&v.cidr),
+            "is-default" | "isDefault" => one(v.is_default.to_string()),
+            "state" => one("available"),
+            "owner-id" => one(&scope.account),
+            "dhcp-options-id" => one(&v.dhcp_options_id),
+            _ => None,
         })?;
-        check_ids(ids.as_deref(), vpcs.iter().map(|v| v.id.as_str()), records::Kind::Vpc)?;
-        let mut out = Vec::new();
-        for (v, t) in vpcs.iter().zip(&tagged) {
-            if ids.as_ref().is_some_and(|ids| !ids.contains(&v.id)) {
-                continue;
-            }
-            let ok = filters.matches(t, |name| match name {
-                "vpc-id" => one(&v.id),
-                "cidr" | "cidr-block-association.cidr-block" | "cidrBlock" => one(&v.cidr),
-                "is-default" | "isDefault" => one(v.is_default.to_string()),
-                "state" => one("available"),
-                "owner-id" => one(&scope.account),
-                "dhcp-options-id" => one(&v.dhcp_options_id),
-                _ => None,
-            })?;
-            if ok {
-                out.push(vpc_out(scope, v, t));
-            }
-        }
-        Ok(out)
+        Ok(selected.iter().map(|(v, t)| vpc_out(scope, v, t)).collect())
     }
 
     pub(crate) fn modify_vpc_attribute(&self, scope: &Scope, input: ModifyVpcAttributeRequest) -> Result<()> {
@@ -246,34 +231,19 @@ impl Ec2 {
     }
 
     pub(crate) fn describe_subnets(&self, scope: &Scope, ids: Option<Vec<String>>, filters: &Filters) -> Result<Vec<Subnet>> {
-        let (subnets, tagged) = self.read(|tx| {
-            let subnets = records::all::<SubnetRecord>(tx, scope)?;
-            let tagged = subnets.iter().map(|s| tags::of(tx, scope, &s.id)).collect::<Result<Vec<_>>>()?;
-            Ok((subnets, tagged))
+        let selected = self.select::<SubnetRecord>(scope, ids.as_deref(), filters, |s, name| match name {
+            "subnet-id" => one(&s.id),
+            "vpc-id" => one(&s.vpc_id),
+            "cidr-block" | "cidr" | "cidrBlock" => one(&s.cidr),
+            "availability-zone" | "availabilityZone" => one(&s.availability_zone),
+            "availability-zone-id" => one(regions::zone_id(&scope.region, &s.availability_zone).unwrap_or_default()),
+            "default-for-az" | "defaultForAz" => one(s.default_for_az.to_string()),
+            "map-public-ip-on-launch" => one(s.map_public_ip_on_launch.to_string()),
+            "state" => one("available"),
+            "owner-id" => one(&scope.account),
+            _ => None,
         })?;
-        check_ids(ids.as_deref(), subnets.iter().map(|s| s.id.as_str()), records::Kind::Subnet)?;
-        let mut out = Vec::new();
-        for (s, t) in subnets.iter().zip(&tagged) {
-            if ids.as_ref().is_some_and(|ids| !ids.contains(&s.id)) {
-                continue;
-            }
-            let ok = filters.matches(t, |name| match name {
-                "subnet-id" => one(&s.id),
-                "vpc-id" => one(&s.vpc_id),
-                "cidr-block" | "cidr" | "cidrBlock" => one(&s.cidr),
-                "availability-zone" | "availabilityZone" => one(&s.availability_zone),
-                "availability-zone-id" => one(regions::zone_id(&scope.region, &s.availability_zone).unwrap_or_default()),
-                "default-for-az" | "defaultForAz" => one(s.default_for_az.to_string()),
-                "map-public-ip-on-launch" => one(s.map_public_ip_on_launch.to_string()),
-                "state" => one("available"),
-                "owner-id" => one(&scope.account),
-                _ => None,
-            })?;
-            if ok {
-                out.push(subnet_out(scope, s, t));
-            }
-        }
-        Ok(out)
+        Ok(selected.iter().map(|(s, t)| subnet_out(scope, s, t)).collect())
     }
 
     pub(crate) fn modify_subnet_attribute(&self, scope: &Scope, input: ModifySubnetAttributeRequest) -> Result<()> {
@@ -329,29 +299,14 @@ impl Ec2 {
     }
 
     pub(crate) fn describe_internet_gateways(&self, scope: &Scope, ids: Option<Vec<String>>, filters: &Filters) -> Result<Vec<InternetGateway>> {
-        let (igws, tagged) = self.read(|tx| {
-            let igws = records::all::<InternetGatewayRecord>(tx, scope)?;
-            let tagged = igws.iter().map(|g| tags::of(tx, scope, &g.id)).collect::<Result<Vec<_>>>()?;
-            Ok((igws, tagged))
+        let selected = self.select::<InternetGatewayRecord>(scope, ids.as_deref(), filters, |g, name| match name {
+            "internet-gateway-id" => one(&g.id),
+            "attachment.vpc-id" => Some(g.vpc_id.iter().cloned().collect()),
+            "attachment.state" => Some(g.vpc_id.iter().map(|_| "available".to_string()).collect()),
+            "owner-id" => one(&scope.account),
+            _ => None,
         })?;
-        check_ids(ids.as_deref(), igws.iter().map(|g| g.id.as_str()), records::Kind::InternetGateway)?;
-        let mut out = Vec::new();
-        for (g, t) in igws.iter().zip(&tagged) {
-            if ids.as_ref().is_some_and(|ids| !ids.contains(&g.id)) {
-                continue;
-            }
-            let ok = filters.matches(t, |name| match name {
-                "internet-gateway-id" => one(&g.id),
-                "attachment.vpc-id" => Some(g.vpc_id.iter().cloned().collect()),
-                "attachment.state" => Some(g.vpc_id.iter().map(|_| "available".to_string()).collect()),
-                "owner-id" => one(&scope.account),
-                _ => None,
-            })?;
-            if ok {
-                out.push(igw_out(scope, g, t));
-            }
-        }
-        Ok(out)
+        Ok(selected.iter().map(|(g, t)| igw_out(scope, g, t)).collect())
     }
 
     pub(crate) fn create_route_table(&self, scope: &Scope, input: CreateRouteTableRequest) -> Result<RouteTable> {
@@ -457,45 +412,21 @@ impl Ec2 {
     }
 
     pub(crate) fn describe_route_tables(&self, scope: &Scope, ids: Option<Vec<String>>, filters: &Filters) -> Result<Vec<RouteTable>> {
-        let (tables, tagged) = self.read(|tx| {
-            let tables = records::all::<RouteTableRecord>(tx, scope)?;
-            let tagged = tables.iter().map(|r| tags::of(tx, scope, &r.id)).collect::<Result<Vec<_>>>()?;
-            Ok((tables, tagged))
+        let selected = self.select::<RouteTableRecord>(scope, ids.as_deref(), filters, |r, name| match name {
+            "route-table-id" => one(&r.id),
+            "vpc-id" => one(&r.vpc_id),
+            "association.main" => one(r.main.to_string()),
+            "association.subnet-id" => Some(r.associations.iter().map(|(_, s)| s.clone()).collect()),
+            "association.route-table-association-id" => Some(r.associations.iter().map(|(a, _)| a.clone()).chain(r.main_association_id.clone()).collect()),
+            "route.destination-cidr-block" => Some(r.routes.iter().map(|x| x.destination.clone()).collect()),
+            "route.gateway-id" => Some(r.routes.iter().map(|x| x.target.clone()).collect()),
+            "owner-id" => one(&scope.account),
+            _ => None,
         })?;
-        check_ids(ids.as_deref(), tables.iter().map(|r| r.id.as_str()), records::Kind::RouteTable)?;
-        let mut out = Vec::new();
-        for (r, t) in tables.iter().zip(&tagged) {
-            if ids.as_ref().is_some_and(|ids| !ids.contains(&r.id)) {
-                continue;
-            }
-            let ok = filters.matches(t, |name| match name {
-                "route-table-id" => one(&r.id),
-                "vpc-id" => one(&r.vpc_id),
-                "association.main" => one(r.main.to_string()),
-                "association.subnet-id" => Some(r.associations.iter().map(|(_, s)| s.clone()).collect()),
-                "association.route-table-association-id" => Some(r.associations.iter().map(|(a, _)| a.clone()).chain(r.main_association_id.clone()).collect()),
-                "route.destination-cidr-block" => Some(r.routes.iter().map(|x| x.destination.clone()).collect()),
-                "route.gateway-id" => Some(r.routes.iter().map(|x| x.target.clone()).collect()),
-                "owner-id" => one(&scope.account),
-                _ => None,
-            })?;
-            if ok {
-                out.push(route_table_out(scope, r, t));
-            }
-        }
-        Ok(out)
+        Ok(selected.iter().map(|(r, t)| route_table_out(scope, r, t)).collect())
     }
 }
 
-/// Ids asked for that do not exist are an error, as EC2 answers (the first missing one).
-pub(crate) fn check_ids<'a>(ids: Option<&[String]>, existing: impl Iterator<Item = &'a str> + Clone, kind: records::Kind) -> Result<()> {
-    for id in ids.unwrap_or_default() {
-        if !existing.clone().any(|e| e == id) {
-            return Err(not_found(kind, id));
-        }
-    }
-    Ok(())
-}
 
 pub(crate) fn vpc_out(scope: &Scope, v: &VpcRecord, tags: &[(String, String)]) -> Vpc {
     Vpc {
