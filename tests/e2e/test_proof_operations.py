@@ -70,11 +70,11 @@ def test_lambda_list_functions_cli(aws):
 
 
 def test_cloudwatch_list_metrics_boto3(boto):
-    assert boto("cloudwatch").list_metrics()["Metrics"] == []
+    assert boto("cloudwatch").list_metrics(Namespace="Nobody/Uses")["Metrics"] == []
 
 
 def test_cloudwatch_list_metrics_cli(aws):
-    assert aws("cloudwatch", "list-metrics")["Metrics"] == []
+    assert aws("cloudwatch", "list-metrics", "--namespace", "Nobody/Uses")["Metrics"] == []
 
 
 def test_aws_endpoint_url_environment_variable_is_enough(nubo):

@@ -91,7 +91,12 @@ pub const SERVICES: &[ServiceSpec] = &[
         ],
     },
     ServiceSpec { name: "lambda", botocore: "lambda", trait_name: "Lambda", operations: &["ListFunctions"] },
-    ServiceSpec { name: "cloudwatch", botocore: "cloudwatch", trait_name: "CloudWatch", operations: &["ListMetrics"] },
+    ServiceSpec {
+        name: "cloudwatch",
+        botocore: "cloudwatch",
+        trait_name: "CloudWatch",
+        operations: &["ListMetrics", "PutMetricData", "GetMetricStatistics", "GetMetricData"],
+    },
     // Known to the router (their requests get `NotImplemented`), implemented by later issues.
         ServiceSpec {
         name: "sns",

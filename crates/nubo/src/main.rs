@@ -34,7 +34,7 @@ fn services(store: &Store, clock: &Clock, iam: &nubo_iam::Iam) -> Vec<Box<dyn Ha
         nubo_s3::service(s3),
         nubo_ec2::service(nubo_ec2::Ec2::new(store.clone(), clock.clone())),
         nubo_lambda::service(),
-        nubo_cloudwatch::service(),
+        nubo_cloudwatch::service(nubo_cloudwatch::CloudWatch::new(store.clone(), clock.clone())),
     ]
 }
 

@@ -8,6 +8,51 @@ use crate::handler::{Handler, HandlerFuture, HttpFuture, HttpRequest};
 use crate::value::{FromValue, IntoValue, ShapeError, StructReader, StructWriter, Value};
 use nubo_core::{AwsError, RequestContext};
 
+/// The `Datapoint` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Datapoint {
+    pub timestamp: ::std::option::Option<::nubo_core::Timestamp>,
+    pub sample_count: ::std::option::Option<f64>,
+    pub average: ::std::option::Option<f64>,
+    pub sum: ::std::option::Option<f64>,
+    pub minimum: ::std::option::Option<f64>,
+    pub maximum: ::std::option::Option<f64>,
+    pub unit: ::std::option::Option<::std::string::String>,
+    pub extended_statistics: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, f64>>,
+}
+
+impl FromValue for Datapoint {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(Datapoint {
+            timestamp: r.optional("Timestamp")?,
+            sample_count: r.optional("SampleCount")?,
+            average: r.optional("Average")?,
+            sum: r.optional("Sum")?,
+            minimum: r.optional("Minimum")?,
+            maximum: r.optional("Maximum")?,
+            unit: r.optional("Unit")?,
+            extended_statistics: r.optional("ExtendedStatistics")?,
+        })
+    }
+}
+
+impl IntoValue for Datapoint {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Timestamp", self.timestamp);
+        w.optional("SampleCount", self.sample_count);
+        w.optional("Average", self.average);
+        w.optional("Sum", self.sum);
+        w.optional("Minimum", self.minimum);
+        w.optional("Maximum", self.maximum);
+        w.optional("Unit", self.unit);
+        w.optional("ExtendedStatistics", self.extended_statistics);
+        w.finish()
+    }
+}
+
 /// The `Dimension` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Dimension {
@@ -58,6 +103,231 @@ impl IntoValue for DimensionFilter {
         let mut w = StructWriter::new();
         w.member("Name", self.name);
         w.optional("Value", self.value);
+        w.finish()
+    }
+}
+
+/// The `Entity` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Entity {
+    pub key_attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    pub attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+}
+
+impl FromValue for Entity {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(Entity {
+            key_attributes: r.optional("KeyAttributes")?,
+            attributes: r.optional("Attributes")?,
+        })
+    }
+}
+
+impl IntoValue for Entity {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("KeyAttributes", self.key_attributes);
+        w.optional("Attributes", self.attributes);
+        w.finish()
+    }
+}
+
+/// The `EntityMetricData` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EntityMetricData {
+    pub entity: ::std::option::Option<Entity>,
+    pub metric_data: ::std::option::Option<::std::vec::Vec<MetricDatum>>,
+}
+
+impl FromValue for EntityMetricData {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(EntityMetricData {
+            entity: r.optional("Entity")?,
+            metric_data: r.optional("MetricData")?,
+        })
+    }
+}
+
+impl IntoValue for EntityMetricData {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Entity", self.entity);
+        w.optional("MetricData", self.metric_data);
+        w.finish()
+    }
+}
+
+/// The `GetMetricDataInput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetMetricDataInput {
+    pub metric_data_queries: ::std::vec::Vec<MetricDataQuery>,
+    pub start_time: ::nubo_core::Timestamp,
+    pub end_time: ::nubo_core::Timestamp,
+    pub next_token: ::std::option::Option<::std::string::String>,
+    pub scan_by: ::std::option::Option<::std::string::String>,
+    pub max_datapoints: ::std::option::Option<i32>,
+    pub label_options: ::std::option::Option<LabelOptions>,
+}
+
+impl FromValue for GetMetricDataInput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetMetricDataInput {
+            metric_data_queries: r.required("MetricDataQueries")?,
+            start_time: r.required("StartTime")?,
+            end_time: r.required("EndTime")?,
+            next_token: r.optional("NextToken")?,
+            scan_by: r.optional("ScanBy")?,
+            max_datapoints: r.optional("MaxDatapoints")?,
+            label_options: r.optional("LabelOptions")?,
+        })
+    }
+}
+
+impl IntoValue for GetMetricDataInput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("MetricDataQueries", self.metric_data_queries);
+        w.member("StartTime", self.start_time);
+        w.member("EndTime", self.end_time);
+        w.optional("NextToken", self.next_token);
+        w.optional("ScanBy", self.scan_by);
+        w.optional("MaxDatapoints", self.max_datapoints);
+        w.optional("LabelOptions", self.label_options);
+        w.finish()
+    }
+}
+
+/// The `GetMetricDataOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetMetricDataOutput {
+    pub metric_data_results: ::std::option::Option<::std::vec::Vec<MetricDataResult>>,
+    pub next_token: ::std::option::Option<::std::string::String>,
+    pub messages: ::std::option::Option<::std::vec::Vec<MessageData>>,
+}
+
+impl FromValue for GetMetricDataOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetMetricDataOutput {
+            metric_data_results: r.optional("MetricDataResults")?,
+            next_token: r.optional("NextToken")?,
+            messages: r.optional("Messages")?,
+        })
+    }
+}
+
+impl IntoValue for GetMetricDataOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("MetricDataResults", self.metric_data_results);
+        w.optional("NextToken", self.next_token);
+        w.optional("Messages", self.messages);
+        w.finish()
+    }
+}
+
+/// The `GetMetricStatisticsInput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetMetricStatisticsInput {
+    pub namespace: ::std::string::String,
+    pub metric_name: ::std::string::String,
+    pub dimensions: ::std::option::Option<::std::vec::Vec<Dimension>>,
+    pub start_time: ::nubo_core::Timestamp,
+    pub end_time: ::nubo_core::Timestamp,
+    pub period: i32,
+    pub statistics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub extended_statistics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub unit: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for GetMetricStatisticsInput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetMetricStatisticsInput {
+            namespace: r.required("Namespace")?,
+            metric_name: r.required("MetricName")?,
+            dimensions: r.optional("Dimensions")?,
+            start_time: r.required("StartTime")?,
+            end_time: r.required("EndTime")?,
+            period: r.required("Period")?,
+            statistics: r.optional("Statistics")?,
+            extended_statistics: r.optional("ExtendedStatistics")?,
+            unit: r.optional("Unit")?,
+        })
+    }
+}
+
+impl IntoValue for GetMetricStatisticsInput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Namespace", self.namespace);
+        w.member("MetricName", self.metric_name);
+        w.optional("Dimensions", self.dimensions);
+        w.member("StartTime", self.start_time);
+        w.member("EndTime", self.end_time);
+        w.member("Period", self.period);
+        w.optional("Statistics", self.statistics);
+        w.optional("ExtendedStatistics", self.extended_statistics);
+        w.optional("Unit", self.unit);
+        w.finish()
+    }
+}
+
+/// The `GetMetricStatisticsOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetMetricStatisticsOutput {
+    pub label: ::std::option::Option<::std::string::String>,
+    pub datapoints: ::std::option::Option<::std::vec::Vec<Datapoint>>,
+}
+
+impl FromValue for GetMetricStatisticsOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetMetricStatisticsOutput {
+            label: r.optional("Label")?,
+            datapoints: r.optional("Datapoints")?,
+        })
+    }
+}
+
+impl IntoValue for GetMetricStatisticsOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Label", self.label);
+        w.optional("Datapoints", self.datapoints);
+        w.finish()
+    }
+}
+
+/// The `LabelOptions` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LabelOptions {
+    pub timezone: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for LabelOptions {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LabelOptions {
+            timezone: r.optional("Timezone")?,
+        })
+    }
+}
+
+impl IntoValue for LabelOptions {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Timezone", self.timezone);
         w.finish()
     }
 }
@@ -134,6 +404,33 @@ impl IntoValue for ListMetricsOutput {
     }
 }
 
+/// The `MessageData` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MessageData {
+    pub code: ::std::option::Option<::std::string::String>,
+    pub value: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for MessageData {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(MessageData {
+            code: r.optional("Code")?,
+            value: r.optional("Value")?,
+        })
+    }
+}
+
+impl IntoValue for MessageData {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Code", self.code);
+        w.optional("Value", self.value);
+        w.finish()
+    }
+}
+
 /// The `Metric` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Metric {
@@ -164,11 +461,254 @@ impl IntoValue for Metric {
     }
 }
 
+/// The `MetricDataQuery` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MetricDataQuery {
+    pub id: ::std::string::String,
+    pub metric_stat: ::std::option::Option<MetricStat>,
+    pub expression: ::std::option::Option<::std::string::String>,
+    pub label: ::std::option::Option<::std::string::String>,
+    pub return_data: ::std::option::Option<bool>,
+    pub period: ::std::option::Option<i32>,
+    pub account_id: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for MetricDataQuery {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(MetricDataQuery {
+            id: r.required("Id")?,
+            metric_stat: r.optional("MetricStat")?,
+            expression: r.optional("Expression")?,
+            label: r.optional("Label")?,
+            return_data: r.optional("ReturnData")?,
+            period: r.optional("Period")?,
+            account_id: r.optional("AccountId")?,
+        })
+    }
+}
+
+impl IntoValue for MetricDataQuery {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Id", self.id);
+        w.optional("MetricStat", self.metric_stat);
+        w.optional("Expression", self.expression);
+        w.optional("Label", self.label);
+        w.optional("ReturnData", self.return_data);
+        w.optional("Period", self.period);
+        w.optional("AccountId", self.account_id);
+        w.finish()
+    }
+}
+
+/// The `MetricDataResult` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MetricDataResult {
+    pub id: ::std::option::Option<::std::string::String>,
+    pub label: ::std::option::Option<::std::string::String>,
+    pub timestamps: ::std::option::Option<::std::vec::Vec<::nubo_core::Timestamp>>,
+    pub values: ::std::option::Option<::std::vec::Vec<f64>>,
+    pub status_code: ::std::option::Option<::std::string::String>,
+    pub messages: ::std::option::Option<::std::vec::Vec<MessageData>>,
+}
+
+impl FromValue for MetricDataResult {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(MetricDataResult {
+            id: r.optional("Id")?,
+            label: r.optional("Label")?,
+            timestamps: r.optional("Timestamps")?,
+            values: r.optional("Values")?,
+            status_code: r.optional("StatusCode")?,
+            messages: r.optional("Messages")?,
+        })
+    }
+}
+
+impl IntoValue for MetricDataResult {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Id", self.id);
+        w.optional("Label", self.label);
+        w.optional("Timestamps", self.timestamps);
+        w.optional("Values", self.values);
+        w.optional("StatusCode", self.status_code);
+        w.optional("Messages", self.messages);
+        w.finish()
+    }
+}
+
+/// The `MetricDatum` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MetricDatum {
+    pub metric_name: ::std::string::String,
+    pub dimensions: ::std::option::Option<::std::vec::Vec<Dimension>>,
+    pub timestamp: ::std::option::Option<::nubo_core::Timestamp>,
+    pub value: ::std::option::Option<f64>,
+    pub statistic_values: ::std::option::Option<StatisticSet>,
+    pub values: ::std::option::Option<::std::vec::Vec<f64>>,
+    pub counts: ::std::option::Option<::std::vec::Vec<f64>>,
+    pub unit: ::std::option::Option<::std::string::String>,
+    pub storage_resolution: ::std::option::Option<i32>,
+}
+
+impl FromValue for MetricDatum {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(MetricDatum {
+            metric_name: r.required("MetricName")?,
+            dimensions: r.optional("Dimensions")?,
+            timestamp: r.optional("Timestamp")?,
+            value: r.optional("Value")?,
+            statistic_values: r.optional("StatisticValues")?,
+            values: r.optional("Values")?,
+            counts: r.optional("Counts")?,
+            unit: r.optional("Unit")?,
+            storage_resolution: r.optional("StorageResolution")?,
+        })
+    }
+}
+
+impl IntoValue for MetricDatum {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("MetricName", self.metric_name);
+        w.optional("Dimensions", self.dimensions);
+        w.optional("Timestamp", self.timestamp);
+        w.optional("Value", self.value);
+        w.optional("StatisticValues", self.statistic_values);
+        w.optional("Values", self.values);
+        w.optional("Counts", self.counts);
+        w.optional("Unit", self.unit);
+        w.optional("StorageResolution", self.storage_resolution);
+        w.finish()
+    }
+}
+
+/// The `MetricStat` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MetricStat {
+    pub metric: Metric,
+    pub period: i32,
+    pub stat: ::std::string::String,
+    pub unit: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for MetricStat {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(MetricStat {
+            metric: r.required("Metric")?,
+            period: r.required("Period")?,
+            stat: r.required("Stat")?,
+            unit: r.optional("Unit")?,
+        })
+    }
+}
+
+impl IntoValue for MetricStat {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Metric", self.metric);
+        w.member("Period", self.period);
+        w.member("Stat", self.stat);
+        w.optional("Unit", self.unit);
+        w.finish()
+    }
+}
+
+/// The `PutMetricDataInput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PutMetricDataInput {
+    pub namespace: ::std::string::String,
+    pub metric_data: ::std::option::Option<::std::vec::Vec<MetricDatum>>,
+    pub entity_metric_data: ::std::option::Option<::std::vec::Vec<EntityMetricData>>,
+    pub strict_entity_validation: ::std::option::Option<bool>,
+}
+
+impl FromValue for PutMetricDataInput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(PutMetricDataInput {
+            namespace: r.required("Namespace")?,
+            metric_data: r.optional("MetricData")?,
+            entity_metric_data: r.optional("EntityMetricData")?,
+            strict_entity_validation: r.optional("StrictEntityValidation")?,
+        })
+    }
+}
+
+impl IntoValue for PutMetricDataInput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Namespace", self.namespace);
+        w.optional("MetricData", self.metric_data);
+        w.optional("EntityMetricData", self.entity_metric_data);
+        w.optional("StrictEntityValidation", self.strict_entity_validation);
+        w.finish()
+    }
+}
+
+/// The `StatisticSet` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StatisticSet {
+    pub sample_count: f64,
+    pub sum: f64,
+    pub minimum: f64,
+    pub maximum: f64,
+}
+
+impl FromValue for StatisticSet {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(StatisticSet {
+            sample_count: r.required("SampleCount")?,
+            sum: r.required("Sum")?,
+            minimum: r.required("Minimum")?,
+            maximum: r.required("Maximum")?,
+        })
+    }
+}
+
+impl IntoValue for StatisticSet {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("SampleCount", self.sample_count);
+        w.member("Sum", self.sum);
+        w.member("Minimum", self.minimum);
+        w.member("Maximum", self.maximum);
+        w.finish()
+    }
+}
+
 /// The operations of `cloudwatch` that nubo implements; each defaults to `NotImplemented`.
 pub trait CloudWatch: Send + Sync + 'static {
     fn list_metrics(&self, ctx: &RequestContext, input: ListMetricsInput) -> impl ::std::future::Future<Output = ::std::result::Result<ListMetricsOutput, AwsError>> + Send {
         let _ = (ctx, input);
         async { Err(AwsError::not_implemented("cloudwatch", "ListMetrics")) }
+    }
+
+    fn put_metric_data(&self, ctx: &RequestContext, input: PutMetricDataInput) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("cloudwatch", "PutMetricData")) }
+    }
+
+    fn get_metric_statistics(&self, ctx: &RequestContext, input: GetMetricStatisticsInput) -> impl ::std::future::Future<Output = ::std::result::Result<GetMetricStatisticsOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("cloudwatch", "GetMetricStatistics")) }
+    }
+
+    fn get_metric_data(&self, ctx: &RequestContext, input: GetMetricDataInput) -> impl ::std::future::Future<Output = ::std::result::Result<GetMetricDataOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("cloudwatch", "GetMetricData")) }
     }
 
     /// The AWS error for input that does not fit the operation's shapes.
@@ -219,7 +759,7 @@ impl<S: CloudWatch> Handler for Service<S> {
     }
 
     fn implements(&self, operation: &str) -> bool {
-        matches!(operation, "ListMetrics")
+        matches!(operation, "ListMetrics" | "PutMetricData" | "GetMetricStatistics" | "GetMetricData")
     }
 
     fn http<'a>(&'a self, req: &'a HttpRequest<'a>) -> ::std::option::Option<HttpFuture<'a>> {
@@ -248,6 +788,18 @@ impl<S: CloudWatch> Handler for Service<S> {
                 "ListMetrics" => {
                     let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
                     Ok(self.0.list_metrics(ctx, input).await?.into_value())
+                }
+                "PutMetricData" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.put_metric_data(ctx, input).await?.into_value())
+                }
+                "GetMetricStatistics" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.get_metric_statistics(ctx, input).await?.into_value())
+                }
+                "GetMetricData" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.get_metric_data(ctx, input).await?.into_value())
                 }
                 other => Err(AwsError::not_implemented("cloudwatch", other)),
             }

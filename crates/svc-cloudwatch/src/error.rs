@@ -1,0 +1,32 @@
+//! CloudWatch's errors, by the codes its query-era clients know (the JSON and CBOR
+//! protocols carry the same codes, and `x-amzn-query-error` for query-compatible clients).
+
+use nubo_core::AwsError;
+use nubo_store::StoreError;
+
+#[derive(Debug)]
+pub enum CwError {
+    InvalidParameterValue(String),
+    InvalidParameterCombination(String),
+    MissingParameter(String),
+    Internal(String),
+}
+
+impl From<CwError> for AwsError {
+    fn from(e: CwError) -> AwsError {
+        match e {
+            CwError::InvalidParameterValue(m) => AwsError::new("InvalidParameterValue", 400, m),
+            CwError::InvalidParameterCombination(m) => AwsError::new("InvalidParameterCombination", 400, m),
+            CwError::MissingParameter(m) => AwsError::new("MissingParameter", 400, m),
+            CwError::Internal(m) => AwsError::internal(m),
+        }
+    }
+}
+
+impl From<StoreError> for CwError {
+    fn from(e: StoreError) -> Self {
+        CwError::Internal(e.to_string())
+    }
+}
+
+pub type Result<T> = std::result::Result<T, CwError>;
