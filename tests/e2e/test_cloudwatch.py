@@ -95,3 +95,89 @@ def test_cli_puts_and_lists(aws):
     aws("cloudwatch", "put-metric-data", "--namespace", namespace, "--metric-name", "Jobs", "--value", "7", "--dimensions", "Queue=q1")
     listed = aws("cloudwatch", "list-metrics", "--namespace", namespace)["Metrics"]
     assert listed == [{"Namespace": namespace, "MetricName": "Jobs", "Dimensions": [{"Name": "Queue", "Value": "q1"}]}]
+
+
+def test_alarm_fires_and_recovers_through_sns_to_sqs():
+    import json
+    import boto3
+    from botocore.config import Config
+    from conftest import Nubo
+
+    n = Nubo()
+    try:
+        kw = dict(endpoint_url=n.endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test",
+                  config=Config(retries={"max_attempts": 1}))
+        cw, sns, sqs = boto3.client("cloudwatch", **kw), boto3.client("sns", **kw), boto3.client("sqs", **kw)
+        topic = sns.create_topic(Name="alarms")["TopicArn"]
+        queue = sqs.create_queue(QueueName="alarm-inbox")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+        dims = [{"Name": "InstanceId", "Value": "i-0123456789abcdef0"}]
+        cw.put_metric_alarm(AlarmName="cpu-high", Namespace="Seed/EC2", MetricName="CPUUtilization", Dimensions=dims,
+                            Statistic="Average", Period=60, EvaluationPeriods=1, Threshold=60.0,
+                            ComparisonOperator="GreaterThanThreshold", AlarmActions=[topic], OKActions=[topic])
+        alarm = cw.describe_alarms(AlarmNames=["cpu-high"])["MetricAlarms"][0]
+        assert alarm["StateValue"] == "INSUFFICIENT_DATA"
+
+        def advance(seconds):
+            assert n.http("POST", "/_nubo/clock", json.dumps({"advance": f"{seconds}s"}).encode())[0] == 200
+
+        def clock_now():
+            return datetime.datetime.fromisoformat(json.loads(n.http("GET", "/_nubo/clock")[2])["now"].replace("Z", "+00:00"))
+
+        def notification():
+            got = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=20).get("Messages", [])
+            assert got, "no alarm notification arrived"
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=got[0]["ReceiptHandle"])
+            envelope = json.loads(got[0]["Body"])
+            return envelope["Subject"], json.loads(envelope["Message"])
+
+        cw.put_metric_data(Namespace="Seed/EC2", MetricData=[{"MetricName": "CPUUtilization", "Dimensions": dims, "Value": 85.0, "Timestamp": clock_now()}])
+        advance(60)
+        subject, message = notification()
+        assert subject == 'ALARM: "cpu-high" in US East (N. Virginia)'
+        assert (message["OldStateValue"], message["NewStateValue"]) == ("INSUFFICIENT_DATA", "ALARM")
+        assert message["NewStateReason"].startswith("Threshold Crossed: 1 out of the last 1 datapoints [85.0 (")
+        assert message["Trigger"]["MetricName"] == "CPUUtilization" and message["Trigger"]["Threshold"] == 60.0
+        alarm = cw.describe_alarms(StateValue="ALARM")["MetricAlarms"][0]
+        assert json.loads(alarm["StateReasonData"])["recentDatapoints"] == [85.0]
+
+        cw.put_metric_data(Namespace="Seed/EC2", MetricData=[{"MetricName": "CPUUtilization", "Dimensions": dims, "Value": 20.0, "Timestamp": clock_now()}])
+        advance(60)
+        subject, message = notification()
+        assert (message["OldStateValue"], message["NewStateValue"]) == ("ALARM", "OK")
+        history = cw.describe_alarm_history(AlarmName="cpu-high", HistoryItemType="StateUpdate")["AlarmHistoryItems"]
+        assert [h["HistorySummary"] for h in history] == ["Alarm updated from ALARM to OK", "Alarm updated from INSUFFICIENT_DATA to ALARM"]
+
+        cw.set_alarm_state(AlarmName="cpu-high", StateValue="ALARM", StateReason="testing the action")
+        subject, message = notification()
+        assert message["NewStateReason"] == "testing the action"
+        cw.delete_alarms(AlarmNames=["cpu-high"])
+        assert cw.describe_alarms()["MetricAlarms"] == []
+    finally:
+        n.stop()
+
+
+def test_missing_data_treated_as_breaching_alarms_without_data():
+    import json
+    import boto3
+    from conftest import Nubo
+
+    n = Nubo()
+    try:
+        kw = dict(endpoint_url=n.endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+        cw, sns, sqs = boto3.client("cloudwatch", **kw), boto3.client("sns", **kw), boto3.client("sqs", **kw)
+        topic = sns.create_topic(Name="heartbeats")["TopicArn"]
+        queue = sqs.create_queue(QueueName="heartbeat-inbox")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
+        cw.put_metric_alarm(AlarmName="heartbeat", Namespace="Seed/App", MetricName="Beats", Statistic="Sum", Period=60,
+                            EvaluationPeriods=2, Threshold=1.0, ComparisonOperator="LessThanThreshold", TreatMissingData="breaching",
+                            AlarmActions=[topic])
+        assert n.http("POST", "/_nubo/clock", b'{"advance": "60s"}')[0] == 200
+        got = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=20).get("Messages", [])
+        assert got and json.loads(got[0]["Body"])["NewStateValue"] == "ALARM"
+        alarm = cw.describe_alarms(AlarmNames=["heartbeat"])["MetricAlarms"][0]
+        assert alarm["StateValue"] == "ALARM" and alarm["StateReason"].startswith("Threshold Crossed: 2 out of the last 2 datapoints")
+    finally:
+        n.stop()

@@ -95,7 +95,11 @@ pub const SERVICES: &[ServiceSpec] = &[
         name: "cloudwatch",
         botocore: "cloudwatch",
         trait_name: "CloudWatch",
-        operations: &["ListMetrics", "PutMetricData", "GetMetricStatistics", "GetMetricData"],
+        operations: &[
+            "ListMetrics", "PutMetricData", "GetMetricStatistics", "GetMetricData",
+            "PutMetricAlarm", "DescribeAlarms", "DescribeAlarmsForMetric", "DeleteAlarms", "SetAlarmState",
+            "DescribeAlarmHistory", "EnableAlarmActions", "DisableAlarmActions",
+        ],
     },
     // Known to the router (their requests get `NotImplemented`), implemented by later issues.
         ServiceSpec {

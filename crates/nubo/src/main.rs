@@ -26,6 +26,8 @@ fn services(store: &Store, clock: &Clock, iam: &nubo_iam::Iam) -> Vec<Box<dyn Ha
         }
     });
     let sns = nubo_sns::Sns::new(store.clone(), clock.clone()).with_delivery(std::sync::Arc::new(wiring::SnsDelivery { sqs: sqs.clone() }));
+    let cloudwatch = nubo_cloudwatch::CloudWatch::new(store.clone(), clock.clone()).with_actions(std::sync::Arc::new(wiring::AlarmNotifications { sns: sns.clone() }));
+    tokio::spawn(nubo_cloudwatch::alarms::run(cloudwatch.clone()));
     vec![
         nubo_iam::service(iam.clone()),
         nubo_iam::sts::service(iam.clone()),
@@ -34,7 +36,7 @@ fn services(store: &Store, clock: &Clock, iam: &nubo_iam::Iam) -> Vec<Box<dyn Ha
         nubo_s3::service(s3),
         nubo_ec2::service(nubo_ec2::Ec2::new(store.clone(), clock.clone())),
         nubo_lambda::service(),
-        nubo_cloudwatch::service(nubo_cloudwatch::CloudWatch::new(store.clone(), clock.clone())),
+        nubo_cloudwatch::service(cloudwatch),
     ]
 }
 
@@ -75,6 +77,8 @@ async fn run(config: Config) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}:{}: {e}", config.host, config.port))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    // Signal handlers are in place before anyone can know the address to signal us after.
+    let shutdown = shutdown_signal().map_err(|e| format!("cannot handle signals: {e}"))?;
     // The first line on stdout: scripts (and the test harness) read the port from it.
     println!("nubo listening on http://{addr}");
     tracing::info!(
@@ -86,17 +90,21 @@ async fn run(config: Config) -> Result<(), String> {
     if config.enforce_iam {
         tracing::info!("IAM is enforced: requests must be signed with valid keys and are authorized by IAM policies");
     }
-    nubo_gateway::server::serve(listener, gateway, shutdown_signal()).await;
+    nubo_gateway::server::serve(listener, gateway, shutdown).await;
     tracing::info!("nubo stopped");
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Resolves on SIGINT or SIGTERM; the handlers are installed when this is called.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
-    tracing::info!("shutting down");
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+        tracing::info!("shutting down");
+    })
 }

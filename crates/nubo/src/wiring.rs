@@ -2,6 +2,7 @@
 //! implemented here with the receiving service's public interface. No service depends on
 //! another.
 
+use nubo_cloudwatch::alarms::AlarmActions;
 use nubo_s3::events::{Destination, EventSink};
 use nubo_sns::{Delivery, QueueMessage};
 use nubo_sqs::{Delivered, Sqs};
@@ -33,5 +34,23 @@ impl Delivery for SnsDelivery {
     fn to_queue(&self, queue_arn: &str, m: QueueMessage) -> Result<(), String> {
         let delivered = Delivered { body: m.body, attributes: m.attributes, group_id: m.group_id, deduplication_id: m.deduplication_id };
         self.sqs.deliver(queue_arn, delivered, "AIDASNSDELIVERY").map(|_| ()).map_err(|e| e.to_string())
+    }
+}
+
+/// CloudWatch alarm notifications, published to SNS topics. The alarm evaluator runs on
+/// its own task; the publish fans out there and then.
+pub struct AlarmNotifications {
+    pub sns: nubo_sns::Sns,
+}
+
+impl AlarmActions for AlarmNotifications {
+    fn publish(&self, topic_arn: &str, subject: &str, message: &str) -> Result<(), nubo_cloudwatch::alarms::ActionError> {
+        let (sns, topic, subject, message) = (self.sns.clone(), topic_arn.to_string(), subject.to_string(), message.to_string());
+        tokio::spawn(async move {
+            if let Err(e) = sns.notify(&topic, &subject, &message).await {
+                tracing::warn!("alarm notification to {topic} not published: {e}");
+            }
+        });
+        Ok(())
     }
 }

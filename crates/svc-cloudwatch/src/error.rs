@@ -9,6 +9,7 @@ pub enum CwError {
     InvalidParameterValue(String),
     InvalidParameterCombination(String),
     MissingParameter(String),
+    ResourceNotFound(String),
     Internal(String),
 }
 
@@ -18,6 +19,7 @@ impl From<CwError> for AwsError {
             CwError::InvalidParameterValue(m) => AwsError::new("InvalidParameterValue", 400, m),
             CwError::InvalidParameterCombination(m) => AwsError::new("InvalidParameterCombination", 400, m),
             CwError::MissingParameter(m) => AwsError::new("MissingParameter", 400, m),
+            CwError::ResourceNotFound(m) => AwsError::new("ResourceNotFound", 404, m),
             CwError::Internal(m) => AwsError::internal(m),
         }
     }

@@ -1,7 +1,10 @@
-//! Amazon CloudWatch: metrics today ([`metrics`]: `PutMetricData`, `ListMetrics`;
-//! [`statistics`]: `GetMetricStatistics`, `GetMetricData` with `MetricStat` queries).
-//! Alarms, dashboards and metric math arrive with the rest of the CloudWatch issue.
+//! Amazon CloudWatch: metrics ([`metrics`]: `PutMetricData`, `ListMetrics`;
+//! [`statistics`]: `GetMetricStatistics`, `GetMetricData` with `MetricStat` queries) and
+//! metric alarms ([`alarms`]: configuration, state machine, history, SNS actions, and the
+//! evaluator that runs on the clock). Dashboards, composite alarms, metric math and Logs
+//! arrive with the rest of the CloudWatch issue.
 
+pub mod alarms;
 mod error;
 mod metrics;
 mod statistics;
@@ -11,16 +14,30 @@ use nubo_core::{AwsError, Clock, RequestContext};
 use nubo_model::generated::cloudwatch::{self, *};
 use nubo_model::Handler;
 use nubo_store::Store;
+use std::sync::Arc;
 
 #[derive(Clone)]
 pub struct CloudWatch {
     store: Store,
     clock: Clock,
+    actions: Arc<dyn alarms::AlarmActions>,
+    /// Wakes the evaluator when an alarm is put.
+    alarms_changed: Arc<tokio::sync::Notify>,
 }
 
 impl CloudWatch {
     pub fn new(store: Store, clock: Clock) -> CloudWatch {
-        CloudWatch { store, clock }
+        CloudWatch { store, clock, actions: Arc::new(alarms::NoActions), alarms_changed: Default::default() }
+    }
+
+    /// One write transaction, with CloudWatch's errors.
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&mut dyn nubo_store::WriteTxn) -> error::Result<T>) -> error::Result<T> {
+        self.store.write(f)
+    }
+
+    pub fn with_actions(mut self, actions: Arc<dyn alarms::AlarmActions>) -> CloudWatch {
+        self.actions = actions;
+        self
     }
 }
 
@@ -58,5 +75,63 @@ impl cloudwatch::CloudWatch for CloudWatch {
     }
     async fn get_metric_data(&self, ctx: &RequestContext, input: GetMetricDataInput) -> Result<GetMetricDataOutput, AwsError> {
         Ok(self.get_metric_data(&ctx.scope, input)?)
+    }
+
+    // Alarms.
+    async fn put_metric_alarm(&self, ctx: &RequestContext, input: PutMetricAlarmInput) -> Result<(), AwsError> {
+        Ok(self.put_metric_alarm(&ctx.scope, input)?)
+    }
+    async fn describe_alarms(&self, ctx: &RequestContext, input: DescribeAlarmsInput) -> Result<DescribeAlarmsOutput, AwsError> {
+        if input.alarm_types.as_ref().is_some_and(|t| !t.iter().any(|x| x == "MetricAlarm")) {
+            return Ok(DescribeAlarmsOutput { metric_alarms: Some(Vec::new()), composite_alarms: Some(Vec::new()), next_token: None });
+        }
+        let alarms = self
+            .alarms(&ctx.scope)?
+            .into_iter()
+            .filter(|a| input.alarm_names.as_ref().is_none_or(|n| n.contains(&a.name)))
+            .filter(|a| input.alarm_name_prefix.as_ref().is_none_or(|p| a.name.starts_with(p.as_str())))
+            .filter(|a| input.state_value.as_ref().is_none_or(|s| *s == a.state))
+            .filter(|a| input.action_prefix.as_ref().is_none_or(|p| a.alarm_actions.iter().chain(&a.ok_actions).chain(&a.insufficient_actions).any(|x| x.starts_with(p.as_str()))))
+            .map(|a| alarms::alarm_out(&a))
+            .collect();
+        Ok(DescribeAlarmsOutput { metric_alarms: Some(alarms), composite_alarms: Some(Vec::new()), next_token: None })
+    }
+    async fn describe_alarms_for_metric(&self, ctx: &RequestContext, input: DescribeAlarmsForMetricInput) -> Result<DescribeAlarmsForMetricOutput, AwsError> {
+        let dims = metrics::sorted_dims(input.dimensions.clone());
+        let alarms = self
+            .alarms(&ctx.scope)?
+            .into_iter()
+            .filter(|a| a.namespace == input.namespace && a.metric_name == input.metric_name)
+            .filter(|a| input.dimensions.is_none() || a.dimensions == dims)
+            .filter(|a| input.statistic.as_ref().is_none_or(|s| !a.extended && *s == a.statistic))
+            .filter(|a| input.extended_statistic.as_ref().is_none_or(|s| a.extended && *s == a.statistic))
+            .filter(|a| input.period.is_none_or(|p| p == a.period))
+            .map(|a| alarms::alarm_out(&a))
+            .collect();
+        Ok(DescribeAlarmsForMetricOutput { metric_alarms: Some(alarms) })
+    }
+    async fn delete_alarms(&self, ctx: &RequestContext, input: DeleteAlarmsInput) -> Result<(), AwsError> {
+        Ok(self.delete_alarms(&ctx.scope, &input.alarm_names)?)
+    }
+    async fn set_alarm_state(&self, ctx: &RequestContext, input: SetAlarmStateInput) -> Result<(), AwsError> {
+        if !["OK", "ALARM", "INSUFFICIENT_DATA"].contains(&input.state_value.as_str()) {
+            return Err(CwError::InvalidParameterValue(format!("The value {} for parameter StateValue is invalid.", input.state_value)).into());
+        }
+        if let Some(d) = &input.state_reason_data {
+            if serde_json::from_str::<serde_json::Value>(d).is_err() {
+                return Err(AwsError::new("InvalidFormat", 400, "The StateReasonData must be valid JSON."));
+            }
+        }
+        self.transition(&ctx.scope, &input.alarm_name, &input.state_value, &input.state_reason, input.state_reason_data)?;
+        Ok(())
+    }
+    async fn describe_alarm_history(&self, ctx: &RequestContext, input: DescribeAlarmHistoryInput) -> Result<DescribeAlarmHistoryOutput, AwsError> {
+        Ok(DescribeAlarmHistoryOutput { alarm_history_items: Some(self.describe_history(&ctx.scope, &input)?), next_token: None })
+    }
+    async fn enable_alarm_actions(&self, ctx: &RequestContext, input: EnableAlarmActionsInput) -> Result<(), AwsError> {
+        Ok(self.set_actions_enabled(&ctx.scope, &input.alarm_names, true)?)
+    }
+    async fn disable_alarm_actions(&self, ctx: &RequestContext, input: DisableAlarmActionsInput) -> Result<(), AwsError> {
+        Ok(self.set_actions_enabled(&ctx.scope, &input.alarm_names, false)?)
     }
 }

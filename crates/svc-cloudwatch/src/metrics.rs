@@ -218,7 +218,7 @@ impl CloudWatch {
             let unit = unit_code(d.unit.as_deref())?;
             rows.push((identity(namespace, &d.metric_name, &dims), d.metric_name.clone(), dims, at_ms, sample.encode(unit)));
         }
-        self.store.write(|tx| {
+        self.write(|tx| {
             for (id, name, dims, at_ms, bytes) in &rows {
                 let key = metric_key(scope, id);
                 let record = MetricRecord { namespace: namespace.to_string(), name: name.clone(), dimensions: dims.clone(), last_put: now };

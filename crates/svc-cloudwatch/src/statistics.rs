@@ -126,6 +126,13 @@ impl CloudWatch {
         Ok(out)
     }
 
+    /// One statistic per period of a metric in `[start, end)`: what alarms evaluate.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn period_stats(&self, scope: &Scope, metric: &str, start: Timestamp, end: Timestamp, period: i32, unit: Option<&str>, stat: &str) -> Result<BTreeMap<i64, f64>> {
+        let buckets = self.buckets(scope, metric, start, end, period, unit)?;
+        Ok(buckets.into_iter().filter(|(slot, _)| *slot >= start.as_millis()).filter_map(|(slot, mut b)| Some((slot, b.stat(stat)?))).collect())
+    }
+
     pub(crate) fn get_metric_statistics(&self, scope: &Scope, input: GetMetricStatisticsInput) -> Result<GetMetricStatisticsOutput> {
         check_period(input.period)?;
         check_range(input.start_time, input.end_time)?;

@@ -233,6 +233,17 @@ impl Sns {
         Ok((id, sequence))
     }
 
+    /// Publishes on behalf of another service (CloudWatch alarm notifications): the
+    /// topic's own account and region publish it. Returns the message id.
+    pub async fn notify(&self, topic_arn: &str, subject: &str, message: &str) -> std::result::Result<String, String> {
+        let arn = nubo_core::arn::Arn::parse(topic_arn).ok_or_else(|| format!("not a topic ARN: {topic_arn}"))?;
+        let mut ctx = RequestContext::for_tests("sns", "Publish");
+        ctx.scope = nubo_core::Scope::new(arn.account.clone(), arn.region.clone());
+        ctx.principal = nubo_core::Principal::Root { account: arn.account.clone() };
+        let m = Outgoing { message: message.to_string(), subject: Some(subject.to_string()), structure: None, attributes: BTreeMap::new(), group_id: None, dedup_id: None };
+        self.publish_one(&ctx, topic_arn, m).await.map(|(id, _)| id).map_err(|e| format!("{e:?}"))
+    }
+
     pub(crate) async fn publish(&self, ctx: &RequestContext, input: PublishInput) -> Result<PublishResponse> {
         let m = Outgoing {
             message: input.message,

@@ -8,6 +8,159 @@ use crate::handler::{Handler, HandlerFuture, HttpFuture, HttpRequest};
 use crate::value::{FromValue, IntoValue, ShapeError, StructReader, StructWriter, Value};
 use nubo_core::{AwsError, RequestContext};
 
+/// The `AlarmHistoryItem` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AlarmHistoryItem {
+    pub alarm_name: ::std::option::Option<::std::string::String>,
+    pub alarm_contributor_id: ::std::option::Option<::std::string::String>,
+    pub alarm_type: ::std::option::Option<::std::string::String>,
+    pub timestamp: ::std::option::Option<::nubo_core::Timestamp>,
+    pub history_item_type: ::std::option::Option<::std::string::String>,
+    pub history_summary: ::std::option::Option<::std::string::String>,
+    pub history_data: ::std::option::Option<::std::string::String>,
+    pub alarm_contributor_attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+}
+
+impl FromValue for AlarmHistoryItem {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(AlarmHistoryItem {
+            alarm_name: r.optional("AlarmName")?,
+            alarm_contributor_id: r.optional("AlarmContributorId")?,
+            alarm_type: r.optional("AlarmType")?,
+            timestamp: r.optional("Timestamp")?,
+            history_item_type: r.optional("HistoryItemType")?,
+            history_summary: r.optional("HistorySummary")?,
+            history_data: r.optional("HistoryData")?,
+            alarm_contributor_attributes: r.optional("AlarmContributorAttributes")?,
+        })
+    }
+}
+
+impl IntoValue for AlarmHistoryItem {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("AlarmName", self.alarm_name);
+        w.optional("AlarmContributorId", self.alarm_contributor_id);
+        w.optional("AlarmType", self.alarm_type);
+        w.optional("Timestamp", self.timestamp);
+        w.optional("HistoryItemType", self.history_item_type);
+        w.optional("HistorySummary", self.history_summary);
+        w.optional("HistoryData", self.history_data);
+        w.optional("AlarmContributorAttributes", self.alarm_contributor_attributes);
+        w.finish()
+    }
+}
+
+/// The `AlarmPromQLCriteria` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AlarmPromQLCriteria {
+    pub query: ::std::string::String,
+    pub pending_period: ::std::option::Option<i32>,
+    pub recovery_period: ::std::option::Option<i32>,
+}
+
+impl FromValue for AlarmPromQLCriteria {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(AlarmPromQLCriteria {
+            query: r.required("Query")?,
+            pending_period: r.optional("PendingPeriod")?,
+            recovery_period: r.optional("RecoveryPeriod")?,
+        })
+    }
+}
+
+impl IntoValue for AlarmPromQLCriteria {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Query", self.query);
+        w.optional("PendingPeriod", self.pending_period);
+        w.optional("RecoveryPeriod", self.recovery_period);
+        w.finish()
+    }
+}
+
+/// The `CompositeAlarm` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CompositeAlarm {
+    pub actions_enabled: ::std::option::Option<bool>,
+    pub alarm_actions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub alarm_arn: ::std::option::Option<::std::string::String>,
+    pub alarm_configuration_updated_timestamp: ::std::option::Option<::nubo_core::Timestamp>,
+    pub alarm_description: ::std::option::Option<::std::string::String>,
+    pub alarm_name: ::std::option::Option<::std::string::String>,
+    pub alarm_rule: ::std::option::Option<::std::string::String>,
+    pub insufficient_data_actions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub ok_actions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub state_reason: ::std::option::Option<::std::string::String>,
+    pub state_reason_data: ::std::option::Option<::std::string::String>,
+    pub state_updated_timestamp: ::std::option::Option<::nubo_core::Timestamp>,
+    pub state_value: ::std::option::Option<::std::string::String>,
+    pub state_transitioned_timestamp: ::std::option::Option<::nubo_core::Timestamp>,
+    pub actions_suppressed_by: ::std::option::Option<::std::string::String>,
+    pub actions_suppressed_reason: ::std::option::Option<::std::string::String>,
+    pub actions_suppressor: ::std::option::Option<::std::string::String>,
+    pub actions_suppressor_wait_period: ::std::option::Option<i32>,
+    pub actions_suppressor_extension_period: ::std::option::Option<i32>,
+}
+
+impl FromValue for CompositeAlarm {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CompositeAlarm {
+            actions_enabled: r.optional("ActionsEnabled")?,
+            alarm_actions: r.optional("AlarmActions")?,
+            alarm_arn: r.optional("AlarmArn")?,
+            alarm_configuration_updated_timestamp: r.optional("AlarmConfigurationUpdatedTimestamp")?,
+            alarm_description: r.optional("AlarmDescription")?,
+            alarm_name: r.optional("AlarmName")?,
+            alarm_rule: r.optional("AlarmRule")?,
+            insufficient_data_actions: r.optional("InsufficientDataActions")?,
+            ok_actions: r.optional("OKActions")?,
+            state_reason: r.optional("StateReason")?,
+            state_reason_data: r.optional("StateReasonData")?,
+            state_updated_timestamp: r.optional("StateUpdatedTimestamp")?,
+            state_value: r.optional("StateValue")?,
+            state_transitioned_timestamp: r.optional("StateTransitionedTimestamp")?,
+            actions_suppressed_by: r.optional("ActionsSuppressedBy")?,
+            actions_suppressed_reason: r.optional("ActionsSuppressedReason")?,
+            actions_suppressor: r.optional("ActionsSuppressor")?,
+            actions_suppressor_wait_period: r.optional("ActionsSuppressorWaitPeriod")?,
+            actions_suppressor_extension_period: r.optional("ActionsSuppressorExtensionPeriod")?,
+        })
+    }
+}
+
+impl IntoValue for CompositeAlarm {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("ActionsEnabled", self.actions_enabled);
+        w.optional("AlarmActions", self.alarm_actions);
+        w.optional("AlarmArn", self.alarm_arn);
+        w.optional("AlarmConfigurationUpdatedTimestamp", self.alarm_configuration_updated_timestamp);
+        w.optional("AlarmDescription", self.alarm_description);
+        w.optional("AlarmName", self.alarm_name);
+        w.optional("AlarmRule", self.alarm_rule);
+        w.optional("InsufficientDataActions", self.insufficient_data_actions);
+        w.optional("OKActions", self.ok_actions);
+        w.optional("StateReason", self.state_reason);
+        w.optional("StateReasonData", self.state_reason_data);
+        w.optional("StateUpdatedTimestamp", self.state_updated_timestamp);
+        w.optional("StateValue", self.state_value);
+        w.optional("StateTransitionedTimestamp", self.state_transitioned_timestamp);
+        w.optional("ActionsSuppressedBy", self.actions_suppressed_by);
+        w.optional("ActionsSuppressedReason", self.actions_suppressed_reason);
+        w.optional("ActionsSuppressor", self.actions_suppressor);
+        w.optional("ActionsSuppressorWaitPeriod", self.actions_suppressor_wait_period);
+        w.optional("ActionsSuppressorExtensionPeriod", self.actions_suppressor_extension_period);
+        w.finish()
+    }
+}
+
 /// The `Datapoint` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Datapoint {
@@ -49,6 +202,249 @@ impl IntoValue for Datapoint {
         w.optional("Maximum", self.maximum);
         w.optional("Unit", self.unit);
         w.optional("ExtendedStatistics", self.extended_statistics);
+        w.finish()
+    }
+}
+
+/// The `DeleteAlarmsInput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteAlarmsInput {
+    pub alarm_names: ::std::vec::Vec<::std::string::String>,
+}
+
+impl FromValue for DeleteAlarmsInput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeleteAlarmsInput {
+            alarm_names: r.required("AlarmNames")?,
+        })
+    }
+}
+
+impl IntoValue for DeleteAlarmsInput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("AlarmNames", self.alarm_names);
+        w.finish()
+    }
+}
+
+/// The `DescribeAlarmHistoryInput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeAlarmHistoryInput {
+    pub alarm_name: ::std::option::Option<::std::string::String>,
+    pub alarm_contributor_id: ::std::option::Option<::std::string::String>,
+    pub alarm_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub history_item_type: ::std::option::Option<::std::string::String>,
+    pub start_date: ::std::option::Option<::nubo_core::Timestamp>,
+    pub end_date: ::std::option::Option<::nubo_core::Timestamp>,
+    pub max_records: ::std::option::Option<i32>,
+    pub next_token: ::std::option::Option<::std::string::String>,
+    pub scan_by: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for DescribeAlarmHistoryInput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DescribeAlarmHistoryInput {
+            alarm_name: r.optional("AlarmName")?,
+            alarm_contributor_id: r.optional("AlarmContributorId")?,
+            alarm_types: r.optional("AlarmTypes")?,
+            history_item_type: r.optional("HistoryItemType")?,
+            start_date: r.optional("StartDate")?,
+            end_date: r.optional("EndDate")?,
+            max_records: r.optional("MaxRecords")?,
+            next_token: r.optional("NextToken")?,
+            scan_by: r.optional("ScanBy")?,
+        })
+    }
+}
+
+impl IntoValue for DescribeAlarmHistoryInput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("AlarmName", self.alarm_name);
+        w.optional("AlarmContributorId", self.alarm_contributor_id);
+        w.optional("AlarmTypes", self.alarm_types);
+        w.optional("HistoryItemType", self.history_item_type);
+        w.optional("StartDate", self.start_date);
+        w.optional("EndDate", self.end_date);
+        w.optional("MaxRecords", self.max_records);
+        w.optional("NextToken", self.next_token);
+        w.optional("ScanBy", self.scan_by);
+        w.finish()
+    }
+}
+
+/// The `DescribeAlarmHistoryOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeAlarmHistoryOutput {
+    pub alarm_history_items: ::std::option::Option<::std::vec::Vec<AlarmHistoryItem>>,
+    pub next_token: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for DescribeAlarmHistoryOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DescribeAlarmHistoryOutput {
+            alarm_history_items: r.optional("AlarmHistoryItems")?,
+            next_token: r.optional("NextToken")?,
+        })
+    }
+}
+
+impl IntoValue for DescribeAlarmHistoryOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("AlarmHistoryItems", self.alarm_history_items);
+        w.optional("NextToken", self.next_token);
+        w.finish()
+    }
+}
+
+/// The `DescribeAlarmsForMetricInput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeAlarmsForMetricInput {
+    pub metric_name: ::std::string::String,
+    pub namespace: ::std::string::String,
+    pub statistic: ::std::option::Option<::std::string::String>,
+    pub extended_statistic: ::std::option::Option<::std::string::String>,
+    pub dimensions: ::std::option::Option<::std::vec::Vec<Dimension>>,
+    pub period: ::std::option::Option<i32>,
+    pub unit: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for DescribeAlarmsForMetricInput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DescribeAlarmsForMetricInput {
+            metric_name: r.required("MetricName")?,
+            namespace: r.required("Namespace")?,
+            statistic: r.optional("Statistic")?,
+            extended_statistic: r.optional("ExtendedStatistic")?,
+            dimensions: r.optional("Dimensions")?,
+            period: r.optional("Period")?,
+            unit: r.optional("Unit")?,
+        })
+    }
+}
+
+impl IntoValue for DescribeAlarmsForMetricInput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("MetricName", self.metric_name);
+        w.member("Namespace", self.namespace);
+        w.optional("Statistic", self.statistic);
+        w.optional("ExtendedStatistic", self.extended_statistic);
+        w.optional("Dimensions", self.dimensions);
+        w.optional("Period", self.period);
+        w.optional("Unit", self.unit);
+        w.finish()
+    }
+}
+
+/// The `DescribeAlarmsForMetricOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeAlarmsForMetricOutput {
+    pub metric_alarms: ::std::option::Option<::std::vec::Vec<MetricAlarm>>,
+}
+
+impl FromValue for DescribeAlarmsForMetricOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DescribeAlarmsForMetricOutput {
+            metric_alarms: r.optional("MetricAlarms")?,
+        })
+    }
+}
+
+impl IntoValue for DescribeAlarmsForMetricOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("MetricAlarms", self.metric_alarms);
+        w.finish()
+    }
+}
+
+/// The `DescribeAlarmsInput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeAlarmsInput {
+    pub alarm_names: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub alarm_name_prefix: ::std::option::Option<::std::string::String>,
+    pub alarm_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub children_of_alarm_name: ::std::option::Option<::std::string::String>,
+    pub parents_of_alarm_name: ::std::option::Option<::std::string::String>,
+    pub state_value: ::std::option::Option<::std::string::String>,
+    pub action_prefix: ::std::option::Option<::std::string::String>,
+    pub max_records: ::std::option::Option<i32>,
+    pub next_token: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for DescribeAlarmsInput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DescribeAlarmsInput {
+            alarm_names: r.optional("AlarmNames")?,
+            alarm_name_prefix: r.optional("AlarmNamePrefix")?,
+            alarm_types: r.optional("AlarmTypes")?,
+            children_of_alarm_name: r.optional("ChildrenOfAlarmName")?,
+            parents_of_alarm_name: r.optional("ParentsOfAlarmName")?,
+            state_value: r.optional("StateValue")?,
+            action_prefix: r.optional("ActionPrefix")?,
+            max_records: r.optional("MaxRecords")?,
+            next_token: r.optional("NextToken")?,
+        })
+    }
+}
+
+impl IntoValue for DescribeAlarmsInput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("AlarmNames", self.alarm_names);
+        w.optional("AlarmNamePrefix", self.alarm_name_prefix);
+        w.optional("AlarmTypes", self.alarm_types);
+        w.optional("ChildrenOfAlarmName", self.children_of_alarm_name);
+        w.optional("ParentsOfAlarmName", self.parents_of_alarm_name);
+        w.optional("StateValue", self.state_value);
+        w.optional("ActionPrefix", self.action_prefix);
+        w.optional("MaxRecords", self.max_records);
+        w.optional("NextToken", self.next_token);
+        w.finish()
+    }
+}
+
+/// The `DescribeAlarmsOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeAlarmsOutput {
+    pub composite_alarms: ::std::option::Option<::std::vec::Vec<CompositeAlarm>>,
+    pub metric_alarms: ::std::option::Option<::std::vec::Vec<MetricAlarm>>,
+    pub next_token: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for DescribeAlarmsOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DescribeAlarmsOutput {
+            composite_alarms: r.optional("CompositeAlarms")?,
+            metric_alarms: r.optional("MetricAlarms")?,
+            next_token: r.optional("NextToken")?,
+        })
+    }
+}
+
+impl IntoValue for DescribeAlarmsOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("CompositeAlarms", self.composite_alarms);
+        w.optional("MetricAlarms", self.metric_alarms);
+        w.optional("NextToken", self.next_token);
         w.finish()
     }
 }
@@ -107,6 +503,54 @@ impl IntoValue for DimensionFilter {
     }
 }
 
+/// The `DisableAlarmActionsInput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DisableAlarmActionsInput {
+    pub alarm_names: ::std::vec::Vec<::std::string::String>,
+}
+
+impl FromValue for DisableAlarmActionsInput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DisableAlarmActionsInput {
+            alarm_names: r.required("AlarmNames")?,
+        })
+    }
+}
+
+impl IntoValue for DisableAlarmActionsInput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("AlarmNames", self.alarm_names);
+        w.finish()
+    }
+}
+
+/// The `EnableAlarmActionsInput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EnableAlarmActionsInput {
+    pub alarm_names: ::std::vec::Vec<::std::string::String>,
+}
+
+impl FromValue for EnableAlarmActionsInput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(EnableAlarmActionsInput {
+            alarm_names: r.required("AlarmNames")?,
+        })
+    }
+}
+
+impl IntoValue for EnableAlarmActionsInput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("AlarmNames", self.alarm_names);
+        w.finish()
+    }
+}
+
 /// The `Entity` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Entity {
@@ -157,6 +601,30 @@ impl IntoValue for EntityMetricData {
         let mut w = StructWriter::new();
         w.optional("Entity", self.entity);
         w.optional("MetricData", self.metric_data);
+        w.finish()
+    }
+}
+
+/// The `EvaluationCriteria` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EvaluationCriteria {
+    pub prom_ql_criteria: ::std::option::Option<AlarmPromQLCriteria>,
+}
+
+impl FromValue for EvaluationCriteria {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(EvaluationCriteria {
+            prom_ql_criteria: r.optional("PromQLCriteria")?,
+        })
+    }
+}
+
+impl IntoValue for EvaluationCriteria {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("PromQLCriteria", self.prom_ql_criteria);
         w.finish()
     }
 }
@@ -461,6 +929,120 @@ impl IntoValue for Metric {
     }
 }
 
+/// The `MetricAlarm` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MetricAlarm {
+    pub alarm_name: ::std::option::Option<::std::string::String>,
+    pub alarm_arn: ::std::option::Option<::std::string::String>,
+    pub alarm_description: ::std::option::Option<::std::string::String>,
+    pub alarm_configuration_updated_timestamp: ::std::option::Option<::nubo_core::Timestamp>,
+    pub actions_enabled: ::std::option::Option<bool>,
+    pub ok_actions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub alarm_actions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub insufficient_data_actions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub state_value: ::std::option::Option<::std::string::String>,
+    pub state_reason: ::std::option::Option<::std::string::String>,
+    pub state_reason_data: ::std::option::Option<::std::string::String>,
+    pub state_updated_timestamp: ::std::option::Option<::nubo_core::Timestamp>,
+    pub metric_name: ::std::option::Option<::std::string::String>,
+    pub namespace: ::std::option::Option<::std::string::String>,
+    pub statistic: ::std::option::Option<::std::string::String>,
+    pub extended_statistic: ::std::option::Option<::std::string::String>,
+    pub dimensions: ::std::option::Option<::std::vec::Vec<Dimension>>,
+    pub period: ::std::option::Option<i32>,
+    pub unit: ::std::option::Option<::std::string::String>,
+    pub evaluation_periods: ::std::option::Option<i32>,
+    pub datapoints_to_alarm: ::std::option::Option<i32>,
+    pub threshold: ::std::option::Option<f64>,
+    pub comparison_operator: ::std::option::Option<::std::string::String>,
+    pub treat_missing_data: ::std::option::Option<::std::string::String>,
+    pub evaluate_low_sample_count_percentile: ::std::option::Option<::std::string::String>,
+    pub metrics: ::std::option::Option<::std::vec::Vec<MetricDataQuery>>,
+    pub threshold_metric_id: ::std::option::Option<::std::string::String>,
+    pub evaluation_state: ::std::option::Option<::std::string::String>,
+    pub state_transitioned_timestamp: ::std::option::Option<::nubo_core::Timestamp>,
+    pub evaluation_criteria: ::std::option::Option<EvaluationCriteria>,
+    pub evaluation_interval: ::std::option::Option<i32>,
+}
+
+impl FromValue for MetricAlarm {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(MetricAlarm {
+            alarm_name: r.optional("AlarmName")?,
+            alarm_arn: r.optional("AlarmArn")?,
+            alarm_description: r.optional("AlarmDescription")?,
+            alarm_configuration_updated_timestamp: r.optional("AlarmConfigurationUpdatedTimestamp")?,
+            actions_enabled: r.optional("ActionsEnabled")?,
+            ok_actions: r.optional("OKActions")?,
+            alarm_actions: r.optional("AlarmActions")?,
+            insufficient_data_actions: r.optional("InsufficientDataActions")?,
+            state_value: r.optional("StateValue")?,
+            state_reason: r.optional("StateReason")?,
+            state_reason_data: r.optional("StateReasonData")?,
+            state_updated_timestamp: r.optional("StateUpdatedTimestamp")?,
+            metric_name: r.optional("MetricName")?,
+            namespace: r.optional("Namespace")?,
+            statistic: r.optional("Statistic")?,
+            extended_statistic: r.optional("ExtendedStatistic")?,
+            dimensions: r.optional("Dimensions")?,
+            period: r.optional("Period")?,
+            unit: r.optional("Unit")?,
+            evaluation_periods: r.optional("EvaluationPeriods")?,
+            datapoints_to_alarm: r.optional("DatapointsToAlarm")?,
+            threshold: r.optional("Threshold")?,
+            comparison_operator: r.optional("ComparisonOperator")?,
+            treat_missing_data: r.optional("TreatMissingData")?,
+            evaluate_low_sample_count_percentile: r.optional("EvaluateLowSampleCountPercentile")?,
+            metrics: r.optional("Metrics")?,
+            threshold_metric_id: r.optional("ThresholdMetricId")?,
+            evaluation_state: r.optional("EvaluationState")?,
+            state_transitioned_timestamp: r.optional("StateTransitionedTimestamp")?,
+            evaluation_criteria: r.optional("EvaluationCriteria")?,
+            evaluation_interval: r.optional("EvaluationInterval")?,
+        })
+    }
+}
+
+impl IntoValue for MetricAlarm {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("AlarmName", self.alarm_name);
+        w.optional("AlarmArn", self.alarm_arn);
+        w.optional("AlarmDescription", self.alarm_description);
+        w.optional("AlarmConfigurationUpdatedTimestamp", self.alarm_configuration_updated_timestamp);
+        w.optional("ActionsEnabled", self.actions_enabled);
+        w.optional("OKActions", self.ok_actions);
+        w.optional("AlarmActions", self.alarm_actions);
+        w.optional("InsufficientDataActions", self.insufficient_data_actions);
+        w.optional("StateValue", self.state_value);
+        w.optional("StateReason", self.state_reason);
+        w.optional("StateReasonData", self.state_reason_data);
+        w.optional("StateUpdatedTimestamp", self.state_updated_timestamp);
+        w.optional("MetricName", self.metric_name);
+        w.optional("Namespace", self.namespace);
+        w.optional("Statistic", self.statistic);
+        w.optional("ExtendedStatistic", self.extended_statistic);
+        w.optional("Dimensions", self.dimensions);
+        w.optional("Period", self.period);
+        w.optional("Unit", self.unit);
+        w.optional("EvaluationPeriods", self.evaluation_periods);
+        w.optional("DatapointsToAlarm", self.datapoints_to_alarm);
+        w.optional("Threshold", self.threshold);
+        w.optional("ComparisonOperator", self.comparison_operator);
+        w.optional("TreatMissingData", self.treat_missing_data);
+        w.optional("EvaluateLowSampleCountPercentile", self.evaluate_low_sample_count_percentile);
+        w.optional("Metrics", self.metrics);
+        w.optional("ThresholdMetricId", self.threshold_metric_id);
+        w.optional("EvaluationState", self.evaluation_state);
+        w.optional("StateTransitionedTimestamp", self.state_transitioned_timestamp);
+        w.optional("EvaluationCriteria", self.evaluation_criteria);
+        w.optional("EvaluationInterval", self.evaluation_interval);
+        w.finish()
+    }
+}
+
 /// The `MetricDataQuery` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MetricDataQuery {
@@ -623,6 +1205,99 @@ impl IntoValue for MetricStat {
     }
 }
 
+/// The `PutMetricAlarmInput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PutMetricAlarmInput {
+    pub alarm_name: ::std::string::String,
+    pub alarm_description: ::std::option::Option<::std::string::String>,
+    pub actions_enabled: ::std::option::Option<bool>,
+    pub ok_actions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub alarm_actions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub insufficient_data_actions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub metric_name: ::std::option::Option<::std::string::String>,
+    pub namespace: ::std::option::Option<::std::string::String>,
+    pub statistic: ::std::option::Option<::std::string::String>,
+    pub extended_statistic: ::std::option::Option<::std::string::String>,
+    pub dimensions: ::std::option::Option<::std::vec::Vec<Dimension>>,
+    pub period: ::std::option::Option<i32>,
+    pub unit: ::std::option::Option<::std::string::String>,
+    pub evaluation_periods: ::std::option::Option<i32>,
+    pub datapoints_to_alarm: ::std::option::Option<i32>,
+    pub threshold: ::std::option::Option<f64>,
+    pub comparison_operator: ::std::option::Option<::std::string::String>,
+    pub treat_missing_data: ::std::option::Option<::std::string::String>,
+    pub evaluate_low_sample_count_percentile: ::std::option::Option<::std::string::String>,
+    pub metrics: ::std::option::Option<::std::vec::Vec<MetricDataQuery>>,
+    pub tags: ::std::option::Option<::std::vec::Vec<Tag>>,
+    pub threshold_metric_id: ::std::option::Option<::std::string::String>,
+    pub evaluation_criteria: ::std::option::Option<EvaluationCriteria>,
+    pub evaluation_interval: ::std::option::Option<i32>,
+}
+
+impl FromValue for PutMetricAlarmInput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(PutMetricAlarmInput {
+            alarm_name: r.required("AlarmName")?,
+            alarm_description: r.optional("AlarmDescription")?,
+            actions_enabled: r.optional("ActionsEnabled")?,
+            ok_actions: r.optional("OKActions")?,
+            alarm_actions: r.optional("AlarmActions")?,
+            insufficient_data_actions: r.optional("InsufficientDataActions")?,
+            metric_name: r.optional("MetricName")?,
+            namespace: r.optional("Namespace")?,
+            statistic: r.optional("Statistic")?,
+            extended_statistic: r.optional("ExtendedStatistic")?,
+            dimensions: r.optional("Dimensions")?,
+            period: r.optional("Period")?,
+            unit: r.optional("Unit")?,
+            evaluation_periods: r.optional("EvaluationPeriods")?,
+            datapoints_to_alarm: r.optional("DatapointsToAlarm")?,
+            threshold: r.optional("Threshold")?,
+            comparison_operator: r.optional("ComparisonOperator")?,
+            treat_missing_data: r.optional("TreatMissingData")?,
+            evaluate_low_sample_count_percentile: r.optional("EvaluateLowSampleCountPercentile")?,
+            metrics: r.optional("Metrics")?,
+            tags: r.optional("Tags")?,
+            threshold_metric_id: r.optional("ThresholdMetricId")?,
+            evaluation_criteria: r.optional("EvaluationCriteria")?,
+            evaluation_interval: r.optional("EvaluationInterval")?,
+        })
+    }
+}
+
+impl IntoValue for PutMetricAlarmInput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("AlarmName", self.alarm_name);
+        w.optional("AlarmDescription", self.alarm_description);
+        w.optional("ActionsEnabled", self.actions_enabled);
+        w.optional("OKActions", self.ok_actions);
+        w.optional("AlarmActions", self.alarm_actions);
+        w.optional("InsufficientDataActions", self.insufficient_data_actions);
+        w.optional("MetricName", self.metric_name);
+        w.optional("Namespace", self.namespace);
+        w.optional("Statistic", self.statistic);
+        w.optional("ExtendedStatistic", self.extended_statistic);
+        w.optional("Dimensions", self.dimensions);
+        w.optional("Period", self.period);
+        w.optional("Unit", self.unit);
+        w.optional("EvaluationPeriods", self.evaluation_periods);
+        w.optional("DatapointsToAlarm", self.datapoints_to_alarm);
+        w.optional("Threshold", self.threshold);
+        w.optional("ComparisonOperator", self.comparison_operator);
+        w.optional("TreatMissingData", self.treat_missing_data);
+        w.optional("EvaluateLowSampleCountPercentile", self.evaluate_low_sample_count_percentile);
+        w.optional("Metrics", self.metrics);
+        w.optional("Tags", self.tags);
+        w.optional("ThresholdMetricId", self.threshold_metric_id);
+        w.optional("EvaluationCriteria", self.evaluation_criteria);
+        w.optional("EvaluationInterval", self.evaluation_interval);
+        w.finish()
+    }
+}
+
 /// The `PutMetricDataInput` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PutMetricDataInput {
@@ -652,6 +1327,39 @@ impl IntoValue for PutMetricDataInput {
         w.optional("MetricData", self.metric_data);
         w.optional("EntityMetricData", self.entity_metric_data);
         w.optional("StrictEntityValidation", self.strict_entity_validation);
+        w.finish()
+    }
+}
+
+/// The `SetAlarmStateInput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SetAlarmStateInput {
+    pub alarm_name: ::std::string::String,
+    pub state_value: ::std::string::String,
+    pub state_reason: ::std::string::String,
+    pub state_reason_data: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for SetAlarmStateInput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(SetAlarmStateInput {
+            alarm_name: r.required("AlarmName")?,
+            state_value: r.required("StateValue")?,
+            state_reason: r.required("StateReason")?,
+            state_reason_data: r.optional("StateReasonData")?,
+        })
+    }
+}
+
+impl IntoValue for SetAlarmStateInput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("AlarmName", self.alarm_name);
+        w.member("StateValue", self.state_value);
+        w.member("StateReason", self.state_reason);
+        w.optional("StateReasonData", self.state_reason_data);
         w.finish()
     }
 }
@@ -689,6 +1397,33 @@ impl IntoValue for StatisticSet {
     }
 }
 
+/// The `Tag` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Tag {
+    pub key: ::std::string::String,
+    pub value: ::std::string::String,
+}
+
+impl FromValue for Tag {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(Tag {
+            key: r.required("Key")?,
+            value: r.required("Value")?,
+        })
+    }
+}
+
+impl IntoValue for Tag {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Key", self.key);
+        w.member("Value", self.value);
+        w.finish()
+    }
+}
+
 /// The operations of `cloudwatch` that nubo implements; each defaults to `NotImplemented`.
 pub trait CloudWatch: Send + Sync + 'static {
     fn list_metrics(&self, ctx: &RequestContext, input: ListMetricsInput) -> impl ::std::future::Future<Output = ::std::result::Result<ListMetricsOutput, AwsError>> + Send {
@@ -709,6 +1444,46 @@ pub trait CloudWatch: Send + Sync + 'static {
     fn get_metric_data(&self, ctx: &RequestContext, input: GetMetricDataInput) -> impl ::std::future::Future<Output = ::std::result::Result<GetMetricDataOutput, AwsError>> + Send {
         let _ = (ctx, input);
         async { Err(AwsError::not_implemented("cloudwatch", "GetMetricData")) }
+    }
+
+    fn put_metric_alarm(&self, ctx: &RequestContext, input: PutMetricAlarmInput) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("cloudwatch", "PutMetricAlarm")) }
+    }
+
+    fn describe_alarms(&self, ctx: &RequestContext, input: DescribeAlarmsInput) -> impl ::std::future::Future<Output = ::std::result::Result<DescribeAlarmsOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("cloudwatch", "DescribeAlarms")) }
+    }
+
+    fn describe_alarms_for_metric(&self, ctx: &RequestContext, input: DescribeAlarmsForMetricInput) -> impl ::std::future::Future<Output = ::std::result::Result<DescribeAlarmsForMetricOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("cloudwatch", "DescribeAlarmsForMetric")) }
+    }
+
+    fn delete_alarms(&self, ctx: &RequestContext, input: DeleteAlarmsInput) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("cloudwatch", "DeleteAlarms")) }
+    }
+
+    fn set_alarm_state(&self, ctx: &RequestContext, input: SetAlarmStateInput) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("cloudwatch", "SetAlarmState")) }
+    }
+
+    fn describe_alarm_history(&self, ctx: &RequestContext, input: DescribeAlarmHistoryInput) -> impl ::std::future::Future<Output = ::std::result::Result<DescribeAlarmHistoryOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("cloudwatch", "DescribeAlarmHistory")) }
+    }
+
+    fn enable_alarm_actions(&self, ctx: &RequestContext, input: EnableAlarmActionsInput) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("cloudwatch", "EnableAlarmActions")) }
+    }
+
+    fn disable_alarm_actions(&self, ctx: &RequestContext, input: DisableAlarmActionsInput) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("cloudwatch", "DisableAlarmActions")) }
     }
 
     /// The AWS error for input that does not fit the operation's shapes.
@@ -759,7 +1534,7 @@ impl<S: CloudWatch> Handler for Service<S> {
     }
 
     fn implements(&self, operation: &str) -> bool {
-        matches!(operation, "ListMetrics" | "PutMetricData" | "GetMetricStatistics" | "GetMetricData")
+        matches!(operation, "ListMetrics" | "PutMetricData" | "GetMetricStatistics" | "GetMetricData" | "PutMetricAlarm" | "DescribeAlarms" | "DescribeAlarmsForMetric" | "DeleteAlarms" | "SetAlarmState" | "DescribeAlarmHistory" | "EnableAlarmActions" | "DisableAlarmActions")
     }
 
     fn http<'a>(&'a self, req: &'a HttpRequest<'a>) -> ::std::option::Option<HttpFuture<'a>> {
@@ -800,6 +1575,38 @@ impl<S: CloudWatch> Handler for Service<S> {
                 "GetMetricData" => {
                     let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
                     Ok(self.0.get_metric_data(ctx, input).await?.into_value())
+                }
+                "PutMetricAlarm" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.put_metric_alarm(ctx, input).await?.into_value())
+                }
+                "DescribeAlarms" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.describe_alarms(ctx, input).await?.into_value())
+                }
+                "DescribeAlarmsForMetric" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.describe_alarms_for_metric(ctx, input).await?.into_value())
+                }
+                "DeleteAlarms" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.delete_alarms(ctx, input).await?.into_value())
+                }
+                "SetAlarmState" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.set_alarm_state(ctx, input).await?.into_value())
+                }
+                "DescribeAlarmHistory" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.describe_alarm_history(ctx, input).await?.into_value())
+                }
+                "EnableAlarmActions" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.enable_alarm_actions(ctx, input).await?.into_value())
+                }
+                "DisableAlarmActions" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.disable_alarm_actions(ctx, input).await?.into_value())
                 }
                 other => Err(AwsError::not_implemented("cloudwatch", other)),
             }
