@@ -367,3 +367,24 @@ def test_messages_expire_after_the_retention_period(client_config):
         assert sqs.receive_message(QueueUrl=q).get("Messages", []) == []
     finally:
         n.stop()
+
+
+def test_add_and_remove_permission_edit_the_queue_policy(boto):
+    import json
+    import uuid
+    from botocore.exceptions import ClientError
+    sqs = boto("sqs")
+    url = sqs.create_queue(QueueName=f"shared-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    sqs.add_permission(QueueUrl=url, Label="partner", AWSAccountIds=["111122223333"], Actions=["SendMessage", "GetQueueUrl"])
+    policy = json.loads(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]["Policy"])
+    statement = policy["Statement"][0]
+    assert statement["Sid"] == "partner" and statement["Principal"] == {"AWS": ["arn:aws:iam::111122223333:root"]}
+    assert statement["Action"] == ["SQS:SendMessage", "SQS:GetQueueUrl"]
+    with pytest.raises(ClientError) as e:
+        sqs.add_permission(QueueUrl=url, Label="partner", AWSAccountIds=["111122223333"], Actions=["SendMessage"])
+    assert e.value.response["Error"]["Code"] in ("InvalidParameterValue", "AWS.SimpleQueueService.InvalidParameterValue")
+    sqs.remove_permission(QueueUrl=url, Label="partner")
+    assert "Policy" not in sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"]).get("Attributes", {})
+    with pytest.raises(ClientError) as e:
+        sqs.remove_permission(QueueUrl=url, Label="partner")
+    assert "InvalidParameterValue" in e.value.response["Error"]["Code"]

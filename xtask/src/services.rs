@@ -61,7 +61,7 @@ pub const SERVICES: &[ServiceSpec] = &[
             "GetQueueAttributes", "SetQueueAttributes", "TagQueue", "UntagQueue", "ListQueueTags",
             "SendMessage", "SendMessageBatch", "ReceiveMessage", "DeleteMessage", "DeleteMessageBatch",
             "ChangeMessageVisibility", "ChangeMessageVisibilityBatch", "ListDeadLetterSourceQueues",
-            "StartMessageMoveTask", "ListMessageMoveTasks", "CancelMessageMoveTask",
+            "StartMessageMoveTask", "ListMessageMoveTasks", "CancelMessageMoveTask", "AddPermission", "RemovePermission",
         ],
     },
     ServiceSpec {

@@ -12,6 +12,7 @@ mod error;
 mod md5;
 mod messages;
 mod queues;
+mod permissions;
 mod records;
 mod redrive;
 
@@ -54,6 +55,12 @@ pub fn service(sqs: Sqs) -> Box<dyn Handler> {
 
 /// Every operation delegates to its module; this block is the whole API surface.
 impl sqs::Sqs for Sqs {
+    async fn add_permission(&self, ctx: &RequestContext, input: AddPermissionRequest) -> Result<(), AwsError> {
+        Ok(Sqs::add_permission(self, ctx, &input.queue_url, &input.label, &input.aws_account_ids, &input.actions).await?)
+    }
+    async fn remove_permission(&self, ctx: &RequestContext, input: RemovePermissionRequest) -> Result<(), AwsError> {
+        Ok(Sqs::remove_permission(self, ctx, &input.queue_url, &input.label).await?)
+    }
     /// A queue's `Policy` attribute is its resource policy.
     fn resource_policy(&self, _: &RequestContext, arn: &str) -> Option<String> {
         let parts: Vec<&str> = arn.splitn(6, ':').collect();

@@ -8,6 +8,39 @@ use crate::handler::{Handler, HandlerFuture, HttpFuture, HttpRequest};
 use crate::value::{FromValue, IntoValue, ShapeError, StructReader, StructWriter, Value};
 use nubo_core::{AwsError, RequestContext};
 
+/// The `AddPermissionRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AddPermissionRequest {
+    pub queue_url: ::std::string::String,
+    pub label: ::std::string::String,
+    pub aws_account_ids: ::std::vec::Vec<::std::string::String>,
+    pub actions: ::std::vec::Vec<::std::string::String>,
+}
+
+impl FromValue for AddPermissionRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(AddPermissionRequest {
+            queue_url: r.required("QueueUrl")?,
+            label: r.required("Label")?,
+            aws_account_ids: r.required("AWSAccountIds")?,
+            actions: r.required("Actions")?,
+        })
+    }
+}
+
+impl IntoValue for AddPermissionRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("QueueUrl", self.queue_url);
+        w.member("Label", self.label);
+        w.member("AWSAccountIds", self.aws_account_ids);
+        w.member("Actions", self.actions);
+        w.finish()
+    }
+}
+
 /// The `BatchResultErrorEntry` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BatchResultErrorEntry {
@@ -1007,6 +1040,33 @@ impl IntoValue for ReceiveMessageResult {
     }
 }
 
+/// The `RemovePermissionRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RemovePermissionRequest {
+    pub queue_url: ::std::string::String,
+    pub label: ::std::string::String,
+}
+
+impl FromValue for RemovePermissionRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(RemovePermissionRequest {
+            queue_url: r.required("QueueUrl")?,
+            label: r.required("Label")?,
+        })
+    }
+}
+
+impl IntoValue for RemovePermissionRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("QueueUrl", self.queue_url);
+        w.member("Label", self.label);
+        w.finish()
+    }
+}
+
 /// The `SendMessageBatchRequest` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SendMessageBatchRequest {
@@ -1462,6 +1522,16 @@ pub trait Sqs: Send + Sync + 'static {
         async { Err(AwsError::not_implemented("sqs", "CancelMessageMoveTask")) }
     }
 
+    fn add_permission(&self, ctx: &RequestContext, input: AddPermissionRequest) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("sqs", "AddPermission")) }
+    }
+
+    fn remove_permission(&self, ctx: &RequestContext, input: RemovePermissionRequest) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("sqs", "RemovePermission")) }
+    }
+
     /// The AWS error for input that does not fit the operation's shapes.
     fn invalid_input(&self, e: ShapeError) -> AwsError {
         crate::handler::validation_error(e)
@@ -1510,7 +1580,7 @@ impl<S: Sqs> Handler for Service<S> {
     }
 
     fn implements(&self, operation: &str) -> bool {
-        matches!(operation, "CreateQueue" | "GetQueueUrl" | "ListQueues" | "DeleteQueue" | "PurgeQueue" | "GetQueueAttributes" | "SetQueueAttributes" | "TagQueue" | "UntagQueue" | "ListQueueTags" | "SendMessage" | "SendMessageBatch" | "ReceiveMessage" | "DeleteMessage" | "DeleteMessageBatch" | "ChangeMessageVisibility" | "ChangeMessageVisibilityBatch" | "ListDeadLetterSourceQueues" | "StartMessageMoveTask" | "ListMessageMoveTasks" | "CancelMessageMoveTask")
+        matches!(operation, "CreateQueue" | "GetQueueUrl" | "ListQueues" | "DeleteQueue" | "PurgeQueue" | "GetQueueAttributes" | "SetQueueAttributes" | "TagQueue" | "UntagQueue" | "ListQueueTags" | "SendMessage" | "SendMessageBatch" | "ReceiveMessage" | "DeleteMessage" | "DeleteMessageBatch" | "ChangeMessageVisibility" | "ChangeMessageVisibilityBatch" | "ListDeadLetterSourceQueues" | "StartMessageMoveTask" | "ListMessageMoveTasks" | "CancelMessageMoveTask" | "AddPermission" | "RemovePermission")
     }
 
     fn http<'a>(&'a self, req: &'a HttpRequest<'a>) -> ::std::option::Option<HttpFuture<'a>> {
@@ -1619,6 +1689,14 @@ impl<S: Sqs> Handler for Service<S> {
                 "CancelMessageMoveTask" => {
                     let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
                     Ok(self.0.cancel_message_move_task(ctx, input).await?.into_value())
+                }
+                "AddPermission" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.add_permission(ctx, input).await?.into_value())
+                }
+                "RemovePermission" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.remove_permission(ctx, input).await?.into_value())
                 }
                 other => Err(AwsError::not_implemented("sqs", other)),
             }
