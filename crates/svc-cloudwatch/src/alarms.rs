@@ -52,6 +52,9 @@ pub struct AlarmRecord {
     pub period: i32,
     pub evaluation_periods: i32,
     pub datapoints_to_alarm: i32,
+    /// Whether the client set `DatapointsToAlarm` (AWS shows it only then).
+    #[serde(default)]
+    pub datapoints_given: bool,
     pub threshold: f64,
     pub comparison: String,
     pub treat_missing: String,
@@ -181,6 +184,18 @@ pub fn evaluate(a: &AlarmRecord, values: &[(Timestamp, Option<f64>)], now: Times
     })
 }
 
+/// `SampleCount` -> `SAMPLE_COUNT`, as notifications name statistics.
+fn statistic_constant(s: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    out
+}
+
 fn region_name(region: &str) -> String {
     match region {
         "us-east-1" => "US East (N. Virginia)".into(),
@@ -213,7 +228,7 @@ pub fn notification(a: &AlarmRecord, old: &str, now: Timestamp) -> String {
             "MetricName": a.metric_name,
             "Namespace": a.namespace,
             "StatisticType": if a.extended { "ExtendedStatistic" } else { "Statistic" },
-            "Statistic": if a.extended { serde_json::Value::Null } else { a.statistic.to_uppercase().into() },
+            "Statistic": if a.extended { serde_json::Value::Null } else { statistic_constant(&a.statistic).into() },
             "ExtendedStatistic": if a.extended { a.statistic.clone().into() } else { serde_json::Value::Null },
             "Unit": a.unit,
             "Dimensions": a.dimensions.iter().map(|(n, v)| json!({"value": v, "name": n})).collect::<Vec<_>>(),
@@ -252,7 +267,7 @@ pub fn alarm_out(a: &AlarmRecord) -> MetricAlarm {
         period: Some(a.period),
         unit: a.unit.clone(),
         evaluation_periods: Some(a.evaluation_periods),
-        datapoints_to_alarm: Some(a.datapoints_to_alarm),
+        datapoints_to_alarm: a.datapoints_given.then_some(a.datapoints_to_alarm),
         threshold: Some(a.threshold),
         comparison_operator: Some(a.comparison.clone()),
         treat_missing_data: Some(a.treat_missing.clone()),
@@ -282,15 +297,21 @@ impl CloudWatch {
             (None, Some(e)) => return Err(CwError::InvalidParameterValue(format!("The value {e} for parameter ExtendedStatistic is invalid."))),
             _ => return Err(CwError::InvalidParameterCombination("Exactly one of Statistic and ExtendedStatistic must be specified.".into())),
         };
-        if !(period == 10 || period == 30 || (period >= 60 && period % 60 == 0)) {
-            return Err(CwError::InvalidParameterValue("Period must be 10, 30 or a multiple of 60.".into()));
+        if !(period == 10 || period == 20 || period == 30 || (period >= 60 && period % 60 == 0)) {
+            return Err(CwError::InvalidParameterValue("Period must be 10, 20, 30 or a multiple of 60.".into()));
         }
+        // A bad unit would fail every evaluation: refuse it here.
+        crate::metrics::unit_code(input.unit.as_deref())?;
         let datapoints = input.datapoints_to_alarm.unwrap_or(evaluation_periods);
         if evaluation_periods < 1 || datapoints < 1 || datapoints > evaluation_periods {
             return Err(CwError::InvalidParameterValue("DatapointsToAlarm must be between 1 and EvaluationPeriods.".into()));
         }
-        if i64::from(evaluation_periods) * i64::from(period) > 86_400 * 7 {
-            return Err(CwError::InvalidParameterValue("The evaluation period of the alarm cannot exceed 7 days.".into()));
+        let limit = if period < 3600 { 86_400 } else { 86_400 * 7 };
+        if i64::from(evaluation_periods) * i64::from(period) > limit {
+            return Err(CwError::InvalidParameterValue(format!(
+                "The evaluation period of the alarm cannot exceed {}.",
+                if period < 3600 { "one day for periods under an hour" } else { "7 days" }
+            )));
         }
         let treat_missing = input.treat_missing_data.clone().unwrap_or_else(|| "missing".into());
         if !["missing", "ignore", "breaching", "notBreaching"].contains(&treat_missing.as_str()) {
@@ -319,6 +340,7 @@ impl CloudWatch {
                 period,
                 evaluation_periods,
                 datapoints_to_alarm: datapoints,
+                datapoints_given: input.datapoints_to_alarm.is_some(),
                 threshold,
                 comparison: comparison.clone(),
                 treat_missing: treat_missing.clone(),
@@ -337,7 +359,7 @@ impl CloudWatch {
             };
             put_json(tx, ALARMS, &key, &record)?;
             let summary = if existing.is_some() { format!("Alarm \"{name}\" updated") } else { format!("Alarm \"{name}\" created") };
-            self.history(tx, scope, &name, now, "ConfigurationUpdate", &summary, &json!({"type": "Update", "version": "1.0"}).to_string())?;
+            self.history(tx, scope, &name, now, "ConfigurationUpdate", &summary, &json!({"type": if existing.is_some() { "Update" } else { "Create" }, "version": "1.0"}).to_string())?;
             Ok(())
         })?;
         self.alarms_changed.notify_one();
@@ -413,7 +435,8 @@ impl CloudWatch {
                 "OK" => &a.ok_actions,
                 _ => &a.insufficient_actions,
             };
-            let subject = format!("{}: \"{}\" in {}", a.state, a.name, region_name(&a.region));
+            // SNS takes subjects of up to 100 characters: long alarm names are cut.
+            let subject: String = format!("{}: \"{}\" in {}", a.state, a.name, region_name(&a.region)).chars().take(100).collect();
             let message = notification(&a, &old, now);
             for arn in actions.iter().filter(|arn| arn.starts_with("arn:aws:sns:")) {
                 let outcome = self.actions.publish(arn, &subject, &message);
@@ -475,12 +498,18 @@ impl CloudWatch {
         let all: Vec<AlarmRecord> = self.store.read(|tx| scan_json::<AlarmRecord>(tx, ALARMS, b"", None, usize::MAX))?.into_iter().map(|(_, a)| a).collect();
         let mut changed = 0;
         for a in all {
-            let values = self.alarm_values(&a, now)?;
-            if let Some(v) = evaluate(&a, &values, now) {
-                let scope = Scope::new(a.account.clone(), a.region.clone());
-                if v.state != a.state && self.transition(&scope, &a.name, v.state, &v.reason, Some(v.reason_data))? {
-                    changed += 1;
+            // One alarm's trouble (deleted meanwhile, say) never stops the others.
+            let outcome = self.alarm_values(&a, now).and_then(|values| match evaluate(&a, &values, now) {
+                Some(v) if v.state != a.state => {
+                    let scope = Scope::new(a.account.clone(), a.region.clone());
+                    self.transition(&scope, &a.name, v.state, &v.reason, Some(v.reason_data))
                 }
+                _ => Ok(false),
+            });
+            match outcome {
+                Ok(true) => changed += 1,
+                Ok(false) => {}
+                Err(e) => tracing::warn!("alarm {} not evaluated: {e:?}", a.name),
             }
         }
         Ok(changed)
@@ -522,6 +551,7 @@ mod tests {
             period: 60,
             evaluation_periods: n,
             datapoints_to_alarm: m,
+            datapoints_given: true,
             threshold: 60.0,
             comparison: "GreaterThanThreshold".into(),
             treat_missing: treat.into(),
@@ -571,6 +601,7 @@ mod tests {
         assert_eq!(n["OldStateValue"], "OK");
         assert_eq!(n["Region"], "US East (N. Virginia)");
         assert_eq!(n["Trigger"]["Statistic"], "AVERAGE");
+        assert_eq!(statistic_constant("SampleCount"), "SAMPLE_COUNT");
         assert_eq!(n["Trigger"]["ComparisonOperator"], "GreaterThanThreshold");
     }
 }

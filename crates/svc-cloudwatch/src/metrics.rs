@@ -12,7 +12,6 @@ use nubo_core::{Scope, Timestamp};
 use nubo_model::generated::cloudwatch::{Dimension, DimensionFilter, Metric, MetricDatum};
 use nubo_store::{get_json, put_json, scan_json};
 use serde::{Deserialize, Serialize};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 pub const METRICS: &str = "cloudwatch.metrics";
 pub const POINTS: &str = "cloudwatch.points";
@@ -129,8 +128,6 @@ pub fn point_key(scope: &Scope, identity: &str, at_ms: i64, seq: u64) -> Vec<u8>
     nubo_store::key::key(&[&scope.account, &scope.region, identity, &format!("{:016x}", at_ms.max(0)), &format!("{seq:016x}")])
 }
 
-static SEQ: AtomicU64 = AtomicU64::new(0);
-
 fn check_value(v: f64) -> Result<()> {
     if !v.is_finite() || v.abs() > 2f64.powi(360) || (v != 0.0 && v.abs() < 2f64.powi(-260)) {
         return Err(CwError::InvalidParameterValue(format!("The value {v} for parameter MetricData.member.Value is invalid.")));
@@ -161,6 +158,12 @@ fn sample_of(d: &MetricDatum) -> Result<Sample> {
     }
     if let Some(values) = &d.values {
         let counts = d.counts.clone().unwrap_or_else(|| vec![1.0; values.len()]);
+        if values.is_empty() {
+            return Err(CwError::InvalidParameterValue("The collection MetricData.member.Values must not be empty.".into()));
+        }
+        if counts.iter().any(|c| !c.is_finite() || *c <= 0.0) {
+            return Err(CwError::InvalidParameterValue("The values of MetricData.member.Counts must be positive numbers.".into()));
+        }
         if counts.len() != values.len() {
             return Err(CwError::InvalidParameterValue("The parameters MetricData.member.Values and MetricData.member.Counts must be of the same size.".into()));
         }
@@ -225,7 +228,8 @@ impl CloudWatch {
                 if get_json::<MetricRecord>(tx, METRICS, &key)?.is_none_or(|r| r.last_put.as_millis() + 60_000 < now.as_millis()) {
                     put_json(tx, METRICS, &key, &record)?;
                 }
-                tx.put(POINTS, &point_key(scope, id, *at_ms, SEQ.fetch_add(1, Ordering::Relaxed)), bytes)?;
+                // A random suffix: points at the same time never overwrite each other, across restarts too.
+                tx.put(POINTS, &point_key(scope, id, *at_ms, fastrand::u64(..)), bytes)?;
             }
             Ok(())
         })

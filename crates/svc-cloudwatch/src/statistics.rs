@@ -86,12 +86,12 @@ fn percentile(values: &mut [(f64, f64)], p: f64) -> Option<f64> {
 }
 
 fn check_period(period: i32) -> Result<()> {
-    let ok = matches!(period, 1 | 5 | 10 | 30) || (period >= 60 && period % 60 == 0);
+    let ok = matches!(period, 1 | 5 | 10 | 20 | 30) || (period >= 60 && period % 60 == 0);
     if ok {
         Ok(())
     } else {
         Err(CwError::InvalidParameterValue(format!(
-            "The parameter Period must be 1, 5, 10, 30, or a multiple of 60 ({period} given)."
+            "The parameter Period must be 1, 5, 10, 20, 30, or a multiple of 60 ({period} given)."
         )))
     }
 }
@@ -111,14 +111,17 @@ impl CloudWatch {
             Some(u) => Some(crate::metrics::unit_code(Some(u))?),
             None => None,
         };
-        let first = start.as_millis() - start.as_millis().rem_euclid(period_ms);
+        // Periods run from the start time, rounded down to the minute (the second for
+        // high-resolution periods), as CloudWatch builds them.
+        let granule = if period_ms < 60_000 { 1000 } else { 60_000 };
+        let origin = start.as_millis() - start.as_millis().rem_euclid(granule);
         let mut out: BTreeMap<i64, Bucket> = BTreeMap::new();
-        for (at, sample, u) in self.samples(scope, metric, first, end.as_millis())? {
+        for (at, sample, u) in self.samples(scope, metric, origin, end.as_millis())? {
             if unit.is_some_and(|want| want != u) {
                 continue;
             }
-            let slot = at - at.rem_euclid(period_ms);
-            if slot < start.as_millis() - period_ms || slot >= end.as_millis() {
+            let slot = origin + (at - origin).div_euclid(period_ms) * period_ms;
+            if at < origin || slot >= end.as_millis() {
                 continue;
             }
             out.entry(slot).or_default().add(&sample, u);
