@@ -181,3 +181,19 @@ def test_missing_data_treated_as_breaching_alarms_without_data():
         assert alarm["StateValue"] == "ALARM" and alarm["StateReason"].startswith("Threshold Crossed")
     finally:
         n.stop()
+
+
+def test_alarm_tags(boto):
+    cw = boto("cloudwatch")
+    name = f"tagged-{uuid.uuid4().hex[:6]}"
+    cw.put_metric_alarm(AlarmName=name, Namespace="App/X", MetricName="m", Statistic="Sum", Period=60, EvaluationPeriods=1,
+                        Threshold=1.0, ComparisonOperator="GreaterThanThreshold", Tags=[{"Key": "team", "Value": "a"}])
+    arn = cw.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["AlarmArn"]
+    assert "DatapointsToAlarm" not in cw.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]
+    cw.tag_resource(ResourceARN=arn, Tags=[{"Key": "env", "Value": "dev"}])
+    cw.untag_resource(ResourceARN=arn, TagKeys=["team"])
+    assert cw.list_tags_for_resource(ResourceARN=arn)["Tags"] == [{"Key": "env", "Value": "dev"}]
+    cw.delete_alarms(AlarmNames=[name])
+    with pytest.raises(ClientError) as e:
+        cw.list_tags_for_resource(ResourceARN=arn)
+    assert e.value.response["Error"]["Code"] == "ResourceNotFound"

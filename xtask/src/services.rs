@@ -99,6 +99,7 @@ pub const SERVICES: &[ServiceSpec] = &[
             "ListMetrics", "PutMetricData", "GetMetricStatistics", "GetMetricData",
             "PutMetricAlarm", "DescribeAlarms", "DescribeAlarmsForMetric", "DeleteAlarms", "SetAlarmState",
             "DescribeAlarmHistory", "EnableAlarmActions", "DisableAlarmActions",
+            "TagResource", "UntagResource", "ListTagsForResource",
         ],
     },
     // Known to the router (their requests get `NotImplemented`), implemented by later issues.

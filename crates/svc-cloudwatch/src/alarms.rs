@@ -68,6 +68,8 @@ pub struct AlarmRecord {
     pub state_reason_data: Option<String>,
     pub state_updated: Timestamp,
     pub configuration_updated: Timestamp,
+    #[serde(default)]
+    pub tags: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -355,6 +357,11 @@ impl CloudWatch {
                 state_reason_data: existing.as_ref().and_then(|e| e.state_reason_data.clone()),
                 state_updated: existing.as_ref().map_or(now, |e| e.state_updated),
                 configuration_updated: now,
+                // Tags given with a put replace nothing when absent (an update keeps them).
+                tags: match &input.tags {
+                    Some(t) => t.iter().map(|t| (t.key.clone(), t.value.clone())).collect(),
+                    None => existing.as_ref().map(|e| e.tags.clone()).unwrap_or_default(),
+                },
                 name: name.clone(),
             };
             put_json(tx, ALARMS, &key, &record)?;
@@ -388,6 +395,20 @@ impl CloudWatch {
                 tx.delete(ALARMS, &alarm_key(scope, n))?;
             }
             Ok(())
+        })
+    }
+
+    /// Changes an alarm's tags, by its ARN (the only taggable CloudWatch resource here).
+    pub(crate) fn change_tags<T>(&self, arn: &str, change: impl FnOnce(&mut Vec<(String, String)>) -> T) -> Result<T> {
+        let a = nubo_core::arn::Arn::parse(arn).filter(|a| a.service == "cloudwatch").ok_or_else(|| CwError::InvalidParameterValue(format!("Invalid ARN: {arn}")))?;
+        let name = a.resource.strip_prefix("alarm:").ok_or_else(|| CwError::ResourceNotFound(format!("{arn} not found")))?.to_string();
+        let scope = Scope::new(a.account, a.region);
+        self.write(|tx| {
+            let key = alarm_key(&scope, &name);
+            let mut alarm = get_json::<AlarmRecord>(tx, ALARMS, &key)?.ok_or_else(|| CwError::ResourceNotFound(format!("{arn} not found")))?;
+            let out = change(&mut alarm.tags);
+            put_json(tx, ALARMS, &key, &alarm)?;
+            Ok(out)
         })
     }
 
@@ -565,6 +586,7 @@ mod tests {
             state_reason_data: None,
             state_updated: Timestamp::from_secs(0),
             configuration_updated: Timestamp::from_secs(0),
+            tags: Vec::new(),
         }
     }
 

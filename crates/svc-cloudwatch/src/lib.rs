@@ -131,6 +131,26 @@ impl cloudwatch::CloudWatch for CloudWatch {
     async fn enable_alarm_actions(&self, ctx: &RequestContext, input: EnableAlarmActionsInput) -> Result<(), AwsError> {
         Ok(self.set_actions_enabled(&ctx.scope, &input.alarm_names, true)?)
     }
+    async fn tag_resource(&self, _: &RequestContext, input: TagResourceInput) -> Result<TagResourceOutput, AwsError> {
+        self.change_tags(&input.resource_arn, |tags| {
+            for t in input.tags {
+                tags.retain(|(k, _)| *k != t.key);
+                tags.push((t.key, t.value));
+            }
+        })?;
+        Ok(TagResourceOutput {})
+    }
+    async fn untag_resource(&self, _: &RequestContext, input: UntagResourceInput) -> Result<UntagResourceOutput, AwsError> {
+        self.change_tags(&input.resource_arn, |tags| tags.retain(|(k, _)| !input.tag_keys.contains(k)))?;
+        Ok(UntagResourceOutput {})
+    }
+    async fn list_tags_for_resource(&self, _: &RequestContext, input: ListTagsForResourceInput) -> Result<ListTagsForResourceOutput, AwsError> {
+        let arn = nubo_core::arn::Arn::parse(&input.resource_arn).ok_or_else(|| CwError::InvalidParameterValue(format!("Invalid ARN: {}", input.resource_arn)))?;
+        let scope = nubo_core::Scope::new(arn.account.clone(), arn.region.clone());
+        let alarm = self.alarms(&scope)?.into_iter().find(|a| a.arn == input.resource_arn);
+        let tags = alarm.ok_or_else(|| CwError::ResourceNotFound(format!("{} not found", input.resource_arn)))?.tags;
+        Ok(ListTagsForResourceOutput { tags: Some(tags.into_iter().map(|(key, value)| Tag { key, value }).collect()) })
+    }
     async fn disable_alarm_actions(&self, ctx: &RequestContext, input: DisableAlarmActionsInput) -> Result<(), AwsError> {
         Ok(self.set_actions_enabled(&ctx.scope, &input.alarm_names, false)?)
     }

@@ -872,6 +872,54 @@ impl IntoValue for ListMetricsOutput {
     }
 }
 
+/// The `ListTagsForResourceInput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListTagsForResourceInput {
+    pub resource_arn: ::std::string::String,
+}
+
+impl FromValue for ListTagsForResourceInput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ListTagsForResourceInput {
+            resource_arn: r.required("ResourceARN")?,
+        })
+    }
+}
+
+impl IntoValue for ListTagsForResourceInput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("ResourceARN", self.resource_arn);
+        w.finish()
+    }
+}
+
+/// The `ListTagsForResourceOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListTagsForResourceOutput {
+    pub tags: ::std::option::Option<::std::vec::Vec<Tag>>,
+}
+
+impl FromValue for ListTagsForResourceOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ListTagsForResourceOutput {
+            tags: r.optional("Tags")?,
+        })
+    }
+}
+
+impl IntoValue for ListTagsForResourceOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Tags", self.tags);
+        w.finish()
+    }
+}
+
 /// The `MessageData` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MessageData {
@@ -1424,6 +1472,100 @@ impl IntoValue for Tag {
     }
 }
 
+/// The `TagResourceInput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TagResourceInput {
+    pub resource_arn: ::std::string::String,
+    pub tags: ::std::vec::Vec<Tag>,
+}
+
+impl FromValue for TagResourceInput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(TagResourceInput {
+            resource_arn: r.required("ResourceARN")?,
+            tags: r.required("Tags")?,
+        })
+    }
+}
+
+impl IntoValue for TagResourceInput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("ResourceARN", self.resource_arn);
+        w.member("Tags", self.tags);
+        w.finish()
+    }
+}
+
+/// The `TagResourceOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TagResourceOutput {
+}
+
+impl FromValue for TagResourceOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        StructReader::new(v)?;
+        Ok(TagResourceOutput {})
+    }
+}
+
+impl IntoValue for TagResourceOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.finish()
+    }
+}
+
+/// The `UntagResourceInput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UntagResourceInput {
+    pub resource_arn: ::std::string::String,
+    pub tag_keys: ::std::vec::Vec<::std::string::String>,
+}
+
+impl FromValue for UntagResourceInput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(UntagResourceInput {
+            resource_arn: r.required("ResourceARN")?,
+            tag_keys: r.required("TagKeys")?,
+        })
+    }
+}
+
+impl IntoValue for UntagResourceInput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("ResourceARN", self.resource_arn);
+        w.member("TagKeys", self.tag_keys);
+        w.finish()
+    }
+}
+
+/// The `UntagResourceOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UntagResourceOutput {
+}
+
+impl FromValue for UntagResourceOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        StructReader::new(v)?;
+        Ok(UntagResourceOutput {})
+    }
+}
+
+impl IntoValue for UntagResourceOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.finish()
+    }
+}
+
 /// The operations of `cloudwatch` that nubo implements; each defaults to `NotImplemented`.
 pub trait CloudWatch: Send + Sync + 'static {
     fn list_metrics(&self, ctx: &RequestContext, input: ListMetricsInput) -> impl ::std::future::Future<Output = ::std::result::Result<ListMetricsOutput, AwsError>> + Send {
@@ -1486,6 +1628,21 @@ pub trait CloudWatch: Send + Sync + 'static {
         async { Err(AwsError::not_implemented("cloudwatch", "DisableAlarmActions")) }
     }
 
+    fn tag_resource(&self, ctx: &RequestContext, input: TagResourceInput) -> impl ::std::future::Future<Output = ::std::result::Result<TagResourceOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("cloudwatch", "TagResource")) }
+    }
+
+    fn untag_resource(&self, ctx: &RequestContext, input: UntagResourceInput) -> impl ::std::future::Future<Output = ::std::result::Result<UntagResourceOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("cloudwatch", "UntagResource")) }
+    }
+
+    fn list_tags_for_resource(&self, ctx: &RequestContext, input: ListTagsForResourceInput) -> impl ::std::future::Future<Output = ::std::result::Result<ListTagsForResourceOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("cloudwatch", "ListTagsForResource")) }
+    }
+
     /// The AWS error for input that does not fit the operation's shapes.
     fn invalid_input(&self, e: ShapeError) -> AwsError {
         crate::handler::validation_error(e)
@@ -1534,7 +1691,7 @@ impl<S: CloudWatch> Handler for Service<S> {
     }
 
     fn implements(&self, operation: &str) -> bool {
-        matches!(operation, "ListMetrics" | "PutMetricData" | "GetMetricStatistics" | "GetMetricData" | "PutMetricAlarm" | "DescribeAlarms" | "DescribeAlarmsForMetric" | "DeleteAlarms" | "SetAlarmState" | "DescribeAlarmHistory" | "EnableAlarmActions" | "DisableAlarmActions")
+        matches!(operation, "ListMetrics" | "PutMetricData" | "GetMetricStatistics" | "GetMetricData" | "PutMetricAlarm" | "DescribeAlarms" | "DescribeAlarmsForMetric" | "DeleteAlarms" | "SetAlarmState" | "DescribeAlarmHistory" | "EnableAlarmActions" | "DisableAlarmActions" | "TagResource" | "UntagResource" | "ListTagsForResource")
     }
 
     fn http<'a>(&'a self, req: &'a HttpRequest<'a>) -> ::std::option::Option<HttpFuture<'a>> {
@@ -1607,6 +1764,18 @@ impl<S: CloudWatch> Handler for Service<S> {
                 "DisableAlarmActions" => {
                     let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
                     Ok(self.0.disable_alarm_actions(ctx, input).await?.into_value())
+                }
+                "TagResource" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.tag_resource(ctx, input).await?.into_value())
+                }
+                "UntagResource" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.untag_resource(ctx, input).await?.into_value())
+                }
+                "ListTagsForResource" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.list_tags_for_resource(ctx, input).await?.into_value())
                 }
                 other => Err(AwsError::not_implemented("cloudwatch", other)),
             }
