@@ -197,3 +197,37 @@ def test_alarm_tags(boto):
     with pytest.raises(ClientError) as e:
         cw.list_tags_for_resource(ResourceARN=arn)
     assert e.value.response["Error"]["Code"] == "ResourceNotFound"
+
+
+def test_an_alarm_watches_the_queue_depth_nubo_publishes():
+    import json
+    import boto3
+    from conftest import Nubo
+
+    n = Nubo()
+    try:
+        kw = dict(endpoint_url=n.endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+        cw, sns, sqs = boto3.client("cloudwatch", **kw), boto3.client("sns", **kw), boto3.client("sqs", **kw)
+        work = sqs.create_queue(QueueName="work")["QueueUrl"]
+        topic = sns.create_topic(Name="backlog")["TopicArn"]
+        inbox = sqs.create_queue(QueueName="ops-inbox")["QueueUrl"]
+        inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn, Attributes={"RawMessageDelivery": "true"})
+        cw.put_metric_alarm(AlarmName="backlog", Namespace="AWS/SQS", MetricName="ApproximateNumberOfMessagesVisible",
+                            Dimensions=[{"Name": "QueueName", "Value": "work"}], Statistic="Maximum", Period=60,
+                            EvaluationPeriods=1, Threshold=2.0, ComparisonOperator="GreaterThanThreshold", AlarmActions=[topic])
+        for i in range(3):
+            sqs.send_message(QueueUrl=work, MessageBody=f"job {i}")
+        # One minute for SQS to publish the depth, one for the alarm to evaluate that minute
+        # (and one more, should the evaluation of the second have run before the publish).
+        for _ in range(3):
+            assert n.http("POST", "/_nubo/clock", b'{"advance": "60s"}')[0] == 200
+        got = sqs.receive_message(QueueUrl=inbox, WaitTimeSeconds=20).get("Messages", [])
+        assert got, "no backlog alarm arrived"
+        message = json.loads(got[0]["Body"])
+        assert message["NewStateValue"] == "ALARM" and message["Trigger"]["Namespace"] == "AWS/SQS"
+        assert "[3.0 (" in message["NewStateReason"]
+        names = {m["MetricName"] for m in cw.list_metrics(Namespace="AWS/SQS")["Metrics"]}
+        assert {"ApproximateNumberOfMessagesVisible", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"} <= names
+    finally:
+        n.stop()

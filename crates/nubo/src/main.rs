@@ -28,6 +28,7 @@ fn services(store: &Store, clock: &Clock, iam: &nubo_iam::Iam) -> Vec<Box<dyn Ha
     let sns = nubo_sns::Sns::new(store.clone(), clock.clone()).with_delivery(std::sync::Arc::new(wiring::SnsDelivery { sqs: sqs.clone() }));
     let cloudwatch = nubo_cloudwatch::CloudWatch::new(store.clone(), clock.clone()).with_actions(std::sync::Arc::new(wiring::AlarmNotifications { sns: sns.clone() }));
     tokio::spawn(nubo_cloudwatch::alarms::run(cloudwatch.clone()));
+    tokio::spawn(wiring::queue_metrics(sqs.clone(), cloudwatch.clone(), clock.clone()));
     vec![
         nubo_iam::service(iam.clone()),
         nubo_iam::sts::service(iam.clone()),

@@ -54,3 +54,36 @@ impl AlarmActions for AlarmNotifications {
         Ok(())
     }
 }
+
+/// Publishes the `AWS/SQS` queue-depth metrics each minute of the clock, as SQS does, so
+/// that alarms (and Auto Scaling) can watch queues. It bridges two services, so it lives
+/// in the composition root.
+pub async fn queue_metrics(sqs: Sqs, cloudwatch: nubo_cloudwatch::CloudWatch, clock: nubo_core::Clock) {
+    use nubo_model::generated::cloudwatch::{Dimension, MetricDatum};
+    loop {
+        let now = clock.now();
+        let next = nubo_core::Timestamp::from_millis(now.as_millis() - now.as_millis().rem_euclid(60_000) + 60_000);
+        clock.sleep_until(next).await;
+        // Stamped with the minute it is for, however late the task runs.
+        let at = next;
+        for d in sqs.depths() {
+            let datum = |name: &str, value: usize| MetricDatum {
+                metric_name: name.to_string(),
+                dimensions: Some(vec![Dimension { name: "QueueName".into(), value: d.name.clone() }]),
+                timestamp: Some(at),
+                value: Some(value as f64),
+                unit: Some("Count".into()),
+                ..Default::default()
+            };
+            let data = vec![
+                datum("ApproximateNumberOfMessagesVisible", d.visible),
+                datum("ApproximateNumberOfMessagesNotVisible", d.in_flight),
+                datum("ApproximateNumberOfMessagesDelayed", d.delayed),
+            ];
+            let scope = nubo_core::Scope::new(d.account.clone(), d.region.clone());
+            if let Err(e) = cloudwatch.publish_service_metrics(&scope, "AWS/SQS", data) {
+                tracing::warn!("AWS/SQS metrics of {} not recorded: {e:?}", d.name);
+            }
+        }
+    }
+}

@@ -179,11 +179,21 @@ fn sample_of(d: &MetricDatum) -> Result<Sample> {
 }
 
 impl CloudWatch {
+    /// Records metrics nubo's own services publish (`AWS/SQS`, …): the `AWS/` namespaces
+    /// clients may not write to.
+    pub fn publish_service_metrics(&self, scope: &Scope, namespace: &str, data: Vec<MetricDatum>) -> Result<()> {
+        self.put(scope, namespace, data, true)
+    }
+
     pub(crate) fn put_metric_data(&self, scope: &Scope, namespace: &str, data: Vec<MetricDatum>) -> Result<()> {
+        self.put(scope, namespace, data, false)
+    }
+
+    fn put(&self, scope: &Scope, namespace: &str, data: Vec<MetricDatum>, service: bool) -> Result<()> {
         if namespace.is_empty() || namespace.len() > 255 || namespace.starts_with(':') {
             return Err(CwError::InvalidParameterValue(format!("The value {namespace} for parameter Namespace is invalid.")));
         }
-        if namespace.starts_with("AWS/") {
+        if namespace.starts_with("AWS/") && !service {
             return Err(CwError::InvalidParameterValue("The value AWS/ for parameter Namespace is invalid.".into()));
         }
         if data.is_empty() {

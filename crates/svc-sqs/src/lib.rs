@@ -140,7 +140,33 @@ impl sqs::Sqs for Sqs {
     }
 }
 
+/// A queue's message counts, as SQS reports them to CloudWatch.
+#[derive(Debug, Clone)]
+pub struct QueueDepth {
+    pub account: String,
+    pub region: String,
+    pub name: String,
+    pub visible: usize,
+    pub in_flight: usize,
+    pub delayed: usize,
+}
+
 impl Sqs {
+    /// The message counts of every queue (for the `AWS/SQS` metrics nubo publishes).
+    pub fn depths(&self) -> Vec<QueueDepth> {
+        let queues = self.store.read(|tx| nubo_store::scan_json::<records::QueueRecord>(tx, records::QUEUES, b"", None, usize::MAX)).unwrap_or_default();
+        queues
+            .into_iter()
+            .filter_map(|(key, q)| {
+                let parts: Vec<&str> = key.split(|b| *b == 0).filter(|p| !p.is_empty()).filter_map(|p| std::str::from_utf8(p).ok()).collect();
+                let [account, region, _] = parts.as_slice() else { return None };
+                let id = QueueId { account: account.to_string(), region: region.to_string(), name: q.name.clone() };
+                let (visible, in_flight, delayed) = self.counts(&id).ok()?;
+                Some(QueueDepth { account: id.account, region: id.region, name: id.name, visible, in_flight, delayed })
+            })
+            .collect()
+    }
+
     /// Sends a message on behalf of another service (S3 event notifications, SNS
     /// subscriptions): the queue is named by its ARN, the sender is the service.
     pub fn deliver(&self, queue_arn: &str, message: Delivered, sender: &str) -> Result<String, AwsError> {
