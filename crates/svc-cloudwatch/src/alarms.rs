@@ -148,6 +148,13 @@ pub fn evaluate(a: &AlarmRecord, values: &[(Timestamp, Option<f64>)], now: Times
         "evaluatedDatapoints": present.iter().map(|(t, v)| json!({"timestamp": aws_time(*t), "value": v})).collect::<Vec<_>>(),
     })
     .to_string();
+    // `ignore` keeps the state until enough datapoints exist to decide; `missing` decides
+    // on what exists, needing at most as many breaching datapoints as there are.
+    let needed = match a.treat_missing.as_str() {
+        "ignore" if present.len() < a.datapoints_to_alarm as usize => return None,
+        "missing" => (a.datapoints_to_alarm as usize).min(present.len()),
+        _ => a.datapoints_to_alarm as usize,
+    };
     if considered == 0 {
         return match a.treat_missing.as_str() {
             "ignore" => None,
@@ -163,7 +170,7 @@ pub fn evaluate(a: &AlarmRecord, values: &[(Timestamp, Option<f64>)], now: Times
             }),
         };
     }
-    let alarm = breaching >= a.datapoints_to_alarm as usize;
+    let alarm = breaching >= needed;
     let shown: Vec<String> = present.iter().map(|(t, v)| format!("{v:?} ({})", reason_time(*t))).collect();
     let (state, verb, transition) = if alarm {
         ("ALARM", format!("{} {}", if breaching == 1 { "was" } else { "were" }, comparison_words(&a.comparison)), "OK -> ALARM")
@@ -612,6 +619,15 @@ mod tests {
         assert_eq!(evaluate(&alarm("breaching", 1, 1), &none, at(1)).unwrap().state, "ALARM");
         assert_eq!(evaluate(&alarm("notBreaching", 1, 1), &none, at(1)).unwrap().state, "OK");
         assert_eq!(evaluate(&alarm("ignore", 1, 1), &none, at(1)), None);
+    }
+
+    #[test]
+    fn partial_data_decides_under_missing_and_waits_under_ignore() {
+        let partial = [(at(2), Some(90.0)), (at(1), None), (at(0), None)];
+        assert_eq!(evaluate(&alarm("missing", 3, 3), &partial, at(3)).unwrap().state, "ALARM");
+        assert_eq!(evaluate(&alarm("ignore", 3, 3), &partial, at(3)), None);
+        let full = [(at(2), Some(90.0)), (at(1), Some(91.0)), (at(0), Some(92.0))];
+        assert_eq!(evaluate(&alarm("ignore", 3, 3), &full, at(3)).unwrap().state, "ALARM");
     }
 
     #[test]
