@@ -51,6 +51,12 @@ impl Ec2 {
         self.ensure_defaults(&ctx.scope)?;
         Ok(ctx.scope.clone())
     }
+
+    /// How every operation starts: `DryRun` answered, then the scope.
+    fn begin(&self, ctx: &RequestContext, dry: Option<bool>) -> std::result::Result<Scope, AwsError> {
+        dry_run(dry)?;
+        Ok(self.scope(ctx)?)
+    }
 }
 
 pub fn service(ec2: Ec2) -> Box<dyn Handler> {
@@ -139,8 +145,7 @@ impl ec2::Ec2 for Ec2 {
         Ok(DescribeAvailabilityZonesResult { availability_zones: Some(out) })
     }
     async fn describe_account_attributes(&self, ctx: &RequestContext, input: DescribeAccountAttributesRequest) -> Out<DescribeAccountAttributesResult> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         let default_vpc = self.default_vpc(&scope)?.map(|v| v.id).unwrap_or_else(|| "none".into());
         let attributes = regions::account_attributes(&default_vpc)
             .into_iter()
@@ -155,19 +160,16 @@ impl ec2::Ec2 for Ec2 {
 
     // VPCs and subnets.
     async fn describe_vpcs(&self, ctx: &RequestContext, input: DescribeVpcsRequest) -> Out<DescribeVpcsResult> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         let filters = Filters::new(input.filters)?;
         Ok(DescribeVpcsResult { vpcs: Some(self.describe_vpcs(&scope, input.vpc_ids, &filters)?), next_token: None })
     }
     async fn create_vpc(&self, ctx: &RequestContext, input: CreateVpcRequest) -> Out<CreateVpcResult> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         Ok(CreateVpcResult { vpc: Some(self.create_vpc(&scope, input)?) })
     }
     async fn delete_vpc(&self, ctx: &RequestContext, input: DeleteVpcRequest) -> Out<()> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         Ok(self.delete_vpc(&scope, &input.vpc_id)?)
     }
     async fn modify_vpc_attribute(&self, ctx: &RequestContext, input: ModifyVpcAttributeRequest) -> Out<()> {
@@ -175,24 +177,20 @@ impl ec2::Ec2 for Ec2 {
         Ok(self.modify_vpc_attribute(&scope, input)?)
     }
     async fn describe_vpc_attribute(&self, ctx: &RequestContext, input: DescribeVpcAttributeRequest) -> Out<DescribeVpcAttributeResult> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         Ok(self.describe_vpc_attribute(&scope, input)?)
     }
     async fn describe_subnets(&self, ctx: &RequestContext, input: DescribeSubnetsRequest) -> Out<DescribeSubnetsResult> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         let filters = Filters::new(input.filters)?;
         Ok(DescribeSubnetsResult { subnets: Some(self.describe_subnets(&scope, input.subnet_ids, &filters)?), next_token: None })
     }
     async fn create_subnet(&self, ctx: &RequestContext, input: CreateSubnetRequest) -> Out<CreateSubnetResult> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         Ok(CreateSubnetResult { subnet: Some(self.create_subnet(&scope, input)?) })
     }
     async fn delete_subnet(&self, ctx: &RequestContext, input: DeleteSubnetRequest) -> Out<()> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         Ok(self.delete_subnet(&scope, &input.subnet_id)?)
     }
     async fn modify_subnet_attribute(&self, ctx: &RequestContext, input: ModifySubnetAttributeRequest) -> Out<()> {
@@ -202,63 +200,52 @@ impl ec2::Ec2 for Ec2 {
 
     // Gateways and route tables.
     async fn create_internet_gateway(&self, ctx: &RequestContext, input: CreateInternetGatewayRequest) -> Out<CreateInternetGatewayResult> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         Ok(CreateInternetGatewayResult { internet_gateway: Some(self.create_internet_gateway(&scope, input)?) })
     }
     async fn delete_internet_gateway(&self, ctx: &RequestContext, input: DeleteInternetGatewayRequest) -> Out<()> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         Ok(self.delete_internet_gateway(&scope, &input.internet_gateway_id)?)
     }
     async fn attach_internet_gateway(&self, ctx: &RequestContext, input: AttachInternetGatewayRequest) -> Out<()> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         Ok(self.attach_internet_gateway(&scope, &input.internet_gateway_id, &input.vpc_id, true)?)
     }
     async fn detach_internet_gateway(&self, ctx: &RequestContext, input: DetachInternetGatewayRequest) -> Out<()> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         Ok(self.attach_internet_gateway(&scope, &input.internet_gateway_id, &input.vpc_id, false)?)
     }
     async fn describe_internet_gateways(&self, ctx: &RequestContext, input: DescribeInternetGatewaysRequest) -> Out<DescribeInternetGatewaysResult> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         let filters = Filters::new(input.filters)?;
         Ok(DescribeInternetGatewaysResult { internet_gateways: Some(self.describe_internet_gateways(&scope, input.internet_gateway_ids, &filters)?), next_token: None })
     }
     async fn create_route_table(&self, ctx: &RequestContext, input: CreateRouteTableRequest) -> Out<CreateRouteTableResult> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         let token = input.client_token.clone();
         Ok(CreateRouteTableResult { route_table: Some(self.create_route_table(&scope, input)?), client_token: token })
     }
     async fn delete_route_table(&self, ctx: &RequestContext, input: DeleteRouteTableRequest) -> Out<()> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         Ok(self.delete_route_table(&scope, &input.route_table_id)?)
     }
     async fn describe_route_tables(&self, ctx: &RequestContext, input: DescribeRouteTablesRequest) -> Out<DescribeRouteTablesResult> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         let filters = Filters::new(input.filters)?;
         Ok(DescribeRouteTablesResult { route_tables: Some(self.describe_route_tables(&scope, input.route_table_ids, &filters)?), next_token: None })
     }
     async fn create_route(&self, ctx: &RequestContext, input: CreateRouteRequest) -> Out<CreateRouteResult> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         self.create_route(&scope, input)?;
         Ok(CreateRouteResult { r#return: Some(true) })
     }
     async fn delete_route(&self, ctx: &RequestContext, input: DeleteRouteRequest) -> Out<()> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         let dest = input.destination_cidr_block.unwrap_or_default();
         Ok(self.delete_route(&scope, &input.route_table_id, &dest)?)
     }
     async fn associate_route_table(&self, ctx: &RequestContext, input: AssociateRouteTableRequest) -> Out<AssociateRouteTableResult> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         let subnet = input.subnet_id.ok_or_else(|| AwsError::from(Ec2Error::MissingParameter("The request must contain the parameter subnetId".into())))?;
         let id = self.associate_route_table(&scope, &input.route_table_id, &subnet)?;
         Ok(AssociateRouteTableResult {
@@ -267,15 +254,13 @@ impl ec2::Ec2 for Ec2 {
         })
     }
     async fn disassociate_route_table(&self, ctx: &RequestContext, input: DisassociateRouteTableRequest) -> Out<()> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         Ok(self.disassociate_route_table(&scope, &input.association_id)?)
     }
 
     // Security groups.
     async fn create_security_group(&self, ctx: &RequestContext, input: CreateSecurityGroupRequest) -> Out<CreateSecurityGroupResult> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         let (id, tags) = self.create_security_group(&scope, input)?;
         Ok(CreateSecurityGroupResult {
             security_group_arn: Some(format!("arn:aws:ec2:{}:{}:security-group/{id}", scope.region, scope.account)),
@@ -284,26 +269,22 @@ impl ec2::Ec2 for Ec2 {
         })
     }
     async fn delete_security_group(&self, ctx: &RequestContext, input: DeleteSecurityGroupRequest) -> Out<DeleteSecurityGroupResult> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         let id = self.delete_security_group(&scope, input.group_id.as_deref(), input.group_name.as_deref())?;
         Ok(DeleteSecurityGroupResult { r#return: Some(true), group_id: Some(id) })
     }
     async fn describe_security_groups(&self, ctx: &RequestContext, input: DescribeSecurityGroupsRequest) -> Out<DescribeSecurityGroupsResult> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         let filters = Filters::new(input.filters)?;
         Ok(DescribeSecurityGroupsResult { security_groups: Some(self.describe_security_groups(&scope, input.group_ids, input.group_names, &filters)?), next_token: None })
     }
     async fn describe_security_group_rules(&self, ctx: &RequestContext, input: DescribeSecurityGroupRulesRequest) -> Out<DescribeSecurityGroupRulesResult> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         let filters = Filters::new(input.filters)?;
         Ok(DescribeSecurityGroupRulesResult { security_group_rules: Some(self.describe_security_group_rules(&scope, input.security_group_rule_ids, &filters)?), next_token: None })
     }
     async fn authorize_security_group_ingress(&self, ctx: &RequestContext, input: AuthorizeSecurityGroupIngressRequest) -> Out<AuthorizeSecurityGroupIngressResult> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         let change = security_groups::RuleChange {
             group_id: input.group_id,
             group_name: input.group_name,
@@ -315,8 +296,7 @@ impl ec2::Ec2 for Ec2 {
         Ok(AuthorizeSecurityGroupIngressResult { r#return: Some(true), security_group_rules: Some(self.change_rules(&scope, change, false, true)?) })
     }
     async fn authorize_security_group_egress(&self, ctx: &RequestContext, input: AuthorizeSecurityGroupEgressRequest) -> Out<AuthorizeSecurityGroupEgressResult> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         let change = security_groups::RuleChange {
             group_id: Some(input.group_id),
             group_name: None,
@@ -328,8 +308,7 @@ impl ec2::Ec2 for Ec2 {
         Ok(AuthorizeSecurityGroupEgressResult { r#return: Some(true), security_group_rules: Some(self.change_rules(&scope, change, true, true)?) })
     }
     async fn revoke_security_group_ingress(&self, ctx: &RequestContext, input: RevokeSecurityGroupIngressRequest) -> Out<RevokeSecurityGroupIngressResult> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         let change = security_groups::RuleChange {
             group_id: input.group_id,
             group_name: input.group_name,
@@ -342,8 +321,7 @@ impl ec2::Ec2 for Ec2 {
         Ok(RevokeSecurityGroupIngressResult { r#return: Some(true), ..Default::default() })
     }
     async fn revoke_security_group_egress(&self, ctx: &RequestContext, input: RevokeSecurityGroupEgressRequest) -> Out<RevokeSecurityGroupEgressResult> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         let change = security_groups::RuleChange {
             group_id: Some(input.group_id),
             group_name: None,
@@ -358,23 +336,19 @@ impl ec2::Ec2 for Ec2 {
 
     // Key pairs, images, instance types.
     async fn create_key_pair(&self, ctx: &RequestContext, input: CreateKeyPairRequest) -> Out<KeyPair> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         Ok(self.create_key_pair(&scope, input).await?)
     }
     async fn import_key_pair(&self, ctx: &RequestContext, input: ImportKeyPairRequest) -> Out<ImportKeyPairResult> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         Ok(self.import_key_pair(&scope, input)?)
     }
     async fn describe_key_pairs(&self, ctx: &RequestContext, input: DescribeKeyPairsRequest) -> Out<DescribeKeyPairsResult> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         Ok(DescribeKeyPairsResult { key_pairs: Some(self.describe_key_pairs(&scope, input)?) })
     }
     async fn delete_key_pair(&self, ctx: &RequestContext, input: DeleteKeyPairRequest) -> Out<DeleteKeyPairResult> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         let id = self.delete_key_pair(&scope, input.key_name.as_deref(), input.key_pair_id.as_deref())?;
         Ok(DeleteKeyPairResult { r#return: Some(true), key_pair_id: id })
     }
@@ -389,200 +363,164 @@ impl ec2::Ec2 for Ec2 {
 
     // Instances.
     async fn run_instances(&self, ctx: &RequestContext, input: RunInstancesRequest) -> Out<Reservation> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         Ok(self.run_instances(&scope, &ctx.scope.account, input)?)
     }
     async fn describe_instances(&self, ctx: &RequestContext, input: DescribeInstancesRequest) -> Out<DescribeInstancesResult> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         let filters = Filters::new(input.filters)?;
         Ok(DescribeInstancesResult { reservations: Some(self.describe_instances(&scope, input.instance_ids, &filters)?), next_token: None })
     }
     async fn describe_instance_status(&self, ctx: &RequestContext, input: DescribeInstanceStatusRequest) -> Out<DescribeInstanceStatusResult> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         Ok(DescribeInstanceStatusResult { instance_statuses: Some(self.describe_instance_status(&scope, input)?), next_token: None })
     }
     async fn start_instances(&self, ctx: &RequestContext, input: StartInstancesRequest) -> Out<StartInstancesResult> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         Ok(StartInstancesResult { starting_instances: Some(self.change_state(&scope, &input.instance_ids, instances::Action::Start)?) })
     }
     async fn stop_instances(&self, ctx: &RequestContext, input: StopInstancesRequest) -> Out<StopInstancesResult> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         Ok(StopInstancesResult { stopping_instances: Some(self.change_state(&scope, &input.instance_ids, instances::Action::Stop)?) })
     }
     async fn reboot_instances(&self, ctx: &RequestContext, input: RebootInstancesRequest) -> Out<()> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         Ok(self.change_state(&scope, &input.instance_ids, instances::Action::Reboot)?).map(|_| ())
     }
     async fn terminate_instances(&self, ctx: &RequestContext, input: TerminateInstancesRequest) -> Out<TerminateInstancesResult> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         Ok(TerminateInstancesResult { terminating_instances: Some(self.change_state(&scope, &input.instance_ids, instances::Action::Terminate)?) })
     }
 
     // Elastic IPs and NAT gateways.
     async fn allocate_address(&self, ctx: &RequestContext, input: AllocateAddressRequest) -> Out<AllocateAddressResult> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         Ok(self.allocate_address(&scope, input)?)
     }
     async fn associate_address(&self, ctx: &RequestContext, input: AssociateAddressRequest) -> Out<AssociateAddressResult> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         Ok(AssociateAddressResult { association_id: Some(self.associate_address(&scope, input)?) })
     }
     async fn disassociate_address(&self, ctx: &RequestContext, input: DisassociateAddressRequest) -> Out<()> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         Ok(self.disassociate_address(&scope, input.association_id.as_deref(), input.public_ip.as_deref())?)
     }
     async fn release_address(&self, ctx: &RequestContext, input: ReleaseAddressRequest) -> Out<()> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         Ok(self.release_address(&scope, input.allocation_id.as_deref(), input.public_ip.as_deref())?)
     }
     async fn describe_addresses(&self, ctx: &RequestContext, input: DescribeAddressesRequest) -> Out<DescribeAddressesResult> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         Ok(DescribeAddressesResult { addresses: Some(self.describe_addresses(&scope, input)?) })
     }
     async fn create_nat_gateway(&self, ctx: &RequestContext, input: CreateNatGatewayRequest) -> Out<CreateNatGatewayResult> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         let token = input.client_token.clone();
         Ok(CreateNatGatewayResult { nat_gateway: Some(self.create_nat_gateway(&scope, input)?), client_token: token })
     }
     async fn delete_nat_gateway(&self, ctx: &RequestContext, input: DeleteNatGatewayRequest) -> Out<DeleteNatGatewayResult> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         self.delete_nat_gateway(&scope, &input.nat_gateway_id)?;
         Ok(DeleteNatGatewayResult { nat_gateway_id: Some(input.nat_gateway_id) })
     }
     async fn describe_nat_gateways(&self, ctx: &RequestContext, input: DescribeNatGatewaysRequest) -> Out<DescribeNatGatewaysResult> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         Ok(DescribeNatGatewaysResult { nat_gateways: Some(self.describe_nat_gateways(&scope, input)?), next_token: None })
     }
 
     // Launch templates.
     async fn create_launch_template(&self, ctx: &RequestContext, input: CreateLaunchTemplateRequest) -> Out<CreateLaunchTemplateResult> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         Ok(CreateLaunchTemplateResult { launch_template: Some(self.create_launch_template(&scope, input)?), warning: None })
     }
     async fn create_launch_template_version(&self, ctx: &RequestContext, input: CreateLaunchTemplateVersionRequest) -> Out<CreateLaunchTemplateVersionResult> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         Ok(CreateLaunchTemplateVersionResult { launch_template_version: Some(self.create_launch_template_version(&scope, input)?), warning: None })
     }
     async fn describe_launch_templates(&self, ctx: &RequestContext, input: DescribeLaunchTemplatesRequest) -> Out<DescribeLaunchTemplatesResult> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         Ok(DescribeLaunchTemplatesResult { launch_templates: Some(self.describe_launch_templates(&scope, input)?), next_token: None })
     }
     async fn describe_launch_template_versions(&self, ctx: &RequestContext, input: DescribeLaunchTemplateVersionsRequest) -> Out<DescribeLaunchTemplateVersionsResult> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         Ok(DescribeLaunchTemplateVersionsResult { launch_template_versions: Some(self.describe_launch_template_versions(&scope, input)?), next_token: None })
     }
     async fn modify_launch_template(&self, ctx: &RequestContext, input: ModifyLaunchTemplateRequest) -> Out<ModifyLaunchTemplateResult> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         Ok(ModifyLaunchTemplateResult { launch_template: Some(self.modify_launch_template(&scope, input)?) })
     }
     async fn delete_launch_template(&self, ctx: &RequestContext, input: DeleteLaunchTemplateRequest) -> Out<DeleteLaunchTemplateResult> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         Ok(DeleteLaunchTemplateResult { launch_template: Some(self.delete_launch_template(&scope, input.launch_template_id.as_deref(), input.launch_template_name.as_deref())?) })
     }
 
     // Instance attributes and console.
     async fn describe_instance_attribute(&self, ctx: &RequestContext, input: DescribeInstanceAttributeRequest) -> Out<InstanceAttribute> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         Ok(self.describe_instance_attribute(&scope, &input.instance_id, &input.attribute)?)
     }
     async fn modify_instance_attribute(&self, ctx: &RequestContext, input: ModifyInstanceAttributeRequest) -> Out<()> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         Ok(self.modify_instance_attribute(&scope, input)?)
     }
     async fn get_console_output(&self, ctx: &RequestContext, input: GetConsoleOutputRequest) -> Out<GetConsoleOutputResult> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         Ok(self.console_output(&scope, &input.instance_id)?)
     }
 
     async fn describe_instance_credit_specifications(&self, ctx: &RequestContext, input: DescribeInstanceCreditSpecificationsRequest) -> Out<DescribeInstanceCreditSpecificationsResult> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         Ok(DescribeInstanceCreditSpecificationsResult { instance_credit_specifications: Some(self.credit_specifications(&scope, input.instance_ids)?), next_token: None })
     }
     /// No instance carries UEFI variables: the answer is empty, as for a fresh instance.
     async fn get_instance_uefi_data(&self, ctx: &RequestContext, input: GetInstanceUefiDataRequest) -> Out<GetInstanceUefiDataResult> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         self.describe_instance_attribute(&scope, &input.instance_id, "instanceType")?;
         Ok(GetInstanceUefiDataResult { instance_id: Some(input.instance_id), uefi_data: None })
     }
 
     async fn describe_network_interfaces(&self, ctx: &RequestContext, input: DescribeNetworkInterfacesRequest) -> Out<DescribeNetworkInterfacesResult> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         Ok(DescribeNetworkInterfacesResult { network_interfaces: Some(self.describe_network_interfaces(&scope, input)?), next_token: None })
     }
 
     // Volumes and network ACLs.
     async fn describe_network_acls(&self, ctx: &RequestContext, input: DescribeNetworkAclsRequest) -> Out<DescribeNetworkAclsResult> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         Ok(DescribeNetworkAclsResult { network_acls: Some(self.describe_network_acls(&scope, input)?), next_token: None })
     }
     async fn describe_volumes(&self, ctx: &RequestContext, input: DescribeVolumesRequest) -> Out<DescribeVolumesResult> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         Ok(DescribeVolumesResult { volumes: Some(self.describe_volumes(&scope, input)?), next_token: None })
     }
     async fn create_volume(&self, ctx: &RequestContext, input: CreateVolumeRequest) -> Out<Volume> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         Ok(self.create_volume(&scope, input)?)
     }
     async fn attach_volume(&self, ctx: &RequestContext, input: AttachVolumeRequest) -> Out<VolumeAttachment> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         Ok(self.attach_volume(&scope, input)?)
     }
     async fn detach_volume(&self, ctx: &RequestContext, input: DetachVolumeRequest) -> Out<VolumeAttachment> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         Ok(self.detach_volume(&scope, input)?)
     }
     async fn delete_volume(&self, ctx: &RequestContext, input: DeleteVolumeRequest) -> Out<()> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         Ok(self.delete_volume(&scope, &input.volume_id)?)
     }
 
     // Tags.
     async fn create_tags(&self, ctx: &RequestContext, input: CreateTagsRequest) -> Out<()> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         Ok(self.create_tags(&scope, &input.resources, input.tags)?)
     }
     async fn delete_tags(&self, ctx: &RequestContext, input: DeleteTagsRequest) -> Out<()> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         Ok(self.delete_tags(&scope, &input.resources, input.tags)?)
     }
     async fn describe_tags(&self, ctx: &RequestContext, input: DescribeTagsRequest) -> Out<DescribeTagsResult> {
-        dry_run(input.dry_run)?;
-        let scope = self.scope(ctx)?;
+        let scope = self.begin(ctx, input.dry_run)?;
         let filters = Filters::new(input.filters)?;
         Ok(DescribeTagsResult { tags: Some(self.describe_tags(&scope, &filters)?), next_token: None })
     }
