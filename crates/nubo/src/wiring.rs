@@ -37,21 +37,14 @@ impl Delivery for SnsDelivery {
     }
 }
 
-/// CloudWatch alarm notifications, published to SNS topics. The alarm evaluator runs on
-/// its own task; the publish fans out there and then.
+/// CloudWatch alarm notifications, published to SNS topics.
 pub struct AlarmNotifications {
     pub sns: nubo_sns::Sns,
 }
 
 impl AlarmActions for AlarmNotifications {
-    fn publish(&self, topic_arn: &str, subject: &str, message: &str) -> Result<(), nubo_cloudwatch::alarms::ActionError> {
-        let (sns, topic, subject, message) = (self.sns.clone(), topic_arn.to_string(), subject.to_string(), message.to_string());
-        tokio::spawn(async move {
-            if let Err(e) = sns.notify(&topic, &subject, &message).await {
-                tracing::warn!("alarm notification to {topic} not published: {e}");
-            }
-        });
-        Ok(())
+    fn publish<'a>(&'a self, topic_arn: &'a str, subject: &'a str, message: &'a str) -> nubo_cloudwatch::alarms::ActionFuture<'a> {
+        Box::pin(async move { self.sns.notify(topic_arn, subject, message).await.map(|_| ()).map_err(nubo_cloudwatch::alarms::ActionError) })
     }
 }
 

@@ -22,17 +22,20 @@ pub const HISTORY: &str = "cloudwatch.alarm-history";
 #[derive(Debug, Clone)]
 pub struct ActionError(pub String);
 
+pub type ActionFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = std::result::Result<(), ActionError>> + Send + 'a>>;
+
 /// How CloudWatch reaches the services alarm actions name.
 pub trait AlarmActions: Send + Sync + 'static {
-    /// Publishes an alarm notification to an SNS topic.
-    fn publish(&self, topic_arn: &str, subject: &str, message: &str) -> std::result::Result<(), ActionError>;
+    /// Publishes an alarm notification to an SNS topic; resolves once SNS took it (or not),
+    /// so the history tells what happened.
+    fn publish<'a>(&'a self, topic_arn: &'a str, subject: &'a str, message: &'a str) -> ActionFuture<'a>;
 }
 
 pub struct NoActions;
 
 impl AlarmActions for NoActions {
-    fn publish(&self, topic_arn: &str, _: &str, _: &str) -> std::result::Result<(), ActionError> {
-        Err(ActionError(format!("no SNS wired to notify {topic_arn}")))
+    fn publish<'a>(&'a self, topic_arn: &'a str, _: &'a str, _: &'a str) -> ActionFuture<'a> {
+        Box::pin(async move { Err(ActionError(format!("no SNS wired to notify {topic_arn}"))) })
     }
 }
 
@@ -432,7 +435,7 @@ impl CloudWatch {
     }
 
     /// The one way an alarm changes state: record it with its history, then act.
-    pub(crate) fn transition(&self, scope: &Scope, name: &str, state: &str, reason: &str, reason_data: Option<String>) -> Result<bool> {
+    pub(crate) async fn transition(&self, scope: &Scope, name: &str, state: &str, reason: &str, reason_data: Option<String>) -> Result<bool> {
         let now = self.clock.now();
         let changed = self.write(|tx| {
             let key = alarm_key(scope, name);
@@ -467,7 +470,7 @@ impl CloudWatch {
             let subject: String = format!("{}: \"{}\" in {}", a.state, a.name, region_name(&a.region)).chars().take(100).collect();
             let message = notification(&a, &old, now);
             for arn in actions.iter().filter(|arn| arn.starts_with("arn:aws:sns:")) {
-                let outcome = self.actions.publish(arn, &subject, &message);
+                let outcome = self.actions.publish(arn, &subject, &message).await;
                 let (kind, summary) = match &outcome {
                     Ok(()) => ("Action", format!("Successfully executed action {arn}")),
                     Err(e) => ("Action", format!("Failed to execute action {arn}: {}", e.0)),
@@ -522,18 +525,19 @@ impl CloudWatch {
     }
 
     /// Evaluates every alarm of every scope at `now`.
-    pub fn evaluate_alarms(&self, now: Timestamp) -> Result<usize> {
+    pub async fn evaluate_alarms(&self, now: Timestamp) -> Result<usize> {
         let all: Vec<AlarmRecord> = self.store.read(|tx| scan_json::<AlarmRecord>(tx, ALARMS, b"", None, usize::MAX))?.into_iter().map(|(_, a)| a).collect();
         let mut changed = 0;
         for a in all {
             // One alarm's trouble (deleted meanwhile, say) never stops the others.
-            let outcome = self.alarm_values(&a, now).and_then(|values| match evaluate(&a, &values, now) {
-                Some(v) if v.state != a.state => {
+            let outcome = match self.alarm_values(&a, now).map(|values| evaluate(&a, &values, now)) {
+                Ok(Some(v)) if v.state != a.state => {
                     let scope = Scope::new(a.account.clone(), a.region.clone());
-                    self.transition(&scope, &a.name, v.state, &v.reason, Some(v.reason_data))
+                    self.transition(&scope, &a.name, v.state, &v.reason, Some(v.reason_data)).await
                 }
-                _ => Ok(false),
-            });
+                Ok(_) => Ok(false),
+                Err(e) => Err(e),
+            };
             match outcome {
                 Ok(true) => changed += 1,
                 Ok(false) => {}
@@ -549,7 +553,7 @@ impl CloudWatch {
 pub async fn run(cw: CloudWatch) {
     loop {
         let now = cw.clock.now();
-        if let Err(e) = cw.evaluate_alarms(now) {
+        if let Err(e) = cw.evaluate_alarms(now).await {
             tracing::warn!("alarm evaluation failed: {e:?}");
         }
         let next = Timestamp::from_millis(now.as_millis() - now.as_millis().rem_euclid(60_000) + 60_000);

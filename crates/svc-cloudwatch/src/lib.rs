@@ -122,7 +122,7 @@ impl cloudwatch::CloudWatch for CloudWatch {
                 return Err(AwsError::new("InvalidFormat", 400, "The StateReasonData must be valid JSON."));
             }
         }
-        self.transition(&ctx.scope, &input.alarm_name, &input.state_value, &input.state_reason, input.state_reason_data)?;
+        self.transition(&ctx.scope, &input.alarm_name, &input.state_value, &input.state_reason, input.state_reason_data).await?;
         Ok(())
     }
     async fn describe_alarm_history(&self, ctx: &RequestContext, input: DescribeAlarmHistoryInput) -> Result<DescribeAlarmHistoryOutput, AwsError> {
