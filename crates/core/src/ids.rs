@@ -16,6 +16,19 @@ pub fn resource_id(prefix: &str) -> String {
     format!("{prefix}-{:017x}", fastrand::u128(..) & ((1u128 << 68) - 1))
 }
 
+/// A hash that is the same in every process and release (FNV-1a): for ids that must not
+/// change between runs (public AMI ids, AWS-managed policy ids).
+pub fn stable_hash(parts: &[&str]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for (i, part) in parts.iter().enumerate() {
+        let sep: &[u8] = if i == 0 { &[] } else { &[0] };
+        for b in sep.iter().chain(part.as_bytes()) {
+            h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
+}
+
 /// `len` characters from `alphabet`, for tokens and keys of AWS's fixed shapes.
 pub fn random_string(alphabet: &[u8], len: usize) -> String {
     (0..len).map(|_| alphabet[fastrand::usize(..alphabet.len())] as char).collect()

@@ -63,6 +63,26 @@ impl Timestamp {
         format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
     }
 
+    /// `20191216T224818Z`: SigV4's `X-Amz-Date` form.
+    pub fn to_amz_date(self) -> String {
+        let (y, mo, d, h, mi, s, _) = self.civil();
+        format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}Z")
+    }
+
+    /// Parses `20191216T224818Z`.
+    pub fn parse_amz_date(s: &str) -> Option<Self> {
+        if s.len() != 16 || !s.ends_with('Z') || s.as_bytes()[8] != b'T' {
+            return None;
+        }
+        let n = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
+        let (y, mo, d) = (n(0..4)?, n(4..6)?, n(6..8)?);
+        let (h, mi, sec) = (n(9..11)?, n(11..13)?, n(13..15)?);
+        if !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
+            return None;
+        }
+        Some(Timestamp::from_secs(days_from_civil(y, mo as u32, d as u32) * 86_400 + h * 3600 + mi * 60 + sec))
+    }
+
     /// `Mon, 16 Dec 2019 23:48:18 GMT`: the HTTP header form.
     pub fn to_http_date(self) -> String {
         let (y, mo, d, h, mi, s, _) = self.civil();
@@ -118,7 +138,7 @@ impl Timestamp {
         Some(Timestamp { millis: secs * 1000 + ms })
     }
 
-    /// Parses `Mon, 16 Dec 2019 23:48:18 GMT`.
+    /// Parses `Mon, 16 Dec 2019 23:48:18 GMT` (and the `+0000` zone old S3 tools send).
     pub fn parse_http_date(s: &str) -> Option<Self> {
         let rest = s.split_once(", ")?.1;
         let mut it = rest.split(' ');
@@ -127,7 +147,7 @@ impl Timestamp {
         let mo = MONTHS.iter().position(|m| *m == mon)? as u32 + 1;
         let y: i64 = it.next()?.parse().ok()?;
         let hms = it.next()?;
-        if it.next()? != "GMT" {
+        if !matches!(it.next()?, "GMT" | "+0000" | "UTC") {
             return None;
         }
         let mut p = hms.split(':').map(|x| x.parse::<i64>().ok());

@@ -110,19 +110,7 @@ pub fn presigned_expiry(query: &str) -> Option<i64> {
 
 /// `20240101T120000Z` in Unix seconds.
 fn parse_amz_date(s: &str) -> Option<i64> {
-    if s.len() != 16 || !s.ends_with('Z') || s.as_bytes()[8] != b'T' {
-        return None;
-    }
-    let n = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
-    let (y, m, d) = (n(0..4)?, n(4..6)?, n(6..8)?);
-    let (hh, mm, ss) = (n(9..11)?, n(11..13)?, n(13..15)?);
-    // Days from civil (proleptic Gregorian).
-    let (y2, m2) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let doy = (153 * m2 + 2) / 5 + d - 1;
-    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
-    Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
+    nubo_core::Timestamp::parse_amz_date(s).map(|t| t.as_secs())
 }
 
 #[cfg(test)]

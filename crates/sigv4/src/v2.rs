@@ -125,7 +125,7 @@ pub fn verify(req: &V2Request<'_>, sig: &V2Signature, secret: &str, now: i64) ->
             .or_else(|| req.headers.get(http::header::DATE))
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| SigError::Malformed("AWS authentication requires a valid Date or x-amz-date header".into()))?;
-        let when = nubo_http_date(date).ok_or_else(|| SigError::Malformed(format!("Invalid date: {date}")))?;
+        let when = nubo_core::Timestamp::parse_http_date(date).map(|t| t.as_secs()).ok_or_else(|| SigError::Malformed(format!("Invalid date: {date}")))?;
         if (when - now).abs() > crate::verify::MAX_SKEW_SECS {
             return Err(SigError::Skewed { request_time: date.to_string(), server_time: crate::verify::amz_date(now) });
         }
@@ -141,21 +141,6 @@ pub fn verify(req: &V2Request<'_>, sig: &V2Signature, secret: &str, now: i64) ->
     }
 }
 
-/// An RFC 7231 date (`Tue, 27 Mar 2007 19:36:42 +0000` or `… GMT`) in Unix seconds.
-fn nubo_http_date(s: &str) -> Option<i64> {
-    // `Day, DD Mon YYYY HH:MM:SS zone`
-    let mut parts = s.split_whitespace();
-    let _day = parts.next()?;
-    let d: i64 = parts.next()?.parse().ok()?;
-    let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let month = parts.next()?;
-    let m = months.iter().position(|x| *x == month)? as i64 + 1;
-    let y: i64 = parts.next()?.parse().ok()?;
-    let mut hms = parts.next()?.split(':').map(|x| x.parse::<i64>().ok());
-    let (hh, mm, ss) = (hms.next()??, hms.next()??, hms.next()??);
-    crate::parse_amz_date(&format!("{y:04}{m:02}{d:02}T{hh:02}{mm:02}{ss:02}Z"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,7 +154,7 @@ mod tests {
         let req = V2Request { method: "GET", path: "/photos/puppy.jpg", query: "", headers: &h, virtual_bucket: Some("awsexamplebucket1") };
         assert_eq!(string_to_sign(&req, false), "GET\n\n\nTue, 27 Mar 2007 19:36:42 +0000\n/awsexamplebucket1/photos/puppy.jpg");
         let sig = V2Signature { access_key: "AKIAIOSFODNN7EXAMPLE".into(), signature: "qgk2+6Sv9/oM7G3qLEjTH1a1l1g=".into(), presigned: false, session_token: None };
-        let then = nubo_http_date("Tue, 27 Mar 2007 19:36:42 +0000").unwrap();
+        let then = nubo_core::Timestamp::parse_http_date("Tue, 27 Mar 2007 19:36:42 +0000").unwrap().as_secs();
         verify(&req, &sig, "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", then).unwrap();
         assert!(matches!(verify(&req, &sig, "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", then + 3600), Err(SigError::Skewed { .. })));
     }

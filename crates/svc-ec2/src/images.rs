@@ -22,11 +22,7 @@ pub const PUBLIC: &[(&str, &str, &str, &str, &str, &str, &str)] = &[
 
 /// `ami-` + 17 hex digits, the same for a name in a region every time.
 pub fn image_id(name: &str, region: &str) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in name.bytes().chain([0]).chain(region.bytes()) {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("ami-0{:016x}", h)
+    format!("ami-0{:016x}", nubo_core::ids::stable_hash(&[name, region]))
 }
 
 /// A public image of `region` by id: its index in [`PUBLIC`].

@@ -96,11 +96,8 @@ impl Managed {
 }
 
 fn stable_id(name: &str) -> String {
-    // FNV-1a over the name, spelled in IAM's id alphabet.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in name.bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
+    // The name's stable hash, spelled in IAM's id alphabet.
+    let h = nubo_core::ids::stable_hash(&[name]);
     let alphabet = nubo_core::ids::UPPER_ALNUM;
     let mut id = String::from("ANPA");
     for i in 0..17 {
