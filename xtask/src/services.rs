@@ -115,7 +115,18 @@ pub const SERVICES: &[ServiceSpec] = &[
         ],
     },
     ServiceSpec { name: "logs", botocore: "logs", trait_name: "Logs", operations: &[] },
-    ServiceSpec { name: "dynamodb", botocore: "dynamodb", trait_name: "DynamoDb", operations: &[] },
+    ServiceSpec {
+        name: "dynamodb",
+        botocore: "dynamodb",
+        trait_name: "DynamoDb",
+        operations: &[
+            "CreateTable", "DescribeTable", "ListTables", "UpdateTable", "DeleteTable", "PutItem", "GetItem",
+            "UpdateItem", "DeleteItem", "Query", "Scan", "BatchGetItem", "BatchWriteItem", "TransactWriteItems",
+            "TransactGetItems", "TagResource", "UntagResource", "ListTagsOfResource", "UpdateTimeToLive",
+            "DescribeTimeToLive", "DescribeLimits", "DescribeEndpoints", "DescribeContinuousBackups",
+            "UpdateContinuousBackups",
+        ],
+    },
     ServiceSpec { name: "dynamodbstreams", botocore: "dynamodbstreams", trait_name: "DynamoDbStreams", operations: &[] },
     ServiceSpec {
         name: "ec2",

@@ -24,6 +24,10 @@ pub struct AwsError {
     pub fault: Fault,
     /// Extra members of the error shape (S3 puts `BucketName`, `Key`, ... beside `Message`).
     pub fields: Vec<(Cow<'static, str>, String)>,
+    /// Extra members that are structures or lists, as JSON text (DynamoDB's
+    /// `CancellationReasons`, the `Item` of a failed condition): JSON protocols embed
+    /// them as values; the XML protocols have no such errors.
+    pub json_fields: Vec<(Cow<'static, str>, String)>,
     /// The code query clients know for this error where it differs from `code`
     /// (SQS's `AWS.SimpleQueueService.NonExistentQueue` for `QueueDoesNotExist`): sent in
     /// query bodies and in JSON's `x-amzn-query-error`. Current models no longer carry it.
@@ -33,11 +37,16 @@ pub struct AwsError {
 impl AwsError {
     pub fn new(code: impl Into<Cow<'static, str>>, status: u16, message: impl Into<String>) -> AwsError {
         let fault = if status >= 500 { Fault::Receiver } else { Fault::Sender };
-        AwsError { code: code.into(), message: message.into(), status, fault, fields: Vec::new(), query_code: None }
+        AwsError { code: code.into(), message: message.into(), status, fault, fields: Vec::new(), json_fields: Vec::new(), query_code: None }
     }
 
     pub fn with_field(mut self, name: impl Into<Cow<'static, str>>, value: impl Into<String>) -> Self {
         self.fields.push((name.into(), value.into()));
+        self
+    }
+
+    pub fn with_json_field(mut self, name: impl Into<Cow<'static, str>>, json: impl Into<String>) -> Self {
+        self.json_fields.push((name.into(), json.into()));
         self
     }
 

@@ -38,6 +38,7 @@ fn services(store: &Store, clock: &Clock, iam: &nubo_iam::Iam) -> Vec<Box<dyn Ha
         nubo_ec2::service(nubo_ec2::Ec2::new(store.clone(), clock.clone())),
         nubo_lambda::service(),
         nubo_cloudwatch::service(cloudwatch),
+        nubo_dynamodb::service(nubo_dynamodb::DynamoDb::new(store.clone(), clock.clone())),
     ]
 }
 

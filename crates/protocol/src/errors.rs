@@ -83,6 +83,9 @@ pub fn encode(protocol: Protocol, model: Option<&ServiceModel>, err: &AwsError, 
             for (k, v) in &err.fields {
                 body.insert(k.to_string(), v.clone().into());
             }
+            for (k, v) in &err.json_fields {
+                body.insert(k.to_string(), serde_json::from_str(v).unwrap_or_else(|_| v.clone().into()));
+            }
             let ct = match (protocol, model) {
                 (Protocol::Json, Some(m)) => json::content_type(m),
                 (Protocol::Json, None) => "application/x-amz-json-1.0".into(),

@@ -48,6 +48,10 @@ pub trait ReadTxn {
     /// Up to `limit` entries whose key starts with `prefix`, in key order, starting after
     /// `after` when given (for pagination).
     fn scan(&self, table: &str, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<Vec<Entry>>;
+    /// Up to `limit` entries with `lo <= key < hi`, from `lo` upwards or, when `reverse`,
+    /// from `hi` downwards: ordered key ranges for queries that read a slice of a
+    /// partition in either direction (DynamoDB's sort-key conditions).
+    fn range(&self, table: &str, lo: &[u8], hi: &[u8], reverse: bool, limit: usize) -> Result<Vec<Entry>>;
 }
 
 /// A transaction that sees its own writes; nothing is visible to others until `commit`.
@@ -158,6 +162,10 @@ mod tests {
         })
         .unwrap();
         let scanned = store.read(|tx| tx.scan("t", b"a/", None, 10)).unwrap();
+        let down = store.read(|tx| tx.range("t", b"a/", b"b/", true, 10)).unwrap();
+        assert_eq!(down.iter().map(|(k, _)| k.as_slice()).collect::<Vec<_>>(), [b"a/2".as_slice(), b"a/1"]);
+        let up = store.read(|tx| tx.range("t", b"a/2", b"b/2", false, 1)).unwrap();
+        assert_eq!(up[0].0, b"a/2");
         assert_eq!(scanned, vec![(b"a/1".to_vec(), b"one".to_vec()), (b"a/2".to_vec(), b"two".to_vec())]);
         let page = store.read(|tx| tx.scan("t", b"a/", Some(b"a/1"), 10)).unwrap();
         assert_eq!(page.len(), 1);

@@ -73,6 +73,35 @@ fn scan_table(
     Ok(out)
 }
 
+fn range_table(
+    t: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    lo: &[u8],
+    hi: &[u8],
+    reverse: bool,
+    limit: usize,
+) -> Result<Vec<Entry>> {
+    if lo >= hi {
+        return Ok(Vec::new());
+    }
+    let range = t.range::<&[u8]>(lo..hi).map_err(err)?;
+    let mut out = Vec::new();
+    let mut take = |item: std::result::Result<(redb::AccessGuard<&[u8]>, redb::AccessGuard<&[u8]>), redb::StorageError>| {
+        let (k, v) = item.map_err(err)?;
+        out.push((k.value().to_vec(), v.value().to_vec()));
+        Ok::<_, StoreError>(())
+    };
+    if reverse {
+        for item in range.rev().take(limit) {
+            take(item)?;
+        }
+    } else {
+        for item in range.take(limit) {
+            take(item)?;
+        }
+    }
+    Ok(out)
+}
+
 impl ReadTxn for Read {
     fn get(&self, table: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
         match self.0.open_table(def(table)) {
@@ -85,6 +114,14 @@ impl ReadTxn for Read {
     fn scan(&self, table: &str, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<Vec<Entry>> {
         match self.0.open_table(def(table)) {
             Ok(t) => scan_table(&t, prefix, after, limit),
+            Err(redb::TableError::TableDoesNotExist(_)) => Ok(Vec::new()),
+            Err(e) => Err(err(e)),
+        }
+    }
+
+    fn range(&self, table: &str, lo: &[u8], hi: &[u8], reverse: bool, limit: usize) -> Result<Vec<Entry>> {
+        match self.0.open_table(def(table)) {
+            Ok(t) => range_table(&t, lo, hi, reverse, limit),
             Err(redb::TableError::TableDoesNotExist(_)) => Ok(Vec::new()),
             Err(e) => Err(err(e)),
         }
@@ -104,6 +141,11 @@ impl ReadTxn for Write {
             return Ok(Vec::new());
         }
         scan_table(&t, prefix, after, limit)
+    }
+
+    fn range(&self, table: &str, lo: &[u8], hi: &[u8], reverse: bool, limit: usize) -> Result<Vec<Entry>> {
+        let t = self.0.open_table(def(table)).map_err(err)?;
+        range_table(&t, lo, hi, reverse, limit)
     }
 }
 
