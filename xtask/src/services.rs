@@ -127,7 +127,12 @@ pub const SERVICES: &[ServiceSpec] = &[
             "UpdateContinuousBackups",
         ],
     },
-    ServiceSpec { name: "dynamodbstreams", botocore: "dynamodbstreams", trait_name: "DynamoDbStreams", operations: &[] },
+    ServiceSpec {
+        name: "dynamodbstreams",
+        botocore: "dynamodbstreams",
+        trait_name: "DynamoDbStreams",
+        operations: &["ListStreams", "DescribeStream", "GetShardIterator", "GetRecords"],
+    },
     ServiceSpec {
         name: "ec2",
         botocore: "ec2",

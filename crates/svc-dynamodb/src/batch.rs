@@ -115,13 +115,14 @@ impl DynamoDb {
             }
         }
         let mut units: BTreeMap<String, f64> = BTreeMap::new();
+        let now = self.clock.now().as_secs_f64();
         self.store.write(|tx| {
             for plan in &plans {
                 let outcome = match plan.evaluate(tx)? {
                     Ok(o) => o,
                     Err(_) => continue,
                 };
-                plan.apply(tx, &outcome)?;
+                plan.apply(tx, &outcome, now)?;
                 let size = outcome.new.as_ref().or(outcome.old.as_ref()).map(wire::item_size).unwrap_or(0);
                 *units.entry(plan.table.name.clone()).or_default() += request::write_units(size);
             }

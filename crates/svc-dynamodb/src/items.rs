@@ -75,11 +75,12 @@ impl Planned {
     }
 
     /// Carries out a decided write.
-    pub fn apply(&self, tx: &mut (impl WriteTxn + ?Sized), outcome: &Outcome) -> Result<()> {
+    pub fn apply(&self, tx: &mut (impl WriteTxn + ?Sized), outcome: &Outcome, now: f64) -> Result<()> {
+        let origin = records::Origin { now, by_ttl: false };
         match (&self.change, &outcome.new, &outcome.old) {
             (Change::Check, _, _) => Ok(()),
-            (_, Some(new), old) => records::write_item(tx, &self.table, old.as_ref(), new),
-            (_, None, Some(old)) => records::delete_item(tx, &self.table, old),
+            (_, Some(new), old) => records::write_item(tx, &self.table, old.as_ref(), new, origin),
+            (_, None, Some(old)) => records::delete_item(tx, &self.table, old, origin),
             (_, None, None) => Ok(()),
         }
     }
@@ -88,9 +89,10 @@ impl Planned {
 impl DynamoDb {
     /// Runs one planned write in its own transaction.
     pub(crate) fn run(&self, plan: &Planned) -> Result<Outcome> {
+        let now = self.clock.now().as_secs_f64();
         self.store.write(|tx| match plan.evaluate(tx)? {
             Ok(outcome) => {
-                plan.apply(tx, &outcome)?;
+                plan.apply(tx, &outcome, now)?;
                 Ok(outcome)
             }
             Err(Failed(item)) => Err(DynamoError::ConditionalCheckFailed(item.map(|i| wire::item_to_json(&i).to_string()))),

@@ -7,7 +7,9 @@
 //! key range. Values are [`value::AttrValue`]s with exact decimal [`number`]s;
 //! [`expr`] parses and evaluates the five expression kinds; [`wire`] checks what
 //! arrives and sizes items; [`request`] holds the checks every item operation shares.
-//! [`tables`], [`items`], [`reads`], [`batch`] and [`transactions`] are the API.
+//! [`tables`], [`items`], [`reads`], [`batch`] and [`transactions`] are the API;
+//! [`ttl`] is the controller that deletes expired items; [`streams`] records changes
+//! and serves the DynamoDB Streams API (a second handler over the same tables).
 
 mod batch;
 mod error;
@@ -19,14 +21,17 @@ mod reads;
 mod records;
 mod request;
 mod schema;
+mod streams;
 mod tables;
 mod transactions;
+pub mod ttl;
 pub mod value;
 mod wire;
 
 use error::Result;
 use nubo_core::{AwsError, Clock, RequestContext};
 use nubo_model::generated::dynamodb::{self, *};
+use nubo_model::generated::dynamodbstreams::{self, *};
 use nubo_model::Handler;
 use nubo_store::{ReadTxn, Store};
 use std::collections::HashMap;
@@ -54,6 +59,28 @@ impl DynamoDb {
 
 pub fn service(ddb: DynamoDb) -> Box<dyn Handler> {
     Box::new(dynamodb::Service(ddb))
+}
+
+/// The DynamoDB Streams API, served over the same store.
+pub fn streams_service(ddb: DynamoDb) -> Box<dyn Handler> {
+    Box::new(dynamodbstreams::Service(Streams(ddb)))
+}
+
+pub struct Streams(DynamoDb);
+
+impl dynamodbstreams::DynamoDbStreams for Streams {
+    async fn list_streams(&self, ctx: &RequestContext, input: ListStreamsInput) -> std::result::Result<ListStreamsOutput, AwsError> {
+        Ok(self.0.list_streams(ctx, input).await?)
+    }
+    async fn describe_stream(&self, ctx: &RequestContext, input: DescribeStreamInput) -> std::result::Result<DescribeStreamOutput, AwsError> {
+        Ok(self.0.describe_stream(ctx, input).await?)
+    }
+    async fn get_shard_iterator(&self, ctx: &RequestContext, input: GetShardIteratorInput) -> std::result::Result<GetShardIteratorOutput, AwsError> {
+        Ok(self.0.get_shard_iterator(ctx, input).await?)
+    }
+    async fn get_records(&self, ctx: &RequestContext, input: GetRecordsInput) -> std::result::Result<GetRecordsOutput, AwsError> {
+        Ok(self.0.get_records(ctx, input).await?)
+    }
 }
 
 /// Every operation delegates to its module; this block is the whole API surface.

@@ -9,6 +9,8 @@
 //! * `dynamodb_stats`: `table id / index name ("" for the table)` → `[item count, bytes]`,
 //!   kept with every write so DescribeTable's ItemCount and TableSizeBytes are exact
 //!   without a scan.
+//! * `dynamodb_stream`: `table id / stream label / sequence number` → a stream record
+//!   (see [`crate::streams`]), written with the change it describes.
 
 use crate::error::{DynamoError, Result};
 use crate::schema::TableRecord;
@@ -21,6 +23,15 @@ pub const TABLES: &str = "dynamodb_tables";
 pub const ITEMS: &str = "dynamodb_items";
 pub const INDEXES: &str = "dynamodb_index";
 pub const STATS: &str = "dynamodb_stats";
+pub const STREAM: &str = "dynamodb_stream";
+
+/// When and why an item changes: stream records carry the time, and deletions by the
+/// TTL sweeper name DynamoDB's service principal.
+#[derive(Clone, Copy)]
+pub struct Origin {
+    pub now: f64,
+    pub by_ttl: bool,
+}
 
 pub fn table_key(scope: &Scope, name: &str) -> Vec<u8> {
     key(&[&scope.account, &scope.region, name])
@@ -58,16 +69,18 @@ pub fn read_item(tx: &(impl ReadTxn + ?Sized), item_key: &[u8]) -> Result<Option
 
 /// Writes `new` in place of `old` (the item under the same key, if any): the item, its
 /// index entries and the counts, in the caller's transaction.
-pub fn write_item(tx: &mut (impl WriteTxn + ?Sized), table: &TableRecord, old: Option<&Item>, new: &Item) -> Result<()> {
+pub fn write_item(tx: &mut (impl WriteTxn + ?Sized), table: &TableRecord, old: Option<&Item>, new: &Item, origin: Origin) -> Result<()> {
     let k = table.item_key(new);
     tx.put(ITEMS, &k, &encode_item(new))?;
-    reindex(tx, table, &k, old, Some(new))
+    reindex(tx, table, &k, old, Some(new))?;
+    crate::streams::emit(tx, table, old, Some(new), origin)
 }
 
-pub fn delete_item(tx: &mut (impl WriteTxn + ?Sized), table: &TableRecord, old: &Item) -> Result<()> {
+pub fn delete_item(tx: &mut (impl WriteTxn + ?Sized), table: &TableRecord, old: &Item, origin: Origin) -> Result<()> {
     let k = table.item_key(old);
     tx.delete(ITEMS, &k)?;
-    reindex(tx, table, &k, Some(old), None)
+    reindex(tx, table, &k, Some(old), None)?;
+    crate::streams::emit(tx, table, Some(old), None, origin)
 }
 
 fn reindex(tx: &mut (impl WriteTxn + ?Sized), table: &TableRecord, item_key: &[u8], old: Option<&Item>, new: Option<&Item>) -> Result<()> {
@@ -139,6 +152,7 @@ pub fn drop_table(tx: &mut (impl WriteTxn + ?Sized), scope: &Scope, table: &Tabl
     clear(tx, ITEMS, &key(&[&table.id]))?;
     clear(tx, INDEXES, &key(&[&table.id]))?;
     clear(tx, STATS, &key(&[&table.id]))?;
+    clear(tx, STREAM, &key(&[&table.id]))?;
     tx.delete(TABLES, &table_key(scope, &table.name))?;
     Ok(())
 }

@@ -51,6 +51,7 @@ impl DynamoDb {
             }
             plans.push(plan);
         }
+        let now = self.clock.now().as_secs_f64();
         self.store.write(|tx| {
             let mut outcomes = Vec::with_capacity(plans.len());
             let mut reasons = Vec::with_capacity(plans.len());
@@ -84,7 +85,7 @@ impl DynamoDb {
                 });
             }
             for (plan, outcome) in plans.iter().zip(&outcomes) {
-                plan.apply(tx, outcome)?;
+                plan.apply(tx, outcome, now)?;
             }
             Ok(())
         })?;

@@ -8,6 +8,7 @@ pub mod lambda;
 pub mod cloudwatch;
 pub mod sns;
 pub mod dynamodb;
+pub mod dynamodbstreams;
 pub mod ec2;
 
 use crate::ServiceMeta;
