@@ -40,9 +40,21 @@ def answered(endpoint: str) -> bool:
         return False
 
 
+def listening(endpoint: str) -> bool:
+    """Any HTTP answer at all: for peers that serve one service and no STS."""
+    try:
+        urllib.request.urlopen(endpoint + "/", timeout=2)
+        return True
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+
+
 class Server:
-    def __init__(self, name, cmd, endpoint=None, env=None):
+    def __init__(self, name, cmd, endpoint=None, env=None, probe=answered):
         self.name = name
+        self.probe = probe
         self.started = time.perf_counter()
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                                      env=dict(os.environ, **(env or {})))
@@ -54,7 +66,7 @@ class Server:
             line = self.proc.stdout.readline()
             self.endpoint = line.split("listening on ", 1)[1].strip()
         deadline = self.started + timeout
-        while not answered(self.endpoint):
+        while not self.probe(self.endpoint):
             if time.perf_counter() > deadline or self.proc.poll() is not None:
                 raise RuntimeError(f"{self.name} did not start")
             time.sleep(0.002)
@@ -93,6 +105,14 @@ def nubo(binary: str, *extra: str) -> Server:
 def moto(python: str, env=None) -> Server:
     port = free_port()
     return Server("moto", [python, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], f"http://127.0.0.1:{port}", env=env)
+
+
+def dynalite() -> Server:
+    """dynalite from npm (bench/setup.sh), in memory as nubo's --ephemeral."""
+    port = free_port()
+    cmd = ["node", str(ROOT / "bench" / "node_modules" / "dynalite" / "cli.js"), "--host", "127.0.0.1", "--port", str(port),
+           "--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0"]
+    return Server("dynalite", cmd, f"http://127.0.0.1:{port}", probe=listening)
 
 
 def add_args(parser):
