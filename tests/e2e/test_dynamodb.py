@@ -200,19 +200,21 @@ def test_expression_errors(ddb):
 
 def test_update_expressions(ddb, resource):
     table = resource.Table(employees(ddb))
-    table.put_item(Item={"id": "u", "count": 1, "list": ["a"], "tags": {"x", "y"}, "nums": {1, 2}, "m": {"inner": {"deep": 1}}, "gone": 1})
+    table.put_item(Item={"id": "u", "count": 1, "list": ["a"], "tags": {"x", "y"}, "nums": {1, 2}, "m": {"sub": {"deep": 1}}, "gone": 1})
     out = table.update_item(
         Key={"id": "u"},
-        UpdateExpression="SET #c = #c + :one, list = list_append(list, :more), fresh = if_not_exists(fresh, :zero), m.inner.deep = :two, "
-                         "list[0] = :first REMOVE gone ADD counter :one, tags :z DELETE nums :two_set",
-        ExpressionAttributeNames={"#c": "count"},
-        ExpressionAttributeValues={":one": 1, ":more": ["b", "c"], ":zero": 0, ":two": 2, ":first": "A", ":z": {"z"}, ":two_set": {2}},
+        UpdateExpression="SET #c = #c + :one, #l = list_append(#l, :more), fresh = if_not_exists(fresh, :zero), m.#sub.deep = :two "
+                         "REMOVE gone ADD #counter :one, tags :z DELETE nums :two_set",
+        ExpressionAttributeNames={"#c": "count", "#l": "list", "#counter": "counter", "#sub": "sub"},
+        ExpressionAttributeValues={":one": 1, ":more": ["b", "c"], ":zero": 0, ":two": 2, ":z": {"z"}, ":two_set": {2}},
         ReturnValues="ALL_NEW",
     )["Attributes"]
-    assert out == {"id": "u", "count": 2, "list": ["A", "b", "c"], "fresh": 0, "m": {"inner": {"deep": 2}}, "counter": 1,
+    assert out == {"id": "u", "count": 2, "list": ["a", "b", "c"], "fresh": 0, "m": {"sub": {"deep": 2}}, "counter": 1,
                    "tags": {"x", "y", "z"}, "nums": {1}}
-    old = table.update_item(Key={"id": "u"}, UpdateExpression="REMOVE list[1] DELETE nums :one_set",
-                            ExpressionAttributeValues={":one_set": {1}}, ReturnValues="UPDATED_OLD")["Attributes"]
+    table.update_item(Key={"id": "u"}, UpdateExpression="SET #l[0] = :first", ExpressionAttributeNames={"#l": "list"},
+                      ExpressionAttributeValues={":first": "A"})
+    old = table.update_item(Key={"id": "u"}, UpdateExpression="REMOVE #l[1] DELETE nums :one_set",
+                            ExpressionAttributeNames={"#l": "list"}, ExpressionAttributeValues={":one_set": {1}}, ReturnValues="UPDATED_OLD")["Attributes"]
     assert old == {"list": ["A", "b", "c"], "nums": {1}}
     after = table.get_item(Key={"id": "u"})["Item"]
     assert after["list"] == ["A", "c"] and "nums" not in after  # an emptied set disappears

@@ -15,6 +15,7 @@ mod batch;
 mod error;
 pub mod expr;
 mod items;
+mod partiql;
 mod keys;
 pub mod number;
 mod reads;

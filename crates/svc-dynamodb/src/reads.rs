@@ -257,7 +257,7 @@ impl DynamoDb {
         let filter = match request::condition(input.filter_expression.as_deref(), "FilterExpression", &params)? {
             Some(f) => Some(f),
             None => match request::conditions(input.query_filter)? {
-                Some(c) if !c.is_empty() => Some(expr::conditions_to_condition(&c, input.conditional_operator.as_deref(), "QueryFilter").map_err(DynamoError::Validation)?),
+                Some(c) if !c.is_empty() => Some(expr::conditions_to_condition(&c, input.conditional_operator.as_deref(), "queryFilter").map_err(DynamoError::Validation)?),
                 _ => None,
             },
         };
@@ -387,7 +387,7 @@ impl DynamoDb {
         let filter = match request::condition(input.filter_expression.as_deref(), "FilterExpression", &params)? {
             Some(f) => Some(f),
             None => match request::conditions(input.scan_filter)? {
-                Some(c) if !c.is_empty() => Some(expr::conditions_to_condition(&c, input.conditional_operator.as_deref(), "ScanFilter").map_err(DynamoError::Validation)?),
+                Some(c) if !c.is_empty() => Some(expr::conditions_to_condition(&c, input.conditional_operator.as_deref(), "scanFilter").map_err(DynamoError::Validation)?),
                 _ => None,
             },
         };

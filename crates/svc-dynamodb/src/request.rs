@@ -83,15 +83,9 @@ pub fn check_mixing(expressions: &[(&str, bool)], legacy: &[(&str, bool)], names
     Ok(())
 }
 
-/// An expression parser's complaint as the ValidationException DynamoDB sends.
-pub fn invalid(which: &str) -> impl Fn(String) -> DynamoError + '_ {
-    move |m| {
-        if m.starts_with("Invalid ") || m.starts_with("Value provided") || m.starts_with("ExpressionAttribute") {
-            DynamoError::Validation(m)
-        } else {
-            DynamoError::Validation(format!("Invalid {which}: {m}"))
-        }
-    }
+/// An expression parser's complaint: already DynamoDB's whole message.
+pub fn invalid(_which: &str) -> impl Fn(String) -> DynamoError {
+    DynamoError::Validation
 }
 
 pub fn projection(src: Option<&str>, p: &Params) -> Result<Option<Vec<expr::Path>>> {

@@ -1,30 +1,42 @@
-//! STUB (replaced by the real module).
-use crate::value::{AttrValue, Item};
-use std::collections::HashMap;
-pub struct Params<'a> { pub names: Option<&'a HashMap<String, String>>, pub values: Option<&'a HashMap<String, AttrValue>> }
-impl<'a> Params<'a> {
-    pub fn new(names: Option<&'a HashMap<String, String>>, values: Option<&'a HashMap<String, AttrValue>>) -> Self { Params { names, values } }
-    pub fn check_unused(&self) -> Result<(), String> { Ok(()) }
-}
-#[derive(Clone, Debug, PartialEq)] pub enum PathElem { Attr(String), Index(usize) }
-pub type Path = Vec<PathElem>;
-pub struct Condition;
-impl Condition { pub fn eval(&self, _item: &Item) -> bool { true } }
-pub fn parse_condition(_src: &str, _which: &str, _p: &Params) -> Result<Condition, String> { Ok(Condition) }
-pub fn parse_projection(_src: &str, _p: &Params) -> Result<Vec<Path>, String> { Ok(vec![]) }
-pub fn project(item: &Item, _paths: &[Path]) -> Item { item.clone() }
-pub struct Update;
-pub fn parse_update(_src: &str, _p: &Params) -> Result<Update, String> { Ok(Update) }
-impl Update {
-    pub fn top_level_attrs(&self) -> Vec<&str> { vec![] }
-    pub fn apply(&self, _item: &mut Item) -> Result<(), String> { Ok(()) }
-}
-pub enum RangeCond { Eq(AttrValue), Lt(AttrValue), Le(AttrValue), Gt(AttrValue), Ge(AttrValue), Between(AttrValue, AttrValue), BeginsWith(AttrValue) }
-pub struct KeyCondition { pub hash: AttrValue, pub range: Option<RangeCond> }
-pub fn parse_key_condition(_src: &str, _p: &Params, _hash_key: &str, _range_key: Option<&str>) -> Result<KeyCondition, String> { todo!() }
-pub struct ExpectedAttr { pub value: Option<AttrValue>, pub exists: Option<bool>, pub comparison_operator: Option<String>, pub attribute_value_list: Option<Vec<AttrValue>> }
-pub fn expected_to_condition(_expected: &HashMap<String, ExpectedAttr>, _op: Option<&str>) -> Result<Condition, String> { todo!() }
-pub fn conditions_to_condition(_c: &HashMap<String, ExpectedAttr>, _op: Option<&str>, _which: &str) -> Result<Condition, String> { todo!() }
-pub fn key_conditions_to_key_condition(_c: &HashMap<String, ExpectedAttr>, _h: &str, _r: Option<&str>) -> Result<KeyCondition, String> { todo!() }
-pub struct AttributeUpdate { pub action: Option<String>, pub value: Option<AttrValue> }
-pub fn attribute_updates_to_update(_m: &HashMap<String, AttributeUpdate>) -> Result<Update, String> { todo!() }
+//! DynamoDB expressions (condition, filter, key condition, projection, update) and the
+//! legacy parameters that predate them, parsed into one set of structures and evaluated
+//! with DynamoDB's semantics. Every error is DynamoDB's ValidationException message.
+
+mod check;
+mod compare;
+mod condition;
+mod docpath;
+mod keycond;
+mod legacy;
+mod lexer;
+mod params;
+mod parser;
+mod projection;
+mod reserved;
+mod update;
+mod update_apply;
+
+#[cfg(test)]
+mod garbage_tests;
+
+pub use compare::{compare_values, values_equal};
+pub use condition::{CmpOp, Condition, Operand};
+pub use docpath::{get_path, path_str, Path, PathElem};
+pub use keycond::{key_conditions_to_key_condition, parse_key_condition, KeyCondition, RangeCond};
+pub use legacy::{
+    attribute_updates_to_update, conditions_to_condition, expected_to_condition, AttributeUpdate,
+    ExpectedAttr,
+};
+pub use params::Params;
+pub use projection::{parse_projection, project};
+pub use reserved::is_reserved;
+pub use update::{parse_update, SetValue, UOperand, Update, UpdateAction};
+
+pub use check::parse_condition;
+
+/// DynamoDB caps every expression string at 4 KB, counted in bytes as sent.
+pub(crate) const MAX_EXPRESSION_BYTES: usize = 4096;
+/// DynamoDB counts comparators, logical operators and functions; more than 300 is refused.
+pub(crate) const MAX_OPERATORS: usize = 300;
+/// IN takes at most 100 candidates.
+pub(crate) const MAX_IN_OPERANDS: usize = 100;
