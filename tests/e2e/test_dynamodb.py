@@ -514,3 +514,44 @@ def test_streams_record_every_change(ddb, boto):
     assert [r["dynamodb"]["Keys"]["id"]["S"] for r in streams.get_records(ShardIterator=latest)["Records"]] == ["b"]
     after = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=seqs[1])
     assert [r["eventName"] for r in streams.get_records(ShardIterator=after["ShardIterator"])["Records"]] == ["REMOVE", "INSERT"]
+
+
+def test_partiql(ddb):
+    table = employees(ddb)
+    ddb.execute_statement(Statement=f"INSERT INTO \"{table}\" VALUE {{'id': 'p1', 'name': 'Ana', 'department': 'eng', 'salary': 100, 'skills': <<'rust', 'go'>>}}")
+    ddb.execute_statement(Statement=f"INSERT INTO \"{table}\" VALUE {{'id': ?, 'name': ?, 'department': 'ops', 'salary': 90}}",
+                          Parameters=[{"S": "p2"}, {"S": "Bo"}])
+    with pytest.raises(ClientError) as e:
+        ddb.execute_statement(Statement=f"INSERT INTO \"{table}\" VALUE {{'id': 'p1'}}")
+    assert error(e) == ("DuplicateItemException", "Duplicate primary key exists in table")
+    rows = ddb.execute_statement(Statement=f"SELECT id, name FROM \"{table}\" WHERE salary > ?", Parameters=[{"N": "95"}])["Items"]
+    assert rows == [{"id": {"S": "p1"}, "name": {"S": "Ana"}}]
+    by_index = ddb.execute_statement(Statement=f"SELECT * FROM \"{table}\".\"by-department\" WHERE department = 'ops'")["Items"]
+    assert [r["id"]["S"] for r in by_index] == ["p2"]
+    out = ddb.execute_statement(Statement=f"UPDATE \"{table}\" SET salary = salary + 10 SET skills = set_add(skills, <<'sql'>>) WHERE id = 'p1' RETURNING ALL NEW *")
+    assert out["Items"][0]["salary"] == {"N": "110"} and sorted(out["Items"][0]["skills"]["SS"]) == ["go", "rust", "sql"]
+    with pytest.raises(ClientError) as e:
+        ddb.execute_statement(Statement=f"UPDATE \"{table}\" SET salary = 1 WHERE id = 'nobody'")
+    assert error(e)[0] == "ConditionalCheckFailedException"
+    with pytest.raises(ClientError) as e:
+        ddb.execute_statement(Statement=f"SELEC * FROM \"{table}\"")
+    assert error(e)[0] == "ValidationException"
+    batch = ddb.batch_execute_statement(Statements=[
+        {"Statement": f"SELECT name FROM \"{table}\" WHERE id = ?", "Parameters": [{"S": "p2"}]},
+        {"Statement": f"INSERT INTO \"{table}\" VALUE {{'id': 'p1'}}"},
+        {"Statement": f"DELETE FROM \"{table}\" WHERE id = 'p2'"},
+    ])["Responses"]
+    assert batch[0]["Item"] == {"name": {"S": "Bo"}}
+    assert batch[1]["Error"]["Code"] == "DuplicateItem" and "Error" not in batch[2]
+    ddb.execute_transaction(TransactStatements=[
+        {"Statement": f"INSERT INTO \"{table}\" VALUE {{'id': 'p3', 'department': 'eng', 'salary': 1}}"},
+        {"Statement": f"UPDATE \"{table}\" SET salary = 0 WHERE id = 'p1' AND salary = 110"},
+    ])
+    with pytest.raises(ClientError) as e:
+        ddb.execute_transaction(TransactStatements=[
+            {"Statement": f"INSERT INTO \"{table}\" VALUE {{'id': 'p4'}}"},
+            {"Statement": f"UPDATE \"{table}\" SET salary = 5 WHERE id = 'p1' AND salary = 110"},
+        ])
+    assert error(e)[0] == "TransactionCanceledException"
+    got = ddb.execute_transaction(TransactStatements=[{"Statement": f"SELECT * FROM \"{table}\" WHERE id = '{k}'"} for k in ("p1", "p3", "p4")])
+    assert [r.get("Item", {}).get("salary") for r in got["Responses"]] == [{"N": "0"}, {"N": "1"}, None]

@@ -124,7 +124,7 @@ pub const SERVICES: &[ServiceSpec] = &[
             "UpdateItem", "DeleteItem", "Query", "Scan", "BatchGetItem", "BatchWriteItem", "TransactWriteItems",
             "TransactGetItems", "TagResource", "UntagResource", "ListTagsOfResource", "UpdateTimeToLive",
             "DescribeTimeToLive", "DescribeLimits", "DescribeEndpoints", "DescribeContinuousBackups",
-            "UpdateContinuousBackups",
+            "UpdateContinuousBackups", "ExecuteStatement", "BatchExecuteStatement", "ExecuteTransaction",
         ],
     },
     ServiceSpec {

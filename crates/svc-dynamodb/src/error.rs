@@ -16,6 +16,8 @@ pub enum DynamoError {
     /// Per-item reasons as a JSON array of `CancellationReason`s.
     TransactionCanceled { message: String, reasons: String },
     IdempotentParameterMismatch,
+    /// A PartiQL INSERT of an item that exists.
+    DuplicateItem,
     TransactionConflict,
     LimitExceeded(String),
     Internal(String),
@@ -45,6 +47,7 @@ impl From<DynamoError> for AwsError {
             TransactionCanceled { message, reasons } => {
                 AwsError::new("TransactionCanceledException", 400, message).with_json_field("CancellationReasons", reasons)
             }
+            DuplicateItem => AwsError::new("DuplicateItemException", 400, "Duplicate primary key exists in table"),
             IdempotentParameterMismatch => AwsError::new(
                 "IdempotentParameterMismatchException",
                 400,

@@ -8,6 +8,7 @@
 //! [`expr`] parses and evaluates the five expression kinds; [`wire`] checks what
 //! arrives and sizes items; [`request`] holds the checks every item operation shares.
 //! [`tables`], [`items`], [`reads`], [`batch`] and [`transactions`] are the API;
+//! [`partiql`] translates PartiQL statements that [`statements`] runs as those operations;
 //! [`ttl`] is the controller that deletes expired items; [`streams`] records changes
 //! and serves the DynamoDB Streams API (a second handler over the same tables).
 
@@ -22,6 +23,7 @@ mod reads;
 mod records;
 mod request;
 mod schema;
+mod statements;
 mod streams;
 mod tables;
 mod transactions;
@@ -151,6 +153,15 @@ impl dynamodb::DynamoDb for DynamoDb {
     }
     async fn update_continuous_backups(&self, ctx: &RequestContext, input: UpdateContinuousBackupsInput) -> std::result::Result<UpdateContinuousBackupsOutput, AwsError> {
         Ok(DynamoDb::update_continuous_backups(self, ctx, input).await?)
+    }
+    async fn execute_statement(&self, ctx: &RequestContext, input: ExecuteStatementInput) -> std::result::Result<ExecuteStatementOutput, AwsError> {
+        Ok(DynamoDb::execute_statement(self, ctx, input).await?)
+    }
+    async fn batch_execute_statement(&self, ctx: &RequestContext, input: BatchExecuteStatementInput) -> std::result::Result<BatchExecuteStatementOutput, AwsError> {
+        Ok(DynamoDb::batch_execute_statement(self, ctx, input).await?)
+    }
+    async fn execute_transaction(&self, ctx: &RequestContext, input: ExecuteTransactionInput) -> std::result::Result<ExecuteTransactionOutput, AwsError> {
+        Ok(DynamoDb::execute_transaction(self, ctx, input).await?)
     }
     async fn describe_limits(&self, _: &RequestContext, _: DescribeLimitsInput) -> std::result::Result<DescribeLimitsOutput, AwsError> {
         Ok(DynamoDb::describe_limits(self))

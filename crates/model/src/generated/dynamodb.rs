@@ -143,6 +143,60 @@ impl IntoValue for AttributeValueUpdate {
     }
 }
 
+/// The `BatchExecuteStatementInput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BatchExecuteStatementInput {
+    pub statements: ::std::vec::Vec<BatchStatementRequest>,
+    pub return_consumed_capacity: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for BatchExecuteStatementInput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(BatchExecuteStatementInput {
+            statements: r.required("Statements")?,
+            return_consumed_capacity: r.optional("ReturnConsumedCapacity")?,
+        })
+    }
+}
+
+impl IntoValue for BatchExecuteStatementInput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Statements", self.statements);
+        w.optional("ReturnConsumedCapacity", self.return_consumed_capacity);
+        w.finish()
+    }
+}
+
+/// The `BatchExecuteStatementOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BatchExecuteStatementOutput {
+    pub responses: ::std::option::Option<::std::vec::Vec<BatchStatementResponse>>,
+    pub consumed_capacity: ::std::option::Option<::std::vec::Vec<ConsumedCapacity>>,
+}
+
+impl FromValue for BatchExecuteStatementOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(BatchExecuteStatementOutput {
+            responses: r.optional("Responses")?,
+            consumed_capacity: r.optional("ConsumedCapacity")?,
+        })
+    }
+}
+
+impl IntoValue for BatchExecuteStatementOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Responses", self.responses);
+        w.optional("ConsumedCapacity", self.consumed_capacity);
+        w.finish()
+    }
+}
+
 /// The `BatchGetItemInput` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BatchGetItemInput {
@@ -196,6 +250,99 @@ impl IntoValue for BatchGetItemOutput {
         w.optional("Responses", self.responses);
         w.optional("UnprocessedKeys", self.unprocessed_keys);
         w.optional("ConsumedCapacity", self.consumed_capacity);
+        w.finish()
+    }
+}
+
+/// The `BatchStatementError` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BatchStatementError {
+    pub code: ::std::option::Option<::std::string::String>,
+    pub message: ::std::option::Option<::std::string::String>,
+    pub item: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, AttributeValue>>,
+}
+
+impl FromValue for BatchStatementError {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(BatchStatementError {
+            code: r.optional("Code")?,
+            message: r.optional("Message")?,
+            item: r.optional("Item")?,
+        })
+    }
+}
+
+impl IntoValue for BatchStatementError {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Code", self.code);
+        w.optional("Message", self.message);
+        w.optional("Item", self.item);
+        w.finish()
+    }
+}
+
+/// The `BatchStatementRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BatchStatementRequest {
+    pub statement: ::std::string::String,
+    pub parameters: ::std::option::Option<::std::vec::Vec<AttributeValue>>,
+    pub consistent_read: ::std::option::Option<bool>,
+    pub return_values_on_condition_check_failure: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for BatchStatementRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(BatchStatementRequest {
+            statement: r.required("Statement")?,
+            parameters: r.optional("Parameters")?,
+            consistent_read: r.optional("ConsistentRead")?,
+            return_values_on_condition_check_failure: r.optional("ReturnValuesOnConditionCheckFailure")?,
+        })
+    }
+}
+
+impl IntoValue for BatchStatementRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Statement", self.statement);
+        w.optional("Parameters", self.parameters);
+        w.optional("ConsistentRead", self.consistent_read);
+        w.optional("ReturnValuesOnConditionCheckFailure", self.return_values_on_condition_check_failure);
+        w.finish()
+    }
+}
+
+/// The `BatchStatementResponse` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BatchStatementResponse {
+    pub error: ::std::option::Option<BatchStatementError>,
+    pub table_name: ::std::option::Option<::std::string::String>,
+    pub item: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, AttributeValue>>,
+}
+
+impl FromValue for BatchStatementResponse {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(BatchStatementResponse {
+            error: r.optional("Error")?,
+            table_name: r.optional("TableName")?,
+            item: r.optional("Item")?,
+        })
+    }
+}
+
+impl IntoValue for BatchStatementResponse {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Error", self.error);
+        w.optional("TableName", self.table_name);
+        w.optional("Item", self.item);
         w.finish()
     }
 }
@@ -1185,6 +1332,138 @@ impl IntoValue for Endpoint {
     }
 }
 
+/// The `ExecuteStatementInput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExecuteStatementInput {
+    pub statement: ::std::string::String,
+    pub parameters: ::std::option::Option<::std::vec::Vec<AttributeValue>>,
+    pub consistent_read: ::std::option::Option<bool>,
+    pub next_token: ::std::option::Option<::std::string::String>,
+    pub return_consumed_capacity: ::std::option::Option<::std::string::String>,
+    pub limit: ::std::option::Option<i32>,
+    pub return_values_on_condition_check_failure: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for ExecuteStatementInput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ExecuteStatementInput {
+            statement: r.required("Statement")?,
+            parameters: r.optional("Parameters")?,
+            consistent_read: r.optional("ConsistentRead")?,
+            next_token: r.optional("NextToken")?,
+            return_consumed_capacity: r.optional("ReturnConsumedCapacity")?,
+            limit: r.optional("Limit")?,
+            return_values_on_condition_check_failure: r.optional("ReturnValuesOnConditionCheckFailure")?,
+        })
+    }
+}
+
+impl IntoValue for ExecuteStatementInput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Statement", self.statement);
+        w.optional("Parameters", self.parameters);
+        w.optional("ConsistentRead", self.consistent_read);
+        w.optional("NextToken", self.next_token);
+        w.optional("ReturnConsumedCapacity", self.return_consumed_capacity);
+        w.optional("Limit", self.limit);
+        w.optional("ReturnValuesOnConditionCheckFailure", self.return_values_on_condition_check_failure);
+        w.finish()
+    }
+}
+
+/// The `ExecuteStatementOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExecuteStatementOutput {
+    pub items: ::std::option::Option<::std::vec::Vec<::std::collections::BTreeMap<::std::string::String, AttributeValue>>>,
+    pub next_token: ::std::option::Option<::std::string::String>,
+    pub consumed_capacity: ::std::option::Option<ConsumedCapacity>,
+    pub last_evaluated_key: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, AttributeValue>>,
+}
+
+impl FromValue for ExecuteStatementOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ExecuteStatementOutput {
+            items: r.optional("Items")?,
+            next_token: r.optional("NextToken")?,
+            consumed_capacity: r.optional("ConsumedCapacity")?,
+            last_evaluated_key: r.optional("LastEvaluatedKey")?,
+        })
+    }
+}
+
+impl IntoValue for ExecuteStatementOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Items", self.items);
+        w.optional("NextToken", self.next_token);
+        w.optional("ConsumedCapacity", self.consumed_capacity);
+        w.optional("LastEvaluatedKey", self.last_evaluated_key);
+        w.finish()
+    }
+}
+
+/// The `ExecuteTransactionInput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExecuteTransactionInput {
+    pub transact_statements: ::std::vec::Vec<ParameterizedStatement>,
+    pub client_request_token: ::std::option::Option<::std::string::String>,
+    pub return_consumed_capacity: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for ExecuteTransactionInput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ExecuteTransactionInput {
+            transact_statements: r.required("TransactStatements")?,
+            client_request_token: r.optional("ClientRequestToken")?,
+            return_consumed_capacity: r.optional("ReturnConsumedCapacity")?,
+        })
+    }
+}
+
+impl IntoValue for ExecuteTransactionInput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("TransactStatements", self.transact_statements);
+        w.optional("ClientRequestToken", self.client_request_token);
+        w.optional("ReturnConsumedCapacity", self.return_consumed_capacity);
+        w.finish()
+    }
+}
+
+/// The `ExecuteTransactionOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExecuteTransactionOutput {
+    pub responses: ::std::option::Option<::std::vec::Vec<ItemResponse>>,
+    pub consumed_capacity: ::std::option::Option<::std::vec::Vec<ConsumedCapacity>>,
+}
+
+impl FromValue for ExecuteTransactionOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ExecuteTransactionOutput {
+            responses: r.optional("Responses")?,
+            consumed_capacity: r.optional("ConsumedCapacity")?,
+        })
+    }
+}
+
+impl IntoValue for ExecuteTransactionOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Responses", self.responses);
+        w.optional("ConsumedCapacity", self.consumed_capacity);
+        w.finish()
+    }
+}
+
 /// The `ExpectedAttributeValue` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExpectedAttributeValue {
@@ -1865,6 +2144,36 @@ impl IntoValue for OnDemandThroughputOverride {
         #[allow(unused_mut)]
         let mut w = StructWriter::new();
         w.optional("MaxReadRequestUnits", self.max_read_request_units);
+        w.finish()
+    }
+}
+
+/// The `ParameterizedStatement` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ParameterizedStatement {
+    pub statement: ::std::string::String,
+    pub parameters: ::std::option::Option<::std::vec::Vec<AttributeValue>>,
+    pub return_values_on_condition_check_failure: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for ParameterizedStatement {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ParameterizedStatement {
+            statement: r.required("Statement")?,
+            parameters: r.optional("Parameters")?,
+            return_values_on_condition_check_failure: r.optional("ReturnValuesOnConditionCheckFailure")?,
+        })
+    }
+}
+
+impl IntoValue for ParameterizedStatement {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Statement", self.statement);
+        w.optional("Parameters", self.parameters);
+        w.optional("ReturnValuesOnConditionCheckFailure", self.return_values_on_condition_check_failure);
         w.finish()
     }
 }
@@ -3719,6 +4028,21 @@ pub trait DynamoDb: Send + Sync + 'static {
         async { Err(AwsError::not_implemented("dynamodb", "UpdateContinuousBackups")) }
     }
 
+    fn execute_statement(&self, ctx: &RequestContext, input: ExecuteStatementInput) -> impl ::std::future::Future<Output = ::std::result::Result<ExecuteStatementOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("dynamodb", "ExecuteStatement")) }
+    }
+
+    fn batch_execute_statement(&self, ctx: &RequestContext, input: BatchExecuteStatementInput) -> impl ::std::future::Future<Output = ::std::result::Result<BatchExecuteStatementOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("dynamodb", "BatchExecuteStatement")) }
+    }
+
+    fn execute_transaction(&self, ctx: &RequestContext, input: ExecuteTransactionInput) -> impl ::std::future::Future<Output = ::std::result::Result<ExecuteTransactionOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("dynamodb", "ExecuteTransaction")) }
+    }
+
     /// The AWS error for input that does not fit the operation's shapes.
     fn invalid_input(&self, e: ShapeError) -> AwsError {
         crate::handler::validation_error(e)
@@ -3767,7 +4091,7 @@ impl<S: DynamoDb> Handler for Service<S> {
     }
 
     fn implements(&self, operation: &str) -> bool {
-        matches!(operation, "CreateTable" | "DescribeTable" | "ListTables" | "UpdateTable" | "DeleteTable" | "PutItem" | "GetItem" | "UpdateItem" | "DeleteItem" | "Query" | "Scan" | "BatchGetItem" | "BatchWriteItem" | "TransactWriteItems" | "TransactGetItems" | "TagResource" | "UntagResource" | "ListTagsOfResource" | "UpdateTimeToLive" | "DescribeTimeToLive" | "DescribeLimits" | "DescribeEndpoints" | "DescribeContinuousBackups" | "UpdateContinuousBackups")
+        matches!(operation, "CreateTable" | "DescribeTable" | "ListTables" | "UpdateTable" | "DeleteTable" | "PutItem" | "GetItem" | "UpdateItem" | "DeleteItem" | "Query" | "Scan" | "BatchGetItem" | "BatchWriteItem" | "TransactWriteItems" | "TransactGetItems" | "TagResource" | "UntagResource" | "ListTagsOfResource" | "UpdateTimeToLive" | "DescribeTimeToLive" | "DescribeLimits" | "DescribeEndpoints" | "DescribeContinuousBackups" | "UpdateContinuousBackups" | "ExecuteStatement" | "BatchExecuteStatement" | "ExecuteTransaction")
     }
 
     fn http<'a>(&'a self, req: &'a HttpRequest<'a>) -> ::std::option::Option<HttpFuture<'a>> {
@@ -3888,6 +4212,18 @@ impl<S: DynamoDb> Handler for Service<S> {
                 "UpdateContinuousBackups" => {
                     let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
                     Ok(self.0.update_continuous_backups(ctx, input).await?.into_value())
+                }
+                "ExecuteStatement" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.execute_statement(ctx, input).await?.into_value())
+                }
+                "BatchExecuteStatement" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.batch_execute_statement(ctx, input).await?.into_value())
+                }
+                "ExecuteTransaction" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.execute_transaction(ctx, input).await?.into_value())
                 }
                 other => Err(AwsError::not_implemented("dynamodb", other)),
             }
