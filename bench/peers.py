@@ -72,6 +72,11 @@ class Server:
             time.sleep(0.002)
         return time.perf_counter() - self.started
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the server process has used so far."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def rss_mib(self) -> float:
         """Resident memory of the server and its children."""
         pids = [self.proc.pid]

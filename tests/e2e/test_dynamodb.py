@@ -555,3 +555,50 @@ def test_partiql(ddb):
     assert error(e)[0] == "TransactionCanceledException"
     got = ddb.execute_transaction(TransactStatements=[{"Statement": f"SELECT * FROM \"{table}\" WHERE id = '{k}'"} for k in ("p1", "p3", "p4")])
     assert [r.get("Item", {}).get("salary") for r in got["Responses"]] == [{"N": "0"}, {"N": "1"}, None]
+
+
+def test_backups_and_point_in_time_recovery():
+    """A private nubo, so that jumping its clock separates the changes in time."""
+    import datetime
+    import boto3
+    from conftest import Nubo
+    n = Nubo()
+    try:
+        d = boto3.client("dynamodb", endpoint_url=n.endpoint, region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b")
+        advance = lambda: n.http("POST", "/_nubo/clock", b'{"advance": "60s"}')  # noqa: E731
+        now = lambda: datetime.datetime.fromisoformat(json.loads(n.http("GET", "/_nubo/clock")[2])["now"].replace("Z", "+00:00"))  # noqa: E731
+        d.create_table(TableName="orders", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                       AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+        d.put_item(TableName="orders", Item={"id": {"S": "1"}, "v": {"N": "1"}})
+        backup = d.create_backup(TableName="orders", BackupName="nightly")["BackupDetails"]
+        assert backup["BackupStatus"] == "AVAILABLE"
+        d.put_item(TableName="orders", Item={"id": {"S": "2"}})
+        restored = d.restore_table_from_backup(TargetTableName="orders-copy", BackupArn=backup["BackupArn"])["TableDescription"]
+        assert restored["RestoreSummary"]["SourceBackupArn"] == backup["BackupArn"]
+        assert [i["id"]["S"] for i in d.scan(TableName="orders-copy")["Items"]] == ["1"]
+        assert [b["BackupName"] for b in d.list_backups(TableName="orders")["BackupSummaries"]] == ["nightly"]
+        assert d.describe_backup(BackupArn=backup["BackupArn"])["BackupDescription"]["SourceTableDetails"]["ItemCount"] == 1
+
+        with pytest.raises(ClientError) as e:
+            d.restore_table_to_point_in_time(SourceTableName="orders", TargetTableName="orders-pitr", UseLatestRestorableTime=True)
+        assert error(e)[0] == "PointInTimeRecoveryUnavailableException"
+        d.update_continuous_backups(TableName="orders", PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+        advance()
+        d.update_item(TableName="orders", Key={"id": {"S": "1"}}, UpdateExpression="SET v = :v", ExpressionAttributeValues={":v": {"N": "2"}})
+        advance()
+        middle = now()
+        advance()
+        d.delete_item(TableName="orders", Key={"id": {"S": "1"}})
+        d.put_item(TableName="orders", Item={"id": {"S": "3"}})
+        advance()
+        d.restore_table_to_point_in_time(SourceTableName="orders", TargetTableName="orders-then", RestoreDateTime=middle)
+        then = {i["id"]["S"]: i.get("v", {}).get("N") for i in d.scan(TableName="orders-then")["Items"]}
+        assert then == {"1": "2", "2": None}
+        status = d.describe_continuous_backups(TableName="orders")["ContinuousBackupsDescription"]
+        assert status["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+        d.delete_backup(BackupArn=backup["BackupArn"])
+        with pytest.raises(ClientError) as e:
+            d.describe_backup(BackupArn=backup["BackupArn"])
+        assert error(e)[0] == "BackupNotFoundException"
+    finally:
+        n.stop()

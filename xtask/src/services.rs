@@ -125,6 +125,8 @@ pub const SERVICES: &[ServiceSpec] = &[
             "TransactGetItems", "TagResource", "UntagResource", "ListTagsOfResource", "UpdateTimeToLive",
             "DescribeTimeToLive", "DescribeLimits", "DescribeEndpoints", "DescribeContinuousBackups",
             "UpdateContinuousBackups", "ExecuteStatement", "BatchExecuteStatement", "ExecuteTransaction",
+            "CreateBackup", "DescribeBackup", "ListBackups", "DeleteBackup", "RestoreTableFromBackup",
+            "RestoreTableToPointInTime",
         ],
     },
     ServiceSpec {

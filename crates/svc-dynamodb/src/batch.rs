@@ -114,7 +114,8 @@ impl DynamoDb {
                 plans.push(plan);
             }
         }
-        let mut units: BTreeMap<String, f64> = BTreeMap::new();
+        // Capacity per table, in the order the tables first appear.
+        let mut units: Vec<(&crate::schema::TableRecord, f64)> = Vec::new();
         let now = self.clock.now().as_secs_f64();
         self.store.write(|tx| {
             for plan in &plans {
@@ -124,23 +125,15 @@ impl DynamoDb {
                 };
                 plan.apply(tx, &outcome, now)?;
                 let size = outcome.new.as_ref().or(outcome.old.as_ref()).map(wire::item_size).unwrap_or(0);
-                *units.entry(plan.table.name.clone()).or_default() += request::write_units(size);
+                match units.iter_mut().find(|(t, _)| t.name == plan.table.name) {
+                    Some((_, u)) => *u += request::write_units(size),
+                    None => units.push((&plan.table, request::write_units(size))),
+                }
             }
             Ok::<_, DynamoError>(())
         })?;
-        let capacity: Vec<ConsumedCapacity> = plans
-            .iter()
-            .map(|p| &p.table)
-            .filter(|t| units.contains_key(&t.name))
-            .fold(Vec::<&crate::schema::TableRecord>::new(), |mut v, t| {
-                if !v.iter().any(|x| x.name == t.name) {
-                    v.push(t);
-                }
-                v
-            })
-            .into_iter()
-            .filter_map(|t| request::consumed(t, input.return_consumed_capacity.as_deref(), units[&t.name]))
-            .collect();
+        let capacity: Vec<ConsumedCapacity> =
+            units.into_iter().filter_map(|(t, u)| request::consumed(t, input.return_consumed_capacity.as_deref(), u)).collect();
         Ok(BatchWriteItemOutput {
             unprocessed_items: Some(BTreeMap::new()),
             item_collection_metrics: None,

@@ -16,6 +16,10 @@ pub enum DynamoError {
     /// Per-item reasons as a JSON array of `CancellationReason`s.
     TransactionCanceled { message: String, reasons: String },
     IdempotentParameterMismatch,
+    TableAlreadyExists(String),
+    BackupNotFound(String),
+    PointInTimeRecoveryUnavailable(String),
+    InvalidRestoreTime(String),
     /// A PartiQL INSERT of an item that exists.
     DuplicateItem,
     TransactionConflict,
@@ -47,6 +51,10 @@ impl From<DynamoError> for AwsError {
             TransactionCanceled { message, reasons } => {
                 AwsError::new("TransactionCanceledException", 400, message).with_json_field("CancellationReasons", reasons)
             }
+            TableAlreadyExists(m) => AwsError::new("TableAlreadyExistsException", 400, m),
+            BackupNotFound(m) => AwsError::new("BackupNotFoundException", 400, m),
+            PointInTimeRecoveryUnavailable(m) => AwsError::new("PointInTimeRecoveryUnavailableException", 400, m),
+            InvalidRestoreTime(m) => AwsError::new("InvalidRestoreTimeException", 400, m),
             DuplicateItem => AwsError::new("DuplicateItemException", 400, "Duplicate primary key exists in table"),
             IdempotentParameterMismatch => AwsError::new(
                 "IdempotentParameterMismatchException",

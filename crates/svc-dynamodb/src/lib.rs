@@ -9,9 +9,10 @@
 //! arrives and sizes items; [`request`] holds the checks every item operation shares.
 //! [`tables`], [`items`], [`reads`], [`batch`] and [`transactions`] are the API;
 //! [`partiql`] translates PartiQL statements that [`statements`] runs as those operations;
-//! [`ttl`] is the controller that deletes expired items; [`streams`] records changes
+//! [`backups`] keeps backups and the point-in-time log; [`ttl`] is the controller that deletes expired items; [`streams`] records changes
 //! and serves the DynamoDB Streams API (a second handler over the same tables).
 
+mod backups;
 mod batch;
 mod error;
 pub mod expr;
@@ -162,6 +163,24 @@ impl dynamodb::DynamoDb for DynamoDb {
     }
     async fn execute_transaction(&self, ctx: &RequestContext, input: ExecuteTransactionInput) -> std::result::Result<ExecuteTransactionOutput, AwsError> {
         Ok(DynamoDb::execute_transaction(self, ctx, input).await?)
+    }
+    async fn create_backup(&self, ctx: &RequestContext, input: CreateBackupInput) -> std::result::Result<CreateBackupOutput, AwsError> {
+        Ok(DynamoDb::create_backup(self, ctx, input).await?)
+    }
+    async fn describe_backup(&self, ctx: &RequestContext, input: DescribeBackupInput) -> std::result::Result<DescribeBackupOutput, AwsError> {
+        Ok(DynamoDb::describe_backup(self, ctx, input).await?)
+    }
+    async fn list_backups(&self, ctx: &RequestContext, input: ListBackupsInput) -> std::result::Result<ListBackupsOutput, AwsError> {
+        Ok(DynamoDb::list_backups(self, ctx, input).await?)
+    }
+    async fn delete_backup(&self, ctx: &RequestContext, input: DeleteBackupInput) -> std::result::Result<DeleteBackupOutput, AwsError> {
+        Ok(DynamoDb::delete_backup(self, ctx, input).await?)
+    }
+    async fn restore_table_from_backup(&self, ctx: &RequestContext, input: RestoreTableFromBackupInput) -> std::result::Result<RestoreTableFromBackupOutput, AwsError> {
+        Ok(DynamoDb::restore_table_from_backup(self, ctx, input).await?)
+    }
+    async fn restore_table_to_point_in_time(&self, ctx: &RequestContext, input: RestoreTableToPointInTimeInput) -> std::result::Result<RestoreTableToPointInTimeOutput, AwsError> {
+        Ok(DynamoDb::restore_table_to_point_in_time(self, ctx, input).await?)
     }
     async fn describe_limits(&self, _: &RequestContext, _: DescribeLimitsInput) -> std::result::Result<DescribeLimitsOutput, AwsError> {
         Ok(DynamoDb::describe_limits(self))

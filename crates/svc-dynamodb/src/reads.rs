@@ -62,14 +62,9 @@ impl Source<'_> {
     }
 
     fn check_start_key(&self, esk: &Item) -> Result<()> {
-        let wanted: Vec<&str> = self.table.key.names().chain(self.index.iter().flat_map(|(i, _)| i.key.names())).collect();
-        let mismatch = esk.len() != {
-            let mut w = wanted.clone();
-            w.sort();
-            w.dedup();
-            w.len()
-        } || wanted.iter().any(|n| esk.get(*n).is_none_or(|v| Some(v.type_name()) != self.table.attribute_type(n)));
-        if mismatch {
+        let wanted: std::collections::BTreeSet<&str> = self.table.key.names().chain(self.index.iter().flat_map(|(i, _)| i.key.names())).collect();
+        let typed = |n: &&str| esk.get(*n).is_some_and(|v| Some(v.type_name()) == self.table.attribute_type(n));
+        if esk.len() != wanted.len() || !wanted.iter().all(typed) {
             return validation("The provided starting key is invalid: The provided key element does not match the schema");
         }
         Ok(())
@@ -207,13 +202,12 @@ impl DynamoDb {
                     if full {
                         page.last = Some(src.last_key(&item));
                     }
-                    if filter.is_none_or(|f| f.eval(&item)) && !sel.count_only {
+                    if filter.is_none_or(|f| f.eval(&item)) {
                         page.items.push(match &sel.projection {
+                            _ if sel.count_only => Item::new(),
                             Some(p) => expr::project(&item, p),
                             None => item,
                         });
-                    } else if filter.is_none_or(|f| f.eval(&item)) {
-                        page.items.push(Item::new());
                     }
                     if full {
                         return Ok(());
@@ -261,6 +255,9 @@ impl DynamoDb {
                 _ => None,
             },
         };
+        if let Some(key) = filter.as_ref().and_then(|f| f.path_heads().into_iter().find(|h| schema.names().any(|k| k == *h))) {
+            return validation(format!("Filter Expression can only contain non-primary key attributes: Primary key attribute: {key}"));
+        }
         let attributes_to_get = input.attributes_to_get.is_some();
         let projection = match request::projection(input.projection_expression.as_deref(), &params)? {
             Some(p) => Some(p),

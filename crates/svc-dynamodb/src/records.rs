@@ -11,6 +11,7 @@
 //!   without a scan.
 //! * `dynamodb_stream`: `table id / stream label / sequence number` → a stream record
 //!   (see [`crate::streams`]), written with the change it describes.
+//! * `dynamodb_backups`, `dynamodb_backup_items`, `dynamodb_pitr`: see [`crate::backups`].
 
 use crate::error::{DynamoError, Result};
 use crate::schema::TableRecord;
@@ -73,6 +74,7 @@ pub fn write_item(tx: &mut (impl WriteTxn + ?Sized), table: &TableRecord, old: O
     let k = table.item_key(new);
     tx.put(ITEMS, &k, &encode_item(new))?;
     reindex(tx, table, &k, old, Some(new))?;
+    crate::backups::log_change(tx, table, old, Some(new), origin)?;
     crate::streams::emit(tx, table, old, Some(new), origin)
 }
 
@@ -80,6 +82,7 @@ pub fn delete_item(tx: &mut (impl WriteTxn + ?Sized), table: &TableRecord, old: 
     let k = table.item_key(old);
     tx.delete(ITEMS, &k)?;
     reindex(tx, table, &k, Some(old), None)?;
+    crate::backups::log_change(tx, table, Some(old), None, origin)?;
     crate::streams::emit(tx, table, Some(old), None, origin)
 }
 
@@ -153,6 +156,7 @@ pub fn drop_table(tx: &mut (impl WriteTxn + ?Sized), scope: &Scope, table: &Tabl
     clear(tx, INDEXES, &key(&[&table.id]))?;
     clear(tx, STATS, &key(&[&table.id]))?;
     clear(tx, STREAM, &key(&[&table.id]))?;
+    clear(tx, crate::backups::PITR, &key(&[&table.id]))?;
     tx.delete(TABLES, &table_key(scope, &table.name))?;
     Ok(())
 }

@@ -76,8 +76,19 @@ pub struct TableRecord {
     /// TTL attribute and whether it is enabled.
     #[serde(default)]
     pub ttl: Option<(String, bool)>,
+    /// Since when point-in-time recovery has been on (its changes are logged from then).
     #[serde(default)]
-    pub point_in_time_recovery: bool,
+    pub pitr_since: Option<f64>,
+    /// Where a restored table came from.
+    #[serde(default)]
+    pub restore: Option<RestoreRecord>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct RestoreRecord {
+    pub source_backup_arn: Option<String>,
+    pub source_table_arn: Option<String>,
+    pub at: f64,
 }
 
 impl TableRecord {

@@ -210,7 +210,8 @@ impl DynamoDb {
             deletion_protection: input.deletion_protection_enabled.unwrap_or(false),
             tags: input.tags.unwrap_or_default().into_iter().map(|t| (t.key, t.value)).collect(),
             ttl: None,
-            point_in_time_recovery: false,
+            pitr_since: None,
+            restore: None,
         };
         self.store.write(|tx| {
             if records::get_table(tx, scope, &table.name)?.is_some() {
@@ -330,6 +331,12 @@ impl DynamoDb {
             }),
             table_class_summary: t.table_class.as_ref().map(|c| TableClassSummary { table_class: Some(c.clone()), last_update_date_time: None }),
             deletion_protection_enabled: Some(t.deletion_protection),
+            restore_summary: t.restore.as_ref().map(|r| RestoreSummary {
+                source_backup_arn: r.source_backup_arn.clone(),
+                source_table_arn: r.source_table_arn.clone(),
+                restore_date_time: Timestamp::from_secs_f64(r.at),
+                restore_in_progress: false,
+            }),
             ..Default::default()
         })
     }
@@ -554,12 +561,12 @@ impl DynamoDb {
         let now = self.clock.now().as_secs_f64();
         ContinuousBackupsDescription {
             continuous_backups_status: "ENABLED".into(),
-            point_in_time_recovery_description: Some(if t.point_in_time_recovery {
+            point_in_time_recovery_description: Some(if let Some(since) = t.pitr_since {
                 PointInTimeRecoveryDescription {
                     point_in_time_recovery_status: Some("ENABLED".into()),
                     recovery_period_in_days: Some(35),
-                    earliest_restorable_date_time: Some(Timestamp::from_secs_f64(t.created)),
-                    latest_restorable_date_time: Some(Timestamp::from_secs_f64(now - 300.0)),
+                    earliest_restorable_date_time: Some(Timestamp::from_secs_f64(since)),
+                    latest_restorable_date_time: Some(Timestamp::from_secs_f64(now)),
                 }
             } else {
                 PointInTimeRecoveryDescription { point_in_time_recovery_status: Some("DISABLED".into()), ..Default::default() }
@@ -579,7 +586,14 @@ impl DynamoDb {
             let Some(mut t) = records::get_table(tx, &ctx.scope, &input.table_name)? else {
                 return Err(DynamoError::TableNotFound(format!("Table not found: {}", input.table_name)));
             };
-            t.point_in_time_recovery = input.point_in_time_recovery_specification.point_in_time_recovery_enabled;
+            match (input.point_in_time_recovery_specification.point_in_time_recovery_enabled, t.pitr_since) {
+                (true, None) => t.pitr_since = Some(self.clock.now().as_secs_f64()),
+                (false, Some(_)) => {
+                    t.pitr_since = None;
+                    records::clear(tx, crate::backups::PITR, &nubo_store::key::key(&[&t.id]))?;
+                }
+                _ => {}
+            }
             records::put_table(tx, &ctx.scope, &t)?;
             Ok(t)
         })?;

@@ -143,6 +143,129 @@ impl IntoValue for AttributeValueUpdate {
     }
 }
 
+/// The `BackupDescription` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BackupDescription {
+    pub backup_details: ::std::option::Option<BackupDetails>,
+    pub source_table_details: ::std::option::Option<SourceTableDetails>,
+    pub source_table_feature_details: ::std::option::Option<SourceTableFeatureDetails>,
+}
+
+impl FromValue for BackupDescription {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(BackupDescription {
+            backup_details: r.optional("BackupDetails")?,
+            source_table_details: r.optional("SourceTableDetails")?,
+            source_table_feature_details: r.optional("SourceTableFeatureDetails")?,
+        })
+    }
+}
+
+impl IntoValue for BackupDescription {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("BackupDetails", self.backup_details);
+        w.optional("SourceTableDetails", self.source_table_details);
+        w.optional("SourceTableFeatureDetails", self.source_table_feature_details);
+        w.finish()
+    }
+}
+
+/// The `BackupDetails` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BackupDetails {
+    pub backup_arn: ::std::string::String,
+    pub backup_name: ::std::string::String,
+    pub backup_size_bytes: ::std::option::Option<i64>,
+    pub backup_status: ::std::string::String,
+    pub backup_type: ::std::string::String,
+    pub backup_creation_date_time: ::nubo_core::Timestamp,
+    pub backup_expiry_date_time: ::std::option::Option<::nubo_core::Timestamp>,
+}
+
+impl FromValue for BackupDetails {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(BackupDetails {
+            backup_arn: r.required("BackupArn")?,
+            backup_name: r.required("BackupName")?,
+            backup_size_bytes: r.optional("BackupSizeBytes")?,
+            backup_status: r.required("BackupStatus")?,
+            backup_type: r.required("BackupType")?,
+            backup_creation_date_time: r.required("BackupCreationDateTime")?,
+            backup_expiry_date_time: r.optional("BackupExpiryDateTime")?,
+        })
+    }
+}
+
+impl IntoValue for BackupDetails {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("BackupArn", self.backup_arn);
+        w.member("BackupName", self.backup_name);
+        w.optional("BackupSizeBytes", self.backup_size_bytes);
+        w.member("BackupStatus", self.backup_status);
+        w.member("BackupType", self.backup_type);
+        w.member("BackupCreationDateTime", self.backup_creation_date_time);
+        w.optional("BackupExpiryDateTime", self.backup_expiry_date_time);
+        w.finish()
+    }
+}
+
+/// The `BackupSummary` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BackupSummary {
+    pub table_name: ::std::option::Option<::std::string::String>,
+    pub table_id: ::std::option::Option<::std::string::String>,
+    pub table_arn: ::std::option::Option<::std::string::String>,
+    pub backup_arn: ::std::option::Option<::std::string::String>,
+    pub backup_name: ::std::option::Option<::std::string::String>,
+    pub backup_creation_date_time: ::std::option::Option<::nubo_core::Timestamp>,
+    pub backup_expiry_date_time: ::std::option::Option<::nubo_core::Timestamp>,
+    pub backup_status: ::std::option::Option<::std::string::String>,
+    pub backup_type: ::std::option::Option<::std::string::String>,
+    pub backup_size_bytes: ::std::option::Option<i64>,
+}
+
+impl FromValue for BackupSummary {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(BackupSummary {
+            table_name: r.optional("TableName")?,
+            table_id: r.optional("TableId")?,
+            table_arn: r.optional("TableArn")?,
+            backup_arn: r.optional("BackupArn")?,
+            backup_name: r.optional("BackupName")?,
+            backup_creation_date_time: r.optional("BackupCreationDateTime")?,
+            backup_expiry_date_time: r.optional("BackupExpiryDateTime")?,
+            backup_status: r.optional("BackupStatus")?,
+            backup_type: r.optional("BackupType")?,
+            backup_size_bytes: r.optional("BackupSizeBytes")?,
+        })
+    }
+}
+
+impl IntoValue for BackupSummary {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("TableName", self.table_name);
+        w.optional("TableId", self.table_id);
+        w.optional("TableArn", self.table_arn);
+        w.optional("BackupArn", self.backup_arn);
+        w.optional("BackupName", self.backup_name);
+        w.optional("BackupCreationDateTime", self.backup_creation_date_time);
+        w.optional("BackupExpiryDateTime", self.backup_expiry_date_time);
+        w.optional("BackupStatus", self.backup_status);
+        w.optional("BackupType", self.backup_type);
+        w.optional("BackupSizeBytes", self.backup_size_bytes);
+        w.finish()
+    }
+}
+
 /// The `BatchExecuteStatementInput` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BatchExecuteStatementInput {
@@ -599,6 +722,57 @@ impl IntoValue for ContinuousBackupsDescription {
     }
 }
 
+/// The `CreateBackupInput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateBackupInput {
+    pub table_name: ::std::string::String,
+    pub backup_name: ::std::string::String,
+}
+
+impl FromValue for CreateBackupInput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CreateBackupInput {
+            table_name: r.required("TableName")?,
+            backup_name: r.required("BackupName")?,
+        })
+    }
+}
+
+impl IntoValue for CreateBackupInput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("TableName", self.table_name);
+        w.member("BackupName", self.backup_name);
+        w.finish()
+    }
+}
+
+/// The `CreateBackupOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateBackupOutput {
+    pub backup_details: ::std::option::Option<BackupDetails>,
+}
+
+impl FromValue for CreateBackupOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CreateBackupOutput {
+            backup_details: r.optional("BackupDetails")?,
+        })
+    }
+}
+
+impl IntoValue for CreateBackupOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("BackupDetails", self.backup_details);
+        w.finish()
+    }
+}
+
 /// The `CreateGlobalSecondaryIndexAction` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CreateGlobalSecondaryIndexAction {
@@ -836,6 +1010,54 @@ impl IntoValue for Delete {
     }
 }
 
+/// The `DeleteBackupInput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteBackupInput {
+    pub backup_arn: ::std::string::String,
+}
+
+impl FromValue for DeleteBackupInput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeleteBackupInput {
+            backup_arn: r.required("BackupArn")?,
+        })
+    }
+}
+
+impl IntoValue for DeleteBackupInput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("BackupArn", self.backup_arn);
+        w.finish()
+    }
+}
+
+/// The `DeleteBackupOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteBackupOutput {
+    pub backup_description: ::std::option::Option<BackupDescription>,
+}
+
+impl FromValue for DeleteBackupOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeleteBackupOutput {
+            backup_description: r.optional("BackupDescription")?,
+        })
+    }
+}
+
+impl IntoValue for DeleteBackupOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("BackupDescription", self.backup_description);
+        w.finish()
+    }
+}
+
 /// The `DeleteGlobalSecondaryIndexAction` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeleteGlobalSecondaryIndexAction {
@@ -1060,6 +1282,54 @@ impl IntoValue for DeleteTableOutput {
         #[allow(unused_mut)]
         let mut w = StructWriter::new();
         w.optional("TableDescription", self.table_description);
+        w.finish()
+    }
+}
+
+/// The `DescribeBackupInput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeBackupInput {
+    pub backup_arn: ::std::string::String,
+}
+
+impl FromValue for DescribeBackupInput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DescribeBackupInput {
+            backup_arn: r.required("BackupArn")?,
+        })
+    }
+}
+
+impl IntoValue for DescribeBackupInput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("BackupArn", self.backup_arn);
+        w.finish()
+    }
+}
+
+/// The `DescribeBackupOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeBackupOutput {
+    pub backup_description: ::std::option::Option<BackupDescription>,
+}
+
+impl FromValue for DescribeBackupOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DescribeBackupOutput {
+            backup_description: r.optional("BackupDescription")?,
+        })
+    }
+}
+
+impl IntoValue for DescribeBackupOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("BackupDescription", self.backup_description);
         w.finish()
     }
 }
@@ -1692,6 +1962,42 @@ impl IntoValue for GlobalSecondaryIndexDescription {
     }
 }
 
+/// The `GlobalSecondaryIndexInfo` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GlobalSecondaryIndexInfo {
+    pub index_name: ::std::option::Option<::std::string::String>,
+    pub key_schema: ::std::option::Option<::std::vec::Vec<KeySchemaElement>>,
+    pub projection: ::std::option::Option<Projection>,
+    pub provisioned_throughput: ::std::option::Option<ProvisionedThroughput>,
+    pub on_demand_throughput: ::std::option::Option<OnDemandThroughput>,
+}
+
+impl FromValue for GlobalSecondaryIndexInfo {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GlobalSecondaryIndexInfo {
+            index_name: r.optional("IndexName")?,
+            key_schema: r.optional("KeySchema")?,
+            projection: r.optional("Projection")?,
+            provisioned_throughput: r.optional("ProvisionedThroughput")?,
+            on_demand_throughput: r.optional("OnDemandThroughput")?,
+        })
+    }
+}
+
+impl IntoValue for GlobalSecondaryIndexInfo {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("IndexName", self.index_name);
+        w.optional("KeySchema", self.key_schema);
+        w.optional("Projection", self.projection);
+        w.optional("ProvisionedThroughput", self.provisioned_throughput);
+        w.optional("OnDemandThroughput", self.on_demand_throughput);
+        w.finish()
+    }
+}
+
 /// The `GlobalSecondaryIndexUpdate` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct GlobalSecondaryIndexUpdate {
@@ -1920,6 +2226,72 @@ impl IntoValue for KeysAndAttributes {
     }
 }
 
+/// The `ListBackupsInput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListBackupsInput {
+    pub table_name: ::std::option::Option<::std::string::String>,
+    pub limit: ::std::option::Option<i32>,
+    pub time_range_lower_bound: ::std::option::Option<::nubo_core::Timestamp>,
+    pub time_range_upper_bound: ::std::option::Option<::nubo_core::Timestamp>,
+    pub exclusive_start_backup_arn: ::std::option::Option<::std::string::String>,
+    pub backup_type: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for ListBackupsInput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ListBackupsInput {
+            table_name: r.optional("TableName")?,
+            limit: r.optional("Limit")?,
+            time_range_lower_bound: r.optional("TimeRangeLowerBound")?,
+            time_range_upper_bound: r.optional("TimeRangeUpperBound")?,
+            exclusive_start_backup_arn: r.optional("ExclusiveStartBackupArn")?,
+            backup_type: r.optional("BackupType")?,
+        })
+    }
+}
+
+impl IntoValue for ListBackupsInput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("TableName", self.table_name);
+        w.optional("Limit", self.limit);
+        w.optional("TimeRangeLowerBound", self.time_range_lower_bound);
+        w.optional("TimeRangeUpperBound", self.time_range_upper_bound);
+        w.optional("ExclusiveStartBackupArn", self.exclusive_start_backup_arn);
+        w.optional("BackupType", self.backup_type);
+        w.finish()
+    }
+}
+
+/// The `ListBackupsOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListBackupsOutput {
+    pub backup_summaries: ::std::option::Option<::std::vec::Vec<BackupSummary>>,
+    pub last_evaluated_backup_arn: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for ListBackupsOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ListBackupsOutput {
+            backup_summaries: r.optional("BackupSummaries")?,
+            last_evaluated_backup_arn: r.optional("LastEvaluatedBackupArn")?,
+        })
+    }
+}
+
+impl IntoValue for ListBackupsOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("BackupSummaries", self.backup_summaries);
+        w.optional("LastEvaluatedBackupArn", self.last_evaluated_backup_arn);
+        w.finish()
+    }
+}
+
 /// The `ListTablesInput` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListTablesInput {
@@ -2093,6 +2465,36 @@ impl IntoValue for LocalSecondaryIndexDescription {
         w.optional("IndexSizeBytes", self.index_size_bytes);
         w.optional("ItemCount", self.item_count);
         w.optional("IndexArn", self.index_arn);
+        w.finish()
+    }
+}
+
+/// The `LocalSecondaryIndexInfo` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LocalSecondaryIndexInfo {
+    pub index_name: ::std::option::Option<::std::string::String>,
+    pub key_schema: ::std::option::Option<::std::vec::Vec<KeySchemaElement>>,
+    pub projection: ::std::option::Option<Projection>,
+}
+
+impl FromValue for LocalSecondaryIndexInfo {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LocalSecondaryIndexInfo {
+            index_name: r.optional("IndexName")?,
+            key_schema: r.optional("KeySchema")?,
+            projection: r.optional("Projection")?,
+        })
+    }
+}
+
+impl IntoValue for LocalSecondaryIndexInfo {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("IndexName", self.index_name);
+        w.optional("KeySchema", self.key_schema);
+        w.optional("Projection", self.projection);
         w.finish()
     }
 }
@@ -2793,6 +3195,153 @@ impl IntoValue for RestoreSummary {
     }
 }
 
+/// The `RestoreTableFromBackupInput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RestoreTableFromBackupInput {
+    pub target_table_name: ::std::string::String,
+    pub backup_arn: ::std::string::String,
+    pub billing_mode_override: ::std::option::Option<::std::string::String>,
+    pub global_secondary_index_override: ::std::option::Option<::std::vec::Vec<GlobalSecondaryIndex>>,
+    pub local_secondary_index_override: ::std::option::Option<::std::vec::Vec<LocalSecondaryIndex>>,
+    pub provisioned_throughput_override: ::std::option::Option<ProvisionedThroughput>,
+    pub on_demand_throughput_override: ::std::option::Option<OnDemandThroughput>,
+    pub sse_specification_override: ::std::option::Option<SSESpecification>,
+}
+
+impl FromValue for RestoreTableFromBackupInput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(RestoreTableFromBackupInput {
+            target_table_name: r.required("TargetTableName")?,
+            backup_arn: r.required("BackupArn")?,
+            billing_mode_override: r.optional("BillingModeOverride")?,
+            global_secondary_index_override: r.optional("GlobalSecondaryIndexOverride")?,
+            local_secondary_index_override: r.optional("LocalSecondaryIndexOverride")?,
+            provisioned_throughput_override: r.optional("ProvisionedThroughputOverride")?,
+            on_demand_throughput_override: r.optional("OnDemandThroughputOverride")?,
+            sse_specification_override: r.optional("SSESpecificationOverride")?,
+        })
+    }
+}
+
+impl IntoValue for RestoreTableFromBackupInput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("TargetTableName", self.target_table_name);
+        w.member("BackupArn", self.backup_arn);
+        w.optional("BillingModeOverride", self.billing_mode_override);
+        w.optional("GlobalSecondaryIndexOverride", self.global_secondary_index_override);
+        w.optional("LocalSecondaryIndexOverride", self.local_secondary_index_override);
+        w.optional("ProvisionedThroughputOverride", self.provisioned_throughput_override);
+        w.optional("OnDemandThroughputOverride", self.on_demand_throughput_override);
+        w.optional("SSESpecificationOverride", self.sse_specification_override);
+        w.finish()
+    }
+}
+
+/// The `RestoreTableFromBackupOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RestoreTableFromBackupOutput {
+    pub table_description: ::std::option::Option<TableDescription>,
+}
+
+impl FromValue for RestoreTableFromBackupOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(RestoreTableFromBackupOutput {
+            table_description: r.optional("TableDescription")?,
+        })
+    }
+}
+
+impl IntoValue for RestoreTableFromBackupOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("TableDescription", self.table_description);
+        w.finish()
+    }
+}
+
+/// The `RestoreTableToPointInTimeInput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RestoreTableToPointInTimeInput {
+    pub source_table_arn: ::std::option::Option<::std::string::String>,
+    pub source_table_name: ::std::option::Option<::std::string::String>,
+    pub target_table_name: ::std::string::String,
+    pub use_latest_restorable_time: ::std::option::Option<bool>,
+    pub restore_date_time: ::std::option::Option<::nubo_core::Timestamp>,
+    pub billing_mode_override: ::std::option::Option<::std::string::String>,
+    pub global_secondary_index_override: ::std::option::Option<::std::vec::Vec<GlobalSecondaryIndex>>,
+    pub local_secondary_index_override: ::std::option::Option<::std::vec::Vec<LocalSecondaryIndex>>,
+    pub provisioned_throughput_override: ::std::option::Option<ProvisionedThroughput>,
+    pub on_demand_throughput_override: ::std::option::Option<OnDemandThroughput>,
+    pub sse_specification_override: ::std::option::Option<SSESpecification>,
+}
+
+impl FromValue for RestoreTableToPointInTimeInput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(RestoreTableToPointInTimeInput {
+            source_table_arn: r.optional("SourceTableArn")?,
+            source_table_name: r.optional("SourceTableName")?,
+            target_table_name: r.required("TargetTableName")?,
+            use_latest_restorable_time: r.optional("UseLatestRestorableTime")?,
+            restore_date_time: r.optional("RestoreDateTime")?,
+            billing_mode_override: r.optional("BillingModeOverride")?,
+            global_secondary_index_override: r.optional("GlobalSecondaryIndexOverride")?,
+            local_secondary_index_override: r.optional("LocalSecondaryIndexOverride")?,
+            provisioned_throughput_override: r.optional("ProvisionedThroughputOverride")?,
+            on_demand_throughput_override: r.optional("OnDemandThroughputOverride")?,
+            sse_specification_override: r.optional("SSESpecificationOverride")?,
+        })
+    }
+}
+
+impl IntoValue for RestoreTableToPointInTimeInput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("SourceTableArn", self.source_table_arn);
+        w.optional("SourceTableName", self.source_table_name);
+        w.member("TargetTableName", self.target_table_name);
+        w.optional("UseLatestRestorableTime", self.use_latest_restorable_time);
+        w.optional("RestoreDateTime", self.restore_date_time);
+        w.optional("BillingModeOverride", self.billing_mode_override);
+        w.optional("GlobalSecondaryIndexOverride", self.global_secondary_index_override);
+        w.optional("LocalSecondaryIndexOverride", self.local_secondary_index_override);
+        w.optional("ProvisionedThroughputOverride", self.provisioned_throughput_override);
+        w.optional("OnDemandThroughputOverride", self.on_demand_throughput_override);
+        w.optional("SSESpecificationOverride", self.sse_specification_override);
+        w.finish()
+    }
+}
+
+/// The `RestoreTableToPointInTimeOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RestoreTableToPointInTimeOutput {
+    pub table_description: ::std::option::Option<TableDescription>,
+}
+
+impl FromValue for RestoreTableToPointInTimeOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(RestoreTableToPointInTimeOutput {
+            table_description: r.optional("TableDescription")?,
+        })
+    }
+}
+
+impl IntoValue for RestoreTableToPointInTimeOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("TableDescription", self.table_description);
+        w.finish()
+    }
+}
+
 /// The `SSEDescription` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SSEDescription {
@@ -2957,6 +3506,93 @@ impl IntoValue for ScanOutput {
         w.optional("ScannedCount", self.scanned_count);
         w.optional("LastEvaluatedKey", self.last_evaluated_key);
         w.optional("ConsumedCapacity", self.consumed_capacity);
+        w.finish()
+    }
+}
+
+/// The `SourceTableDetails` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SourceTableDetails {
+    pub table_name: ::std::string::String,
+    pub table_id: ::std::string::String,
+    pub table_arn: ::std::option::Option<::std::string::String>,
+    pub table_size_bytes: ::std::option::Option<i64>,
+    pub key_schema: ::std::vec::Vec<KeySchemaElement>,
+    pub table_creation_date_time: ::nubo_core::Timestamp,
+    pub provisioned_throughput: ProvisionedThroughput,
+    pub on_demand_throughput: ::std::option::Option<OnDemandThroughput>,
+    pub item_count: ::std::option::Option<i64>,
+    pub billing_mode: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for SourceTableDetails {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(SourceTableDetails {
+            table_name: r.required("TableName")?,
+            table_id: r.required("TableId")?,
+            table_arn: r.optional("TableArn")?,
+            table_size_bytes: r.optional("TableSizeBytes")?,
+            key_schema: r.required("KeySchema")?,
+            table_creation_date_time: r.required("TableCreationDateTime")?,
+            provisioned_throughput: r.required("ProvisionedThroughput")?,
+            on_demand_throughput: r.optional("OnDemandThroughput")?,
+            item_count: r.optional("ItemCount")?,
+            billing_mode: r.optional("BillingMode")?,
+        })
+    }
+}
+
+impl IntoValue for SourceTableDetails {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("TableName", self.table_name);
+        w.member("TableId", self.table_id);
+        w.optional("TableArn", self.table_arn);
+        w.optional("TableSizeBytes", self.table_size_bytes);
+        w.member("KeySchema", self.key_schema);
+        w.member("TableCreationDateTime", self.table_creation_date_time);
+        w.member("ProvisionedThroughput", self.provisioned_throughput);
+        w.optional("OnDemandThroughput", self.on_demand_throughput);
+        w.optional("ItemCount", self.item_count);
+        w.optional("BillingMode", self.billing_mode);
+        w.finish()
+    }
+}
+
+/// The `SourceTableFeatureDetails` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SourceTableFeatureDetails {
+    pub local_secondary_indexes: ::std::option::Option<::std::vec::Vec<LocalSecondaryIndexInfo>>,
+    pub global_secondary_indexes: ::std::option::Option<::std::vec::Vec<GlobalSecondaryIndexInfo>>,
+    pub stream_description: ::std::option::Option<StreamSpecification>,
+    pub time_to_live_description: ::std::option::Option<TimeToLiveDescription>,
+    pub sse_description: ::std::option::Option<SSEDescription>,
+}
+
+impl FromValue for SourceTableFeatureDetails {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(SourceTableFeatureDetails {
+            local_secondary_indexes: r.optional("LocalSecondaryIndexes")?,
+            global_secondary_indexes: r.optional("GlobalSecondaryIndexes")?,
+            stream_description: r.optional("StreamDescription")?,
+            time_to_live_description: r.optional("TimeToLiveDescription")?,
+            sse_description: r.optional("SSEDescription")?,
+        })
+    }
+}
+
+impl IntoValue for SourceTableFeatureDetails {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("LocalSecondaryIndexes", self.local_secondary_indexes);
+        w.optional("GlobalSecondaryIndexes", self.global_secondary_indexes);
+        w.optional("StreamDescription", self.stream_description);
+        w.optional("TimeToLiveDescription", self.time_to_live_description);
+        w.optional("SSEDescription", self.sse_description);
         w.finish()
     }
 }
@@ -4043,6 +4679,36 @@ pub trait DynamoDb: Send + Sync + 'static {
         async { Err(AwsError::not_implemented("dynamodb", "ExecuteTransaction")) }
     }
 
+    fn create_backup(&self, ctx: &RequestContext, input: CreateBackupInput) -> impl ::std::future::Future<Output = ::std::result::Result<CreateBackupOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("dynamodb", "CreateBackup")) }
+    }
+
+    fn describe_backup(&self, ctx: &RequestContext, input: DescribeBackupInput) -> impl ::std::future::Future<Output = ::std::result::Result<DescribeBackupOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("dynamodb", "DescribeBackup")) }
+    }
+
+    fn list_backups(&self, ctx: &RequestContext, input: ListBackupsInput) -> impl ::std::future::Future<Output = ::std::result::Result<ListBackupsOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("dynamodb", "ListBackups")) }
+    }
+
+    fn delete_backup(&self, ctx: &RequestContext, input: DeleteBackupInput) -> impl ::std::future::Future<Output = ::std::result::Result<DeleteBackupOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("dynamodb", "DeleteBackup")) }
+    }
+
+    fn restore_table_from_backup(&self, ctx: &RequestContext, input: RestoreTableFromBackupInput) -> impl ::std::future::Future<Output = ::std::result::Result<RestoreTableFromBackupOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("dynamodb", "RestoreTableFromBackup")) }
+    }
+
+    fn restore_table_to_point_in_time(&self, ctx: &RequestContext, input: RestoreTableToPointInTimeInput) -> impl ::std::future::Future<Output = ::std::result::Result<RestoreTableToPointInTimeOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("dynamodb", "RestoreTableToPointInTime")) }
+    }
+
     /// The AWS error for input that does not fit the operation's shapes.
     fn invalid_input(&self, e: ShapeError) -> AwsError {
         crate::handler::validation_error(e)
@@ -4091,7 +4757,7 @@ impl<S: DynamoDb> Handler for Service<S> {
     }
 
     fn implements(&self, operation: &str) -> bool {
-        matches!(operation, "CreateTable" | "DescribeTable" | "ListTables" | "UpdateTable" | "DeleteTable" | "PutItem" | "GetItem" | "UpdateItem" | "DeleteItem" | "Query" | "Scan" | "BatchGetItem" | "BatchWriteItem" | "TransactWriteItems" | "TransactGetItems" | "TagResource" | "UntagResource" | "ListTagsOfResource" | "UpdateTimeToLive" | "DescribeTimeToLive" | "DescribeLimits" | "DescribeEndpoints" | "DescribeContinuousBackups" | "UpdateContinuousBackups" | "ExecuteStatement" | "BatchExecuteStatement" | "ExecuteTransaction")
+        matches!(operation, "CreateTable" | "DescribeTable" | "ListTables" | "UpdateTable" | "DeleteTable" | "PutItem" | "GetItem" | "UpdateItem" | "DeleteItem" | "Query" | "Scan" | "BatchGetItem" | "BatchWriteItem" | "TransactWriteItems" | "TransactGetItems" | "TagResource" | "UntagResource" | "ListTagsOfResource" | "UpdateTimeToLive" | "DescribeTimeToLive" | "DescribeLimits" | "DescribeEndpoints" | "DescribeContinuousBackups" | "UpdateContinuousBackups" | "ExecuteStatement" | "BatchExecuteStatement" | "ExecuteTransaction" | "CreateBackup" | "DescribeBackup" | "ListBackups" | "DeleteBackup" | "RestoreTableFromBackup" | "RestoreTableToPointInTime")
     }
 
     fn http<'a>(&'a self, req: &'a HttpRequest<'a>) -> ::std::option::Option<HttpFuture<'a>> {
@@ -4224,6 +4890,30 @@ impl<S: DynamoDb> Handler for Service<S> {
                 "ExecuteTransaction" => {
                     let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
                     Ok(self.0.execute_transaction(ctx, input).await?.into_value())
+                }
+                "CreateBackup" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.create_backup(ctx, input).await?.into_value())
+                }
+                "DescribeBackup" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.describe_backup(ctx, input).await?.into_value())
+                }
+                "ListBackups" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.list_backups(ctx, input).await?.into_value())
+                }
+                "DeleteBackup" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.delete_backup(ctx, input).await?.into_value())
+                }
+                "RestoreTableFromBackup" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.restore_table_from_backup(ctx, input).await?.into_value())
+                }
+                "RestoreTableToPointInTime" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.restore_table_to_point_in_time(ctx, input).await?.into_value())
                 }
                 other => Err(AwsError::not_implemented("dynamodb", other)),
             }
