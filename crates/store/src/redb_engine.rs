@@ -84,22 +84,14 @@ fn range_table(
         return Ok(Vec::new());
     }
     let range = t.range::<&[u8]>(lo..hi).map_err(err)?;
-    let mut out = Vec::new();
-    let mut take = |item: std::result::Result<(redb::AccessGuard<&[u8]>, redb::AccessGuard<&[u8]>), redb::StorageError>| {
-        let (k, v) = item.map_err(err)?;
-        out.push((k.value().to_vec(), v.value().to_vec()));
-        Ok::<_, StoreError>(())
-    };
-    if reverse {
-        for item in range.rev().take(limit) {
-            take(item)?;
-        }
-    } else {
-        for item in range.take(limit) {
-            take(item)?;
-        }
-    }
-    Ok(out)
+    let items: Box<dyn Iterator<Item = _>> = if reverse { Box::new(range.rev()) } else { Box::new(range) };
+    items
+        .take(limit)
+        .map(|item| {
+            let (k, v) = item.map_err(err)?;
+            Ok((k.value().to_vec(), v.value().to_vec()))
+        })
+        .collect()
 }
 
 impl ReadTxn for Read {

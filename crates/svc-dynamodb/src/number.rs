@@ -166,7 +166,7 @@ impl Number {
         let e = a.exp.min(b.exp);
         let widen = |n: &Number| {
             let mut v = n.digits.clone();
-            v.extend(std::iter::repeat(0).take((n.exp - e) as usize));
+            v.extend(std::iter::repeat_n(0, (n.exp - e) as usize));
             v
         };
         let (x, y) = (widen(a), widen(b));
@@ -213,7 +213,7 @@ impl Number {
         }
         let n = self.digits.len();
         let pad = if n % 2 == 1 || self.magnitude() % 2 != 0 { 0 } else { 1 };
-        1 + (n + 1) / 2 + pad + usize::from(self.neg)
+        1 + n.div_ceil(2) + pad + usize::from(self.neg)
     }
 }
 
@@ -294,7 +294,7 @@ impl fmt::Display for Number {
         let ds: String = self.digits.iter().map(|d| (b'0' + d) as char).collect();
         if self.exp >= 0 {
             s.push_str(&ds);
-            s.extend(std::iter::repeat('0').take(self.exp as usize));
+            s.extend(std::iter::repeat_n('0', self.exp as usize));
         } else {
             let point = self.digits.len() as i64 + self.exp;
             if point > 0 {
@@ -303,7 +303,7 @@ impl fmt::Display for Number {
                 s.push_str(&ds[point as usize..]);
             } else {
                 s.push_str("0.");
-                s.extend(std::iter::repeat('0').take((-point) as usize));
+                s.extend(std::iter::repeat_n('0', (-point) as usize));
                 s.push_str(&ds);
             }
         }

@@ -139,9 +139,7 @@ impl Parser<'_> {
     }
 
     fn punct(&mut self, p: &str) -> bool {
-        if self.peek() == Some(&Token::Punct(match p {
-            _ => leak(p),
-        })) {
+        if matches!(self.peek(), Some(Token::Punct(q)) if *q == p) {
             self.pos += 1;
             true
         } else {
@@ -367,13 +365,6 @@ impl Parser<'_> {
             Some(t) => malformed(format!("Unexpected token {t:?}")),
         }
     }
-}
-
-/// Punctuation tokens are `&'static str`s from a fixed list; this maps a borrowed one
-/// back to it.
-fn leak(p: &str) -> &'static str {
-    const ALL: [&str; 21] = ["<<", ">>", "<=", ">=", "<>", "!=", "=", "<", ">", ",", ".", "(", ")", "[", "]", "{", "}", ":", "+", "-", "*"];
-    ALL.iter().find(|a| **a == p).copied().unwrap_or("")
 }
 
 fn set(members: Vec<AttrValue>) -> Result<AttrValue> {

@@ -57,7 +57,7 @@ pub fn check_mixing(expressions: &[(&str, bool)], legacy: &[(&str, bool)], names
         let key_condition_expression = expressions.iter().any(|(n, set)| *n == "KeyConditionExpression" && *set);
         let legacy_used: Vec<&str> = legacy
             .iter()
-            .filter(|(n, set)| *set && !(*n == "KeyConditions" && !key_condition_expression))
+            .filter(|(n, set)| *set && (key_condition_expression || *n != "KeyConditions"))
             .map(|(n, _)| *n)
             .collect();
         if !legacy_used.is_empty() {

@@ -169,7 +169,7 @@ impl DynamoDb {
     pub async fn get_shard_iterator(&self, ctx: &RequestContext, input: GetShardIteratorInput) -> Result<GetShardIteratorOutput> {
         let (table, label) = self.stream_table(ctx, &input.stream_arn)?;
         if input.shard_id != shard_id(&table, &label) {
-            return Err(DynamoError::ResourceNotFound(format!("Requested resource not found: Shard does not exist")));
+            return Err(DynamoError::ResourceNotFound("Requested resource not found: Shard does not exist".to_string()));
         }
         let sequence = || -> Result<u64> {
             match input.sequence_number.as_deref().map(str::parse::<u64>) {

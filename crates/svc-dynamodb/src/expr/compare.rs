@@ -18,7 +18,7 @@ pub fn values_equal(a: &AttrValue, b: &AttrValue) -> bool {
         (BS(x), BS(y)) => same_set(x, y),
         (L(x), L(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| values_equal(p, q)),
         (M(x), M(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).map_or(false, |w| values_equal(v, w)))
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| values_equal(v, w)))
         }
         _ => false,
     }

@@ -120,7 +120,7 @@ impl Condition {
                     && matches!(compare_values(&x, &h), Some(Ordering::Less | Ordering::Equal))
             }
             Condition::In(a, list) => match a.resolve(item) {
-                Some(x) => list.iter().any(|c| c.resolve(item).map_or(false, |v| values_equal(&x, &v))),
+                Some(x) => list.iter().any(|c| c.resolve(item).is_some_and(|v| values_equal(&x, &v))),
                 None => false,
             },
             Condition::AttributeExists(p) => get_path(item, p).is_some(),

@@ -210,7 +210,7 @@ fn finish(conds: KeyConds, hash_key: &str, range_key: Option<&str>) -> Result<Ke
     let first = |v: &[AttrValue]| v.first().cloned().ok_or_else(|| "Query key condition not supported".to_string());
     let (_, _, hv) = get(hash_key).ok_or_else(|| format!("Query condition missed key schema element: {}", hash_key))?;
     let hash = first(hv)?;
-    let range = match range_key.and_then(|r| get(r)) {
+    let range = match range_key.and_then(get) {
         None => None,
         Some((_, op, v)) => Some(match op.as_str() {
             "EQ" => RangeCond::Eq(first(v)?),
