@@ -359,6 +359,15 @@ def test_table_lifecycle(ddb):
     arn = ddb.describe_table(TableName=table)["Table"]["TableArn"]
     ddb.tag_resource(ResourceArn=arn, Tags=[{"Key": "env", "Value": "dev"}])
     assert sorted(t["Key"] for t in ddb.list_tags_of_resource(ResourceArn=arn)["Tags"]) == ["env", "team"]
+    assert ddb.describe_limits()["TableMaxReadCapacityUnits"] == 40000
+    assert ddb.describe_endpoints()["Endpoints"][0]["CachePeriodInMinutes"] == 1440
+    used = ddb.put_item(TableName=table, Item={"k": {"S": "big"}, "blob": {"S": "x" * 3000}}, ReturnConsumedCapacity="TOTAL")
+    assert used["ConsumedCapacity"] == {"TableName": table, "CapacityUnits": 3.0}
+    read = ddb.get_item(TableName=table, Key={"k": {"S": "big"}}, ReturnConsumedCapacity="TOTAL")["ConsumedCapacity"]
+    assert read["CapacityUnits"] == 0.5  # eventually consistent: half a unit per 4 KB
+    with pytest.raises(ClientError) as e:
+        ddb.put_item(TableName=table, Item={"k": {"S": "x" * 2049}})
+    assert error(e) == ("ValidationException", "One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of2048 bytes")
     ddb.update_time_to_live(TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires"})
     assert ddb.describe_time_to_live(TableName=table)["TimeToLiveDescription"] == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires"}
     ddb.update_table(TableName=table, DeletionProtectionEnabled=True)
