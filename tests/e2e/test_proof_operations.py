@@ -96,6 +96,6 @@ def test_unimplemented_operation_of_a_known_service_says_so(boto):
     from botocore.exceptions import ClientError
 
     with pytest.raises(ClientError) as e:
-        boto("dynamodb").list_tables()
+        boto("dynamodb").list_global_tables()
     assert e.value.response["Error"]["Code"] == "NotImplemented"
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
