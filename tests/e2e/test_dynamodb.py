@@ -215,7 +215,10 @@ def test_update_expressions(ddb, resource):
                       ExpressionAttributeValues={":first": "A"})
     old = table.update_item(Key={"id": "u"}, UpdateExpression="REMOVE #l[1] DELETE nums :one_set",
                             ExpressionAttributeNames={"#l": "list"}, ExpressionAttributeValues={":one_set": {1}}, ReturnValues="UPDATED_OLD")["Attributes"]
-    assert old == {"list": ["A", "b", "c"], "nums": {1}}
+    assert old == {"list": ["b"], "nums": {1}}  # the paths updated, as they were
+    nested = table.update_item(Key={"id": "u"}, UpdateExpression="SET m.#sub.deep = :three", ExpressionAttributeNames={"#sub": "sub"},
+                               ExpressionAttributeValues={":three": 3}, ReturnValues="UPDATED_NEW")["Attributes"]
+    assert nested == {"m": {"sub": {"deep": 3}}}
     after = table.get_item(Key={"id": "u"})["Item"]
     assert after["list"] == ["A", "c"] and "nums" not in after  # an emptied set disappears
     # UpdateItem creates the item when it does not exist.

@@ -210,13 +210,14 @@ impl DynamoDb {
         if let Some(u) = &update {
             check_update_keys(&table, u)?;
         }
-        let touched: Vec<String> = update.as_ref().map(|u| u.top_level_attrs().into_iter().map(str::to_string).collect()).unwrap_or_default();
+        // UPDATED_* answer with the paths the update names, nested ones as nested values.
+        let touched: Vec<expr::Path> = update.as_ref().map(|u| u.paths().into_iter().cloned().collect()).unwrap_or_default();
         let on_failure = input.return_values_on_condition_check_failure.as_deref() == Some("ALL_OLD");
         let plan = self.plan_keyed(table, input.key, Change::Update(update), condition, on_failure)?;
         let outcome = self.run(&plan)?;
         let pick = |item: &Option<Item>| -> Option<Item> {
             let item = item.as_ref()?;
-            Some(item.iter().filter(|(k, _)| touched.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect())
+            Some(expr::project(item, &touched))
         };
         let attributes = match returning {
             "ALL_OLD" => outcome.old.clone(),
