@@ -114,7 +114,18 @@ pub const SERVICES: &[ServiceSpec] = &[
             "TagResource", "UntagResource", "ListTagsForResource",
         ],
     },
-    ServiceSpec { name: "logs", botocore: "logs", trait_name: "Logs", operations: &[] },
+    ServiceSpec {
+        name: "logs",
+        botocore: "logs",
+        trait_name: "Logs",
+        operations: &[
+            "CreateLogGroup", "DeleteLogGroup", "DescribeLogGroups", "CreateLogStream", "DeleteLogStream",
+            "DescribeLogStreams", "PutLogEvents", "GetLogEvents", "FilterLogEvents", "PutRetentionPolicy",
+            "DeleteRetentionPolicy", "TagLogGroup", "UntagLogGroup", "ListTagsLogGroup", "TagResource",
+            "UntagResource", "ListTagsForResource", "PutMetricFilter", "DescribeMetricFilters", "DeleteMetricFilter",
+            "TestMetricFilter",
+        ],
+    },
     ServiceSpec {
         name: "dynamodb",
         botocore: "dynamodb",

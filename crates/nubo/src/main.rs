@@ -29,6 +29,8 @@ fn services(store: &Store, clock: &Clock, iam: &nubo_iam::Iam) -> Vec<Box<dyn Ha
     let cloudwatch = nubo_cloudwatch::CloudWatch::new(store.clone(), clock.clone()).with_actions(std::sync::Arc::new(wiring::AlarmNotifications { sns: sns.clone() }));
     tokio::spawn(nubo_cloudwatch::alarms::run(cloudwatch.clone()));
     tokio::spawn(wiring::queue_metrics(sqs.clone(), cloudwatch.clone(), clock.clone()));
+    let logs = nubo_logs::Logs::new(store.clone(), clock.clone()).with_metrics(std::sync::Arc::new(wiring::LogMetrics { cloudwatch: cloudwatch.clone() }));
+    tokio::spawn(nubo_logs::retention::run(logs.clone()));
     let dynamodb = nubo_dynamodb::DynamoDb::new(store.clone(), clock.clone());
     tokio::spawn(nubo_dynamodb::ttl::run(dynamodb.clone()));
     vec![
@@ -40,6 +42,7 @@ fn services(store: &Store, clock: &Clock, iam: &nubo_iam::Iam) -> Vec<Box<dyn Ha
         nubo_ec2::service(nubo_ec2::Ec2::new(store.clone(), clock.clone())),
         nubo_lambda::service(),
         nubo_cloudwatch::service(cloudwatch),
+        nubo_logs::service(logs),
         nubo_dynamodb::streams_service(dynamodb.clone()),
         nubo_dynamodb::service(dynamodb),
     ]

@@ -80,3 +80,33 @@ pub async fn queue_metrics(sqs: Sqs, cloudwatch: nubo_cloudwatch::CloudWatch, cl
         }
     }
 }
+
+/// Metric filters of CloudWatch Logs publish into CloudWatch.
+pub struct LogMetrics {
+    pub cloudwatch: nubo_cloudwatch::CloudWatch,
+}
+
+impl nubo_logs::MetricSink for LogMetrics {
+    fn publish(&self, scope: &nubo_core::Scope, points: Vec<nubo_logs::MetricPoint>) {
+        use nubo_model::generated::cloudwatch::{Dimension, MetricDatum};
+        let mut by_namespace: std::collections::BTreeMap<String, Vec<MetricDatum>> = Default::default();
+        for p in points {
+            by_namespace.entry(p.namespace).or_default().push(MetricDatum {
+                metric_name: p.name,
+                dimensions: (!p.dimensions.is_empty()).then(|| p.dimensions.into_iter().map(|(name, value)| Dimension { name, value }).collect()),
+                timestamp: Some(nubo_core::Timestamp::from_millis(p.timestamp)),
+                value: Some(p.value),
+                unit: p.unit,
+                ..Default::default()
+            });
+        }
+        for (namespace, data) in by_namespace {
+            // PutMetricData takes 1000 data per call.
+            for chunk in data.chunks(1000) {
+                if let Err(e) = self.cloudwatch.publish_service_metrics(scope, &namespace, chunk.to_vec()) {
+                    tracing::warn!("metric filter data for {namespace} not recorded: {e:?}");
+                }
+            }
+        }
+    }
+}

@@ -7,6 +7,7 @@ pub mod s3;
 pub mod lambda;
 pub mod cloudwatch;
 pub mod sns;
+pub mod logs;
 pub mod dynamodb;
 pub mod dynamodbstreams;
 pub mod ec2;
