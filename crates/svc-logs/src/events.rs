@@ -212,7 +212,8 @@ impl Logs {
                     _ => records::successor(&sk),
                 };
                 let mut lo = records::event_key(&sk, start, 0);
-                // Each stream contributes at most `limit` matches: the merge takes no more.
+                // Each stream contributes at most `limit` + 1 matches: the merge takes no
+                // more than `limit`, and one more says there is a next page.
                 let mut matched = 0;
                 'stream: loop {
                     let page = tx.range(EVENTS, &lo, &hi, false, 1000)?;
@@ -228,7 +229,7 @@ impl Logs {
                         if pattern.matches(&e.message) {
                             found.push((ts, s.name.clone(), seq, e));
                             matched += 1;
-                            if matched >= limit {
+                            if matched > limit {
                                 break 'stream;
                             }
                         }
