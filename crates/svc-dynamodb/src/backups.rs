@@ -44,7 +44,7 @@ struct Change {
 
 /// Logs a change for point-in-time recovery, if the table has it enabled.
 pub fn log_change(tx: &mut (impl WriteTxn + ?Sized), table: &TableRecord, old: Option<&Item>, new: Option<&Item>, origin: Origin) -> Result<()> {
-    if table.pitr_since.is_none() {
+    if table.pitr_since.is_none() || old == new {
         return Ok(());
     }
     let Some(any) = new.or(old) else { return Ok(()) };
@@ -150,7 +150,10 @@ impl DynamoDb {
                 matching.drain(..=i);
             }
         }
-        let limit = input.limit.unwrap_or(100).clamp(1, 100) as usize;
+        let limit = match input.limit.unwrap_or(100) {
+            l @ 1..=100 => l as usize,
+            l => return validation(format!("1 validation error detected: Value '{l}' at 'limit' failed to satisfy constraint: Member must have value {}", if l < 1 { "greater than or equal to 1" } else { "less than or equal to 100" })),
+        };
         let more = matching.len() > limit;
         matching.truncate(limit);
         Ok(ListBackupsOutput {

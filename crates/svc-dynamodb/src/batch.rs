@@ -118,7 +118,7 @@ impl DynamoDb {
         let mut units: Vec<(&crate::schema::TableRecord, f64)> = Vec::new();
         let now = self.clock.now().as_secs_f64();
         self.store.write(|tx| {
-            for plan in &plans {
+            for plan in plans.iter_mut() {
                 let outcome = match plan.evaluate(tx)? {
                     Ok(o) => o,
                     Err(_) => continue,

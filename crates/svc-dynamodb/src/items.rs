@@ -47,7 +47,8 @@ pub(crate) struct Failed(pub Option<Item>);
 
 impl Planned {
     /// Reads the current item and decides the write, without writing.
-    pub fn evaluate(&self, tx: &(impl nubo_store::ReadTxn + ?Sized)) -> Result<std::result::Result<Outcome, Failed>> {
+    pub fn evaluate(&mut self, tx: &(impl nubo_store::ReadTxn + ?Sized)) -> Result<std::result::Result<Outcome, Failed>> {
+        self.table = self.table.refresh(tx)?;
         let old = records::read_item(tx, &self.table.item_key(&self.key))?;
         if let Some(c) = &self.condition {
             let empty = Item::new();
@@ -65,6 +66,7 @@ impl Planned {
                     u.apply(&mut item).map_err(DynamoError::Validation)?;
                 }
                 self.table.check_index_keys(&item)?;
+                wire::check_nesting(&item)?;
                 if wire::item_size(&item) > wire::MAX_ITEM_SIZE {
                     return validation("Item size to update has exceeded the maximum allowed size");
                 }
@@ -88,7 +90,7 @@ impl Planned {
 
 impl DynamoDb {
     /// Runs one planned write in its own transaction.
-    pub(crate) fn run(&self, plan: &Planned) -> Result<Outcome> {
+    pub(crate) fn run(&self, plan: &mut Planned) -> Result<Outcome> {
         let now = self.clock.now().as_secs_f64();
         self.store.write(|tx| match plan.evaluate(tx)? {
             Ok(outcome) => {
@@ -146,8 +148,8 @@ impl DynamoDb {
         params.check_unused().map_err(DynamoError::Validation)?;
         let table = self.table_for(ctx, &input.table_name)?;
         let on_failure = input.return_values_on_condition_check_failure.as_deref() == Some("ALL_OLD");
-        let plan = self.plan_put(table, input.item, condition, on_failure)?;
-        let outcome = self.run(&plan)?;
+        let mut plan = self.plan_put(table, input.item, condition, on_failure)?;
+        let outcome = self.run(&mut plan)?;
         let size = outcome.new.as_ref().map(wire::item_size).unwrap_or(0).max(outcome.old.as_ref().map(wire::item_size).unwrap_or(0));
         Ok(PutItemOutput {
             attributes: (returning == "ALL_OLD").then(|| outcome.old.as_ref().map(wire::item_to_wire)).flatten(),
@@ -170,8 +172,8 @@ impl DynamoDb {
         params.check_unused().map_err(DynamoError::Validation)?;
         let table = self.table_for(ctx, &input.table_name)?;
         let on_failure = input.return_values_on_condition_check_failure.as_deref() == Some("ALL_OLD");
-        let plan = self.plan_keyed(table, input.key, Change::Delete, condition, on_failure)?;
-        let outcome = self.run(&plan)?;
+        let mut plan = self.plan_keyed(table, input.key, Change::Delete, condition, on_failure)?;
+        let outcome = self.run(&mut plan)?;
         let size = outcome.old.as_ref().map(wire::item_size).unwrap_or(0);
         Ok(DeleteItemOutput {
             attributes: (returning == "ALL_OLD").then(|| outcome.old.as_ref().map(wire::item_to_wire)).flatten(),
@@ -213,8 +215,8 @@ impl DynamoDb {
         // UPDATED_* answer with the paths the update names, nested ones as nested values.
         let touched: Vec<expr::Path> = update.as_ref().map(|u| u.paths().into_iter().cloned().collect()).unwrap_or_default();
         let on_failure = input.return_values_on_condition_check_failure.as_deref() == Some("ALL_OLD");
-        let plan = self.plan_keyed(table, input.key, Change::Update(update), condition, on_failure)?;
-        let outcome = self.run(&plan)?;
+        let mut plan = self.plan_keyed(table, input.key, Change::Update(update), condition, on_failure)?;
+        let outcome = self.run(&mut plan)?;
         let pick = |item: &Option<Item>| -> Option<Item> {
             let item = item.as_ref()?;
             Some(expr::project(item, &touched))
@@ -293,10 +295,7 @@ fn return_values(v: Option<&str>, update: bool) -> Result<&'static str> {
         Some("ALL_NEW") if update => Ok("ALL_NEW"),
         Some("UPDATED_OLD") if update => Ok("UPDATED_OLD"),
         Some("UPDATED_NEW") if update => Ok("UPDATED_NEW"),
-        Some(v @ ("ALL_NEW" | "UPDATED_OLD" | "UPDATED_NEW")) => {
-            let _ = v;
-            validation("ReturnValues can only be ALL_OLD or NONE")
-        }
+        Some("ALL_NEW" | "UPDATED_OLD" | "UPDATED_NEW") => validation("ReturnValues can only be ALL_OLD or NONE"),
         Some(other) => validation(format!(
             "1 validation error detected: Value '{other}' at 'returnValues' failed to satisfy constraint: Member must satisfy enum value set: [ALL_NEW, UPDATED_OLD, ALL_OLD, NONE, UPDATED_NEW]"
         )),

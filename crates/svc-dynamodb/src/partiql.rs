@@ -113,9 +113,24 @@ struct Parser<'a> {
     pos: usize,
     params: &'a [AttrValue],
     next_param: usize,
+    /// How deep the recursive descent is: bounded, so no statement exhausts the stack.
+    depth: usize,
 }
 
+/// Nesting deeper than this (parentheses, maps, lists) is refused.
+const MAX_DEPTH: usize = 64;
+/// DynamoDB's limit on a statement's length.
+const MAX_STATEMENT: usize = 8192;
+
 impl Parser<'_> {
+    fn deeper(&mut self) -> Result<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return malformed("Statement is nested too deeply");
+        }
+        Ok(())
+    }
+
     fn peek(&self) -> Option<&Token> {
         self.tokens.get(self.pos)
     }
@@ -190,6 +205,13 @@ impl Parser<'_> {
     }
 
     fn literal(&mut self) -> Result<Option<AttrValue>> {
+        self.deeper()?;
+        let v = self.literal_inner();
+        self.depth -= 1;
+        v
+    }
+
+    fn literal_inner(&mut self) -> Result<Option<AttrValue>> {
         let v = match self.tokens.get(self.pos).cloned() {
             Some(Token::Str(s)) => AttrValue::S(s),
             Some(Token::Num(n)) => AttrValue::N(Number::parse(&n).map_err(DynamoError::Validation)?),
@@ -267,7 +289,9 @@ impl Parser<'_> {
             return Ok(Expr::Value(v));
         }
         if self.punct("(") {
+            self.deeper()?;
             let e = self.or()?;
+            self.depth -= 1;
             self.expect(")")?;
             return Ok(e);
         }
@@ -338,7 +362,10 @@ impl Parser<'_> {
 
     fn not(&mut self) -> Result<Expr> {
         if self.keyword("not") {
-            return Ok(Expr::Not(Box::new(self.not()?)));
+            self.deeper()?;
+            let inner = self.not()?;
+            self.depth -= 1;
+            return Ok(Expr::Not(Box::new(inner)));
         }
         self.comparison()
     }
@@ -447,14 +474,20 @@ impl Rendered {
 /// A parsed statement, ready to run as the operation it amounts to.
 #[derive(Debug)]
 pub enum Statement {
-    Select { table: String, index: Option<String>, projection: Option<String>, filter: Option<String>, subs: Rendered },
+    /// A SELECT is planned against the key schema it reads ([`Select::plan`]).
+    Select(Select),
     Insert { table: String, item: Item },
     Update { table: String, key_where: Vec<(String, AttrValue)>, update: String, condition: Option<String>, subs: Rendered, returning: Option<String> },
     Delete { table: String, key_where: Vec<(String, AttrValue)>, condition: Option<String>, subs: Rendered, returning: Option<String> },
 }
 
 pub fn parse(src: &str, params: &[AttrValue]) -> Result<Statement> {
-    let mut p = Parser { tokens: tokenize(src)?, pos: 0, params, next_param: 0 };
+    if src.len() > MAX_STATEMENT {
+        return Err(DynamoError::Validation(format!(
+            "1 validation error detected: Value at 'statement' failed to satisfy constraint: Member must have length less than or equal to {MAX_STATEMENT}"
+        )));
+    }
+    let mut p = Parser { tokens: tokenize(src)?, pos: 0, params, next_param: 0, depth: 0 };
     let statement = if p.keyword("select") {
         select(&mut p)?
     } else if p.keyword("insert") {
@@ -488,22 +521,130 @@ pub fn parse(src: &str, params: &[AttrValue]) -> Result<Statement> {
 }
 
 fn select(p: &mut Parser) -> Result<Statement> {
-    let mut subs = Rendered::default();
-    let projection = if p.punct("*") {
+    let paths = if p.punct("*") {
         None
     } else {
         let mut paths = vec![p.path()?];
         while p.punct(",") {
             paths.push(p.path()?);
         }
-        Some(paths.iter().map(|path| subs.path(path)).collect::<Vec<_>>().join(", "))
+        Some(paths)
     };
     p.expect_keyword("from")?;
     let table = p.name()?;
     let index = if p.punct(".") { Some(p.name()?) } else { None };
-    let filter = if p.keyword("where") { Some(subs.expr(&p.or()?)?) } else { None };
-    Ok(Statement::Select { table, index, projection, filter, subs })
+    let filter = if p.keyword("where") { Some(p.or()?) } else { None };
+    Ok(Statement::Select(Select { table, index, paths, filter }))
 }
+
+#[derive(Debug)]
+pub struct Select {
+    pub table: String,
+    pub index: Option<String>,
+    paths: Option<Vec<Vec<PathPart>>>,
+    filter: Option<Expr>,
+}
+
+/// A SELECT as the read it amounts to: a Query when the WHERE clause fixes the
+/// partition key by equality (then `key_condition` is set), a Scan otherwise.
+#[derive(Debug, Default)]
+pub struct SelectPlan {
+    pub key_condition: Option<String>,
+    /// The key attributes fixed by equality, and their values.
+    pub key: Vec<(String, AttrValue)>,
+    pub filter: Option<String>,
+    pub projection: Option<String>,
+    pub subs: Rendered,
+}
+
+impl Select {
+    pub fn plan(&self, hash: &str, range: Option<&str>) -> Result<SelectPlan> {
+        let mut plan = SelectPlan::default();
+        plan.projection = self.paths.as_ref().map(|paths| paths.iter().map(|p| plan.subs.path(p)).collect::<Vec<_>>().join(", "));
+        let Some(filter) = self.filter.clone() else { return Ok(plan) };
+        let mut conjuncts = Vec::new();
+        flatten(filter.clone(), &mut conjuncts);
+        // The key condition: the partition key's equality, and one condition on the sort key.
+        let mut key = Vec::new();
+        let mut sort = None;
+        let mut others = Vec::new();
+        for c in conjuncts {
+            match key_equality(&c) {
+                Some((n, v)) if (n == hash || Some(n) == range) && !key.iter().any(|(k, _)| *k == n) => key.push((n.to_string(), v.clone())),
+                _ if sort.is_none() && range.is_some_and(|r| sort_condition(&c, r)) && !key.iter().any(|(k, _)| Some(k.as_str()) == range) => sort = Some(c),
+                _ => others.push(c),
+            }
+        }
+        let touches_key = |e: &Expr| mentions(e, hash) || range.is_some_and(|r| mentions(e, r));
+        if !key.iter().any(|(k, _)| k == hash) || others.iter().any(touches_key) {
+            // Not a key lookup: the whole clause filters a Scan.
+            plan.filter = Some(plan.subs.expr(&filter)?);
+            return Ok(plan);
+        }
+        let mut parts = Vec::new();
+        for (n, v) in &key {
+            parts.push(format!("{} = {}", plan.subs.name(n), plan.subs.value(v.clone())));
+        }
+        if let Some(c) = &sort {
+            parts.push(plan.subs.expr(c)?);
+        }
+        plan.key = key;
+        plan.key_condition = Some(parts.join(" AND "));
+        let rendered = others.iter().map(|o| plan.subs.expr(o).map(|r| format!("({r})"))).collect::<Result<Vec<_>>>()?;
+        plan.filter = (!rendered.is_empty()).then(|| rendered.join(" AND "));
+        Ok(plan)
+    }
+}
+
+fn flatten(e: Expr, out: &mut Vec<Expr>) {
+    match e {
+        Expr::And(a, b) => {
+            flatten(*a, out);
+            flatten(*b, out);
+        }
+        other => out.push(other),
+    }
+}
+
+/// `attribute = value` on a top-level attribute.
+fn key_equality(e: &Expr) -> Option<(&str, &AttrValue)> {
+    match e {
+        Expr::Cmp(a, "=", b) => match (&**a, &**b) {
+            (Expr::Path(p), Expr::Value(v)) | (Expr::Value(v), Expr::Path(p)) => match p.as_slice() {
+                [PathPart::Name(n)] => Some((n.as_str(), v)),
+                _ => None,
+            },
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// A condition a Query can put on its sort key: a comparison, BETWEEN or begins_with.
+fn sort_condition(e: &Expr, sort: &str) -> bool {
+    let is_key = |x: &Expr| matches!(x, Expr::Path(p) if p.as_slice() == [PathPart::Name(sort.to_string())]);
+    let is_value = |x: &Expr| matches!(x, Expr::Value(_));
+    match e {
+        Expr::Cmp(a, op, b) => *op != "<>" && is_key(a) && is_value(b),
+        Expr::Between(a, lo, hi) => is_key(a) && is_value(lo) && is_value(hi),
+        Expr::Func(f, args) => f == "begins_with" && args.len() == 2 && is_key(&args[0]) && is_value(&args[1]),
+        _ => false,
+    }
+}
+
+/// Whether an expression refers to a top-level attribute.
+fn mentions(e: &Expr, name: &str) -> bool {
+    match e {
+        Expr::Path(p) => matches!(p.first(), Some(PathPart::Name(n)) if n == name),
+        Expr::Value(_) => false,
+        Expr::Func(_, args) | Expr::In(_, args) if args.iter().any(|a| mentions(a, name)) => true,
+        Expr::Func(_, _) => false,
+        Expr::In(a, _) | Expr::Missing(a, _) | Expr::Not(a) => mentions(a, name),
+        Expr::Cmp(a, _, b) | Expr::And(a, b) | Expr::Or(a, b) | Expr::Arith(a, _, b) => mentions(a, name) || mentions(b, name),
+        Expr::Between(a, b, c) => mentions(a, name) || mentions(b, name) || mentions(c, name),
+    }
+}
+
 
 fn update(p: &mut Parser) -> Result<Statement> {
     let table = p.name()?;
@@ -570,29 +711,18 @@ fn returning(p: &mut Parser) -> Result<Option<String>> {
 /// a value (candidates for the key) and the rest.
 fn split_where(e: Expr) -> (Vec<(String, AttrValue)>, Option<Expr>) {
     let mut conjuncts = Vec::new();
-    fn flatten(e: Expr, out: &mut Vec<Expr>) {
-        match e {
-            Expr::And(a, b) => {
-                flatten(*a, out);
-                flatten(*b, out);
-            }
-            other => out.push(other),
-        }
-    }
     flatten(e, &mut conjuncts);
     let mut keys = Vec::new();
     let mut rest: Option<Expr> = None;
     for c in conjuncts {
-        match c {
-            Expr::Cmp(a, "=", b) if matches!((&*a, &*b), (Expr::Path(p), Expr::Value(_)) if p.len() == 1) => {
-                let (Expr::Path(p), Expr::Value(v)) = (*a, *b) else { unreachable!() };
-                let PathPart::Name(n) = &p[0] else { unreachable!() };
-                keys.push((n.clone(), v));
+        match key_equality(&c) {
+            Some((n, v)) => keys.push((n.to_string(), v.clone())),
+            None => {
+                rest = Some(match rest {
+                    None => c,
+                    Some(r) => Expr::And(Box::new(r), Box::new(c)),
+                })
             }
-            other => rest = Some(match rest {
-                None => other,
-                Some(r) => Expr::And(Box::new(r), Box::new(other)),
-            }),
         }
     }
     (keys, rest)
@@ -601,7 +731,7 @@ fn split_where(e: Expr) -> (Vec<(String, AttrValue)>, Option<Expr>) {
 impl Statement {
     pub fn table(&self) -> &str {
         match self {
-            Statement::Select { table, .. } | Statement::Insert { table, .. } | Statement::Update { table, .. } | Statement::Delete { table, .. } => table,
+            Statement::Select(Select { table, .. }) | Statement::Insert { table, .. } | Statement::Update { table, .. } | Statement::Delete { table, .. } => table,
         }
     }
 }
@@ -633,11 +763,19 @@ mod tests {
     #[test]
     fn select_renders_projection_and_filter() {
         let s = parse(r#"SELECT name, address.city FROM "Employees"."by-dept" WHERE dept = 'eng' AND age >= ? AND nick IS MISSING"#, &[AttrValue::N(Number::parse("30").unwrap())]).unwrap();
-        let Statement::Select { table, index, projection, filter, subs } = s else { panic!() };
-        assert_eq!((table.as_str(), index.as_deref()), ("Employees", Some("by-dept")));
-        assert_eq!(projection.as_deref(), Some("#n0, #n1.#n2"));
-        assert_eq!(filter.as_deref(), Some("((#n3 = :v0) AND (#n4 >= :v1)) AND (attribute_not_exists(#n5))"));
-        assert_eq!(subs.values[":v1"], AttrValue::N(Number::parse("30").unwrap()));
+        let Statement::Select(select) = s else { panic!() };
+        assert_eq!((select.table.as_str(), select.index.as_deref()), ("Employees", Some("by-dept")));
+        let scan = select.plan("id", None).unwrap();
+        assert_eq!(scan.projection.as_deref(), Some("#n0, #n1.#n2"));
+        assert_eq!(scan.key_condition, None);
+        assert_eq!(scan.filter.as_deref(), Some("((#n3 = :v0) AND (#n4 >= :v1)) AND (attribute_not_exists(#n5))"));
+        let query = select.plan("dept", Some("age")).unwrap();
+        assert_eq!(query.key_condition.as_deref(), Some("#n3 = :v0 AND #n4 >= :v1"));
+        assert_eq!(query.filter.as_deref(), Some("(attribute_not_exists(#n5))"));
+        // A condition on a key attribute that a Query cannot take makes it a Scan.
+        let Statement::Select(odd) = parse("SELECT * FROM t WHERE dept = 'x' AND dept <> 'y'", &[]).unwrap() else { panic!() };
+        assert_eq!(odd.plan("dept", None).unwrap().key_condition, None);
+        assert_eq!(query.subs.values[":v1"], AttrValue::N(Number::parse("30").unwrap()));
     }
 
     #[test]
@@ -656,6 +794,14 @@ mod tests {
         assert_eq!(update, "SET #n0 = #n0 + :v0 REMOVE #n2 ADD #n1 :v1");
         assert_eq!(condition.as_deref(), Some("#n0 < :v2"));
         assert_eq!(returning.as_deref(), Some("ALL_NEW"));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_overflowed() {
+        for deep in ["(".repeat(5000), format!("SELECT * FROM t WHERE {}a = 1", "(".repeat(3000)), format!("INSERT INTO t VALUE {}", "[".repeat(3000)),
+                     format!("SELECT * FROM t WHERE {}a = 1", "NOT ".repeat(1500))] {
+            assert!(parse(&deep, &[]).is_err());
+        }
     }
 
     #[test]

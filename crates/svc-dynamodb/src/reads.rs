@@ -22,6 +22,9 @@ const PAGE_BYTES: usize = 1024 * 1024;
 struct Source<'a> {
     table: &'a TableRecord,
     index: Option<(&'a IndexRecord, bool)>,
+    /// A local index reads its items' other attributes from the table when asked for
+    /// them (Select=ALL_ATTRIBUTES or a projection), as DynamoDB does.
+    fetch_full: bool,
 }
 
 impl Source<'_> {
@@ -63,29 +66,36 @@ impl Source<'_> {
 
     fn check_start_key(&self, esk: &Item) -> Result<()> {
         let wanted: std::collections::BTreeSet<&str> = self.table.key.names().chain(self.index.iter().flat_map(|(i, _)| i.key.names())).collect();
-        let typed = |n: &&str| esk.get(*n).is_some_and(|v| Some(v.type_name()) == self.table.attribute_type(n));
-        if esk.len() != wanted.len() || !wanted.iter().all(typed) {
+        if esk.len() != wanted.len() || !wanted.iter().all(|n| esk.contains_key(*n)) {
+            return validation("The provided starting key is invalid");
+        }
+        if !wanted.iter().all(|n| esk.get(*n).is_some_and(|v| Some(v.type_name()) == self.table.attribute_type(n))) {
             return validation("The provided starting key is invalid: The provided key element does not match the schema");
         }
         Ok(())
     }
 
     /// Reads up to `limit` store entries of `[lo, hi)` and turns them into items as this
-    /// source holds them (an index holds its projection).
-    fn page(&self, tx: &(impl nubo_store::ReadTxn + ?Sized), lo: &[u8], hi: &[u8], reverse: bool, limit: usize) -> Result<Vec<(Vec<u8>, Item)>> {
+    /// source holds them (an index holds its projection). Also says how many entries it
+    /// read and the last one's key: an index entry whose item is gone is skipped, but
+    /// the range still moves past it.
+    fn page(&self, tx: &(impl nubo_store::ReadTxn + ?Sized), lo: &[u8], hi: &[u8], reverse: bool, limit: usize) -> Result<(Vec<(Vec<u8>, Item)>, usize, Option<Vec<u8>>)> {
         let entries = tx.range(self.store_table(), lo, hi, reverse, limit)?;
+        let read = entries.len();
+        let last = entries.last().map(|(k, _)| k.clone());
         let mut out = Vec::with_capacity(entries.len());
         for (k, v) in entries {
             let item = match self.index {
                 None => records::decode_item(&v)?,
                 Some((index, _)) => match records::read_item(tx, &v)? {
+                    Some(item) if self.fetch_full => item,
                     Some(item) => self.table.project_for_index(index, &item),
                     None => continue,
                 },
             };
             out.push((k, item));
         }
-        Ok(out)
+        Ok((out, read, last))
     }
 }
 
@@ -159,7 +169,7 @@ fn source<'a>(table: &'a TableRecord, index: Option<&str>, consistent: bool) -> 
     if consistent && index.is_some_and(|(_, global)| global) {
         return validation("Consistent reads are not supported on global secondary indexes");
     }
-    Ok(Source { table, index })
+    Ok(Source { table, index, fetch_full: false })
 }
 
 fn check_limit(limit: Option<i32>) -> Result<Option<usize>> {
@@ -187,15 +197,17 @@ impl DynamoDb {
         self.read(|tx| {
             loop {
                 let want = limit.map(|l| l - page.scanned).unwrap_or(batch).min(batch);
-                let entries = src.page(tx, &lo, &hi, reverse, want)?;
-                let exhausted = entries.len() < want;
-                for (k, item) in entries {
+                let (entries, read, last) = src.page(tx, &lo, &hi, reverse, want)?;
+                let exhausted = read < want;
+                if let Some(k) = last {
                     if reverse {
-                        hi = k.clone();
+                        hi = k;
                     } else {
-                        lo = k.clone();
+                        lo = k;
                         lo.push(0);
                     }
+                }
+                for (_, item) in entries {
                     page.scanned += 1;
                     page.bytes += wire::item_size(&item);
                     let full = limit.is_some_and(|l| page.scanned >= l) || page.bytes >= PAGE_BYTES;
@@ -235,7 +247,7 @@ impl DynamoDb {
         let limit = check_limit(input.limit)?;
         let table = self.table_for(ctx, &input.table_name)?;
         let consistent = input.consistent_read.unwrap_or(false);
-        let src = source(&table, input.index_name.as_deref(), consistent)?;
+        let mut src = source(&table, input.index_name.as_deref(), consistent)?;
         let subs = Substitutions::new(input.expression_attribute_names, input.expression_attribute_values)?;
         let params = subs.params();
         let schema = src.schema().clone();
@@ -256,7 +268,8 @@ impl DynamoDb {
             },
         };
         if let Some(key) = filter.as_ref().and_then(|f| f.path_heads().into_iter().find(|h| schema.names().any(|k| k == *h))) {
-            return validation(format!("Filter Expression can only contain non-primary key attributes: Primary key attribute: {key}"));
+            let which = if input.filter_expression.is_some() { "Filter Expression" } else { "QueryFilter" };
+            return validation(format!("{which} can only contain non-primary key attributes: Primary key attribute: {key}"));
         }
         let attributes_to_get = input.attributes_to_get.is_some();
         let projection = match request::projection(input.projection_expression.as_deref(), &params)? {
@@ -265,6 +278,7 @@ impl DynamoDb {
         };
         params.check_unused().map_err(DynamoError::Validation)?;
         let sel = selection(input.select.as_deref(), projection, attributes_to_get, &src)?;
+        src.fetch_full = matches!(src.index, Some((_, false))) && (input.select.as_deref() == Some("ALL_ATTRIBUTES") || sel.projection.is_some());
 
         // The key condition's values must have the key attributes' types.
         let typed = |name: &str, v: &AttrValue| -> Result<()> {
@@ -325,8 +339,18 @@ impl DynamoDb {
         if let Some(esk) = input.exclusive_start_key {
             let esk = wire::item_from_wire(esk)?;
             src.check_start_key(&esk)?;
-            if esk.get(&schema.hash) != Some(&key_condition.hash) {
-                return validation("The provided starting key is outside query boundaries based on provided conditions");
+            let same_partition = esk.get(&schema.hash).is_some_and(|h| expr::values_equal(h, &key_condition.hash));
+            match (&key_condition.range, schema.range.as_ref().and_then(|r| esk.get(r))) {
+                (Some(cond), Some(sort)) => {
+                    if !range_matches(cond, sort) {
+                        return validation("The provided starting key does not match the range key predicate");
+                    }
+                    if !same_partition {
+                        return validation("The query can return at most one row and cannot be restarted");
+                    }
+                }
+                _ if !same_partition => return validation("The provided starting key is outside query boundaries based on provided conditions"),
+                _ => {}
             }
             let k = src.key_of(&esk).ok_or_else(|| DynamoError::Validation("The provided starting key is invalid".into()))?;
             if forward {
@@ -378,7 +402,7 @@ impl DynamoDb {
         };
         let table = self.table_for(ctx, &input.table_name)?;
         let consistent = input.consistent_read.unwrap_or(false);
-        let src = source(&table, input.index_name.as_deref(), consistent)?;
+        let mut src = source(&table, input.index_name.as_deref(), consistent)?;
         let subs = Substitutions::new(input.expression_attribute_names, input.expression_attribute_values)?;
         let params = subs.params();
         let filter = match request::condition(input.filter_expression.as_deref(), "FilterExpression", &params)? {
@@ -395,6 +419,7 @@ impl DynamoDb {
         };
         params.check_unused().map_err(DynamoError::Validation)?;
         let sel = selection(input.select.as_deref(), projection, attributes_to_get, &src)?;
+        src.fetch_full = matches!(src.index, Some((_, false))) && (input.select.as_deref() == Some("ALL_ATTRIBUTES") || sel.projection.is_some());
         let base = src.base();
         // A segment is a contiguous slice of the two-byte partition hash space.
         let (mut lo, hi) = match segments {
@@ -431,3 +456,21 @@ impl DynamoDb {
     }
 }
 
+/// Whether a sort key value satisfies a key condition's range part.
+fn range_matches(cond: &RangeCond, v: &AttrValue) -> bool {
+    use std::cmp::Ordering::*;
+    let cmp = |b: &AttrValue| expr::compare_values(v, b);
+    match cond {
+        RangeCond::Eq(b) => cmp(b) == Some(Equal),
+        RangeCond::Lt(b) => cmp(b) == Some(Less),
+        RangeCond::Le(b) => matches!(cmp(b), Some(Less | Equal)),
+        RangeCond::Gt(b) => cmp(b) == Some(Greater),
+        RangeCond::Ge(b) => matches!(cmp(b), Some(Greater | Equal)),
+        RangeCond::Between(lo, hi) => matches!(expr::compare_values(v, lo), Some(Greater | Equal)) && matches!(expr::compare_values(v, hi), Some(Less | Equal)),
+        RangeCond::BeginsWith(p) => match (v, p) {
+            (AttrValue::S(s), AttrValue::S(p)) => s.starts_with(p.as_str()),
+            (AttrValue::B(b), AttrValue::B(p)) => b.starts_with(p),
+            _ => false,
+        },
+    }
+}

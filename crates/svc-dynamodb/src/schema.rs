@@ -92,6 +92,24 @@ pub struct RestoreRecord {
 }
 
 impl TableRecord {
+    /// The account and region the table lives in (its ARN says).
+    pub fn scope(&self) -> nubo_core::Scope {
+        let mut parts = self.arn.split(':').skip(3);
+        let region = parts.next().unwrap_or_default();
+        let account = parts.next().unwrap_or_default();
+        nubo_core::Scope::new(account, region)
+    }
+
+    /// The table as it is now in `tx`: the same table (same id), or ResourceNotFound if
+    /// it was deleted (or deleted and created again) since the caller read it. Writes use
+    /// this so indexes, streams and the PITR log follow the definition of the moment.
+    pub fn refresh(&self, tx: &(impl nubo_store::ReadTxn + ?Sized)) -> Result<TableRecord> {
+        match crate::records::get_table(tx, &self.scope(), &self.name)? {
+            Some(t) if t.id == self.id => Ok(t),
+            _ => crate::error::table_not_found(),
+        }
+    }
+
     pub fn attribute_type(&self, name: &str) -> Option<&str> {
         self.attributes.iter().find(|(n, _)| n == name).map(|(_, t)| t.as_str())
     }
@@ -182,7 +200,8 @@ impl TableRecord {
     /// The store key of an item in an index, or `None` when the item lacks the index's
     /// key attributes (indexes are sparse).
     pub fn index_key(&self, index: &IndexRecord, item: &Item) -> Option<Vec<u8>> {
-        if index.key.names().any(|n| !item.contains_key(n)) {
+        // An item whose index key attribute is missing or of another type is not in the index.
+        if index.key.names().any(|n| item.get(n).is_none_or(|v| Some(v.type_name()) != self.attribute_type(n))) {
             return None;
         }
         let mut k = nubo_store::key::key(&[&self.id, &index.name]);

@@ -27,12 +27,25 @@ fn values(subs: &Rendered) -> Option<WireItem> {
     (!subs.values.is_empty()).then(|| subs.values.iter().map(|(k, v)| (k.clone(), wire::to_wire(v))).collect())
 }
 
-/// The substitutions one rendered expression uses (a projection without its filter).
-fn names_in(expression: &str, subs: &Rendered) -> BTreeMap<String, String> {
-    expression
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '#'))
-        .filter_map(|t| subs.names.get(t).map(|n| (t.to_string(), n.clone())))
-        .collect()
+/// A key lookup's item, if it passes the rest of the WHERE clause, with the SELECT's
+/// projection: the item a batch or transaction SELECT answers with.
+fn filtered(item: Option<WireItem>, plan: &partiql::SelectPlan) -> Result<Option<WireItem>> {
+    let Some(item) = item else { return Ok(None) };
+    let item: crate::value::Item = wire::item_from_wire(item)?;
+    let names: std::collections::HashMap<String, String> = plan.subs.names.clone().into_iter().collect();
+    let values: std::collections::HashMap<String, AttrValue> = plan.subs.values.clone().into_iter().collect();
+    let params = crate::expr::Params::new(Some(&names), Some(&values));
+    if let Some(f) = &plan.filter {
+        let condition = crate::expr::parse_condition(f, "FilterExpression", &params).map_err(DynamoError::Validation)?;
+        if !condition.eval(&item) {
+            return Ok(None);
+        }
+    }
+    let item = match &plan.projection {
+        Some(p) => crate::expr::project(&item, &crate::expr::parse_projection(p, &params).map_err(DynamoError::Validation)?),
+        None => item,
+    };
+    Ok(Some(wire::item_to_wire(&item)))
 }
 
 fn and(parts: Vec<String>) -> Option<String> {
@@ -102,38 +115,58 @@ impl DynamoDb {
                     returning,
                 ))
             }
-            Statement::Select { .. } => validation("Only write statements can be planned as writes"),
+            Statement::Select(_) => validation("Only write statements can be planned as writes"),
         }
     }
 
     async fn run_statement(&self, ctx: &RequestContext, input: ExecuteStatementInput) -> Result<ExecuteStatementOutput> {
         let statement = partiql::parse(&input.statement, &params(input.parameters)?)?;
-        if let Statement::Select { table, index, projection, filter, subs } = statement {
+        if let Statement::Select(select) = statement {
+            let (table, plan) = self.plan_select(ctx, &select)?;
             let exclusive_start_key = match &input.next_token {
                 None => None,
                 Some(token) => Some(decode_token(token)?),
             };
-            let out = self
-                .scan(ctx, ScanInput {
-                    table_name: table,
-                    index_name: index,
-                    limit: input.limit,
-                    exclusive_start_key,
-                    return_consumed_capacity: input.return_consumed_capacity,
-                    projection_expression: projection,
-                    expression_attribute_names: names(&subs),
-                    expression_attribute_values: values(&subs),
-                    filter_expression: filter,
-                    consistent_read: input.consistent_read,
-                    ..Default::default()
-                })
-                .await?;
-            return Ok(ExecuteStatementOutput {
-                items: out.items,
-                next_token: out.last_evaluated_key.as_ref().map(encode_token),
-                consumed_capacity: out.consumed_capacity,
-                last_evaluated_key: out.last_evaluated_key,
-            });
+            let (items, last_evaluated_key, consumed_capacity) = match plan.key_condition {
+                Some(key_condition) => {
+                    let out = self
+                        .query(ctx, QueryInput {
+                            table_name: table.name,
+                            index_name: select.index,
+                            limit: input.limit,
+                            exclusive_start_key,
+                            return_consumed_capacity: input.return_consumed_capacity,
+                            projection_expression: plan.projection.clone(),
+                            expression_attribute_names: names(&plan.subs),
+                            expression_attribute_values: values(&plan.subs),
+                            key_condition_expression: Some(key_condition),
+                            filter_expression: plan.filter,
+                            consistent_read: input.consistent_read,
+                            ..Default::default()
+                        })
+                        .await?;
+                    (out.items, out.last_evaluated_key, out.consumed_capacity)
+                }
+                None => {
+                    let out = self
+                        .scan(ctx, ScanInput {
+                            table_name: table.name,
+                            index_name: select.index,
+                            limit: input.limit,
+                            exclusive_start_key,
+                            return_consumed_capacity: input.return_consumed_capacity,
+                            projection_expression: plan.projection.clone(),
+                            expression_attribute_names: names(&plan.subs),
+                            expression_attribute_values: values(&plan.subs),
+                            filter_expression: plan.filter,
+                            consistent_read: input.consistent_read,
+                            ..Default::default()
+                        })
+                        .await?;
+                    (out.items, out.last_evaluated_key, out.consumed_capacity)
+                }
+            };
+            return Ok(ExecuteStatementOutput { items, next_token: last_evaluated_key.as_ref().map(encode_token), consumed_capacity, last_evaluated_key });
         }
         let capacity = input.return_consumed_capacity.clone();
         let items = match self.plan_statement_write(ctx, statement, input.return_values_on_condition_check_failure)? {
@@ -193,25 +226,22 @@ impl DynamoDb {
         self.run_statement(ctx, input).await
     }
 
-    /// A SELECT in a batch or a transaction reads one item: its WHERE names the key.
-    fn key_lookup(&self, ctx: &RequestContext, table: &str, filter: Option<&str>, subs: &Rendered) -> Result<(crate::schema::TableRecord, WireItem)> {
-        let t = self.table_for(ctx, table)?;
-        let mut key = BTreeMap::new();
-        // The rendered filter is `#nA = :vB` conjuncts; pick the key's.
-        for part in filter.unwrap_or("").split(" AND ") {
-            let part = part.trim_matches(|c| c == '(' || c == ')');
-            if let Some((n, v)) = part.split_once(" = ") {
-                if let (Some(name), Some(value)) = (subs.names.get(n.trim()), subs.values.get(v.trim())) {
-                    if t.key.names().any(|k| k == name) {
-                        key.insert(name.clone(), wire::to_wire(value));
-                    }
-                }
-            }
-        }
-        if key.len() != t.key.names().count() {
+    /// A SELECT planned against the key schema of what it reads (the table or an index).
+    fn plan_select(&self, ctx: &RequestContext, select: &partiql::Select) -> Result<(crate::schema::TableRecord, partiql::SelectPlan)> {
+        let t = self.table_for(ctx, &select.table)?;
+        let schema = select.index.as_ref().and_then(|i| t.index(i)).map(|(i, _)| i.key.clone()).unwrap_or_else(|| t.key.clone());
+        let plan = select.plan(&schema.hash, schema.range.as_deref())?;
+        Ok((t, plan))
+    }
+
+    /// A SELECT in a batch or a transaction reads one item: its WHERE fixes the whole key.
+    fn key_lookup(&self, ctx: &RequestContext, select: &partiql::Select) -> Result<(crate::schema::TableRecord, WireItem, partiql::SelectPlan)> {
+        let (t, plan) = self.plan_select(ctx, select)?;
+        let key: WireItem = plan.key.iter().map(|(k, v)| (k.clone(), wire::to_wire(v))).collect();
+        if select.index.is_some() || key.len() != t.key.names().count() || plan.key_condition.as_deref().is_some_and(|k| k.matches(" AND ").count() + 1 != key.len()) {
             return validation("Where clause does not contain a mandatory equality on all key attributes");
         }
-        Ok((t, key))
+        Ok((t, key, plan))
     }
 
     pub async fn batch_execute_statement(&self, ctx: &RequestContext, input: BatchExecuteStatementInput) -> Result<BatchExecuteStatementOutput> {
@@ -223,22 +253,16 @@ impl DynamoDb {
         }
         let mut responses = Vec::with_capacity(input.statements.len());
         for s in input.statements {
-            let table_name = partiql::parse(&s.statement, &params(s.parameters.clone())?).ok().map(|st| st.table().to_string());
+            let parsed = params(s.parameters.clone()).and_then(|p| partiql::parse(&s.statement, &p));
+            let table_name = parsed.as_ref().ok().map(|st| st.table().to_string());
             let result: Result<Option<WireItem>> = async {
-                let statement = partiql::parse(&s.statement, &params(s.parameters.clone())?)?;
-                if let Statement::Select { table, filter, subs, projection, .. } = &statement {
-                    let (_, key) = self.key_lookup(ctx, table, filter.as_deref(), subs)?;
+                let statement = parsed?;
+                if let Statement::Select(select) = &statement {
+                    let (table, key, plan) = self.key_lookup(ctx, select)?;
                     let out = self
-                        .get_item(ctx, GetItemInput {
-                            table_name: table.clone(),
-                            key,
-                            consistent_read: s.consistent_read,
-                            projection_expression: projection.clone(),
-                            expression_attribute_names: projection.as_deref().map(|p| names_in(p, subs)),
-                            ..Default::default()
-                        })
+                        .get_item(ctx, GetItemInput { table_name: table.name.clone(), key, consistent_read: s.consistent_read, ..Default::default() })
                         .await?;
-                    return Ok(out.item);
+                    return filtered(out.item, &plan);
                 }
                 self.run_statement(ctx, ExecuteStatementInput {
                     statement: s.statement.clone(),
@@ -279,14 +303,22 @@ impl DynamoDb {
         }
         if reads == n {
             let mut gets = Vec::with_capacity(n);
+            let mut plans = Vec::with_capacity(n);
             for (s, _) in &statements {
-                let Statement::Select { table, filter, subs, projection, .. } = s else { unreachable!() };
-                let (_, key) = self.key_lookup(ctx, table, filter.as_deref(), subs)?;
-                let _ = projection;
-                gets.push(TransactGetItem { get: Get { key, table_name: table.clone(), projection_expression: None, expression_attribute_names: None } });
+                let Statement::Select(select) = s else { unreachable!() };
+                let (table, key, plan) = self.key_lookup(ctx, select)?;
+                gets.push(TransactGetItem { get: Get { key, table_name: table.name, projection_expression: None, expression_attribute_names: None } });
+                plans.push(plan);
             }
             let out = self.transact_get_items(ctx, TransactGetItemsInput { transact_items: gets, return_consumed_capacity: input.return_consumed_capacity }).await?;
-            return Ok(ExecuteTransactionOutput { responses: out.responses, consumed_capacity: out.consumed_capacity });
+            let responses = out
+                .responses
+                .unwrap_or_default()
+                .into_iter()
+                .zip(&plans)
+                .map(|(r, plan)| Ok(ItemResponse { item: filtered(r.item, plan)? }))
+                .collect::<Result<Vec<_>>>()?;
+            return Ok(ExecuteTransactionOutput { responses: Some(responses), consumed_capacity: out.consumed_capacity });
         }
         let mut items = Vec::with_capacity(n);
         for (s, on_failure) in statements {

@@ -55,6 +55,10 @@ fn last_sequence(tx: &(impl nubo_store::ReadTxn + ?Sized), table: &TableRecord, 
 /// Appends the record of a change, if the table has a stream.
 pub fn emit(tx: &mut (impl WriteTxn + ?Sized), table: &TableRecord, old: Option<&Item>, new: Option<&Item>, origin: Origin) -> Result<()> {
     let Some(stream) = &table.stream else { return Ok(()) };
+    // A write that changes nothing leaves no record (as on AWS).
+    if old == new {
+        return Ok(());
+    }
     let name = match (old, new) {
         (None, Some(_)) => "INSERT",
         (Some(_), Some(_)) => "MODIFY",
@@ -120,7 +124,10 @@ impl DynamoDb {
     }
 
     pub async fn list_streams(&self, ctx: &RequestContext, input: ListStreamsInput) -> Result<ListStreamsOutput> {
-        let limit = input.limit.unwrap_or(100).clamp(1, 100) as usize;
+        let limit = match input.limit.unwrap_or(100) {
+            l @ 1..=100 => l as usize,
+            l => return validation(format!("1 validation error detected: Value '{l}' at 'limit' failed to satisfy constraint: Member must have value {}", if l < 1 { "greater than or equal to 1" } else { "less than or equal to 100" })),
+        };
         let tables = self.read(|tx| records::all_tables(tx, &ctx.scope))?;
         let mut streams: Vec<Stream> = tables
             .iter()
@@ -182,7 +189,10 @@ impl DynamoDb {
             "TRIM_HORIZON" => 1,
             "LATEST" => self.read(|tx| last_sequence(tx, &table, &label))? + 1,
             "AT_SEQUENCE_NUMBER" => sequence()?,
-            "AFTER_SEQUENCE_NUMBER" => sequence()? + 1,
+            "AFTER_SEQUENCE_NUMBER" => match sequence()?.checked_add(1) {
+                Some(n) => n,
+                None => return validation(format!("Invalid SequenceNumber: {}", input.sequence_number.clone().unwrap_or_default())),
+            },
             other => {
                 return validation(format!(
                     "1 validation error detected: Value '{other}' at 'shardIteratorType' failed to satisfy constraint: Member must satisfy enum value set: [AFTER_SEQUENCE_NUMBER, LATEST, AT_SEQUENCE_NUMBER, TRIM_HORIZON]"

@@ -205,7 +205,10 @@ impl DynamoDb {
             write_capacity: write,
             stream,
             sse_enabled: input.sse_specification.as_ref().and_then(|s| s.enabled).unwrap_or(false),
-            sse_kms_key: input.sse_specification.as_ref().and_then(|s| s.kms_master_key_id.clone()),
+            // An SSE table without a key of its own gets AWS's managed key, named once.
+            sse_kms_key: input.sse_specification.as_ref().filter(|s| s.enabled == Some(true)).map(|s| {
+                s.kms_master_key_id.clone().unwrap_or_else(|| format!("arn:aws:kms:{}:{}:key/{}", scope.region, scope.account, ids::uuid()))
+            }),
             table_class: input.table_class,
             deletion_protection: input.deletion_protection_enabled.unwrap_or(false),
             tags: input.tags.unwrap_or_default().into_iter().map(|t| (t.key, t.value)).collect(),
@@ -323,10 +326,7 @@ impl DynamoDb {
             sse_description: t.sse_enabled.then(|| SSEDescription {
                 status: Some("ENABLED".into()),
                 sse_type: Some("KMS".into()),
-                kms_master_key_arn: Some(t.sse_kms_key.clone().unwrap_or_else(|| {
-                    let (region, account) = arn_scope(&t.arn);
-                    format!("arn:aws:kms:{region}:{account}:key/{}", ids::uuid())
-                })),
+                kms_master_key_arn: t.sse_kms_key.clone(),
                 ..Default::default()
             }),
             table_class_summary: t.table_class.as_ref().map(|c| TableClassSummary { table_class: Some(c.clone()), last_update_date_time: None }),
@@ -382,9 +382,6 @@ impl DynamoDb {
 
     pub async fn update_table(&self, ctx: &RequestContext, input: UpdateTableInput) -> Result<UpdateTableOutput> {
         let scope = &ctx.scope;
-        let Some(mut t) = self.read(|tx| records::get_table(tx, scope, &input.table_name))? else {
-            return not_found(&input.table_name);
-        };
         let nothing = input.billing_mode.is_none()
             && input.provisioned_throughput.is_none()
             && input.global_secondary_index_updates.is_none()
@@ -397,90 +394,98 @@ impl DynamoDb {
         if nothing {
             return validation("At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required");
         }
-        let now = self.clock.now();
-        if let Some(defs) = &input.attribute_definitions {
-            for d in defs {
-                if !t.attributes.iter().any(|(n, _)| n == &d.attribute_name) {
-                    t.attributes.push((d.attribute_name.clone(), d.attribute_type.clone()));
-                }
-            }
-        }
-        if let Some(b) = &input.billing_mode {
-            if *b != t.billing_mode {
-                t.billing_mode = b.clone();
-                t.billing_changed = Some(now.as_secs_f64());
-                if b == "PAY_PER_REQUEST" {
-                    (t.read_capacity, t.write_capacity) = (0, 0);
-                    for g in &mut t.global_indexes {
-                        (g.read_capacity, g.write_capacity) = (0, 0);
+        // One transaction: concurrent updates and writes see the table before or after.
+        let (t, created) = self.store.write(|tx| {
+            let Some(mut t) = records::get_table(tx, scope, &input.table_name)? else {
+                return not_found(&input.table_name);
+            };
+            let now = self.clock.now();
+            if let Some(defs) = &input.attribute_definitions {
+                for d in defs {
+                    if !t.attributes.iter().any(|(n, _)| n == &d.attribute_name) {
+                        t.attributes.push((d.attribute_name.clone(), d.attribute_type.clone()));
                     }
                 }
             }
-        }
-        if let Some(p) = &input.provisioned_throughput {
-            (t.read_capacity, t.write_capacity) = throughput(&t.billing_mode, Some(p), None)?;
-        }
-        if let Some(s) = &input.stream_specification {
-            match (s.stream_enabled, &t.stream) {
-                (true, Some(_)) => return validation(format!("Table already has an enabled stream: TableName: {}", t.name)),
-                (false, None) => return validation(format!("Table already has no stream enabled: TableName: {}", t.name)),
-                _ => t.stream = stream(Some(s), now)?,
-            }
-        }
-        if let Some(s) = &input.sse_specification {
-            t.sse_enabled = s.enabled.unwrap_or(t.sse_enabled);
-            if s.kms_master_key_id.is_some() {
-                t.sse_kms_key = s.kms_master_key_id.clone();
-            }
-        }
-        if let Some(c) = &input.table_class {
-            t.table_class = Some(c.clone());
-        }
-        if let Some(d) = input.deletion_protection_enabled {
-            t.deletion_protection = d;
-        }
-        let mut created = Vec::new();
-        let mut deleted = Vec::new();
-        let defined: Vec<String> = t.attributes.iter().map(|(n, _)| n.clone()).collect();
-        for u in input.global_secondary_index_updates.iter().flatten() {
-            if let Some(c) = &u.create {
-                if t.index(&c.index_name).is_some() {
-                    return validation("Attempting to create an index which already exists");
+            if let Some(b) = &input.billing_mode {
+                if b == "PROVISIONED" && t.billing_mode != "PROVISIONED" && input.provisioned_throughput.is_none() {
+                    return validation("One or more parameter values were invalid: ProvisionedThroughput must be specified when BillingMode is PROVISIONED");
                 }
-                let billing = t.billing_mode.clone();
-                let g = self.global_index(c.index_name.clone(), &c.key_schema, &c.projection, c.provisioned_throughput.as_ref(), &billing, &defined)?;
-                if t.global_indexes.len() >= 20 {
-                    return Err(DynamoError::LimitExceeded("Subscriber limit exceeded: GlobalSecondaryIndex count exceeds the per-table limit of 20".into()));
-                }
-                t.global_indexes.push(g);
-                created.push(c.index_name.clone());
-            }
-            if let Some(d) = &u.delete {
-                let before = t.global_indexes.len();
-                t.global_indexes.retain(|g| g.name != d.index_name);
-                if t.global_indexes.len() == before {
-                    return Err(DynamoError::ResourceNotFound(format!("Requested resource not found: Index: {} not found", d.index_name)));
-                }
-                deleted.push(d.index_name.clone());
-            }
-            if let Some(up) = &u.update {
-                let billing = t.billing_mode.clone();
-                let Some(g) = t.global_indexes.iter_mut().find(|g| g.name == up.index_name) else {
-                    return Err(DynamoError::ResourceNotFound(format!("Requested resource not found: Index: {} not found", up.index_name)));
-                };
-                if let Some(p) = &up.provisioned_throughput {
-                    (g.read_capacity, g.write_capacity) = throughput(&billing, Some(p), Some(&up.index_name))?;
+                if *b != t.billing_mode {
+                    t.billing_mode = b.clone();
+                    t.billing_changed = Some(now.as_secs_f64());
+                    if b == "PAY_PER_REQUEST" {
+                        (t.read_capacity, t.write_capacity) = (0, 0);
+                        for g in &mut t.global_indexes {
+                            (g.read_capacity, g.write_capacity) = (0, 0);
+                        }
+                    }
                 }
             }
-        }
-        self.store.write(|tx| {
+            if let Some(p) = &input.provisioned_throughput {
+                (t.read_capacity, t.write_capacity) = throughput(&t.billing_mode, Some(p), None)?;
+            }
+            if let Some(s) = &input.stream_specification {
+                match (s.stream_enabled, &t.stream) {
+                    (true, Some(_)) => return validation(format!("Table already has an enabled stream: TableName: {}", t.name)),
+                    (false, None) => return validation(format!("Table already has no stream enabled: TableName: {}", t.name)),
+                    _ => t.stream = stream(Some(s), now)?,
+                }
+            }
+            if let Some(s) = &input.sse_specification {
+                t.sse_enabled = s.enabled.unwrap_or(t.sse_enabled);
+                if s.kms_master_key_id.is_some() {
+                    t.sse_kms_key = s.kms_master_key_id.clone();
+                }
+            }
+            if let Some(c) = &input.table_class {
+                t.table_class = Some(c.clone());
+            }
+            if let Some(d) = input.deletion_protection_enabled {
+                t.deletion_protection = d;
+            }
+            let mut created = Vec::new();
+            let mut deleted = Vec::new();
+            let defined: Vec<String> = t.attributes.iter().map(|(n, _)| n.clone()).collect();
+            for u in input.global_secondary_index_updates.iter().flatten() {
+                if let Some(c) = &u.create {
+                    if t.index(&c.index_name).is_some() {
+                        return validation("Attempting to create an index which already exists");
+                    }
+                    let billing = t.billing_mode.clone();
+                    let g = self.global_index(c.index_name.clone(), &c.key_schema, &c.projection, c.provisioned_throughput.as_ref(), &billing, &defined)?;
+                    if t.global_indexes.len() >= 20 {
+                        return Err(DynamoError::LimitExceeded("Subscriber limit exceeded: GlobalSecondaryIndex count exceeds the per-table limit of 20".into()));
+                    }
+                    t.global_indexes.push(g);
+                    created.push(c.index_name.clone());
+                }
+                if let Some(d) = &u.delete {
+                    let before = t.global_indexes.len();
+                    t.global_indexes.retain(|g| g.name != d.index_name);
+                    if t.global_indexes.len() == before {
+                        return Err(DynamoError::ResourceNotFound(format!("Requested resource not found: Index: {} not found", d.index_name)));
+                    }
+                    deleted.push(d.index_name.clone());
+                }
+                if let Some(up) = &u.update {
+                    let billing = t.billing_mode.clone();
+                    let Some(g) = t.global_indexes.iter_mut().find(|g| g.name == up.index_name) else {
+                        return Err(DynamoError::ResourceNotFound(format!("Requested resource not found: Index: {} not found", up.index_name)));
+                    };
+                    if let Some(p) = &up.provisioned_throughput {
+                        (g.read_capacity, g.write_capacity) = throughput(&billing, Some(p), Some(&up.index_name))?;
+                    }
+                }
+            }
             for d in &deleted {
                 records::drop_index(tx, &t, d)?;
             }
             for c in &created {
                 records::backfill(tx, &t, c)?;
             }
-            records::put_table(tx, scope, &t)
+            records::put_table(tx, scope, &t)?;
+            Ok((t, created))
         })?;
         let mut description = self.describe(&t, &created)?;
         description.table_status = Some("UPDATING".into());
@@ -504,24 +509,32 @@ impl DynamoDb {
         }
     }
 
-    pub async fn tag_resource(&self, ctx: &RequestContext, input: TagResourceInput) -> Result<()> {
-        let mut t = self.table_by_arn(ctx, &input.resource_arn)?;
-        for tag in input.tags {
-            match t.tags.iter_mut().find(|(k, _)| *k == tag.key) {
-                Some(existing) => existing.1 = tag.value,
-                None => t.tags.push((tag.key, tag.value)),
+    /// Changes a table's tags in one transaction.
+    fn retag(&self, ctx: &RequestContext, arn: &str, f: impl FnOnce(&mut Vec<(String, String)>)) -> Result<()> {
+        let named = self.table_by_arn(ctx, arn)?;
+        self.store.write(|tx| {
+            let mut t = named.refresh(tx)?;
+            f(&mut t.tags);
+            if t.tags.len() > 50 {
+                return Err(DynamoError::LimitExceeded("The number of tags exceeds the limit of 50".into()));
             }
-        }
-        if t.tags.len() > 50 {
-            return Err(DynamoError::LimitExceeded("The number of tags exceeds the limit of 50".into()));
-        }
-        self.store.write(|tx| records::put_table(tx, &ctx.scope, &t))
+            records::put_table(tx, &ctx.scope, &t)
+        })
+    }
+
+    pub async fn tag_resource(&self, ctx: &RequestContext, input: TagResourceInput) -> Result<()> {
+        self.retag(ctx, &input.resource_arn, |tags| {
+            for tag in input.tags {
+                match tags.iter_mut().find(|(k, _)| *k == tag.key) {
+                    Some(existing) => existing.1 = tag.value,
+                    None => tags.push((tag.key, tag.value)),
+                }
+            }
+        })
     }
 
     pub async fn untag_resource(&self, ctx: &RequestContext, input: UntagResourceInput) -> Result<()> {
-        let mut t = self.table_by_arn(ctx, &input.resource_arn)?;
-        t.tags.retain(|(k, _)| !input.tag_keys.contains(k));
-        self.store.write(|tx| records::put_table(tx, &ctx.scope, &t))
+        self.retag(ctx, &input.resource_arn, |tags| tags.retain(|(k, _)| !input.tag_keys.contains(k)))
     }
 
     pub async fn list_tags_of_resource(&self, ctx: &RequestContext, input: ListTagsOfResourceInput) -> Result<ListTagsOfResourceOutput> {
@@ -614,7 +627,3 @@ impl DynamoDb {
     }
 }
 
-fn arn_scope(arn: &str) -> (&str, &str) {
-    let mut p = arn.split(':').skip(3);
-    (p.next().unwrap_or(""), p.next().unwrap_or(""))
-}

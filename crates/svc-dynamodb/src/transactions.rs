@@ -56,7 +56,7 @@ impl DynamoDb {
             let mut outcomes = Vec::with_capacity(plans.len());
             let mut reasons = Vec::with_capacity(plans.len());
             let mut failed = false;
-            for plan in &plans {
+            for plan in plans.iter_mut() {
                 match plan.evaluate(tx) {
                     Ok(Ok(o)) => {
                         reasons.push(json!({ "Code": "None" }));

@@ -54,6 +54,8 @@ impl DynamoDb {
                 }
                 // Re-read inside the write: the item may have changed since the scan.
                 deleted += self.store.write(|tx| {
+                    // The table as it is now (its indexes may have changed since the scan).
+                    let Ok(table) = table.refresh(tx) else { return Ok(0) };
                     let mut n = 0;
                     for key in &doomed {
                         if let Some(item) = records::read_item(tx, &table.item_key(key))? {

@@ -14,7 +14,36 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
+/// DynamoDB nests maps and lists at most 32 deep.
+pub const MAX_NESTING: usize = 32;
+
+const TOO_DEEP: &str = "Nesting Levels have exceeded supported limits";
+
 pub fn from_wire(v: Wire) -> Result<AttrValue> {
+    from_wire_at(v, 0)
+}
+
+/// The depth of maps and lists in a value (0 for a scalar or a set).
+pub fn nesting(v: &AttrValue) -> usize {
+    match v {
+        AttrValue::M(m) => 1 + m.values().map(nesting).max().unwrap_or(0),
+        AttrValue::L(l) => 1 + l.iter().map(nesting).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// Refuses an item nested deeper than DynamoDB stores (an update can deepen one).
+pub fn check_nesting(item: &Item) -> Result<()> {
+    if item.values().any(|v| nesting(v) > MAX_NESTING) {
+        return validation(TOO_DEEP);
+    }
+    Ok(())
+}
+
+fn from_wire_at(v: Wire, depth: usize) -> Result<AttrValue> {
+    if (v.m.is_some() || v.l.is_some()) && depth >= MAX_NESTING {
+        return validation(TOO_DEEP);
+    }
     let count = [v.s.is_some(), v.n.is_some(), v.b.is_some(), v.ss.is_some(), v.ns.is_some(), v.bs.is_some(), v.m.is_some(), v.l.is_some(), v.null.is_some(), v.bool.is_some()]
         .iter()
         .filter(|x| **x)
@@ -63,10 +92,10 @@ pub fn from_wire(v: Wire) -> Result<AttrValue> {
         out = Some(AttrValue::BS(bs.into_iter().map(|b| b.to_vec()).collect()));
     }
     if let Some(m) = v.m {
-        out = Some(AttrValue::M(item_from_wire(m)?));
+        out = Some(AttrValue::M(m.into_iter().map(|(k, v)| Ok((k, from_wire_at(v, depth + 1)?))).collect::<Result<_>>()?));
     }
     if let Some(l) = v.l {
-        out = Some(AttrValue::L(l.into_iter().map(from_wire).collect::<Result<_>>()?));
+        out = Some(AttrValue::L(l.into_iter().map(|v| from_wire_at(v, depth + 1)).collect::<Result<_>>()?));
     }
     if count > 1 {
         return validation("Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes");
@@ -227,6 +256,15 @@ mod tests {
         assert!(format!("{e:?}").contains("An string set  may not be empty"));
         let e = from_wire(Wire { ss: Some(vec!["a".into(), "a".into()]), ..Default::default() }).unwrap_err();
         assert!(format!("{e:?}").contains("Input collection [a, a] contains duplicates."));
+    }
+
+    #[test]
+    fn nesting_stops_at_32_levels() {
+        let nest = |levels: usize| (0..levels).fold(s("leaf"), |inner, _| Wire { l: Some(vec![inner]), ..Default::default() });
+        assert!(from_wire(nest(32)).is_ok());
+        let e = from_wire(nest(33)).unwrap_err();
+        assert!(format!("{e:?}").contains(TOO_DEEP));
+        assert_eq!(nesting(&from_wire(nest(32)).unwrap()), 32);
     }
 
     #[test]
