@@ -567,6 +567,12 @@ def test_partiql(ddb):
     assert error(e)[0] == "TransactionCanceledException"
     got = ddb.execute_transaction(TransactStatements=[{"Statement": f"SELECT * FROM \"{table}\" WHERE id = '{k}'"} for k in ("p1", "p3", "p4")])
     assert [r.get("Item", {}).get("salary") for r in got["Responses"]] == [{"N": "0"}, {"N": "1"}, None]
+    projected = ddb.execute_transaction(TransactStatements=[{"Statement": f"SELECT salary FROM \"{table}\" WHERE id = 'p3'"}])
+    assert projected["Responses"] == [{"Item": {"salary": {"N": "1"}}}]
+    checked = ddb.batch_execute_statement(Statements=[{"Statement": f"SELECT * FROM \"{table}\" WHERE id = 'p3' AND salary > 5"}])["Responses"]
+    assert "Item" not in checked[0] and "Error" not in checked[0]
+    keyed = ddb.execute_statement(Statement=f"SELECT id FROM \"{table}\" WHERE id = 'p3'", Limit=1)
+    assert keyed["Items"] == [{"id": {"S": "p3"}}]
 
 
 def test_backups_and_point_in_time_recovery():
@@ -614,3 +620,78 @@ def test_backups_and_point_in_time_recovery():
         assert error(e)[0] == "BackupNotFoundException"
     finally:
         n.stop()
+
+
+def test_local_index_and_paging_details(ddb):
+    table = name("lsi")
+    ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
+                     KeySchema=[{"AttributeName": "user", "KeyType": "HASH"}, {"AttributeName": "at", "KeyType": "RANGE"}],
+                     AttributeDefinitions=[{"AttributeName": "user", "AttributeType": "S"}, {"AttributeName": "at", "AttributeType": "N"},
+                                           {"AttributeName": "score", "AttributeType": "N"}],
+                     LocalSecondaryIndexes=[{"IndexName": "by-score", "Projection": {"ProjectionType": "KEYS_ONLY"},
+                                             "KeySchema": [{"AttributeName": "user", "KeyType": "HASH"}, {"AttributeName": "score", "KeyType": "RANGE"}]}])
+    for i in range(6):
+        ddb.put_item(TableName=table, Item={"user": {"S": "u"}, "at": {"N": str(i)}, "score": {"N": str(100 - i)}, "note": {"S": f"n{i}"}})
+    q = dict(TableName=table, IndexName="by-score", KeyConditionExpression="#u = :u", ExpressionAttributeNames={"#u": "user"},
+             ExpressionAttributeValues={":u": {"S": "u"}})
+    keys_only = ddb.query(**q)["Items"]
+    assert [int(i["score"]["N"]) for i in keys_only] == [95, 96, 97, 98, 99, 100] and all("note" not in i for i in keys_only)
+    # A local index reads the other attributes from the table when asked for them.
+    full = ddb.query(Select="ALL_ATTRIBUTES", **q)["Items"]
+    assert [i["note"]["S"] for i in full] == ["n5", "n4", "n3", "n2", "n1", "n0"]
+    # LastEvaluatedKey on an index carries the table's key and the index's, and resumes.
+    first = ddb.query(Limit=4, ScanIndexForward=False, **q)
+    assert set(first["LastEvaluatedKey"]) == {"user", "at", "score"}
+    rest = ddb.query(ExclusiveStartKey=first["LastEvaluatedKey"], ScanIndexForward=False, **q)["Items"]
+    assert [int(i["score"]["N"]) for i in first["Items"] + rest] == [100, 99, 98, 97, 96, 95]
+    # Start keys are checked as DynamoDB checks them.
+    base = dict(TableName=table, KeyConditionExpression="#u = :u AND #a > :zero", ExpressionAttributeNames={"#u": "user", "#a": "at"},
+                ExpressionAttributeValues={":u": {"S": "u"}, ":zero": {"N": "0"}})
+    cases = [
+        ({"user": {"S": "u"}}, "The provided starting key is invalid"),
+        ({"user": {"S": "u"}, "at": {"N": "-1"}}, "The provided starting key does not match the range key predicate"),
+        ({"user": {"S": "other"}, "at": {"N": "3"}}, "The query can return at most one row and cannot be restarted"),
+    ]
+    for start, message in cases:
+        with pytest.raises(ClientError) as e:
+            ddb.query(ExclusiveStartKey=start, **base)
+        assert error(e) == ("ValidationException", message)
+    with pytest.raises(ClientError) as e:
+        ddb.query(TableName=table, KeyConditionExpression="#u = :u", FilterExpression="#a > :zero",
+                  ExpressionAttributeNames={"#u": "user", "#a": "at"}, ExpressionAttributeValues={":u": {"S": "u"}, ":zero": {"N": "0"}})
+    assert error(e) == ("ValidationException", "Filter Expression can only contain non-primary key attributes: Primary key attribute: at")
+
+
+def test_nesting_limit(ddb):
+    table = employees(ddb)
+
+    def nested(levels):
+        value = {"S": "leaf"}
+        for _ in range(levels):
+            value = {"M": {"k": value}}
+        return value
+
+    ddb.put_item(TableName=table, Item={"id": {"S": "deep"}, "v": nested(32)})
+    with pytest.raises(ClientError) as e:
+        ddb.put_item(TableName=table, Item={"id": {"S": "deeper"}, "v": nested(33)})
+    assert error(e) == ("ValidationException", "Nesting Levels have exceeded supported limits")
+    # An update cannot make an item deeper than the limit either.
+    with pytest.raises(ClientError) as e:
+        ddb.update_item(TableName=table, Key={"id": {"S": "deep"}}, UpdateExpression="SET v.k = :v", ExpressionAttributeValues={":v": nested(32)})
+    assert error(e)[0] == "ValidationException"
+    assert "Item" in ddb.get_item(TableName=table, Key={"id": {"S": "deep"}})
+
+
+def test_unchanged_writes_leave_no_stream_record(ddb, boto):
+    streams = boto("dynamodbstreams")
+    table = name("quiet")
+    arn = ddb.create_table(TableName=table, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                           AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+                           StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"})["TableDescription"]["LatestStreamArn"]
+    item = {"id": {"S": "a"}, "v": {"N": "1"}}
+    ddb.put_item(TableName=table, Item=item)
+    ddb.put_item(TableName=table, Item=item)
+    ddb.update_item(TableName=table, Key={"id": {"S": "a"}}, UpdateExpression="SET v = :one", ExpressionAttributeValues={":one": {"N": "1"}})
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    assert [r["eventName"] for r in streams.get_records(ShardIterator=it)["Records"]] == ["INSERT"]
