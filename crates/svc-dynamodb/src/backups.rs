@@ -84,10 +84,7 @@ impl DynamoDb {
 
     fn describe_backup_record(&self, b: &BackupRecord) -> BackupDescription {
         let t = &b.table;
-        let mut key_schema = vec![KeySchemaElement { attribute_name: t.key.hash.clone(), key_type: "HASH".into() }];
-        if let Some(r) = &t.key.range {
-            key_schema.push(KeySchemaElement { attribute_name: r.clone(), key_type: "RANGE".into() });
-        }
+        let key_schema: Vec<KeySchemaElement> = t.key.typed().map(|(attribute_name, key_type)| KeySchemaElement { attribute_name, key_type }).collect();
         BackupDescription {
             backup_details: Some(backup_details(b)),
             source_table_details: Some(SourceTableDetails {

@@ -60,33 +60,33 @@ impl DynamoDb {
         }
         let mut responses: BTreeMap<String, Vec<BTreeMap<String, AttributeValue>>> = BTreeMap::new();
         let mut unprocessed: BTreeMap<String, KeysAndAttributes> = BTreeMap::new();
-        let mut capacity = Vec::new();
+        let mut capacity = request::Tally::default();
         let mut bytes = 0usize;
         self.read(|tx| {
             for (name, table, keys, projection, request) in &plans {
                 let out = responses.entry(name.clone()).or_default();
-                let mut units = 0.0;
                 for (i, k) in keys.iter().enumerate() {
                     if bytes >= RESPONSE_BYTES {
                         unprocessed.entry(name.clone()).or_insert_with(|| KeysAndAttributes { keys: Vec::new(), ..request.clone() }).keys.push(request.keys[i].clone());
                         continue;
                     }
-                    if let Some(item) = records::read_item(tx, k)? {
-                        let size = wire::item_size(&item);
+                    let item = records::read_item(tx, k)?;
+                    // A key that finds nothing still costs its read.
+                    let size = item.as_ref().map(wire::item_size).unwrap_or(0);
+                    capacity.add(table, request::read_units(size, request.consistent_read.unwrap_or(false)));
+                    if let Some(item) = item {
                         bytes += size;
-                        units += request::read_units(size, request.consistent_read.unwrap_or(false));
                         let item = projection.as_ref().map(|p| expr::project(&item, p)).unwrap_or(item);
                         out.push(wire::item_to_wire(&item));
                     }
                 }
-                capacity.extend(request::consumed(table, input.return_consumed_capacity.as_deref(), units));
             }
             Ok(())
         })?;
         Ok(BatchGetItemOutput {
             responses: Some(responses),
             unprocessed_keys: Some(unprocessed),
-            consumed_capacity: (!capacity.is_empty()).then_some(capacity),
+            consumed_capacity: capacity.consumed(input.return_consumed_capacity.as_deref()),
         })
     }
 
@@ -114,8 +114,7 @@ impl DynamoDb {
                 plans.push(plan);
             }
         }
-        // Capacity per table, in the order the tables first appear.
-        let mut units: Vec<(&crate::schema::TableRecord, f64)> = Vec::new();
+        let mut sizes = Vec::with_capacity(plans.len());
         let now = self.clock.now().as_secs_f64();
         self.store.write(|tx| {
             for plan in plans.iter_mut() {
@@ -124,20 +123,19 @@ impl DynamoDb {
                     Err(_) => continue,
                 };
                 plan.apply(tx, &outcome, now)?;
-                let size = outcome.new.as_ref().or(outcome.old.as_ref()).map(wire::item_size).unwrap_or(0);
-                match units.iter_mut().find(|(t, _)| t.name == plan.table.name) {
-                    Some((_, u)) => *u += request::write_units(size),
-                    None => units.push((&plan.table, request::write_units(size))),
-                }
+                let size = |i: &Option<crate::value::Item>| i.as_ref().map(wire::item_size).unwrap_or(0);
+                sizes.push(size(&outcome.new).max(size(&outcome.old)));
             }
             Ok::<_, DynamoError>(())
         })?;
-        let capacity: Vec<ConsumedCapacity> =
-            units.into_iter().filter_map(|(t, u)| request::consumed(t, input.return_consumed_capacity.as_deref(), u)).collect();
+        let mut capacity = request::Tally::default();
+        for (plan, size) in plans.iter().zip(sizes) {
+            capacity.add(&plan.table, request::write_units(size));
+        }
         Ok(BatchWriteItemOutput {
             unprocessed_items: Some(BTreeMap::new()),
             item_collection_metrics: None,
-            consumed_capacity: (!capacity.is_empty()).then_some(capacity),
+            consumed_capacity: capacity.consumed(input.return_consumed_capacity.as_deref()),
         })
     }
 }

@@ -194,7 +194,7 @@ impl DynamoDb {
         let params = subs.params();
         let update = match input.update_expression.as_deref() {
             Some("") => return validation("Invalid UpdateExpression: The expression can not be empty;"),
-            Some(s) => Some(expr::parse_update(s, &params).map_err(request::invalid("UpdateExpression"))?),
+            Some(s) => Some(expr::parse_update(s, &params).map_err(DynamoError::Validation)?),
             None => match input.attribute_updates {
                 Some(updates) => {
                     let mut m = std::collections::HashMap::new();

@@ -79,12 +79,12 @@ impl Source<'_> {
     /// source holds them (an index holds its projection). Also says how many entries it
     /// read and the last one's key: an index entry whose item is gone is skipped, but
     /// the range still moves past it.
-    fn page(&self, tx: &(impl nubo_store::ReadTxn + ?Sized), lo: &[u8], hi: &[u8], reverse: bool, limit: usize) -> Result<(Vec<(Vec<u8>, Item)>, usize, Option<Vec<u8>>)> {
+    fn page(&self, tx: &(impl nubo_store::ReadTxn + ?Sized), lo: &[u8], hi: &[u8], reverse: bool, limit: usize) -> Result<RawPage> {
         let entries = tx.range(self.store_table(), lo, hi, reverse, limit)?;
         let read = entries.len();
         let last = entries.last().map(|(k, _)| k.clone());
         let mut out = Vec::with_capacity(entries.len());
-        for (k, v) in entries {
+        for (_, v) in entries {
             let item = match self.index {
                 None => records::decode_item(&v)?,
                 Some((index, _)) => match records::read_item(tx, &v)? {
@@ -93,10 +93,17 @@ impl Source<'_> {
                     None => continue,
                 },
             };
-            out.push((k, item));
+            out.push(item);
         }
-        Ok((out, read, last))
+        Ok(RawPage { items: out, read, last })
     }
+}
+
+/// Items of one store read, how many entries it read, and the last entry's key.
+struct RawPage {
+    items: Vec<Item>,
+    read: usize,
+    last: Option<Vec<u8>>,
 }
 
 /// What the caller asked to get back of each item.
@@ -197,7 +204,7 @@ impl DynamoDb {
         self.read(|tx| {
             loop {
                 let want = limit.map(|l| l - page.scanned).unwrap_or(batch).min(batch);
-                let (entries, read, last) = src.page(tx, &lo, &hi, reverse, want)?;
+                let RawPage { items: entries, read, last } = src.page(tx, &lo, &hi, reverse, want)?;
                 let exhausted = read < want;
                 if let Some(k) = last {
                     if reverse {
@@ -207,7 +214,7 @@ impl DynamoDb {
                         lo.push(0);
                     }
                 }
-                for (_, item) in entries {
+                for item in entries {
                     page.scanned += 1;
                     page.bytes += wire::item_size(&item);
                     let full = limit.is_some_and(|l| page.scanned >= l) || page.bytes >= PAGE_BYTES;
@@ -253,7 +260,7 @@ impl DynamoDb {
         let schema = src.schema().clone();
         let key_condition: KeyCondition = match (input.key_condition_expression.as_deref(), input.key_conditions) {
             (Some(""), _) => return validation("Invalid KeyConditionExpression: The expression can not be empty;"),
-            (Some(s), _) => expr::parse_key_condition(s, &params, &schema.hash, schema.range.as_deref()).map_err(request::invalid("KeyConditionExpression"))?,
+            (Some(s), _) => expr::parse_key_condition(s, &params, &schema.hash, schema.range.as_deref()).map_err(DynamoError::Validation)?,
             (None, Some(c)) => {
                 let c = request::conditions(Some(c))?.unwrap_or_default();
                 expr::key_conditions_to_key_condition(&c, &schema.hash, schema.range.as_deref()).map_err(DynamoError::Validation)?

@@ -83,16 +83,11 @@ pub fn check_mixing(expressions: &[(&str, bool)], legacy: &[(&str, bool)], names
     Ok(())
 }
 
-/// An expression parser's complaint: already DynamoDB's whole message.
-pub fn invalid(_which: &str) -> impl Fn(String) -> DynamoError {
-    DynamoError::Validation
-}
-
 pub fn projection(src: Option<&str>, p: &Params) -> Result<Option<Vec<expr::Path>>> {
     match src {
         None => Ok(None),
         Some("") => validation("Invalid ProjectionExpression: The expression can not be empty;"),
-        Some(s) => expr::parse_projection(s, p).map(Some).map_err(invalid("ProjectionExpression")),
+        Some(s) => expr::parse_projection(s, p).map(Some).map_err(DynamoError::Validation),
     }
 }
 
@@ -100,7 +95,7 @@ pub fn condition(src: Option<&str>, which: &str, p: &Params) -> Result<Option<ex
     match src {
         None => Ok(None),
         Some("") => validation(format!("Invalid {which}: The expression can not be empty;")),
-        Some(s) => expr::parse_condition(s, which, p).map(Some).map_err(invalid(which)),
+        Some(s) => expr::parse_condition(s, which, p).map(Some).map_err(DynamoError::Validation),
     }
 }
 
@@ -161,6 +156,25 @@ pub fn consumed(table: &TableRecord, mode: Option<&str>, units: f64) -> Option<C
             ..Default::default()
         }),
         _ => None,
+    }
+}
+
+/// Capacity per table across a batch or transaction, in the order tables first appear.
+#[derive(Default)]
+pub struct Tally<'a>(Vec<(&'a TableRecord, f64)>);
+
+impl<'a> Tally<'a> {
+    pub fn add(&mut self, table: &'a TableRecord, units: f64) {
+        match self.0.iter_mut().find(|(t, _)| t.id == table.id) {
+            Some((_, u)) => *u += units,
+            None => self.0.push((table, units)),
+        }
+    }
+
+    /// ConsumedCapacity for each table when asked for, or `None`.
+    pub fn consumed(self, mode: Option<&str>) -> Option<Vec<ConsumedCapacity>> {
+        let out: Vec<ConsumedCapacity> = self.0.into_iter().filter_map(|(t, u)| consumed(t, mode, u)).collect();
+        (!out.is_empty()).then_some(out)
     }
 }
 

@@ -16,6 +16,18 @@ impl KeySchema {
     pub fn names(&self) -> impl Iterator<Item = &str> {
         std::iter::once(self.hash.as_str()).chain(self.range.as_deref())
     }
+
+    /// Each key attribute with its KeyType, as KeySchema elements list them.
+    pub fn typed(&self) -> impl Iterator<Item = (String, String)> + '_ {
+        self.names().zip(["HASH", "RANGE"]).map(|(n, t)| (n.to_string(), t.to_string()))
+    }
+}
+
+/// `arn:aws:dynamodb:<region>:<account>:table/<rest>` as its scope and `<rest>`.
+pub fn parse_table_arn(arn: &str) -> Option<(nubo_core::Scope, &str)> {
+    let mut parts = arn.strip_prefix("arn:aws:dynamodb:")?.splitn(3, ':');
+    let (region, account, resource) = (parts.next()?, parts.next()?, parts.next()?);
+    Some((nubo_core::Scope::new(account, region), resource.strip_prefix("table/")?))
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug)]

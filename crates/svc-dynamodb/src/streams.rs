@@ -13,7 +13,7 @@ use crate::value::Item;
 use crate::wire;
 use crate::DynamoDb;
 use base64::Engine as _;
-use nubo_core::{ids, RequestContext, Scope, Timestamp};
+use nubo_core::{ids, RequestContext, Timestamp};
 use nubo_model::generated::dynamodbstreams::*;
 use nubo_model::{FromValue, IntoValue};
 use nubo_store::{key::key, WriteTxn};
@@ -109,11 +109,8 @@ impl DynamoDb {
     /// The table and label a stream ARN names, in the caller's scope.
     fn stream_table(&self, ctx: &RequestContext, arn: &str) -> Result<(TableRecord, String)> {
         let invalid = || DynamoError::Validation(format!("Invalid StreamArn: {arn}"));
-        let rest = arn.strip_prefix("arn:aws:dynamodb:").ok_or_else(invalid)?;
-        let mut parts = rest.splitn(3, ':');
-        let (region, account, resource) = (parts.next().ok_or_else(invalid)?, parts.next().ok_or_else(invalid)?, parts.next().ok_or_else(invalid)?);
-        let (table, label) = resource.strip_prefix("table/").and_then(|r| r.split_once("/stream/")).ok_or_else(invalid)?;
-        let scope = Scope { account: account.into(), region: region.into() };
+        let (scope, resource) = crate::schema::parse_table_arn(arn).ok_or_else(invalid)?;
+        let (table, label) = resource.split_once("/stream/").ok_or_else(invalid)?;
         if scope != ctx.scope {
             return not_found(arn);
         }
@@ -150,10 +147,7 @@ impl DynamoDb {
     pub async fn describe_stream(&self, ctx: &RequestContext, input: DescribeStreamInput) -> Result<DescribeStreamOutput> {
         let (table, label) = self.stream_table(ctx, &input.stream_arn)?;
         let view = table.stream.as_ref().map(|s| s.view_type.clone());
-        let mut key_schema = vec![KeySchemaElement { attribute_name: table.key.hash.clone(), key_type: "HASH".into() }];
-        if let Some(r) = &table.key.range {
-            key_schema.push(KeySchemaElement { attribute_name: r.clone(), key_type: "RANGE".into() });
-        }
+        let key_schema: Vec<KeySchemaElement> = table.key.typed().map(|(attribute_name, key_type)| KeySchemaElement { attribute_name, key_type }).collect();
         Ok(DescribeStreamOutput {
             stream_description: Some(StreamDescription {
                 stream_arn: Some(input.stream_arn),

@@ -252,11 +252,7 @@ impl DynamoDb {
     pub(crate) fn describe(&self, t: &TableRecord, creating: &[String]) -> Result<TableDescription> {
         let (count, bytes) = self.read(|tx| records::stats(tx, &t.id, ""))?;
         let key_elements = |k: &KeySchema| {
-            let mut v = vec![KeySchemaElement { attribute_name: k.hash.clone(), key_type: "HASH".into() }];
-            if let Some(r) = &k.range {
-                v.push(KeySchemaElement { attribute_name: r.clone(), key_type: "RANGE".into() });
-            }
-            v
+            k.typed().map(|(attribute_name, key_type)| KeySchemaElement { attribute_name, key_type }).collect::<Vec<_>>()
         };
         let proj = |i: &IndexRecord| Projection {
             projection_type: Some(i.projection.clone()),
@@ -495,11 +491,7 @@ impl DynamoDb {
     /// The table an ARN names (TagResource and friends address tables by ARN).
     fn table_by_arn(&self, ctx: &RequestContext, arn: &str) -> Result<TableRecord> {
         let invalid = || DynamoError::Validation(format!("Invalid TableArn: Invalid ResourceArn provided as input {arn}"));
-        let rest = arn.strip_prefix("arn:aws:dynamodb:").ok_or_else(invalid)?;
-        let mut parts = rest.splitn(3, ':');
-        let (region, account, resource) = (parts.next().ok_or_else(invalid)?, parts.next().ok_or_else(invalid)?, parts.next().ok_or_else(invalid)?);
-        let name = resource.strip_prefix("table/").ok_or_else(invalid)?;
-        let scope = Scope { account: account.to_string(), region: region.to_string() };
+        let (scope, name) = crate::schema::parse_table_arn(arn).ok_or_else(invalid)?;
         if scope != ctx.scope {
             return Err(DynamoError::ResourceNotFound(format!("Requested resource not found: ResourcArn: {arn} not found")));
         }

@@ -52,7 +52,7 @@ impl DynamoDb {
             plans.push(plan);
         }
         let now = self.clock.now().as_secs_f64();
-        self.store.write(|tx| {
+        let sizes = self.store.write(|tx| {
             let mut outcomes = Vec::with_capacity(plans.len());
             let mut reasons = Vec::with_capacity(plans.len());
             let mut failed = false;
@@ -84,28 +84,23 @@ impl DynamoDb {
                     reasons: serde_json::Value::Array(reasons).to_string(),
                 });
             }
+            let size = |i: &Option<crate::value::Item>| i.as_ref().map(wire::item_size).unwrap_or(0);
+            let mut sizes = Vec::with_capacity(plans.len());
             for (plan, outcome) in plans.iter().zip(&outcomes) {
                 plan.apply(tx, outcome, now)?;
+                sizes.push(size(&outcome.new).max(size(&outcome.old)));
             }
-            Ok(())
+            Ok(sizes)
         })?;
         if let Some(token) = input.client_request_token {
             self.tokens.lock().unwrap().insert(token, (fingerprint, self.clock.now().as_secs_f64()));
         }
-        let capacity: Vec<ConsumedCapacity> = match input.return_consumed_capacity.as_deref() {
-            Some("TOTAL" | "INDEXES") => {
-                let mut per_table: Vec<(&crate::schema::TableRecord, f64)> = Vec::new();
-                for p in &plans {
-                    match per_table.iter_mut().find(|(t, _)| t.name == p.table.name) {
-                        Some((_, u)) => *u += 2.0,
-                        None => per_table.push((&p.table, 2.0)),
-                    }
-                }
-                per_table.into_iter().filter_map(|(t, u)| request::consumed(t, input.return_consumed_capacity.as_deref(), u)).collect()
-            }
-            _ => Vec::new(),
-        };
-        Ok(TransactWriteItemsOutput { consumed_capacity: (!capacity.is_empty()).then_some(capacity), item_collection_metrics: None })
+        // A transactional write costs two units per KB of each item.
+        let mut capacity = request::Tally::default();
+        for (p, size) in plans.iter().zip(&sizes) {
+            capacity.add(&p.table, 2.0 * request::write_units(*size));
+        }
+        Ok(TransactWriteItemsOutput { consumed_capacity: capacity.consumed(input.return_consumed_capacity.as_deref()), item_collection_metrics: None })
     }
 
     fn plan_transact(&self, ctx: &RequestContext, item: TransactWriteItem) -> Result<Planned> {
@@ -141,7 +136,10 @@ impl DynamoDb {
         let u = item.update.expect("one action");
         let subs = Substitutions::new(u.expression_attribute_names, u.expression_attribute_values)?;
         let params = subs.params();
-        let update = expr::parse_update(&u.update_expression, &params).map_err(request::invalid("UpdateExpression"))?;
+        if u.update_expression.is_empty() {
+            return validation("Invalid UpdateExpression: The expression can not be empty;");
+        }
+        let update = expr::parse_update(&u.update_expression, &params).map_err(DynamoError::Validation)?;
         let condition = request::condition(u.condition_expression.as_deref(), "ConditionExpression", &params)?;
         params.check_unused().map_err(DynamoError::Validation)?;
         let table = self.table_for(ctx, &u.table_name)?;
@@ -169,15 +167,17 @@ impl DynamoDb {
             table.check_key(&key)?;
             gets.push((table.item_key(&key), projection, table));
         }
+        let mut capacity = request::Tally::default();
         let responses = self.read(|tx| {
             gets.iter()
-                .map(|(k, projection, _)| {
+                .map(|(k, projection, table)| {
                     let item = records::read_item(tx, k)?;
+                    // A transactional read costs two units per 4 KB.
+                    capacity.add(table, 2.0 * request::read_units(item.as_ref().map(wire::item_size).unwrap_or(0), true));
                     Ok(ItemResponse { item: item.map(|i| wire::item_to_wire(&projection.as_ref().map(|p| expr::project(&i, p)).unwrap_or(i))) })
                 })
                 .collect::<Result<Vec<_>>>()
         })?;
-        let capacity: Vec<ConsumedCapacity> = gets.iter().filter_map(|(_, _, t)| request::consumed(t, input.return_consumed_capacity.as_deref(), 2.0)).collect();
-        Ok(TransactGetItemsOutput { responses: Some(responses), consumed_capacity: (!capacity.is_empty()).then_some(capacity) })
+        Ok(TransactGetItemsOutput { responses: Some(responses), consumed_capacity: capacity.consumed(input.return_consumed_capacity.as_deref()) })
     }
 }
