@@ -66,8 +66,7 @@ impl Logs {
         if size > MAX_BATCH_BYTES {
             return invalid(format!("Upload too large: {size} bytes exceeds limit of {MAX_BATCH_BYTES}"));
         }
-        if let Some(e) = events.iter().find(|e| e.message.is_empty()) {
-            let _ = e;
+        if events.iter().any(|e| e.message.is_empty()) {
             return invalid("1 validation error detected: Value '' at 'logEvents.1.member.message' failed to satisfy constraint: Member must have length greater than or equal to 1");
         }
         if events.iter().any(|e| e.message.len() > MAX_EVENT_BYTES) {

@@ -81,7 +81,11 @@ impl Logs {
     }
 
     pub async fn put_metric_filter(&self, ctx: &RequestContext, input: PutMetricFilterRequest) -> Result<()> {
-        FilterPattern::parse(&input.filter_pattern).map_err(LogsError::InvalidParameter)?;
+        let pattern = FilterPattern::parse(&input.filter_pattern).map_err(LogsError::InvalidParameter)?;
+        let dimensions = input.metric_transformations.iter().any(|t| t.dimensions.as_ref().is_some_and(|d| !d.is_empty()));
+        if dimensions && !matches!(pattern.kind(), crate::pattern::PatternKind::Json | crate::pattern::PatternKind::SpaceDelimited) {
+            return invalid("The specified filter pattern does not support dimensions");
+        }
         if input.metric_transformations.len() != 1 {
             return invalid("1 validation error detected: Value at 'metricTransformations' failed to satisfy constraint: Member must have length less than or equal to 1");
         }
