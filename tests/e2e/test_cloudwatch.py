@@ -3,6 +3,7 @@ arrays, statistic sets, units, dimensions, resolutions), ListMetrics, GetMetricS
 and GetMetricData with percentiles, across the protocols CloudWatch's clients speak."""
 
 import datetime
+import json
 import uuid
 
 import pytest
@@ -231,3 +232,34 @@ def test_an_alarm_watches_the_queue_depth_nubo_publishes():
         assert {"ApproximateNumberOfMessagesVisible", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"} <= names
     finally:
         n.stop()
+
+
+def test_dashboards(boto, aws):
+    cw = boto("cloudwatch")
+    name = f"ops-{uuid.uuid4().hex[:6]}"
+    body = json.dumps({"widgets": [
+        {"type": "metric", "x": 0, "y": 0, "width": 12, "height": 6,
+         "properties": {"metrics": [["AWS/EC2", "CPUUtilization", "InstanceId", "i-1"]], "period": 300, "stat": "Average", "region": "us-east-1"}},
+        {"type": "text", "x": 12, "y": 0, "width": 6, "height": 3, "properties": {"markdown": "# Ops"}},
+    ]})
+    assert cw.put_dashboard(DashboardName=name, DashboardBody=body)["DashboardValidationMessages"] == []
+    got = cw.get_dashboard(DashboardName=name)
+    assert json.loads(got["DashboardBody"]) == json.loads(body) and got["DashboardArn"].endswith(f":dashboard/{name}")
+    assert [d["DashboardName"] for d in cw.list_dashboards(DashboardNamePrefix=name)["DashboardEntries"]] == [name]
+    with pytest.raises(ClientError) as e:
+        cw.put_dashboard(DashboardName=name, DashboardBody=json.dumps({"widgets": [{"type": "metric", "properties": {}}]}))
+    err = e.value.response
+    assert err["Error"]["Code"] == "InvalidParameterInput"
+    assert err["dashboardValidationMessages"] == [{"DataPath": "/widgets/0/properties", "Message": "Should have required property 'metrics'"}]
+    with pytest.raises(ClientError) as e:
+        cw.put_dashboard(DashboardName=name, DashboardBody="not json")
+    assert "must be a valid JSON object" in e.value.response["Error"]["Message"]
+    cli = aws("cloudwatch", "get-dashboard", "--dashboard-name", name)
+    assert cli["DashboardName"] == name
+    cw.delete_dashboards(DashboardNames=[name])
+    with pytest.raises(ClientError) as e:
+        cw.get_dashboard(DashboardName=name)
+    assert e.value.response["Error"]["Code"] == "ResourceNotFound"
+    with pytest.raises(ClientError) as e:
+        cw.delete_dashboards(DashboardNames=[name])
+    assert e.value.response["Error"]["Code"] == "ResourceNotFound"

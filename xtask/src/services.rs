@@ -99,7 +99,8 @@ pub const SERVICES: &[ServiceSpec] = &[
             "ListMetrics", "PutMetricData", "GetMetricStatistics", "GetMetricData",
             "PutMetricAlarm", "DescribeAlarms", "DescribeAlarmsForMetric", "DeleteAlarms", "SetAlarmState",
             "DescribeAlarmHistory", "EnableAlarmActions", "DisableAlarmActions",
-            "TagResource", "UntagResource", "ListTagsForResource",
+            "TagResource", "UntagResource", "ListTagsForResource", "PutDashboard", "GetDashboard",
+            "ListDashboards", "DeleteDashboards", "PutCompositeAlarm",
         ],
     },
     // Known to the router (their requests get `NotImplemented`), implemented by later issues.

@@ -103,6 +103,10 @@ pub fn encode(protocol: Protocol, model: Option<&ServiceModel>, err: &AwsError, 
             for (k, v) in &err.fields {
                 entries.push((Cbor::Text(k.to_string()), Cbor::Text(v.clone())));
             }
+            for (k, v) in &err.json_fields {
+                let value = serde_json::from_str::<serde_json::Value>(v).ok().and_then(|j| Cbor::serialized(&j).ok()).unwrap_or_else(|| Cbor::Text(v.clone()));
+                entries.push((Cbor::Text(k.to_string()), value));
+            }
             resp.headers.push(("Content-Type".into(), cbor::CONTENT_TYPE.into()));
             resp.headers.push(("smithy-protocol".into(), "rpc-v2-cbor".into()));
             resp.body = cbor::to_bytes(&Cbor::Map(entries));

@@ -10,6 +10,8 @@ pub enum CwError {
     InvalidParameterCombination(String),
     MissingParameter(String),
     ResourceNotFound(String),
+    /// A dashboard body CloudWatch refuses: (data path, message) per problem.
+    DashboardInvalid(Vec<(String, String)>),
     Internal(String),
 }
 
@@ -20,6 +22,10 @@ impl From<CwError> for AwsError {
             CwError::InvalidParameterCombination(m) => AwsError::new("InvalidParameterCombination", 400, m),
             CwError::MissingParameter(m) => AwsError::new("MissingParameter", 400, m),
             CwError::ResourceNotFound(m) => AwsError::new("ResourceNotFound", 404, m),
+            CwError::DashboardInvalid(problems) => {
+                let (message, list) = crate::dashboards::invalid_body_message(&problems);
+                AwsError::new("InvalidParameterInput", 400, message).with_json_field("dashboardValidationMessages", list)
+            }
             CwError::Internal(m) => AwsError::internal(m),
         }
     }

@@ -5,6 +5,7 @@
 //! arrive with the rest of the CloudWatch issue.
 
 pub mod alarms;
+mod dashboards;
 mod error;
 mod metrics;
 mod statistics;
@@ -153,5 +154,18 @@ impl cloudwatch::CloudWatch for CloudWatch {
     }
     async fn disable_alarm_actions(&self, ctx: &RequestContext, input: DisableAlarmActionsInput) -> Result<(), AwsError> {
         Ok(self.set_actions_enabled(&ctx.scope, &input.alarm_names, false)?)
+    }
+    async fn put_dashboard(&self, ctx: &RequestContext, input: PutDashboardInput) -> Result<PutDashboardOutput, AwsError> {
+        Ok(CloudWatch::put_dashboard(self, &ctx.scope, input)?)
+    }
+    async fn get_dashboard(&self, ctx: &RequestContext, input: GetDashboardInput) -> Result<GetDashboardOutput, AwsError> {
+        Ok(CloudWatch::get_dashboard(self, &ctx.scope, input)?)
+    }
+    async fn list_dashboards(&self, ctx: &RequestContext, input: ListDashboardsInput) -> Result<ListDashboardsOutput, AwsError> {
+        Ok(CloudWatch::list_dashboards(self, &ctx.scope, input)?)
+    }
+    async fn delete_dashboards(&self, ctx: &RequestContext, input: DeleteDashboardsInput) -> Result<DeleteDashboardsOutput, AwsError> {
+        CloudWatch::delete_dashboards(self, &ctx.scope, &input.dashboard_names)?;
+        Ok(DeleteDashboardsOutput::default())
     }
 }

@@ -161,6 +161,66 @@ impl IntoValue for CompositeAlarm {
     }
 }
 
+/// The `DashboardEntry` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DashboardEntry {
+    pub dashboard_name: ::std::option::Option<::std::string::String>,
+    pub dashboard_arn: ::std::option::Option<::std::string::String>,
+    pub last_modified: ::std::option::Option<::nubo_core::Timestamp>,
+    pub size: ::std::option::Option<i64>,
+}
+
+impl FromValue for DashboardEntry {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DashboardEntry {
+            dashboard_name: r.optional("DashboardName")?,
+            dashboard_arn: r.optional("DashboardArn")?,
+            last_modified: r.optional("LastModified")?,
+            size: r.optional("Size")?,
+        })
+    }
+}
+
+impl IntoValue for DashboardEntry {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("DashboardName", self.dashboard_name);
+        w.optional("DashboardArn", self.dashboard_arn);
+        w.optional("LastModified", self.last_modified);
+        w.optional("Size", self.size);
+        w.finish()
+    }
+}
+
+/// The `DashboardValidationMessage` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DashboardValidationMessage {
+    pub data_path: ::std::option::Option<::std::string::String>,
+    pub message: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for DashboardValidationMessage {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DashboardValidationMessage {
+            data_path: r.optional("DataPath")?,
+            message: r.optional("Message")?,
+        })
+    }
+}
+
+impl IntoValue for DashboardValidationMessage {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("DataPath", self.data_path);
+        w.optional("Message", self.message);
+        w.finish()
+    }
+}
+
 /// The `Datapoint` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Datapoint {
@@ -226,6 +286,50 @@ impl IntoValue for DeleteAlarmsInput {
         #[allow(unused_mut)]
         let mut w = StructWriter::new();
         w.member("AlarmNames", self.alarm_names);
+        w.finish()
+    }
+}
+
+/// The `DeleteDashboardsInput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteDashboardsInput {
+    pub dashboard_names: ::std::vec::Vec<::std::string::String>,
+}
+
+impl FromValue for DeleteDashboardsInput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeleteDashboardsInput {
+            dashboard_names: r.required("DashboardNames")?,
+        })
+    }
+}
+
+impl IntoValue for DeleteDashboardsInput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("DashboardNames", self.dashboard_names);
+        w.finish()
+    }
+}
+
+/// The `DeleteDashboardsOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteDashboardsOutput {
+}
+
+impl FromValue for DeleteDashboardsOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        StructReader::new(v)?;
+        Ok(DeleteDashboardsOutput {})
+    }
+}
+
+impl IntoValue for DeleteDashboardsOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
         w.finish()
     }
 }
@@ -629,6 +733,60 @@ impl IntoValue for EvaluationCriteria {
     }
 }
 
+/// The `GetDashboardInput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetDashboardInput {
+    pub dashboard_name: ::std::string::String,
+}
+
+impl FromValue for GetDashboardInput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetDashboardInput {
+            dashboard_name: r.required("DashboardName")?,
+        })
+    }
+}
+
+impl IntoValue for GetDashboardInput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("DashboardName", self.dashboard_name);
+        w.finish()
+    }
+}
+
+/// The `GetDashboardOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetDashboardOutput {
+    pub dashboard_arn: ::std::option::Option<::std::string::String>,
+    pub dashboard_body: ::std::option::Option<::std::string::String>,
+    pub dashboard_name: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for GetDashboardOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetDashboardOutput {
+            dashboard_arn: r.optional("DashboardArn")?,
+            dashboard_body: r.optional("DashboardBody")?,
+            dashboard_name: r.optional("DashboardName")?,
+        })
+    }
+}
+
+impl IntoValue for GetDashboardOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("DashboardArn", self.dashboard_arn);
+        w.optional("DashboardBody", self.dashboard_body);
+        w.optional("DashboardName", self.dashboard_name);
+        w.finish()
+    }
+}
+
 /// The `GetMetricDataInput` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetMetricDataInput {
@@ -796,6 +954,60 @@ impl IntoValue for LabelOptions {
         #[allow(unused_mut)]
         let mut w = StructWriter::new();
         w.optional("Timezone", self.timezone);
+        w.finish()
+    }
+}
+
+/// The `ListDashboardsInput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListDashboardsInput {
+    pub dashboard_name_prefix: ::std::option::Option<::std::string::String>,
+    pub next_token: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for ListDashboardsInput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ListDashboardsInput {
+            dashboard_name_prefix: r.optional("DashboardNamePrefix")?,
+            next_token: r.optional("NextToken")?,
+        })
+    }
+}
+
+impl IntoValue for ListDashboardsInput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("DashboardNamePrefix", self.dashboard_name_prefix);
+        w.optional("NextToken", self.next_token);
+        w.finish()
+    }
+}
+
+/// The `ListDashboardsOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListDashboardsOutput {
+    pub dashboard_entries: ::std::option::Option<::std::vec::Vec<DashboardEntry>>,
+    pub next_token: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for ListDashboardsOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ListDashboardsOutput {
+            dashboard_entries: r.optional("DashboardEntries")?,
+            next_token: r.optional("NextToken")?,
+        })
+    }
+}
+
+impl IntoValue for ListDashboardsOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("DashboardEntries", self.dashboard_entries);
+        w.optional("NextToken", self.next_token);
         w.finish()
     }
 }
@@ -1253,6 +1465,114 @@ impl IntoValue for MetricStat {
     }
 }
 
+/// The `PutCompositeAlarmInput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PutCompositeAlarmInput {
+    pub actions_enabled: ::std::option::Option<bool>,
+    pub alarm_actions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub alarm_description: ::std::option::Option<::std::string::String>,
+    pub alarm_name: ::std::string::String,
+    pub alarm_rule: ::std::string::String,
+    pub insufficient_data_actions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub ok_actions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub tags: ::std::option::Option<::std::vec::Vec<Tag>>,
+    pub actions_suppressor: ::std::option::Option<::std::string::String>,
+    pub actions_suppressor_wait_period: ::std::option::Option<i32>,
+    pub actions_suppressor_extension_period: ::std::option::Option<i32>,
+}
+
+impl FromValue for PutCompositeAlarmInput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(PutCompositeAlarmInput {
+            actions_enabled: r.optional("ActionsEnabled")?,
+            alarm_actions: r.optional("AlarmActions")?,
+            alarm_description: r.optional("AlarmDescription")?,
+            alarm_name: r.required("AlarmName")?,
+            alarm_rule: r.required("AlarmRule")?,
+            insufficient_data_actions: r.optional("InsufficientDataActions")?,
+            ok_actions: r.optional("OKActions")?,
+            tags: r.optional("Tags")?,
+            actions_suppressor: r.optional("ActionsSuppressor")?,
+            actions_suppressor_wait_period: r.optional("ActionsSuppressorWaitPeriod")?,
+            actions_suppressor_extension_period: r.optional("ActionsSuppressorExtensionPeriod")?,
+        })
+    }
+}
+
+impl IntoValue for PutCompositeAlarmInput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("ActionsEnabled", self.actions_enabled);
+        w.optional("AlarmActions", self.alarm_actions);
+        w.optional("AlarmDescription", self.alarm_description);
+        w.member("AlarmName", self.alarm_name);
+        w.member("AlarmRule", self.alarm_rule);
+        w.optional("InsufficientDataActions", self.insufficient_data_actions);
+        w.optional("OKActions", self.ok_actions);
+        w.optional("Tags", self.tags);
+        w.optional("ActionsSuppressor", self.actions_suppressor);
+        w.optional("ActionsSuppressorWaitPeriod", self.actions_suppressor_wait_period);
+        w.optional("ActionsSuppressorExtensionPeriod", self.actions_suppressor_extension_period);
+        w.finish()
+    }
+}
+
+/// The `PutDashboardInput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PutDashboardInput {
+    pub dashboard_name: ::std::string::String,
+    pub dashboard_body: ::std::string::String,
+    pub tags: ::std::option::Option<::std::vec::Vec<Tag>>,
+}
+
+impl FromValue for PutDashboardInput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(PutDashboardInput {
+            dashboard_name: r.required("DashboardName")?,
+            dashboard_body: r.required("DashboardBody")?,
+            tags: r.optional("Tags")?,
+        })
+    }
+}
+
+impl IntoValue for PutDashboardInput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("DashboardName", self.dashboard_name);
+        w.member("DashboardBody", self.dashboard_body);
+        w.optional("Tags", self.tags);
+        w.finish()
+    }
+}
+
+/// The `PutDashboardOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PutDashboardOutput {
+    pub dashboard_validation_messages: ::std::option::Option<::std::vec::Vec<DashboardValidationMessage>>,
+}
+
+impl FromValue for PutDashboardOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(PutDashboardOutput {
+            dashboard_validation_messages: r.optional("DashboardValidationMessages")?,
+        })
+    }
+}
+
+impl IntoValue for PutDashboardOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("DashboardValidationMessages", self.dashboard_validation_messages);
+        w.finish()
+    }
+}
+
 /// The `PutMetricAlarmInput` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PutMetricAlarmInput {
@@ -1643,6 +1963,31 @@ pub trait CloudWatch: Send + Sync + 'static {
         async { Err(AwsError::not_implemented("cloudwatch", "ListTagsForResource")) }
     }
 
+    fn put_dashboard(&self, ctx: &RequestContext, input: PutDashboardInput) -> impl ::std::future::Future<Output = ::std::result::Result<PutDashboardOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("cloudwatch", "PutDashboard")) }
+    }
+
+    fn get_dashboard(&self, ctx: &RequestContext, input: GetDashboardInput) -> impl ::std::future::Future<Output = ::std::result::Result<GetDashboardOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("cloudwatch", "GetDashboard")) }
+    }
+
+    fn list_dashboards(&self, ctx: &RequestContext, input: ListDashboardsInput) -> impl ::std::future::Future<Output = ::std::result::Result<ListDashboardsOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("cloudwatch", "ListDashboards")) }
+    }
+
+    fn delete_dashboards(&self, ctx: &RequestContext, input: DeleteDashboardsInput) -> impl ::std::future::Future<Output = ::std::result::Result<DeleteDashboardsOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("cloudwatch", "DeleteDashboards")) }
+    }
+
+    fn put_composite_alarm(&self, ctx: &RequestContext, input: PutCompositeAlarmInput) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("cloudwatch", "PutCompositeAlarm")) }
+    }
+
     /// The AWS error for input that does not fit the operation's shapes.
     fn invalid_input(&self, e: ShapeError) -> AwsError {
         crate::handler::validation_error(e)
@@ -1691,7 +2036,7 @@ impl<S: CloudWatch> Handler for Service<S> {
     }
 
     fn implements(&self, operation: &str) -> bool {
-        matches!(operation, "ListMetrics" | "PutMetricData" | "GetMetricStatistics" | "GetMetricData" | "PutMetricAlarm" | "DescribeAlarms" | "DescribeAlarmsForMetric" | "DeleteAlarms" | "SetAlarmState" | "DescribeAlarmHistory" | "EnableAlarmActions" | "DisableAlarmActions" | "TagResource" | "UntagResource" | "ListTagsForResource")
+        matches!(operation, "ListMetrics" | "PutMetricData" | "GetMetricStatistics" | "GetMetricData" | "PutMetricAlarm" | "DescribeAlarms" | "DescribeAlarmsForMetric" | "DeleteAlarms" | "SetAlarmState" | "DescribeAlarmHistory" | "EnableAlarmActions" | "DisableAlarmActions" | "TagResource" | "UntagResource" | "ListTagsForResource" | "PutDashboard" | "GetDashboard" | "ListDashboards" | "DeleteDashboards" | "PutCompositeAlarm")
     }
 
     fn http<'a>(&'a self, req: &'a HttpRequest<'a>) -> ::std::option::Option<HttpFuture<'a>> {
@@ -1776,6 +2121,26 @@ impl<S: CloudWatch> Handler for Service<S> {
                 "ListTagsForResource" => {
                     let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
                     Ok(self.0.list_tags_for_resource(ctx, input).await?.into_value())
+                }
+                "PutDashboard" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.put_dashboard(ctx, input).await?.into_value())
+                }
+                "GetDashboard" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.get_dashboard(ctx, input).await?.into_value())
+                }
+                "ListDashboards" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.list_dashboards(ctx, input).await?.into_value())
+                }
+                "DeleteDashboards" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.delete_dashboards(ctx, input).await?.into_value())
+                }
+                "PutCompositeAlarm" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.put_composite_alarm(ctx, input).await?.into_value())
                 }
                 other => Err(AwsError::not_implemented("cloudwatch", other)),
             }
