@@ -263,3 +263,51 @@ def test_dashboards(boto, aws):
     with pytest.raises(ClientError) as e:
         cw.delete_dashboards(DashboardNames=[name])
     assert e.value.response["Error"]["Code"] == "ResourceNotFound"
+
+
+def test_composite_alarms_follow_their_children():
+    import boto3
+    from conftest import Nubo
+
+    n = Nubo()
+    try:
+        kw = dict(endpoint_url=n.endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+        cw, sns, sqs = boto3.client("cloudwatch", **kw), boto3.client("sns", **kw), boto3.client("sqs", **kw)
+        topic = sns.create_topic(Name="composite")["TopicArn"]
+        queue = sqs.create_queue(QueueName="composite-inbox")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
+        common = dict(Namespace="Seed/App", Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="LessThanThreshold")
+        cw.put_metric_alarm(AlarmName="beats-a", MetricName="A", TreatMissingData="breaching", **common)
+        cw.put_metric_alarm(AlarmName="beats-b", MetricName="B", TreatMissingData="notBreaching", **common)
+        with pytest.raises(ClientError) as e:
+            cw.put_composite_alarm(AlarmName="bad", AlarmRule="ALARM(nope)")
+        assert "do not exist" in e.value.response["Error"]["Message"]
+        with pytest.raises(ClientError) as e:
+            cw.put_composite_alarm(AlarmName="bad", AlarmRule="ALARM(beats-a) AND")
+        assert e.value.response["Error"]["Code"] == "InvalidParameterValue"
+        cw.put_composite_alarm(AlarmName="both-down", AlarmRule='ALARM("beats-a") AND ALARM(beats-b)', AlarmActions=[topic])
+        cw.put_composite_alarm(AlarmName="any-down", AlarmRule="ALARM(beats-a) OR ALARM(beats-b)", AlarmActions=[topic])
+        assert n.http("POST", "/_nubo/clock", b'{"advance": "60s"}')[0] == 200
+
+        def notification():
+            got = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=20).get("Messages", [])
+            assert got, "no composite alarm notification arrived"
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=got[0]["ReceiptHandle"])
+            return json.loads(got[0]["Body"])
+
+        first = notification()
+        assert (first["AlarmName"], first["NewStateValue"], first["AlarmRule"]) == ("any-down", "ALARM", "ALARM(beats-a) OR ALARM(beats-b)")
+        composites = {a["AlarmName"]: a for a in cw.describe_alarms(AlarmTypes=["CompositeAlarm"])["CompositeAlarms"]}
+        assert composites["any-down"]["StateValue"] == "ALARM" and composites["both-down"]["StateValue"] == "OK"
+        assert "beats-a" in composites["any-down"]["StateReason"]
+        assert [a["AlarmName"] for a in cw.describe_alarms()["MetricAlarms"]] == ["beats-a", "beats-b"]  # metric alarms only by default
+        children = cw.describe_alarms(ChildrenOfAlarmName="both-down")["MetricAlarms"]
+        assert sorted(a["AlarmName"] for a in children) == ["beats-a", "beats-b"]
+        parents = cw.describe_alarms(ParentsOfAlarmName="beats-b")["CompositeAlarms"]
+        assert sorted(a["AlarmName"] for a in parents) == ["any-down", "both-down"]
+        cw.set_alarm_state(AlarmName="beats-b", StateValue="ALARM", StateReason="testing")
+        second = notification()
+        assert (second["AlarmName"], second["OldStateValue"], second["NewStateValue"]) == ("both-down", "OK", "ALARM")
+    finally:
+        n.stop()

@@ -73,6 +73,46 @@ pub struct AlarmRecord {
     pub configuration_updated: Timestamp,
     #[serde(default)]
     pub tags: Vec<(String, String)>,
+    /// A composite alarm's AlarmRule (its metric fields are then unused).
+    #[serde(default)]
+    pub rule: Option<String>,
+}
+
+impl AlarmRecord {
+    /// A composite alarm's record before its configuration is filled in.
+    pub fn composite(name: String) -> AlarmRecord {
+        AlarmRecord {
+            name,
+            arn: String::new(),
+            account: String::new(),
+            region: String::new(),
+            description: None,
+            namespace: String::new(),
+            metric_name: String::new(),
+            dimensions: Vec::new(),
+            statistic: String::new(),
+            extended: false,
+            period: 0,
+            evaluation_periods: 0,
+            datapoints_to_alarm: 0,
+            datapoints_given: false,
+            threshold: 0.0,
+            comparison: String::new(),
+            treat_missing: String::new(),
+            unit: None,
+            actions_enabled: true,
+            alarm_actions: Vec::new(),
+            ok_actions: Vec::new(),
+            insufficient_actions: Vec::new(),
+            state: "INSUFFICIENT_DATA".into(),
+            state_reason: String::new(),
+            state_reason_data: None,
+            state_updated: Timestamp::from_millis(0),
+            configuration_updated: Timestamp::from_millis(0),
+            tags: Vec::new(),
+            rule: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -84,7 +124,7 @@ pub struct HistoryRecord {
     pub data: String,
 }
 
-fn alarm_key(scope: &Scope, name: &str) -> Vec<u8> {
+pub(crate) fn alarm_key(scope: &Scope, name: &str) -> Vec<u8> {
     nubo_store::key::key(&[&scope.account, &scope.region, name])
 }
 
@@ -222,6 +262,24 @@ fn region_name(region: &str) -> String {
 
 /// The message SNS subscribers of an alarm receive, in AWS's shape.
 pub fn notification(a: &AlarmRecord, old: &str, now: Timestamp) -> String {
+    if let Some(rule) = &a.rule {
+        return json!({
+            "AlarmName": a.name,
+            "AlarmDescription": a.description,
+            "AWSAccountId": a.account,
+            "NewStateValue": a.state,
+            "NewStateReason": a.state_reason,
+            "StateChangeTime": aws_time(now),
+            "Region": region_name(&a.region),
+            "AlarmArn": a.arn,
+            "OldStateValue": old,
+            "AlarmRule": rule,
+            "OKActions": a.ok_actions,
+            "AlarmActions": a.alarm_actions,
+            "InsufficientDataActions": a.insufficient_actions,
+        })
+        .to_string();
+    }
     json!({
         "AlarmName": a.name,
         "AlarmDescription": a.description,
@@ -373,6 +431,7 @@ impl CloudWatch {
                     None => existing.as_ref().map(|e| e.tags.clone()).unwrap_or_default(),
                 },
                 name: name.clone(),
+                rule: None,
             };
             put_json(tx, ALARMS, &key, &record)?;
             let summary = if existing.is_some() { format!("Alarm \"{name}\" updated") } else { format!("Alarm \"{name}\" created") };
@@ -383,7 +442,7 @@ impl CloudWatch {
         Ok(())
     }
 
-    fn history(&self, tx: &mut dyn nubo_store::WriteTxn, scope: &Scope, name: &str, at: Timestamp, kind: &str, summary: &str, data: &str) -> Result<()> {
+    pub(crate) fn history(&self, tx: &mut dyn nubo_store::WriteTxn, scope: &Scope, name: &str, at: Timestamp, kind: &str, summary: &str, data: &str) -> Result<()> {
         let key = nubo_store::key::key(&[&scope.account, &scope.region, &format!("{:016x}", at.as_millis()), &nubo_core::ids::uuid()]);
         let item = HistoryRecord { alarm_name: name.to_string(), timestamp: at, item_type: kind.to_string(), summary: summary.to_string(), data: data.to_string() };
         Ok(put_json(tx, HISTORY, &key, &item)?)
@@ -528,7 +587,7 @@ impl CloudWatch {
     pub async fn evaluate_alarms(&self, now: Timestamp) -> Result<usize> {
         let all: Vec<AlarmRecord> = self.store.read(|tx| scan_json::<AlarmRecord>(tx, ALARMS, b"", None, usize::MAX))?.into_iter().map(|(_, a)| a).collect();
         let mut changed = 0;
-        for a in all {
+        for a in all.into_iter().filter(|a| a.rule.is_none()) {
             // One alarm's trouble (deleted meanwhile, say) never stops the others.
             let outcome = match self.alarm_values(&a, now).map(|values| evaluate(&a, &values, now)) {
                 Ok(Some(v)) if v.state != a.state => {
@@ -544,6 +603,7 @@ impl CloudWatch {
                 Err(e) => tracing::warn!("alarm {} not evaluated: {e:?}", a.name),
             }
         }
+        changed += self.evaluate_composites().await?;
         Ok(changed)
     }
 }

@@ -5,6 +5,7 @@
 //! arrive with the rest of the CloudWatch issue.
 
 pub mod alarms;
+mod composite;
 mod dashboards;
 mod error;
 mod metrics;
@@ -83,19 +84,35 @@ impl cloudwatch::CloudWatch for CloudWatch {
         Ok(self.put_metric_alarm(&ctx.scope, input)?)
     }
     async fn describe_alarms(&self, ctx: &RequestContext, input: DescribeAlarmsInput) -> Result<DescribeAlarmsOutput, AwsError> {
-        if input.alarm_types.as_ref().is_some_and(|t| !t.iter().any(|x| x == "MetricAlarm")) {
-            return Ok(DescribeAlarmsOutput { metric_alarms: Some(Vec::new()), composite_alarms: Some(Vec::new()), next_token: None });
-        }
-        let alarms = self
-            .alarms(&ctx.scope)?
-            .into_iter()
+        // Without AlarmTypes, only metric alarms are described (as CloudWatch does).
+        let types = input.alarm_types.clone().unwrap_or_else(|| vec!["MetricAlarm".into()]);
+        let all = self.alarms(&ctx.scope)?;
+        // ChildrenOfAlarmName / ParentsOfAlarmName select along composite rules.
+        let rule_of = |name: &str| all.iter().find(|a| a.name == name).and_then(|a| a.rule.as_deref()).and_then(|r| composite::Rule::parse(r).ok());
+        let children: Option<Vec<String>> = input.children_of_alarm_name.as_deref().map(|n| rule_of(n).map(|r| r.children()).unwrap_or_default());
+        let parents: Option<Vec<String>> = input.parents_of_alarm_name.as_deref().map(|n| {
+            all.iter().filter(|a| a.rule.as_deref().and_then(|r| composite::Rule::parse(r).ok()).is_some_and(|r| r.children().iter().any(|c| c == n))).map(|a| a.name.clone()).collect()
+        });
+        let selected: Vec<&alarms::AlarmRecord> = all
+            .iter()
+            .filter(|a| children.as_ref().is_none_or(|c| c.contains(&a.name)))
+            .filter(|a| parents.as_ref().is_none_or(|p| p.contains(&a.name)))
             .filter(|a| input.alarm_names.as_ref().is_none_or(|n| n.contains(&a.name)))
             .filter(|a| input.alarm_name_prefix.as_ref().is_none_or(|p| a.name.starts_with(p.as_str())))
             .filter(|a| input.state_value.as_ref().is_none_or(|s| *s == a.state))
             .filter(|a| input.action_prefix.as_ref().is_none_or(|p| a.alarm_actions.iter().chain(&a.ok_actions).chain(&a.insufficient_actions).any(|x| x.starts_with(p.as_str()))))
-            .map(|a| alarms::alarm_out(&a))
             .collect();
-        Ok(DescribeAlarmsOutput { metric_alarms: Some(alarms), composite_alarms: Some(Vec::new()), next_token: None })
+        let metric = if types.iter().any(|t| t == "MetricAlarm") || input.children_of_alarm_name.is_some() {
+            selected.iter().filter(|a| a.rule.is_none()).map(|a| alarms::alarm_out(a)).collect()
+        } else {
+            Vec::new()
+        };
+        let composites = if types.iter().any(|t| t == "CompositeAlarm") || input.children_of_alarm_name.is_some() || input.parents_of_alarm_name.is_some() {
+            selected.iter().filter(|a| a.rule.is_some()).map(|a| composite::composite_out(a)).collect()
+        } else {
+            Vec::new()
+        };
+        Ok(DescribeAlarmsOutput { metric_alarms: Some(metric), composite_alarms: Some(composites), next_token: None })
     }
     async fn describe_alarms_for_metric(&self, ctx: &RequestContext, input: DescribeAlarmsForMetricInput) -> Result<DescribeAlarmsForMetricOutput, AwsError> {
         let dims = metrics::sorted_dims(input.dimensions.clone());
@@ -124,6 +141,8 @@ impl cloudwatch::CloudWatch for CloudWatch {
             }
         }
         self.transition(&ctx.scope, &input.alarm_name, &input.state_value, &input.state_reason, input.state_reason_data).await?;
+        // Composite alarms follow at once.
+        self.evaluate_composites().await?;
         Ok(())
     }
     async fn describe_alarm_history(&self, ctx: &RequestContext, input: DescribeAlarmHistoryInput) -> Result<DescribeAlarmHistoryOutput, AwsError> {
@@ -167,5 +186,8 @@ impl cloudwatch::CloudWatch for CloudWatch {
     async fn delete_dashboards(&self, ctx: &RequestContext, input: DeleteDashboardsInput) -> Result<DeleteDashboardsOutput, AwsError> {
         CloudWatch::delete_dashboards(self, &ctx.scope, &input.dashboard_names)?;
         Ok(DeleteDashboardsOutput::default())
+    }
+    async fn put_composite_alarm(&self, ctx: &RequestContext, input: PutCompositeAlarmInput) -> Result<(), AwsError> {
+        Ok(CloudWatch::put_composite_alarm(self, &ctx.scope, input).await?)
     }
 }
