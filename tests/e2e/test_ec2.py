@@ -469,3 +469,84 @@ def test_block_device_mappings_size_the_root_and_add_volumes(ec2):
     left = ec2.describe_volumes(Filters=[{"Name": "volume-id", "Values": list(devices.values())}])["Volumes"]
     assert [(v["VolumeId"], v["State"]) for v in left] == [(devices["/dev/sdf"], "available")]
     ec2.delete_volume(VolumeId=devices["/dev/sdf"])
+
+
+def test_images_from_instances_snapshots_and_sharing(ec2, node):
+    base = al2023(ec2)
+    iid = ec2.run_instances(ImageId=base, InstanceType="t3.micro", MinCount=1, MaxCount=1,
+                            BlockDeviceMappings=[{"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 12}},
+                                                 {"DeviceName": "/dev/sdf", "Ebs": {"VolumeSize": 4}}])["Instances"][0]["InstanceId"]
+    advance(node, 10)
+    name = f"web-{uuid.uuid4().hex[:6]}"
+    image_id = ec2.create_image(InstanceId=iid, Name=name, Description="web server",
+                                TagSpecifications=[{"ResourceType": "image", "Tags": [{"Key": "app", "Value": "web"}]}])["ImageId"]
+    image = ec2.describe_images(ImageIds=[image_id])["Images"][0]
+    assert image["State"] == "pending" and image["Name"] == name and image["Tags"] == [{"Key": "app", "Value": "web"}]
+    with pytest.raises(ClientError) as e:
+        ec2.create_image(InstanceId=iid, Name=name)
+    assert err(e) == "InvalidAMIName.Duplicate"
+    with pytest.raises(ClientError) as e:
+        ec2.create_image(InstanceId=iid, Name="no*stars!")
+    assert err(e) == "InvalidAMIName.Malformed"
+    advance(node, 10)
+    image = ec2.describe_images(Owners=["self"])["Images"]
+    assert [i["ImageId"] for i in image] == [image_id] and image[0]["State"] == "available"
+    mappings = {m["DeviceName"]: m["Ebs"] for m in image[0]["BlockDeviceMappings"]}
+    assert mappings["/dev/xvda"]["VolumeSize"] == 12 and mappings["/dev/sdf"]["VolumeSize"] == 4
+    snapshot = mappings["/dev/xvda"]["SnapshotId"]
+    snap = ec2.describe_snapshots(SnapshotIds=[snapshot])["Snapshots"][0]
+    assert snap["State"] == "completed" and snap["VolumeSize"] == 12 and image_id in snap["Description"]
+    with pytest.raises(ClientError) as e:
+        ec2.delete_snapshot(SnapshotId=snapshot)
+    assert err(e) == "InvalidSnapshot.InUse"
+    # An instance launched from the new image gets its root volume from the image's snapshot.
+    child = ec2.run_instances(ImageId=image_id, InstanceType="t3.micro", MinCount=1, MaxCount=1)["Instances"][0]
+    root = ec2.describe_volumes(Filters=[{"Name": "attachment.instance-id", "Values": [child["InstanceId"]]}])["Volumes"][0]
+    assert root["SnapshotId"] == snapshot and root["Size"] == 12 and child["ImageId"] == image_id
+    # Sharing.
+    ec2.modify_image_attribute(ImageId=image_id, LaunchPermission={"Add": [{"UserId": "111122223333"}, {"Group": "all"}]})
+    perms = ec2.describe_image_attribute(ImageId=image_id, Attribute="launchPermission")["LaunchPermissions"]
+    assert {"UserId": "111122223333"} in perms and {"Group": "all"} in perms
+    assert ec2.describe_images(ImageIds=[image_id])["Images"][0]["Public"] is True
+    ec2.modify_image_attribute(ImageId=image_id, LaunchPermission={"Remove": [{"Group": "all"}]})
+    assert ec2.describe_images(ImageIds=[image_id])["Images"][0]["Public"] is False
+    # Copies to another region, then registration from a snapshot.
+    west = boto3.client("ec2", endpoint_url=node.endpoint, region_name="us-west-2", aws_access_key_id="test", aws_secret_access_key="test")
+    copy = west.copy_image(SourceImageId=image_id, SourceRegion="us-east-1", Name=f"{name}-copy")["ImageId"]
+    copied = west.describe_images(ImageIds=[copy])["Images"][0]
+    assert copied["Description"] == "web server" and len(copied["BlockDeviceMappings"]) == 2
+    own = ec2.create_snapshot(VolumeId=root["VolumeId"], Description="manual")
+    assert own["State"] == "pending"
+    registered = ec2.register_image(Name=f"{name}-reg", RootDeviceName="/dev/xvda", Architecture="x86_64",
+                                    BlockDeviceMappings=[{"DeviceName": "/dev/xvda", "Ebs": {"SnapshotId": own["SnapshotId"]}}])["ImageId"]
+    assert ec2.describe_images(ImageIds=[registered])["Images"][0]["RootDeviceName"] == "/dev/xvda"
+    from_snapshot = ec2.create_volume(AvailabilityZone="us-east-1a", SnapshotId=own["SnapshotId"])
+    assert from_snapshot["Size"] == 12
+    copied_snapshot = west.copy_snapshot(SourceSnapshotId=own["SnapshotId"], SourceRegion="us-east-1")["SnapshotId"]
+    assert west.describe_snapshots(SnapshotIds=[copied_snapshot])["Snapshots"][0]["VolumeSize"] == 12
+    # Deregistering frees the snapshots.
+    out = ec2.deregister_image(ImageId=image_id, DeleteAssociatedSnapshots=True)
+    assert {r["SnapshotId"] for r in out["DeleteSnapshotResults"]} == set(m["SnapshotId"] for m in mappings.values())
+    with pytest.raises(ClientError) as e:
+        ec2.describe_images(ImageIds=[image_id])
+    assert err(e) == "InvalidAMIID.NotFound"
+    with pytest.raises(ClientError) as e:
+        ec2.deregister_image(ImageId=base)
+    assert err(e) == "AuthFailure"
+
+
+def test_volume_modifications_and_type_offerings(ec2, node):
+    vol = ec2.create_volume(AvailabilityZone="us-east-1a", Size=10, VolumeType="gp2")["VolumeId"]
+    with pytest.raises(ClientError) as e:
+        ec2.modify_volume(VolumeId=vol, Size=5)
+    assert err(e) == "InvalidParameterValue"
+    mod = ec2.modify_volume(VolumeId=vol, Size=20, VolumeType="gp3")["VolumeModification"]
+    assert (mod["ModificationState"], mod["OriginalSize"], mod["TargetSize"], mod["TargetVolumeType"]) == ("modifying", 10, 20, "gp3")
+    advance(node, 11)
+    done = ec2.describe_volumes_modifications(VolumeIds=[vol])["VolumesModifications"][0]
+    assert done["ModificationState"] == "completed" and done["Progress"] == 100
+    assert ec2.describe_volumes(VolumeIds=[vol])["Volumes"][0]["Size"] == 20
+    offerings = ec2.describe_instance_type_offerings(LocationType="availability-zone",
+                                                     Filters=[{"Name": "instance-type", "Values": ["t3.micro"]}])["InstanceTypeOfferings"]
+    assert sorted(o["Location"] for o in offerings) == ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e", "us-east-1f"][:len(offerings)]
+    assert all(o["InstanceType"] == "t3.micro" for o in offerings) and offerings

@@ -230,3 +230,28 @@ mod tests {
         assert!(check_id("ami-zz").is_err());
     }
 }
+
+/// Every instance type is offered in every region and zone nubo knows.
+pub fn describe_offerings(region: &str, input: DescribeInstanceTypeOfferingsRequest) -> Result<Vec<InstanceTypeOffering>> {
+    let filters = Filters::new(input.filters)?;
+    let location_type = input.location_type.unwrap_or_else(|| "region".into());
+    let locations: Vec<String> = match location_type.as_str() {
+        "region" => vec![region.to_string()],
+        "availability-zone" => crate::regions::zones(region).into_iter().map(|(name, _)| name).collect(),
+        "availability-zone-id" => crate::regions::zones(region).into_iter().map(|(_, id)| id).collect(),
+        other => return Err(Ec2Error::InvalidParameterValue(format!("Value ({other}) for parameter locationType is invalid."))),
+    };
+    let mut out = Vec::new();
+    for location in &locations {
+        for t in TYPES {
+            if filters.matches(&[], |f| match f {
+                "instance-type" => one(t.0),
+                "location" => one(location),
+                _ => None,
+            })? {
+                out.push(InstanceTypeOffering { instance_type: Some(t.0.into()), location_type: Some(location_type.clone()), location: Some(location.clone()) });
+            }
+        }
+    }
+    Ok(out)
+}

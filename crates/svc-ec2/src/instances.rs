@@ -156,13 +156,12 @@ impl Ec2 {
     pub(crate) fn run_instances(&self, scope: &Scope, ctx_account: &str, mut input: RunInstancesRequest) -> Result<Reservation> {
         self.apply_launch_template(scope, &mut input)?;
         let image_id = input.image_id.clone().ok_or_else(|| Ec2Error::MissingParameter("The request must contain the parameter ImageId".into()))?;
-        images::check_id(&image_id)?;
-        let image = images::public_in(&scope.region, &image_id).ok_or_else(|| not_found(records::Kind::Image, &image_id))?;
+        let image = self.read(|tx| self.image_info(tx, scope, &image_id))?;
         let instance_type = input.instance_type.clone().unwrap_or_else(|| "m1.small".into());
         let Some(itype) = images::instance_type(&instance_type) else {
             return Err(Ec2Error::InvalidParameterValue(format!("Invalid value '{instance_type}' for InstanceType.")));
         };
-        let arch = images::PUBLIC[image].3;
+        let arch = image.architecture.as_str();
         if itype.4 != arch {
             return Err(Ec2Error::InvalidParameterValue(format!(
                 "The architecture '{}' of the specified instance type does not match the architecture '{arch}' of the specified AMI.",
@@ -259,7 +258,7 @@ impl Ec2 {
                     client_token: input.client_token.clone(),
                     disable_api_termination: input.disable_api_termination.unwrap_or(false),
                     shutdown_behavior: input.instance_initiated_shutdown_behavior.clone().unwrap_or_else(|| "stop".into()),
-                    root_device_name: images::PUBLIC[image].6.into(),
+                    root_device_name: image.root_device_name.clone(),
                     root_volume_id: resource_id("vol"),
                     eni_id: resource_id("eni"),
                     mac: mac(),
@@ -268,8 +267,8 @@ impl Ec2 {
                 };
                 records::put(tx, scope, &instance)?;
                 tags::set(tx, scope, &instance.id, &tags)?;
-                let snapshot = format!("snap-0{}", &image_id[5..]);
-                let mut root = crate::volumes::VolumeRecord::root(&instance.root_volume_id, &instance.id, &instance.root_device_name, &instance.availability_zone, now, Some(snapshot));
+                let mut root = crate::volumes::VolumeRecord::root(&instance.root_volume_id, &instance.id, &instance.root_device_name, &instance.availability_zone, now, Some(image.root_snapshot.clone()));
+                root.size_gib = image.root_size;
                 // Block device mappings size the root volume and add volumes beside it.
                 for m in input.block_device_mappings.iter().flatten() {
                     let (Some(device), Some(ebs)) = (&m.device_name, &m.ebs) else { continue };

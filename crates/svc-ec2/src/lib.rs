@@ -11,6 +11,7 @@
 //! answers `DryRun` and works in a scope whose default VPC exists.
 
 mod addresses;
+mod amis;
 mod error;
 mod filters;
 mod images;
@@ -20,6 +21,7 @@ mod network;
 mod records;
 mod regions;
 mod security_groups;
+mod snapshots;
 mod tags;
 mod templates;
 mod volumes;
@@ -353,8 +355,73 @@ impl ec2::Ec2 for Ec2 {
         Ok(DeleteKeyPairResult { r#return: Some(true), key_pair_id: id })
     }
     async fn describe_images(&self, ctx: &RequestContext, input: DescribeImagesRequest) -> Out<DescribeImagesResult> {
-        dry_run(input.dry_run)?;
-        Ok(DescribeImagesResult { images: Some(images::describe(&ctx.scope, input)?), next_token: None })
+        let scope = self.begin(ctx, input.dry_run)?;
+        let filters = filters::Filters::new(input.filters.clone())?;
+        let mut out = self.describe_private_images(&scope, &input, &filters)?;
+        // The ids of the account's own images are not the catalogue's to find.
+        let private = self.private_image_ids(&scope)?;
+        let mut public_input = input;
+        if let Some(ids) = public_input.image_ids.take() {
+            for id in &ids {
+                images::check_id(id)?;
+            }
+            public_input.image_ids = Some(ids.into_iter().filter(|i| !private.contains(i)).collect());
+        }
+        out.extend(images::describe(&scope, public_input)?);
+        Ok(DescribeImagesResult { images: Some(out), next_token: None })
+    }
+    async fn create_image(&self, ctx: &RequestContext, input: CreateImageRequest) -> Out<CreateImageResult> {
+        let scope = self.begin(ctx, input.dry_run)?;
+        Ok(CreateImageResult { image_id: Some(self.create_image(&scope, input)?) })
+    }
+    async fn register_image(&self, ctx: &RequestContext, input: RegisterImageRequest) -> Out<RegisterImageResult> {
+        let scope = self.begin(ctx, input.dry_run)?;
+        Ok(RegisterImageResult { image_id: Some(self.register_image(&scope, input)?) })
+    }
+    async fn copy_image(&self, ctx: &RequestContext, input: CopyImageRequest) -> Out<CopyImageResult> {
+        let scope = self.begin(ctx, input.dry_run)?;
+        Ok(CopyImageResult { image_id: Some(self.copy_image(&scope, input)?) })
+    }
+    async fn deregister_image(&self, ctx: &RequestContext, input: DeregisterImageRequest) -> Out<DeregisterImageResult> {
+        let scope = self.begin(ctx, input.dry_run)?;
+        let results = self.deregister_image(&scope, input)?;
+        Ok(DeregisterImageResult { delete_snapshot_results: (!results.is_empty()).then_some(results), r#return: Some(true) })
+    }
+    async fn modify_image_attribute(&self, ctx: &RequestContext, input: ModifyImageAttributeRequest) -> Out<()> {
+        let scope = self.begin(ctx, input.dry_run)?;
+        Ok(self.modify_image_attribute(&scope, input)?)
+    }
+    async fn describe_image_attribute(&self, ctx: &RequestContext, input: DescribeImageAttributeRequest) -> Out<ImageAttribute> {
+        let scope = self.begin(ctx, input.dry_run)?;
+        Ok(self.describe_image_attribute(&scope, input)?)
+    }
+    async fn modify_volume(&self, ctx: &RequestContext, input: ModifyVolumeRequest) -> Out<ModifyVolumeResult> {
+        let scope = self.begin(ctx, input.dry_run)?;
+        Ok(ModifyVolumeResult { volume_modification: Some(self.modify_volume(&scope, input)?) })
+    }
+    async fn describe_volumes_modifications(&self, ctx: &RequestContext, input: DescribeVolumesModificationsRequest) -> Out<DescribeVolumesModificationsResult> {
+        let scope = self.begin(ctx, input.dry_run)?;
+        Ok(DescribeVolumesModificationsResult { volumes_modifications: Some(self.describe_volumes_modifications(&scope, input)?), next_token: None })
+    }
+    async fn describe_instance_type_offerings(&self, ctx: &RequestContext, input: DescribeInstanceTypeOfferingsRequest) -> Out<DescribeInstanceTypeOfferingsResult> {
+        let scope = self.begin(ctx, input.dry_run)?;
+        Ok(DescribeInstanceTypeOfferingsResult { instance_type_offerings: Some(images::describe_offerings(&scope.region, input)?), next_token: None })
+    }
+    async fn create_snapshot(&self, ctx: &RequestContext, input: CreateSnapshotRequest) -> Out<Snapshot> {
+        let scope = self.begin(ctx, input.dry_run)?;
+        Ok(self.create_snapshot(&scope, input)?)
+    }
+    async fn describe_snapshots(&self, ctx: &RequestContext, input: DescribeSnapshotsRequest) -> Out<DescribeSnapshotsResult> {
+        let scope = self.begin(ctx, input.dry_run)?;
+        Ok(DescribeSnapshotsResult { snapshots: Some(self.describe_snapshots(&scope, input)?), next_token: None })
+    }
+    async fn delete_snapshot(&self, ctx: &RequestContext, input: DeleteSnapshotRequest) -> Out<()> {
+        let scope = self.begin(ctx, input.dry_run)?;
+        Ok(self.delete_snapshot(&scope, &input.snapshot_id)?)
+    }
+    async fn copy_snapshot(&self, ctx: &RequestContext, input: CopySnapshotRequest) -> Out<CopySnapshotResult> {
+        let scope = self.begin(ctx, input.dry_run)?;
+        Ok(CopySnapshotResult { snapshot_id: Some(self.copy_snapshot(&scope, input)?), tags: None })
     }
     async fn describe_instance_types(&self, _: &RequestContext, input: DescribeInstanceTypesRequest) -> Out<DescribeInstanceTypesResult> {
         dry_run(input.dry_run)?;

@@ -27,6 +27,7 @@ pub enum Kind {
     NatGateway,
     LaunchTemplate,
     Volume,
+    Snapshot,
 }
 
 impl Kind {
@@ -46,6 +47,7 @@ impl Kind {
             "nat" => Kind::NatGateway,
             "lt" => Kind::LaunchTemplate,
             "vol" => Kind::Volume,
+            "snap" => Kind::Snapshot,
             _ => return None,
         })
     }
@@ -64,6 +66,7 @@ impl Kind {
             Kind::NatGateway => "ec2.nat-gateways",
             Kind::LaunchTemplate => "ec2.launch-templates",
             Kind::Volume => "ec2.volumes",
+            Kind::Snapshot => "ec2.snapshots",
         }
     }
 
@@ -82,6 +85,7 @@ impl Kind {
             Kind::NatGateway => "natgateway",
             Kind::LaunchTemplate => "launch-template",
             Kind::Volume => "volume",
+            Kind::Snapshot => "snapshot",
         }
     }
 }

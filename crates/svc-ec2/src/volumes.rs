@@ -23,6 +23,52 @@ pub struct VolumeRecord {
     pub created: Timestamp,
     /// (instance id, device, attached at, delete on termination).
     pub attachment: Option<(String, String, Timestamp, bool)>,
+    /// The last ModifyVolume.
+    #[serde(default)]
+    pub modification: Option<Modification>,
+}
+
+/// A ModifyVolume: what the volume was, what it becomes, and when it started. It is
+/// `modifying` for a few seconds of nubo's clock, `optimizing` for as long again, then
+/// `completed`; the new size and type apply at once, as on AWS once optimizing begins.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Modification {
+    pub original: (i32, String, Option<i32>, Option<i32>),
+    pub target: (i32, String, Option<i32>, Option<i32>),
+    pub started: Timestamp,
+}
+
+const MODIFYING_SECS: i64 = 5;
+
+impl Modification {
+    fn state(&self, now: Timestamp) -> (&'static str, i64) {
+        let elapsed = now.as_millis() - self.started.as_millis();
+        match elapsed / (MODIFYING_SECS * 1000) {
+            0 => ("modifying", 0),
+            1 => ("optimizing", 50),
+            _ => ("completed", 100),
+        }
+    }
+
+    fn out(&self, volume_id: &str, now: Timestamp) -> VolumeModification {
+        let (state, progress) = self.state(now);
+        VolumeModification {
+            volume_id: Some(volume_id.into()),
+            modification_state: Some(state.into()),
+            target_size: Some(self.target.0),
+            target_volume_type: Some(self.target.1.clone()),
+            target_iops: self.target.2,
+            target_throughput: self.target.3,
+            original_size: Some(self.original.0),
+            original_volume_type: Some(self.original.1.clone()),
+            original_iops: self.original.2,
+            original_throughput: self.original.3,
+            progress: Some(progress),
+            start_time: Some(self.started),
+            end_time: (state == "completed").then(|| Timestamp::from_millis(self.started.as_millis() + 2 * MODIFYING_SECS * 1000)),
+            ..Default::default()
+        }
+    }
 }
 
 impl Resource for VolumeRecord {
@@ -46,6 +92,7 @@ impl VolumeRecord {
             snapshot_id: snapshot,
             created: at,
             attachment: Some((instance.to_string(), device.to_string(), at, true)),
+            modification: None,
         }
     }
 }
@@ -94,9 +141,18 @@ impl Ec2 {
             return Err(Ec2Error::InvalidParameterValue(format!("Invalid availability zone: [{zone}]")));
         }
         let volume_type = input.volume_type.clone().unwrap_or_else(|| "gp2".into());
-        let size = match (input.size, &input.snapshot_id) {
+        // A volume from a snapshot is at least the snapshot's size (8 GiB for the public AMIs').
+        let from_snapshot = match &input.snapshot_id {
+            None => None,
+            Some(id) if crate::images::public(&format!("ami-{}", id.trim_start_matches("snap-"))).is_some() => Some(8),
+            Some(id) => Some(self.read(|tx| records::must::<crate::snapshots::SnapshotRecord>(tx, scope, id))?.size_gib),
+        };
+        let size = match (input.size, from_snapshot) {
+            (Some(s), Some(min)) if s < min => {
+                return Err(Ec2Error::InvalidParameterValue(format!("Volume of {s}GiB is smaller than snapshot {}, expect size >= {min}GiB", input.snapshot_id.clone().unwrap_or_default())))
+            }
             (Some(s), _) => s,
-            (None, Some(_)) => 8,
+            (None, Some(min)) => min,
             (None, None) => return Err(Ec2Error::MissingParameter("The request must contain the parameter size or snapshotId".into())),
         };
         let max = if matches!(volume_type.as_str(), "gp2" | "gp3" | "io1" | "io2" | "st1" | "sc1") { 16384 } else { 1024 };
@@ -119,6 +175,7 @@ impl Ec2 {
             snapshot_id: input.snapshot_id,
             created: self.clock.now(),
             attachment: None,
+            modification: None,
         };
         self.write(|tx| {
             records::put(tx, scope, &v)?;
@@ -198,6 +255,55 @@ impl Ec2 {
             _ => None,
         })?;
         Ok(selected.iter().map(|(v, t)| volume_out(scope, v, t)).collect())
+    }
+
+    pub(crate) fn modify_volume(&self, scope: &Scope, input: ModifyVolumeRequest) -> Result<VolumeModification> {
+        let now = self.clock.now();
+        self.write(|tx| {
+            let mut v: VolumeRecord = records::must(tx, scope, &input.volume_id)?;
+            if v.modification.as_ref().is_some_and(|m| m.state(now).0 == "modifying") {
+                return Err(Ec2Error::IncorrectState(format!("Volume {} is already being modified.", v.id)));
+            }
+            let size = input.size.unwrap_or(v.size_gib);
+            if size < v.size_gib {
+                return Err(Ec2Error::InvalidParameterValue(format!("New size cannot be smaller than existing size ({}).", v.size_gib)));
+            }
+            let volume_type = input.volume_type.clone().unwrap_or_else(|| v.volume_type.clone());
+            let original = (v.size_gib, v.volume_type.clone(), v.iops, v.throughput);
+            v.size_gib = size;
+            v.volume_type = volume_type.clone();
+            v.iops = input.iops.or(match volume_type.as_str() {
+                "gp3" => v.iops.or(Some(3000)),
+                "gp2" => Some((size * 3).clamp(100, 16000)),
+                _ => v.iops,
+            });
+            v.throughput = input.throughput.or(if volume_type == "gp3" { v.throughput.or(Some(125)) } else { None });
+            let m = Modification { original, target: (v.size_gib, v.volume_type.clone(), v.iops, v.throughput), started: now };
+            let out = m.out(&v.id, now);
+            v.modification = Some(m);
+            records::put(tx, scope, &v)?;
+            Ok(out)
+        })
+    }
+
+    pub(crate) fn describe_volumes_modifications(&self, scope: &Scope, input: DescribeVolumesModificationsRequest) -> Result<Vec<VolumeModification>> {
+        let now = self.clock.now();
+        let filters = Filters::new(input.filters)?;
+        // A volume never modified has no values: it matches no filter, but names no bad one.
+        let selected = self.select::<VolumeRecord>(scope, input.volume_ids.as_deref(), &filters, |v, name| {
+            let m = v.modification.as_ref();
+            let value = |f: &dyn Fn(&Modification) -> String| Some(m.map(f).into_iter().collect::<Vec<_>>());
+            match name {
+                "volume-id" => one(&v.id),
+                "modification-state" => value(&|m| m.state(now).0.to_string()),
+                "target-size" => value(&|m| m.target.0.to_string()),
+                "target-volume-type" => value(&|m| m.target.1.clone()),
+                "original-size" => value(&|m| m.original.0.to_string()),
+                "original-volume-type" => value(&|m| m.original.1.clone()),
+                _ => None,
+            }
+        })?;
+        Ok(selected.iter().filter_map(|(v, _)| v.modification.as_ref().map(|m| m.out(&v.id, now))).collect())
     }
 
     /// The default network ACL of every VPC: all traffic allowed both ways (rule 100), and

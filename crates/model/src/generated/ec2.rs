@@ -1355,6 +1355,177 @@ impl IntoValue for ConnectionTrackingSpecificationResponse {
     }
 }
 
+/// The `CopyImageRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CopyImageRequest {
+    pub client_token: ::std::option::Option<::std::string::String>,
+    pub description: ::std::option::Option<::std::string::String>,
+    pub encrypted: ::std::option::Option<bool>,
+    pub kms_key_id: ::std::option::Option<::std::string::String>,
+    pub name: ::std::string::String,
+    pub source_image_id: ::std::string::String,
+    pub source_region: ::std::string::String,
+    pub destination_outpost_arn: ::std::option::Option<::std::string::String>,
+    pub copy_image_tags: ::std::option::Option<bool>,
+    pub tag_specifications: ::std::option::Option<::std::vec::Vec<TagSpecification>>,
+    pub snapshot_copy_completion_duration_minutes: ::std::option::Option<i64>,
+    pub destination_availability_zone: ::std::option::Option<::std::string::String>,
+    pub destination_availability_zone_id: ::std::option::Option<::std::string::String>,
+    pub dry_run: ::std::option::Option<bool>,
+}
+
+impl FromValue for CopyImageRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CopyImageRequest {
+            client_token: r.optional("ClientToken")?,
+            description: r.optional("Description")?,
+            encrypted: r.optional("Encrypted")?,
+            kms_key_id: r.optional("KmsKeyId")?,
+            name: r.required("Name")?,
+            source_image_id: r.required("SourceImageId")?,
+            source_region: r.required("SourceRegion")?,
+            destination_outpost_arn: r.optional("DestinationOutpostArn")?,
+            copy_image_tags: r.optional("CopyImageTags")?,
+            tag_specifications: r.optional("TagSpecifications")?,
+            snapshot_copy_completion_duration_minutes: r.optional("SnapshotCopyCompletionDurationMinutes")?,
+            destination_availability_zone: r.optional("DestinationAvailabilityZone")?,
+            destination_availability_zone_id: r.optional("DestinationAvailabilityZoneId")?,
+            dry_run: r.optional("DryRun")?,
+        })
+    }
+}
+
+impl IntoValue for CopyImageRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("ClientToken", self.client_token);
+        w.optional("Description", self.description);
+        w.optional("Encrypted", self.encrypted);
+        w.optional("KmsKeyId", self.kms_key_id);
+        w.member("Name", self.name);
+        w.member("SourceImageId", self.source_image_id);
+        w.member("SourceRegion", self.source_region);
+        w.optional("DestinationOutpostArn", self.destination_outpost_arn);
+        w.optional("CopyImageTags", self.copy_image_tags);
+        w.optional("TagSpecifications", self.tag_specifications);
+        w.optional("SnapshotCopyCompletionDurationMinutes", self.snapshot_copy_completion_duration_minutes);
+        w.optional("DestinationAvailabilityZone", self.destination_availability_zone);
+        w.optional("DestinationAvailabilityZoneId", self.destination_availability_zone_id);
+        w.optional("DryRun", self.dry_run);
+        w.finish()
+    }
+}
+
+/// The `CopyImageResult` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CopyImageResult {
+    pub image_id: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for CopyImageResult {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CopyImageResult {
+            image_id: r.optional("ImageId")?,
+        })
+    }
+}
+
+impl IntoValue for CopyImageResult {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("ImageId", self.image_id);
+        w.finish()
+    }
+}
+
+/// The `CopySnapshotRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CopySnapshotRequest {
+    pub description: ::std::option::Option<::std::string::String>,
+    pub destination_outpost_arn: ::std::option::Option<::std::string::String>,
+    pub destination_region: ::std::option::Option<::std::string::String>,
+    pub encrypted: ::std::option::Option<bool>,
+    pub kms_key_id: ::std::option::Option<::std::string::String>,
+    pub presigned_url: ::std::option::Option<::std::string::String>,
+    pub source_region: ::std::string::String,
+    pub source_snapshot_id: ::std::string::String,
+    pub tag_specifications: ::std::option::Option<::std::vec::Vec<TagSpecification>>,
+    pub completion_duration_minutes: ::std::option::Option<i32>,
+    pub destination_availability_zone: ::std::option::Option<::std::string::String>,
+    pub dry_run: ::std::option::Option<bool>,
+}
+
+impl FromValue for CopySnapshotRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CopySnapshotRequest {
+            description: r.optional("Description")?,
+            destination_outpost_arn: r.optional("DestinationOutpostArn")?,
+            destination_region: r.optional("DestinationRegion")?,
+            encrypted: r.optional("Encrypted")?,
+            kms_key_id: r.optional("KmsKeyId")?,
+            presigned_url: r.optional("PresignedUrl")?,
+            source_region: r.required("SourceRegion")?,
+            source_snapshot_id: r.required("SourceSnapshotId")?,
+            tag_specifications: r.optional("TagSpecifications")?,
+            completion_duration_minutes: r.optional("CompletionDurationMinutes")?,
+            destination_availability_zone: r.optional("DestinationAvailabilityZone")?,
+            dry_run: r.optional("DryRun")?,
+        })
+    }
+}
+
+impl IntoValue for CopySnapshotRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Description", self.description);
+        w.optional("DestinationOutpostArn", self.destination_outpost_arn);
+        w.optional("DestinationRegion", self.destination_region);
+        w.optional("Encrypted", self.encrypted);
+        w.optional("KmsKeyId", self.kms_key_id);
+        w.optional("PresignedUrl", self.presigned_url);
+        w.member("SourceRegion", self.source_region);
+        w.member("SourceSnapshotId", self.source_snapshot_id);
+        w.optional("TagSpecifications", self.tag_specifications);
+        w.optional("CompletionDurationMinutes", self.completion_duration_minutes);
+        w.optional("DestinationAvailabilityZone", self.destination_availability_zone);
+        w.optional("DryRun", self.dry_run);
+        w.finish()
+    }
+}
+
+/// The `CopySnapshotResult` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CopySnapshotResult {
+    pub tags: ::std::option::Option<::std::vec::Vec<Tag>>,
+    pub snapshot_id: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for CopySnapshotResult {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CopySnapshotResult {
+            tags: r.optional("Tags")?,
+            snapshot_id: r.optional("SnapshotId")?,
+        })
+    }
+}
+
+impl IntoValue for CopySnapshotResult {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Tags", self.tags);
+        w.optional("SnapshotId", self.snapshot_id);
+        w.finish()
+    }
+}
+
 /// The `CpuOptions` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CpuOptions {
@@ -1465,6 +1636,75 @@ impl IntoValue for CpuPerformanceFactorRequest {
         #[allow(unused_mut)]
         let mut w = StructWriter::new();
         w.optional("References", self.references);
+        w.finish()
+    }
+}
+
+/// The `CreateImageRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateImageRequest {
+    pub tag_specifications: ::std::option::Option<::std::vec::Vec<TagSpecification>>,
+    pub snapshot_location: ::std::option::Option<::std::string::String>,
+    pub dry_run: ::std::option::Option<bool>,
+    pub instance_id: ::std::string::String,
+    pub name: ::std::string::String,
+    pub description: ::std::option::Option<::std::string::String>,
+    pub no_reboot: ::std::option::Option<bool>,
+    pub block_device_mappings: ::std::option::Option<::std::vec::Vec<BlockDeviceMapping>>,
+}
+
+impl FromValue for CreateImageRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CreateImageRequest {
+            tag_specifications: r.optional("TagSpecifications")?,
+            snapshot_location: r.optional("SnapshotLocation")?,
+            dry_run: r.optional("DryRun")?,
+            instance_id: r.required("InstanceId")?,
+            name: r.required("Name")?,
+            description: r.optional("Description")?,
+            no_reboot: r.optional("NoReboot")?,
+            block_device_mappings: r.optional("BlockDeviceMappings")?,
+        })
+    }
+}
+
+impl IntoValue for CreateImageRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("TagSpecifications", self.tag_specifications);
+        w.optional("SnapshotLocation", self.snapshot_location);
+        w.optional("DryRun", self.dry_run);
+        w.member("InstanceId", self.instance_id);
+        w.member("Name", self.name);
+        w.optional("Description", self.description);
+        w.optional("NoReboot", self.no_reboot);
+        w.optional("BlockDeviceMappings", self.block_device_mappings);
+        w.finish()
+    }
+}
+
+/// The `CreateImageResult` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateImageResult {
+    pub image_id: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for CreateImageResult {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CreateImageResult {
+            image_id: r.optional("ImageId")?,
+        })
+    }
+}
+
+impl IntoValue for CreateImageResult {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("ImageId", self.image_id);
         w.finish()
     }
 }
@@ -2002,6 +2242,45 @@ impl IntoValue for CreateSecurityGroupResult {
         w.optional("GroupId", self.group_id);
         w.optional("Tags", self.tags);
         w.optional("SecurityGroupArn", self.security_group_arn);
+        w.finish()
+    }
+}
+
+/// The `CreateSnapshotRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateSnapshotRequest {
+    pub description: ::std::option::Option<::std::string::String>,
+    pub outpost_arn: ::std::option::Option<::std::string::String>,
+    pub volume_id: ::std::string::String,
+    pub tag_specifications: ::std::option::Option<::std::vec::Vec<TagSpecification>>,
+    pub location: ::std::option::Option<::std::string::String>,
+    pub dry_run: ::std::option::Option<bool>,
+}
+
+impl FromValue for CreateSnapshotRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CreateSnapshotRequest {
+            description: r.optional("Description")?,
+            outpost_arn: r.optional("OutpostArn")?,
+            volume_id: r.required("VolumeId")?,
+            tag_specifications: r.optional("TagSpecifications")?,
+            location: r.optional("Location")?,
+            dry_run: r.optional("DryRun")?,
+        })
+    }
+}
+
+impl IntoValue for CreateSnapshotRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Description", self.description);
+        w.optional("OutpostArn", self.outpost_arn);
+        w.member("VolumeId", self.volume_id);
+        w.optional("TagSpecifications", self.tag_specifications);
+        w.optional("Location", self.location);
+        w.optional("DryRun", self.dry_run);
         w.finish()
     }
 }
@@ -2660,6 +2939,60 @@ impl IntoValue for DeleteSecurityGroupResult {
     }
 }
 
+/// The `DeleteSnapshotRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteSnapshotRequest {
+    pub snapshot_id: ::std::string::String,
+    pub dry_run: ::std::option::Option<bool>,
+}
+
+impl FromValue for DeleteSnapshotRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeleteSnapshotRequest {
+            snapshot_id: r.required("SnapshotId")?,
+            dry_run: r.optional("DryRun")?,
+        })
+    }
+}
+
+impl IntoValue for DeleteSnapshotRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("SnapshotId", self.snapshot_id);
+        w.optional("DryRun", self.dry_run);
+        w.finish()
+    }
+}
+
+/// The `DeleteSnapshotReturnCode` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteSnapshotReturnCode {
+    pub snapshot_id: ::std::option::Option<::std::string::String>,
+    pub return_code: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for DeleteSnapshotReturnCode {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeleteSnapshotReturnCode {
+            snapshot_id: r.optional("SnapshotId")?,
+            return_code: r.optional("ReturnCode")?,
+        })
+    }
+}
+
+impl IntoValue for DeleteSnapshotReturnCode {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("SnapshotId", self.snapshot_id);
+        w.optional("ReturnCode", self.return_code);
+        w.finish()
+    }
+}
+
 /// The `DeleteSubnetRequest` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeleteSubnetRequest {
@@ -2767,6 +3100,63 @@ impl IntoValue for DeleteVpcRequest {
         let mut w = StructWriter::new();
         w.member("VpcId", self.vpc_id);
         w.optional("DryRun", self.dry_run);
+        w.finish()
+    }
+}
+
+/// The `DeregisterImageRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeregisterImageRequest {
+    pub image_id: ::std::string::String,
+    pub delete_associated_snapshots: ::std::option::Option<bool>,
+    pub dry_run: ::std::option::Option<bool>,
+}
+
+impl FromValue for DeregisterImageRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeregisterImageRequest {
+            image_id: r.required("ImageId")?,
+            delete_associated_snapshots: r.optional("DeleteAssociatedSnapshots")?,
+            dry_run: r.optional("DryRun")?,
+        })
+    }
+}
+
+impl IntoValue for DeregisterImageRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("ImageId", self.image_id);
+        w.optional("DeleteAssociatedSnapshots", self.delete_associated_snapshots);
+        w.optional("DryRun", self.dry_run);
+        w.finish()
+    }
+}
+
+/// The `DeregisterImageResult` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeregisterImageResult {
+    pub r#return: ::std::option::Option<bool>,
+    pub delete_snapshot_results: ::std::option::Option<::std::vec::Vec<DeleteSnapshotReturnCode>>,
+}
+
+impl FromValue for DeregisterImageResult {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeregisterImageResult {
+            r#return: r.optional("Return")?,
+            delete_snapshot_results: r.optional("DeleteSnapshotResults")?,
+        })
+    }
+}
+
+impl IntoValue for DeregisterImageResult {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Return", self.r#return);
+        w.optional("DeleteSnapshotResults", self.delete_snapshot_results);
         w.finish()
     }
 }
@@ -2935,6 +3325,36 @@ impl IntoValue for DescribeAvailabilityZonesResult {
         #[allow(unused_mut)]
         let mut w = StructWriter::new();
         w.optional("AvailabilityZones", self.availability_zones);
+        w.finish()
+    }
+}
+
+/// The `DescribeImageAttributeRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeImageAttributeRequest {
+    pub attribute: ::std::string::String,
+    pub image_id: ::std::string::String,
+    pub dry_run: ::std::option::Option<bool>,
+}
+
+impl FromValue for DescribeImageAttributeRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DescribeImageAttributeRequest {
+            attribute: r.required("Attribute")?,
+            image_id: r.required("ImageId")?,
+            dry_run: r.optional("DryRun")?,
+        })
+    }
+}
+
+impl IntoValue for DescribeImageAttributeRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Attribute", self.attribute);
+        w.member("ImageId", self.image_id);
+        w.optional("DryRun", self.dry_run);
         w.finish()
     }
 }
@@ -3171,6 +3591,69 @@ impl IntoValue for DescribeInstanceStatusResult {
         #[allow(unused_mut)]
         let mut w = StructWriter::new();
         w.optional("InstanceStatuses", self.instance_statuses);
+        w.optional("NextToken", self.next_token);
+        w.finish()
+    }
+}
+
+/// The `DescribeInstanceTypeOfferingsRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeInstanceTypeOfferingsRequest {
+    pub dry_run: ::std::option::Option<bool>,
+    pub location_type: ::std::option::Option<::std::string::String>,
+    pub filters: ::std::option::Option<::std::vec::Vec<Filter>>,
+    pub max_results: ::std::option::Option<i32>,
+    pub next_token: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for DescribeInstanceTypeOfferingsRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DescribeInstanceTypeOfferingsRequest {
+            dry_run: r.optional("DryRun")?,
+            location_type: r.optional("LocationType")?,
+            filters: r.optional("Filters")?,
+            max_results: r.optional("MaxResults")?,
+            next_token: r.optional("NextToken")?,
+        })
+    }
+}
+
+impl IntoValue for DescribeInstanceTypeOfferingsRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("DryRun", self.dry_run);
+        w.optional("LocationType", self.location_type);
+        w.optional("Filters", self.filters);
+        w.optional("MaxResults", self.max_results);
+        w.optional("NextToken", self.next_token);
+        w.finish()
+    }
+}
+
+/// The `DescribeInstanceTypeOfferingsResult` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeInstanceTypeOfferingsResult {
+    pub instance_type_offerings: ::std::option::Option<::std::vec::Vec<InstanceTypeOffering>>,
+    pub next_token: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for DescribeInstanceTypeOfferingsResult {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DescribeInstanceTypeOfferingsResult {
+            instance_type_offerings: r.optional("InstanceTypeOfferings")?,
+            next_token: r.optional("NextToken")?,
+        })
+    }
+}
+
+impl IntoValue for DescribeInstanceTypeOfferingsResult {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("InstanceTypeOfferings", self.instance_type_offerings);
         w.optional("NextToken", self.next_token);
         w.finish()
     }
@@ -4022,6 +4505,75 @@ impl IntoValue for DescribeSecurityGroupsResult {
     }
 }
 
+/// The `DescribeSnapshotsRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeSnapshotsRequest {
+    pub max_results: ::std::option::Option<i32>,
+    pub next_token: ::std::option::Option<::std::string::String>,
+    pub owner_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub restorable_by_user_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub snapshot_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub dry_run: ::std::option::Option<bool>,
+    pub filters: ::std::option::Option<::std::vec::Vec<Filter>>,
+}
+
+impl FromValue for DescribeSnapshotsRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DescribeSnapshotsRequest {
+            max_results: r.optional("MaxResults")?,
+            next_token: r.optional("NextToken")?,
+            owner_ids: r.optional("OwnerIds")?,
+            restorable_by_user_ids: r.optional("RestorableByUserIds")?,
+            snapshot_ids: r.optional("SnapshotIds")?,
+            dry_run: r.optional("DryRun")?,
+            filters: r.optional("Filters")?,
+        })
+    }
+}
+
+impl IntoValue for DescribeSnapshotsRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("MaxResults", self.max_results);
+        w.optional("NextToken", self.next_token);
+        w.optional("OwnerIds", self.owner_ids);
+        w.optional("RestorableByUserIds", self.restorable_by_user_ids);
+        w.optional("SnapshotIds", self.snapshot_ids);
+        w.optional("DryRun", self.dry_run);
+        w.optional("Filters", self.filters);
+        w.finish()
+    }
+}
+
+/// The `DescribeSnapshotsResult` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeSnapshotsResult {
+    pub next_token: ::std::option::Option<::std::string::String>,
+    pub snapshots: ::std::option::Option<::std::vec::Vec<Snapshot>>,
+}
+
+impl FromValue for DescribeSnapshotsResult {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DescribeSnapshotsResult {
+            next_token: r.optional("NextToken")?,
+            snapshots: r.optional("Snapshots")?,
+        })
+    }
+}
+
+impl IntoValue for DescribeSnapshotsResult {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("NextToken", self.next_token);
+        w.optional("Snapshots", self.snapshots);
+        w.finish()
+    }
+}
+
 /// The `DescribeSubnetsRequest` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DescribeSubnetsRequest {
@@ -4141,6 +4693,69 @@ impl IntoValue for DescribeTagsResult {
         let mut w = StructWriter::new();
         w.optional("NextToken", self.next_token);
         w.optional("Tags", self.tags);
+        w.finish()
+    }
+}
+
+/// The `DescribeVolumesModificationsRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeVolumesModificationsRequest {
+    pub dry_run: ::std::option::Option<bool>,
+    pub volume_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub filters: ::std::option::Option<::std::vec::Vec<Filter>>,
+    pub next_token: ::std::option::Option<::std::string::String>,
+    pub max_results: ::std::option::Option<i32>,
+}
+
+impl FromValue for DescribeVolumesModificationsRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DescribeVolumesModificationsRequest {
+            dry_run: r.optional("DryRun")?,
+            volume_ids: r.optional("VolumeIds")?,
+            filters: r.optional("Filters")?,
+            next_token: r.optional("NextToken")?,
+            max_results: r.optional("MaxResults")?,
+        })
+    }
+}
+
+impl IntoValue for DescribeVolumesModificationsRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("DryRun", self.dry_run);
+        w.optional("VolumeIds", self.volume_ids);
+        w.optional("Filters", self.filters);
+        w.optional("NextToken", self.next_token);
+        w.optional("MaxResults", self.max_results);
+        w.finish()
+    }
+}
+
+/// The `DescribeVolumesModificationsResult` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeVolumesModificationsResult {
+    pub next_token: ::std::option::Option<::std::string::String>,
+    pub volumes_modifications: ::std::option::Option<::std::vec::Vec<VolumeModification>>,
+}
+
+impl FromValue for DescribeVolumesModificationsResult {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DescribeVolumesModificationsResult {
+            next_token: r.optional("NextToken")?,
+            volumes_modifications: r.optional("VolumesModifications")?,
+        })
+    }
+}
+
+impl IntoValue for DescribeVolumesModificationsResult {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("NextToken", self.next_token);
+        w.optional("VolumesModifications", self.volumes_modifications);
         w.finish()
     }
 }
@@ -5671,6 +6286,69 @@ impl IntoValue for Image {
         w.optional("KernelId", self.kernel_id);
         w.optional("RamdiskId", self.ramdisk_id);
         w.optional("Platform", self.platform);
+        w.finish()
+    }
+}
+
+/// The `ImageAttribute` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ImageAttribute {
+    pub description: ::std::option::Option<AttributeValue>,
+    pub kernel_id: ::std::option::Option<AttributeValue>,
+    pub ramdisk_id: ::std::option::Option<AttributeValue>,
+    pub sriov_net_support: ::std::option::Option<AttributeValue>,
+    pub boot_mode: ::std::option::Option<AttributeValue>,
+    pub tpm_support: ::std::option::Option<AttributeValue>,
+    pub uefi_data: ::std::option::Option<AttributeValue>,
+    pub last_launched_time: ::std::option::Option<AttributeValue>,
+    pub imds_support: ::std::option::Option<AttributeValue>,
+    pub deregistration_protection: ::std::option::Option<AttributeValue>,
+    pub image_id: ::std::option::Option<::std::string::String>,
+    pub launch_permissions: ::std::option::Option<::std::vec::Vec<LaunchPermission>>,
+    pub product_codes: ::std::option::Option<::std::vec::Vec<ProductCode>>,
+    pub block_device_mappings: ::std::option::Option<::std::vec::Vec<BlockDeviceMapping>>,
+}
+
+impl FromValue for ImageAttribute {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ImageAttribute {
+            description: r.optional("Description")?,
+            kernel_id: r.optional("KernelId")?,
+            ramdisk_id: r.optional("RamdiskId")?,
+            sriov_net_support: r.optional("SriovNetSupport")?,
+            boot_mode: r.optional("BootMode")?,
+            tpm_support: r.optional("TpmSupport")?,
+            uefi_data: r.optional("UefiData")?,
+            last_launched_time: r.optional("LastLaunchedTime")?,
+            imds_support: r.optional("ImdsSupport")?,
+            deregistration_protection: r.optional("DeregistrationProtection")?,
+            image_id: r.optional("ImageId")?,
+            launch_permissions: r.optional("LaunchPermissions")?,
+            product_codes: r.optional("ProductCodes")?,
+            block_device_mappings: r.optional("BlockDeviceMappings")?,
+        })
+    }
+}
+
+impl IntoValue for ImageAttribute {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Description", self.description);
+        w.optional("KernelId", self.kernel_id);
+        w.optional("RamdiskId", self.ramdisk_id);
+        w.optional("SriovNetSupport", self.sriov_net_support);
+        w.optional("BootMode", self.boot_mode);
+        w.optional("TpmSupport", self.tpm_support);
+        w.optional("UefiData", self.uefi_data);
+        w.optional("LastLaunchedTime", self.last_launched_time);
+        w.optional("ImdsSupport", self.imds_support);
+        w.optional("DeregistrationProtection", self.deregistration_protection);
+        w.optional("ImageId", self.image_id);
+        w.optional("LaunchPermissions", self.launch_permissions);
+        w.optional("ProductCodes", self.product_codes);
+        w.optional("BlockDeviceMappings", self.block_device_mappings);
         w.finish()
     }
 }
@@ -7556,6 +8234,36 @@ impl IntoValue for InstanceTypeInfo {
     }
 }
 
+/// The `InstanceTypeOffering` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceTypeOffering {
+    pub instance_type: ::std::option::Option<::std::string::String>,
+    pub location_type: ::std::option::Option<::std::string::String>,
+    pub location: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for InstanceTypeOffering {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(InstanceTypeOffering {
+            instance_type: r.optional("InstanceType")?,
+            location_type: r.optional("LocationType")?,
+            location: r.optional("Location")?,
+        })
+    }
+}
+
+impl IntoValue for InstanceTypeOffering {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("InstanceType", self.instance_type);
+        w.optional("LocationType", self.location_type);
+        w.optional("Location", self.location);
+        w.finish()
+    }
+}
+
 /// The `InternetGateway` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct InternetGateway {
@@ -7930,6 +8638,66 @@ impl IntoValue for KeyPairInfo {
         w.optional("CreateTime", self.create_time);
         w.optional("KeyName", self.key_name);
         w.optional("KeyFingerprint", self.key_fingerprint);
+        w.finish()
+    }
+}
+
+/// The `LaunchPermission` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchPermission {
+    pub organization_arn: ::std::option::Option<::std::string::String>,
+    pub organizational_unit_arn: ::std::option::Option<::std::string::String>,
+    pub user_id: ::std::option::Option<::std::string::String>,
+    pub group: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for LaunchPermission {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchPermission {
+            organization_arn: r.optional("OrganizationArn")?,
+            organizational_unit_arn: r.optional("OrganizationalUnitArn")?,
+            user_id: r.optional("UserId")?,
+            group: r.optional("Group")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchPermission {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("OrganizationArn", self.organization_arn);
+        w.optional("OrganizationalUnitArn", self.organizational_unit_arn);
+        w.optional("UserId", self.user_id);
+        w.optional("Group", self.group);
+        w.finish()
+    }
+}
+
+/// The `LaunchPermissionModifications` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchPermissionModifications {
+    pub add: ::std::option::Option<::std::vec::Vec<LaunchPermission>>,
+    pub remove: ::std::option::Option<::std::vec::Vec<LaunchPermission>>,
+}
+
+impl FromValue for LaunchPermissionModifications {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchPermissionModifications {
+            add: r.optional("Add")?,
+            remove: r.optional("Remove")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchPermissionModifications {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Add", self.add);
+        w.optional("Remove", self.remove);
         w.finish()
     }
 }
@@ -9737,6 +10505,66 @@ impl IntoValue for MemoryMiBRequest {
     }
 }
 
+/// The `ModifyImageAttributeRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifyImageAttributeRequest {
+    pub attribute: ::std::option::Option<::std::string::String>,
+    pub description: ::std::option::Option<AttributeValue>,
+    pub image_id: ::std::string::String,
+    pub launch_permission: ::std::option::Option<LaunchPermissionModifications>,
+    pub operation_type: ::std::option::Option<::std::string::String>,
+    pub product_codes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub user_groups: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub user_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub value: ::std::option::Option<::std::string::String>,
+    pub organization_arns: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub organizational_unit_arns: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub imds_support: ::std::option::Option<AttributeValue>,
+    pub dry_run: ::std::option::Option<bool>,
+}
+
+impl FromValue for ModifyImageAttributeRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ModifyImageAttributeRequest {
+            attribute: r.optional("Attribute")?,
+            description: r.optional("Description")?,
+            image_id: r.required("ImageId")?,
+            launch_permission: r.optional("LaunchPermission")?,
+            operation_type: r.optional("OperationType")?,
+            product_codes: r.optional("ProductCodes")?,
+            user_groups: r.optional("UserGroups")?,
+            user_ids: r.optional("UserIds")?,
+            value: r.optional("Value")?,
+            organization_arns: r.optional("OrganizationArns")?,
+            organizational_unit_arns: r.optional("OrganizationalUnitArns")?,
+            imds_support: r.optional("ImdsSupport")?,
+            dry_run: r.optional("DryRun")?,
+        })
+    }
+}
+
+impl IntoValue for ModifyImageAttributeRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Attribute", self.attribute);
+        w.optional("Description", self.description);
+        w.member("ImageId", self.image_id);
+        w.optional("LaunchPermission", self.launch_permission);
+        w.optional("OperationType", self.operation_type);
+        w.optional("ProductCodes", self.product_codes);
+        w.optional("UserGroups", self.user_groups);
+        w.optional("UserIds", self.user_ids);
+        w.optional("Value", self.value);
+        w.optional("OrganizationArns", self.organization_arns);
+        w.optional("OrganizationalUnitArns", self.organizational_unit_arns);
+        w.optional("ImdsSupport", self.imds_support);
+        w.optional("DryRun", self.dry_run);
+        w.finish()
+    }
+}
+
 /// The `ModifyInstanceAttributeRequest` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ModifyInstanceAttributeRequest {
@@ -9919,6 +10747,72 @@ impl IntoValue for ModifySubnetAttributeRequest {
         w.optional("EnableResourceNameDnsAAAARecordOnLaunch", self.enable_resource_name_dns_aaaa_record_on_launch);
         w.optional("EnableLniAtDeviceIndex", self.enable_lni_at_device_index);
         w.optional("DisableLniAtDeviceIndex", self.disable_lni_at_device_index);
+        w.finish()
+    }
+}
+
+/// The `ModifyVolumeRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifyVolumeRequest {
+    pub dry_run: ::std::option::Option<bool>,
+    pub volume_id: ::std::string::String,
+    pub size: ::std::option::Option<i32>,
+    pub volume_type: ::std::option::Option<::std::string::String>,
+    pub iops: ::std::option::Option<i32>,
+    pub throughput: ::std::option::Option<i32>,
+    pub multi_attach_enabled: ::std::option::Option<bool>,
+}
+
+impl FromValue for ModifyVolumeRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ModifyVolumeRequest {
+            dry_run: r.optional("DryRun")?,
+            volume_id: r.required("VolumeId")?,
+            size: r.optional("Size")?,
+            volume_type: r.optional("VolumeType")?,
+            iops: r.optional("Iops")?,
+            throughput: r.optional("Throughput")?,
+            multi_attach_enabled: r.optional("MultiAttachEnabled")?,
+        })
+    }
+}
+
+impl IntoValue for ModifyVolumeRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("DryRun", self.dry_run);
+        w.member("VolumeId", self.volume_id);
+        w.optional("Size", self.size);
+        w.optional("VolumeType", self.volume_type);
+        w.optional("Iops", self.iops);
+        w.optional("Throughput", self.throughput);
+        w.optional("MultiAttachEnabled", self.multi_attach_enabled);
+        w.finish()
+    }
+}
+
+/// The `ModifyVolumeResult` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifyVolumeResult {
+    pub volume_modification: ::std::option::Option<VolumeModification>,
+}
+
+impl FromValue for ModifyVolumeResult {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ModifyVolumeResult {
+            volume_modification: r.optional("VolumeModification")?,
+        })
+    }
+}
+
+impl IntoValue for ModifyVolumeResult {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("VolumeModification", self.volume_modification);
         w.finish()
     }
 }
@@ -11525,6 +12419,105 @@ impl IntoValue for RegionGeography {
     }
 }
 
+/// The `RegisterImageRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RegisterImageRequest {
+    pub image_location: ::std::option::Option<::std::string::String>,
+    pub billing_products: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub boot_mode: ::std::option::Option<::std::string::String>,
+    pub tpm_support: ::std::option::Option<::std::string::String>,
+    pub uefi_data: ::std::option::Option<::std::string::String>,
+    pub imds_support: ::std::option::Option<::std::string::String>,
+    pub tag_specifications: ::std::option::Option<::std::vec::Vec<TagSpecification>>,
+    pub dry_run: ::std::option::Option<bool>,
+    pub name: ::std::string::String,
+    pub description: ::std::option::Option<::std::string::String>,
+    pub architecture: ::std::option::Option<::std::string::String>,
+    pub kernel_id: ::std::option::Option<::std::string::String>,
+    pub ramdisk_id: ::std::option::Option<::std::string::String>,
+    pub root_device_name: ::std::option::Option<::std::string::String>,
+    pub block_device_mappings: ::std::option::Option<::std::vec::Vec<BlockDeviceMapping>>,
+    pub virtualization_type: ::std::option::Option<::std::string::String>,
+    pub sriov_net_support: ::std::option::Option<::std::string::String>,
+    pub ena_support: ::std::option::Option<bool>,
+}
+
+impl FromValue for RegisterImageRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(RegisterImageRequest {
+            image_location: r.optional("ImageLocation")?,
+            billing_products: r.optional("BillingProducts")?,
+            boot_mode: r.optional("BootMode")?,
+            tpm_support: r.optional("TpmSupport")?,
+            uefi_data: r.optional("UefiData")?,
+            imds_support: r.optional("ImdsSupport")?,
+            tag_specifications: r.optional("TagSpecifications")?,
+            dry_run: r.optional("DryRun")?,
+            name: r.required("Name")?,
+            description: r.optional("Description")?,
+            architecture: r.optional("Architecture")?,
+            kernel_id: r.optional("KernelId")?,
+            ramdisk_id: r.optional("RamdiskId")?,
+            root_device_name: r.optional("RootDeviceName")?,
+            block_device_mappings: r.optional("BlockDeviceMappings")?,
+            virtualization_type: r.optional("VirtualizationType")?,
+            sriov_net_support: r.optional("SriovNetSupport")?,
+            ena_support: r.optional("EnaSupport")?,
+        })
+    }
+}
+
+impl IntoValue for RegisterImageRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("ImageLocation", self.image_location);
+        w.optional("BillingProducts", self.billing_products);
+        w.optional("BootMode", self.boot_mode);
+        w.optional("TpmSupport", self.tpm_support);
+        w.optional("UefiData", self.uefi_data);
+        w.optional("ImdsSupport", self.imds_support);
+        w.optional("TagSpecifications", self.tag_specifications);
+        w.optional("DryRun", self.dry_run);
+        w.member("Name", self.name);
+        w.optional("Description", self.description);
+        w.optional("Architecture", self.architecture);
+        w.optional("KernelId", self.kernel_id);
+        w.optional("RamdiskId", self.ramdisk_id);
+        w.optional("RootDeviceName", self.root_device_name);
+        w.optional("BlockDeviceMappings", self.block_device_mappings);
+        w.optional("VirtualizationType", self.virtualization_type);
+        w.optional("SriovNetSupport", self.sriov_net_support);
+        w.optional("EnaSupport", self.ena_support);
+        w.finish()
+    }
+}
+
+/// The `RegisterImageResult` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RegisterImageResult {
+    pub image_id: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for RegisterImageResult {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(RegisterImageResult {
+            image_id: r.optional("ImageId")?,
+        })
+    }
+}
+
+impl IntoValue for RegisterImageResult {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("ImageId", self.image_id);
+        w.finish()
+    }
+}
+
 /// The `ReleaseAddressRequest` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReleaseAddressRequest {
@@ -12581,6 +13574,96 @@ impl IntoValue for SecurityGroupRule {
     }
 }
 
+/// The `Snapshot` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshot {
+    pub owner_alias: ::std::option::Option<::std::string::String>,
+    pub outpost_arn: ::std::option::Option<::std::string::String>,
+    pub tags: ::std::option::Option<::std::vec::Vec<Tag>>,
+    pub storage_tier: ::std::option::Option<::std::string::String>,
+    pub restore_expiry_time: ::std::option::Option<::nubo_core::Timestamp>,
+    pub sse_type: ::std::option::Option<::std::string::String>,
+    pub availability_zone: ::std::option::Option<::std::string::String>,
+    pub transfer_type: ::std::option::Option<::std::string::String>,
+    pub completion_duration_minutes: ::std::option::Option<i32>,
+    pub completion_time: ::std::option::Option<::nubo_core::Timestamp>,
+    pub full_snapshot_size_in_bytes: ::std::option::Option<i64>,
+    pub snapshot_id: ::std::option::Option<::std::string::String>,
+    pub volume_id: ::std::option::Option<::std::string::String>,
+    pub state: ::std::option::Option<::std::string::String>,
+    pub state_message: ::std::option::Option<::std::string::String>,
+    pub start_time: ::std::option::Option<::nubo_core::Timestamp>,
+    pub progress: ::std::option::Option<::std::string::String>,
+    pub owner_id: ::std::option::Option<::std::string::String>,
+    pub description: ::std::option::Option<::std::string::String>,
+    pub volume_size: ::std::option::Option<i32>,
+    pub encrypted: ::std::option::Option<bool>,
+    pub kms_key_id: ::std::option::Option<::std::string::String>,
+    pub data_encryption_key_id: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for Snapshot {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(Snapshot {
+            owner_alias: r.optional("OwnerAlias")?,
+            outpost_arn: r.optional("OutpostArn")?,
+            tags: r.optional("Tags")?,
+            storage_tier: r.optional("StorageTier")?,
+            restore_expiry_time: r.optional("RestoreExpiryTime")?,
+            sse_type: r.optional("SseType")?,
+            availability_zone: r.optional("AvailabilityZone")?,
+            transfer_type: r.optional("TransferType")?,
+            completion_duration_minutes: r.optional("CompletionDurationMinutes")?,
+            completion_time: r.optional("CompletionTime")?,
+            full_snapshot_size_in_bytes: r.optional("FullSnapshotSizeInBytes")?,
+            snapshot_id: r.optional("SnapshotId")?,
+            volume_id: r.optional("VolumeId")?,
+            state: r.optional("State")?,
+            state_message: r.optional("StateMessage")?,
+            start_time: r.optional("StartTime")?,
+            progress: r.optional("Progress")?,
+            owner_id: r.optional("OwnerId")?,
+            description: r.optional("Description")?,
+            volume_size: r.optional("VolumeSize")?,
+            encrypted: r.optional("Encrypted")?,
+            kms_key_id: r.optional("KmsKeyId")?,
+            data_encryption_key_id: r.optional("DataEncryptionKeyId")?,
+        })
+    }
+}
+
+impl IntoValue for Snapshot {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("OwnerAlias", self.owner_alias);
+        w.optional("OutpostArn", self.outpost_arn);
+        w.optional("Tags", self.tags);
+        w.optional("StorageTier", self.storage_tier);
+        w.optional("RestoreExpiryTime", self.restore_expiry_time);
+        w.optional("SseType", self.sse_type);
+        w.optional("AvailabilityZone", self.availability_zone);
+        w.optional("TransferType", self.transfer_type);
+        w.optional("CompletionDurationMinutes", self.completion_duration_minutes);
+        w.optional("CompletionTime", self.completion_time);
+        w.optional("FullSnapshotSizeInBytes", self.full_snapshot_size_in_bytes);
+        w.optional("SnapshotId", self.snapshot_id);
+        w.optional("VolumeId", self.volume_id);
+        w.optional("State", self.state);
+        w.optional("StateMessage", self.state_message);
+        w.optional("StartTime", self.start_time);
+        w.optional("Progress", self.progress);
+        w.optional("OwnerId", self.owner_id);
+        w.optional("Description", self.description);
+        w.optional("VolumeSize", self.volume_size);
+        w.optional("Encrypted", self.encrypted);
+        w.optional("KmsKeyId", self.kms_key_id);
+        w.optional("DataEncryptionKeyId", self.data_encryption_key_id);
+        w.finish()
+    }
+}
+
 /// The `SpotMarketOptions` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SpotMarketOptions {
@@ -13424,6 +14507,78 @@ impl IntoValue for VolumeAttachment {
     }
 }
 
+/// The `VolumeModification` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VolumeModification {
+    pub volume_id: ::std::option::Option<::std::string::String>,
+    pub modification_state: ::std::option::Option<::std::string::String>,
+    pub status_message: ::std::option::Option<::std::string::String>,
+    pub target_size: ::std::option::Option<i32>,
+    pub target_iops: ::std::option::Option<i32>,
+    pub target_volume_type: ::std::option::Option<::std::string::String>,
+    pub target_throughput: ::std::option::Option<i32>,
+    pub target_multi_attach_enabled: ::std::option::Option<bool>,
+    pub original_size: ::std::option::Option<i32>,
+    pub original_iops: ::std::option::Option<i32>,
+    pub original_volume_type: ::std::option::Option<::std::string::String>,
+    pub original_throughput: ::std::option::Option<i32>,
+    pub original_multi_attach_enabled: ::std::option::Option<bool>,
+    pub progress: ::std::option::Option<i64>,
+    pub start_time: ::std::option::Option<::nubo_core::Timestamp>,
+    pub end_time: ::std::option::Option<::nubo_core::Timestamp>,
+    pub operator: ::std::option::Option<OperatorResponse>,
+}
+
+impl FromValue for VolumeModification {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(VolumeModification {
+            volume_id: r.optional("VolumeId")?,
+            modification_state: r.optional("ModificationState")?,
+            status_message: r.optional("StatusMessage")?,
+            target_size: r.optional("TargetSize")?,
+            target_iops: r.optional("TargetIops")?,
+            target_volume_type: r.optional("TargetVolumeType")?,
+            target_throughput: r.optional("TargetThroughput")?,
+            target_multi_attach_enabled: r.optional("TargetMultiAttachEnabled")?,
+            original_size: r.optional("OriginalSize")?,
+            original_iops: r.optional("OriginalIops")?,
+            original_volume_type: r.optional("OriginalVolumeType")?,
+            original_throughput: r.optional("OriginalThroughput")?,
+            original_multi_attach_enabled: r.optional("OriginalMultiAttachEnabled")?,
+            progress: r.optional("Progress")?,
+            start_time: r.optional("StartTime")?,
+            end_time: r.optional("EndTime")?,
+            operator: r.optional("Operator")?,
+        })
+    }
+}
+
+impl IntoValue for VolumeModification {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("VolumeId", self.volume_id);
+        w.optional("ModificationState", self.modification_state);
+        w.optional("StatusMessage", self.status_message);
+        w.optional("TargetSize", self.target_size);
+        w.optional("TargetIops", self.target_iops);
+        w.optional("TargetVolumeType", self.target_volume_type);
+        w.optional("TargetThroughput", self.target_throughput);
+        w.optional("TargetMultiAttachEnabled", self.target_multi_attach_enabled);
+        w.optional("OriginalSize", self.original_size);
+        w.optional("OriginalIops", self.original_iops);
+        w.optional("OriginalVolumeType", self.original_volume_type);
+        w.optional("OriginalThroughput", self.original_throughput);
+        w.optional("OriginalMultiAttachEnabled", self.original_multi_attach_enabled);
+        w.optional("Progress", self.progress);
+        w.optional("StartTime", self.start_time);
+        w.optional("EndTime", self.end_time);
+        w.optional("Operator", self.operator);
+        w.finish()
+    }
+}
+
 /// The `Vpc` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Vpc {
@@ -14114,6 +15269,71 @@ pub trait Ec2: Send + Sync + 'static {
         async { Err(AwsError::not_implemented("ec2", "DescribeNetworkInterfaces")) }
     }
 
+    fn create_image(&self, ctx: &RequestContext, input: CreateImageRequest) -> impl ::std::future::Future<Output = ::std::result::Result<CreateImageResult, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("ec2", "CreateImage")) }
+    }
+
+    fn register_image(&self, ctx: &RequestContext, input: RegisterImageRequest) -> impl ::std::future::Future<Output = ::std::result::Result<RegisterImageResult, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("ec2", "RegisterImage")) }
+    }
+
+    fn copy_image(&self, ctx: &RequestContext, input: CopyImageRequest) -> impl ::std::future::Future<Output = ::std::result::Result<CopyImageResult, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("ec2", "CopyImage")) }
+    }
+
+    fn deregister_image(&self, ctx: &RequestContext, input: DeregisterImageRequest) -> impl ::std::future::Future<Output = ::std::result::Result<DeregisterImageResult, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("ec2", "DeregisterImage")) }
+    }
+
+    fn modify_image_attribute(&self, ctx: &RequestContext, input: ModifyImageAttributeRequest) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("ec2", "ModifyImageAttribute")) }
+    }
+
+    fn describe_image_attribute(&self, ctx: &RequestContext, input: DescribeImageAttributeRequest) -> impl ::std::future::Future<Output = ::std::result::Result<ImageAttribute, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("ec2", "DescribeImageAttribute")) }
+    }
+
+    fn create_snapshot(&self, ctx: &RequestContext, input: CreateSnapshotRequest) -> impl ::std::future::Future<Output = ::std::result::Result<Snapshot, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("ec2", "CreateSnapshot")) }
+    }
+
+    fn describe_snapshots(&self, ctx: &RequestContext, input: DescribeSnapshotsRequest) -> impl ::std::future::Future<Output = ::std::result::Result<DescribeSnapshotsResult, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("ec2", "DescribeSnapshots")) }
+    }
+
+    fn delete_snapshot(&self, ctx: &RequestContext, input: DeleteSnapshotRequest) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("ec2", "DeleteSnapshot")) }
+    }
+
+    fn copy_snapshot(&self, ctx: &RequestContext, input: CopySnapshotRequest) -> impl ::std::future::Future<Output = ::std::result::Result<CopySnapshotResult, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("ec2", "CopySnapshot")) }
+    }
+
+    fn modify_volume(&self, ctx: &RequestContext, input: ModifyVolumeRequest) -> impl ::std::future::Future<Output = ::std::result::Result<ModifyVolumeResult, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("ec2", "ModifyVolume")) }
+    }
+
+    fn describe_volumes_modifications(&self, ctx: &RequestContext, input: DescribeVolumesModificationsRequest) -> impl ::std::future::Future<Output = ::std::result::Result<DescribeVolumesModificationsResult, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("ec2", "DescribeVolumesModifications")) }
+    }
+
+    fn describe_instance_type_offerings(&self, ctx: &RequestContext, input: DescribeInstanceTypeOfferingsRequest) -> impl ::std::future::Future<Output = ::std::result::Result<DescribeInstanceTypeOfferingsResult, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("ec2", "DescribeInstanceTypeOfferings")) }
+    }
+
     /// The AWS error for input that does not fit the operation's shapes.
     fn invalid_input(&self, e: ShapeError) -> AwsError {
         crate::handler::validation_error(e)
@@ -14162,7 +15382,7 @@ impl<S: Ec2> Handler for Service<S> {
     }
 
     fn implements(&self, operation: &str) -> bool {
-        matches!(operation, "DescribeRegions" | "DescribeAvailabilityZones" | "DescribeAccountAttributes" | "DescribeVpcs" | "CreateVpc" | "DeleteVpc" | "ModifyVpcAttribute" | "DescribeVpcAttribute" | "DescribeSubnets" | "CreateSubnet" | "DeleteSubnet" | "ModifySubnetAttribute" | "CreateInternetGateway" | "DeleteInternetGateway" | "AttachInternetGateway" | "DetachInternetGateway" | "DescribeInternetGateways" | "CreateRouteTable" | "DeleteRouteTable" | "DescribeRouteTables" | "CreateRoute" | "DeleteRoute" | "AssociateRouteTable" | "DisassociateRouteTable" | "CreateSecurityGroup" | "DeleteSecurityGroup" | "DescribeSecurityGroups" | "DescribeSecurityGroupRules" | "AuthorizeSecurityGroupIngress" | "AuthorizeSecurityGroupEgress" | "RevokeSecurityGroupIngress" | "RevokeSecurityGroupEgress" | "CreateKeyPair" | "ImportKeyPair" | "DescribeKeyPairs" | "DeleteKeyPair" | "DescribeImages" | "DescribeInstanceTypes" | "RunInstances" | "DescribeInstances" | "DescribeInstanceStatus" | "StartInstances" | "StopInstances" | "RebootInstances" | "TerminateInstances" | "CreateTags" | "DeleteTags" | "DescribeTags" | "AllocateAddress" | "AssociateAddress" | "DisassociateAddress" | "ReleaseAddress" | "DescribeAddresses" | "CreateNatGateway" | "DeleteNatGateway" | "DescribeNatGateways" | "CreateLaunchTemplate" | "CreateLaunchTemplateVersion" | "DescribeLaunchTemplates" | "DescribeLaunchTemplateVersions" | "ModifyLaunchTemplate" | "DeleteLaunchTemplate" | "DescribeInstanceAttribute" | "ModifyInstanceAttribute" | "GetConsoleOutput" | "DescribeNetworkAcls" | "DescribeVolumes" | "CreateVolume" | "AttachVolume" | "DetachVolume" | "DeleteVolume" | "DescribeInstanceCreditSpecifications" | "GetInstanceUefiData" | "DescribeNetworkInterfaces")
+        matches!(operation, "DescribeRegions" | "DescribeAvailabilityZones" | "DescribeAccountAttributes" | "DescribeVpcs" | "CreateVpc" | "DeleteVpc" | "ModifyVpcAttribute" | "DescribeVpcAttribute" | "DescribeSubnets" | "CreateSubnet" | "DeleteSubnet" | "ModifySubnetAttribute" | "CreateInternetGateway" | "DeleteInternetGateway" | "AttachInternetGateway" | "DetachInternetGateway" | "DescribeInternetGateways" | "CreateRouteTable" | "DeleteRouteTable" | "DescribeRouteTables" | "CreateRoute" | "DeleteRoute" | "AssociateRouteTable" | "DisassociateRouteTable" | "CreateSecurityGroup" | "DeleteSecurityGroup" | "DescribeSecurityGroups" | "DescribeSecurityGroupRules" | "AuthorizeSecurityGroupIngress" | "AuthorizeSecurityGroupEgress" | "RevokeSecurityGroupIngress" | "RevokeSecurityGroupEgress" | "CreateKeyPair" | "ImportKeyPair" | "DescribeKeyPairs" | "DeleteKeyPair" | "DescribeImages" | "DescribeInstanceTypes" | "RunInstances" | "DescribeInstances" | "DescribeInstanceStatus" | "StartInstances" | "StopInstances" | "RebootInstances" | "TerminateInstances" | "CreateTags" | "DeleteTags" | "DescribeTags" | "AllocateAddress" | "AssociateAddress" | "DisassociateAddress" | "ReleaseAddress" | "DescribeAddresses" | "CreateNatGateway" | "DeleteNatGateway" | "DescribeNatGateways" | "CreateLaunchTemplate" | "CreateLaunchTemplateVersion" | "DescribeLaunchTemplates" | "DescribeLaunchTemplateVersions" | "ModifyLaunchTemplate" | "DeleteLaunchTemplate" | "DescribeInstanceAttribute" | "ModifyInstanceAttribute" | "GetConsoleOutput" | "DescribeNetworkAcls" | "DescribeVolumes" | "CreateVolume" | "AttachVolume" | "DetachVolume" | "DeleteVolume" | "DescribeInstanceCreditSpecifications" | "GetInstanceUefiData" | "DescribeNetworkInterfaces" | "CreateImage" | "RegisterImage" | "CopyImage" | "DeregisterImage" | "ModifyImageAttribute" | "DescribeImageAttribute" | "CreateSnapshot" | "DescribeSnapshots" | "DeleteSnapshot" | "CopySnapshot" | "ModifyVolume" | "DescribeVolumesModifications" | "DescribeInstanceTypeOfferings")
     }
 
     fn http<'a>(&'a self, req: &'a HttpRequest<'a>) -> ::std::option::Option<HttpFuture<'a>> {
@@ -14483,6 +15703,58 @@ impl<S: Ec2> Handler for Service<S> {
                 "DescribeNetworkInterfaces" => {
                     let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
                     Ok(self.0.describe_network_interfaces(ctx, input).await?.into_value())
+                }
+                "CreateImage" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.create_image(ctx, input).await?.into_value())
+                }
+                "RegisterImage" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.register_image(ctx, input).await?.into_value())
+                }
+                "CopyImage" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.copy_image(ctx, input).await?.into_value())
+                }
+                "DeregisterImage" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.deregister_image(ctx, input).await?.into_value())
+                }
+                "ModifyImageAttribute" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.modify_image_attribute(ctx, input).await?.into_value())
+                }
+                "DescribeImageAttribute" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.describe_image_attribute(ctx, input).await?.into_value())
+                }
+                "CreateSnapshot" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.create_snapshot(ctx, input).await?.into_value())
+                }
+                "DescribeSnapshots" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.describe_snapshots(ctx, input).await?.into_value())
+                }
+                "DeleteSnapshot" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.delete_snapshot(ctx, input).await?.into_value())
+                }
+                "CopySnapshot" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.copy_snapshot(ctx, input).await?.into_value())
+                }
+                "ModifyVolume" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.modify_volume(ctx, input).await?.into_value())
+                }
+                "DescribeVolumesModifications" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.describe_volumes_modifications(ctx, input).await?.into_value())
+                }
+                "DescribeInstanceTypeOfferings" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.describe_instance_type_offerings(ctx, input).await?.into_value())
                 }
                 other => Err(AwsError::not_implemented("ec2", other)),
             }
