@@ -550,3 +550,45 @@ def test_volume_modifications_and_type_offerings(ec2, node):
                                                      Filters=[{"Name": "instance-type", "Values": ["t3.micro"]}])["InstanceTypeOfferings"]
     assert sorted(o["Location"] for o in offerings) == ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e", "us-east-1f"][:len(offerings)]
     assert all(o["InstanceType"] == "t3.micro" for o in offerings) and offerings
+
+
+def test_network_acls_with_numbered_rules(ec2):
+    vpc = ec2.create_vpc(CidrBlock="10.40.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.40.1.0/24")["Subnet"]["SubnetId"]
+    acl = ec2.create_network_acl(VpcId=vpc, TagSpecifications=[{"ResourceType": "network-acl", "Tags": [{"Key": "Name", "Value": "web"}]}])["NetworkAcl"]
+    acl_id = acl["NetworkAclId"]
+    assert not acl["IsDefault"] and {(e["RuleNumber"], e["RuleAction"]) for e in acl["Entries"]} == {(32767, "deny")}
+    ec2.create_network_acl_entry(NetworkAclId=acl_id, RuleNumber=100, Protocol="tcp", RuleAction="allow", Egress=False,
+                                 CidrBlock="0.0.0.0/0", PortRange={"From": 80, "To": 80})
+    ec2.create_network_acl_entry(NetworkAclId=acl_id, RuleNumber=110, Protocol="-1", RuleAction="deny", Egress=False, CidrBlock="203.0.113.0/24")
+    with pytest.raises(ClientError) as e:
+        ec2.create_network_acl_entry(NetworkAclId=acl_id, RuleNumber=100, Protocol="tcp", RuleAction="allow", Egress=False,
+                                     CidrBlock="0.0.0.0/0", PortRange={"From": 443, "To": 443})
+    assert err(e) == "NetworkAclEntryAlreadyExists"
+    ec2.replace_network_acl_entry(NetworkAclId=acl_id, RuleNumber=100, Protocol="tcp", RuleAction="allow", Egress=False,
+                                  CidrBlock="0.0.0.0/0", PortRange={"From": 443, "To": 443})
+    entries = ec2.describe_network_acls(NetworkAclIds=[acl_id])["NetworkAcls"][0]["Entries"]
+    rule = next(e for e in entries if e["RuleNumber"] == 100)
+    assert (rule["Protocol"], rule["PortRange"]) == ("6", {"From": 443, "To": 443})
+    with pytest.raises(ClientError) as e:
+        ec2.delete_network_acl_entry(NetworkAclId=acl_id, RuleNumber=999, Egress=False)
+    assert err(e) == "InvalidNetworkAclEntry.NotFound"
+    ec2.delete_network_acl_entry(NetworkAclId=acl_id, RuleNumber=110, Egress=False)
+    # The subnet moves from the default ACL to the new one, and back.
+    default = ec2.describe_network_acls(Filters=[{"Name": "vpc-id", "Values": [vpc]}, {"Name": "default", "Values": ["true"]}])["NetworkAcls"][0]
+    assoc = next(a["NetworkAclAssociationId"] for a in default["Associations"] if a["SubnetId"] == subnet)
+    moved = ec2.replace_network_acl_association(AssociationId=assoc, NetworkAclId=acl_id)["NewAssociationId"]
+    assert ec2.describe_network_acls(Filters=[{"Name": "association.subnet-id", "Values": [subnet]}])["NetworkAcls"][0]["NetworkAclId"] == acl_id
+    with pytest.raises(ClientError) as e:
+        ec2.delete_network_acl(NetworkAclId=acl_id)
+    assert err(e) == "DependencyViolation"
+    ec2.replace_network_acl_association(AssociationId=moved, NetworkAclId=default["NetworkAclId"])
+    ec2.delete_network_acl(NetworkAclId=acl_id)
+    with pytest.raises(ClientError) as e:
+        ec2.delete_network_acl(NetworkAclId=default["NetworkAclId"])
+    assert err(e) == "OperationNotPermitted"
+    with pytest.raises(ClientError) as e:
+        ec2.describe_network_acls(NetworkAclIds=[acl_id])
+    assert err(e) == "InvalidNetworkAclID.NotFound"
+    ec2.delete_subnet(SubnetId=subnet)
+    ec2.delete_vpc(VpcId=vpc)

@@ -70,6 +70,7 @@ pub fn not_found(kind: Kind, id: &str) -> Ec2Error {
         Kind::NatGateway => ("NatGatewayNotFound", format!("NAT gateway {id} was not found")),
         Kind::Volume => ("InvalidVolume.NotFound", format!("The volume '{id}' does not exist.")),
         Kind::Snapshot => ("InvalidSnapshot.NotFound", format!("The snapshot '{id}' does not exist.")),
+        Kind::NetworkAcl => ("InvalidNetworkAclID.NotFound", format!("The network ACL '{id}' does not exist")),
         Kind::LaunchTemplate => ("InvalidLaunchTemplateId.NotFound", format!("The specified launch template, with template ID {id}, does not exist.")),
     };
     Ec2Error::NotFound { code, message }

@@ -18,6 +18,7 @@ mod images;
 mod instances;
 mod keypairs;
 mod network;
+mod network_acls;
 mod records;
 mod regions;
 mod security_groups;
@@ -406,6 +407,31 @@ impl ec2::Ec2 for Ec2 {
     async fn describe_instance_type_offerings(&self, ctx: &RequestContext, input: DescribeInstanceTypeOfferingsRequest) -> Out<DescribeInstanceTypeOfferingsResult> {
         let scope = self.begin(ctx, input.dry_run)?;
         Ok(DescribeInstanceTypeOfferingsResult { instance_type_offerings: Some(images::describe_offerings(&scope.region, input)?), next_token: None })
+    }
+    async fn create_network_acl(&self, ctx: &RequestContext, input: CreateNetworkAclRequest) -> Out<CreateNetworkAclResult> {
+        let scope = self.begin(ctx, input.dry_run)?;
+        let client_token = input.client_token.clone();
+        Ok(CreateNetworkAclResult { network_acl: Some(self.create_network_acl(&scope, input)?), client_token })
+    }
+    async fn delete_network_acl(&self, ctx: &RequestContext, input: DeleteNetworkAclRequest) -> Out<()> {
+        let scope = self.begin(ctx, input.dry_run)?;
+        Ok(self.delete_network_acl(&scope, &input.network_acl_id)?)
+    }
+    async fn create_network_acl_entry(&self, ctx: &RequestContext, input: CreateNetworkAclEntryRequest) -> Out<()> {
+        let scope = self.begin(ctx, input.dry_run)?;
+        Ok(self.create_network_acl_entry(&scope, input)?)
+    }
+    async fn replace_network_acl_entry(&self, ctx: &RequestContext, input: ReplaceNetworkAclEntryRequest) -> Out<()> {
+        let scope = self.begin(ctx, input.dry_run)?;
+        Ok(self.replace_network_acl_entry(&scope, input)?)
+    }
+    async fn delete_network_acl_entry(&self, ctx: &RequestContext, input: DeleteNetworkAclEntryRequest) -> Out<()> {
+        let scope = self.begin(ctx, input.dry_run)?;
+        Ok(self.delete_network_acl_entry(&scope, input)?)
+    }
+    async fn replace_network_acl_association(&self, ctx: &RequestContext, input: ReplaceNetworkAclAssociationRequest) -> Out<ReplaceNetworkAclAssociationResult> {
+        let scope = self.begin(ctx, input.dry_run)?;
+        Ok(ReplaceNetworkAclAssociationResult { new_association_id: Some(self.replace_network_acl_association(&scope, input)?) })
     }
     async fn create_snapshot(&self, ctx: &RequestContext, input: CreateSnapshotRequest) -> Out<Snapshot> {
         let scope = self.begin(ctx, input.dry_run)?;

@@ -28,6 +28,7 @@ pub enum Kind {
     LaunchTemplate,
     Volume,
     Snapshot,
+    NetworkAcl,
 }
 
 impl Kind {
@@ -48,6 +49,7 @@ impl Kind {
             "lt" => Kind::LaunchTemplate,
             "vol" => Kind::Volume,
             "snap" => Kind::Snapshot,
+            "acl" => Kind::NetworkAcl,
             _ => return None,
         })
     }
@@ -67,6 +69,7 @@ impl Kind {
             Kind::LaunchTemplate => "ec2.launch-templates",
             Kind::Volume => "ec2.volumes",
             Kind::Snapshot => "ec2.snapshots",
+            Kind::NetworkAcl => "ec2.network-acls",
         }
     }
 
@@ -86,6 +89,7 @@ impl Kind {
             Kind::LaunchTemplate => "launch-template",
             Kind::Volume => "volume",
             Kind::Snapshot => "snapshot",
+            Kind::NetworkAcl => "network-acl",
         }
     }
 }

@@ -67,7 +67,6 @@ pub fn from_specs(specs: &Option<Vec<TagSpecification>>, resource_type: &str) ->
 fn contained(tx: &(impl ReadTxn + ?Sized), scope: &Scope, id: &str) -> Result<Option<bool>> {
     let found = match id.split('-').next().unwrap_or("") {
         "sgr" => records::all::<records::SecurityGroupRecord>(tx, scope)?.iter().any(|g| g.ingress.iter().chain(&g.egress).any(|r| r.id == id)),
-        "acl" => records::all::<records::VpcRecord>(tx, scope)?.iter().any(|v| v.id.get(4..).is_some_and(|s| id.get(4..) == Some(s))),
         "eni" => records::all::<records::InstanceRecord>(tx, scope)?.iter().any(|i| i.eni_id == id),
         _ => return Ok(None),
     };
@@ -77,7 +76,6 @@ fn contained(tx: &(impl ReadTxn + ?Sized), scope: &Scope, id: &str) -> Result<Op
 fn contained_type(id: &str) -> &'static str {
     match id.split('-').next().unwrap_or("") {
         "sgr" => "security-group-rule",
-        "acl" => "network-acl",
         "eni" => "network-interface",
         _ => "",
     }

@@ -1,9 +1,9 @@
-//! EBS volumes (records: the data plane comes with the runtime issue) and the network ACLs
-//! every VPC has by default.
+//! EBS volumes (records: the data plane comes with the runtime issue) and their
+//! modifications.
 
 use crate::error::{not_found, Ec2Error, Result};
 use crate::filters::{one, Filters};
-use crate::records::{self, InstanceRecord, Kind, Resource, SubnetRecord, VpcRecord};
+use crate::records::{self, InstanceRecord, Kind, Resource};
 use crate::{regions, tags, Ec2};
 use nubo_core::ids::resource_id;
 use nubo_core::{Scope, Timestamp};
@@ -304,54 +304,5 @@ impl Ec2 {
             }
         })?;
         Ok(selected.iter().filter_map(|(v, _)| v.modification.as_ref().map(|m| m.out(&v.id, now))).collect())
-    }
-
-    /// The default network ACL of every VPC: all traffic allowed both ways (rule 100), and
-    /// the catch-all deny (rule 32767), associated with every subnet of the VPC.
-    pub(crate) fn describe_network_acls(&self, scope: &Scope, input: DescribeNetworkAclsRequest) -> Result<Vec<NetworkAcl>> {
-        let filters = Filters::new(input.filters)?;
-        let (vpcs, subnets) = self.read(|tx| Ok((records::all::<VpcRecord>(tx, scope)?, records::all::<SubnetRecord>(tx, scope)?)))?;
-        let mut out = Vec::new();
-        for vpc in &vpcs {
-            let id = format!("acl-{}", &vpc.id[4..]);
-            if input.network_acl_ids.as_ref().is_some_and(|ids| !ids.contains(&id)) {
-                continue;
-            }
-            let members: Vec<&SubnetRecord> = subnets.iter().filter(|s| s.vpc_id == vpc.id).collect();
-            let ok = filters.matches(&[], |name| match name {
-                "network-acl-id" => one(&id),
-                "vpc-id" => one(&vpc.id),
-                "default" => one("true"),
-                "association.subnet-id" => Some(members.iter().map(|s| s.id.clone()).collect()),
-                "owner-id" => one(&scope.account),
-                _ => None,
-            })?;
-            if !ok {
-                continue;
-            }
-            let entry = |egress: bool, number: i32, action: &str| NetworkAclEntry {
-                cidr_block: Some("0.0.0.0/0".into()),
-                egress: Some(egress),
-                protocol: Some("-1".into()),
-                rule_action: Some(action.into()),
-                rule_number: Some(number),
-                ..Default::default()
-            };
-            out.push(NetworkAcl {
-                associations: Some(
-                    members
-                        .iter()
-                        .map(|s| NetworkAclAssociation { network_acl_association_id: Some(format!("aclassoc-{}", &s.id[7..])), network_acl_id: Some(id.clone()), subnet_id: Some(s.id.clone()) })
-                        .collect(),
-                ),
-                entries: Some(vec![entry(true, 100, "allow"), entry(true, 32767, "deny"), entry(false, 100, "allow"), entry(false, 32767, "deny")]),
-                is_default: Some(true),
-                network_acl_id: Some(id),
-                tags: None,
-                vpc_id: Some(vpc.id.clone()),
-                owner_id: Some(scope.account.clone()),
-            });
-        }
-        Ok(out)
     }
 }

@@ -2024,6 +2024,117 @@ impl IntoValue for CreateNatGatewayResult {
     }
 }
 
+/// The `CreateNetworkAclEntryRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateNetworkAclEntryRequest {
+    pub dry_run: ::std::option::Option<bool>,
+    pub network_acl_id: ::std::string::String,
+    pub rule_number: i32,
+    pub protocol: ::std::string::String,
+    pub rule_action: ::std::string::String,
+    pub egress: bool,
+    pub cidr_block: ::std::option::Option<::std::string::String>,
+    pub ipv6_cidr_block: ::std::option::Option<::std::string::String>,
+    pub icmp_type_code: ::std::option::Option<IcmpTypeCode>,
+    pub port_range: ::std::option::Option<PortRange>,
+}
+
+impl FromValue for CreateNetworkAclEntryRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CreateNetworkAclEntryRequest {
+            dry_run: r.optional("DryRun")?,
+            network_acl_id: r.required("NetworkAclId")?,
+            rule_number: r.required("RuleNumber")?,
+            protocol: r.required("Protocol")?,
+            rule_action: r.required("RuleAction")?,
+            egress: r.required("Egress")?,
+            cidr_block: r.optional("CidrBlock")?,
+            ipv6_cidr_block: r.optional("Ipv6CidrBlock")?,
+            icmp_type_code: r.optional("IcmpTypeCode")?,
+            port_range: r.optional("PortRange")?,
+        })
+    }
+}
+
+impl IntoValue for CreateNetworkAclEntryRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("DryRun", self.dry_run);
+        w.member("NetworkAclId", self.network_acl_id);
+        w.member("RuleNumber", self.rule_number);
+        w.member("Protocol", self.protocol);
+        w.member("RuleAction", self.rule_action);
+        w.member("Egress", self.egress);
+        w.optional("CidrBlock", self.cidr_block);
+        w.optional("Ipv6CidrBlock", self.ipv6_cidr_block);
+        w.optional("IcmpTypeCode", self.icmp_type_code);
+        w.optional("PortRange", self.port_range);
+        w.finish()
+    }
+}
+
+/// The `CreateNetworkAclRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateNetworkAclRequest {
+    pub tag_specifications: ::std::option::Option<::std::vec::Vec<TagSpecification>>,
+    pub client_token: ::std::option::Option<::std::string::String>,
+    pub dry_run: ::std::option::Option<bool>,
+    pub vpc_id: ::std::string::String,
+}
+
+impl FromValue for CreateNetworkAclRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CreateNetworkAclRequest {
+            tag_specifications: r.optional("TagSpecifications")?,
+            client_token: r.optional("ClientToken")?,
+            dry_run: r.optional("DryRun")?,
+            vpc_id: r.required("VpcId")?,
+        })
+    }
+}
+
+impl IntoValue for CreateNetworkAclRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("TagSpecifications", self.tag_specifications);
+        w.optional("ClientToken", self.client_token);
+        w.optional("DryRun", self.dry_run);
+        w.member("VpcId", self.vpc_id);
+        w.finish()
+    }
+}
+
+/// The `CreateNetworkAclResult` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateNetworkAclResult {
+    pub network_acl: ::std::option::Option<NetworkAcl>,
+    pub client_token: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for CreateNetworkAclResult {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CreateNetworkAclResult {
+            network_acl: r.optional("NetworkAcl")?,
+            client_token: r.optional("ClientToken")?,
+        })
+    }
+}
+
+impl IntoValue for CreateNetworkAclResult {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("NetworkAcl", self.network_acl);
+        w.optional("ClientToken", self.client_token);
+        w.finish()
+    }
+}
+
 /// The `CreateRouteRequest` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CreateRouteRequest {
@@ -2815,6 +2926,66 @@ impl IntoValue for DeleteNatGatewayResult {
         #[allow(unused_mut)]
         let mut w = StructWriter::new();
         w.optional("NatGatewayId", self.nat_gateway_id);
+        w.finish()
+    }
+}
+
+/// The `DeleteNetworkAclEntryRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteNetworkAclEntryRequest {
+    pub dry_run: ::std::option::Option<bool>,
+    pub network_acl_id: ::std::string::String,
+    pub rule_number: i32,
+    pub egress: bool,
+}
+
+impl FromValue for DeleteNetworkAclEntryRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeleteNetworkAclEntryRequest {
+            dry_run: r.optional("DryRun")?,
+            network_acl_id: r.required("NetworkAclId")?,
+            rule_number: r.required("RuleNumber")?,
+            egress: r.required("Egress")?,
+        })
+    }
+}
+
+impl IntoValue for DeleteNetworkAclEntryRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("DryRun", self.dry_run);
+        w.member("NetworkAclId", self.network_acl_id);
+        w.member("RuleNumber", self.rule_number);
+        w.member("Egress", self.egress);
+        w.finish()
+    }
+}
+
+/// The `DeleteNetworkAclRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteNetworkAclRequest {
+    pub dry_run: ::std::option::Option<bool>,
+    pub network_acl_id: ::std::string::String,
+}
+
+impl FromValue for DeleteNetworkAclRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeleteNetworkAclRequest {
+            dry_run: r.optional("DryRun")?,
+            network_acl_id: r.required("NetworkAclId")?,
+        })
+    }
+}
+
+impl IntoValue for DeleteNetworkAclRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("DryRun", self.dry_run);
+        w.member("NetworkAclId", self.network_acl_id);
         w.finish()
     }
 }
@@ -12551,6 +12722,111 @@ impl IntoValue for ReleaseAddressRequest {
     }
 }
 
+/// The `ReplaceNetworkAclAssociationRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReplaceNetworkAclAssociationRequest {
+    pub dry_run: ::std::option::Option<bool>,
+    pub association_id: ::std::string::String,
+    pub network_acl_id: ::std::string::String,
+}
+
+impl FromValue for ReplaceNetworkAclAssociationRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ReplaceNetworkAclAssociationRequest {
+            dry_run: r.optional("DryRun")?,
+            association_id: r.required("AssociationId")?,
+            network_acl_id: r.required("NetworkAclId")?,
+        })
+    }
+}
+
+impl IntoValue for ReplaceNetworkAclAssociationRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("DryRun", self.dry_run);
+        w.member("AssociationId", self.association_id);
+        w.member("NetworkAclId", self.network_acl_id);
+        w.finish()
+    }
+}
+
+/// The `ReplaceNetworkAclAssociationResult` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReplaceNetworkAclAssociationResult {
+    pub new_association_id: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for ReplaceNetworkAclAssociationResult {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ReplaceNetworkAclAssociationResult {
+            new_association_id: r.optional("NewAssociationId")?,
+        })
+    }
+}
+
+impl IntoValue for ReplaceNetworkAclAssociationResult {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("NewAssociationId", self.new_association_id);
+        w.finish()
+    }
+}
+
+/// The `ReplaceNetworkAclEntryRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReplaceNetworkAclEntryRequest {
+    pub dry_run: ::std::option::Option<bool>,
+    pub network_acl_id: ::std::string::String,
+    pub rule_number: i32,
+    pub protocol: ::std::string::String,
+    pub rule_action: ::std::string::String,
+    pub egress: bool,
+    pub cidr_block: ::std::option::Option<::std::string::String>,
+    pub ipv6_cidr_block: ::std::option::Option<::std::string::String>,
+    pub icmp_type_code: ::std::option::Option<IcmpTypeCode>,
+    pub port_range: ::std::option::Option<PortRange>,
+}
+
+impl FromValue for ReplaceNetworkAclEntryRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ReplaceNetworkAclEntryRequest {
+            dry_run: r.optional("DryRun")?,
+            network_acl_id: r.required("NetworkAclId")?,
+            rule_number: r.required("RuleNumber")?,
+            protocol: r.required("Protocol")?,
+            rule_action: r.required("RuleAction")?,
+            egress: r.required("Egress")?,
+            cidr_block: r.optional("CidrBlock")?,
+            ipv6_cidr_block: r.optional("Ipv6CidrBlock")?,
+            icmp_type_code: r.optional("IcmpTypeCode")?,
+            port_range: r.optional("PortRange")?,
+        })
+    }
+}
+
+impl IntoValue for ReplaceNetworkAclEntryRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("DryRun", self.dry_run);
+        w.member("NetworkAclId", self.network_acl_id);
+        w.member("RuleNumber", self.rule_number);
+        w.member("Protocol", self.protocol);
+        w.member("RuleAction", self.rule_action);
+        w.member("Egress", self.egress);
+        w.optional("CidrBlock", self.cidr_block);
+        w.optional("Ipv6CidrBlock", self.ipv6_cidr_block);
+        w.optional("IcmpTypeCode", self.icmp_type_code);
+        w.optional("PortRange", self.port_range);
+        w.finish()
+    }
+}
+
 /// The `RequestLaunchTemplateData` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RequestLaunchTemplateData {
@@ -15334,6 +15610,36 @@ pub trait Ec2: Send + Sync + 'static {
         async { Err(AwsError::not_implemented("ec2", "DescribeInstanceTypeOfferings")) }
     }
 
+    fn create_network_acl(&self, ctx: &RequestContext, input: CreateNetworkAclRequest) -> impl ::std::future::Future<Output = ::std::result::Result<CreateNetworkAclResult, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("ec2", "CreateNetworkAcl")) }
+    }
+
+    fn delete_network_acl(&self, ctx: &RequestContext, input: DeleteNetworkAclRequest) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("ec2", "DeleteNetworkAcl")) }
+    }
+
+    fn create_network_acl_entry(&self, ctx: &RequestContext, input: CreateNetworkAclEntryRequest) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("ec2", "CreateNetworkAclEntry")) }
+    }
+
+    fn replace_network_acl_entry(&self, ctx: &RequestContext, input: ReplaceNetworkAclEntryRequest) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("ec2", "ReplaceNetworkAclEntry")) }
+    }
+
+    fn delete_network_acl_entry(&self, ctx: &RequestContext, input: DeleteNetworkAclEntryRequest) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("ec2", "DeleteNetworkAclEntry")) }
+    }
+
+    fn replace_network_acl_association(&self, ctx: &RequestContext, input: ReplaceNetworkAclAssociationRequest) -> impl ::std::future::Future<Output = ::std::result::Result<ReplaceNetworkAclAssociationResult, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("ec2", "ReplaceNetworkAclAssociation")) }
+    }
+
     /// The AWS error for input that does not fit the operation's shapes.
     fn invalid_input(&self, e: ShapeError) -> AwsError {
         crate::handler::validation_error(e)
@@ -15382,7 +15688,7 @@ impl<S: Ec2> Handler for Service<S> {
     }
 
     fn implements(&self, operation: &str) -> bool {
-        matches!(operation, "DescribeRegions" | "DescribeAvailabilityZones" | "DescribeAccountAttributes" | "DescribeVpcs" | "CreateVpc" | "DeleteVpc" | "ModifyVpcAttribute" | "DescribeVpcAttribute" | "DescribeSubnets" | "CreateSubnet" | "DeleteSubnet" | "ModifySubnetAttribute" | "CreateInternetGateway" | "DeleteInternetGateway" | "AttachInternetGateway" | "DetachInternetGateway" | "DescribeInternetGateways" | "CreateRouteTable" | "DeleteRouteTable" | "DescribeRouteTables" | "CreateRoute" | "DeleteRoute" | "AssociateRouteTable" | "DisassociateRouteTable" | "CreateSecurityGroup" | "DeleteSecurityGroup" | "DescribeSecurityGroups" | "DescribeSecurityGroupRules" | "AuthorizeSecurityGroupIngress" | "AuthorizeSecurityGroupEgress" | "RevokeSecurityGroupIngress" | "RevokeSecurityGroupEgress" | "CreateKeyPair" | "ImportKeyPair" | "DescribeKeyPairs" | "DeleteKeyPair" | "DescribeImages" | "DescribeInstanceTypes" | "RunInstances" | "DescribeInstances" | "DescribeInstanceStatus" | "StartInstances" | "StopInstances" | "RebootInstances" | "TerminateInstances" | "CreateTags" | "DeleteTags" | "DescribeTags" | "AllocateAddress" | "AssociateAddress" | "DisassociateAddress" | "ReleaseAddress" | "DescribeAddresses" | "CreateNatGateway" | "DeleteNatGateway" | "DescribeNatGateways" | "CreateLaunchTemplate" | "CreateLaunchTemplateVersion" | "DescribeLaunchTemplates" | "DescribeLaunchTemplateVersions" | "ModifyLaunchTemplate" | "DeleteLaunchTemplate" | "DescribeInstanceAttribute" | "ModifyInstanceAttribute" | "GetConsoleOutput" | "DescribeNetworkAcls" | "DescribeVolumes" | "CreateVolume" | "AttachVolume" | "DetachVolume" | "DeleteVolume" | "DescribeInstanceCreditSpecifications" | "GetInstanceUefiData" | "DescribeNetworkInterfaces" | "CreateImage" | "RegisterImage" | "CopyImage" | "DeregisterImage" | "ModifyImageAttribute" | "DescribeImageAttribute" | "CreateSnapshot" | "DescribeSnapshots" | "DeleteSnapshot" | "CopySnapshot" | "ModifyVolume" | "DescribeVolumesModifications" | "DescribeInstanceTypeOfferings")
+        matches!(operation, "DescribeRegions" | "DescribeAvailabilityZones" | "DescribeAccountAttributes" | "DescribeVpcs" | "CreateVpc" | "DeleteVpc" | "ModifyVpcAttribute" | "DescribeVpcAttribute" | "DescribeSubnets" | "CreateSubnet" | "DeleteSubnet" | "ModifySubnetAttribute" | "CreateInternetGateway" | "DeleteInternetGateway" | "AttachInternetGateway" | "DetachInternetGateway" | "DescribeInternetGateways" | "CreateRouteTable" | "DeleteRouteTable" | "DescribeRouteTables" | "CreateRoute" | "DeleteRoute" | "AssociateRouteTable" | "DisassociateRouteTable" | "CreateSecurityGroup" | "DeleteSecurityGroup" | "DescribeSecurityGroups" | "DescribeSecurityGroupRules" | "AuthorizeSecurityGroupIngress" | "AuthorizeSecurityGroupEgress" | "RevokeSecurityGroupIngress" | "RevokeSecurityGroupEgress" | "CreateKeyPair" | "ImportKeyPair" | "DescribeKeyPairs" | "DeleteKeyPair" | "DescribeImages" | "DescribeInstanceTypes" | "RunInstances" | "DescribeInstances" | "DescribeInstanceStatus" | "StartInstances" | "StopInstances" | "RebootInstances" | "TerminateInstances" | "CreateTags" | "DeleteTags" | "DescribeTags" | "AllocateAddress" | "AssociateAddress" | "DisassociateAddress" | "ReleaseAddress" | "DescribeAddresses" | "CreateNatGateway" | "DeleteNatGateway" | "DescribeNatGateways" | "CreateLaunchTemplate" | "CreateLaunchTemplateVersion" | "DescribeLaunchTemplates" | "DescribeLaunchTemplateVersions" | "ModifyLaunchTemplate" | "DeleteLaunchTemplate" | "DescribeInstanceAttribute" | "ModifyInstanceAttribute" | "GetConsoleOutput" | "DescribeNetworkAcls" | "DescribeVolumes" | "CreateVolume" | "AttachVolume" | "DetachVolume" | "DeleteVolume" | "DescribeInstanceCreditSpecifications" | "GetInstanceUefiData" | "DescribeNetworkInterfaces" | "CreateImage" | "RegisterImage" | "CopyImage" | "DeregisterImage" | "ModifyImageAttribute" | "DescribeImageAttribute" | "CreateSnapshot" | "DescribeSnapshots" | "DeleteSnapshot" | "CopySnapshot" | "ModifyVolume" | "DescribeVolumesModifications" | "DescribeInstanceTypeOfferings" | "CreateNetworkAcl" | "DeleteNetworkAcl" | "CreateNetworkAclEntry" | "ReplaceNetworkAclEntry" | "DeleteNetworkAclEntry" | "ReplaceNetworkAclAssociation")
     }
 
     fn http<'a>(&'a self, req: &'a HttpRequest<'a>) -> ::std::option::Option<HttpFuture<'a>> {
@@ -15755,6 +16061,30 @@ impl<S: Ec2> Handler for Service<S> {
                 "DescribeInstanceTypeOfferings" => {
                     let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
                     Ok(self.0.describe_instance_type_offerings(ctx, input).await?.into_value())
+                }
+                "CreateNetworkAcl" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.create_network_acl(ctx, input).await?.into_value())
+                }
+                "DeleteNetworkAcl" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.delete_network_acl(ctx, input).await?.into_value())
+                }
+                "CreateNetworkAclEntry" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.create_network_acl_entry(ctx, input).await?.into_value())
+                }
+                "ReplaceNetworkAclEntry" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.replace_network_acl_entry(ctx, input).await?.into_value())
+                }
+                "DeleteNetworkAclEntry" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.delete_network_acl_entry(ctx, input).await?.into_value())
+                }
+                "ReplaceNetworkAclAssociation" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.replace_network_acl_association(ctx, input).await?.into_value())
                 }
                 other => Err(AwsError::not_implemented("ec2", other)),
             }
