@@ -311,3 +311,74 @@ def test_composite_alarms_follow_their_children():
         assert (second["AlarmName"], second["OldStateValue"], second["NewStateValue"]) == ("both-down", "OK", "ALARM")
     finally:
         n.stop()
+
+
+def test_metric_math_in_get_metric_data(boto):
+    cw = boto("cloudwatch")
+    namespace = ns()
+    t0 = minute(-6)
+    data = []
+    for i in range(5):
+        at = t0 + datetime.timedelta(minutes=i)
+        data.append({"MetricName": "Requests", "Timestamp": at, "Value": 100.0})
+        if i != 2:  # a gap in the errors
+            data.append({"MetricName": "Errors", "Timestamp": at, "Value": float(i * 5)})
+    cw.put_metric_data(Namespace=namespace, MetricData=data)
+
+    def stat(id_, name):
+        return {"Id": id_, "ReturnData": False, "MetricStat": {"Metric": {"Namespace": namespace, "MetricName": name}, "Period": 60, "Stat": "Sum"}}
+
+    out = cw.get_metric_data(StartTime=t0, EndTime=t0 + datetime.timedelta(minutes=5), ScanBy="TimestampAscending", MetricDataQueries=[
+        stat("req", "Requests"), stat("err", "Errors"),
+        {"Id": "rate", "Expression": "100 * FILL(err, 0) / req", "Label": "Error rate"},
+        {"Id": "total", "Expression": "SUM(METRICS())"},
+        {"Id": "high", "Expression": "IF(rate > 10, rate)"},
+    ])["MetricDataResults"]
+    by_id = {r["Id"]: r for r in out}
+    assert by_id["rate"]["Label"] == "Error rate" and by_id["rate"]["Values"] == [0.0, 5.0, 0.0, 15.0, 20.0]
+    assert by_id["total"]["Values"] == [100.0, 105.0, 100.0, 115.0, 120.0]
+    assert by_id["high"]["Values"] == [15.0, 20.0]
+    assert "req" not in by_id  # ReturnData false
+    with pytest.raises(ClientError) as e:
+        cw.get_metric_data(StartTime=t0, EndTime=t0 + datetime.timedelta(minutes=5), MetricDataQueries=[
+            stat("a", "Requests"), {"Id": "b", "Expression": "a +"}])
+    assert e.value.response["Error"]["Code"] == "InvalidParameterValue"
+    with pytest.raises(ClientError) as e:
+        cw.get_metric_data(StartTime=t0, EndTime=t0 + datetime.timedelta(minutes=5), MetricDataQueries=[
+            {"Id": "x", "Expression": "y * 2"}, {"Id": "y", "Expression": "x * 2"}])
+    assert "Circular" in e.value.response["Error"]["Message"]
+
+
+def test_metric_math_alarm():
+    import boto3
+    from conftest import Nubo
+
+    n = Nubo()
+    try:
+        kw = dict(endpoint_url=n.endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+        cw, sns, sqs = boto3.client("cloudwatch", **kw), boto3.client("sns", **kw), boto3.client("sqs", **kw)
+        topic = sns.create_topic(Name="errors")["TopicArn"]
+        queue = sqs.create_queue(QueueName="errors-inbox")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
+        stat = lambda i, name: {"Id": i, "ReturnData": False, "MetricStat": {"Metric": {"Namespace": "Seed/Web", "MetricName": name}, "Period": 60, "Stat": "Sum"}}  # noqa: E731
+        metrics = [stat("err", "Errors"), stat("req", "Requests"), {"Id": "rate", "Expression": "100 * err / req", "Label": "Error %", "ReturnData": True}]
+        with pytest.raises(ClientError) as e:
+            cw.put_metric_alarm(AlarmName="x", EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="GreaterThanThreshold",
+                                Metrics=[{**m, "ReturnData": True} for m in metrics])
+        assert e.value.response["Error"]["Message"] == "Exactly one element of the metrics list should return data."
+        cw.put_metric_alarm(AlarmName="error-rate", EvaluationPeriods=1, Threshold=10.0, ComparisonOperator="GreaterThanThreshold",
+                            Metrics=metrics, AlarmActions=[topic])
+        described = cw.describe_alarms(AlarmNames=["error-rate"])["MetricAlarms"][0]
+        assert [m["Id"] for m in described["Metrics"]] == ["err", "req", "rate"] and "MetricName" not in described
+        now = datetime.datetime.fromisoformat(json.loads(n.http("GET", "/_nubo/clock")[2])["now"].replace("Z", "+00:00"))
+        cw.put_metric_data(Namespace="Seed/Web", MetricData=[{"MetricName": "Requests", "Value": 200.0, "Timestamp": now},
+                                                              {"MetricName": "Errors", "Value": 50.0, "Timestamp": now}])
+        assert n.http("POST", "/_nubo/clock", b'{"advance": "60s"}')[0] == 200
+        got = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=20).get("Messages", [])
+        assert got, "no alarm notification arrived"
+        message = json.loads(got[0]["Body"])
+        assert message["NewStateValue"] == "ALARM" and message["NewStateReason"].startswith("Threshold Crossed: 1 out of the last 1 datapoints [25.0")
+        assert [m["Id"] for m in message["Trigger"]["Metrics"]] == ["err", "req", "rate"]
+    finally:
+        n.stop()

@@ -76,6 +76,9 @@ pub struct AlarmRecord {
     /// A composite alarm's AlarmRule (its metric fields are then unused).
     #[serde(default)]
     pub rule: Option<String>,
+    /// A metric math alarm's queries (its metric fields are then unused).
+    #[serde(default)]
+    pub metrics: Option<Vec<crate::queries::Query>>,
 }
 
 impl AlarmRecord {
@@ -111,6 +114,7 @@ impl AlarmRecord {
             configuration_updated: Timestamp::from_millis(0),
             tags: Vec::new(),
             rule: None,
+            metrics: None,
         }
     }
 }
@@ -294,7 +298,27 @@ pub fn notification(a: &AlarmRecord, old: &str, now: Timestamp) -> String {
         "OKActions": a.ok_actions,
         "AlarmActions": a.alarm_actions,
         "InsufficientDataActions": a.insufficient_actions,
-        "Trigger": {
+        "Trigger": if let Some(queries) = &a.metrics {
+            json!({
+                "Metrics": queries.iter().map(|q| json!({
+                    "Id": q.id,
+                    "Expression": q.expression,
+                    "Label": q.label,
+                    "ReturnData": q.return_data,
+                    "MetricStat": q.stat.as_ref().map(|s| json!({
+                        "Metric": {"Namespace": s.namespace, "MetricName": s.metric_name, "Dimensions": s.dimensions.iter().map(|(n, v)| json!({"value": v, "name": n})).collect::<Vec<_>>()},
+                        "Period": s.period, "Stat": s.stat, "Unit": s.unit,
+                    })),
+                })).collect::<Vec<_>>(),
+                "Period": a.period,
+                "EvaluationPeriods": a.evaluation_periods,
+                "DatapointsToAlarm": a.datapoints_to_alarm,
+                "ComparisonOperator": a.comparison,
+                "Threshold": a.threshold,
+                "TreatMissingData": a.treat_missing,
+                "EvaluateLowSampleCountPercentile": "",
+            })
+        } else { json!({
             "MetricName": a.metric_name,
             "Namespace": a.namespace,
             "StatisticType": if a.extended { "ExtendedStatistic" } else { "Statistic" },
@@ -309,12 +333,13 @@ pub fn notification(a: &AlarmRecord, old: &str, now: Timestamp) -> String {
             "Threshold": a.threshold,
             "TreatMissingData": a.treat_missing,
             "EvaluateLowSampleCountPercentile": "",
-        }
+        })}
     })
     .to_string()
 }
 
 pub fn alarm_out(a: &AlarmRecord) -> MetricAlarm {
+    let math = a.metrics.is_none();
     MetricAlarm {
         alarm_name: Some(a.name.clone()),
         alarm_arn: Some(a.arn.clone()),
@@ -329,18 +354,20 @@ pub fn alarm_out(a: &AlarmRecord) -> MetricAlarm {
         state_reason_data: a.state_reason_data.clone(),
         state_updated_timestamp: Some(a.state_updated),
         state_transitioned_timestamp: Some(a.state_updated),
-        metric_name: Some(a.metric_name.clone()),
-        namespace: Some(a.namespace.clone()),
-        statistic: (!a.extended).then(|| a.statistic.clone()),
-        extended_statistic: a.extended.then(|| a.statistic.clone()),
-        dimensions: Some(a.dimensions.iter().map(|(n, v)| Dimension { name: n.clone(), value: v.clone() }).collect()),
-        period: Some(a.period),
+        // A math alarm describes its Metrics instead of one metric.
+        metric_name: math.then(|| a.metric_name.clone()),
+        namespace: math.then(|| a.namespace.clone()),
+        statistic: (math && !a.extended).then(|| a.statistic.clone()),
+        extended_statistic: (math && a.extended).then(|| a.statistic.clone()),
+        dimensions: math.then(|| a.dimensions.iter().map(|(n, v)| Dimension { name: n.clone(), value: v.clone() }).collect()),
+        period: math.then_some(a.period),
         unit: a.unit.clone(),
         evaluation_periods: Some(a.evaluation_periods),
         datapoints_to_alarm: a.datapoints_given.then_some(a.datapoints_to_alarm),
         threshold: Some(a.threshold),
         comparison_operator: Some(a.comparison.clone()),
         treat_missing_data: Some(a.treat_missing.clone()),
+        metrics: a.metrics.as_ref().map(|qs| qs.iter().map(|q| q.to_wire()).collect()),
         ..Default::default()
     }
 }
@@ -348,12 +375,36 @@ pub fn alarm_out(a: &AlarmRecord) -> MetricAlarm {
 impl CloudWatch {
     pub(crate) fn put_metric_alarm(&self, scope: &Scope, input: PutMetricAlarmInput) -> Result<()> {
         let missing = |p: &str| CwError::MissingParameter(format!("The parameter {p} is required."));
-        if input.metrics.is_some() {
-            return Err(CwError::InvalidParameterValue("Metric math alarms are not supported by nubo yet.".into()));
-        }
-        let namespace = input.namespace.clone().ok_or_else(|| missing("Namespace"))?;
-        let metric_name = input.metric_name.clone().ok_or_else(|| missing("MetricName"))?;
-        let period = input.period.ok_or_else(|| missing("Period"))?;
+        // A metric math alarm watches the one query of its Metrics that returns data.
+        let metrics = match &input.metrics {
+            None => None,
+            Some(list) => {
+                if input.namespace.is_some() || input.metric_name.is_some() || input.statistic.is_some() || input.extended_statistic.is_some() || input.dimensions.is_some() || input.period.is_some() {
+                    return Err(CwError::InvalidParameterCombination(
+                        "The parameters MetricName, Namespace, Statistic, ExtendedStatistic, Dimensions and Period cannot be specified with Metrics.".into(),
+                    ));
+                }
+                let queries = list.iter().cloned().map(crate::queries::Query::from_wire).collect::<Result<Vec<_>>>()?;
+                crate::queries::check_all(&queries)?;
+                if queries.iter().filter(|q| q.return_data).count() != 1 {
+                    return Err(CwError::InvalidParameterValue("Exactly one element of the metrics list should return data.".into()));
+                }
+                Some(queries)
+            }
+        };
+        let math_period = metrics.as_ref().map(|qs| qs.iter().find(|q| q.return_data).map(|q| q.period(qs)).unwrap_or(60));
+        let namespace = match &metrics {
+            Some(_) => String::new(),
+            None => input.namespace.clone().ok_or_else(|| missing("Namespace"))?,
+        };
+        let metric_name = match &metrics {
+            Some(_) => String::new(),
+            None => input.metric_name.clone().ok_or_else(|| missing("MetricName"))?,
+        };
+        let period = match math_period {
+            Some(p) => p,
+            None => input.period.ok_or_else(|| missing("Period"))?,
+        };
         let evaluation_periods = input.evaluation_periods.ok_or_else(|| missing("EvaluationPeriods"))?;
         let threshold = input.threshold.ok_or_else(|| missing("Threshold"))?;
         let comparison = input.comparison_operator.clone().ok_or_else(|| missing("ComparisonOperator"))?;
@@ -361,6 +412,7 @@ impl CloudWatch {
             return Err(CwError::InvalidParameterValue(format!("The value {comparison} for parameter ComparisonOperator is invalid.")));
         }
         let (statistic, extended) = match (input.statistic.clone(), input.extended_statistic.clone()) {
+            _ if metrics.is_some() => (String::new(), false),
             (Some(s), None) if ["SampleCount", "Average", "Sum", "Minimum", "Maximum"].contains(&s.as_str()) => (s, false),
             (Some(s), None) => return Err(CwError::InvalidParameterValue(format!("The value {s} for parameter Statistic is invalid."))),
             (None, Some(e)) if crate::statistics::parse_percentile(&e).is_some() => (e, true),
@@ -432,6 +484,7 @@ impl CloudWatch {
                 },
                 name: name.clone(),
                 rule: None,
+                metrics: metrics.clone(),
             };
             put_json(tx, ALARMS, &key, &record)?;
             let summary = if existing.is_some() { format!("Alarm \"{name}\" updated") } else { format!("Alarm \"{name}\" created") };
@@ -442,6 +495,7 @@ impl CloudWatch {
         Ok(())
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn history(&self, tx: &mut dyn nubo_store::WriteTxn, scope: &Scope, name: &str, at: Timestamp, kind: &str, summary: &str, data: &str) -> Result<()> {
         let key = nubo_store::key::key(&[&scope.account, &scope.region, &format!("{:016x}", at.as_millis()), &nubo_core::ids::uuid()]);
         let item = HistoryRecord { alarm_name: name.to_string(), timestamp: at, item_type: kind.to_string(), summary: summary.to_string(), data: data.to_string() };
@@ -573,8 +627,16 @@ impl CloudWatch {
         let period_ms = i64::from(a.period) * 1000;
         let end = now.as_millis() - now.as_millis().rem_euclid(period_ms);
         let start = end - period_ms * i64::from(a.evaluation_periods);
-        let metric = identity(&a.namespace, &a.metric_name, &a.dimensions);
-        let mut buckets = self.period_stats(&scope, &metric, Timestamp::from_millis(start), Timestamp::from_millis(end), a.period, a.unit.as_deref(), &a.statistic)?;
+        let mut buckets = match &a.metrics {
+            Some(queries) => {
+                let returned = self.evaluate_queries(&scope, queries, Timestamp::from_millis(start), Timestamp::from_millis(end))?;
+                returned.into_iter().next().map(|r| r.points).unwrap_or_default()
+            }
+            None => {
+                let metric = identity(&a.namespace, &a.metric_name, &a.dimensions);
+                self.period_stats(&scope, &metric, Timestamp::from_millis(start), Timestamp::from_millis(end), a.period, a.unit.as_deref(), &a.statistic)?
+            }
+        };
         Ok((0..a.evaluation_periods)
             .map(|i| {
                 let slot = end - period_ms * i64::from(i + 1);
@@ -658,6 +720,8 @@ mod tests {
             state_updated: Timestamp::from_secs(0),
             configuration_updated: Timestamp::from_secs(0),
             tags: Vec::new(),
+            rule: None,
+            metrics: None,
         }
     }
 

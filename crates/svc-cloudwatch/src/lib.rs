@@ -1,14 +1,17 @@
 //! Amazon CloudWatch: metrics ([`metrics`]: `PutMetricData`, `ListMetrics`;
-//! [`statistics`]: `GetMetricStatistics`, `GetMetricData` with `MetricStat` queries) and
-//! metric alarms ([`alarms`]: configuration, state machine, history, SNS actions, and the
-//! evaluator that runs on the clock). Dashboards, composite alarms, metric math and Logs
-//! arrive with the rest of the CloudWatch issue.
+//! [`statistics`]: `GetMetricStatistics`, `GetMetricData`), metric data queries and
+//! metric math ([`queries`] evaluates `MetricStat`s and expressions, [`math`] is the
+//! expression language), metric alarms ([`alarms`]: configuration, state machine,
+//! history, SNS actions, and the evaluator that runs on the clock), composite alarms
+//! ([`composite`]: rules over other alarms' states) and dashboards ([`dashboards`]).
 
 pub mod alarms;
 mod composite;
 mod dashboards;
 mod error;
+mod math;
 mod metrics;
+mod queries;
 mod statistics;
 
 use error::CwError;

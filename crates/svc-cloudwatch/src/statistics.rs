@@ -85,7 +85,7 @@ fn percentile(values: &mut [(f64, f64)], p: f64) -> Option<f64> {
     values.last().map(|(v, _)| *v)
 }
 
-fn check_period(period: i32) -> Result<()> {
+pub(crate) fn check_period(period: i32) -> Result<()> {
     let ok = matches!(period, 1 | 5 | 10 | 20 | 30) || (period >= 60 && period % 60 == 0);
     if ok {
         Ok(())
@@ -197,37 +197,25 @@ impl CloudWatch {
             return Err(CwError::InvalidParameterValue("The collection MetricDataQueries must have between 1 and 500 members.".into()));
         }
         let ascending = input.scan_by.as_deref() == Some("TimestampAscending");
-        let mut results = Vec::new();
-        for q in input.metric_data_queries {
-            if q.expression.is_some() {
-                return Err(CwError::InvalidParameterValue(format!("Metric math expressions are not supported by nubo yet (query {}).", q.id)));
-            }
-            let stat = q.metric_stat.ok_or_else(|| CwError::InvalidParameterValue(format!("The query {} must have a MetricStat or an Expression.", q.id)))?;
-            check_period(stat.period)?;
-            let is_known = ["SampleCount", "Average", "Sum", "Minimum", "Maximum"].contains(&stat.stat.as_str()) || parse_percentile(&stat.stat).is_some();
-            if !is_known {
-                return Err(CwError::InvalidParameterValue(format!("The value {} for parameter MetricDataQueries.member.MetricStat.Stat is invalid.", stat.stat)));
-            }
-            let namespace = stat.metric.namespace.clone().unwrap_or_default();
-            let name = stat.metric.metric_name.clone().unwrap_or_default();
-            let metric = identity(&namespace, &name, &sorted_dims(stat.metric.dimensions.clone()));
-            let buckets = self.buckets(scope, &metric, input.start_time, input.end_time, stat.period, stat.unit.as_deref())?;
-            let mut points: Vec<(i64, f64)> = buckets.into_iter().filter_map(|(slot, mut b)| Some((slot, b.stat(&stat.stat)?))).collect();
-            if !ascending {
-                points.reverse();
-            }
-            if q.return_data == Some(false) {
-                continue;
-            }
-            results.push(MetricDataResult {
-                id: Some(q.id),
-                label: Some(q.label.unwrap_or(name)),
-                timestamps: Some(points.iter().map(|(t, _)| Timestamp::from_millis(*t)).collect()),
-                values: Some(points.iter().map(|(_, v)| *v).collect()),
-                status_code: Some("Complete".into()),
-                messages: Some(Vec::new()),
-            });
-        }
+        let queries = input.metric_data_queries.into_iter().map(crate::queries::Query::from_wire).collect::<Result<Vec<_>>>()?;
+        let results = self
+            .evaluate_queries(scope, &queries, input.start_time, input.end_time)?
+            .into_iter()
+            .map(|r| {
+                let mut points: Vec<(i64, f64)> = r.points.into_iter().filter(|(t, _)| *t < input.end_time.as_millis()).collect();
+                if !ascending {
+                    points.reverse();
+                }
+                MetricDataResult {
+                    id: Some(r.id),
+                    label: Some(r.label),
+                    timestamps: Some(points.iter().map(|(t, _)| Timestamp::from_millis(*t)).collect()),
+                    values: Some(points.iter().map(|(_, v)| *v).collect()),
+                    status_code: Some("Complete".into()),
+                    messages: Some(Vec::new()),
+                }
+            })
+            .collect();
         Ok(GetMetricDataOutput { metric_data_results: Some(results), next_token: None, messages: Some(Vec::new()) })
     }
 }
