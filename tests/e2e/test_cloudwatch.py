@@ -382,3 +382,59 @@ def test_metric_math_alarm():
         assert [m["Id"] for m in message["Trigger"]["Metrics"]] == ["err", "req", "rate"]
     finally:
         n.stop()
+
+
+def test_alarm_actions_stop_an_instance_and_sqs_traffic_metrics():
+    """EC2 actions act on the alarm's InstanceId; SQS traffic becomes AWS/SQS metrics an
+    alarm can watch. Events arrive through an SNS topic subscribed by a queue."""
+    import boto3
+    from conftest import Nubo
+
+    n = Nubo()
+    try:
+        kw = dict(endpoint_url=n.endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+        cw, sns, sqs, ec2 = (boto3.client(s, **kw) for s in ("cloudwatch", "sns", "sqs", "ec2"))
+        topic = sns.create_topic(Name="ops")["TopicArn"]
+        inbox = sqs.create_queue(QueueName="ops-inbox")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
+
+        def notification():
+            got = sqs.receive_message(QueueUrl=inbox, WaitTimeSeconds=20).get("Messages", [])
+            assert got, "no alarm notification arrived"
+            sqs.delete_message(QueueUrl=inbox, ReceiptHandle=got[0]["ReceiptHandle"])
+            return json.loads(got[0]["Body"])
+
+        image = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "name", "Values": ["al2023-ami-*-x86_64"]}])["Images"][0]["ImageId"]
+        iid = ec2.run_instances(ImageId=image, InstanceType="t3.micro", MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+        # No heartbeat is breaching: the alarm stops the instance, then tells the topic.
+        cw.put_metric_alarm(AlarmName="no-heartbeat", Namespace="Seed/App", MetricName="Heartbeat", Statistic="Sum", Period=60,
+                            EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="LessThanThreshold", TreatMissingData="breaching",
+                            Dimensions=[{"Name": "InstanceId", "Value": iid}],
+                            AlarmActions=["arn:aws:automate:us-east-1:ec2:stop", topic])
+        work = sqs.create_queue(QueueName="work")["QueueUrl"]
+        for i in range(3):
+            sqs.send_message(QueueUrl=work, MessageBody=f"job {i}")
+        got = sqs.receive_message(QueueUrl=work, MaxNumberOfMessages=2)["Messages"]
+        sqs.delete_message(QueueUrl=work, ReceiptHandle=got[0]["ReceiptHandle"])
+        cw.put_metric_alarm(AlarmName="busy", Namespace="AWS/SQS", MetricName="NumberOfMessagesSent", Statistic="Sum", Period=60,
+                            EvaluationPeriods=1, Threshold=3.0, ComparisonOperator="GreaterThanOrEqualToThreshold",
+                            Dimensions=[{"Name": "QueueName", "Value": "work"}], AlarmActions=[topic])
+        assert n.http("POST", "/_nubo/clock", b'{"advance": "60s"}')[0] == 200
+        first = notification()
+        assert first["AlarmName"] == "no-heartbeat" and first["NewStateValue"] == "ALARM"
+        state = ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]["State"]["Name"]
+        assert state in ("stopping", "stopped")
+        history = cw.describe_alarm_history(AlarmName="no-heartbeat", HistoryItemType="Action")["AlarmHistoryItems"]
+        assert any(h["HistorySummary"] == "Successfully executed action arn:aws:automate:us-east-1:ec2:stop" for h in history)
+        # The traffic of the first minute was recorded at its end; the next evaluation sees it.
+        assert n.http("POST", "/_nubo/clock", b'{"advance": "60s"}')[0] == 200
+        second = notification()
+        assert second["AlarmName"] == "busy" and second["NewStateValue"] == "ALARM"
+        stats = {m: cw.get_metric_statistics(Namespace="AWS/SQS", MetricName=m, Dimensions=[{"Name": "QueueName", "Value": "work"}],
+                                             StartTime=datetime.datetime(2000, 1, 1, tzinfo=UTC), EndTime=datetime.datetime(2100, 1, 1, tzinfo=UTC),
+                                             Period=86400 * 365, Statistics=["Sum"])["Datapoints"]
+                 for m in ("NumberOfMessagesSent", "NumberOfMessagesReceived", "NumberOfMessagesDeleted")}
+        assert [sum(p["Sum"] for p in stats[m]) for m in ("NumberOfMessagesSent", "NumberOfMessagesReceived", "NumberOfMessagesDeleted")] == [3.0, 2.0, 1.0]
+    finally:
+        n.stop()

@@ -26,7 +26,9 @@ fn services(store: &Store, clock: &Clock, iam: &nubo_iam::Iam) -> Vec<Box<dyn Ha
         }
     });
     let sns = nubo_sns::Sns::new(store.clone(), clock.clone()).with_delivery(std::sync::Arc::new(wiring::SnsDelivery { sqs: sqs.clone() }));
-    let cloudwatch = nubo_cloudwatch::CloudWatch::new(store.clone(), clock.clone()).with_actions(std::sync::Arc::new(wiring::AlarmNotifications { sns: sns.clone() }));
+    let ec2 = nubo_ec2::Ec2::new(store.clone(), clock.clone());
+    let cloudwatch = nubo_cloudwatch::CloudWatch::new(store.clone(), clock.clone())
+        .with_actions(std::sync::Arc::new(wiring::AlarmNotifications { sns: sns.clone(), ec2: ec2.clone() }));
     tokio::spawn(nubo_cloudwatch::alarms::run(cloudwatch.clone()));
     tokio::spawn(wiring::queue_metrics(sqs.clone(), cloudwatch.clone(), clock.clone()));
     let logs = nubo_logs::Logs::new(store.clone(), clock.clone()).with_metrics(std::sync::Arc::new(wiring::LogMetrics { cloudwatch: cloudwatch.clone() }));
@@ -39,7 +41,7 @@ fn services(store: &Store, clock: &Clock, iam: &nubo_iam::Iam) -> Vec<Box<dyn Ha
         nubo_sqs::service(sqs),
         nubo_sns::service(sns),
         nubo_s3::service(s3),
-        nubo_ec2::service(nubo_ec2::Ec2::new(store.clone(), clock.clone())),
+        nubo_ec2::service(ec2),
         nubo_lambda::service(),
         nubo_cloudwatch::service(cloudwatch),
         nubo_logs::service(logs),

@@ -40,11 +40,16 @@ impl Delivery for SnsDelivery {
 /// CloudWatch alarm notifications, published to SNS topics.
 pub struct AlarmNotifications {
     pub sns: nubo_sns::Sns,
+    pub ec2: nubo_ec2::Ec2,
 }
 
 impl AlarmActions for AlarmNotifications {
     fn publish<'a>(&'a self, topic_arn: &'a str, subject: &'a str, message: &'a str) -> nubo_cloudwatch::alarms::ActionFuture<'a> {
         Box::pin(async move { self.sns.notify(topic_arn, subject, message).await.map(|_| ()).map_err(nubo_cloudwatch::alarms::ActionError) })
+    }
+
+    fn ec2<'a>(&'a self, scope: &'a nubo_core::Scope, instance_id: &'a str, action: &'a str) -> nubo_cloudwatch::alarms::ActionFuture<'a> {
+        Box::pin(async move { self.ec2.alarm_action(scope, instance_id, action).map_err(nubo_cloudwatch::alarms::ActionError) })
     }
 }
 
@@ -68,10 +73,16 @@ pub async fn queue_metrics(sqs: Sqs, cloudwatch: nubo_cloudwatch::CloudWatch, cl
                 unit: Some("Count".into()),
                 ..Default::default()
             };
+            let a = &d.activity;
             let data = vec![
                 datum("ApproximateNumberOfMessagesVisible", d.visible),
                 datum("ApproximateNumberOfMessagesNotVisible", d.in_flight),
                 datum("ApproximateNumberOfMessagesDelayed", d.delayed),
+                datum("NumberOfMessagesSent", a.sent as usize),
+                datum("NumberOfMessagesReceived", a.received as usize),
+                datum("NumberOfMessagesDeleted", a.deleted as usize),
+                datum("NumberOfEmptyReceives", a.empty_receives as usize),
+                MetricDatum { unit: Some("Bytes".into()), ..datum("SentMessageSize", if a.sent == 0 { 0 } else { (a.sent_bytes / a.sent) as usize }) },
             ];
             let scope = nubo_core::Scope::new(d.account.clone(), d.region.clone());
             if let Err(e) = cloudwatch.publish_service_metrics(&scope, "AWS/SQS", data) {

@@ -24,11 +24,22 @@ pub struct ActionError(pub String);
 
 pub type ActionFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = std::result::Result<(), ActionError>> + Send + 'a>>;
 
-/// How CloudWatch reaches the services alarm actions name.
+/// How CloudWatch reaches the services alarm actions name. Each resolves once the other
+/// service took the action (or not), so the history tells what happened.
 pub trait AlarmActions: Send + Sync + 'static {
-    /// Publishes an alarm notification to an SNS topic; resolves once SNS took it (or not),
-    /// so the history tells what happened.
+    /// Publishes an alarm notification to an SNS topic.
     fn publish<'a>(&'a self, topic_arn: &'a str, subject: &'a str, message: &'a str) -> ActionFuture<'a>;
+
+    /// Stops, terminates or reboots the instance an alarm watches (`arn:aws:automate:
+    /// <region>:ec2:<action>` with the alarm's `InstanceId` dimension).
+    fn ec2<'a>(&'a self, _scope: &'a Scope, instance_id: &'a str, action: &'a str) -> ActionFuture<'a> {
+        Box::pin(async move { Err(ActionError(format!("no EC2 wired to {action} {instance_id}"))) })
+    }
+
+    /// Executes an Auto Scaling policy (the Auto Scaling issue wires it).
+    fn scaling_policy<'a>(&'a self, policy_arn: &'a str, _alarm_name: &'a str) -> ActionFuture<'a> {
+        Box::pin(async move { Err(ActionError(format!("no Auto Scaling wired to execute {policy_arn}"))) })
+    }
 }
 
 pub struct NoActions;
@@ -36,6 +47,28 @@ pub struct NoActions;
 impl AlarmActions for NoActions {
     fn publish<'a>(&'a self, topic_arn: &'a str, _: &'a str, _: &'a str) -> ActionFuture<'a> {
         Box::pin(async move { Err(ActionError(format!("no SNS wired to notify {topic_arn}"))) })
+    }
+}
+
+/// What an alarm action ARN asks for.
+enum ActionKind<'a> {
+    Sns,
+    Ec2(&'a str),
+    ScalingPolicy,
+    Unknown,
+}
+
+fn action_kind(arn: &str) -> ActionKind<'_> {
+    if arn.starts_with("arn:aws:sns:") {
+        return ActionKind::Sns;
+    }
+    if arn.starts_with("arn:aws:autoscaling:") && arn.contains(":scalingPolicy:") {
+        return ActionKind::ScalingPolicy;
+    }
+    // arn:aws:automate:<region>:ec2:<stop|terminate|reboot|recover>
+    match arn.strip_prefix("arn:aws:automate:").and_then(|r| r.split_once(":ec2:")) {
+        Some((_, action @ ("stop" | "terminate" | "reboot" | "recover"))) => ActionKind::Ec2(action),
+        _ => ActionKind::Unknown,
     }
 }
 
@@ -582,8 +615,17 @@ impl CloudWatch {
             // SNS takes subjects of up to 100 characters: long alarm names are cut.
             let subject: String = format!("{}: \"{}\" in {}", a.state, a.name, region_name(&a.region)).chars().take(100).collect();
             let message = notification(&a, &old, now);
-            for arn in actions.iter().filter(|arn| arn.starts_with("arn:aws:sns:")) {
-                let outcome = self.actions.publish(arn, &subject, &message).await;
+            let instance = a.dimensions.iter().find(|(n, _)| n == "InstanceId").map(|(_, v)| v.clone());
+            for arn in actions {
+                let outcome = match action_kind(arn) {
+                    ActionKind::Sns => self.actions.publish(arn, &subject, &message).await,
+                    ActionKind::Ec2(action) => match &instance {
+                        Some(id) => self.actions.ec2(scope, id, action).await,
+                        None => Err(ActionError("the alarm has no InstanceId dimension".into())),
+                    },
+                    ActionKind::ScalingPolicy => self.actions.scaling_policy(arn, &a.name).await,
+                    ActionKind::Unknown => Err(ActionError("unsupported action".into())),
+                };
                 let (kind, summary) = match &outcome {
                     Ok(()) => ("Action", format!("Successfully executed action {arn}")),
                     Err(e) => ("Action", format!("Failed to execute action {arn}: {}", e.0)),

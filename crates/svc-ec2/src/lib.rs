@@ -62,6 +62,20 @@ impl Ec2 {
     }
 }
 
+impl Ec2 {
+    /// What a CloudWatch alarm action does to an instance: `stop`, `terminate`, `reboot`
+    /// (`recover` restarts it, as a recovery onto new hardware looks from inside).
+    pub fn alarm_action(&self, scope: &Scope, instance_id: &str, action: &str) -> std::result::Result<(), String> {
+        let act = match action {
+            "stop" => instances::Action::Stop,
+            "terminate" => instances::Action::Terminate,
+            "reboot" | "recover" => instances::Action::Reboot,
+            other => return Err(format!("unknown EC2 action {other}")),
+        };
+        self.change_state(scope, &[instance_id.to_string()], act).map(|_| ()).map_err(|e| AwsError::from(e).message)
+    }
+}
+
 pub fn service(ec2: Ec2) -> Box<dyn Handler> {
     Box::new(ec2::Service(ec2))
 }

@@ -31,15 +31,32 @@ pub struct Sqs {
     clock: Clock,
     /// Wakes long polls of a queue when something they wait for may have happened.
     waiters: Arc<Mutex<HashMap<QueueId, Arc<Notify>>>>,
+    /// What happened on each queue since CloudWatch last asked (see [`Sqs::depths`]).
+    activity: Arc<Mutex<HashMap<QueueId, Activity>>>,
+}
+
+/// A queue's traffic over one metrics interval, as SQS reports it to CloudWatch.
+#[derive(Debug, Clone, Default)]
+pub struct Activity {
+    pub sent: u64,
+    pub sent_bytes: u64,
+    pub received: u64,
+    pub empty_receives: u64,
+    pub deleted: u64,
 }
 
 impl Sqs {
     pub fn new(store: Store, clock: Clock) -> Sqs {
-        Sqs { store, clock, waiters: Default::default() }
+        Sqs { store, clock, waiters: Default::default(), activity: Default::default() }
     }
 
     fn waker(&self, q: &QueueId) -> Arc<Notify> {
         self.waiters.lock().unwrap().entry(q.clone()).or_default().clone()
+    }
+
+    /// Counts traffic on a queue for its CloudWatch metrics.
+    fn note(&self, q: &QueueId, f: impl FnOnce(&mut Activity)) {
+        f(self.activity.lock().unwrap().entry(q.clone()).or_default());
     }
 
     fn wake(&self, q: &QueueId) {
@@ -149,10 +166,13 @@ pub struct QueueDepth {
     pub visible: usize,
     pub in_flight: usize,
     pub delayed: usize,
+    /// Traffic since the previous call.
+    pub activity: Activity,
 }
 
 impl Sqs {
-    /// The message counts of every queue (for the `AWS/SQS` metrics nubo publishes).
+    /// The message counts of every queue and its traffic since the last call (for the
+    /// `AWS/SQS` metrics nubo publishes each minute).
     pub fn depths(&self) -> Vec<QueueDepth> {
         let queues = self.store.read(|tx| nubo_store::scan_json::<records::QueueRecord>(tx, records::QUEUES, b"", None, usize::MAX)).unwrap_or_default();
         queues
@@ -162,7 +182,8 @@ impl Sqs {
                 let [account, region, _] = parts.as_slice() else { return None };
                 let id = QueueId { account: account.to_string(), region: region.to_string(), name: q.name.clone() };
                 let (visible, in_flight, delayed) = self.counts(&id).ok()?;
-                Some(QueueDepth { account: id.account, region: id.region, name: id.name, visible, in_flight, delayed })
+                let activity = self.activity.lock().unwrap().remove(&id).unwrap_or_default();
+                Some(QueueDepth { account: id.account, region: id.region, name: id.name, visible, in_flight, delayed, activity })
             })
             .collect()
     }
@@ -190,7 +211,12 @@ impl Sqs {
             dedup_id: message.deduplication_id,
             group_id: message.group_id,
         };
+        let size = m.body.len() as u64;
         let rec = self.store.write(|tx| self.enqueue(tx, &q, m, sender, now)).map_err(AwsError::from)?;
+        self.note(&q, |a| {
+            a.sent += 1;
+            a.sent_bytes += size;
+        });
         self.wake(&q);
         Ok(rec.id)
     }

@@ -196,7 +196,12 @@ impl Sqs {
             group_id: input.message_group_id,
         };
         let sender = ctx.principal.user_id();
+        let size = m.body.len() as u64;
         let rec = self.store.write(|tx| self.enqueue(tx, &q, m, &sender, now))?;
+        self.note(&q, |a| {
+            a.sent += 1;
+            a.sent_bytes += size;
+        });
         self.wake(&q);
         Ok(SendMessageResult {
             md5_of_message_body: Some(rec.md5_of_body.clone()),
@@ -250,7 +255,13 @@ impl Sqs {
                 dedup_id: e.message_deduplication_id,
                 group_id: e.message_group_id,
             };
-            match self.store.write(|tx| self.enqueue(tx, &q, m, &sender, now)) {
+            let size = m.body.len() as u64;
+            match self.store.write(|tx| self.enqueue(tx, &q, m, &sender, now)).inspect(|_| {
+                self.note(&q, |a| {
+                    a.sent += 1;
+                    a.sent_bytes += size;
+                })
+            }) {
                 Ok(rec) => successful.push(SendMessageBatchResultEntry {
                     id: e.id,
                     message_id: rec.id.clone(),
@@ -450,6 +461,8 @@ impl Sqs {
                 }
             })
             .collect::<Vec<_>>();
+        let got = out.len() as u64;
+        self.note(&q, |a| if got == 0 { a.empty_receives += 1 } else { a.received += got });
         Ok(ReceiveMessageResult { messages: (!out.is_empty()).then_some(out) })
     }
 
@@ -472,6 +485,7 @@ impl Sqs {
     pub(crate) async fn delete_message(&self, ctx: &RequestContext, input: DeleteMessageRequest) -> Result<()> {
         let q = self.queue_id(ctx, &input.queue_url)?;
         self.delete_by_handle(&q, &input.receipt_handle)?;
+        self.note(&q, |a| a.deleted += 1);
         self.wake(&q);
         Ok(())
     }
@@ -487,6 +501,8 @@ impl Sqs {
                 Err(err) => failed.push(Self::failure(e.id, err)),
             }
         }
+        let deleted = successful.len() as u64;
+        self.note(&q, |a| a.deleted += deleted);
         self.wake(&q);
         Ok(DeleteMessageBatchResult { successful, failed })
     }
