@@ -30,6 +30,7 @@ fn services(store: &Store, clock: &Clock, iam: &nubo_iam::Iam) -> Vec<Box<dyn Ha
     let cloudwatch = nubo_cloudwatch::CloudWatch::new(store.clone(), clock.clone())
         .with_actions(std::sync::Arc::new(wiring::AlarmNotifications { sns: sns.clone(), ec2: ec2.clone() }));
     tokio::spawn(nubo_cloudwatch::alarms::run(cloudwatch.clone()));
+    tokio::spawn(nubo_cloudwatch::retention::run(cloudwatch.clone()));
     tokio::spawn(wiring::queue_metrics(sqs.clone(), cloudwatch.clone(), clock.clone()));
     let logs = nubo_logs::Logs::new(store.clone(), clock.clone()).with_metrics(std::sync::Arc::new(wiring::LogMetrics { cloudwatch: cloudwatch.clone() }));
     tokio::spawn(nubo_logs::retention::run(logs.clone()));

@@ -3,7 +3,8 @@
 //! metric math ([`queries`] evaluates `MetricStat`s and expressions, [`math`] is the
 //! expression language), metric alarms ([`alarms`]: configuration, state machine,
 //! history, SNS actions, and the evaluator that runs on the clock), composite alarms
-//! ([`composite`]: rules over other alarms' states) and dashboards ([`dashboards`]).
+//! ([`composite`]: rules over other alarms' states) and dashboards ([`dashboards`]);
+//! [`retention`] rolls old points up to coarser periods as CloudWatch keeps them.
 
 pub mod alarms;
 mod composite;
@@ -12,6 +13,7 @@ mod error;
 mod math;
 mod metrics;
 mod queries;
+pub mod retention;
 mod statistics;
 
 use error::CwError;

@@ -290,7 +290,7 @@ impl CloudWatch {
 }
 
 /// The time component of a point key.
-fn parse_time(key: &[u8]) -> Option<i64> {
+pub(crate) fn parse_time(key: &[u8]) -> Option<i64> {
     let parts: Vec<&[u8]> = key.split(|b| *b == 0).filter(|p| !p.is_empty()).collect();
     let t = parts.get(parts.len().checked_sub(2)?)?;
     i64::from_str_radix(std::str::from_utf8(t).ok()?, 16).ok()
