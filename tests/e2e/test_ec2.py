@@ -592,3 +592,52 @@ def test_network_acls_with_numbered_rules(ec2):
     assert err(e) == "InvalidNetworkAclID.NotFound"
     ec2.delete_subnet(SubnetId=subnet)
     ec2.delete_vpc(VpcId=vpc)
+
+
+def test_ed25519_and_ppk_key_pairs(ec2, tmp_path):
+    from cryptography.hazmat.primitives import serialization
+    name = f"ed-{uuid.uuid4().hex[:6]}"
+    kp = ec2.create_key_pair(KeyName=name, KeyType="ed25519")
+    assert kp["KeyMaterial"].startswith("-----BEGIN OPENSSH PRIVATE KEY-----")
+    private = serialization.load_ssh_private_key(kp["KeyMaterial"].encode(), password=None)
+    public = private.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+    described = ec2.describe_key_pairs(KeyNames=[name], IncludePublicKey=True)["KeyPairs"][0]
+    assert described["KeyType"] == "ed25519" and described["PublicKey"].split()[:2] == public.split()[:2]
+    # The fingerprint is OpenSSH's SHA-256 one.
+    if shutil.which("ssh-keygen"):
+        path = tmp_path / "key"
+        path.write_text(kp["KeyMaterial"])
+        path.chmod(0o600)
+        out = subprocess.run(["ssh-keygen", "-l", "-E", "sha256", "-f", str(path)], capture_output=True, text=True, check=True).stdout
+        assert out.split()[1] == "SHA256:" + kp["KeyFingerprint"].rstrip("=")
+    for key_type, algorithm in (("rsa", "ssh-rsa"), ("ed25519", "ssh-ed25519")):
+        ppk = ec2.create_key_pair(KeyName=f"{name}-{key_type}-ppk", KeyType=key_type, KeyFormat="ppk")["KeyMaterial"]
+        lines = ppk.splitlines()
+        assert lines[0] == f"PuTTY-User-Key-File-2: {algorithm}" and lines[1] == "Encryption: none" and lines[-1].startswith("Private-MAC: ")
+        public_count = int(lines[3].split(": ")[1])
+        public_blob = base64.b64decode("".join(lines[4:4 + public_count]))
+        private_count = int(lines[4 + public_count].split(": ")[1])
+        private_blob = base64.b64decode("".join(lines[5 + public_count:5 + public_count + private_count]))
+        # The MAC PuTTY checks: HMAC-SHA1 under SHA1("putty-private-key-file-mac-key").
+        import hashlib
+        import hmac
+        import struct
+        def string(b):
+            return struct.pack(">I", len(b)) + b
+        data = b"".join(string(x) for x in (algorithm.encode(), b"none", lines[2].split(": ", 1)[1].encode(), public_blob, private_blob))
+        mac = hmac.new(hashlib.sha1(b"putty-private-key-file-mac-key").digest(), data, hashlib.sha1).hexdigest()
+        assert lines[-1] == f"Private-MAC: {mac}"
+        if key_type == "rsa":
+            def fields(blob):
+                out, i = [], 0
+                while i < len(blob):
+                    n = struct.unpack(">I", blob[i:i + 4])[0]
+                    out.append(blob[i + 4:i + 4 + n])
+                    i += 4 + n
+                return out
+            _, e_, n_ = fields(public_blob)
+            d, p, q, iqmp = (int.from_bytes(x, "big") for x in fields(private_blob))
+            assert p * q == int.from_bytes(n_, "big") and (iqmp * q) % p == 1
+    with pytest.raises(ClientError) as e:
+        ec2.create_key_pair(KeyName=f"{name}-x", KeyType="dsa")
+    assert err(e) == "InvalidParameterValue"

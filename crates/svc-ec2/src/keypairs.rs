@@ -1,7 +1,9 @@
-//! Key pairs: `CreateKeyPair` makes a real RSA key (the private half is returned once and
-//! never kept), `ImportKeyPair` takes an OpenSSH public key. Fingerprints as AWS computes
-//! them: for created keys the SHA-1 of the PKCS#8 private key, for imported RSA keys the
-//! MD5 of the public key (RFC 4716), for ED25519 keys the SHA-256 (base64).
+//! Key pairs: `CreateKeyPair` makes a real RSA or ED25519 key (the private half is
+//! returned once and never kept) in the format asked for: PEM (PKCS#1 for RSA, OpenSSH's
+//! own for ED25519, as AWS returns them) or PuTTY's PPK. `ImportKeyPair` takes an OpenSSH
+//! public key. Fingerprints as AWS computes them: for created RSA keys the SHA-1 of the
+//! PKCS#8 private key, for imported RSA keys the MD5 of the public key (RFC 4716), for
+//! ED25519 keys the SHA-256 of the public key (base64).
 
 use crate::error::{Ec2Error, Result};
 use crate::filters::{one, Filters};
@@ -34,11 +36,106 @@ fn ssh_mpint(out: &mut Vec<u8>, be: &[u8]) {
     }
 }
 
-/// A new RSA key: (private key PEM in PKCS#1, as AWS returns it; fingerprint; OpenSSH public key).
-fn generate_rsa() -> Result<(String, String, String)> {
+/// A new key: (private key material in the format asked for, fingerprint, OpenSSH public key).
+fn generate(key_type: &str, ppk: bool, comment: &str) -> Result<(String, String, String)> {
+    match key_type {
+        "ed25519" => Ok(generate_ed25519(ppk, comment)),
+        _ => generate_rsa(ppk, comment),
+    }
+}
+
+fn generate_ed25519(ppk: bool, comment: &str) -> (String, String, String) {
+    let mut seed = [0u8; 32];
+    rsa::rand_core::RngCore::fill_bytes(&mut rand_core(), &mut seed);
+    let key = ed25519_dalek::SigningKey::from_bytes(&seed);
+    let public = key.verifying_key().to_bytes();
+    let mut blob = Vec::new();
+    ssh_string(&mut blob, b"ssh-ed25519");
+    ssh_string(&mut blob, &public);
+    let fingerprint = format!("{}=", base64::engine::general_purpose::STANDARD_NO_PAD.encode(sha256(&blob)));
+    let material = if ppk {
+        let mut private = Vec::new();
+        ssh_string(&mut private, &seed);
+        putty("ssh-ed25519", comment, &blob, &private)
+    } else {
+        openssh_ed25519(&seed, &public, &blob, comment)
+    };
+    (material, fingerprint, format!("ssh-ed25519 {}", base64::engine::general_purpose::STANDARD.encode(&blob)))
+}
+
+/// OpenSSH's private key format (`openssh-key-v1`, unencrypted), as AWS returns ED25519 keys.
+fn openssh_ed25519(seed: &[u8; 32], public: &[u8; 32], blob: &[u8], comment: &str) -> String {
+    let check = fastrand::u32(..).to_be_bytes();
+    let mut private = Vec::new();
+    private.extend_from_slice(&check);
+    private.extend_from_slice(&check);
+    ssh_string(&mut private, b"ssh-ed25519");
+    ssh_string(&mut private, public);
+    let mut pair = seed.to_vec();
+    pair.extend_from_slice(public);
+    ssh_string(&mut private, &pair);
+    ssh_string(&mut private, comment.as_bytes());
+    let mut pad = 1u8;
+    while private.len() % 8 != 0 {
+        private.push(pad);
+        pad += 1;
+    }
+    let mut out = b"openssh-key-v1\0".to_vec();
+    ssh_string(&mut out, b"none");
+    ssh_string(&mut out, b"none");
+    ssh_string(&mut out, b"");
+    out.extend_from_slice(&1u32.to_be_bytes());
+    ssh_string(&mut out, blob);
+    ssh_string(&mut out, &private);
+    armor("OPENSSH PRIVATE KEY", &out, 70)
+}
+
+fn armor(label: &str, der: &[u8], width: usize) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> = b64.as_bytes().chunks(width).map(|c| std::str::from_utf8(c).unwrap_or_default()).collect();
+    format!("-----BEGIN {label}-----\n{}\n-----END {label}-----\n", lines.join("\n"))
+}
+
+/// PuTTY's key format (`PuTTY-User-Key-File-2`, unencrypted), for `KeyFormat=ppk`.
+fn putty(algorithm: &str, comment: &str, public: &[u8], private: &[u8]) -> String {
+    let lines = |data: &[u8]| -> Vec<String> {
+        base64::engine::general_purpose::STANDARD.encode(data).as_bytes().chunks(64).map(|c| String::from_utf8_lossy(c).into_owned()).collect()
+    };
+    let mut mac_data = Vec::new();
+    for part in [algorithm.as_bytes(), b"none", comment.as_bytes(), public, private] {
+        ssh_string(&mut mac_data, part);
+    }
+    let mac_key = <sha1::Sha1 as sha1::Digest>::digest(b"putty-private-key-file-mac-key");
+    let mac = hmac_sha1(&mac_key, &mac_data);
+    let (public_lines, private_lines) = (lines(public), lines(private));
+    format!(
+        "PuTTY-User-Key-File-2: {algorithm}\r\nEncryption: none\r\nComment: {comment}\r\nPublic-Lines: {}\r\n{}\r\nPrivate-Lines: {}\r\n{}\r\nPrivate-MAC: {}\r\n",
+        public_lines.len(),
+        public_lines.join("\r\n"),
+        private_lines.len(),
+        private_lines.join("\r\n"),
+        mac.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    )
+}
+
+fn hmac_sha1(key: &[u8], data: &[u8]) -> Vec<u8> {
+    use sha1::Digest;
+    let mut block = [0u8; 64];
+    block[..key.len().min(64)].copy_from_slice(&key[..key.len().min(64)]);
+    let mut inner = sha1::Sha1::new();
+    inner.update(block.map(|b| b ^ 0x36));
+    inner.update(data);
+    let mut outer = sha1::Sha1::new();
+    outer.update(block.map(|b| b ^ 0x5c));
+    outer.update(inner.finalize());
+    outer.finalize().to_vec()
+}
+
+/// A new RSA key: PKCS#1 PEM (as AWS returns it) or PPK.
+fn generate_rsa(ppk: bool, comment: &str) -> Result<(String, String, String)> {
     use rsa::pkcs1::EncodeRsaPrivateKey;
     use rsa::pkcs8::EncodePrivateKey;
-    use rsa::traits::PublicKeyParts;
+    use rsa::traits::{PrivateKeyParts, PublicKeyParts};
     let key = rsa::RsaPrivateKey::new(&mut rand_core(), 2048).map_err(|e| Ec2Error::Internal(format!("key generation: {e}")))?;
     let pem = key.to_pkcs1_pem(rsa::pkcs8::LineEnding::LF).map_err(|e| Ec2Error::Internal(e.to_string()))?.to_string();
     let der = key.to_pkcs8_der().map_err(|e| Ec2Error::Internal(e.to_string()))?;
@@ -47,8 +144,21 @@ fn generate_rsa() -> Result<(String, String, String)> {
     ssh_string(&mut blob, b"ssh-rsa");
     ssh_mpint(&mut blob, &key.e().to_bytes_be());
     ssh_mpint(&mut blob, &key.n().to_bytes_be());
-    let public = format!("ssh-rsa {}", base64::engine::general_purpose::STANDARD.encode(blob));
-    Ok((pem, fingerprint, public))
+    let public = format!("ssh-rsa {}", base64::engine::general_purpose::STANDARD.encode(&blob));
+    if !ppk {
+        return Ok((pem, fingerprint, public));
+    }
+    let primes = key.primes();
+    let (p, q) = (&primes[0], &primes[1]);
+    // iqmp = q⁻¹ mod p (p prime: by Fermat, q^(p-2) mod p).
+    let two = rsa::BigUint::from(2u8);
+    let iqmp = q.modpow(&(p - &two), p);
+    let mut private = Vec::new();
+    ssh_mpint(&mut private, &key.d().to_bytes_be());
+    ssh_mpint(&mut private, &p.to_bytes_be());
+    ssh_mpint(&mut private, &q.to_bytes_be());
+    ssh_mpint(&mut private, &iqmp.to_bytes_be());
+    Ok((putty("ssh-rsa", comment, &blob, &private), fingerprint, public))
 }
 
 fn rand_core() -> rsa::rand_core::OsRng {
@@ -77,17 +187,21 @@ fn sha256(data: &[u8]) -> Vec<u8> {
 impl Ec2 {
     pub(crate) async fn create_key_pair(&self, scope: &Scope, input: CreateKeyPairRequest) -> Result<KeyPair> {
         check_name(&input.key_name)?;
-        match input.key_type.as_deref() {
-            None | Some("rsa") => {}
-            Some(t) => return Err(Ec2Error::InvalidParameterValue(format!("Unsupported key type '{t}': nubo creates RSA keys (import ED25519 keys with ImportKeyPair)"))),
-        }
-        if input.key_format.as_deref().is_some_and(|f| f != "pem") {
-            return Err(Ec2Error::InvalidParameterValue("nubo returns keys in the pem format".into()));
-        }
+        let key_type = match input.key_type.as_deref() {
+            None | Some("rsa") => "rsa",
+            Some("ed25519") => "ed25519",
+            Some(t) => return Err(Ec2Error::InvalidParameterValue(format!("Value ({t}) for parameter keyType is invalid. Valid values: [rsa, ed25519]"))),
+        };
+        let ppk = match input.key_format.as_deref() {
+            None | Some("pem") => false,
+            Some("ppk") => true,
+            Some(f) => return Err(Ec2Error::InvalidParameterValue(format!("Value ({f}) for parameter keyFormat is invalid. Valid values: [pem, ppk]"))),
+        };
         self.check_key_absent(scope, &input.key_name)?;
-        let (pem, fingerprint, public) = tokio::task::spawn_blocking(generate_rsa).await.map_err(|e| Ec2Error::Internal(e.to_string()))??;
+        let name = input.key_name.clone();
+        let (pem, fingerprint, public) = tokio::task::spawn_blocking(move || generate(key_type, ppk, &name)).await.map_err(|e| Ec2Error::Internal(e.to_string()))??;
         let tags = tags::from_specs(&input.tag_specifications, "key-pair");
-        let record = KeyPairRecord { id: resource_id("key"), name: input.key_name.clone(), key_type: "rsa".into(), fingerprint, public_key: public, created: self.clock.now() };
+        let record = KeyPairRecord { id: resource_id("key"), name: input.key_name.clone(), key_type: key_type.into(), fingerprint, public_key: public, created: self.clock.now() };
         self.store_key(scope, &record, &tags)?;
         Ok(KeyPair { key_pair_id: Some(record.id), tags: tags::out(&tags), key_name: Some(record.name), key_fingerprint: Some(record.fingerprint), key_material: Some(pem) })
     }
