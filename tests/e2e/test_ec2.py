@@ -641,3 +641,24 @@ def test_ed25519_and_ppk_key_pairs(ec2, tmp_path):
     with pytest.raises(ClientError) as e:
         ec2.create_key_pair(KeyName=f"{name}-x", KeyType="dsa")
     assert err(e) == "InvalidParameterValue"
+
+
+def test_describe_calls_paginate(ec2):
+    groups = [ec2.create_security_group(GroupName=f"page-{uuid.uuid4().hex[:6]}", Description="paging")["GroupId"] for _ in range(6)]
+    pages = list(ec2.get_paginator("describe_security_groups").paginate(PaginationConfig={"PageSize": 5}))
+    assert len(pages) >= 2 and all(len(p["SecurityGroups"]) <= 5 for p in pages)
+    seen = [g["GroupId"] for p in pages for g in p["SecurityGroups"]]
+    assert set(groups) <= set(seen) and len(seen) == len(set(seen))
+    with pytest.raises(ClientError) as e:
+        ec2.describe_instances(MaxResults=4)  # no bound in the model: checked by EC2
+    assert err(e) == "InvalidParameterValue"
+    with pytest.raises(ClientError) as e:
+        ec2.describe_instances(InstanceIds=["i-0123456789abcdef0"], MaxResults=5)
+    assert err(e) == "InvalidParameterCombination"
+    with pytest.raises(ClientError) as e:
+        ec2.describe_vpcs(NextToken="not-a-token")
+    assert err(e) == "InvalidNextToken"
+    cli_pages = list(ec2.get_paginator("describe_tags").paginate(PaginationConfig={"PageSize": 5}))
+    assert cli_pages
+    for g in groups:
+        ec2.delete_security_group(GroupId=g)

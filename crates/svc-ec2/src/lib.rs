@@ -19,6 +19,7 @@ mod instances;
 mod keypairs;
 mod network;
 mod network_acls;
+mod paging;
 mod records;
 mod regions;
 mod security_groups;
@@ -177,9 +178,11 @@ impl ec2::Ec2 for Ec2 {
 
     // VPCs and subnets.
     async fn describe_vpcs(&self, ctx: &RequestContext, input: DescribeVpcsRequest) -> Out<DescribeVpcsResult> {
+        let (max_results, next_token) = (input.max_results, input.next_token.clone());
         let scope = self.begin(ctx, input.dry_run)?;
         let filters = Filters::new(input.filters)?;
-        Ok(DescribeVpcsResult { vpcs: Some(self.describe_vpcs(&scope, input.vpc_ids, &filters)?), next_token: None })
+        let (page, next_token) = paging::page(self.describe_vpcs(&scope, input.vpc_ids, &filters)?, max_results, next_token, (5, 1000))?;
+        Ok(DescribeVpcsResult { vpcs: Some(page), next_token })
     }
     async fn create_vpc(&self, ctx: &RequestContext, input: CreateVpcRequest) -> Out<CreateVpcResult> {
         let scope = self.begin(ctx, input.dry_run)?;
@@ -198,9 +201,11 @@ impl ec2::Ec2 for Ec2 {
         Ok(self.describe_vpc_attribute(&scope, input)?)
     }
     async fn describe_subnets(&self, ctx: &RequestContext, input: DescribeSubnetsRequest) -> Out<DescribeSubnetsResult> {
+        let (max_results, next_token) = (input.max_results, input.next_token.clone());
         let scope = self.begin(ctx, input.dry_run)?;
         let filters = Filters::new(input.filters)?;
-        Ok(DescribeSubnetsResult { subnets: Some(self.describe_subnets(&scope, input.subnet_ids, &filters)?), next_token: None })
+        let (page, next_token) = paging::page(self.describe_subnets(&scope, input.subnet_ids, &filters)?, max_results, next_token, (5, 1000))?;
+        Ok(DescribeSubnetsResult { subnets: Some(page), next_token })
     }
     async fn create_subnet(&self, ctx: &RequestContext, input: CreateSubnetRequest) -> Out<CreateSubnetResult> {
         let scope = self.begin(ctx, input.dry_run)?;
@@ -233,9 +238,11 @@ impl ec2::Ec2 for Ec2 {
         Ok(self.attach_internet_gateway(&scope, &input.internet_gateway_id, &input.vpc_id, false)?)
     }
     async fn describe_internet_gateways(&self, ctx: &RequestContext, input: DescribeInternetGatewaysRequest) -> Out<DescribeInternetGatewaysResult> {
+        let (max_results, next_token) = (input.max_results, input.next_token.clone());
         let scope = self.begin(ctx, input.dry_run)?;
         let filters = Filters::new(input.filters)?;
-        Ok(DescribeInternetGatewaysResult { internet_gateways: Some(self.describe_internet_gateways(&scope, input.internet_gateway_ids, &filters)?), next_token: None })
+        let (page, next_token) = paging::page(self.describe_internet_gateways(&scope, input.internet_gateway_ids, &filters)?, max_results, next_token, (5, 1000))?;
+        Ok(DescribeInternetGatewaysResult { internet_gateways: Some(page), next_token })
     }
     async fn create_route_table(&self, ctx: &RequestContext, input: CreateRouteTableRequest) -> Out<CreateRouteTableResult> {
         let scope = self.begin(ctx, input.dry_run)?;
@@ -247,9 +254,11 @@ impl ec2::Ec2 for Ec2 {
         Ok(self.delete_route_table(&scope, &input.route_table_id)?)
     }
     async fn describe_route_tables(&self, ctx: &RequestContext, input: DescribeRouteTablesRequest) -> Out<DescribeRouteTablesResult> {
+        let (max_results, next_token) = (input.max_results, input.next_token.clone());
         let scope = self.begin(ctx, input.dry_run)?;
         let filters = Filters::new(input.filters)?;
-        Ok(DescribeRouteTablesResult { route_tables: Some(self.describe_route_tables(&scope, input.route_table_ids, &filters)?), next_token: None })
+        let (page, next_token) = paging::page(self.describe_route_tables(&scope, input.route_table_ids, &filters)?, max_results, next_token, (5, 100))?;
+        Ok(DescribeRouteTablesResult { route_tables: Some(page), next_token })
     }
     async fn create_route(&self, ctx: &RequestContext, input: CreateRouteRequest) -> Out<CreateRouteResult> {
         let scope = self.begin(ctx, input.dry_run)?;
@@ -291,14 +300,18 @@ impl ec2::Ec2 for Ec2 {
         Ok(DeleteSecurityGroupResult { r#return: Some(true), group_id: Some(id) })
     }
     async fn describe_security_groups(&self, ctx: &RequestContext, input: DescribeSecurityGroupsRequest) -> Out<DescribeSecurityGroupsResult> {
+        let (max_results, next_token) = (input.max_results, input.next_token.clone());
         let scope = self.begin(ctx, input.dry_run)?;
         let filters = Filters::new(input.filters)?;
-        Ok(DescribeSecurityGroupsResult { security_groups: Some(self.describe_security_groups(&scope, input.group_ids, input.group_names, &filters)?), next_token: None })
+        let (page, next_token) = paging::page(self.describe_security_groups(&scope, input.group_ids, input.group_names, &filters)?, max_results, next_token, (5, 1000))?;
+        Ok(DescribeSecurityGroupsResult { security_groups: Some(page), next_token })
     }
     async fn describe_security_group_rules(&self, ctx: &RequestContext, input: DescribeSecurityGroupRulesRequest) -> Out<DescribeSecurityGroupRulesResult> {
+        let (max_results, next_token) = (input.max_results, input.next_token.clone());
         let scope = self.begin(ctx, input.dry_run)?;
         let filters = Filters::new(input.filters)?;
-        Ok(DescribeSecurityGroupRulesResult { security_group_rules: Some(self.describe_security_group_rules(&scope, input.security_group_rule_ids, &filters)?), next_token: None })
+        let (page, next_token) = paging::page(self.describe_security_group_rules(&scope, input.security_group_rule_ids, &filters)?, max_results, next_token, (5, 1000))?;
+        Ok(DescribeSecurityGroupRulesResult { security_group_rules: Some(page), next_token })
     }
     async fn authorize_security_group_ingress(&self, ctx: &RequestContext, input: AuthorizeSecurityGroupIngressRequest) -> Out<AuthorizeSecurityGroupIngressResult> {
         let scope = self.begin(ctx, input.dry_run)?;
@@ -370,6 +383,7 @@ impl ec2::Ec2 for Ec2 {
         Ok(DeleteKeyPairResult { r#return: Some(true), key_pair_id: id })
     }
     async fn describe_images(&self, ctx: &RequestContext, input: DescribeImagesRequest) -> Out<DescribeImagesResult> {
+        let (max_results, next_token) = (input.max_results, input.next_token.clone());
         let scope = self.begin(ctx, input.dry_run)?;
         let filters = filters::Filters::new(input.filters.clone())?;
         let mut out = self.describe_private_images(&scope, &input, &filters)?;
@@ -383,7 +397,8 @@ impl ec2::Ec2 for Ec2 {
             public_input.image_ids = Some(ids.into_iter().filter(|i| !private.contains(i)).collect());
         }
         out.extend(images::describe(&scope, public_input)?);
-        Ok(DescribeImagesResult { images: Some(out), next_token: None })
+        let (page, next_token) = paging::page(out, max_results, next_token, (1, 1000))?;
+        Ok(DescribeImagesResult { images: Some(page), next_token })
     }
     async fn create_image(&self, ctx: &RequestContext, input: CreateImageRequest) -> Out<CreateImageResult> {
         let scope = self.begin(ctx, input.dry_run)?;
@@ -415,12 +430,16 @@ impl ec2::Ec2 for Ec2 {
         Ok(ModifyVolumeResult { volume_modification: Some(self.modify_volume(&scope, input)?) })
     }
     async fn describe_volumes_modifications(&self, ctx: &RequestContext, input: DescribeVolumesModificationsRequest) -> Out<DescribeVolumesModificationsResult> {
+        let (max_results, next_token) = (input.max_results, input.next_token.clone());
         let scope = self.begin(ctx, input.dry_run)?;
-        Ok(DescribeVolumesModificationsResult { volumes_modifications: Some(self.describe_volumes_modifications(&scope, input)?), next_token: None })
+        let (page, next_token) = paging::page(self.describe_volumes_modifications(&scope, input)?, max_results, next_token, (5, 1000))?;
+        Ok(DescribeVolumesModificationsResult { volumes_modifications: Some(page), next_token })
     }
     async fn describe_instance_type_offerings(&self, ctx: &RequestContext, input: DescribeInstanceTypeOfferingsRequest) -> Out<DescribeInstanceTypeOfferingsResult> {
+        let (max_results, next_token) = (input.max_results, input.next_token.clone());
         let scope = self.begin(ctx, input.dry_run)?;
-        Ok(DescribeInstanceTypeOfferingsResult { instance_type_offerings: Some(images::describe_offerings(&scope.region, input)?), next_token: None })
+        let (page, next_token) = paging::page(images::describe_offerings(&scope.region, input)?, max_results, next_token, (5, 1000))?;
+        Ok(DescribeInstanceTypeOfferingsResult { instance_type_offerings: Some(page), next_token })
     }
     async fn create_network_acl(&self, ctx: &RequestContext, input: CreateNetworkAclRequest) -> Out<CreateNetworkAclResult> {
         let scope = self.begin(ctx, input.dry_run)?;
@@ -452,8 +471,11 @@ impl ec2::Ec2 for Ec2 {
         Ok(self.create_snapshot(&scope, input)?)
     }
     async fn describe_snapshots(&self, ctx: &RequestContext, input: DescribeSnapshotsRequest) -> Out<DescribeSnapshotsResult> {
+        let (max_results, next_token) = (input.max_results, input.next_token.clone());
+        paging::ids_or_max(input.snapshot_ids.as_ref().is_some_and(|i| !i.is_empty()), max_results, "snapshotSet")?;
         let scope = self.begin(ctx, input.dry_run)?;
-        Ok(DescribeSnapshotsResult { snapshots: Some(self.describe_snapshots(&scope, input)?), next_token: None })
+        let (page, next_token) = paging::page(self.describe_snapshots(&scope, input)?, max_results, next_token, (5, 1000))?;
+        Ok(DescribeSnapshotsResult { snapshots: Some(page), next_token })
     }
     async fn delete_snapshot(&self, ctx: &RequestContext, input: DeleteSnapshotRequest) -> Out<()> {
         let scope = self.begin(ctx, input.dry_run)?;
@@ -464,8 +486,10 @@ impl ec2::Ec2 for Ec2 {
         Ok(CopySnapshotResult { snapshot_id: Some(self.copy_snapshot(&scope, input)?), tags: None })
     }
     async fn describe_instance_types(&self, _: &RequestContext, input: DescribeInstanceTypesRequest) -> Out<DescribeInstanceTypesResult> {
+        let (max_results, next_token) = (input.max_results, input.next_token.clone());
         dry_run(input.dry_run)?;
-        Ok(DescribeInstanceTypesResult { instance_types: Some(images::describe_types(input)?), next_token: None })
+        let (page, next_token) = paging::page(images::describe_types(input)?, max_results, next_token, (5, 100))?;
+        Ok(DescribeInstanceTypesResult { instance_types: Some(page), next_token })
     }
 
     // Instances.
@@ -474,13 +498,19 @@ impl ec2::Ec2 for Ec2 {
         Ok(self.run_instances(&scope, &ctx.scope.account, input)?)
     }
     async fn describe_instances(&self, ctx: &RequestContext, input: DescribeInstancesRequest) -> Out<DescribeInstancesResult> {
+        let (max_results, next_token) = (input.max_results, input.next_token.clone());
+        paging::ids_or_max(input.instance_ids.as_ref().is_some_and(|i| !i.is_empty()), max_results, "instancesSet")?;
         let scope = self.begin(ctx, input.dry_run)?;
         let filters = Filters::new(input.filters)?;
-        Ok(DescribeInstancesResult { reservations: Some(self.describe_instances(&scope, input.instance_ids, &filters)?), next_token: None })
+        let (page, next_token) = paging::page(self.describe_instances(&scope, input.instance_ids, &filters)?, max_results, next_token, (5, 1000))?;
+        Ok(DescribeInstancesResult { reservations: Some(page), next_token })
     }
     async fn describe_instance_status(&self, ctx: &RequestContext, input: DescribeInstanceStatusRequest) -> Out<DescribeInstanceStatusResult> {
+        let (max_results, next_token) = (input.max_results, input.next_token.clone());
+        paging::ids_or_max(input.instance_ids.as_ref().is_some_and(|i| !i.is_empty()), max_results, "instancesSet")?;
         let scope = self.begin(ctx, input.dry_run)?;
-        Ok(DescribeInstanceStatusResult { instance_statuses: Some(self.describe_instance_status(&scope, input)?), next_token: None })
+        let (page, next_token) = paging::page(self.describe_instance_status(&scope, input)?, max_results, next_token, (5, 1000))?;
+        Ok(DescribeInstanceStatusResult { instance_statuses: Some(page), next_token })
     }
     async fn start_instances(&self, ctx: &RequestContext, input: StartInstancesRequest) -> Out<StartInstancesResult> {
         let scope = self.begin(ctx, input.dry_run)?;
@@ -531,8 +561,10 @@ impl ec2::Ec2 for Ec2 {
         Ok(DeleteNatGatewayResult { nat_gateway_id: Some(input.nat_gateway_id) })
     }
     async fn describe_nat_gateways(&self, ctx: &RequestContext, input: DescribeNatGatewaysRequest) -> Out<DescribeNatGatewaysResult> {
+        let (max_results, next_token) = (input.max_results, input.next_token.clone());
         let scope = self.begin(ctx, input.dry_run)?;
-        Ok(DescribeNatGatewaysResult { nat_gateways: Some(self.describe_nat_gateways(&scope, input)?), next_token: None })
+        let (page, next_token) = paging::page(self.describe_nat_gateways(&scope, input)?, max_results, next_token, (5, 1000))?;
+        Ok(DescribeNatGatewaysResult { nat_gateways: Some(page), next_token })
     }
 
     // Launch templates.
@@ -545,12 +577,16 @@ impl ec2::Ec2 for Ec2 {
         Ok(CreateLaunchTemplateVersionResult { launch_template_version: Some(self.create_launch_template_version(&scope, input)?), warning: None })
     }
     async fn describe_launch_templates(&self, ctx: &RequestContext, input: DescribeLaunchTemplatesRequest) -> Out<DescribeLaunchTemplatesResult> {
+        let (max_results, next_token) = (input.max_results, input.next_token.clone());
         let scope = self.begin(ctx, input.dry_run)?;
-        Ok(DescribeLaunchTemplatesResult { launch_templates: Some(self.describe_launch_templates(&scope, input)?), next_token: None })
+        let (page, next_token) = paging::page(self.describe_launch_templates(&scope, input)?, max_results, next_token, (1, 200))?;
+        Ok(DescribeLaunchTemplatesResult { launch_templates: Some(page), next_token })
     }
     async fn describe_launch_template_versions(&self, ctx: &RequestContext, input: DescribeLaunchTemplateVersionsRequest) -> Out<DescribeLaunchTemplateVersionsResult> {
+        let (max_results, next_token) = (input.max_results, input.next_token.clone());
         let scope = self.begin(ctx, input.dry_run)?;
-        Ok(DescribeLaunchTemplateVersionsResult { launch_template_versions: Some(self.describe_launch_template_versions(&scope, input)?), next_token: None })
+        let (page, next_token) = paging::page(self.describe_launch_template_versions(&scope, input)?, max_results, next_token, (1, 200))?;
+        Ok(DescribeLaunchTemplateVersionsResult { launch_template_versions: Some(page), next_token })
     }
     async fn modify_launch_template(&self, ctx: &RequestContext, input: ModifyLaunchTemplateRequest) -> Out<ModifyLaunchTemplateResult> {
         let scope = self.begin(ctx, input.dry_run)?;
@@ -587,18 +623,25 @@ impl ec2::Ec2 for Ec2 {
     }
 
     async fn describe_network_interfaces(&self, ctx: &RequestContext, input: DescribeNetworkInterfacesRequest) -> Out<DescribeNetworkInterfacesResult> {
+        let (max_results, next_token) = (input.max_results, input.next_token.clone());
         let scope = self.begin(ctx, input.dry_run)?;
-        Ok(DescribeNetworkInterfacesResult { network_interfaces: Some(self.describe_network_interfaces(&scope, input)?), next_token: None })
+        let (page, next_token) = paging::page(self.describe_network_interfaces(&scope, input)?, max_results, next_token, (5, 1000))?;
+        Ok(DescribeNetworkInterfacesResult { network_interfaces: Some(page), next_token })
     }
 
     // Volumes and network ACLs.
     async fn describe_network_acls(&self, ctx: &RequestContext, input: DescribeNetworkAclsRequest) -> Out<DescribeNetworkAclsResult> {
+        let (max_results, next_token) = (input.max_results, input.next_token.clone());
         let scope = self.begin(ctx, input.dry_run)?;
-        Ok(DescribeNetworkAclsResult { network_acls: Some(self.describe_network_acls(&scope, input)?), next_token: None })
+        let (page, next_token) = paging::page(self.describe_network_acls(&scope, input)?, max_results, next_token, (5, 1000))?;
+        Ok(DescribeNetworkAclsResult { network_acls: Some(page), next_token })
     }
     async fn describe_volumes(&self, ctx: &RequestContext, input: DescribeVolumesRequest) -> Out<DescribeVolumesResult> {
+        let (max_results, next_token) = (input.max_results, input.next_token.clone());
+        paging::ids_or_max(input.volume_ids.as_ref().is_some_and(|i| !i.is_empty()), max_results, "volumeSet")?;
         let scope = self.begin(ctx, input.dry_run)?;
-        Ok(DescribeVolumesResult { volumes: Some(self.describe_volumes(&scope, input)?), next_token: None })
+        let (page, next_token) = paging::page(self.describe_volumes(&scope, input)?, max_results, next_token, (5, 500))?;
+        Ok(DescribeVolumesResult { volumes: Some(page), next_token })
     }
     async fn create_volume(&self, ctx: &RequestContext, input: CreateVolumeRequest) -> Out<Volume> {
         let scope = self.begin(ctx, input.dry_run)?;
@@ -627,9 +670,11 @@ impl ec2::Ec2 for Ec2 {
         Ok(self.delete_tags(&scope, &input.resources, input.tags)?)
     }
     async fn describe_tags(&self, ctx: &RequestContext, input: DescribeTagsRequest) -> Out<DescribeTagsResult> {
+        let (max_results, next_token) = (input.max_results, input.next_token.clone());
         let scope = self.begin(ctx, input.dry_run)?;
         let filters = Filters::new(input.filters)?;
-        Ok(DescribeTagsResult { tags: Some(self.describe_tags(&scope, &filters)?), next_token: None })
+        let (page, next_token) = paging::page(self.describe_tags(&scope, &filters)?, max_results, next_token, (5, 1000))?;
+        Ok(DescribeTagsResult { tags: Some(page), next_token })
     }
 }
 
