@@ -90,7 +90,15 @@ pub const SERVICES: &[ServiceSpec] = &[
             "GetBucketReplication", "GetObjectLockConfiguration",
         ],
     },
-    ServiceSpec { name: "lambda", botocore: "lambda", trait_name: "Lambda", operations: &["ListFunctions"] },
+    ServiceSpec {
+        name: "lambda",
+        botocore: "lambda",
+        trait_name: "Lambda",
+        operations: &[
+            "ListFunctions", "CreateFunction", "GetFunction", "GetFunctionConfiguration", "DeleteFunction",
+            "UpdateFunctionCode", "UpdateFunctionConfiguration", "Invoke",
+        ],
+    },
     ServiceSpec {
         name: "cloudwatch",
         botocore: "cloudwatch",

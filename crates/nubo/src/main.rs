@@ -12,7 +12,7 @@ use nubo_store::Store;
 use std::process::ExitCode;
 
 /// Every service's API, and its background controllers started beside it.
-fn services(store: &Store, clock: &Clock, iam: &nubo_iam::Iam) -> Vec<Box<dyn Handler>> {
+fn services(store: &Store, clock: &Clock, iam: &nubo_iam::Iam, endpoint: &str) -> Vec<Box<dyn Handler>> {
     let sqs = nubo_sqs::Sqs::new(store.clone(), clock.clone());
     let s3 = nubo_s3::S3::new(store.clone(), clock.clone()).with_events(std::sync::Arc::new(wiring::S3Events { sqs: sqs.clone() }));
     tokio::spawn(nubo_s3::lifecycle::run(s3.clone()));
@@ -34,6 +34,7 @@ fn services(store: &Store, clock: &Clock, iam: &nubo_iam::Iam) -> Vec<Box<dyn Ha
     tokio::spawn(wiring::queue_metrics(sqs.clone(), cloudwatch.clone(), clock.clone()));
     let logs = nubo_logs::Logs::new(store.clone(), clock.clone()).with_metrics(std::sync::Arc::new(wiring::LogMetrics { cloudwatch: cloudwatch.clone() }));
     tokio::spawn(nubo_logs::retention::run(logs.clone()));
+    let lambda = nubo_lambda::Lambda::new(store.clone(), clock.clone(), endpoint.to_string()).with_logs(std::sync::Arc::new(wiring::FunctionLogs { logs: logs.clone() }));
     let dynamodb = nubo_dynamodb::DynamoDb::new(store.clone(), clock.clone());
     tokio::spawn(nubo_dynamodb::ttl::run(dynamodb.clone()));
     vec![
@@ -43,7 +44,7 @@ fn services(store: &Store, clock: &Clock, iam: &nubo_iam::Iam) -> Vec<Box<dyn Ha
         nubo_sns::service(sns),
         nubo_s3::service(s3),
         nubo_ec2::service(ec2),
-        nubo_lambda::service(),
+        nubo_lambda::service(lambda),
         nubo_cloudwatch::service(cloudwatch),
         nubo_logs::service(logs),
         nubo_dynamodb::streams_service(dynamodb.clone()),
@@ -83,11 +84,13 @@ async fn run(config: Config) -> Result<(), String> {
     };
     let clock = Clock::scaled(config.time_scale);
     let iam = nubo_iam::Iam::new(store.clone(), clock.clone(), config.enforce_iam);
-    let gateway = Gateway::new(services(&store, &clock, &iam), clock, store, Some(nubo_iam::guard(iam)), config.enforce_iam);
     let listener = tokio::net::TcpListener::bind((config.host.as_str(), config.port))
         .await
         .map_err(|e| format!("cannot listen on {}:{}: {e}", config.host, config.port))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    // Functions call back into nubo: the address they use is the one just bound.
+    let endpoint = format!("http://{}", if addr.ip().is_unspecified() { std::net::SocketAddr::from(([127, 0, 0, 1], addr.port())) } else { addr });
+    let gateway = Gateway::new(services(&store, &clock, &iam, &endpoint), clock, store, Some(nubo_iam::guard(iam)), config.enforce_iam);
     // Signal handlers are in place before anyone can know the address to signal us after.
     let shutdown = shutdown_signal().map_err(|e| format!("cannot handle signals: {e}"))?;
     // The first line on stdout: scripts (and the test harness) read the port from it.

@@ -121,3 +121,16 @@ impl nubo_logs::MetricSink for LogMetrics {
         }
     }
 }
+
+/// Lambda functions' output goes to CloudWatch Logs (`/aws/lambda/<name>`).
+pub struct FunctionLogs {
+    pub logs: nubo_logs::Logs,
+}
+
+impl nubo_lambda::LogSink for FunctionLogs {
+    fn put(&self, scope: &nubo_core::Scope, group: &str, stream: &str, events: Vec<(i64, String)>) {
+        if let Err(e) = self.logs.append(scope, group, stream, events) {
+            tracing::warn!("function log for {group} not recorded: {e:?}");
+        }
+    }
+}

@@ -1,18 +1,76 @@
-//! AWS Lambda. The foundation answers `ListFunctions` (no functions exist yet); functions
-//! and their runtime arrive with the Lambda issue.
+//! AWS Lambda: functions that really run.
+//!
+//! [`functions`] is the control plane (functions, their code and configuration, in the
+//! store); [`invoke`] runs them through [`runtime`], where each execution environment is
+//! a process speaking the Lambda Runtime API to nubo (nubo's own small bootstraps for
+//! Python and Node, or a custom runtime's `bootstrap`); [`zip`] reads deployment
+//! packages. Function output goes to CloudWatch Logs through the [`LogSink`] the
+//! composition root wires.
 
-use nubo_core::{AwsError, RequestContext};
-use nubo_model::generated::lambda::{self, ListFunctionsRequest, ListFunctionsResponse};
+mod error;
+mod functions;
+mod invoke;
+mod runtime;
+mod zip;
+
+pub use invoke::LogSink;
+use nubo_core::{AwsError, Clock, RequestContext};
+use nubo_model::generated::lambda::{self, *};
 use nubo_model::Handler;
+use nubo_store::Store;
+use std::sync::Arc;
 
-pub struct Lambda;
-
-pub fn service() -> Box<dyn Handler> {
-    Box::new(lambda::Service(Lambda))
+#[derive(Clone)]
+pub struct Lambda {
+    store: Store,
+    clock: Clock,
+    runtime: Arc<runtime::Runtime>,
+    /// How functions reach nubo (`AWS_ENDPOINT_URL` inside them).
+    endpoint: String,
+    logs: Option<Arc<dyn LogSink>>,
 }
 
+impl Lambda {
+    pub fn new(store: Store, clock: Clock, endpoint: String) -> Lambda {
+        let scratch = std::env::temp_dir().join(format!("nubo-lambda-{}-{}", std::process::id(), nubo_core::ids::random_string(b"abcdefghijklmnopqrstuvwxyz0123456789", 8)));
+        Lambda { store, clock, runtime: runtime::Runtime::new(scratch), endpoint, logs: None }
+    }
+
+    pub fn with_logs(mut self, logs: Arc<dyn LogSink>) -> Lambda {
+        self.logs = Some(logs);
+        self
+    }
+}
+
+pub fn service(lambda: Lambda) -> Box<dyn Handler> {
+    Box::new(lambda::Service(lambda))
+}
+
+/// Every operation delegates to its module; this block is the whole API surface.
 impl lambda::Lambda for Lambda {
-    async fn list_functions(&self, _: &RequestContext, _: ListFunctionsRequest) -> Result<ListFunctionsResponse, AwsError> {
-        Ok(ListFunctionsResponse { functions: Some(Vec::new()), next_marker: None })
+    async fn list_functions(&self, ctx: &RequestContext, input: ListFunctionsRequest) -> Result<ListFunctionsResponse, AwsError> {
+        Ok(Lambda::list_functions(self, ctx, input).await?)
+    }
+    async fn create_function(&self, ctx: &RequestContext, input: CreateFunctionRequest) -> Result<FunctionConfiguration, AwsError> {
+        Ok(Lambda::create_function(self, ctx, input).await?)
+    }
+    async fn get_function(&self, ctx: &RequestContext, input: GetFunctionRequest) -> Result<GetFunctionResponse, AwsError> {
+        Ok(Lambda::get_function(self, ctx, input).await?)
+    }
+    async fn get_function_configuration(&self, ctx: &RequestContext, input: GetFunctionConfigurationRequest) -> Result<FunctionConfiguration, AwsError> {
+        Ok(Lambda::get_function_configuration(self, ctx, input).await?)
+    }
+    async fn delete_function(&self, ctx: &RequestContext, input: DeleteFunctionRequest) -> Result<DeleteFunctionResponse, AwsError> {
+        Lambda::delete_function(self, ctx, input).await?;
+        Ok(DeleteFunctionResponse::default())
+    }
+    async fn update_function_code(&self, ctx: &RequestContext, input: UpdateFunctionCodeRequest) -> Result<FunctionConfiguration, AwsError> {
+        Ok(Lambda::update_function_code(self, ctx, input).await?)
+    }
+    async fn update_function_configuration(&self, ctx: &RequestContext, input: UpdateFunctionConfigurationRequest) -> Result<FunctionConfiguration, AwsError> {
+        Ok(Lambda::update_function_configuration(self, ctx, input).await?)
+    }
+    async fn invoke(&self, ctx: &RequestContext, input: InvocationRequest) -> Result<InvocationResponse, AwsError> {
+        Ok(Lambda::invoke(self, ctx, input).await?)
     }
 }

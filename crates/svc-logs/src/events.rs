@@ -54,6 +54,40 @@ fn event_id(stream: &str, ts: i64, seq: u64) -> String {
 }
 
 impl Logs {
+    /// Appends events on behalf of another service (Lambda's function output), making the
+    /// group and stream when they do not exist yet, as Lambda's service role does.
+    pub fn append(&self, scope: &nubo_core::Scope, group: &str, stream: &str, events: Vec<(i64, String)>) -> Result<()> {
+        let now = self.clock.now().as_millis();
+        self.store.write(|tx| {
+            let gk = records::group_key(scope, group);
+            if tx.get(crate::records::GROUPS, &gk)?.is_none() {
+                let g = records::GroupRecord { name: group.into(), created: now, retention_days: None, kms_key_id: None, class: Some("STANDARD".into()), deletion_protection: false, tags: Default::default() };
+                nubo_store::put_json(tx, crate::records::GROUPS, &gk, &g)?;
+            }
+            let sk = records::stream_key(scope, group, stream);
+            let mut s: StreamRecord = nubo_store::get_json(tx, STREAMS, &sk)?.unwrap_or(StreamRecord {
+                name: stream.into(),
+                created: now,
+                first_event: None,
+                last_event: None,
+                last_ingestion: None,
+                sequence: 0,
+                stored_bytes: 0,
+            });
+            for (ts, message) in &events {
+                let record = EventRecord { message: message.clone(), ingestion: now };
+                nubo_store::put_json(tx, EVENTS, &records::event_key(&sk, *ts, s.sequence), &record)?;
+                s.sequence += 1;
+                s.stored_bytes += message.len() as i64;
+                s.first_event = Some(s.first_event.map_or(*ts, |f| f.min(*ts)));
+                s.last_event = Some(s.last_event.map_or(*ts, |l| l.max(*ts)));
+            }
+            s.last_ingestion = Some(now);
+            nubo_store::put_json(tx, STREAMS, &sk, &s)?;
+            Ok::<_, LogsError>(())
+        })
+    }
+
     pub async fn put_log_events(&self, ctx: &RequestContext, input: PutLogEventsRequest) -> Result<PutLogEventsResponse> {
         let events = input.log_events;
         if events.is_empty() {

@@ -32,6 +32,135 @@ impl IntoValue for CapacityProviderConfig {
     }
 }
 
+/// The `Concurrency` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Concurrency {
+    pub reserved_concurrent_executions: ::std::option::Option<i32>,
+}
+
+impl FromValue for Concurrency {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(Concurrency {
+            reserved_concurrent_executions: r.optional("ReservedConcurrentExecutions")?,
+        })
+    }
+}
+
+impl IntoValue for Concurrency {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("ReservedConcurrentExecutions", self.reserved_concurrent_executions);
+        w.finish()
+    }
+}
+
+/// The `CreateFunctionRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateFunctionRequest {
+    pub function_name: ::std::string::String,
+    pub runtime: ::std::option::Option<::std::string::String>,
+    pub role: ::std::string::String,
+    pub handler: ::std::option::Option<::std::string::String>,
+    pub code: FunctionCode,
+    pub description: ::std::option::Option<::std::string::String>,
+    pub timeout: ::std::option::Option<i32>,
+    pub memory_size: ::std::option::Option<i32>,
+    pub publish: ::std::option::Option<bool>,
+    pub vpc_config: ::std::option::Option<VpcConfig>,
+    pub package_type: ::std::option::Option<::std::string::String>,
+    pub dead_letter_config: ::std::option::Option<DeadLetterConfig>,
+    pub environment: ::std::option::Option<Environment>,
+    pub kms_key_arn: ::std::option::Option<::std::string::String>,
+    pub tracing_config: ::std::option::Option<TracingConfig>,
+    pub tags: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    pub layers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub file_system_configs: ::std::option::Option<::std::vec::Vec<FileSystemConfig>>,
+    pub image_config: ::std::option::Option<ImageConfig>,
+    pub code_signing_config_arn: ::std::option::Option<::std::string::String>,
+    pub architectures: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub ephemeral_storage: ::std::option::Option<EphemeralStorage>,
+    pub snap_start: ::std::option::Option<SnapStart>,
+    pub logging_config: ::std::option::Option<LoggingConfig>,
+    pub capacity_provider_config: ::std::option::Option<CapacityProviderConfig>,
+    pub publish_to: ::std::option::Option<::std::string::String>,
+    pub durable_config: ::std::option::Option<DurableConfig>,
+    pub tenancy_config: ::std::option::Option<TenancyConfig>,
+}
+
+impl FromValue for CreateFunctionRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CreateFunctionRequest {
+            function_name: r.required("FunctionName")?,
+            runtime: r.optional("Runtime")?,
+            role: r.required("Role")?,
+            handler: r.optional("Handler")?,
+            code: r.required("Code")?,
+            description: r.optional("Description")?,
+            timeout: r.optional("Timeout")?,
+            memory_size: r.optional("MemorySize")?,
+            publish: r.optional("Publish")?,
+            vpc_config: r.optional("VpcConfig")?,
+            package_type: r.optional("PackageType")?,
+            dead_letter_config: r.optional("DeadLetterConfig")?,
+            environment: r.optional("Environment")?,
+            kms_key_arn: r.optional("KMSKeyArn")?,
+            tracing_config: r.optional("TracingConfig")?,
+            tags: r.optional("Tags")?,
+            layers: r.optional("Layers")?,
+            file_system_configs: r.optional("FileSystemConfigs")?,
+            image_config: r.optional("ImageConfig")?,
+            code_signing_config_arn: r.optional("CodeSigningConfigArn")?,
+            architectures: r.optional("Architectures")?,
+            ephemeral_storage: r.optional("EphemeralStorage")?,
+            snap_start: r.optional("SnapStart")?,
+            logging_config: r.optional("LoggingConfig")?,
+            capacity_provider_config: r.optional("CapacityProviderConfig")?,
+            publish_to: r.optional("PublishTo")?,
+            durable_config: r.optional("DurableConfig")?,
+            tenancy_config: r.optional("TenancyConfig")?,
+        })
+    }
+}
+
+impl IntoValue for CreateFunctionRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("FunctionName", self.function_name);
+        w.optional("Runtime", self.runtime);
+        w.member("Role", self.role);
+        w.optional("Handler", self.handler);
+        w.member("Code", self.code);
+        w.optional("Description", self.description);
+        w.optional("Timeout", self.timeout);
+        w.optional("MemorySize", self.memory_size);
+        w.optional("Publish", self.publish);
+        w.optional("VpcConfig", self.vpc_config);
+        w.optional("PackageType", self.package_type);
+        w.optional("DeadLetterConfig", self.dead_letter_config);
+        w.optional("Environment", self.environment);
+        w.optional("KMSKeyArn", self.kms_key_arn);
+        w.optional("TracingConfig", self.tracing_config);
+        w.optional("Tags", self.tags);
+        w.optional("Layers", self.layers);
+        w.optional("FileSystemConfigs", self.file_system_configs);
+        w.optional("ImageConfig", self.image_config);
+        w.optional("CodeSigningConfigArn", self.code_signing_config_arn);
+        w.optional("Architectures", self.architectures);
+        w.optional("EphemeralStorage", self.ephemeral_storage);
+        w.optional("SnapStart", self.snap_start);
+        w.optional("LoggingConfig", self.logging_config);
+        w.optional("CapacityProviderConfig", self.capacity_provider_config);
+        w.optional("PublishTo", self.publish_to);
+        w.optional("DurableConfig", self.durable_config);
+        w.optional("TenancyConfig", self.tenancy_config);
+        w.finish()
+    }
+}
+
 /// The `DeadLetterConfig` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeadLetterConfig {
@@ -52,6 +181,57 @@ impl IntoValue for DeadLetterConfig {
         #[allow(unused_mut)]
         let mut w = StructWriter::new();
         w.optional("TargetArn", self.target_arn);
+        w.finish()
+    }
+}
+
+/// The `DeleteFunctionRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteFunctionRequest {
+    pub function_name: ::std::string::String,
+    pub qualifier: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for DeleteFunctionRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeleteFunctionRequest {
+            function_name: r.required("FunctionName")?,
+            qualifier: r.optional("Qualifier")?,
+        })
+    }
+}
+
+impl IntoValue for DeleteFunctionRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("FunctionName", self.function_name);
+        w.optional("Qualifier", self.qualifier);
+        w.finish()
+    }
+}
+
+/// The `DeleteFunctionResponse` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteFunctionResponse {
+    pub status_code: ::std::option::Option<i32>,
+}
+
+impl FromValue for DeleteFunctionResponse {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeleteFunctionResponse {
+            status_code: r.optional("StatusCode")?,
+        })
+    }
+}
+
+impl IntoValue for DeleteFunctionResponse {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("StatusCode", self.status_code);
         w.finish()
     }
 }
@@ -79,6 +259,30 @@ impl IntoValue for DurableConfig {
         let mut w = StructWriter::new();
         w.optional("RetentionPeriodInDays", self.retention_period_in_days);
         w.optional("ExecutionTimeout", self.execution_timeout);
+        w.finish()
+    }
+}
+
+/// The `Environment` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Environment {
+    pub variables: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+}
+
+impl FromValue for Environment {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(Environment {
+            variables: r.optional("Variables")?,
+        })
+    }
+}
+
+impl IntoValue for Environment {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Variables", self.variables);
         w.finish()
     }
 }
@@ -184,6 +388,81 @@ impl IntoValue for FileSystemConfig {
         let mut w = StructWriter::new();
         w.member("Arn", self.arn);
         w.member("LocalMountPath", self.local_mount_path);
+        w.finish()
+    }
+}
+
+/// The `FunctionCode` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FunctionCode {
+    pub zip_file: ::std::option::Option<::bytes::Bytes>,
+    pub s3_bucket: ::std::option::Option<::std::string::String>,
+    pub s3_key: ::std::option::Option<::std::string::String>,
+    pub s3_object_version: ::std::option::Option<::std::string::String>,
+    pub image_uri: ::std::option::Option<::std::string::String>,
+    pub source_kms_key_arn: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for FunctionCode {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(FunctionCode {
+            zip_file: r.optional("ZipFile")?,
+            s3_bucket: r.optional("S3Bucket")?,
+            s3_key: r.optional("S3Key")?,
+            s3_object_version: r.optional("S3ObjectVersion")?,
+            image_uri: r.optional("ImageUri")?,
+            source_kms_key_arn: r.optional("SourceKMSKeyArn")?,
+        })
+    }
+}
+
+impl IntoValue for FunctionCode {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("ZipFile", self.zip_file);
+        w.optional("S3Bucket", self.s3_bucket);
+        w.optional("S3Key", self.s3_key);
+        w.optional("S3ObjectVersion", self.s3_object_version);
+        w.optional("ImageUri", self.image_uri);
+        w.optional("SourceKMSKeyArn", self.source_kms_key_arn);
+        w.finish()
+    }
+}
+
+/// The `FunctionCodeLocation` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FunctionCodeLocation {
+    pub repository_type: ::std::option::Option<::std::string::String>,
+    pub location: ::std::option::Option<::std::string::String>,
+    pub image_uri: ::std::option::Option<::std::string::String>,
+    pub resolved_image_uri: ::std::option::Option<::std::string::String>,
+    pub source_kms_key_arn: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for FunctionCodeLocation {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(FunctionCodeLocation {
+            repository_type: r.optional("RepositoryType")?,
+            location: r.optional("Location")?,
+            image_uri: r.optional("ImageUri")?,
+            resolved_image_uri: r.optional("ResolvedImageUri")?,
+            source_kms_key_arn: r.optional("SourceKMSKeyArn")?,
+        })
+    }
+}
+
+impl IntoValue for FunctionCodeLocation {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("RepositoryType", self.repository_type);
+        w.optional("Location", self.location);
+        w.optional("ImageUri", self.image_uri);
+        w.optional("ResolvedImageUri", self.resolved_image_uri);
+        w.optional("SourceKMSKeyArn", self.source_kms_key_arn);
         w.finish()
     }
 }
@@ -329,6 +608,96 @@ impl IntoValue for FunctionConfiguration {
     }
 }
 
+/// The `GetFunctionConfigurationRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetFunctionConfigurationRequest {
+    pub function_name: ::std::string::String,
+    pub qualifier: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for GetFunctionConfigurationRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetFunctionConfigurationRequest {
+            function_name: r.required("FunctionName")?,
+            qualifier: r.optional("Qualifier")?,
+        })
+    }
+}
+
+impl IntoValue for GetFunctionConfigurationRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("FunctionName", self.function_name);
+        w.optional("Qualifier", self.qualifier);
+        w.finish()
+    }
+}
+
+/// The `GetFunctionRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetFunctionRequest {
+    pub function_name: ::std::string::String,
+    pub qualifier: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for GetFunctionRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetFunctionRequest {
+            function_name: r.required("FunctionName")?,
+            qualifier: r.optional("Qualifier")?,
+        })
+    }
+}
+
+impl IntoValue for GetFunctionRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("FunctionName", self.function_name);
+        w.optional("Qualifier", self.qualifier);
+        w.finish()
+    }
+}
+
+/// The `GetFunctionResponse` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetFunctionResponse {
+    pub configuration: ::std::option::Option<FunctionConfiguration>,
+    pub code: ::std::option::Option<FunctionCodeLocation>,
+    pub tags: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    pub tags_error: ::std::option::Option<TagsError>,
+    pub concurrency: ::std::option::Option<Concurrency>,
+}
+
+impl FromValue for GetFunctionResponse {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetFunctionResponse {
+            configuration: r.optional("Configuration")?,
+            code: r.optional("Code")?,
+            tags: r.optional("Tags")?,
+            tags_error: r.optional("TagsError")?,
+            concurrency: r.optional("Concurrency")?,
+        })
+    }
+}
+
+impl IntoValue for GetFunctionResponse {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Configuration", self.configuration);
+        w.optional("Code", self.code);
+        w.optional("Tags", self.tags);
+        w.optional("TagsError", self.tags_error);
+        w.optional("Concurrency", self.concurrency);
+        w.finish()
+    }
+}
+
 /// The `ImageConfig` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImageConfig {
@@ -409,6 +778,90 @@ impl IntoValue for ImageConfigResponse {
         let mut w = StructWriter::new();
         w.optional("ImageConfig", self.image_config);
         w.optional("Error", self.error);
+        w.finish()
+    }
+}
+
+/// The `InvocationRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InvocationRequest {
+    pub function_name: ::std::string::String,
+    pub invocation_type: ::std::option::Option<::std::string::String>,
+    pub log_type: ::std::option::Option<::std::string::String>,
+    pub client_context: ::std::option::Option<::std::string::String>,
+    pub durable_execution_name: ::std::option::Option<::std::string::String>,
+    pub payload: ::std::option::Option<::bytes::Bytes>,
+    pub qualifier: ::std::option::Option<::std::string::String>,
+    pub tenant_id: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for InvocationRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(InvocationRequest {
+            function_name: r.required("FunctionName")?,
+            invocation_type: r.optional("InvocationType")?,
+            log_type: r.optional("LogType")?,
+            client_context: r.optional("ClientContext")?,
+            durable_execution_name: r.optional("DurableExecutionName")?,
+            payload: r.optional("Payload")?,
+            qualifier: r.optional("Qualifier")?,
+            tenant_id: r.optional("TenantId")?,
+        })
+    }
+}
+
+impl IntoValue for InvocationRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("FunctionName", self.function_name);
+        w.optional("InvocationType", self.invocation_type);
+        w.optional("LogType", self.log_type);
+        w.optional("ClientContext", self.client_context);
+        w.optional("DurableExecutionName", self.durable_execution_name);
+        w.optional("Payload", self.payload);
+        w.optional("Qualifier", self.qualifier);
+        w.optional("TenantId", self.tenant_id);
+        w.finish()
+    }
+}
+
+/// The `InvocationResponse` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InvocationResponse {
+    pub status_code: ::std::option::Option<i32>,
+    pub function_error: ::std::option::Option<::std::string::String>,
+    pub log_result: ::std::option::Option<::std::string::String>,
+    pub payload: ::std::option::Option<::bytes::Bytes>,
+    pub executed_version: ::std::option::Option<::std::string::String>,
+    pub durable_execution_arn: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for InvocationResponse {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(InvocationResponse {
+            status_code: r.optional("StatusCode")?,
+            function_error: r.optional("FunctionError")?,
+            log_result: r.optional("LogResult")?,
+            payload: r.optional("Payload")?,
+            executed_version: r.optional("ExecutedVersion")?,
+            durable_execution_arn: r.optional("DurableExecutionArn")?,
+        })
+    }
+}
+
+impl IntoValue for InvocationResponse {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("StatusCode", self.status_code);
+        w.optional("FunctionError", self.function_error);
+        w.optional("LogResult", self.log_result);
+        w.optional("Payload", self.payload);
+        w.optional("ExecutedVersion", self.executed_version);
+        w.optional("DurableExecutionArn", self.durable_execution_arn);
         w.finish()
     }
 }
@@ -623,6 +1076,30 @@ impl IntoValue for RuntimeVersionError {
     }
 }
 
+/// The `SnapStart` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SnapStart {
+    pub apply_on: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for SnapStart {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(SnapStart {
+            apply_on: r.optional("ApplyOn")?,
+        })
+    }
+}
+
+impl IntoValue for SnapStart {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("ApplyOn", self.apply_on);
+        w.finish()
+    }
+}
+
 /// The `SnapStartResponse` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SnapStartResponse {
@@ -646,6 +1123,33 @@ impl IntoValue for SnapStartResponse {
         let mut w = StructWriter::new();
         w.optional("ApplyOn", self.apply_on);
         w.optional("OptimizationStatus", self.optimization_status);
+        w.finish()
+    }
+}
+
+/// The `TagsError` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TagsError {
+    pub error_code: ::std::string::String,
+    pub message: ::std::string::String,
+}
+
+impl FromValue for TagsError {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(TagsError {
+            error_code: r.required("ErrorCode")?,
+            message: r.required("Message")?,
+        })
+    }
+}
+
+impl IntoValue for TagsError {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("ErrorCode", self.error_code);
+        w.member("Message", self.message);
         w.finish()
     }
 }
@@ -674,6 +1178,30 @@ impl IntoValue for TenancyConfig {
     }
 }
 
+/// The `TracingConfig` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TracingConfig {
+    pub mode: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for TracingConfig {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(TracingConfig {
+            mode: r.optional("Mode")?,
+        })
+    }
+}
+
+impl IntoValue for TracingConfig {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Mode", self.mode);
+        w.finish()
+    }
+}
+
 /// The `TracingConfigResponse` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TracingConfigResponse {
@@ -694,6 +1222,177 @@ impl IntoValue for TracingConfigResponse {
         #[allow(unused_mut)]
         let mut w = StructWriter::new();
         w.optional("Mode", self.mode);
+        w.finish()
+    }
+}
+
+/// The `UpdateFunctionCodeRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UpdateFunctionCodeRequest {
+    pub function_name: ::std::string::String,
+    pub zip_file: ::std::option::Option<::bytes::Bytes>,
+    pub s3_bucket: ::std::option::Option<::std::string::String>,
+    pub s3_key: ::std::option::Option<::std::string::String>,
+    pub s3_object_version: ::std::option::Option<::std::string::String>,
+    pub image_uri: ::std::option::Option<::std::string::String>,
+    pub publish: ::std::option::Option<bool>,
+    pub dry_run: ::std::option::Option<bool>,
+    pub revision_id: ::std::option::Option<::std::string::String>,
+    pub architectures: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub source_kms_key_arn: ::std::option::Option<::std::string::String>,
+    pub publish_to: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for UpdateFunctionCodeRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(UpdateFunctionCodeRequest {
+            function_name: r.required("FunctionName")?,
+            zip_file: r.optional("ZipFile")?,
+            s3_bucket: r.optional("S3Bucket")?,
+            s3_key: r.optional("S3Key")?,
+            s3_object_version: r.optional("S3ObjectVersion")?,
+            image_uri: r.optional("ImageUri")?,
+            publish: r.optional("Publish")?,
+            dry_run: r.optional("DryRun")?,
+            revision_id: r.optional("RevisionId")?,
+            architectures: r.optional("Architectures")?,
+            source_kms_key_arn: r.optional("SourceKMSKeyArn")?,
+            publish_to: r.optional("PublishTo")?,
+        })
+    }
+}
+
+impl IntoValue for UpdateFunctionCodeRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("FunctionName", self.function_name);
+        w.optional("ZipFile", self.zip_file);
+        w.optional("S3Bucket", self.s3_bucket);
+        w.optional("S3Key", self.s3_key);
+        w.optional("S3ObjectVersion", self.s3_object_version);
+        w.optional("ImageUri", self.image_uri);
+        w.optional("Publish", self.publish);
+        w.optional("DryRun", self.dry_run);
+        w.optional("RevisionId", self.revision_id);
+        w.optional("Architectures", self.architectures);
+        w.optional("SourceKMSKeyArn", self.source_kms_key_arn);
+        w.optional("PublishTo", self.publish_to);
+        w.finish()
+    }
+}
+
+/// The `UpdateFunctionConfigurationRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UpdateFunctionConfigurationRequest {
+    pub function_name: ::std::string::String,
+    pub role: ::std::option::Option<::std::string::String>,
+    pub handler: ::std::option::Option<::std::string::String>,
+    pub description: ::std::option::Option<::std::string::String>,
+    pub timeout: ::std::option::Option<i32>,
+    pub memory_size: ::std::option::Option<i32>,
+    pub vpc_config: ::std::option::Option<VpcConfig>,
+    pub environment: ::std::option::Option<Environment>,
+    pub runtime: ::std::option::Option<::std::string::String>,
+    pub dead_letter_config: ::std::option::Option<DeadLetterConfig>,
+    pub kms_key_arn: ::std::option::Option<::std::string::String>,
+    pub tracing_config: ::std::option::Option<TracingConfig>,
+    pub revision_id: ::std::option::Option<::std::string::String>,
+    pub layers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub file_system_configs: ::std::option::Option<::std::vec::Vec<FileSystemConfig>>,
+    pub image_config: ::std::option::Option<ImageConfig>,
+    pub ephemeral_storage: ::std::option::Option<EphemeralStorage>,
+    pub snap_start: ::std::option::Option<SnapStart>,
+    pub logging_config: ::std::option::Option<LoggingConfig>,
+    pub capacity_provider_config: ::std::option::Option<CapacityProviderConfig>,
+    pub durable_config: ::std::option::Option<DurableConfig>,
+}
+
+impl FromValue for UpdateFunctionConfigurationRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(UpdateFunctionConfigurationRequest {
+            function_name: r.required("FunctionName")?,
+            role: r.optional("Role")?,
+            handler: r.optional("Handler")?,
+            description: r.optional("Description")?,
+            timeout: r.optional("Timeout")?,
+            memory_size: r.optional("MemorySize")?,
+            vpc_config: r.optional("VpcConfig")?,
+            environment: r.optional("Environment")?,
+            runtime: r.optional("Runtime")?,
+            dead_letter_config: r.optional("DeadLetterConfig")?,
+            kms_key_arn: r.optional("KMSKeyArn")?,
+            tracing_config: r.optional("TracingConfig")?,
+            revision_id: r.optional("RevisionId")?,
+            layers: r.optional("Layers")?,
+            file_system_configs: r.optional("FileSystemConfigs")?,
+            image_config: r.optional("ImageConfig")?,
+            ephemeral_storage: r.optional("EphemeralStorage")?,
+            snap_start: r.optional("SnapStart")?,
+            logging_config: r.optional("LoggingConfig")?,
+            capacity_provider_config: r.optional("CapacityProviderConfig")?,
+            durable_config: r.optional("DurableConfig")?,
+        })
+    }
+}
+
+impl IntoValue for UpdateFunctionConfigurationRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("FunctionName", self.function_name);
+        w.optional("Role", self.role);
+        w.optional("Handler", self.handler);
+        w.optional("Description", self.description);
+        w.optional("Timeout", self.timeout);
+        w.optional("MemorySize", self.memory_size);
+        w.optional("VpcConfig", self.vpc_config);
+        w.optional("Environment", self.environment);
+        w.optional("Runtime", self.runtime);
+        w.optional("DeadLetterConfig", self.dead_letter_config);
+        w.optional("KMSKeyArn", self.kms_key_arn);
+        w.optional("TracingConfig", self.tracing_config);
+        w.optional("RevisionId", self.revision_id);
+        w.optional("Layers", self.layers);
+        w.optional("FileSystemConfigs", self.file_system_configs);
+        w.optional("ImageConfig", self.image_config);
+        w.optional("EphemeralStorage", self.ephemeral_storage);
+        w.optional("SnapStart", self.snap_start);
+        w.optional("LoggingConfig", self.logging_config);
+        w.optional("CapacityProviderConfig", self.capacity_provider_config);
+        w.optional("DurableConfig", self.durable_config);
+        w.finish()
+    }
+}
+
+/// The `VpcConfig` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VpcConfig {
+    pub subnet_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub security_group_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub ipv6_allowed_for_dual_stack: ::std::option::Option<bool>,
+}
+
+impl FromValue for VpcConfig {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(VpcConfig {
+            subnet_ids: r.optional("SubnetIds")?,
+            security_group_ids: r.optional("SecurityGroupIds")?,
+            ipv6_allowed_for_dual_stack: r.optional("Ipv6AllowedForDualStack")?,
+        })
+    }
+}
+
+impl IntoValue for VpcConfig {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("SubnetIds", self.subnet_ids);
+        w.optional("SecurityGroupIds", self.security_group_ids);
+        w.optional("Ipv6AllowedForDualStack", self.ipv6_allowed_for_dual_stack);
         w.finish()
     }
 }
@@ -736,6 +1435,41 @@ pub trait Lambda: Send + Sync + 'static {
     fn list_functions(&self, ctx: &RequestContext, input: ListFunctionsRequest) -> impl ::std::future::Future<Output = ::std::result::Result<ListFunctionsResponse, AwsError>> + Send {
         let _ = (ctx, input);
         async { Err(AwsError::not_implemented("lambda", "ListFunctions")) }
+    }
+
+    fn create_function(&self, ctx: &RequestContext, input: CreateFunctionRequest) -> impl ::std::future::Future<Output = ::std::result::Result<FunctionConfiguration, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "CreateFunction")) }
+    }
+
+    fn get_function(&self, ctx: &RequestContext, input: GetFunctionRequest) -> impl ::std::future::Future<Output = ::std::result::Result<GetFunctionResponse, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "GetFunction")) }
+    }
+
+    fn get_function_configuration(&self, ctx: &RequestContext, input: GetFunctionConfigurationRequest) -> impl ::std::future::Future<Output = ::std::result::Result<FunctionConfiguration, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "GetFunctionConfiguration")) }
+    }
+
+    fn delete_function(&self, ctx: &RequestContext, input: DeleteFunctionRequest) -> impl ::std::future::Future<Output = ::std::result::Result<DeleteFunctionResponse, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "DeleteFunction")) }
+    }
+
+    fn update_function_code(&self, ctx: &RequestContext, input: UpdateFunctionCodeRequest) -> impl ::std::future::Future<Output = ::std::result::Result<FunctionConfiguration, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "UpdateFunctionCode")) }
+    }
+
+    fn update_function_configuration(&self, ctx: &RequestContext, input: UpdateFunctionConfigurationRequest) -> impl ::std::future::Future<Output = ::std::result::Result<FunctionConfiguration, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "UpdateFunctionConfiguration")) }
+    }
+
+    fn invoke(&self, ctx: &RequestContext, input: InvocationRequest) -> impl ::std::future::Future<Output = ::std::result::Result<InvocationResponse, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "Invoke")) }
     }
 
     /// The AWS error for input that does not fit the operation's shapes.
@@ -786,7 +1520,7 @@ impl<S: Lambda> Handler for Service<S> {
     }
 
     fn implements(&self, operation: &str) -> bool {
-        matches!(operation, "ListFunctions")
+        matches!(operation, "ListFunctions" | "CreateFunction" | "GetFunction" | "GetFunctionConfiguration" | "DeleteFunction" | "UpdateFunctionCode" | "UpdateFunctionConfiguration" | "Invoke")
     }
 
     fn http<'a>(&'a self, req: &'a HttpRequest<'a>) -> ::std::option::Option<HttpFuture<'a>> {
@@ -815,6 +1549,34 @@ impl<S: Lambda> Handler for Service<S> {
                 "ListFunctions" => {
                     let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
                     Ok(self.0.list_functions(ctx, input).await?.into_value())
+                }
+                "CreateFunction" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.create_function(ctx, input).await?.into_value())
+                }
+                "GetFunction" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.get_function(ctx, input).await?.into_value())
+                }
+                "GetFunctionConfiguration" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.get_function_configuration(ctx, input).await?.into_value())
+                }
+                "DeleteFunction" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.delete_function(ctx, input).await?.into_value())
+                }
+                "UpdateFunctionCode" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.update_function_code(ctx, input).await?.into_value())
+                }
+                "UpdateFunctionConfiguration" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.update_function_configuration(ctx, input).await?.into_value())
+                }
+                "Invoke" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.invoke(ctx, input).await?.into_value())
                 }
                 other => Err(AwsError::not_implemented("lambda", other)),
             }

@@ -1,0 +1,181 @@
+//! Invoke: runs the function in an execution environment ([`crate::runtime`]) and answers
+//! as Lambda does: the function's result, or its error document with
+//! `X-Amz-Function-Error: Unhandled`, a timeout as `Task timed out after N seconds`,
+//! and, with `LogType=Tail`, the last 4 KB of the invocation's log.
+
+use crate::error::{LambdaError, Result};
+use crate::functions::FunctionRecord;
+use crate::runtime::{Launch, Outcome, Ran};
+use crate::Lambda;
+use base64::Engine;
+use bytes::Bytes;
+use nubo_core::{ids, RequestContext, Scope, Timestamp};
+use nubo_model::generated::lambda::*;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A synchronous invocation carries at most 6 MB each way.
+const MAX_PAYLOAD: usize = 6 * 1024 * 1024;
+
+/// Where a function's output goes: CloudWatch Logs, wired by the composition root.
+pub trait LogSink: Send + Sync {
+    fn put(&self, scope: &Scope, group: &str, stream: &str, events: Vec<(i64, String)>);
+}
+
+impl Lambda {
+    /// The function's code, unzipped once per code digest.
+    fn code_dir(&self, f: &FunctionRecord) -> Result<PathBuf> {
+        let dir = self.runtime.scratch().join("code").join(f.code_key());
+        if !dir.join(".nubo-ready").exists() {
+            let zip = self.zip(f)?;
+            let staging = self.runtime.scratch().join("code").join(format!("{}.{}", f.code_key(), ids::random_string(b"abcdef0123456789", 8)));
+            let ok = crate::zip::extract(&zip, &staging).map_err(|e| LambdaError::Service(format!("unzipping the code: {e}")))?;
+            if !ok {
+                return Err(LambdaError::InvalidParameterValue("Could not unzip uploaded file. Please check your file, then try to upload again.".into()));
+            }
+            std::fs::write(staging.join(".nubo-ready"), b"").map_err(|e| LambdaError::Service(e.to_string()))?;
+            // Another invocation may have won the race: either copy is the same code.
+            if std::fs::rename(&staging, &dir).is_err() {
+                let _ = std::fs::remove_dir_all(&staging);
+            }
+        }
+        Ok(dir)
+    }
+
+    fn launch(&self, scope: &Scope, f: &FunctionRecord, stream: &str) -> Result<Launch> {
+        let mut env: Vec<(String, String)> = vec![
+            ("AWS_LAMBDA_FUNCTION_NAME".into(), f.name.clone()),
+            ("AWS_LAMBDA_FUNCTION_VERSION".into(), "$LATEST".into()),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(), f.memory.to_string()),
+            ("AWS_LAMBDA_LOG_GROUP_NAME".into(), format!("/aws/lambda/{}", f.name)),
+            ("AWS_LAMBDA_LOG_STREAM_NAME".into(), stream.to_string()),
+            ("AWS_LAMBDA_INITIALIZATION_TYPE".into(), "on-demand".into()),
+            ("AWS_REGION".into(), scope.region.clone()),
+            ("AWS_DEFAULT_REGION".into(), scope.region.clone()),
+            ("AWS_EXECUTION_ENV".into(), format!("AWS_Lambda_{}", f.runtime)),
+            // The SDK inside the function calls nubo, with nothing to configure.
+            ("AWS_ENDPOINT_URL".into(), self.endpoint.clone()),
+            ("AWS_ACCESS_KEY_ID".into(), "test".into()),
+            ("AWS_SECRET_ACCESS_KEY".into(), "test".into()),
+            ("TZ".into(), ":UTC".into()),
+            ("LANG".into(), "en_US.UTF-8".into()),
+            ("PATH".into(), std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into())),
+        ];
+        env.extend(f.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+        Ok(Launch {
+            key: format!("{}#{}", f.arn, f.revision_id),
+            arn: f.arn.clone(),
+            runtime: f.runtime.clone(),
+            handler: f.handler.clone(),
+            code_dir: self.code_dir(f)?,
+            env,
+        })
+    }
+
+    pub async fn invoke(&self, ctx: &RequestContext, input: InvocationRequest) -> Result<InvocationResponse> {
+        if let Some(q) = input.qualifier.as_deref().filter(|q| *q != "$LATEST") {
+            return Err(LambdaError::ResourceNotFound(format!("Function not found: arn:aws:lambda:{}:{}:function:{}:{q}", ctx.scope.region, ctx.scope.account, crate::functions::function_name(&input.function_name))));
+        }
+        let f = self.function(&ctx.scope, &input.function_name)?;
+        let payload = input.payload.unwrap_or_default();
+        if payload.len() > MAX_PAYLOAD {
+            return Err(LambdaError::RequestTooLarge(format!("Request must be smaller than {MAX_PAYLOAD} bytes for the InvokeFunction operation")));
+        }
+        if !payload.is_empty() {
+            if let Err(e) = serde_json::from_slice::<serde_json::Value>(&payload) {
+                return Err(LambdaError::InvalidRequestContent(format!("Could not parse request body into json: Could not parse payload into json: {e}")));
+            }
+        }
+        let payload = if payload.is_empty() { Bytes::from_static(b"{}") } else { payload };
+        match input.invocation_type.as_deref().unwrap_or("RequestResponse") {
+            "DryRun" => return Ok(InvocationResponse { status_code: Some(204), ..Default::default() }),
+            "Event" => {
+                let me = self.clone();
+                let scope = ctx.scope.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = me.run(&scope, &f, payload).await {
+                        tracing::warn!("asynchronous invocation of {} failed: {e:?}", f.name);
+                    }
+                });
+                return Ok(InvocationResponse { status_code: Some(202), ..Default::default() });
+            }
+            "RequestResponse" => {}
+            other => {
+                return Err(LambdaError::Validation(format!(
+                    "1 validation error detected: Value '{other}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]"
+                )))
+            }
+        }
+        let (ran, log) = self.run(&ctx.scope, &f, payload).await?;
+        let log_result = (input.log_type.as_deref() == Some("Tail")).then(|| {
+            let bytes = log.as_bytes();
+            base64::engine::general_purpose::STANDARD.encode(&bytes[bytes.len().saturating_sub(4096)..])
+        });
+        let (payload, error) = match ran.outcome {
+            Outcome::Response(body) => (body, None),
+            Outcome::Error(doc) | Outcome::InitError(doc) => (doc, Some("Unhandled")),
+            Outcome::TimedOut => (
+                Bytes::from(serde_json::json!({ "errorMessage": timeout_message(self.clock.now(), &ran.request_id, f.timeout) }).to_string()),
+                Some("Unhandled"),
+            ),
+            Outcome::Exited(why) => (
+                Bytes::from(serde_json::json!({ "errorType": "Runtime.ExitError", "errorMessage": format!("RequestId: {} Error: Runtime exited with error: {why}", ran.request_id) }).to_string()),
+                Some("Unhandled"),
+            ),
+        };
+        if payload.len() > MAX_PAYLOAD {
+            return Ok(InvocationResponse {
+                status_code: Some(200),
+                function_error: Some("Unhandled".into()),
+                payload: Some(Bytes::from(serde_json::json!({ "errorType": "Function.ResponseSizeTooLarge", "errorMessage": format!("Response payload size exceeded maximum allowed payload size ({MAX_PAYLOAD} bytes).") }).to_string())),
+                executed_version: Some("$LATEST".into()),
+                log_result,
+                ..Default::default()
+            });
+        }
+        Ok(InvocationResponse {
+            status_code: Some(200),
+            function_error: error.map(str::to_string),
+            log_result,
+            payload: Some(payload),
+            executed_version: Some("$LATEST".into()),
+            ..Default::default()
+        })
+    }
+
+    /// Runs one invocation and writes its log (START, output, END, REPORT) to CloudWatch Logs.
+    async fn run(&self, scope: &Scope, f: &FunctionRecord, payload: Bytes) -> Result<(Ran, String)> {
+        let now = self.clock.now();
+        let day = &now.to_iso8601()[..10];
+        let stream = format!("{}/[$LATEST]{}", day.replace('-', "/"), ids::random_string(b"0123456789abcdef", 32));
+        let launch = self.launch(scope, f, &stream)?;
+        let request_id = ids::uuid();
+        let ran = self.runtime.invoke(&launch, request_id.clone(), payload, Duration::from_secs(f.timeout as u64)).await?;
+        let mut log = format!("START RequestId: {request_id} Version: $LATEST\n{}", ran.output);
+        if !log.ends_with('\n') {
+            log.push('\n');
+        }
+        if matches!(ran.outcome, Outcome::TimedOut) {
+            log.push_str(&format!("{}\n", timeout_message(self.clock.now(), &request_id, f.timeout)));
+        }
+        let ms = ran.duration.as_secs_f64() * 1000.0;
+        let init = ran.init.map(|d| format!("\tInit Duration: {:.2} ms", d.as_secs_f64() * 1000.0)).unwrap_or_default();
+        log.push_str(&format!(
+            "END RequestId: {request_id}\nREPORT RequestId: {request_id}\tDuration: {ms:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB\tMax Memory Used: {} MB{init}\t\n",
+            ms.ceil() as u64,
+            f.memory,
+            f.memory.min(64),
+        ));
+        if let Some(sink) = &self.logs {
+            let at = now.as_millis();
+            let events = log.lines().map(|l| (at, l.to_string())).collect();
+            sink.put(scope, &format!("/aws/lambda/{}", f.name), &stream, events);
+        }
+        Ok((ran, log))
+    }
+}
+
+/// `2026-11-23T13:45:00.000Z <request id> Task timed out after 3.00 seconds`.
+fn timeout_message(now: Timestamp, request_id: &str, timeout: i32) -> String {
+    format!("{} {request_id} Task timed out after {timeout}.00 seconds", now.to_iso8601())
+}

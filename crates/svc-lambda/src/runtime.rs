@@ -1,0 +1,369 @@
+//! Execution environments: each is a process of the function's runtime (the host's
+//! `python3` or `node` running nubo's bootstrap, or a custom runtime's own `bootstrap`)
+//! that speaks the Lambda Runtime API to nubo. One HTTP server on a loopback port serves
+//! that API for every environment, under a path prefix naming the environment, which is
+//! what `AWS_LAMBDA_RUNTIME_API` tells the process.
+//!
+//! An environment runs one invocation at a time and is reused while warm; concurrent
+//! invocations start more. Its stdout and stderr go to one pipe that is read, without
+//! blocking, when an invocation ends: whatever the function printed before it answered
+//! is in the pipe by then, so each invocation's log is exactly its own output.
+
+use crate::error::{LambdaError, Result};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::{Request, Response, StatusCode};
+use std::collections::{HashMap, VecDeque};
+use std::io::Read;
+use std::net::SocketAddr;
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{oneshot, Notify};
+
+const PYTHON_BOOTSTRAP: &str = include_str!("bootstrap/python.py");
+const NODE_BOOTSTRAP: &str = include_str!("bootstrap/node.js");
+
+/// How an invocation ended, as the environment reported it.
+#[derive(Debug)]
+pub enum Outcome {
+    Response(Bytes),
+    /// The function failed: the error document its runtime posted.
+    Error(Bytes),
+    /// The runtime could not initialize (import error, missing handler).
+    InitError(Bytes),
+    /// The process ended during the invocation.
+    Exited(String),
+    TimedOut,
+}
+
+/// What starting an environment needs.
+pub struct Launch {
+    /// Environments are shared by invocations with the same key (function and revision).
+    pub key: String,
+    pub arn: String,
+    pub runtime: String,
+    pub handler: String,
+    pub code_dir: PathBuf,
+    pub env: Vec<(String, String)>,
+}
+
+/// The result of one invocation.
+pub struct Ran {
+    pub outcome: Outcome,
+    pub request_id: String,
+    pub output: String,
+    pub duration: Duration,
+    /// Set when this invocation started the environment.
+    pub init: Option<Duration>,
+}
+
+struct Pending {
+    request_id: String,
+    payload: Bytes,
+    deadline_ms: u128,
+    arn: String,
+    respond: oneshot::Sender<Outcome>,
+}
+
+struct Env {
+    id: String,
+    key: String,
+    pid: AtomicI32,
+    queue: Mutex<VecDeque<Pending>>,
+    arrived: Notify,
+    current: Mutex<Option<(String, oneshot::Sender<Outcome>)>>,
+    output: Mutex<Option<std::fs::File>>,
+    dead: AtomicBool,
+}
+
+impl Env {
+    /// Whatever the process wrote since the last drain (never waits).
+    fn drain(&self) -> String {
+        let mut out = Vec::new();
+        if let Some(f) = self.output.lock().unwrap().as_mut() {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = f.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                out.extend_from_slice(&buf[..n]);
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    /// Fails whatever is waiting on this environment.
+    fn fail_all(&self, outcome: impl Fn() -> Outcome) {
+        if let Some((_, tx)) = self.current.lock().unwrap().take() {
+            let _ = tx.send(outcome());
+        }
+        for p in self.queue.lock().unwrap().drain(..) {
+            let _ = p.respond.send(outcome());
+        }
+    }
+
+    fn kill(&self) {
+        self.dead.store(true, Ordering::SeqCst);
+        let pid = self.pid.load(Ordering::SeqCst);
+        if pid > 0 {
+            // SAFETY: signalling a child we started; the watcher reaps it.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+pub struct Runtime {
+    server: tokio::sync::OnceCell<SocketAddr>,
+    envs: Mutex<HashMap<String, Arc<Env>>>,
+    idle: Mutex<HashMap<String, Vec<Arc<Env>>>>,
+    scratch: PathBuf,
+}
+
+impl Runtime {
+    pub fn new(scratch: PathBuf) -> Arc<Runtime> {
+        Arc::new(Runtime { server: Default::default(), envs: Default::default(), idle: Default::default(), scratch })
+    }
+
+    pub fn scratch(&self) -> &PathBuf {
+        &self.scratch
+    }
+
+    /// The Runtime API server's address, started on first use.
+    async fn api(self: &Arc<Self>) -> Result<SocketAddr> {
+        let me = self.clone();
+        self.server
+            .get_or_try_init(|| async move {
+                let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.map_err(|e| LambdaError::Service(format!("runtime API: {e}")))?;
+                let addr = listener.local_addr().map_err(|e| LambdaError::Service(e.to_string()))?;
+                tokio::spawn(async move {
+                    loop {
+                        let Ok((stream, _)) = listener.accept().await else { continue };
+                        let me = me.clone();
+                        tokio::spawn(async move {
+                            let service = hyper::service::service_fn(move |req| {
+                                let me = me.clone();
+                                async move { Ok::<_, std::convert::Infallible>(me.serve(req).await) }
+                            });
+                            let _ = hyper::server::conn::http1::Builder::new().serve_connection(hyper_util::rt::TokioIo::new(stream), service).await;
+                        });
+                    }
+                });
+                Ok(addr)
+            })
+            .await
+            .copied()
+    }
+
+    /// Runs one invocation in a warm environment of the function, or a new one.
+    pub async fn invoke(self: &Arc<Self>, launch: &Launch, request_id: String, payload: Bytes, timeout: Duration) -> Result<Ran> {
+        let started = Instant::now();
+        let (env, init) = match self.take_idle(&launch.key) {
+            Some(env) => (env, None),
+            None => (self.spawn(launch).await?, Some(())),
+        };
+        let (tx, rx) = oneshot::channel();
+        let deadline_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis() + timeout.as_millis();
+        env.queue.lock().unwrap().push_back(Pending { request_id: request_id.clone(), payload, deadline_ms, arn: launch.arn.clone(), respond: tx });
+        env.arrived.notify_one();
+        let outcome = match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(o)) => o,
+            Ok(Err(_)) => Outcome::Exited("the environment went away".into()),
+            Err(_) => Outcome::TimedOut,
+        };
+        let output = env.drain();
+        let duration = started.elapsed();
+        match outcome {
+            Outcome::Response(_) | Outcome::Error(_) if !env.dead.load(Ordering::SeqCst) => self.put_idle(env),
+            _ => self.retire_env(&env),
+        }
+        Ok(Ran { outcome, request_id, output, duration, init: init.map(|_| duration) })
+    }
+
+    fn take_idle(&self, key: &str) -> Option<Arc<Env>> {
+        let mut idle = self.idle.lock().unwrap();
+        let pool = idle.get_mut(key)?;
+        while let Some(env) = pool.pop() {
+            if !env.dead.load(Ordering::SeqCst) {
+                return Some(env);
+            }
+        }
+        None
+    }
+
+    fn put_idle(&self, env: Arc<Env>) {
+        self.idle.lock().unwrap().entry(env.key.clone()).or_default().push(env);
+    }
+
+    fn retire_env(&self, env: &Arc<Env>) {
+        env.kill();
+        self.envs.lock().unwrap().remove(&env.id);
+        if let Some(pool) = self.idle.lock().unwrap().get_mut(&env.key) {
+            pool.retain(|e| e.id != env.id);
+        }
+    }
+
+    /// Stops every environment of a function (its code or configuration changed, or it
+    /// was deleted): keys start with the function's ARN.
+    pub fn retire(&self, arn: &str) {
+        let doomed: Vec<Arc<Env>> = self.envs.lock().unwrap().values().filter(|e| e.key.starts_with(arn)).cloned().collect();
+        for env in doomed {
+            env.fail_all(|| Outcome::Exited("the function was updated".into()));
+            self.retire_env(&env);
+        }
+    }
+
+    async fn spawn(self: &Arc<Self>, launch: &Launch) -> Result<Arc<Env>> {
+        let addr = self.api().await?;
+        let id = nubo_core::ids::random_string(b"0123456789abcdef", 32);
+        let (program, args): (PathBuf, Vec<String>) = match launch.runtime.as_str() {
+            r if r.starts_with("python") => ("python3".into(), vec![self.bootstrap("python.py", PYTHON_BOOTSTRAP)?]),
+            r if r.starts_with("nodejs") => ("node".into(), vec![self.bootstrap("node.js", NODE_BOOTSTRAP)?]),
+            _ => (launch.code_dir.join("bootstrap"), Vec::new()),
+        };
+        let (read, write) = pipe().map_err(|e| LambdaError::Service(format!("pipe: {e}")))?;
+        let tmp = self.scratch.join("tmp").join(&id);
+        std::fs::create_dir_all(&tmp).map_err(|e| LambdaError::Service(e.to_string()))?;
+        let mut command = tokio::process::Command::new(&program);
+        command
+            .args(&args)
+            .current_dir(&launch.code_dir)
+            .env_clear()
+            .envs(launch.env.iter().cloned())
+            .env("AWS_LAMBDA_RUNTIME_API", format!("{addr}/{id}"))
+            .env("_HANDLER", &launch.handler)
+            .env("LAMBDA_TASK_ROOT", &launch.code_dir)
+            .env("TMPDIR", &tmp)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::from(write.try_clone().map_err(|e| LambdaError::Service(e.to_string()))?))
+            .stderr(std::process::Stdio::from(write))
+            .kill_on_drop(true);
+        let mut child = command.spawn().map_err(|e| LambdaError::Service(format!("cannot start the {} runtime ({}): {e}", launch.runtime, program.display())))?;
+        let env = Arc::new(Env {
+            id: id.clone(),
+            key: launch.key.clone(),
+            pid: AtomicI32::new(child.id().map(|p| p as i32).unwrap_or(0)),
+            queue: Default::default(),
+            arrived: Notify::new(),
+            current: Default::default(),
+            output: Mutex::new(Some(std::fs::File::from(read))),
+            dead: AtomicBool::new(false),
+        });
+        self.envs.lock().unwrap().insert(id, env.clone());
+        // The watcher reaps the process and fails what it was doing when it ends.
+        let watched = env.clone();
+        let me = self.clone();
+        tokio::spawn(async move {
+            let status = child.wait().await;
+            watched.dead.store(true, Ordering::SeqCst);
+            let why = match status {
+                Ok(s) => match s.code() {
+                    Some(code) => format!("exit status {code}"),
+                    None => "signal: killed".to_string(),
+                },
+                Err(e) => e.to_string(),
+            };
+            watched.fail_all(|| Outcome::Exited(why.clone()));
+            me.envs.lock().unwrap().remove(&watched.id);
+        });
+        Ok(env)
+    }
+
+    /// Writes a bootstrap script once per nubo process.
+    fn bootstrap(&self, name: &str, text: &str) -> Result<String> {
+        let path = self.scratch.join(name);
+        if !path.exists() {
+            std::fs::create_dir_all(&self.scratch).and_then(|_| std::fs::write(&path, text)).map_err(|e| LambdaError::Service(e.to_string()))?;
+        }
+        Ok(path.to_string_lossy().into_owned())
+    }
+
+    fn env(&self, id: &str) -> Option<Arc<Env>> {
+        self.envs.lock().unwrap().get(id).cloned()
+    }
+
+    /// The Runtime API: `/<environment>/2018-06-01/runtime/...`.
+    async fn serve(self: Arc<Self>, req: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
+        let path = req.uri().path().to_string();
+        let parts: Vec<&str> = path.trim_start_matches('/').splitn(4, '/').collect();
+        let [env_id, "2018-06-01", "runtime", rest] = parts.as_slice() else { return reply(StatusCode::NOT_FOUND, r#"{"errorType":"NotFound"}"#) };
+        let Some(env) = self.env(env_id) else { return reply(StatusCode::GONE, r#"{"errorType":"EnvironmentGone"}"#) };
+        let method = req.method().clone();
+        let error_type = req.headers().get("Lambda-Runtime-Function-Error-Type").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        let segments: Vec<&str> = rest.split('/').collect();
+        match (method.as_str(), segments.as_slice()) {
+            ("GET", ["invocation", "next"]) => loop {
+                let next = env.queue.lock().unwrap().pop_front();
+                if let Some(p) = next {
+                    let resp = Response::builder()
+                        .status(StatusCode::OK)
+                        .header("Lambda-Runtime-Aws-Request-Id", &p.request_id)
+                        .header("Lambda-Runtime-Deadline-Ms", p.deadline_ms.to_string())
+                        .header("Lambda-Runtime-Invoked-Function-Arn", &p.arn)
+                        .header("Lambda-Runtime-Trace-Id", format!("Root=1-{:08x}-{}", p.deadline_ms / 1000, &p.request_id.replace('-', "")[..24]))
+                        .header("Content-Type", "application/json")
+                        .body(Full::new(p.payload))
+                        .unwrap_or_default();
+                    *env.current.lock().unwrap() = Some((p.request_id, p.respond));
+                    return resp;
+                }
+                env.arrived.notified().await;
+            },
+            ("POST", ["invocation", id, kind @ ("response" | "error")]) => {
+                let mut current = env.current.lock().unwrap();
+                match current.take() {
+                    Some((rid, tx)) if rid == *id => {
+                        let _ = tx.send(if *kind == "response" { Outcome::Response(body) } else { Outcome::Error(error_document(body, error_type)) });
+                        reply(StatusCode::ACCEPTED, r#"{"status":"OK"}"#)
+                    }
+                    other => {
+                        *current = other;
+                        reply(StatusCode::BAD_REQUEST, r#"{"errorMessage":"Invalid request ID","errorType":"InvalidRequestID"}"#)
+                    }
+                }
+            }
+            ("POST", ["init", "error"]) => {
+                let document = error_document(body, error_type);
+                env.fail_all(|| Outcome::InitError(document.clone()));
+                reply(StatusCode::ACCEPTED, r#"{"status":"OK"}"#)
+            }
+            _ => reply(StatusCode::NOT_FOUND, r#"{"errorType":"NotFound"}"#),
+        }
+    }
+}
+
+/// An error body as the invoker sees it: the runtime's document, or one made from the
+/// error type header when the body is not JSON.
+fn error_document(body: Bytes, error_type: Option<String>) -> Bytes {
+    if serde_json::from_slice::<serde_json::Value>(&body).is_ok_and(|v| v.is_object()) {
+        return body;
+    }
+    let doc = serde_json::json!({ "errorType": error_type.unwrap_or_else(|| "Unhandled".into()), "errorMessage": String::from_utf8_lossy(&body) });
+    Bytes::from(doc.to_string())
+}
+
+fn reply(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
+    Response::builder().status(status).header("Content-Type", "application/json").body(Full::new(Bytes::from_static(body.as_bytes()))).unwrap_or_default()
+}
+
+/// A pipe whose read end never blocks; both ends close on exec except where given.
+fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 fills two fds we then own.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: both fds were just created and are owned by nothing else.
+    let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    // SAFETY: setting a flag on our own fd.
+    unsafe {
+        let flags = libc::fcntl(fds[0], libc::F_GETFL);
+        libc::fcntl(fds[0], libc::F_SETFL, flags | libc::O_NONBLOCK);
+    }
+    Ok((read, write))
+}
