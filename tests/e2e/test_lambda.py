@@ -1,0 +1,169 @@
+"""Lambda through boto3 and the AWS CLI: functions created from zips that really run
+(Python, Node, a custom runtime's shell bootstrap), their results, errors, timeouts, logs
+(LogType=Tail and CloudWatch Logs), and functions that call nubo through the SDK."""
+
+import base64
+import io
+import json
+import shutil
+import uuid
+import zipfile
+
+import pytest
+from botocore.exceptions import ClientError
+
+ROLE = "arn:aws:iam::000000000000:role/lambda-role"
+
+
+def package(files: dict) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, (text, mode) in ((n, v if isinstance(v, tuple) else (v, 0o644)) for n, v in files.items()):
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (0o100000 | mode) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, text)
+    return buf.getvalue()
+
+
+def name(prefix="fn"):
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def lam(boto):
+    return boto("lambda")
+
+
+PYTHON = '''
+import json, os, time
+
+def handler(event, context):
+    print("event", json.dumps(event))
+    if event.get("fail"):
+        raise ValueError("boom")
+    if event.get("sleep"):
+        time.sleep(event["sleep"])
+    return {"echo": event, "function": context.function_name, "region": os.environ["AWS_REGION"],
+            "greeting": os.environ.get("GREETING"), "remaining": context.get_remaining_time_in_millis() > 0}
+'''
+
+
+def test_python_function_runs(lam):
+    fn = name()
+    created = lam.create_function(FunctionName=fn, Runtime="python3.12", Role=ROLE, Handler="app.handler",
+                                  Code={"ZipFile": package({"app.py": PYTHON})}, Timeout=2,
+                                  Environment={"Variables": {"GREETING": "hi"}})
+    assert created["State"] == "Active" and created["Handler"] == "app.handler" and created["Timeout"] == 2
+    out = lam.invoke(FunctionName=fn, Payload=json.dumps({"n": 1}), LogType="Tail")
+    assert out["StatusCode"] == 200 and "FunctionError" not in out
+    assert json.loads(out["Payload"].read()) == {"echo": {"n": 1}, "function": fn, "region": "us-east-1", "greeting": "hi", "remaining": True}
+    log = base64.b64decode(out["LogResult"]).decode()
+    assert log.startswith("START RequestId: ") and 'event {"n": 1}' in log and "\nEND RequestId: " in log and "\nREPORT RequestId: " in log
+    # Warm: the same environment answers again.
+    assert json.loads(lam.invoke(FunctionName=fn, Payload=b'{"n": 2}')["Payload"].read())["echo"] == {"n": 2}
+    # An error, as Lambda reports it.
+    failed = lam.invoke(FunctionName=fn, Payload=b'{"fail": true}')
+    assert failed["FunctionError"] == "Unhandled"
+    error = json.loads(failed["Payload"].read())
+    assert (error["errorType"], error["errorMessage"]) == ("ValueError", "boom") and error["stackTrace"]
+    # A timeout kills the environment; the next call gets a fresh one.
+    slow = lam.invoke(FunctionName=fn, Payload=b'{"sleep": 5}')
+    assert slow["FunctionError"] == "Unhandled"
+    assert json.loads(slow["Payload"].read())["errorMessage"].endswith("Task timed out after 2.00 seconds")
+    assert json.loads(lam.invoke(FunctionName=fn, Payload=b'{"n": 3}')["Payload"].read())["echo"] == {"n": 3}
+    with pytest.raises(ClientError) as e:
+        lam.invoke(FunctionName=fn, Payload=b"not json")
+    assert e.value.response["Error"]["Code"] == "InvalidRequestContentException"
+    assert lam.invoke(FunctionName=fn, InvocationType="DryRun")["StatusCode"] == 204
+    assert lam.invoke(FunctionName=fn, InvocationType="Event", Payload=b"{}")["StatusCode"] == 202
+
+
+def test_function_lifecycle_and_errors(lam, aws, tmp_path):
+    fn = name()
+    zip_path = tmp_path / "fn.zip"
+    zip_path.write_bytes(package({"app.py": "def handler(e, c):\n    return 'v1'\n"}))
+    aws("lambda", "create-function", "--function-name", fn, "--runtime", "python3.11", "--role", ROLE,
+        "--handler", "app.handler", "--zip-file", f"fileb://{zip_path}")
+    with pytest.raises(ClientError) as e:
+        lam.create_function(FunctionName=fn, Runtime="python3.11", Role=ROLE, Handler="app.handler", Code={"ZipFile": zip_path.read_bytes()})
+    assert e.value.response["Error"]["Code"] == "ResourceConflictException"
+    assert fn in [f["FunctionName"] for f in lam.list_functions()["Functions"]]
+    out = tmp_path / "out.json"
+    aws("lambda", "invoke", "--function-name", fn, str(out))
+    assert json.loads(out.read_text()) == "v1"
+    lam.update_function_code(FunctionName=fn, ZipFile=package({"app.py": "def handler(e, c):\n    return 'v2'\n"}))
+    assert json.loads(lam.invoke(FunctionName=fn)["Payload"].read()) == "v2"
+    lam.update_function_configuration(FunctionName=fn, Handler="other.handler")
+    broken = lam.invoke(FunctionName=fn)
+    assert broken["FunctionError"] == "Unhandled" and json.loads(broken["Payload"].read())["errorType"] == "Runtime.ImportModuleError"
+    config = lam.get_function(FunctionName=fn)["Configuration"]
+    assert config["Handler"] == "other.handler" and config["Runtime"] == "python3.11"
+    with pytest.raises(ClientError) as e:
+        lam.create_function(FunctionName=name(), Runtime="python3.12", Role=ROLE, Handler="app.handler", Code={"ZipFile": b"not a zip"})
+    assert e.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    with pytest.raises(ClientError) as e:
+        lam.create_function(FunctionName=name(), Runtime="python2.7", Role=ROLE, Handler="app.handler", Code={"ZipFile": zip_path.read_bytes()})
+    assert e.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    lam.delete_function(FunctionName=fn)
+    with pytest.raises(ClientError) as e:
+        lam.invoke(FunctionName=fn)
+    assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_node_function_runs(lam):
+    fn = name()
+    code = "exports.handler = async (event, context) => ({ sum: event.a + event.b, name: context.functionName });\n"
+    lam.create_function(FunctionName=fn, Runtime="nodejs20.x", Role=ROLE, Handler="index.handler", Code={"ZipFile": package({"index.js": code})})
+    out = lam.invoke(FunctionName=fn, Payload=json.dumps({"a": 2, "b": 3}))
+    assert json.loads(out["Payload"].read()) == {"sum": 5, "name": fn}
+    failing = "exports.handler = async () => { throw new TypeError('nope'); };\n"
+    lam.update_function_code(FunctionName=fn, ZipFile=package({"index.js": failing}))
+    out = lam.invoke(FunctionName=fn)
+    assert out["FunctionError"] == "Unhandled" and json.loads(out["Payload"].read())["errorType"] == "TypeError"
+
+
+def test_custom_runtime_bootstrap(lam):
+    """A provided.al2023 function: its own `bootstrap` speaks the Runtime API (here with curl-free shell and python)."""
+    bootstrap = '''#!/bin/sh
+exec python3 -c '
+import json, os, urllib.request
+api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/"
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+while True:
+    r = opener.open(api + "next")
+    rid = r.headers["Lambda-Runtime-Aws-Request-Id"]
+    event = json.loads(r.read())
+    body = json.dumps({"upper": event["text"].upper()}).encode()
+    opener.open(urllib.request.Request(api + rid + "/response", data=body, method="POST")).read()
+'
+'''
+    fn = name()
+    lam.create_function(FunctionName=fn, Runtime="provided.al2023", Role=ROLE, Handler="unused",
+                        Code={"ZipFile": package({"bootstrap": (bootstrap, 0o755)})})
+    out = lam.invoke(FunctionName=fn, Payload=b'{"text": "shout"}')
+    assert json.loads(out["Payload"].read()) == {"upper": "SHOUT"}
+
+
+def test_function_calls_nubo_through_the_sdk_and_logs_to_cloudwatch(lam, boto):
+    s3, logs = boto("s3"), boto("logs")
+    bucket = name("uploads")
+    s3.create_bucket(Bucket=bucket)
+    code = f'''
+import boto3
+
+def handler(event, context):
+    boto3.client("s3").put_object(Bucket="{bucket}", Key=event["key"], Body=b"written by a function")
+    print("stored", event["key"])
+    return "ok"
+'''
+    fn = name()
+    lam.create_function(FunctionName=fn, Runtime="python3.11", Role=ROLE, Handler="app.handler", Code={"ZipFile": package({"app.py": code})}, Timeout=30)
+    out = lam.invoke(FunctionName=fn, Payload=b'{"key": "hello.txt"}')
+    assert json.loads(out["Payload"].read()) == "ok", out
+    assert s3.get_object(Bucket=bucket, Key="hello.txt")["Body"].read() == b"written by a function"
+    events = logs.filter_log_events(logGroupName=f"/aws/lambda/{fn}")["events"]
+    messages = [e["message"] for e in events]
+    assert messages[0].startswith("START RequestId: ") and "stored hello.txt" in messages and messages[-1].startswith("REPORT RequestId: ")
