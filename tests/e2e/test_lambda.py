@@ -167,3 +167,44 @@ def handler(event, context):
     events = logs.filter_log_events(logGroupName=f"/aws/lambda/{fn}")["events"]
     messages = [e["message"] for e in events]
     assert messages[0].startswith("START RequestId: ") and "stored hello.txt" in messages and messages[-1].startswith("REPORT RequestId: ")
+
+
+def test_employee_directory_s3_upload_triggers_a_function_that_writes_dynamodb(lam, boto):
+    """The seeds' pattern: a photo lands in S3, S3 notifies a function, the function records
+    the employee in DynamoDB (and tells a queue it is done, for the test to wait on)."""
+    s3, ddb, sqs, sns = boto("s3"), boto("dynamodb"), boto("sqs"), boto("sns")
+    bucket, table = name("photos"), name("employees")
+    s3.create_bucket(Bucket=bucket)
+    ddb.create_table(TableName=table, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    done = sqs.create_queue(QueueName=name("done"))["QueueUrl"]
+    code = f'''
+import boto3
+
+def handler(event, context):
+    for record in event["Records"]:
+        if "s3" in record:
+            key = record["s3"]["object"]["key"]
+            boto3.client("dynamodb").put_item(TableName="{table}", Item={{"id": {{"S": key.split("/")[-1].split(".")[0]}},
+                                                                          "photo": {{"S": "s3://" + record["s3"]["bucket"]["name"] + "/" + key}}}})
+            source = "s3:" + key
+        else:
+            source = "sns:" + record["Sns"]["Message"]
+        boto3.client("sqs").send_message(QueueUrl="{done}", MessageBody=source)
+    return "ok"
+'''
+    fn = name("directory")
+    arn = lam.create_function(FunctionName=fn, Runtime="python3.11", Role=ROLE, Handler="app.handler",
+                              Code={"ZipFile": package({"app.py": code})}, Timeout=30)["FunctionArn"]
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
+        "LambdaFunctionConfigurations": [{"LambdaFunctionArn": arn, "Events": ["s3:ObjectCreated:*"]}]})
+    s3.put_object(Bucket=bucket, Key="employees/e42.jpg", Body=b"\xff\xd8 not really a jpeg")
+    got = sqs.receive_message(QueueUrl=done, WaitTimeSeconds=20).get("Messages", [])
+    assert got and got[0]["Body"] == "s3:employees/e42.jpg"
+    assert ddb.get_item(TableName=table, Key={"id": {"S": "e42"}})["Item"]["photo"] == {"S": f"s3://{bucket}/employees/e42.jpg"}
+    # The same function subscribed to a topic.
+    topic = sns.create_topic(Name=name("news"))["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=arn)
+    sns.publish(TopicArn=topic, Message="hello function")
+    got = sqs.receive_message(QueueUrl=done, WaitTimeSeconds=20).get("Messages", [])
+    assert got and got[0]["Body"] == "sns:hello function"

@@ -14,7 +14,8 @@ use std::process::ExitCode;
 /// Every service's API, and its background controllers started beside it.
 fn services(store: &Store, clock: &Clock, iam: &nubo_iam::Iam, endpoint: &str) -> Vec<Box<dyn Handler>> {
     let sqs = nubo_sqs::Sqs::new(store.clone(), clock.clone());
-    let s3 = nubo_s3::S3::new(store.clone(), clock.clone()).with_events(std::sync::Arc::new(wiring::S3Events { sqs: sqs.clone() }));
+    let functions = wiring::FunctionSlot::default();
+    let s3 = nubo_s3::S3::new(store.clone(), clock.clone()).with_events(std::sync::Arc::new(wiring::S3Events { sqs: sqs.clone(), lambda: functions.clone() }));
     tokio::spawn(nubo_s3::lifecycle::run(s3.clone()));
     let started = std::time::SystemTime::now();
     let gc = s3.clone();
@@ -25,7 +26,7 @@ fn services(store: &Store, clock: &Clock, iam: &nubo_iam::Iam, endpoint: &str) -
             Err(e) => tracing::warn!("S3 blob collection failed: {e:?}"),
         }
     });
-    let sns = nubo_sns::Sns::new(store.clone(), clock.clone()).with_delivery(std::sync::Arc::new(wiring::SnsDelivery { sqs: sqs.clone() }));
+    let sns = nubo_sns::Sns::new(store.clone(), clock.clone()).with_delivery(std::sync::Arc::new(wiring::SnsDelivery { sqs: sqs.clone(), lambda: functions.clone() }));
     let ec2 = nubo_ec2::Ec2::new(store.clone(), clock.clone());
     let cloudwatch = nubo_cloudwatch::CloudWatch::new(store.clone(), clock.clone())
         .with_actions(std::sync::Arc::new(wiring::AlarmNotifications { sns: sns.clone(), ec2: ec2.clone() }));
@@ -35,6 +36,7 @@ fn services(store: &Store, clock: &Clock, iam: &nubo_iam::Iam, endpoint: &str) -
     let logs = nubo_logs::Logs::new(store.clone(), clock.clone()).with_metrics(std::sync::Arc::new(wiring::LogMetrics { cloudwatch: cloudwatch.clone() }));
     tokio::spawn(nubo_logs::retention::run(logs.clone()));
     let lambda = nubo_lambda::Lambda::new(store.clone(), clock.clone(), endpoint.to_string()).with_logs(std::sync::Arc::new(wiring::FunctionLogs { logs: logs.clone() }));
+    let _ = functions.set(lambda.clone());
     let dynamodb = nubo_dynamodb::DynamoDb::new(store.clone(), clock.clone());
     tokio::spawn(nubo_dynamodb::ttl::run(dynamodb.clone()));
     vec![

@@ -7,9 +7,20 @@ use nubo_s3::events::{Destination, EventSink};
 use nubo_sns::{Delivery, QueueMessage};
 use nubo_sqs::{Delivered, Sqs};
 
-/// S3 event notifications, delivered into SQS queues (SNS and Lambda when they exist).
+/// Lambda, for the services that invoke functions. It is made after them (it logs to
+/// CloudWatch Logs, which reports to CloudWatch, which notifies through SNS), so they
+/// hold a slot the composition root fills once Lambda exists.
+pub type FunctionSlot = std::sync::Arc<std::sync::OnceLock<nubo_lambda::Lambda>>;
+
+fn invoke(slot: &FunctionSlot, arn: &str, event: String) -> Result<(), String> {
+    slot.get().ok_or_else(|| "Lambda is not running".to_string())?.invoke_event(arn, event)
+}
+
+/// S3 event notifications, delivered into SQS queues and to Lambda functions (SNS topics
+/// when S3 learns to publish).
 pub struct S3Events {
     pub sqs: Sqs,
+    pub lambda: FunctionSlot,
 }
 
 impl EventSink for S3Events {
@@ -20,20 +31,30 @@ impl EventSink for S3Events {
                     tracing::warn!("S3 event notification to {arn} not delivered: {e}");
                 }
             }
+            Destination::Function(arn) => {
+                if let Err(e) = invoke(&self.lambda, &arn, message) {
+                    tracing::warn!("S3 event notification to {arn} not delivered: {e}");
+                }
+            }
             other => tracing::debug!(?other, "S3 event notification: no delivery to this destination yet"),
         }
     }
 }
 
-/// SNS subscriptions of queues, delivered into SQS.
+/// SNS subscriptions of queues and functions.
 pub struct SnsDelivery {
     pub sqs: Sqs,
+    pub lambda: FunctionSlot,
 }
 
 impl Delivery for SnsDelivery {
     fn to_queue(&self, queue_arn: &str, m: QueueMessage) -> Result<(), String> {
         let delivered = Delivered { body: m.body, attributes: m.attributes, group_id: m.group_id, deduplication_id: m.deduplication_id };
         self.sqs.deliver(queue_arn, delivered, "AIDASNSDELIVERY").map(|_| ()).map_err(|e| e.to_string())
+    }
+
+    fn to_function(&self, function_arn: &str, event: String) -> Result<(), String> {
+        invoke(&self.lambda, function_arn, event)
     }
 }
 

@@ -143,6 +143,29 @@ impl Lambda {
         })
     }
 
+    /// An asynchronous invocation on behalf of another service (S3 notifications, SNS
+    /// subscriptions): the function named by its ARN runs with the event; a failure is
+    /// retried twice, a minute then two minutes of nubo's clock later, as Lambda retries.
+    pub fn invoke_event(&self, function_arn: &str, event: String) -> std::result::Result<(), String> {
+        let (scope, name) = parse_function_arn(function_arn).ok_or_else(|| format!("not a function ARN: {function_arn}"))?;
+        let f = self.function(&scope, &name).map_err(|e| format!("{e:?}"))?;
+        let me = self.clone();
+        tokio::spawn(async move {
+            for delay in [0u64, 60, 120] {
+                if delay > 0 {
+                    let at = nubo_core::Timestamp::from_millis(me.clock.now().as_millis() + delay as i64 * 1000);
+                    me.clock.sleep_until(at).await;
+                }
+                match me.run(&scope, &f, Bytes::from(event.clone())).await {
+                    Ok((ran, _)) if matches!(ran.outcome, Outcome::Response(_)) => return,
+                    Ok(_) => tracing::info!("asynchronous invocation of {} failed; retrying", f.name),
+                    Err(e) => tracing::warn!("asynchronous invocation of {} failed: {e:?}", f.name),
+                }
+            }
+        });
+        Ok(())
+    }
+
     /// Runs one invocation and writes its log (START, output, END, REPORT) to CloudWatch Logs.
     async fn run(&self, scope: &Scope, f: &FunctionRecord, payload: Bytes) -> Result<(Ran, String)> {
         let now = self.clock.now();
@@ -172,6 +195,15 @@ impl Lambda {
             sink.put(scope, &format!("/aws/lambda/{}", f.name), &stream, events);
         }
         Ok((ran, log))
+    }
+}
+
+/// `arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]`.
+fn parse_function_arn(arn: &str) -> Option<(Scope, String)> {
+    let parts: Vec<&str> = arn.split(':').collect();
+    match parts.as_slice() {
+        ["arn", _, "lambda", region, account, "function", name, ..] => Some((Scope::new(*account, *region), name.to_string())),
+        _ => None,
     }
 }
 
