@@ -208,3 +208,45 @@ def handler(event, context):
     sns.publish(TopicArn=topic, Message="hello function")
     got = sqs.receive_message(QueueUrl=done, WaitTimeSeconds=20).get("Messages", [])
     assert got and got[0]["Body"] == "sns:hello function"
+
+
+def test_sqs_event_source_mapping_with_partial_batch_failure(lam, boto):
+    sqs = boto("sqs")
+    dlq = sqs.create_queue(QueueName=name("jobs-dlq"))["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    jobs = sqs.create_queue(QueueName=name("jobs"), Attributes={
+        "VisibilityTimeout": "1", "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "1"})})["QueueUrl"]
+    jobs_arn = sqs.get_queue_attributes(QueueUrl=jobs, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    results = sqs.create_queue(QueueName=name("results"))["QueueUrl"]
+    code = f'''
+import boto3
+
+def handler(event, context):
+    failures = []
+    for record in event["Records"]:
+        assert record["eventSource"] == "aws:sqs"
+        if record["body"] == "bad":
+            failures.append({{"itemIdentifier": record["messageId"]}})
+        else:
+            boto3.client("sqs").send_message(QueueUrl="{results}", MessageBody="done " + record["body"])
+    return {{"batchItemFailures": failures}}
+'''
+    fn = name("worker")
+    lam.create_function(FunctionName=fn, Runtime="python3.11", Role=ROLE, Handler="app.handler", Code={"ZipFile": package({"app.py": code})}, Timeout=30)
+    mapping = lam.create_event_source_mapping(EventSourceArn=jobs_arn, FunctionName=fn, BatchSize=10, FunctionResponseTypes=["ReportBatchItemFailures"])
+    assert mapping["EventSourceArn"] == jobs_arn and mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    sqs.send_message(QueueUrl=jobs, MessageBody="good")
+    sqs.send_message(QueueUrl=jobs, MessageBody="bad")
+    got = sqs.receive_message(QueueUrl=results, WaitTimeSeconds=20).get("Messages", [])
+    assert got and got[0]["Body"] == "done good"
+    # The reported failure stays in the queue, comes back, and lands in the DLQ.
+    dead = sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=20).get("Messages", [])
+    assert dead and dead[0]["Body"] == "bad"
+    listed = lam.list_event_source_mappings(FunctionName=fn)["EventSourceMappings"]
+    assert [m["UUID"] for m in listed] == [mapping["UUID"]] and listed[0]["State"] == "Enabled"
+    lam.update_event_source_mapping(UUID=mapping["UUID"], Enabled=False)
+    assert lam.get_event_source_mapping(UUID=mapping["UUID"])["State"] == "Disabled"
+    lam.delete_event_source_mapping(UUID=mapping["UUID"])
+    with pytest.raises(ClientError) as e:
+        lam.get_event_source_mapping(UUID=mapping["UUID"])
+    assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"

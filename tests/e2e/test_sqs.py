@@ -388,3 +388,28 @@ def test_add_and_remove_permission_edit_the_queue_policy(boto):
     with pytest.raises(ClientError) as e:
         sqs.remove_permission(QueueUrl=url, Label="partner")
     assert "InvalidParameterValue" in e.value.response["Error"]["Code"]
+
+
+def test_a_long_poll_of_the_dead_letter_queue_wakes_when_a_message_moves_there(boto):
+    import threading
+    import time
+    sqs = boto("sqs")
+    dlq = sqs.create_queue(QueueName=f"dlq-wake-{uuid.uuid4().hex[:6]}")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    src = sqs.create_queue(QueueName=f"src-wake-{uuid.uuid4().hex[:6]}",
+                           Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "1"})})["QueueUrl"]
+    sqs.send_message(QueueUrl=src, MessageBody="poison")
+    handle = sqs.receive_message(QueueUrl=src)["Messages"][0]["ReceiptHandle"]
+    sqs.change_message_visibility(QueueUrl=src, ReceiptHandle=handle, VisibilityTimeout=0)
+    got = {}
+
+    def wait_on_dlq():
+        started = time.monotonic()
+        got["messages"] = sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=15).get("Messages", [])
+        got["seconds"] = time.monotonic() - started
+
+    waiter = threading.Thread(target=wait_on_dlq)
+    waiter.start()
+    assert sqs.receive_message(QueueUrl=src).get("Messages", []) == []  # this receive moves it
+    waiter.join()
+    assert [m["Body"] for m in got["messages"]] == ["poison"] and got["seconds"] < 10

@@ -96,7 +96,8 @@ pub const SERVICES: &[ServiceSpec] = &[
         trait_name: "Lambda",
         operations: &[
             "ListFunctions", "CreateFunction", "GetFunction", "GetFunctionConfiguration", "DeleteFunction",
-            "UpdateFunctionCode", "UpdateFunctionConfiguration", "Invoke",
+            "UpdateFunctionCode", "UpdateFunctionConfiguration", "Invoke", "CreateEventSourceMapping",
+            "GetEventSourceMapping", "ListEventSourceMappings", "UpdateEventSourceMapping", "DeleteEventSourceMapping",
         ],
     },
     ServiceSpec {

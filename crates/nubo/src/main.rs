@@ -36,6 +36,8 @@ fn services(store: &Store, clock: &Clock, iam: &nubo_iam::Iam, endpoint: &str) -
     let logs = nubo_logs::Logs::new(store.clone(), clock.clone()).with_metrics(std::sync::Arc::new(wiring::LogMetrics { cloudwatch: cloudwatch.clone() }));
     tokio::spawn(nubo_logs::retention::run(logs.clone()));
     let lambda = nubo_lambda::Lambda::new(store.clone(), clock.clone(), endpoint.to_string()).with_logs(std::sync::Arc::new(wiring::FunctionLogs { logs: logs.clone() }));
+    let lambda = lambda.with_queues(std::sync::Arc::new(wiring::MappedQueues { sqs: sqs.clone() }));
+    lambda.start_mappings();
     let _ = functions.set(lambda.clone());
     let dynamodb = nubo_dynamodb::DynamoDb::new(store.clone(), clock.clone());
     tokio::spawn(nubo_dynamodb::ttl::run(dynamodb.clone()));

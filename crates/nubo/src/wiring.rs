@@ -155,3 +155,37 @@ impl nubo_lambda::LogSink for FunctionLogs {
         }
     }
 }
+
+/// Lambda's event source mappings read SQS queues.
+pub struct MappedQueues {
+    pub sqs: Sqs,
+}
+
+impl nubo_lambda::QueueSource for MappedQueues {
+    fn receive<'a>(&'a self, queue_arn: &'a str, max: i32, wait_secs: i32) -> nubo_lambda::mappings::PollFuture<'a> {
+        Box::pin(async move {
+            let messages = self.sqs.poll(queue_arn, max, wait_secs).await.map_err(|e| e.to_string())?;
+            Ok(messages
+                .into_iter()
+                .map(|m| nubo_lambda::QueueMessage {
+                    message_id: m.message_id.unwrap_or_default(),
+                    receipt_handle: m.receipt_handle.unwrap_or_default(),
+                    body: m.body.unwrap_or_default(),
+                    md5_of_body: m.md5_of_body.unwrap_or_default(),
+                    attributes: m.attributes.unwrap_or_default(),
+                    message_attributes: serde_json::Value::Object(
+                        m.message_attributes
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(|(k, v)| (k, serde_json::json!({"stringValue": v.string_value, "dataType": v.data_type, "stringListValues": [], "binaryListValues": []})))
+                            .collect(),
+                    ),
+                })
+                .collect())
+        })
+    }
+
+    fn delete(&self, queue_arn: &str, receipt_handle: &str) -> Result<(), String> {
+        self.sqs.delete_polled(queue_arn, receipt_handle).map_err(|e| e.to_string())
+    }
+}

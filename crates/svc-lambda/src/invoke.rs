@@ -167,7 +167,7 @@ impl Lambda {
     }
 
     /// Runs one invocation and writes its log (START, output, END, REPORT) to CloudWatch Logs.
-    async fn run(&self, scope: &Scope, f: &FunctionRecord, payload: Bytes) -> Result<(Ran, String)> {
+    pub(crate) async fn run(&self, scope: &Scope, f: &FunctionRecord, payload: Bytes) -> Result<(Ran, String)> {
         let now = self.clock.now();
         let day = &now.to_iso8601()[..10];
         let stream = format!("{}/[$LATEST]{}", day.replace('-', "/"), ids::random_string(b"0123456789abcdef", 32));

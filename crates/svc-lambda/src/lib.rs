@@ -4,16 +4,18 @@
 //! store); [`invoke`] runs them through [`runtime`], where each execution environment is
 //! a process speaking the Lambda Runtime API to nubo (nubo's own small bootstraps for
 //! Python and Node, or a custom runtime's `bootstrap`); [`zip`] reads deployment
-//! packages. Function output goes to CloudWatch Logs through the [`LogSink`] the
+//! packages; [`mappings`] are event source mappings that feed functions from SQS. Function output goes to CloudWatch Logs through the [`LogSink`] the
 //! composition root wires.
 
 mod error;
 mod functions;
 mod invoke;
+pub mod mappings;
 mod runtime;
 mod zip;
 
 pub use invoke::LogSink;
+pub use mappings::{QueueMessage, QueueSource};
 use nubo_core::{AwsError, Clock, RequestContext};
 use nubo_model::generated::lambda::{self, *};
 use nubo_model::Handler;
@@ -28,16 +30,22 @@ pub struct Lambda {
     /// How functions reach nubo (`AWS_ENDPOINT_URL` inside them).
     endpoint: String,
     logs: Option<Arc<dyn LogSink>>,
+    queues: Option<Arc<dyn QueueSource>>,
 }
 
 impl Lambda {
     pub fn new(store: Store, clock: Clock, endpoint: String) -> Lambda {
         let scratch = std::env::temp_dir().join(format!("nubo-lambda-{}-{}", std::process::id(), nubo_core::ids::random_string(b"abcdefghijklmnopqrstuvwxyz0123456789", 8)));
-        Lambda { store, clock, runtime: runtime::Runtime::new(scratch), endpoint, logs: None }
+        Lambda { store, clock, runtime: runtime::Runtime::new(scratch), endpoint, logs: None, queues: None }
     }
 
     pub fn with_logs(mut self, logs: Arc<dyn LogSink>) -> Lambda {
         self.logs = Some(logs);
+        self
+    }
+
+    pub fn with_queues(mut self, queues: Arc<dyn QueueSource>) -> Lambda {
+        self.queues = Some(queues);
         self
     }
 }
@@ -72,5 +80,20 @@ impl lambda::Lambda for Lambda {
     }
     async fn invoke(&self, ctx: &RequestContext, input: InvocationRequest) -> Result<InvocationResponse, AwsError> {
         Ok(Lambda::invoke(self, ctx, input).await?)
+    }
+    async fn create_event_source_mapping(&self, ctx: &RequestContext, input: CreateEventSourceMappingRequest) -> Result<EventSourceMappingConfiguration, AwsError> {
+        Ok(Lambda::create_event_source_mapping(self, ctx, input).await?)
+    }
+    async fn get_event_source_mapping(&self, ctx: &RequestContext, input: GetEventSourceMappingRequest) -> Result<EventSourceMappingConfiguration, AwsError> {
+        Ok(Lambda::get_event_source_mapping(self, ctx, input).await?)
+    }
+    async fn list_event_source_mappings(&self, ctx: &RequestContext, input: ListEventSourceMappingsRequest) -> Result<ListEventSourceMappingsResponse, AwsError> {
+        Ok(Lambda::list_event_source_mappings(self, ctx, input).await?)
+    }
+    async fn update_event_source_mapping(&self, ctx: &RequestContext, input: UpdateEventSourceMappingRequest) -> Result<EventSourceMappingConfiguration, AwsError> {
+        Ok(Lambda::update_event_source_mapping(self, ctx, input).await?)
+    }
+    async fn delete_event_source_mapping(&self, ctx: &RequestContext, input: DeleteEventSourceMappingRequest) -> Result<EventSourceMappingConfiguration, AwsError> {
+        Ok(Lambda::delete_event_source_mapping(self, ctx, input).await?)
     }
 }

@@ -188,6 +188,32 @@ impl Sqs {
             .collect()
     }
 
+    /// Receives messages on behalf of another service (Lambda's event source mappings):
+    /// the queue is named by its ARN; a long poll waits up to `wait_secs`.
+    pub async fn poll(&self, queue_arn: &str, max: i32, wait_secs: i32) -> Result<Vec<Message>, AwsError> {
+        let q = self.queue_by_arn(queue_arn).ok_or_else(|| AwsError::from(error::SqsError::QueueDoesNotExist))?;
+        let mut ctx = RequestContext::for_tests("sqs", "ReceiveMessage");
+        ctx.scope = nubo_core::Scope::new(q.account.clone(), q.region.clone());
+        let input = ReceiveMessageRequest {
+            queue_url: format!("http://localhost/{}/{}", q.account, q.name),
+            max_number_of_messages: Some(max.clamp(1, 10)),
+            wait_time_seconds: Some(wait_secs.clamp(0, 20)),
+            message_system_attribute_names: Some(vec!["All".into()]),
+            message_attribute_names: Some(vec!["All".into()]),
+            ..Default::default()
+        };
+        Ok(Sqs::receive_message(self, &ctx, input).await?.messages.unwrap_or_default())
+    }
+
+    /// Deletes a message received through [`Sqs::poll`].
+    pub fn delete_polled(&self, queue_arn: &str, receipt_handle: &str) -> Result<(), AwsError> {
+        let q = self.queue_by_arn(queue_arn).ok_or_else(|| AwsError::from(error::SqsError::QueueDoesNotExist))?;
+        self.delete_by_handle(&q, receipt_handle)?;
+        self.note(&q, |a| a.deleted += 1);
+        self.wake(&q);
+        Ok(())
+    }
+
     /// Sends a message on behalf of another service (S3 event notifications, SNS
     /// subscriptions): the queue is named by its ARN, the sender is the service.
     pub fn deliver(&self, queue_arn: &str, message: Delivered, sender: &str) -> Result<String, AwsError> {

@@ -340,7 +340,9 @@ impl Sqs {
 
     /// One receive attempt: the messages handed out, and when the next one becomes visible.
     fn try_receive(&self, q: &QueueId, max: usize, visibility: Option<i32>, now: i64) -> Result<(Vec<MessageRecord>, Option<i64>)> {
-        self.store.write(|tx| -> Result<(Vec<MessageRecord>, Option<i64>)> {
+        // Messages moved to a dead-letter queue wake its long polls once committed.
+        let mut dead_lettered: Option<String> = None;
+        let out = self.store.write(|tx| -> Result<(Vec<MessageRecord>, Option<i64>)> {
             let queue = get_json::<QueueRecord>(tx, QUEUES, &q.key())?.ok_or(SqsError::QueueDoesNotExist)?;
             let retention_ms = queue.attr_i64("MessageRetentionPeriod", 345_600) * 1000;
             let vt = visibility.map(i64::from).unwrap_or_else(|| queue.attr_i64("VisibilityTimeout", 30));
@@ -359,6 +361,7 @@ impl Sqs {
                 if let Some((arn, max_receives)) = &redrive {
                     if m.receive_count >= *max_receives {
                         self.dead_letter(tx, q, arn, m, now)?;
+                        dead_lettered = Some(arn.clone());
                         continue;
                     }
                 }
@@ -372,7 +375,11 @@ impl Sqs {
                 taken.push(m);
             }
             Ok((taken, next_visible))
-        })
+        })?;
+        if let Some(dlq) = dead_lettered.and_then(|arn| self.queue_by_arn(&arn)) {
+            self.wake(&dlq);
+        }
+        Ok(out)
     }
 
     pub(crate) async fn receive_message(&self, ctx: &RequestContext, input: ReceiveMessageRequest) -> Result<ReceiveMessageResult> {
@@ -468,7 +475,7 @@ impl Sqs {
 
     /// Deletes by receipt handle. A stale handle (the message was received again since)
     /// succeeds without deleting, as SQS does.
-    fn delete_by_handle(&self, q: &QueueId, handle: &str) -> Result<()> {
+    pub(crate) fn delete_by_handle(&self, q: &QueueId, handle: &str) -> Result<()> {
         let (seq, receipt) = parse_handle(handle)?;
         self.store.write(|tx| -> Result<()> {
             get_json::<QueueRecord>(tx, QUEUES, &q.key())?.ok_or(SqsError::QueueDoesNotExist)?;

@@ -8,6 +8,33 @@ use crate::handler::{Handler, HandlerFuture, HttpFuture, HttpRequest};
 use crate::value::{FromValue, IntoValue, ShapeError, StructReader, StructWriter, Value};
 use nubo_core::{AwsError, RequestContext};
 
+/// The `AmazonManagedKafkaEventSourceConfig` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AmazonManagedKafkaEventSourceConfig {
+    pub consumer_group_id: ::std::option::Option<::std::string::String>,
+    pub schema_registry_config: ::std::option::Option<KafkaSchemaRegistryConfig>,
+}
+
+impl FromValue for AmazonManagedKafkaEventSourceConfig {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(AmazonManagedKafkaEventSourceConfig {
+            consumer_group_id: r.optional("ConsumerGroupId")?,
+            schema_registry_config: r.optional("SchemaRegistryConfig")?,
+        })
+    }
+}
+
+impl IntoValue for AmazonManagedKafkaEventSourceConfig {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("ConsumerGroupId", self.consumer_group_id);
+        w.optional("SchemaRegistryConfig", self.schema_registry_config);
+        w.finish()
+    }
+}
+
 /// The `CapacityProviderConfig` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CapacityProviderConfig {
@@ -52,6 +79,111 @@ impl IntoValue for Concurrency {
         #[allow(unused_mut)]
         let mut w = StructWriter::new();
         w.optional("ReservedConcurrentExecutions", self.reserved_concurrent_executions);
+        w.finish()
+    }
+}
+
+/// The `CreateEventSourceMappingRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateEventSourceMappingRequest {
+    pub event_source_arn: ::std::option::Option<::std::string::String>,
+    pub function_name: ::std::string::String,
+    pub enabled: ::std::option::Option<bool>,
+    pub batch_size: ::std::option::Option<i32>,
+    pub filter_criteria: ::std::option::Option<FilterCriteria>,
+    pub maximum_batching_window_in_seconds: ::std::option::Option<i32>,
+    pub parallelization_factor: ::std::option::Option<i32>,
+    pub starting_position: ::std::option::Option<::std::string::String>,
+    pub starting_position_timestamp: ::std::option::Option<::nubo_core::Timestamp>,
+    pub destination_config: ::std::option::Option<DestinationConfig>,
+    pub maximum_record_age_in_seconds: ::std::option::Option<i32>,
+    pub bisect_batch_on_function_error: ::std::option::Option<bool>,
+    pub maximum_retry_attempts: ::std::option::Option<i32>,
+    pub tags: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+    pub tumbling_window_in_seconds: ::std::option::Option<i32>,
+    pub topics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub queues: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub source_access_configurations: ::std::option::Option<::std::vec::Vec<SourceAccessConfiguration>>,
+    pub self_managed_event_source: ::std::option::Option<SelfManagedEventSource>,
+    pub function_response_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub amazon_managed_kafka_event_source_config: ::std::option::Option<AmazonManagedKafkaEventSourceConfig>,
+    pub self_managed_kafka_event_source_config: ::std::option::Option<SelfManagedKafkaEventSourceConfig>,
+    pub scaling_config: ::std::option::Option<ScalingConfig>,
+    pub document_db_event_source_config: ::std::option::Option<DocumentDBEventSourceConfig>,
+    pub kms_key_arn: ::std::option::Option<::std::string::String>,
+    pub metrics_config: ::std::option::Option<EventSourceMappingMetricsConfig>,
+    pub logging_config: ::std::option::Option<EventSourceMappingLoggingConfig>,
+    pub provisioned_poller_config: ::std::option::Option<ProvisionedPollerConfig>,
+}
+
+impl FromValue for CreateEventSourceMappingRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CreateEventSourceMappingRequest {
+            event_source_arn: r.optional("EventSourceArn")?,
+            function_name: r.required("FunctionName")?,
+            enabled: r.optional("Enabled")?,
+            batch_size: r.optional("BatchSize")?,
+            filter_criteria: r.optional("FilterCriteria")?,
+            maximum_batching_window_in_seconds: r.optional("MaximumBatchingWindowInSeconds")?,
+            parallelization_factor: r.optional("ParallelizationFactor")?,
+            starting_position: r.optional("StartingPosition")?,
+            starting_position_timestamp: r.optional("StartingPositionTimestamp")?,
+            destination_config: r.optional("DestinationConfig")?,
+            maximum_record_age_in_seconds: r.optional("MaximumRecordAgeInSeconds")?,
+            bisect_batch_on_function_error: r.optional("BisectBatchOnFunctionError")?,
+            maximum_retry_attempts: r.optional("MaximumRetryAttempts")?,
+            tags: r.optional("Tags")?,
+            tumbling_window_in_seconds: r.optional("TumblingWindowInSeconds")?,
+            topics: r.optional("Topics")?,
+            queues: r.optional("Queues")?,
+            source_access_configurations: r.optional("SourceAccessConfigurations")?,
+            self_managed_event_source: r.optional("SelfManagedEventSource")?,
+            function_response_types: r.optional("FunctionResponseTypes")?,
+            amazon_managed_kafka_event_source_config: r.optional("AmazonManagedKafkaEventSourceConfig")?,
+            self_managed_kafka_event_source_config: r.optional("SelfManagedKafkaEventSourceConfig")?,
+            scaling_config: r.optional("ScalingConfig")?,
+            document_db_event_source_config: r.optional("DocumentDBEventSourceConfig")?,
+            kms_key_arn: r.optional("KMSKeyArn")?,
+            metrics_config: r.optional("MetricsConfig")?,
+            logging_config: r.optional("LoggingConfig")?,
+            provisioned_poller_config: r.optional("ProvisionedPollerConfig")?,
+        })
+    }
+}
+
+impl IntoValue for CreateEventSourceMappingRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("EventSourceArn", self.event_source_arn);
+        w.member("FunctionName", self.function_name);
+        w.optional("Enabled", self.enabled);
+        w.optional("BatchSize", self.batch_size);
+        w.optional("FilterCriteria", self.filter_criteria);
+        w.optional("MaximumBatchingWindowInSeconds", self.maximum_batching_window_in_seconds);
+        w.optional("ParallelizationFactor", self.parallelization_factor);
+        w.optional("StartingPosition", self.starting_position);
+        w.optional("StartingPositionTimestamp", self.starting_position_timestamp);
+        w.optional("DestinationConfig", self.destination_config);
+        w.optional("MaximumRecordAgeInSeconds", self.maximum_record_age_in_seconds);
+        w.optional("BisectBatchOnFunctionError", self.bisect_batch_on_function_error);
+        w.optional("MaximumRetryAttempts", self.maximum_retry_attempts);
+        w.optional("Tags", self.tags);
+        w.optional("TumblingWindowInSeconds", self.tumbling_window_in_seconds);
+        w.optional("Topics", self.topics);
+        w.optional("Queues", self.queues);
+        w.optional("SourceAccessConfigurations", self.source_access_configurations);
+        w.optional("SelfManagedEventSource", self.self_managed_event_source);
+        w.optional("FunctionResponseTypes", self.function_response_types);
+        w.optional("AmazonManagedKafkaEventSourceConfig", self.amazon_managed_kafka_event_source_config);
+        w.optional("SelfManagedKafkaEventSourceConfig", self.self_managed_kafka_event_source_config);
+        w.optional("ScalingConfig", self.scaling_config);
+        w.optional("DocumentDBEventSourceConfig", self.document_db_event_source_config);
+        w.optional("KMSKeyArn", self.kms_key_arn);
+        w.optional("MetricsConfig", self.metrics_config);
+        w.optional("LoggingConfig", self.logging_config);
+        w.optional("ProvisionedPollerConfig", self.provisioned_poller_config);
         w.finish()
     }
 }
@@ -185,6 +317,30 @@ impl IntoValue for DeadLetterConfig {
     }
 }
 
+/// The `DeleteEventSourceMappingRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteEventSourceMappingRequest {
+    pub uuid: ::std::string::String,
+}
+
+impl FromValue for DeleteEventSourceMappingRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeleteEventSourceMappingRequest {
+            uuid: r.required("UUID")?,
+        })
+    }
+}
+
+impl IntoValue for DeleteEventSourceMappingRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("UUID", self.uuid);
+        w.finish()
+    }
+}
+
 /// The `DeleteFunctionRequest` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeleteFunctionRequest {
@@ -232,6 +388,63 @@ impl IntoValue for DeleteFunctionResponse {
         #[allow(unused_mut)]
         let mut w = StructWriter::new();
         w.optional("StatusCode", self.status_code);
+        w.finish()
+    }
+}
+
+/// The `DestinationConfig` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DestinationConfig {
+    pub on_success: ::std::option::Option<OnSuccess>,
+    pub on_failure: ::std::option::Option<OnFailure>,
+}
+
+impl FromValue for DestinationConfig {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DestinationConfig {
+            on_success: r.optional("OnSuccess")?,
+            on_failure: r.optional("OnFailure")?,
+        })
+    }
+}
+
+impl IntoValue for DestinationConfig {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("OnSuccess", self.on_success);
+        w.optional("OnFailure", self.on_failure);
+        w.finish()
+    }
+}
+
+/// The `DocumentDBEventSourceConfig` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DocumentDBEventSourceConfig {
+    pub database_name: ::std::option::Option<::std::string::String>,
+    pub collection_name: ::std::option::Option<::std::string::String>,
+    pub full_document: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for DocumentDBEventSourceConfig {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DocumentDBEventSourceConfig {
+            database_name: r.optional("DatabaseName")?,
+            collection_name: r.optional("CollectionName")?,
+            full_document: r.optional("FullDocument")?,
+        })
+    }
+}
+
+impl IntoValue for DocumentDBEventSourceConfig {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("DatabaseName", self.database_name);
+        w.optional("CollectionName", self.collection_name);
+        w.optional("FullDocument", self.full_document);
         w.finish()
     }
 }
@@ -365,6 +578,174 @@ impl IntoValue for EphemeralStorage {
     }
 }
 
+/// The `EventSourceMappingConfiguration` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EventSourceMappingConfiguration {
+    pub uuid: ::std::option::Option<::std::string::String>,
+    pub starting_position: ::std::option::Option<::std::string::String>,
+    pub starting_position_timestamp: ::std::option::Option<::nubo_core::Timestamp>,
+    pub batch_size: ::std::option::Option<i32>,
+    pub maximum_batching_window_in_seconds: ::std::option::Option<i32>,
+    pub parallelization_factor: ::std::option::Option<i32>,
+    pub event_source_arn: ::std::option::Option<::std::string::String>,
+    pub filter_criteria: ::std::option::Option<FilterCriteria>,
+    pub function_arn: ::std::option::Option<::std::string::String>,
+    pub last_modified: ::std::option::Option<::nubo_core::Timestamp>,
+    pub last_processing_result: ::std::option::Option<::std::string::String>,
+    pub state: ::std::option::Option<::std::string::String>,
+    pub state_transition_reason: ::std::option::Option<::std::string::String>,
+    pub destination_config: ::std::option::Option<DestinationConfig>,
+    pub topics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub queues: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub source_access_configurations: ::std::option::Option<::std::vec::Vec<SourceAccessConfiguration>>,
+    pub self_managed_event_source: ::std::option::Option<SelfManagedEventSource>,
+    pub maximum_record_age_in_seconds: ::std::option::Option<i32>,
+    pub bisect_batch_on_function_error: ::std::option::Option<bool>,
+    pub maximum_retry_attempts: ::std::option::Option<i32>,
+    pub tumbling_window_in_seconds: ::std::option::Option<i32>,
+    pub function_response_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub amazon_managed_kafka_event_source_config: ::std::option::Option<AmazonManagedKafkaEventSourceConfig>,
+    pub self_managed_kafka_event_source_config: ::std::option::Option<SelfManagedKafkaEventSourceConfig>,
+    pub scaling_config: ::std::option::Option<ScalingConfig>,
+    pub document_db_event_source_config: ::std::option::Option<DocumentDBEventSourceConfig>,
+    pub kms_key_arn: ::std::option::Option<::std::string::String>,
+    pub filter_criteria_error: ::std::option::Option<FilterCriteriaError>,
+    pub event_source_mapping_arn: ::std::option::Option<::std::string::String>,
+    pub metrics_config: ::std::option::Option<EventSourceMappingMetricsConfig>,
+    pub logging_config: ::std::option::Option<EventSourceMappingLoggingConfig>,
+    pub provisioned_poller_config: ::std::option::Option<ProvisionedPollerConfig>,
+}
+
+impl FromValue for EventSourceMappingConfiguration {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(EventSourceMappingConfiguration {
+            uuid: r.optional("UUID")?,
+            starting_position: r.optional("StartingPosition")?,
+            starting_position_timestamp: r.optional("StartingPositionTimestamp")?,
+            batch_size: r.optional("BatchSize")?,
+            maximum_batching_window_in_seconds: r.optional("MaximumBatchingWindowInSeconds")?,
+            parallelization_factor: r.optional("ParallelizationFactor")?,
+            event_source_arn: r.optional("EventSourceArn")?,
+            filter_criteria: r.optional("FilterCriteria")?,
+            function_arn: r.optional("FunctionArn")?,
+            last_modified: r.optional("LastModified")?,
+            last_processing_result: r.optional("LastProcessingResult")?,
+            state: r.optional("State")?,
+            state_transition_reason: r.optional("StateTransitionReason")?,
+            destination_config: r.optional("DestinationConfig")?,
+            topics: r.optional("Topics")?,
+            queues: r.optional("Queues")?,
+            source_access_configurations: r.optional("SourceAccessConfigurations")?,
+            self_managed_event_source: r.optional("SelfManagedEventSource")?,
+            maximum_record_age_in_seconds: r.optional("MaximumRecordAgeInSeconds")?,
+            bisect_batch_on_function_error: r.optional("BisectBatchOnFunctionError")?,
+            maximum_retry_attempts: r.optional("MaximumRetryAttempts")?,
+            tumbling_window_in_seconds: r.optional("TumblingWindowInSeconds")?,
+            function_response_types: r.optional("FunctionResponseTypes")?,
+            amazon_managed_kafka_event_source_config: r.optional("AmazonManagedKafkaEventSourceConfig")?,
+            self_managed_kafka_event_source_config: r.optional("SelfManagedKafkaEventSourceConfig")?,
+            scaling_config: r.optional("ScalingConfig")?,
+            document_db_event_source_config: r.optional("DocumentDBEventSourceConfig")?,
+            kms_key_arn: r.optional("KMSKeyArn")?,
+            filter_criteria_error: r.optional("FilterCriteriaError")?,
+            event_source_mapping_arn: r.optional("EventSourceMappingArn")?,
+            metrics_config: r.optional("MetricsConfig")?,
+            logging_config: r.optional("LoggingConfig")?,
+            provisioned_poller_config: r.optional("ProvisionedPollerConfig")?,
+        })
+    }
+}
+
+impl IntoValue for EventSourceMappingConfiguration {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("UUID", self.uuid);
+        w.optional("StartingPosition", self.starting_position);
+        w.optional("StartingPositionTimestamp", self.starting_position_timestamp);
+        w.optional("BatchSize", self.batch_size);
+        w.optional("MaximumBatchingWindowInSeconds", self.maximum_batching_window_in_seconds);
+        w.optional("ParallelizationFactor", self.parallelization_factor);
+        w.optional("EventSourceArn", self.event_source_arn);
+        w.optional("FilterCriteria", self.filter_criteria);
+        w.optional("FunctionArn", self.function_arn);
+        w.optional("LastModified", self.last_modified);
+        w.optional("LastProcessingResult", self.last_processing_result);
+        w.optional("State", self.state);
+        w.optional("StateTransitionReason", self.state_transition_reason);
+        w.optional("DestinationConfig", self.destination_config);
+        w.optional("Topics", self.topics);
+        w.optional("Queues", self.queues);
+        w.optional("SourceAccessConfigurations", self.source_access_configurations);
+        w.optional("SelfManagedEventSource", self.self_managed_event_source);
+        w.optional("MaximumRecordAgeInSeconds", self.maximum_record_age_in_seconds);
+        w.optional("BisectBatchOnFunctionError", self.bisect_batch_on_function_error);
+        w.optional("MaximumRetryAttempts", self.maximum_retry_attempts);
+        w.optional("TumblingWindowInSeconds", self.tumbling_window_in_seconds);
+        w.optional("FunctionResponseTypes", self.function_response_types);
+        w.optional("AmazonManagedKafkaEventSourceConfig", self.amazon_managed_kafka_event_source_config);
+        w.optional("SelfManagedKafkaEventSourceConfig", self.self_managed_kafka_event_source_config);
+        w.optional("ScalingConfig", self.scaling_config);
+        w.optional("DocumentDBEventSourceConfig", self.document_db_event_source_config);
+        w.optional("KMSKeyArn", self.kms_key_arn);
+        w.optional("FilterCriteriaError", self.filter_criteria_error);
+        w.optional("EventSourceMappingArn", self.event_source_mapping_arn);
+        w.optional("MetricsConfig", self.metrics_config);
+        w.optional("LoggingConfig", self.logging_config);
+        w.optional("ProvisionedPollerConfig", self.provisioned_poller_config);
+        w.finish()
+    }
+}
+
+/// The `EventSourceMappingLoggingConfig` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EventSourceMappingLoggingConfig {
+    pub system_log_level: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for EventSourceMappingLoggingConfig {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(EventSourceMappingLoggingConfig {
+            system_log_level: r.optional("SystemLogLevel")?,
+        })
+    }
+}
+
+impl IntoValue for EventSourceMappingLoggingConfig {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("SystemLogLevel", self.system_log_level);
+        w.finish()
+    }
+}
+
+/// The `EventSourceMappingMetricsConfig` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EventSourceMappingMetricsConfig {
+    pub metrics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+}
+
+impl FromValue for EventSourceMappingMetricsConfig {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(EventSourceMappingMetricsConfig {
+            metrics: r.optional("Metrics")?,
+        })
+    }
+}
+
+impl IntoValue for EventSourceMappingMetricsConfig {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Metrics", self.metrics);
+        w.finish()
+    }
+}
+
 /// The `FileSystemConfig` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FileSystemConfig {
@@ -388,6 +769,81 @@ impl IntoValue for FileSystemConfig {
         let mut w = StructWriter::new();
         w.member("Arn", self.arn);
         w.member("LocalMountPath", self.local_mount_path);
+        w.finish()
+    }
+}
+
+/// The `Filter` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filter {
+    pub pattern: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for Filter {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(Filter {
+            pattern: r.optional("Pattern")?,
+        })
+    }
+}
+
+impl IntoValue for Filter {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Pattern", self.pattern);
+        w.finish()
+    }
+}
+
+/// The `FilterCriteria` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FilterCriteria {
+    pub filters: ::std::option::Option<::std::vec::Vec<Filter>>,
+}
+
+impl FromValue for FilterCriteria {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(FilterCriteria {
+            filters: r.optional("Filters")?,
+        })
+    }
+}
+
+impl IntoValue for FilterCriteria {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Filters", self.filters);
+        w.finish()
+    }
+}
+
+/// The `FilterCriteriaError` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FilterCriteriaError {
+    pub error_code: ::std::option::Option<::std::string::String>,
+    pub message: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for FilterCriteriaError {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(FilterCriteriaError {
+            error_code: r.optional("ErrorCode")?,
+            message: r.optional("Message")?,
+        })
+    }
+}
+
+impl IntoValue for FilterCriteriaError {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("ErrorCode", self.error_code);
+        w.optional("Message", self.message);
         w.finish()
     }
 }
@@ -604,6 +1060,30 @@ impl IntoValue for FunctionConfiguration {
         w.optional("ConfigSha256", self.config_sha256);
         w.optional("DurableConfig", self.durable_config);
         w.optional("TenancyConfig", self.tenancy_config);
+        w.finish()
+    }
+}
+
+/// The `GetEventSourceMappingRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetEventSourceMappingRequest {
+    pub uuid: ::std::string::String,
+}
+
+impl FromValue for GetEventSourceMappingRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetEventSourceMappingRequest {
+            uuid: r.required("UUID")?,
+        })
+    }
+}
+
+impl IntoValue for GetEventSourceMappingRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("UUID", self.uuid);
         w.finish()
     }
 }
@@ -866,6 +1346,90 @@ impl IntoValue for InvocationResponse {
     }
 }
 
+/// The `KafkaSchemaRegistryAccessConfig` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KafkaSchemaRegistryAccessConfig {
+    pub r#type: ::std::option::Option<::std::string::String>,
+    pub uri: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for KafkaSchemaRegistryAccessConfig {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(KafkaSchemaRegistryAccessConfig {
+            r#type: r.optional("Type")?,
+            uri: r.optional("URI")?,
+        })
+    }
+}
+
+impl IntoValue for KafkaSchemaRegistryAccessConfig {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Type", self.r#type);
+        w.optional("URI", self.uri);
+        w.finish()
+    }
+}
+
+/// The `KafkaSchemaRegistryConfig` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KafkaSchemaRegistryConfig {
+    pub schema_registry_uri: ::std::option::Option<::std::string::String>,
+    pub event_record_format: ::std::option::Option<::std::string::String>,
+    pub access_configs: ::std::option::Option<::std::vec::Vec<KafkaSchemaRegistryAccessConfig>>,
+    pub schema_validation_configs: ::std::option::Option<::std::vec::Vec<KafkaSchemaValidationConfig>>,
+}
+
+impl FromValue for KafkaSchemaRegistryConfig {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(KafkaSchemaRegistryConfig {
+            schema_registry_uri: r.optional("SchemaRegistryURI")?,
+            event_record_format: r.optional("EventRecordFormat")?,
+            access_configs: r.optional("AccessConfigs")?,
+            schema_validation_configs: r.optional("SchemaValidationConfigs")?,
+        })
+    }
+}
+
+impl IntoValue for KafkaSchemaRegistryConfig {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("SchemaRegistryURI", self.schema_registry_uri);
+        w.optional("EventRecordFormat", self.event_record_format);
+        w.optional("AccessConfigs", self.access_configs);
+        w.optional("SchemaValidationConfigs", self.schema_validation_configs);
+        w.finish()
+    }
+}
+
+/// The `KafkaSchemaValidationConfig` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KafkaSchemaValidationConfig {
+    pub attribute: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for KafkaSchemaValidationConfig {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(KafkaSchemaValidationConfig {
+            attribute: r.optional("Attribute")?,
+        })
+    }
+}
+
+impl IntoValue for KafkaSchemaValidationConfig {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Attribute", self.attribute);
+        w.finish()
+    }
+}
+
 /// The `LambdaManagedInstancesCapacityProviderConfig` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LambdaManagedInstancesCapacityProviderConfig {
@@ -925,6 +1489,66 @@ impl IntoValue for Layer {
         w.optional("CodeSize", self.code_size);
         w.optional("SigningProfileVersionArn", self.signing_profile_version_arn);
         w.optional("SigningJobArn", self.signing_job_arn);
+        w.finish()
+    }
+}
+
+/// The `ListEventSourceMappingsRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListEventSourceMappingsRequest {
+    pub event_source_arn: ::std::option::Option<::std::string::String>,
+    pub function_name: ::std::option::Option<::std::string::String>,
+    pub marker: ::std::option::Option<::std::string::String>,
+    pub max_items: ::std::option::Option<i32>,
+}
+
+impl FromValue for ListEventSourceMappingsRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ListEventSourceMappingsRequest {
+            event_source_arn: r.optional("EventSourceArn")?,
+            function_name: r.optional("FunctionName")?,
+            marker: r.optional("Marker")?,
+            max_items: r.optional("MaxItems")?,
+        })
+    }
+}
+
+impl IntoValue for ListEventSourceMappingsRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("EventSourceArn", self.event_source_arn);
+        w.optional("FunctionName", self.function_name);
+        w.optional("Marker", self.marker);
+        w.optional("MaxItems", self.max_items);
+        w.finish()
+    }
+}
+
+/// The `ListEventSourceMappingsResponse` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListEventSourceMappingsResponse {
+    pub next_marker: ::std::option::Option<::std::string::String>,
+    pub event_source_mappings: ::std::option::Option<::std::vec::Vec<EventSourceMappingConfiguration>>,
+}
+
+impl FromValue for ListEventSourceMappingsResponse {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ListEventSourceMappingsResponse {
+            next_marker: r.optional("NextMarker")?,
+            event_source_mappings: r.optional("EventSourceMappings")?,
+        })
+    }
+}
+
+impl IntoValue for ListEventSourceMappingsResponse {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("NextMarker", self.next_marker);
+        w.optional("EventSourceMappings", self.event_source_mappings);
         w.finish()
     }
 }
@@ -1022,6 +1646,84 @@ impl IntoValue for LoggingConfig {
     }
 }
 
+/// The `OnFailure` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OnFailure {
+    pub destination: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for OnFailure {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(OnFailure {
+            destination: r.optional("Destination")?,
+        })
+    }
+}
+
+impl IntoValue for OnFailure {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Destination", self.destination);
+        w.finish()
+    }
+}
+
+/// The `OnSuccess` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OnSuccess {
+    pub destination: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for OnSuccess {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(OnSuccess {
+            destination: r.optional("Destination")?,
+        })
+    }
+}
+
+impl IntoValue for OnSuccess {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Destination", self.destination);
+        w.finish()
+    }
+}
+
+/// The `ProvisionedPollerConfig` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProvisionedPollerConfig {
+    pub minimum_pollers: ::std::option::Option<i32>,
+    pub maximum_pollers: ::std::option::Option<i32>,
+    pub poller_group_name: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for ProvisionedPollerConfig {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ProvisionedPollerConfig {
+            minimum_pollers: r.optional("MinimumPollers")?,
+            maximum_pollers: r.optional("MaximumPollers")?,
+            poller_group_name: r.optional("PollerGroupName")?,
+        })
+    }
+}
+
+impl IntoValue for ProvisionedPollerConfig {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("MinimumPollers", self.minimum_pollers);
+        w.optional("MaximumPollers", self.maximum_pollers);
+        w.optional("PollerGroupName", self.poller_group_name);
+        w.finish()
+    }
+}
+
 /// The `RuntimeVersionConfig` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RuntimeVersionConfig {
@@ -1076,6 +1778,81 @@ impl IntoValue for RuntimeVersionError {
     }
 }
 
+/// The `ScalingConfig` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScalingConfig {
+    pub maximum_concurrency: ::std::option::Option<i32>,
+}
+
+impl FromValue for ScalingConfig {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ScalingConfig {
+            maximum_concurrency: r.optional("MaximumConcurrency")?,
+        })
+    }
+}
+
+impl IntoValue for ScalingConfig {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("MaximumConcurrency", self.maximum_concurrency);
+        w.finish()
+    }
+}
+
+/// The `SelfManagedEventSource` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SelfManagedEventSource {
+    pub endpoints: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::vec::Vec<::std::string::String>>>,
+}
+
+impl FromValue for SelfManagedEventSource {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(SelfManagedEventSource {
+            endpoints: r.optional("Endpoints")?,
+        })
+    }
+}
+
+impl IntoValue for SelfManagedEventSource {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Endpoints", self.endpoints);
+        w.finish()
+    }
+}
+
+/// The `SelfManagedKafkaEventSourceConfig` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SelfManagedKafkaEventSourceConfig {
+    pub consumer_group_id: ::std::option::Option<::std::string::String>,
+    pub schema_registry_config: ::std::option::Option<KafkaSchemaRegistryConfig>,
+}
+
+impl FromValue for SelfManagedKafkaEventSourceConfig {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(SelfManagedKafkaEventSourceConfig {
+            consumer_group_id: r.optional("ConsumerGroupId")?,
+            schema_registry_config: r.optional("SchemaRegistryConfig")?,
+        })
+    }
+}
+
+impl IntoValue for SelfManagedKafkaEventSourceConfig {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("ConsumerGroupId", self.consumer_group_id);
+        w.optional("SchemaRegistryConfig", self.schema_registry_config);
+        w.finish()
+    }
+}
+
 /// The `SnapStart` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SnapStart {
@@ -1123,6 +1900,33 @@ impl IntoValue for SnapStartResponse {
         let mut w = StructWriter::new();
         w.optional("ApplyOn", self.apply_on);
         w.optional("OptimizationStatus", self.optimization_status);
+        w.finish()
+    }
+}
+
+/// The `SourceAccessConfiguration` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SourceAccessConfiguration {
+    pub r#type: ::std::option::Option<::std::string::String>,
+    pub uri: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for SourceAccessConfiguration {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(SourceAccessConfiguration {
+            r#type: r.optional("Type")?,
+            uri: r.optional("URI")?,
+        })
+    }
+}
+
+impl IntoValue for SourceAccessConfiguration {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Type", self.r#type);
+        w.optional("URI", self.uri);
         w.finish()
     }
 }
@@ -1222,6 +2026,93 @@ impl IntoValue for TracingConfigResponse {
         #[allow(unused_mut)]
         let mut w = StructWriter::new();
         w.optional("Mode", self.mode);
+        w.finish()
+    }
+}
+
+/// The `UpdateEventSourceMappingRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UpdateEventSourceMappingRequest {
+    pub uuid: ::std::string::String,
+    pub function_name: ::std::option::Option<::std::string::String>,
+    pub enabled: ::std::option::Option<bool>,
+    pub batch_size: ::std::option::Option<i32>,
+    pub filter_criteria: ::std::option::Option<FilterCriteria>,
+    pub maximum_batching_window_in_seconds: ::std::option::Option<i32>,
+    pub destination_config: ::std::option::Option<DestinationConfig>,
+    pub maximum_record_age_in_seconds: ::std::option::Option<i32>,
+    pub bisect_batch_on_function_error: ::std::option::Option<bool>,
+    pub maximum_retry_attempts: ::std::option::Option<i32>,
+    pub parallelization_factor: ::std::option::Option<i32>,
+    pub source_access_configurations: ::std::option::Option<::std::vec::Vec<SourceAccessConfiguration>>,
+    pub tumbling_window_in_seconds: ::std::option::Option<i32>,
+    pub function_response_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub scaling_config: ::std::option::Option<ScalingConfig>,
+    pub amazon_managed_kafka_event_source_config: ::std::option::Option<AmazonManagedKafkaEventSourceConfig>,
+    pub self_managed_kafka_event_source_config: ::std::option::Option<SelfManagedKafkaEventSourceConfig>,
+    pub document_db_event_source_config: ::std::option::Option<DocumentDBEventSourceConfig>,
+    pub kms_key_arn: ::std::option::Option<::std::string::String>,
+    pub metrics_config: ::std::option::Option<EventSourceMappingMetricsConfig>,
+    pub logging_config: ::std::option::Option<EventSourceMappingLoggingConfig>,
+    pub provisioned_poller_config: ::std::option::Option<ProvisionedPollerConfig>,
+}
+
+impl FromValue for UpdateEventSourceMappingRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(UpdateEventSourceMappingRequest {
+            uuid: r.required("UUID")?,
+            function_name: r.optional("FunctionName")?,
+            enabled: r.optional("Enabled")?,
+            batch_size: r.optional("BatchSize")?,
+            filter_criteria: r.optional("FilterCriteria")?,
+            maximum_batching_window_in_seconds: r.optional("MaximumBatchingWindowInSeconds")?,
+            destination_config: r.optional("DestinationConfig")?,
+            maximum_record_age_in_seconds: r.optional("MaximumRecordAgeInSeconds")?,
+            bisect_batch_on_function_error: r.optional("BisectBatchOnFunctionError")?,
+            maximum_retry_attempts: r.optional("MaximumRetryAttempts")?,
+            parallelization_factor: r.optional("ParallelizationFactor")?,
+            source_access_configurations: r.optional("SourceAccessConfigurations")?,
+            tumbling_window_in_seconds: r.optional("TumblingWindowInSeconds")?,
+            function_response_types: r.optional("FunctionResponseTypes")?,
+            scaling_config: r.optional("ScalingConfig")?,
+            amazon_managed_kafka_event_source_config: r.optional("AmazonManagedKafkaEventSourceConfig")?,
+            self_managed_kafka_event_source_config: r.optional("SelfManagedKafkaEventSourceConfig")?,
+            document_db_event_source_config: r.optional("DocumentDBEventSourceConfig")?,
+            kms_key_arn: r.optional("KMSKeyArn")?,
+            metrics_config: r.optional("MetricsConfig")?,
+            logging_config: r.optional("LoggingConfig")?,
+            provisioned_poller_config: r.optional("ProvisionedPollerConfig")?,
+        })
+    }
+}
+
+impl IntoValue for UpdateEventSourceMappingRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("UUID", self.uuid);
+        w.optional("FunctionName", self.function_name);
+        w.optional("Enabled", self.enabled);
+        w.optional("BatchSize", self.batch_size);
+        w.optional("FilterCriteria", self.filter_criteria);
+        w.optional("MaximumBatchingWindowInSeconds", self.maximum_batching_window_in_seconds);
+        w.optional("DestinationConfig", self.destination_config);
+        w.optional("MaximumRecordAgeInSeconds", self.maximum_record_age_in_seconds);
+        w.optional("BisectBatchOnFunctionError", self.bisect_batch_on_function_error);
+        w.optional("MaximumRetryAttempts", self.maximum_retry_attempts);
+        w.optional("ParallelizationFactor", self.parallelization_factor);
+        w.optional("SourceAccessConfigurations", self.source_access_configurations);
+        w.optional("TumblingWindowInSeconds", self.tumbling_window_in_seconds);
+        w.optional("FunctionResponseTypes", self.function_response_types);
+        w.optional("ScalingConfig", self.scaling_config);
+        w.optional("AmazonManagedKafkaEventSourceConfig", self.amazon_managed_kafka_event_source_config);
+        w.optional("SelfManagedKafkaEventSourceConfig", self.self_managed_kafka_event_source_config);
+        w.optional("DocumentDBEventSourceConfig", self.document_db_event_source_config);
+        w.optional("KMSKeyArn", self.kms_key_arn);
+        w.optional("MetricsConfig", self.metrics_config);
+        w.optional("LoggingConfig", self.logging_config);
+        w.optional("ProvisionedPollerConfig", self.provisioned_poller_config);
         w.finish()
     }
 }
@@ -1472,6 +2363,31 @@ pub trait Lambda: Send + Sync + 'static {
         async { Err(AwsError::not_implemented("lambda", "Invoke")) }
     }
 
+    fn create_event_source_mapping(&self, ctx: &RequestContext, input: CreateEventSourceMappingRequest) -> impl ::std::future::Future<Output = ::std::result::Result<EventSourceMappingConfiguration, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "CreateEventSourceMapping")) }
+    }
+
+    fn get_event_source_mapping(&self, ctx: &RequestContext, input: GetEventSourceMappingRequest) -> impl ::std::future::Future<Output = ::std::result::Result<EventSourceMappingConfiguration, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "GetEventSourceMapping")) }
+    }
+
+    fn list_event_source_mappings(&self, ctx: &RequestContext, input: ListEventSourceMappingsRequest) -> impl ::std::future::Future<Output = ::std::result::Result<ListEventSourceMappingsResponse, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "ListEventSourceMappings")) }
+    }
+
+    fn update_event_source_mapping(&self, ctx: &RequestContext, input: UpdateEventSourceMappingRequest) -> impl ::std::future::Future<Output = ::std::result::Result<EventSourceMappingConfiguration, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "UpdateEventSourceMapping")) }
+    }
+
+    fn delete_event_source_mapping(&self, ctx: &RequestContext, input: DeleteEventSourceMappingRequest) -> impl ::std::future::Future<Output = ::std::result::Result<EventSourceMappingConfiguration, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "DeleteEventSourceMapping")) }
+    }
+
     /// The AWS error for input that does not fit the operation's shapes.
     fn invalid_input(&self, e: ShapeError) -> AwsError {
         crate::handler::validation_error(e)
@@ -1520,7 +2436,7 @@ impl<S: Lambda> Handler for Service<S> {
     }
 
     fn implements(&self, operation: &str) -> bool {
-        matches!(operation, "ListFunctions" | "CreateFunction" | "GetFunction" | "GetFunctionConfiguration" | "DeleteFunction" | "UpdateFunctionCode" | "UpdateFunctionConfiguration" | "Invoke")
+        matches!(operation, "ListFunctions" | "CreateFunction" | "GetFunction" | "GetFunctionConfiguration" | "DeleteFunction" | "UpdateFunctionCode" | "UpdateFunctionConfiguration" | "Invoke" | "CreateEventSourceMapping" | "GetEventSourceMapping" | "ListEventSourceMappings" | "UpdateEventSourceMapping" | "DeleteEventSourceMapping")
     }
 
     fn http<'a>(&'a self, req: &'a HttpRequest<'a>) -> ::std::option::Option<HttpFuture<'a>> {
@@ -1577,6 +2493,26 @@ impl<S: Lambda> Handler for Service<S> {
                 "Invoke" => {
                     let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
                     Ok(self.0.invoke(ctx, input).await?.into_value())
+                }
+                "CreateEventSourceMapping" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.create_event_source_mapping(ctx, input).await?.into_value())
+                }
+                "GetEventSourceMapping" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.get_event_source_mapping(ctx, input).await?.into_value())
+                }
+                "ListEventSourceMappings" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.list_event_source_mappings(ctx, input).await?.into_value())
+                }
+                "UpdateEventSourceMapping" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.update_event_source_mapping(ctx, input).await?.into_value())
+                }
+                "DeleteEventSourceMapping" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.delete_event_source_mapping(ctx, input).await?.into_value())
                 }
                 other => Err(AwsError::not_implemented("lambda", other)),
             }
