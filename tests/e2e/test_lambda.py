@@ -250,3 +250,30 @@ def handler(event, context):
     with pytest.raises(ClientError) as e:
         lam.get_event_source_mapping(UUID=mapping["UUID"])
     assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_permissions_tags_and_account_settings(lam):
+    fn = name()
+    arn = lam.create_function(FunctionName=fn, Runtime="python3.12", Role=ROLE, Handler="app.handler",
+                              Code={"ZipFile": package({"app.py": "def handler(e, c):\n    return 1\n"})}, Tags={"team": "web"})["FunctionArn"]
+    with pytest.raises(ClientError) as e:
+        lam.get_policy(FunctionName=fn)
+    assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    added = lam.add_permission(FunctionName=fn, StatementId="s3-invoke", Action="lambda:InvokeFunction", Principal="s3.amazonaws.com",
+                               SourceArn="arn:aws:s3:::photos", SourceAccount="000000000000")
+    statement = json.loads(added["Statement"])
+    assert statement["Principal"] == {"Service": "s3.amazonaws.com"} and statement["Condition"]["ArnLike"] == {"AWS:SourceArn": "arn:aws:s3:::photos"}
+    with pytest.raises(ClientError) as e:
+        lam.add_permission(FunctionName=fn, StatementId="s3-invoke", Action="lambda:InvokeFunction", Principal="s3.amazonaws.com")
+    assert e.value.response["Error"]["Code"] == "ResourceConflictException"
+    policy = json.loads(lam.get_policy(FunctionName=fn)["Policy"])
+    assert [s["Sid"] for s in policy["Statement"]] == ["s3-invoke"] and policy["Statement"][0]["Resource"] == arn
+    lam.remove_permission(FunctionName=fn, StatementId="s3-invoke")
+    with pytest.raises(ClientError) as e:
+        lam.remove_permission(FunctionName=fn, StatementId="s3-invoke")
+    assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    lam.tag_resource(Resource=arn, Tags={"env": "dev"})
+    lam.untag_resource(Resource=arn, TagKeys=["team"])
+    assert lam.list_tags(Resource=arn)["Tags"] == {"env": "dev"}
+    settings = lam.get_account_settings()
+    assert settings["AccountLimit"]["ConcurrentExecutions"] == 1000 and settings["AccountUsage"]["FunctionCount"] >= 1

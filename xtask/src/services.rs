@@ -98,6 +98,8 @@ pub const SERVICES: &[ServiceSpec] = &[
             "ListFunctions", "CreateFunction", "GetFunction", "GetFunctionConfiguration", "DeleteFunction",
             "UpdateFunctionCode", "UpdateFunctionConfiguration", "Invoke", "CreateEventSourceMapping",
             "GetEventSourceMapping", "ListEventSourceMappings", "UpdateEventSourceMapping", "DeleteEventSourceMapping",
+            "AddPermission", "RemovePermission", "GetPolicy", "TagResource", "UntagResource", "ListTags",
+            "GetAccountSettings",
         ],
     },
     ServiceSpec {

@@ -41,6 +41,9 @@ pub struct FunctionRecord {
     pub architectures: Vec<String>,
     pub ephemeral_storage: i32,
     pub tags: BTreeMap<String, String>,
+    /// The resource policy's statements (see [`crate::permissions`]).
+    #[serde(default)]
+    pub policy: Vec<serde_json::Value>,
 }
 
 impl FunctionRecord {
@@ -190,6 +193,7 @@ impl Lambda {
             architectures: input.architectures.unwrap_or_else(|| vec!["x86_64".into()]),
             ephemeral_storage: input.ephemeral_storage.map(|e| e.size).unwrap_or(512),
             tags: input.tags.unwrap_or_default(),
+            policy: Vec::new(),
         };
         self.store.write(|tx| {
             let k = function_key(scope, &record.name);

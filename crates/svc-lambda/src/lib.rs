@@ -4,13 +4,15 @@
 //! store); [`invoke`] runs them through [`runtime`], where each execution environment is
 //! a process speaking the Lambda Runtime API to nubo (nubo's own small bootstraps for
 //! Python and Node, or a custom runtime's `bootstrap`); [`zip`] reads deployment
-//! packages; [`mappings`] are event source mappings that feed functions from SQS. Function output goes to CloudWatch Logs through the [`LogSink`] the
+//! packages; [`mappings`] are event source mappings that feed functions from SQS;
+//! [`permissions`] holds resource policies and tags. Function output goes to CloudWatch Logs through the [`LogSink`] the
 //! composition root wires.
 
 mod error;
 mod functions;
 mod invoke;
 pub mod mappings;
+mod permissions;
 mod runtime;
 mod zip;
 
@@ -95,5 +97,26 @@ impl lambda::Lambda for Lambda {
     }
     async fn delete_event_source_mapping(&self, ctx: &RequestContext, input: DeleteEventSourceMappingRequest) -> Result<EventSourceMappingConfiguration, AwsError> {
         Ok(Lambda::delete_event_source_mapping(self, ctx, input).await?)
+    }
+    async fn add_permission(&self, ctx: &RequestContext, input: AddPermissionRequest) -> Result<AddPermissionResponse, AwsError> {
+        Ok(Lambda::add_permission(self, ctx, input).await?)
+    }
+    async fn remove_permission(&self, ctx: &RequestContext, input: RemovePermissionRequest) -> Result<(), AwsError> {
+        Ok(Lambda::remove_permission(self, ctx, input).await?)
+    }
+    async fn get_policy(&self, ctx: &RequestContext, input: GetPolicyRequest) -> Result<GetPolicyResponse, AwsError> {
+        Ok(Lambda::get_policy(self, ctx, input).await?)
+    }
+    async fn tag_resource(&self, ctx: &RequestContext, input: TagResourceRequest) -> Result<(), AwsError> {
+        Ok(Lambda::tag_resource(self, ctx, input).await?)
+    }
+    async fn untag_resource(&self, ctx: &RequestContext, input: UntagResourceRequest) -> Result<(), AwsError> {
+        Ok(Lambda::untag_resource(self, ctx, input).await?)
+    }
+    async fn list_tags(&self, ctx: &RequestContext, input: ListTagsRequest) -> Result<ListTagsResponse, AwsError> {
+        Ok(Lambda::list_tags(self, ctx, input).await?)
+    }
+    async fn get_account_settings(&self, ctx: &RequestContext, _: GetAccountSettingsRequest) -> Result<GetAccountSettingsResponse, AwsError> {
+        Ok(Lambda::get_account_settings(self, ctx).await?)
     }
 }

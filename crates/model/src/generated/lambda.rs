@@ -8,6 +8,150 @@ use crate::handler::{Handler, HandlerFuture, HttpFuture, HttpRequest};
 use crate::value::{FromValue, IntoValue, ShapeError, StructReader, StructWriter, Value};
 use nubo_core::{AwsError, RequestContext};
 
+/// The `AccountLimit` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AccountLimit {
+    pub total_code_size: ::std::option::Option<i64>,
+    pub code_size_unzipped: ::std::option::Option<i64>,
+    pub code_size_zipped: ::std::option::Option<i64>,
+    pub concurrent_executions: ::std::option::Option<i32>,
+    pub unreserved_concurrent_executions: ::std::option::Option<i32>,
+}
+
+impl FromValue for AccountLimit {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(AccountLimit {
+            total_code_size: r.optional("TotalCodeSize")?,
+            code_size_unzipped: r.optional("CodeSizeUnzipped")?,
+            code_size_zipped: r.optional("CodeSizeZipped")?,
+            concurrent_executions: r.optional("ConcurrentExecutions")?,
+            unreserved_concurrent_executions: r.optional("UnreservedConcurrentExecutions")?,
+        })
+    }
+}
+
+impl IntoValue for AccountLimit {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("TotalCodeSize", self.total_code_size);
+        w.optional("CodeSizeUnzipped", self.code_size_unzipped);
+        w.optional("CodeSizeZipped", self.code_size_zipped);
+        w.optional("ConcurrentExecutions", self.concurrent_executions);
+        w.optional("UnreservedConcurrentExecutions", self.unreserved_concurrent_executions);
+        w.finish()
+    }
+}
+
+/// The `AccountUsage` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AccountUsage {
+    pub total_code_size: ::std::option::Option<i64>,
+    pub function_count: ::std::option::Option<i64>,
+}
+
+impl FromValue for AccountUsage {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(AccountUsage {
+            total_code_size: r.optional("TotalCodeSize")?,
+            function_count: r.optional("FunctionCount")?,
+        })
+    }
+}
+
+impl IntoValue for AccountUsage {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("TotalCodeSize", self.total_code_size);
+        w.optional("FunctionCount", self.function_count);
+        w.finish()
+    }
+}
+
+/// The `AddPermissionRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AddPermissionRequest {
+    pub function_name: ::std::string::String,
+    pub statement_id: ::std::string::String,
+    pub action: ::std::string::String,
+    pub principal: ::std::string::String,
+    pub source_arn: ::std::option::Option<::std::string::String>,
+    pub source_account: ::std::option::Option<::std::string::String>,
+    pub event_source_token: ::std::option::Option<::std::string::String>,
+    pub qualifier: ::std::option::Option<::std::string::String>,
+    pub revision_id: ::std::option::Option<::std::string::String>,
+    pub principal_org_id: ::std::option::Option<::std::string::String>,
+    pub function_url_auth_type: ::std::option::Option<::std::string::String>,
+    pub invoked_via_function_url: ::std::option::Option<bool>,
+}
+
+impl FromValue for AddPermissionRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(AddPermissionRequest {
+            function_name: r.required("FunctionName")?,
+            statement_id: r.required("StatementId")?,
+            action: r.required("Action")?,
+            principal: r.required("Principal")?,
+            source_arn: r.optional("SourceArn")?,
+            source_account: r.optional("SourceAccount")?,
+            event_source_token: r.optional("EventSourceToken")?,
+            qualifier: r.optional("Qualifier")?,
+            revision_id: r.optional("RevisionId")?,
+            principal_org_id: r.optional("PrincipalOrgID")?,
+            function_url_auth_type: r.optional("FunctionUrlAuthType")?,
+            invoked_via_function_url: r.optional("InvokedViaFunctionUrl")?,
+        })
+    }
+}
+
+impl IntoValue for AddPermissionRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("FunctionName", self.function_name);
+        w.member("StatementId", self.statement_id);
+        w.member("Action", self.action);
+        w.member("Principal", self.principal);
+        w.optional("SourceArn", self.source_arn);
+        w.optional("SourceAccount", self.source_account);
+        w.optional("EventSourceToken", self.event_source_token);
+        w.optional("Qualifier", self.qualifier);
+        w.optional("RevisionId", self.revision_id);
+        w.optional("PrincipalOrgID", self.principal_org_id);
+        w.optional("FunctionUrlAuthType", self.function_url_auth_type);
+        w.optional("InvokedViaFunctionUrl", self.invoked_via_function_url);
+        w.finish()
+    }
+}
+
+/// The `AddPermissionResponse` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AddPermissionResponse {
+    pub statement: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for AddPermissionResponse {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(AddPermissionResponse {
+            statement: r.optional("Statement")?,
+        })
+    }
+}
+
+impl IntoValue for AddPermissionResponse {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Statement", self.statement);
+        w.finish()
+    }
+}
+
 /// The `AmazonManagedKafkaEventSourceConfig` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AmazonManagedKafkaEventSourceConfig {
@@ -1064,6 +1208,53 @@ impl IntoValue for FunctionConfiguration {
     }
 }
 
+/// The `GetAccountSettingsRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetAccountSettingsRequest {
+}
+
+impl FromValue for GetAccountSettingsRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        StructReader::new(v)?;
+        Ok(GetAccountSettingsRequest {})
+    }
+}
+
+impl IntoValue for GetAccountSettingsRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.finish()
+    }
+}
+
+/// The `GetAccountSettingsResponse` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetAccountSettingsResponse {
+    pub account_limit: ::std::option::Option<AccountLimit>,
+    pub account_usage: ::std::option::Option<AccountUsage>,
+}
+
+impl FromValue for GetAccountSettingsResponse {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetAccountSettingsResponse {
+            account_limit: r.optional("AccountLimit")?,
+            account_usage: r.optional("AccountUsage")?,
+        })
+    }
+}
+
+impl IntoValue for GetAccountSettingsResponse {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("AccountLimit", self.account_limit);
+        w.optional("AccountUsage", self.account_usage);
+        w.finish()
+    }
+}
+
 /// The `GetEventSourceMappingRequest` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetEventSourceMappingRequest {
@@ -1174,6 +1365,60 @@ impl IntoValue for GetFunctionResponse {
         w.optional("Tags", self.tags);
         w.optional("TagsError", self.tags_error);
         w.optional("Concurrency", self.concurrency);
+        w.finish()
+    }
+}
+
+/// The `GetPolicyRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetPolicyRequest {
+    pub function_name: ::std::string::String,
+    pub qualifier: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for GetPolicyRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetPolicyRequest {
+            function_name: r.required("FunctionName")?,
+            qualifier: r.optional("Qualifier")?,
+        })
+    }
+}
+
+impl IntoValue for GetPolicyRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("FunctionName", self.function_name);
+        w.optional("Qualifier", self.qualifier);
+        w.finish()
+    }
+}
+
+/// The `GetPolicyResponse` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetPolicyResponse {
+    pub policy: ::std::option::Option<::std::string::String>,
+    pub revision_id: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for GetPolicyResponse {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetPolicyResponse {
+            policy: r.optional("Policy")?,
+            revision_id: r.optional("RevisionId")?,
+        })
+    }
+}
+
+impl IntoValue for GetPolicyResponse {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Policy", self.policy);
+        w.optional("RevisionId", self.revision_id);
         w.finish()
     }
 }
@@ -1613,6 +1858,54 @@ impl IntoValue for ListFunctionsResponse {
     }
 }
 
+/// The `ListTagsRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListTagsRequest {
+    pub resource: ::std::string::String,
+}
+
+impl FromValue for ListTagsRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ListTagsRequest {
+            resource: r.required("Resource")?,
+        })
+    }
+}
+
+impl IntoValue for ListTagsRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Resource", self.resource);
+        w.finish()
+    }
+}
+
+/// The `ListTagsResponse` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListTagsResponse {
+    pub tags: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
+}
+
+impl FromValue for ListTagsResponse {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ListTagsResponse {
+            tags: r.optional("Tags")?,
+        })
+    }
+}
+
+impl IntoValue for ListTagsResponse {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Tags", self.tags);
+        w.finish()
+    }
+}
+
 /// The `LoggingConfig` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LoggingConfig {
@@ -1720,6 +2013,39 @@ impl IntoValue for ProvisionedPollerConfig {
         w.optional("MinimumPollers", self.minimum_pollers);
         w.optional("MaximumPollers", self.maximum_pollers);
         w.optional("PollerGroupName", self.poller_group_name);
+        w.finish()
+    }
+}
+
+/// The `RemovePermissionRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RemovePermissionRequest {
+    pub function_name: ::std::string::String,
+    pub statement_id: ::std::string::String,
+    pub qualifier: ::std::option::Option<::std::string::String>,
+    pub revision_id: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for RemovePermissionRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(RemovePermissionRequest {
+            function_name: r.required("FunctionName")?,
+            statement_id: r.required("StatementId")?,
+            qualifier: r.optional("Qualifier")?,
+            revision_id: r.optional("RevisionId")?,
+        })
+    }
+}
+
+impl IntoValue for RemovePermissionRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("FunctionName", self.function_name);
+        w.member("StatementId", self.statement_id);
+        w.optional("Qualifier", self.qualifier);
+        w.optional("RevisionId", self.revision_id);
         w.finish()
     }
 }
@@ -1931,6 +2257,33 @@ impl IntoValue for SourceAccessConfiguration {
     }
 }
 
+/// The `TagResourceRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TagResourceRequest {
+    pub resource: ::std::string::String,
+    pub tags: ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
+}
+
+impl FromValue for TagResourceRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(TagResourceRequest {
+            resource: r.required("Resource")?,
+            tags: r.required("Tags")?,
+        })
+    }
+}
+
+impl IntoValue for TagResourceRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Resource", self.resource);
+        w.member("Tags", self.tags);
+        w.finish()
+    }
+}
+
 /// The `TagsError` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TagsError {
@@ -2026,6 +2379,33 @@ impl IntoValue for TracingConfigResponse {
         #[allow(unused_mut)]
         let mut w = StructWriter::new();
         w.optional("Mode", self.mode);
+        w.finish()
+    }
+}
+
+/// The `UntagResourceRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UntagResourceRequest {
+    pub resource: ::std::string::String,
+    pub tag_keys: ::std::vec::Vec<::std::string::String>,
+}
+
+impl FromValue for UntagResourceRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(UntagResourceRequest {
+            resource: r.required("Resource")?,
+            tag_keys: r.required("TagKeys")?,
+        })
+    }
+}
+
+impl IntoValue for UntagResourceRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Resource", self.resource);
+        w.member("TagKeys", self.tag_keys);
         w.finish()
     }
 }
@@ -2388,6 +2768,41 @@ pub trait Lambda: Send + Sync + 'static {
         async { Err(AwsError::not_implemented("lambda", "DeleteEventSourceMapping")) }
     }
 
+    fn add_permission(&self, ctx: &RequestContext, input: AddPermissionRequest) -> impl ::std::future::Future<Output = ::std::result::Result<AddPermissionResponse, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "AddPermission")) }
+    }
+
+    fn remove_permission(&self, ctx: &RequestContext, input: RemovePermissionRequest) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "RemovePermission")) }
+    }
+
+    fn get_policy(&self, ctx: &RequestContext, input: GetPolicyRequest) -> impl ::std::future::Future<Output = ::std::result::Result<GetPolicyResponse, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "GetPolicy")) }
+    }
+
+    fn tag_resource(&self, ctx: &RequestContext, input: TagResourceRequest) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "TagResource")) }
+    }
+
+    fn untag_resource(&self, ctx: &RequestContext, input: UntagResourceRequest) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "UntagResource")) }
+    }
+
+    fn list_tags(&self, ctx: &RequestContext, input: ListTagsRequest) -> impl ::std::future::Future<Output = ::std::result::Result<ListTagsResponse, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "ListTags")) }
+    }
+
+    fn get_account_settings(&self, ctx: &RequestContext, input: GetAccountSettingsRequest) -> impl ::std::future::Future<Output = ::std::result::Result<GetAccountSettingsResponse, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "GetAccountSettings")) }
+    }
+
     /// The AWS error for input that does not fit the operation's shapes.
     fn invalid_input(&self, e: ShapeError) -> AwsError {
         crate::handler::validation_error(e)
@@ -2436,7 +2851,7 @@ impl<S: Lambda> Handler for Service<S> {
     }
 
     fn implements(&self, operation: &str) -> bool {
-        matches!(operation, "ListFunctions" | "CreateFunction" | "GetFunction" | "GetFunctionConfiguration" | "DeleteFunction" | "UpdateFunctionCode" | "UpdateFunctionConfiguration" | "Invoke" | "CreateEventSourceMapping" | "GetEventSourceMapping" | "ListEventSourceMappings" | "UpdateEventSourceMapping" | "DeleteEventSourceMapping")
+        matches!(operation, "ListFunctions" | "CreateFunction" | "GetFunction" | "GetFunctionConfiguration" | "DeleteFunction" | "UpdateFunctionCode" | "UpdateFunctionConfiguration" | "Invoke" | "CreateEventSourceMapping" | "GetEventSourceMapping" | "ListEventSourceMappings" | "UpdateEventSourceMapping" | "DeleteEventSourceMapping" | "AddPermission" | "RemovePermission" | "GetPolicy" | "TagResource" | "UntagResource" | "ListTags" | "GetAccountSettings")
     }
 
     fn http<'a>(&'a self, req: &'a HttpRequest<'a>) -> ::std::option::Option<HttpFuture<'a>> {
@@ -2513,6 +2928,34 @@ impl<S: Lambda> Handler for Service<S> {
                 "DeleteEventSourceMapping" => {
                     let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
                     Ok(self.0.delete_event_source_mapping(ctx, input).await?.into_value())
+                }
+                "AddPermission" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.add_permission(ctx, input).await?.into_value())
+                }
+                "RemovePermission" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.remove_permission(ctx, input).await?.into_value())
+                }
+                "GetPolicy" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.get_policy(ctx, input).await?.into_value())
+                }
+                "TagResource" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.tag_resource(ctx, input).await?.into_value())
+                }
+                "UntagResource" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.untag_resource(ctx, input).await?.into_value())
+                }
+                "ListTags" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.list_tags(ctx, input).await?.into_value())
+                }
+                "GetAccountSettings" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.get_account_settings(ctx, input).await?.into_value())
                 }
                 other => Err(AwsError::not_implemented("lambda", other)),
             }
