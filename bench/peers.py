@@ -120,6 +120,13 @@ def dynalite() -> Server:
     return Server("dynalite", cmd, f"http://127.0.0.1:{port}", probe=listening)
 
 
+def ministack() -> Server:
+    """ministack from PyPI (bench/setup.sh), in its own venv."""
+    port = free_port()
+    cmd = [str(ROOT / "bench" / ".venv-ministack" / "bin" / "ministack")]
+    return Server("ministack", cmd, f"http://127.0.0.1:{port}", env={"GATEWAY_PORT": str(port)}, probe=listening)
+
+
 def add_args(parser):
     parser.add_argument("--nubo", default=str(ROOT / "target" / "release" / "nubo"), help="nubo binary")
     parser.add_argument("--python", default=str(BENCH_PY), help="interpreter that has moto (bench/setup.sh)")

@@ -175,6 +175,10 @@ impl Lambda {
         let Some(handler) = input.handler.clone() else { return invalid("Runtime and Handler are mandatory parameters for functions created with deployment packages.") };
         let zip = self.zip_from(input.code.zip_file.clone(), input.code.s3_bucket.clone().zip(input.code.s3_key.clone()))?;
         let (sha, size) = code(&zip)?;
+        if runtime.starts_with("python") {
+            // Finds the interpreter now rather than in the first invocation's cold start.
+            tokio::task::spawn_blocking(crate::runtime::python);
+        }
         let scope = &ctx.scope;
         let record = FunctionRecord {
             arn: format!("arn:aws:lambda:{}:{}:function:{name}", scope.region, scope.account),

@@ -221,7 +221,7 @@ impl Runtime {
         let addr = self.api().await?;
         let id = nubo_core::ids::random_string(b"0123456789abcdef", 32);
         let (program, args): (PathBuf, Vec<String>) = match launch.runtime.as_str() {
-            r if r.starts_with("python") => ("python3".into(), vec![self.bootstrap("python.py", PYTHON_BOOTSTRAP)?]),
+            r if r.starts_with("python") => (python(), vec![self.bootstrap("python.py", PYTHON_BOOTSTRAP)?]),
             r if r.starts_with("nodejs") => ("node".into(), vec![self.bootstrap("node.js", NODE_BOOTSTRAP)?]),
             _ => (launch.code_dir.join("bootstrap"), Vec::new()),
         };
@@ -335,6 +335,24 @@ impl Runtime {
             _ => reply(StatusCode::NOT_FOUND, r#"{"errorType":"NotFound"}"#),
         }
     }
+}
+
+/// The host's Python interpreter itself, found once: `python3` on the PATH is often a
+/// version manager's shim (pyenv's costs 80 ms a start), and cold starts pay for it.
+pub fn python() -> PathBuf {
+    static PYTHON: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PYTHON
+        .get_or_init(|| {
+            std::process::Command::new("python3")
+                .args(["-c", "import sys; print(sys.executable)"])
+                .output()
+                .ok()
+                .and_then(|o| String::from_utf8(o.stdout).ok())
+                .map(|s| PathBuf::from(s.trim()))
+                .filter(|p| p.is_absolute())
+                .unwrap_or_else(|| PathBuf::from("python3"))
+        })
+        .clone()
 }
 
 /// An error body as the invoker sees it: the runtime's document, or one made from the
