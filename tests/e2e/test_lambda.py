@@ -277,3 +277,36 @@ def test_permissions_tags_and_account_settings(lam):
     assert lam.list_tags(Resource=arn)["Tags"] == {"env": "dev"}
     settings = lam.get_account_settings()
     assert settings["AccountLimit"]["ConcurrentExecutions"] == 1000 and settings["AccountUsage"]["FunctionCount"] >= 1
+
+
+def test_dynamodb_stream_event_source_mapping(lam, boto):
+    ddb, sqs = boto("dynamodb"), boto("sqs")
+    table = name("orders")
+    stream = ddb.create_table(TableName=table, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                              AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+                              StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})["TableDescription"]["LatestStreamArn"]
+    ddb.put_item(TableName=table, Item={"id": {"S": "before"}})
+    seen = sqs.create_queue(QueueName=name("seen"))["QueueUrl"]
+    code = f'''
+import boto3
+
+def handler(event, context):
+    for r in event["Records"]:
+        assert r["eventSource"] == "aws:dynamodb"
+        boto3.client("sqs").send_message(QueueUrl="{seen}", MessageBody=r["eventName"] + " " + r["dynamodb"]["Keys"]["id"]["S"])
+'''
+    fn = name("audit")
+    lam.create_function(FunctionName=fn, Runtime="python3.11", Role=ROLE, Handler="app.handler", Code={"ZipFile": package({"app.py": code})}, Timeout=30)
+    mapping = lam.create_event_source_mapping(EventSourceArn=stream, FunctionName=fn, StartingPosition="LATEST", BatchSize=10)
+    assert mapping["StartingPosition"] == "LATEST"
+    ddb.put_item(TableName=table, Item={"id": {"S": "o1"}, "total": {"N": "10"}})
+    ddb.delete_item(TableName=table, Key={"id": {"S": "o1"}})
+    bodies = []
+    while len(bodies) < 2:
+        got = sqs.receive_message(QueueUrl=seen, WaitTimeSeconds=20, MaxNumberOfMessages=10).get("Messages", [])
+        assert got, f"only {bodies} arrived"
+        bodies += [m["Body"] for m in got]
+        for m in got:
+            sqs.delete_message(QueueUrl=seen, ReceiptHandle=m["ReceiptHandle"])
+    assert bodies == ["INSERT o1", "REMOVE o1"]  # in order, and nothing from before LATEST
+    lam.delete_event_source_mapping(UUID=mapping["UUID"])

@@ -35,11 +35,13 @@ fn services(store: &Store, clock: &Clock, iam: &nubo_iam::Iam, endpoint: &str) -
     tokio::spawn(wiring::queue_metrics(sqs.clone(), cloudwatch.clone(), clock.clone()));
     let logs = nubo_logs::Logs::new(store.clone(), clock.clone()).with_metrics(std::sync::Arc::new(wiring::LogMetrics { cloudwatch: cloudwatch.clone() }));
     tokio::spawn(nubo_logs::retention::run(logs.clone()));
-    let lambda = nubo_lambda::Lambda::new(store.clone(), clock.clone(), endpoint.to_string()).with_logs(std::sync::Arc::new(wiring::FunctionLogs { logs: logs.clone() }));
-    let lambda = lambda.with_queues(std::sync::Arc::new(wiring::MappedQueues { sqs: sqs.clone() }));
+    let dynamodb = nubo_dynamodb::DynamoDb::new(store.clone(), clock.clone());
+    let lambda = nubo_lambda::Lambda::new(store.clone(), clock.clone(), endpoint.to_string())
+        .with_logs(std::sync::Arc::new(wiring::FunctionLogs { logs: logs.clone() }))
+        .with_queues(std::sync::Arc::new(wiring::MappedQueues { sqs: sqs.clone() }))
+        .with_streams(std::sync::Arc::new(wiring::MappedStreams { dynamodb: dynamodb.clone() }));
     lambda.start_mappings();
     let _ = functions.set(lambda.clone());
-    let dynamodb = nubo_dynamodb::DynamoDb::new(store.clone(), clock.clone());
     tokio::spawn(nubo_dynamodb::ttl::run(dynamodb.clone()));
     vec![
         nubo_iam::service(iam.clone()),

@@ -189,3 +189,22 @@ impl nubo_lambda::QueueSource for MappedQueues {
         self.sqs.delete_polled(queue_arn, receipt_handle).map_err(|e| e.to_string())
     }
 }
+
+/// Lambda's event source mappings read DynamoDB streams.
+pub struct MappedStreams {
+    pub dynamodb: nubo_dynamodb::DynamoDb,
+}
+
+impl nubo_lambda::StreamSource for MappedStreams {
+    fn records(&self, stream_arn: &str, after: u64, limit: usize) -> Result<Vec<(u64, serde_json::Value)>, String> {
+        self.dynamodb.stream_records(stream_arn, after, limit)
+    }
+
+    fn latest(&self, stream_arn: &str) -> Result<u64, String> {
+        self.dynamodb.stream_latest(stream_arn)
+    }
+
+    fn activity(&self) -> std::sync::Arc<tokio::sync::Notify> {
+        self.dynamodb.stream_activity()
+    }
+}

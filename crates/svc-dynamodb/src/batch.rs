@@ -128,6 +128,7 @@ impl DynamoDb {
             }
             Ok::<_, DynamoError>(())
         })?;
+        self.committed();
         let mut capacity = request::Tally::default();
         for (plan, size) in plans.iter().zip(sizes) {
             capacity.add(&plan.table, request::write_units(size));

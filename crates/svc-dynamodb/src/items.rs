@@ -89,16 +89,23 @@ impl Planned {
 }
 
 impl DynamoDb {
+    /// After a write commits: wakes the readers of streams.
+    pub(crate) fn committed(&self) {
+        self.stream_activity.notify_waiters();
+    }
+
     /// Runs one planned write in its own transaction.
     pub(crate) fn run(&self, plan: &mut Planned) -> Result<Outcome> {
         let now = self.clock.now().as_secs_f64();
-        self.store.write(|tx| match plan.evaluate(tx)? {
+        let outcome = self.store.write(|tx| match plan.evaluate(tx)? {
             Ok(outcome) => {
                 plan.apply(tx, &outcome, now)?;
                 Ok(outcome)
             }
             Err(Failed(item)) => Err(DynamoError::ConditionalCheckFailed(item.map(|i| wire::item_to_json(&i).to_string()))),
-        })
+        })?;
+        self.committed();
+        Ok(outcome)
     }
 
     pub(crate) fn table_for(&self, ctx: &RequestContext, name: &str) -> Result<TableRecord> {

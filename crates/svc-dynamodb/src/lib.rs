@@ -48,11 +48,13 @@ pub struct DynamoDb {
     /// ClientRequestTokens of recent write transactions: the request's fingerprint and
     /// when it ran (see [`transactions`]).
     tokens: Arc<Mutex<HashMap<String, (String, f64)>>>,
+    /// Woken after any write commits: readers of streams (Lambda's mappings) wait on it.
+    stream_activity: Arc<tokio::sync::Notify>,
 }
 
 impl DynamoDb {
     pub fn new(store: Store, clock: Clock) -> DynamoDb {
-        DynamoDb { store, clock, tokens: Default::default() }
+        DynamoDb { store, clock, tokens: Default::default(), stream_activity: Default::default() }
     }
 
     /// Runs `f` on a snapshot of the store.

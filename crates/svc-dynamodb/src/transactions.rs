@@ -92,6 +92,7 @@ impl DynamoDb {
             }
             Ok(sizes)
         })?;
+        self.committed();
         if let Some(token) = input.client_request_token {
             self.tokens.lock().unwrap().insert(token, (fingerprint, self.clock.now().as_secs_f64()));
         }

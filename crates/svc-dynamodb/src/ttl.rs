@@ -69,6 +69,9 @@ impl DynamoDb {
                 })?;
             }
         }
+        if deleted > 0 {
+            self.committed();
+        }
         Ok(deleted)
     }
 }

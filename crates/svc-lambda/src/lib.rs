@@ -4,7 +4,7 @@
 //! store); [`invoke`] runs them through [`runtime`], where each execution environment is
 //! a process speaking the Lambda Runtime API to nubo (nubo's own small bootstraps for
 //! Python and Node, or a custom runtime's `bootstrap`); [`zip`] reads deployment
-//! packages; [`mappings`] are event source mappings that feed functions from SQS;
+//! packages; [`mappings`] are event source mappings that feed functions from SQS queues and DynamoDB streams;
 //! [`permissions`] holds resource policies and tags. Function output goes to CloudWatch Logs through the [`LogSink`] the
 //! composition root wires.
 
@@ -17,7 +17,7 @@ mod runtime;
 mod zip;
 
 pub use invoke::LogSink;
-pub use mappings::{QueueMessage, QueueSource};
+pub use mappings::{QueueMessage, QueueSource, StreamSource};
 use nubo_core::{AwsError, Clock, RequestContext};
 use nubo_model::generated::lambda::{self, *};
 use nubo_model::Handler;
@@ -33,12 +33,13 @@ pub struct Lambda {
     endpoint: String,
     logs: Option<Arc<dyn LogSink>>,
     queues: Option<Arc<dyn QueueSource>>,
+    streams: Option<Arc<dyn StreamSource>>,
 }
 
 impl Lambda {
     pub fn new(store: Store, clock: Clock, endpoint: String) -> Lambda {
         let scratch = std::env::temp_dir().join(format!("nubo-lambda-{}-{}", std::process::id(), nubo_core::ids::random_string(b"abcdefghijklmnopqrstuvwxyz0123456789", 8)));
-        Lambda { store, clock, runtime: runtime::Runtime::new(scratch), endpoint, logs: None, queues: None }
+        Lambda { store, clock, runtime: runtime::Runtime::new(scratch), endpoint, logs: None, queues: None, streams: None }
     }
 
     pub fn with_logs(mut self, logs: Arc<dyn LogSink>) -> Lambda {
@@ -48,6 +49,11 @@ impl Lambda {
 
     pub fn with_queues(mut self, queues: Arc<dyn QueueSource>) -> Lambda {
         self.queues = Some(queues);
+        self
+    }
+
+    pub fn with_streams(mut self, streams: Arc<dyn StreamSource>) -> Lambda {
+        self.streams = Some(streams);
         self
     }
 }

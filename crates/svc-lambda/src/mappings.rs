@@ -1,8 +1,13 @@
-//! Event source mappings: a poller per enabled mapping reads its SQS queue (through the
-//! [`QueueSource`] the composition root wires to SQS), invokes the function with a batch
-//! in Lambda's SQS event shape, and deletes what the function handled: every message on
-//! success, all but the reported ones with `ReportBatchItemFailures`, none on an error
-//! (they come back after their visibility timeout, and to the queue's DLQ in the end).
+//! Event source mappings: a poller per enabled mapping reads its source and invokes the
+//! function with batches.
+//!
+//! * SQS queues (through the [`QueueSource`] wired to SQS), in Lambda's SQS event shape;
+//!   what the function handled is deleted: every message on success, all but the reported
+//!   ones with `ReportBatchItemFailures`, none on an error (they come back after their
+//!   visibility timeout, and to the queue's DLQ in the end).
+//! * DynamoDB streams (through the [`StreamSource`] wired to DynamoDB), in order, from
+//!   `TRIM_HORIZON` or `LATEST`; the mapping's checkpoint moves past a batch once the
+//!   function succeeded with it, and a failed batch is retried.
 //!
 //! * `lambda.mappings`: `account / region / uuid` → [`MappingRecord`].
 
@@ -38,6 +43,16 @@ pub trait QueueSource: Send + Sync {
     fn delete(&self, queue_arn: &str, receipt_handle: &str) -> std::result::Result<(), String>;
 }
 
+/// How mappings read DynamoDB streams: DynamoDB, wired by the composition root.
+pub trait StreamSource: Send + Sync {
+    /// Records after sequence number `after`, as Lambda's event carries them.
+    fn records(&self, stream_arn: &str, after: u64, limit: usize) -> std::result::Result<Vec<(u64, serde_json::Value)>, String>;
+    /// The stream's last sequence number.
+    fn latest(&self, stream_arn: &str) -> std::result::Result<u64, String>;
+    /// Woken when a write may have added records.
+    fn activity(&self) -> std::sync::Arc<tokio::sync::Notify>;
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MappingRecord {
     pub uuid: String,
@@ -50,6 +65,11 @@ pub struct MappingRecord {
     pub last_modified: Timestamp,
     #[serde(default)]
     pub last_result: Option<String>,
+    /// For streams: where the mapping began, and the last sequence number delivered.
+    #[serde(default)]
+    pub starting_position: Option<String>,
+    #[serde(default)]
+    pub checkpoint: Option<u64>,
 }
 
 impl MappingRecord {
@@ -65,6 +85,7 @@ impl MappingRecord {
             state: Some(if self.enabled { "Enabled" } else { "Disabled" }.into()),
             state_transition_reason: Some("USER_INITIATED".into()),
             function_response_types: Some(if self.report_failures { vec!["ReportBatchItemFailures".into()] } else { Vec::new() }),
+            starting_position: self.starting_position.clone(),
             event_source_mapping_arn: Some(format!("{}:event-source-mapping:{}", self.function_arn.split(":function:").next().unwrap_or_default(), self.uuid)),
             ..Default::default()
         }
@@ -102,14 +123,29 @@ fn sqs_event(source_arn: &str, region: &str, messages: &[QueueMessage]) -> Strin
 
 impl Lambda {
     pub async fn create_event_source_mapping(&self, ctx: &RequestContext, input: CreateEventSourceMappingRequest) -> Result<EventSourceMappingConfiguration> {
-        let Some(source) = input.event_source_arn.clone() else { return invalid("Unrecognized event source, must be an SQS queue ARN.") };
-        if !source.starts_with("arn:aws:sqs:") {
-            return invalid(format!("Unrecognized event source {source}: nubo maps SQS queues for now."));
+        let Some(source) = input.event_source_arn.clone() else { return invalid("Unrecognized event source, must be an SQS queue or a DynamoDB stream ARN.") };
+        let stream = source.starts_with("arn:aws:dynamodb:") && source.contains("/stream/");
+        if !source.starts_with("arn:aws:sqs:") && !stream {
+            return invalid(format!("Unrecognized event source {source}: nubo maps SQS queues and DynamoDB streams."));
         }
-        let batch = input.batch_size.unwrap_or(10);
+        let batch = input.batch_size.unwrap_or(if stream { 100 } else { 10 });
         if !(1..=10_000).contains(&batch) {
-            return invalid(format!("BatchSize {batch} is out of range: SQS batch sizes are 1 to 10000."));
+            return invalid(format!("BatchSize {batch} is out of range: batch sizes are 1 to 10000."));
         }
+        let starting_position = if stream {
+            match input.starting_position.as_deref() {
+                Some(p @ ("TRIM_HORIZON" | "LATEST")) => Some(p.to_string()),
+                Some(p) => return invalid(format!("StartingPosition {p} is not supported for DynamoDB streams.")),
+                None => return invalid("StartingPosition must be specified for DynamoDB stream event sources."),
+            }
+        } else {
+            None
+        };
+        let checkpoint = match (starting_position.as_deref(), &self.streams) {
+            (Some("LATEST"), Some(streams)) => Some(streams.latest(&source).map_err(LambdaError::InvalidParameterValue)?),
+            (Some(_), _) => Some(0),
+            _ => None,
+        };
         let f = self.function(&ctx.scope, &input.function_name)?;
         let record = MappingRecord {
             uuid: ids::uuid(),
@@ -121,6 +157,8 @@ impl Lambda {
             report_failures: input.function_response_types.iter().flatten().any(|t| t == "ReportBatchItemFailures"),
             last_modified: self.clock.now(),
             last_result: None,
+            starting_position,
+            checkpoint,
         };
         self.store.write(|tx| Ok::<_, LambdaError>(nubo_store::put_json(tx, MAPPINGS, &mapping_key(&ctx.scope, &record.uuid), &record)?))?;
         if record.enabled {
@@ -211,6 +249,10 @@ impl Lambda {
     }
 
     fn start_poller(&self, scope: Scope, uuid: String) {
+        let is_stream = self.mapping(&scope, &uuid).map(|m| m.checkpoint.is_some()).unwrap_or(false);
+        if is_stream {
+            return self.start_stream_poller(scope, uuid);
+        }
         let Some(queues) = self.queues.clone() else {
             tracing::warn!("event source mapping {uuid}: no queue service wired");
             return;
@@ -241,6 +283,65 @@ impl Lambda {
                     }
                     Ok::<_, LambdaError>(())
                 });
+            }
+        });
+    }
+
+    fn start_stream_poller(&self, scope: Scope, uuid: String) {
+        let Some(streams) = self.streams.clone() else {
+            tracing::warn!("event source mapping {uuid}: no stream service wired");
+            return;
+        };
+        let me = self.clone();
+        tokio::spawn(async move {
+            let activity = streams.activity();
+            while let Ok(m) = me.mapping(&scope, &uuid) {
+                if !m.enabled {
+                    return;
+                }
+                // Registered before reading, so a write between the read and the wait wakes us.
+                let woken = activity.notified();
+                tokio::pin!(woken);
+                woken.as_mut().enable();
+                let after = m.checkpoint.unwrap_or(0);
+                let batch = match streams.records(&m.source_arn, after, m.batch_size as usize) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        tracing::warn!("event source mapping {uuid}: {e}");
+                        Vec::new()
+                    }
+                };
+                if batch.is_empty() {
+                    let at = Timestamp::from_millis(me.clock.now().as_millis() + 5_000);
+                    tokio::select! {
+                        _ = woken => {}
+                        _ = me.clock.sleep_until(at) => {}
+                    }
+                    continue;
+                }
+                let last = batch.last().map(|(seq, _)| *seq).unwrap_or(after);
+                let event = json!({ "Records": batch.into_iter().map(|(_, r)| r).collect::<Vec<_>>() }).to_string();
+                let name = m.function_arn.rsplit(':').next().unwrap_or_default().to_string();
+                let ok = match me.function(&scope, &name) {
+                    Ok(f) => matches!(me.run(&scope, &f, Bytes::from(event)).await, Ok((ran, _)) if matches!(ran.outcome, Outcome::Response(_))),
+                    Err(_) => false,
+                };
+                let _ = me.store.write(|tx| {
+                    let k = mapping_key(&scope, &uuid);
+                    if let Some(mut current) = nubo_store::get_json::<MappingRecord>(tx, MAPPINGS, &k)? {
+                        if ok {
+                            current.checkpoint = Some(last);
+                        }
+                        current.last_result = Some(if ok { "OK" } else { "PROBLEM: Function call failed" }.into());
+                        nubo_store::put_json(tx, MAPPINGS, &k, &current)?;
+                    }
+                    Ok::<_, LambdaError>(())
+                });
+                if !ok {
+                    // A failed batch is retried, a second of nubo's clock later.
+                    let at = Timestamp::from_millis(me.clock.now().as_millis() + 1_000);
+                    me.clock.sleep_until(at).await;
+                }
             }
         });
     }
