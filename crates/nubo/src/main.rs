@@ -12,7 +12,8 @@ use nubo_store::Store;
 use std::process::ExitCode;
 
 /// Every service's API, and its background controllers started beside it.
-fn services(store: &Store, clock: &Clock, iam: &nubo_iam::Iam, endpoint: &str) -> Vec<Box<dyn Handler>> {
+fn services(store: &Store, clock: &Clock, iam: &nubo_iam::Iam, api: std::net::SocketAddr, machines: std::path::PathBuf) -> Vec<Box<dyn Handler>> {
+    let endpoint = &format!("http://{api}");
     let sqs = nubo_sqs::Sqs::new(store.clone(), clock.clone());
     let functions = wiring::FunctionSlot::default();
     let s3 = nubo_s3::S3::new(store.clone(), clock.clone()).with_events(std::sync::Arc::new(wiring::S3Events { sqs: sqs.clone(), lambda: functions.clone() }));
@@ -27,12 +28,15 @@ fn services(store: &Store, clock: &Clock, iam: &nubo_iam::Iam, endpoint: &str) -
         }
     });
     let sns = nubo_sns::Sns::new(store.clone(), clock.clone()).with_delivery(std::sync::Arc::new(wiring::SnsDelivery { sqs: sqs.clone(), lambda: functions.clone() }));
-    let ec2 = nubo_ec2::Ec2::new(store.clone(), clock.clone());
+    let runtime = nubo_ec2::runtime::Runtime::new(machines, nubo_sandbox::launch::detect(), api);
+    runtime.set_credentials(std::sync::Arc::new(wiring::InstanceRoles { iam: iam.clone() }));
+    let ec2 = nubo_ec2::Ec2::new(store.clone(), clock.clone()).with_runtime(runtime);
     let cloudwatch = nubo_cloudwatch::CloudWatch::new(store.clone(), clock.clone())
         .with_actions(std::sync::Arc::new(wiring::AlarmNotifications { sns: sns.clone(), ec2: ec2.clone() }));
     tokio::spawn(nubo_cloudwatch::alarms::run(cloudwatch.clone()));
     tokio::spawn(nubo_cloudwatch::retention::run(cloudwatch.clone()));
     tokio::spawn(wiring::queue_metrics(sqs.clone(), cloudwatch.clone(), clock.clone()));
+    tokio::spawn(wiring::instance_metrics(ec2.clone(), cloudwatch.clone(), clock.clone()));
     let logs = nubo_logs::Logs::new(store.clone(), clock.clone()).with_metrics(std::sync::Arc::new(wiring::LogMetrics { cloudwatch: cloudwatch.clone() }));
     tokio::spawn(nubo_logs::retention::run(logs.clone()));
     let dynamodb = nubo_dynamodb::DynamoDb::new(store.clone(), clock.clone());
@@ -59,6 +63,13 @@ fn services(store: &Store, clock: &Clock, iam: &nubo_iam::Iam, endpoint: &str) -
 }
 
 fn main() -> ExitCode {
+    // nubo's binary is also each instance's init and its guest tools (before any thread exists).
+    let args: Vec<String> = std::env::args().collect();
+    match args.get(1).map(String::as_str) {
+        Some(nubo_sandbox::INIT_COMMAND) => return exit(nubo_sandbox::init::main(args.get(2).map(String::as_str).unwrap_or_default())),
+        Some(nubo_sandbox::GUEST_COMMAND) => return exit(nubo_sandbox::guest::main(&args[2..])),
+        _ => {}
+    }
     let config = match config::parse(std::env::args().skip(1)) {
         Ok(Parsed::Run(c)) => c,
         Ok(Parsed::Exit(text)) => {
@@ -82,6 +93,10 @@ fn main() -> ExitCode {
     }
 }
 
+fn exit(code: i32) -> ExitCode {
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
 async fn run(config: Config) -> Result<(), String> {
     let store = if config.ephemeral {
         Store::in_memory()
@@ -95,8 +110,14 @@ async fn run(config: Config) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}:{}: {e}", config.host, config.port))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     // Functions call back into nubo: the address they use is the one just bound.
-    let endpoint = format!("http://{}", if addr.ip().is_unspecified() { std::net::SocketAddr::from(([127, 0, 0, 1], addr.port())) } else { addr });
-    let gateway = Gateway::new(services(&store, &clock, &iam, &endpoint), clock, store, Some(nubo_iam::guard(iam)), config.enforce_iam);
+    let api = if addr.ip().is_unspecified() { std::net::SocketAddr::from(([127, 0, 0, 1], addr.port())) } else { addr };
+    // Instances' root volumes live with the data; an ephemeral nubo's go when it stops.
+    let machines = if config.ephemeral {
+        std::env::temp_dir().join(format!("nubo-machines-{}", std::process::id()))
+    } else {
+        config.data_dir.join("machines")
+    };
+    let gateway = Gateway::new(services(&store, &clock, &iam, api, machines.clone()), clock, store, Some(nubo_iam::guard(iam)), config.enforce_iam);
     // Signal handlers are in place before anyone can know the address to signal us after.
     let shutdown = shutdown_signal().map_err(|e| format!("cannot handle signals: {e}"))?;
     // The first line on stdout: scripts (and the test harness) read the port from it.
@@ -111,6 +132,9 @@ async fn run(config: Config) -> Result<(), String> {
         tracing::info!("IAM is enforced: requests must be signed with valid keys and are authorized by IAM policies");
     }
     nubo_gateway::server::serve(listener, gateway, shutdown).await;
+    if config.ephemeral {
+        let _ = std::fs::remove_dir_all(&machines);
+    }
     tracing::info!("nubo stopped");
     Ok(())
 }

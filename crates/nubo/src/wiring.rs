@@ -208,3 +208,58 @@ impl nubo_lambda::StreamSource for MappedStreams {
         self.dynamodb.stream_activity()
     }
 }
+
+/// Instance profiles' role credentials for the metadata service, from STS.
+pub struct InstanceRoles {
+    pub iam: nubo_iam::Iam,
+}
+
+impl nubo_ec2::runtime::InstanceCredentials for InstanceRoles {
+    fn credentials(&self, account: &str, profile: &str, session: &str) -> Option<nubo_ec2::runtime::RoleCredentials> {
+        match self.iam.instance_profile_credentials(account, profile, session) {
+            Ok(c) => Some(nubo_ec2::runtime::RoleCredentials {
+                role_name: c.role_name,
+                profile_arn: c.profile_arn,
+                profile_id: c.profile_id,
+                access_key_id: c.credentials.access_key_id,
+                secret_access_key: c.credentials.secret_access_key,
+                session_token: c.credentials.session_token,
+                issued: c.credentials.expiration.add_millis(-6 * 3600 * 1000),
+                expiration: c.credentials.expiration,
+            }),
+            Err(e) => {
+                tracing::warn!("no credentials for instance profile {profile}: {e}");
+                None
+            }
+        }
+    }
+}
+
+/// AWS/EC2 metrics of running instances, each minute of nubo's clock: CPUUtilization
+/// (the machine's CPU time over the minute, as a share of its vCPUs) and the status checks.
+pub async fn instance_metrics(ec2: nubo_ec2::Ec2, cloudwatch: nubo_cloudwatch::CloudWatch, clock: nubo_core::Clock) {
+    use nubo_model::generated::cloudwatch::{Dimension, MetricDatum};
+    loop {
+        let now = clock.now();
+        let next = nubo_core::Timestamp::from_millis(now.as_millis() - now.as_millis().rem_euclid(60_000) + 60_000);
+        clock.sleep_until(next).await;
+        for s in ec2.instance_samples() {
+            let datum = |name: &str, value: f64, unit: &str| MetricDatum {
+                metric_name: name.to_string(),
+                dimensions: Some(vec![Dimension { name: "InstanceId".into(), value: s.instance_id.clone() }]),
+                timestamp: Some(next),
+                value: Some(value),
+                unit: Some(unit.into()),
+                ..Default::default()
+            };
+            let failed = if s.status_check_failed { 1.0 } else { 0.0 };
+            let mut data = vec![datum("StatusCheckFailed", failed, "Count"), datum("StatusCheckFailed_Instance", failed, "Count"), datum("StatusCheckFailed_System", 0.0, "Count")];
+            if let Some(cpu) = s.cpu_percent {
+                data.push(datum("CPUUtilization", cpu, "Percent"));
+            }
+            if let Err(e) = cloudwatch.publish_service_metrics(&s.scope, "AWS/EC2", data) {
+                tracing::warn!("AWS/EC2 metrics of {} not recorded: {e:?}", s.instance_id);
+            }
+        }
+    }
+}

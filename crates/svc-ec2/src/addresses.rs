@@ -59,13 +59,14 @@ pub(crate) fn fresh_public_ip(tx: &(impl nubo_store::ReadTxn + ?Sized), scope: &
     let mut taken: Vec<String> = records::all::<AddressRecord>(tx, scope)?.into_iter().map(|a| a.public_ip).collect();
     taken.extend(records::all::<InstanceRecord>(tx, scope)?.into_iter().filter_map(|i| i.public_ip));
     taken.extend(records::all::<NatGatewayRecord>(tx, scope)?.into_iter().filter_map(|n| n.public_ip));
-    for net in ["198.51.100", "203.0.113"] {
-        let start = fastrand::u8(1..255);
-        for k in 0..254u16 {
-            let ip = format!("{net}.{}", (u16::from(start) + k - 1) % 254 + 1);
-            if !taken.contains(&ip) {
-                return Ok(ip);
-            }
+    // The host plays the internet: public addresses are loopback addresses of the host
+    // (127.16.0.0/12), where the runtime publishes what security groups let in. Drawn at
+    // random, so that scopes (accounts, regions) hardly ever meet.
+    for _ in 0..64 {
+        let n: u32 = (127 << 24) | (16 << 16) | fastrand::u32(1..(1 << 20) - 1);
+        let ip = std::net::Ipv4Addr::from(n).to_string();
+        if !taken.contains(&ip) && !ip.ends_with(".0") && !ip.ends_with(".255") {
+            return Ok(ip);
         }
     }
     Err(Ec2Error::LimitExceeded { code: "InsufficientAddressCapacity", message: "No public addresses are left in this region.".into() })

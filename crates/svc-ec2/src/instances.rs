@@ -97,7 +97,7 @@ fn check_instance_id(id: &str) -> Result<()> {
     }
 }
 
-fn dns_private(ip: &str, region: &str) -> String {
+pub(crate) fn dns_private(ip: &str, region: &str) -> String {
     let dashed = ip.replace('.', "-");
     if region == "us-east-1" {
         format!("ip-{dashed}.ec2.internal")
@@ -106,7 +106,7 @@ fn dns_private(ip: &str, region: &str) -> String {
     }
 }
 
-fn dns_public(ip: &str, region: &str) -> String {
+pub(crate) fn dns_public(ip: &str, region: &str) -> String {
     let dashed = ip.replace('.', "-");
     if region == "us-east-1" {
         format!("ec2-{dashed}.compute-1.amazonaws.com")
@@ -264,6 +264,8 @@ impl Ec2 {
                     mac: mac(),
                     architecture: arch.into(),
                     monitoring: input.monitoring.as_ref().is_some_and(|m| m.enabled),
+                    boots: 0,
+                    impaired: false,
                 };
                 records::put(tx, scope, &instance)?;
                 tags::set(tx, scope, &instance.id, &tags)?;
@@ -359,7 +361,11 @@ impl Ec2 {
             if input.instance_ids.as_ref().is_some_and(|ids| !ids.contains(&i.id)) || (!include_all && i.state != State::Running) {
                 continue;
             }
-            let status = if i.state == State::Running { "ok" } else { "not-applicable" };
+            let status = match i.state {
+                State::Running if i.impaired => "impaired",
+                State::Running => "ok",
+                _ => "not-applicable",
+            };
             let ok = filters.matches(&t, |name| match name {
                 "instance-state-name" => one(i.state.name()),
                 "instance-state-code" => one(i.state.code().to_string()),
@@ -370,17 +376,23 @@ impl Ec2 {
             if !ok {
                 continue;
             }
-            let summary = || InstanceStatusSummary {
-                details: Some(vec![InstanceStatusDetails { name: Some("reachability".into()), status: Some(if status == "ok" { "passed" } else { "not-applicable" }.into()), ..Default::default() }]),
+            let summary = |status: &str| InstanceStatusSummary {
+                details: Some(vec![InstanceStatusDetails {
+                    name: Some("reachability".into()),
+                    status: Some(match status { "ok" => "passed", "impaired" => "failed", _ => "not-applicable" }.into()),
+                    impaired_since: (status == "impaired").then_some(i.state_since),
+                }]),
                 status: Some(status.into()),
             };
+            // A machine that died is the instance's own failure; the host stays fine.
+            let system = if status == "impaired" { "ok" } else { status };
             out.push(InstanceStatus {
                 availability_zone: Some(i.availability_zone.clone()),
                 availability_zone_id: crate::regions::zone_id(&scope.region, &i.availability_zone),
                 instance_id: Some(i.id.clone()),
                 instance_state: Some(i.state.out()),
-                instance_status: Some(summary()),
-                system_status: Some(summary()),
+                instance_status: Some(summary(status)),
+                system_status: Some(summary(system)),
                 ..Default::default()
             });
         }
@@ -412,7 +424,13 @@ impl Ec2 {
                         )))
                     }
                     (Action::Terminate, _) => Some(State::ShuttingDown),
-                    (Action::Reboot, State::Running | State::Pending) => None,
+                    (Action::Reboot, State::Running | State::Pending) => {
+                        // The runtime boots the machine again.
+                        i.boots += 1;
+                        i.impaired = false;
+                        updated.push(i.clone());
+                        None
+                    }
                     (action, state) => {
                         let verb = match action {
                             Action::Stop => "stopped",
@@ -434,6 +452,7 @@ impl Ec2 {
                         State::Stopping => i.public_ip = elastic,
                         State::Pending => {
                             i.state_reason = None;
+                            i.impaired = false;
                             let subnet: SubnetRecord = records::must(tx, scope, &i.subnet_id)?;
                             i.public_ip = match elastic {
                                 Some(ip) => Some(ip),
@@ -638,11 +657,13 @@ impl Ec2 {
             .collect())
     }
 
-    /// The console of an instance: what its runtime printed (the runtime issue fills it).
+    /// The console of an instance: what its machine printed (the last 64 KB).
     pub(crate) fn console_output(&self, scope: &Scope, id: &str) -> Result<GetConsoleOutputResult> {
         check_instance_id(id)?;
         let i = self.instances(scope)?.into_iter().find(|i| i.id == id).ok_or_else(|| not_found(records::Kind::Instance, id))?;
-        Ok(GetConsoleOutputResult { instance_id: Some(i.id), timestamp: Some(self.clock.now()), output: None })
+        use base64::Engine;
+        let output = self.runtime.as_ref().and_then(|r| r.console(&i.id)).map(|b| base64::engine::general_purpose::STANDARD.encode(b));
+        Ok(GetConsoleOutputResult { instance_id: Some(i.id), timestamp: Some(self.clock.now()), output })
     }
 
 }

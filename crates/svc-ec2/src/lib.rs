@@ -22,6 +22,7 @@ mod network_acls;
 mod paging;
 mod records;
 mod regions;
+pub mod runtime;
 mod security_groups;
 mod snapshots;
 mod tags;
@@ -43,11 +44,24 @@ pub struct Ec2 {
     clock: Clock,
     /// Serializes the creation of default VPCs.
     defaults_lock: Arc<Mutex<()>>,
+    /// Makes instances run (none: the control plane alone, as in unit tests).
+    runtime: Option<Arc<runtime::Runtime>>,
 }
 
 impl Ec2 {
     pub fn new(store: Store, clock: Clock) -> Ec2 {
-        Ec2 { store, clock, defaults_lock: Default::default() }
+        Ec2 { store, clock, defaults_lock: Default::default(), runtime: None }
+    }
+
+    /// Instances run on `runtime`; its controller starts here (inside tokio).
+    pub fn with_runtime(mut self, runtime: Arc<runtime::Runtime>) -> Ec2 {
+        self.runtime = Some(runtime.clone());
+        tokio::spawn(runtime.run(self.clone()));
+        self
+    }
+
+    pub fn runtime(&self) -> Option<&Arc<runtime::Runtime>> {
+        self.runtime.as_ref()
     }
 
     /// The request's scope, with its default VPC in place.
@@ -74,6 +88,57 @@ impl Ec2 {
             other => return Err(format!("unknown EC2 action {other}")),
         };
         self.change_state(scope, &[instance_id.to_string()], act).map(|_| ()).map_err(|e| AwsError::from(e).message)
+    }
+}
+
+impl Ec2 {
+    /// The runtime's word that a machine died: its status checks fail (unless it was
+    /// rebooted or stopped meanwhile: `boots` tells).
+    pub(crate) fn mark_impaired(&self, scope: &Scope, id: &str, boots: u32) {
+        let _ = self.store.write(|tx| -> Result<()> {
+            if let Some(mut i) = records::get::<records::InstanceRecord>(tx, scope, id)? {
+                if i.boots == boots && !i.impaired {
+                    i.impaired = true;
+                    records::put(tx, scope, &i)?;
+                }
+            }
+            Ok(())
+        });
+    }
+
+    /// The guest powered off: the instance stops, or terminates if its
+    /// `InstanceInitiatedShutdownBehavior` says so.
+    pub(crate) fn guest_shutdown(&self, scope: &Scope, id: &str) {
+        let terminate = self.read(|tx| records::get::<records::InstanceRecord>(tx, scope, id)).ok().flatten().is_some_and(|i| i.shutdown_behavior == "terminate");
+        let action = if terminate { instances::Action::Terminate } else { instances::Action::Stop };
+        if let Err(e) = self.change_state(scope, &[id.to_string()], action) {
+            tracing::warn!("{id} powered off but could not be stopped: {e:?}");
+        }
+        let _ = self.write(|tx| {
+            if let Some(mut i) = records::get::<records::InstanceRecord>(tx, scope, id)? {
+                i.state_reason = Some(("Client.InstanceInitiatedShutdown".into(), "Client.InstanceInitiatedShutdown: Instance initiated shutdown".into()));
+                records::put(tx, scope, &i)?;
+            }
+            Ok(())
+        });
+    }
+
+    /// CPU and status checks of every running instance since the last call (AWS/EC2).
+    pub fn instance_samples(&self) -> Vec<runtime::Sample> {
+        let Some(runtime) = &self.runtime else { return Vec::new() };
+        let impaired = self
+            .read(|tx| Ok(nubo_store::scan_json::<records::InstanceRecord>(tx, records::Kind::Instance.table(), b"", None, usize::MAX)?))
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(_, i)| i.impaired && i.state == instances::State::Running)
+            .filter_map(|(key, i)| {
+                let mut parts = key.split(|b| *b == 0);
+                let account = String::from_utf8(parts.next()?.to_vec()).ok()?;
+                let region = String::from_utf8(parts.next()?.to_vec()).ok()?;
+                Some((Scope::new(account, region), i.id))
+            })
+            .collect::<Vec<_>>();
+        runtime.samples(&impaired)
     }
 }
 

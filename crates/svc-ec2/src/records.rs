@@ -177,9 +177,13 @@ impl Ec2 {
         Ok(out)
     }
 
-    /// One write transaction, with EC2's errors.
+    /// One write transaction, with EC2's errors. The runtime looks again after each.
     pub(crate) fn write<T>(&self, f: impl FnOnce(&mut dyn WriteTxn) -> Result<T>) -> Result<T> {
-        self.store.write(f)
+        let out = self.store.write(f);
+        if let Some(r) = &self.runtime {
+            r.poke();
+        }
+        out
     }
 
     pub(crate) fn read<T>(&self, f: impl FnOnce(&dyn ReadTxn) -> Result<T>) -> Result<T> {
@@ -309,6 +313,12 @@ pub struct InstanceRecord {
     pub mac: String,
     pub architecture: String,
     pub monitoring: bool,
+    /// Boots asked for by reboots: the runtime boots a machine again when it moves.
+    #[serde(default)]
+    pub boots: u32,
+    /// The machine died on its own: status checks fail until a reboot or a stop.
+    #[serde(default)]
+    pub impaired: bool,
 }
 
 macro_rules! resource {

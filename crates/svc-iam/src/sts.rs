@@ -238,3 +238,34 @@ mod tests {
         assert!(check_duration(Some(7200), 3600, 3600, "x").is_err());
     }
 }
+
+/// What EC2 hands an instance for its instance profile's role.
+#[derive(Debug, Clone)]
+pub struct InstanceRoleCredentials {
+    pub role_name: String,
+    pub profile_arn: String,
+    pub profile_id: String,
+    pub credentials: Credentials,
+}
+
+impl Iam {
+    /// Temporary credentials for the role of an instance profile (its ARN or name), for a
+    /// session named after the instance, as EC2 gets them by assuming the role as
+    /// `ec2.amazonaws.com` (the trust policy is between the role and EC2, so it is not
+    /// asked here). Valid six hours, as instance credentials are.
+    pub fn instance_profile_credentials(&self, account: &str, profile: &str, session: &str) -> std::result::Result<InstanceRoleCredentials, String> {
+        let name = profile.rsplit('/').next().unwrap_or(profile);
+        let p = self.instance_profile(account, name).map_err(|e| format!("{e:?}"))?;
+        let role_name = p.roles.first().ok_or_else(|| format!("instance profile {name} has no role"))?;
+        let role = self.entity(Kind::Role, account, role_name).map_err(|e| format!("{e:?}"))?;
+        let credentials = Sts(self.clone())
+            .issue(
+                account,
+                6 * 3600,
+                false,
+                SessionSubject::AssumedRole { role_name: role.name.clone(), role_id: role.id.clone(), role_path: role.path.clone(), session_name: session.to_string(), policies: Vec::new() },
+            )
+            .map_err(|e| format!("{e:?}"))?;
+        Ok(InstanceRoleCredentials { role_name: role.name, profile_arn: p.arn, profile_id: p.id, credentials })
+    }
+}
