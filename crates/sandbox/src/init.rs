@@ -80,6 +80,7 @@ fn err(what: &str) -> impl Fn(nix::errno::Errno) -> io::Error + '_ {
 }
 
 fn pid1(spec: &BootSpec, exe: &Path) -> io::Result<i32> {
+    BOOTED.get_or_init(std::time::Instant::now);
     let user_data = spec.user_data.as_ref().map(std::fs::read).transpose()?;
     let root = &spec.rootfs;
     mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>).map_err(err("making mounts private"))?;
@@ -176,8 +177,12 @@ fn guest_env(spec: &BootSpec) -> Vec<(String, String)> {
     env
 }
 
+/// When this boot began: the machine's uptime counts from here (the host's /proc/uptime
+/// would tell the host's).
+static BOOTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
 fn uptime() -> String {
-    std::fs::read_to_string("/proc/uptime").ok().and_then(|u| u.split_whitespace().next().map(str::to_string)).unwrap_or_else(|| "0.00".into())
+    format!("{:.2}", BOOTED.get_or_init(std::time::Instant::now).elapsed().as_secs_f64())
 }
 
 /// Starts user data as cloud-init does (a `#!` script as itself, anything else with

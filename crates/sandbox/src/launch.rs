@@ -75,7 +75,7 @@ pub trait Driver: Send + Sync {
     fn name(&self) -> &'static str;
     /// The machine's network, made first so that what serves it (the metadata service)
     /// listens before anything in the machine runs. `None`: the host's own network.
-    fn network(&self, private_ip: Ipv4Addr) -> io::Result<Option<NetNs>>;
+    fn network(&self, private_ip: Ipv4Addr, mac: Option<[u8; 6]>) -> io::Result<Option<NetNs>>;
     /// Boots `spec` in `netns`; the console (stdout and stderr of the init) goes to
     /// `console`; `on_exit` is called once, from a thread of its own, when the machine ends.
     fn boot(&self, spec: &mut BootSpec, netns: Option<NetNs>, limits: Limits, console: &Path, on_exit: Box<dyn FnOnce(Exit) + Send>) -> io::Result<Machine>;
@@ -101,7 +101,7 @@ pub struct Namespaces;
 impl Namespaces {
     pub fn available() -> bool {
         static AVAILABLE: OnceLock<bool> = OnceLock::new();
-        *AVAILABLE.get_or_init(|| nix::unistd::geteuid().is_root() && NetNs::create(&[]).is_ok())
+        *AVAILABLE.get_or_init(|| nix::unistd::geteuid().is_root() && NetNs::create(Ipv4Addr::new(10, 0, 0, 1), None, Ipv4Addr::from(crate::METADATA_ADDRESS)).is_ok())
     }
 }
 
@@ -120,8 +120,8 @@ impl Driver for Namespaces {
         "namespaces"
     }
 
-    fn network(&self, private_ip: Ipv4Addr) -> io::Result<Option<NetNs>> {
-        NetNs::create(&[private_ip, Ipv4Addr::from(crate::METADATA_ADDRESS)]).map(Some)
+    fn network(&self, private_ip: Ipv4Addr, mac: Option<[u8; 6]>) -> io::Result<Option<NetNs>> {
+        NetNs::create(private_ip, mac, Ipv4Addr::from(crate::METADATA_ADDRESS)).map(Some)
     }
 
     fn boot(&self, spec: &mut BootSpec, netns: Option<NetNs>, limits: Limits, console: &Path, on_exit: Box<dyn FnOnce(Exit) + Send>) -> io::Result<Machine> {
@@ -164,7 +164,7 @@ impl Driver for Processes {
         "processes"
     }
 
-    fn network(&self, _private_ip: Ipv4Addr) -> io::Result<Option<NetNs>> {
+    fn network(&self, _private_ip: Ipv4Addr, _mac: Option<[u8; 6]>) -> io::Result<Option<NetNs>> {
         Ok(None)
     }
 

@@ -1,11 +1,14 @@
-//! An instance's network namespace, owned by nubo through a file descriptor.
+//! An instance's network: two namespaces nubo owns through file descriptors.
 //!
-//! Inside there is only a loopback interface, carrying the instance's private address and
-//! the metadata address as /32 aliases: nothing in it can reach the host's network, and
-//! the host reaches in only through sockets nubo creates inside ([`NetNs::socket`]), as
-//! the published ports, the metadata service and load balancers do. A thread that enters
-//! the namespace is a thread of its own that ends right after, so no thread of nubo's is
-//! ever left in an instance's namespace.
+//! The guest's namespace has a loopback and `eth0`, carrying the instance's private
+//! address; `eth0` is one end of a veth pair whose other end, `gw0`, is in a small
+//! namespace of nubo's beside it (the "router") carrying `169.254.169.254`. The metadata
+//! service and the way to nubo's API listen in the router's namespace, so the guest's
+//! own port space is whole (a web server on port 80 binds `0.0.0.0:80` as on EC2), and
+//! nothing in either namespace can reach the host's network. The host reaches in only
+//! through sockets nubo creates inside ([`NetNs::socket`]), as published ports and load
+//! balancers do. A thread that enters a namespace is a thread of its own that ends right
+//! after, so no thread of nubo's is ever left in an instance's namespace.
 
 use nix::sched::{setns, unshare, CloneFlags};
 use std::io;
@@ -13,52 +16,77 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 
 pub struct NetNs {
+    /// The guest's namespace.
     fd: OwnedFd,
+    /// The router's namespace, where nubo serves the guest.
+    router: OwnedFd,
+}
+
+/// A namespace of its own, made on a thread of its own, with its loopback up.
+fn new_namespace() -> io::Result<OwnedFd> {
+    std::thread::spawn(|| -> io::Result<OwnedFd> {
+        unshare(CloneFlags::CLONE_NEWNET).map_err(io::Error::from)?;
+        let fd = OwnedFd::from(std::fs::File::open("/proc/thread-self/ns/net")?);
+        set_up(&ioctl_socket()?, "lo")?;
+        Ok(fd)
+    })
+    .join()
+    .map_err(|_| io::Error::other("the namespace thread panicked"))?
+}
+
+fn inside<T: Send + 'static>(ns: &OwnedFd, f: impl FnOnce() -> io::Result<T> + Send + 'static) -> io::Result<T> {
+    let fd = ns.try_clone()?;
+    std::thread::spawn(move || {
+        setns(fd.as_fd(), CloneFlags::CLONE_NEWNET).map_err(io::Error::from)?;
+        f()
+    })
+    .join()
+    .map_err(|_| io::Error::other("the namespace thread panicked"))?
 }
 
 impl NetNs {
-    /// A new namespace whose loopback carries `addresses` besides 127.0.0.1.
-    pub fn create(addresses: &[Ipv4Addr]) -> io::Result<NetNs> {
-        let addresses = addresses.to_vec();
-        std::thread::spawn(move || -> io::Result<NetNs> {
-            unshare(CloneFlags::CLONE_NEWNET).map_err(io::Error::from)?;
-            let fd = OwnedFd::from(std::fs::File::open("/proc/thread-self/ns/net")?);
+    /// The guest's network: `eth0` with `private` (and `mac`), linked to the router,
+    /// which carries `service` (the metadata address).
+    pub fn create(private: Ipv4Addr, mac: Option<[u8; 6]>, service: Ipv4Addr) -> io::Result<NetNs> {
+        let router = new_namespace()?;
+        let fd = new_namespace()?;
+        let router_fd = router.try_clone()?;
+        inside(&fd, move || {
+            crate::netlink::add_veth("eth0", mac, "gw0", router_fd.as_raw_fd())?;
             let sock = ioctl_socket()?;
-            set_up(&sock, "lo")?;
-            for (n, ip) in addresses.iter().enumerate() {
-                add_alias(&sock, &format!("lo:{}", n + 1), *ip)?;
-            }
-            Ok(NetNs { fd })
-        })
-        .join()
-        .map_err(|_| io::Error::other("the namespace thread panicked"))?
+            set_address(&sock, "eth0", private)?;
+            set_up(&sock, "eth0")?;
+            add_host_route(&sock, service, "eth0")
+        })?;
+        inside(&router, move || {
+            let sock = ioctl_socket()?;
+            set_address(&sock, "gw0", service)?;
+            set_up(&sock, "gw0")?;
+            add_host_route(&sock, private, "gw0")
+        })?;
+        Ok(NetNs { fd, router })
     }
 
     pub fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
         self.fd.as_fd()
     }
 
-    /// Runs `f` on a thread inside the namespace; sockets it creates stay there.
+    /// Runs `f` on a thread inside the guest's namespace; sockets it creates stay there.
     pub fn run<T: Send + 'static>(&self, f: impl FnOnce() -> io::Result<T> + Send + 'static) -> io::Result<T> {
-        let fd = self.fd.try_clone()?;
-        std::thread::spawn(move || {
-            setns(fd.as_fd(), CloneFlags::CLONE_NEWNET).map_err(io::Error::from)?;
-            f()
-        })
-        .join()
-        .map_err(|_| io::Error::other("the namespace thread panicked"))?
+        inside(&self.fd, f)
     }
 
-    /// A listener bound inside the namespace (non-blocking, for tokio).
+    /// A listener of nubo's in the router's namespace (non-blocking, for tokio): what
+    /// the guest reaches at the service address.
     pub fn listen(&self, addr: SocketAddr) -> io::Result<TcpListener> {
-        self.run(move || {
+        inside(&self.router, move || {
             let l = TcpListener::bind(addr)?;
             l.set_nonblocking(true)?;
             Ok(l)
         })
     }
 
-    /// An unconnected TCP socket of the namespace, to connect from the host's tasks.
+    /// An unconnected TCP socket of the guest's namespace, to connect from the host's tasks.
     pub fn socket(&self) -> io::Result<TcpStream> {
         self.run(|| {
             // SAFETY: a fresh descriptor from socket(2), owned by the stream from here on.
@@ -111,15 +139,34 @@ fn sockaddr(ip: Ipv4Addr) -> libc::sockaddr {
     unsafe { std::mem::transmute::<libc::sockaddr_in, libc::sockaddr>(sin) }
 }
 
-/// An address on a labelled alias of an interface (`lo:1`), with a /32 mask so that it
-/// claims no more than itself.
-fn add_alias(sock: &OwnedFd, label: &str, ip: Ipv4Addr) -> io::Result<()> {
+/// An interface's address, with a /32 mask so that it claims no more than itself.
+fn set_address(sock: &OwnedFd, name: &str, ip: Ipv4Addr) -> io::Result<()> {
+    let label = name;
     let mut req = ifreq(label);
     req.ifr_ifru.ifru_addr = sockaddr(ip);
     ioctl(sock, libc::SIOCSIFADDR as libc::Ioctl, &mut req)?;
     let mut req = ifreq(label);
     req.ifr_ifru.ifru_netmask = sockaddr(Ipv4Addr::BROADCAST);
     ioctl(sock, libc::SIOCSIFNETMASK as libc::Ioctl, &mut req)
+}
+
+/// A route to one address through an interface (no gateway): `ip route add <ip>/32 dev <name>`.
+fn add_host_route(sock: &OwnedFd, ip: Ipv4Addr, name: &str) -> io::Result<()> {
+    const SIOCADDRT: libc::Ioctl = 0x890B;
+    const RTF_UP: libc::c_ushort = 0x0001;
+    const RTF_HOST: libc::c_ushort = 0x0004;
+    let mut dev = std::ffi::CString::new(name).map_err(io::Error::other)?.into_bytes_with_nul();
+    // SAFETY: rtentry is plain data; all zeroes is a valid value.
+    let mut route: libc::rtentry = unsafe { std::mem::zeroed() };
+    route.rt_dst = sockaddr(ip);
+    route.rt_genmask = sockaddr(Ipv4Addr::BROADCAST);
+    route.rt_flags = RTF_UP | RTF_HOST;
+    route.rt_dev = dev.as_mut_ptr() as *mut libc::c_char;
+    // SAFETY: SIOCADDRT takes a struct rtentry; `dev` outlives the call.
+    if unsafe { libc::ioctl(sock.as_raw_fd(), SIOCADDRT, &mut route as *mut libc::rtentry) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -137,9 +184,8 @@ mod tests {
         if !may_create() {
             return;
         }
-        let ns = NetNs::create(&[Ipv4Addr::new(172, 31, 9, 9), Ipv4Addr::new(169, 254, 169, 254)]).unwrap();
-        let listener = ns.listen(SocketAddr::from(([172, 31, 9, 9], 8080))).unwrap();
-        listener.set_nonblocking(false).unwrap();
+        let ns = NetNs::create(Ipv4Addr::new(172, 31, 9, 9), Some([0x0e, 1, 2, 3, 4, 5]), Ipv4Addr::new(169, 254, 169, 254)).unwrap();
+        let listener = ns.run(|| TcpListener::bind("172.31.9.9:8080")).unwrap();
         let server = std::thread::spawn(move || {
             let (mut s, _) = listener.accept().unwrap();
             s.write_all(b"inside").unwrap();
@@ -154,5 +200,13 @@ mod tests {
         assert_eq!(got, "inside");
         // The host's own namespace has no such address.
         assert!(TcpListener::bind(("172.31.9.9", 0)).is_err());
+        // The guest reaches the router's service address, and binds its port itself.
+        let service = ns.listen(SocketAddr::from(([169, 254, 169, 254], 80))).unwrap();
+        service.set_nonblocking(false).unwrap();
+        let guest = ns.run(|| TcpListener::bind("0.0.0.0:80")).unwrap();
+        drop(guest);
+        let client = std::thread::spawn(move || service.accept().map(|(_, from)| from.ip()));
+        ns.run(|| TcpStream::connect("169.254.169.254:80").map(|_| ())).unwrap();
+        assert_eq!(client.join().unwrap().unwrap(), Ipv4Addr::new(172, 31, 9, 9));
     }
 }

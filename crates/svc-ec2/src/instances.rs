@@ -74,7 +74,7 @@ impl InstanceRecord {
         };
         self.state_since = self.state_since.add_millis(TRANSITION_SECS * 1000);
         self.state = next;
-        if next == State::Stopped {
+        if next == State::Stopped && self.state_reason.is_none() {
             self.state_reason = Some(("Client.UserInitiatedShutdown".into(), "Client.UserInitiatedShutdown: User initiated shutdown".into()));
         }
         if next == State::Terminated {

@@ -88,7 +88,7 @@ impl Metadata {
         let text = |s: &str| Some(("text/plain", s.to_string()));
         let path = path.trim_end_matches('/');
         let listing = |items: &[&str]| Some(("text/plain", items.join("\n")));
-        let meta = path.strip_prefix("/latest/meta-data").or_else(|| (path == "/latest/meta-data").then_some(""));
+        let meta = path.strip_prefix("/latest/meta-data").filter(|m| m.is_empty() || m.starts_with('/')).map(|m| m.trim_start_matches('/'));
         if path.is_empty() || path == "/" {
             return listing(&["latest"]);
         }

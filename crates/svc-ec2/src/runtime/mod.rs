@@ -304,7 +304,8 @@ impl Runtime {
         std::fs::create_dir_all(&dir)?;
         let view = View::of(scope, i);
         let private: Ipv4Addr = i.private_ip.parse().map_err(std::io::Error::other)?;
-        let netns = self.driver.network(private)?;
+        let mac: Vec<u8> = i.mac.split(':').filter_map(|h| u8::from_str_radix(h, 16).ok()).collect();
+        let netns = self.driver.network(private, <[u8; 6]>::try_from(mac).ok())?;
         let credentials = self.credentials.lock().unwrap().clone();
         let metadata = imds::Metadata::new(view.clone(), credentials, ec2.clock.clone());
         // The metadata service and the way to the API listen before anything runs.
