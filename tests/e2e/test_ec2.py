@@ -241,7 +241,7 @@ def test_instance_errors(ec2):
         ec2.run_instances(ImageId=al2023(ec2), MinCount=1, MaxCount=1, InstanceType="t2.micro", KeyName="no-such-key")
     assert err(e) == "InvalidKeyPair.NotFound"
     with pytest.raises(ClientError) as e:
-        ec2.run_instances(ImageId=al2023(ec2), MinCount=21, MaxCount=21, InstanceType="t2.micro")
+        ec2.run_instances(ImageId=al2023(ec2), MinCount=65, MaxCount=65, InstanceType="t2.micro")
     assert err(e) == "InstanceLimitExceeded"
     with pytest.raises(ClientError) as e:
         ec2.run_instances(ImageId=al2023(ec2), MinCount=1, MaxCount=1, InstanceType="t2.micro", DryRun=True)

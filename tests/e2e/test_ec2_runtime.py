@@ -309,3 +309,26 @@ def test_the_cli_runs_an_instance_with_user_data_from_a_file_and_reads_its_conso
     text = until("the console", lambda: "finished" in console_text() and console_text())
     assert f"hello from ip-{private.replace('.', '-')}.ec2.internal" in text
     subprocess.run(aws + ["terminate-instances", "--instance-ids", iid], env=env, check=True, capture_output=True)
+
+
+def test_running_instances_come_back_after_nubo_is_killed(tmp_path):
+    first = Nubo(data_dir=str(tmp_path))
+    ec2 = client(first, "ec2")
+    sg = web_group(ec2, 80)
+    i = ec2.run_instances(ImageId=al2023(ec2), MinCount=1, MaxCount=1, InstanceType="t2.micro", SecurityGroupIds=[sg],
+                          UserData=SEEDS_HTTPD)["Instances"][0]
+    iid, ip = i["InstanceId"], i["PublicIpAddress"]
+    boot_finished(ec2, iid)
+    assert get(f"http://{ip}/")[0] == 200
+    first.proc.kill()  # kill -9: its machines die with it
+    first.proc.wait()
+    until("the machine to die with nubo", lambda: get(f"http://{ip}/") is None)
+    second = Nubo(data_dir=str(tmp_path))
+    try:
+        ec2 = client(second, "ec2")
+        # Booted again from its root volume: httpd was enabled, user data does not run again.
+        assert until("httpd after nubo's restart", lambda: get(f"http://{ip}/")) == (200, f"<h1>Hello from ip-{i['PrivateIpAddress'].replace('.', '-')}.ec2.internal</h1>\n")
+        assert console(ec2, iid).count("running 'modules:final'") == 1
+        ec2.terminate_instances(InstanceIds=[iid])
+    finally:
+        second.stop()

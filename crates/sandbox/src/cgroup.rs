@@ -16,7 +16,7 @@ pub struct Limits {
     pub pids: u32,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Cgroup {
     /// The directories created, one per hierarchy (one on v2).
     dirs: Vec<PathBuf>,
@@ -88,6 +88,18 @@ impl Cgroup {
             usec.trim().parse::<u64>().ok().map(|u| u * 1000)
         } else {
             text.trim().parse().ok()
+        }
+    }
+
+    /// Removes the groups of instances gone (left by a nubo that was killed): only an
+    /// empty group can be removed, so a running nubo's are safe.
+    pub fn sweep() {
+        let root = Path::new(ROOT);
+        let parents = [root.join("nubo")].into_iter().chain(["cpu", "cpuacct", "cpu,cpuacct", "memory", "pids"].iter().map(|c| root.join(c).join("nubo")));
+        for parent in parents {
+            for entry in std::fs::read_dir(parent).into_iter().flatten().flatten() {
+                let _ = std::fs::remove_dir(entry.path());
+            }
         }
     }
 

@@ -84,6 +84,7 @@ pub trait Driver: Send + Sync {
 /// The best driver this host allows: namespaces where nubo may create them.
 pub fn detect() -> Box<dyn Driver> {
     if Namespaces::available() {
+        Cgroup::sweep();
         Box::new(Namespaces)
     } else {
         tracing::warn!(
@@ -214,8 +215,10 @@ fn watch(mut child: Child, netns: Option<NetNs>, cgroup: Option<Cgroup>, on_exit
     let pid = child.id() as i32;
     let killed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let was_killed = killed.clone();
+    let group = cgroup.clone();
     std::thread::spawn(move || {
         let status = child.wait();
+
         let exit = if was_killed.load(std::sync::atomic::Ordering::SeqCst) {
             Exit::Killed
         } else {
@@ -227,6 +230,15 @@ fn watch(mut child: Child, netns: Option<NetNs>, cgroup: Option<Cgroup>, on_exit
             }
         };
         on_exit(exit);
+        // The group empties as the kernel tears the PID namespace down.
+        if let Some(group) = group {
+            for _ in 0..200 {
+                if group.remove() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        }
     });
     Machine { netns, cgroup, pid, killed }
 }

@@ -19,8 +19,8 @@ use serde::{Deserialize, Serialize};
 pub const TRANSITION_SECS: i64 = 5;
 /// How long a terminated instance stays visible.
 pub const TERMINATED_VISIBLE_SECS: i64 = 3600;
-/// Running and pending instances per region (EC2's default vCPU quota, as instances).
-pub const MAX_INSTANCES: usize = 20;
+/// Running and pending instances per region: nubo's quota, as instances (AWS counts vCPUs).
+pub const MAX_INSTANCES: usize = 64;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum State {
