@@ -332,3 +332,21 @@ def test_running_instances_come_back_after_nubo_is_killed(tmp_path):
         ec2.terminate_instances(InstanceIds=[iid])
     finally:
         second.stop()
+
+
+def test_an_ami_made_from_an_instance_boots_with_what_it_installed(ec2, node):
+    sg = web_group(ec2, 80)
+    source = ec2.run_instances(ImageId=al2023(ec2), MinCount=1, MaxCount=1, InstanceType="t2.micro", SecurityGroupIds=[sg],
+                               UserData=SEEDS_HTTPD)["Instances"][0]
+    boot_finished(ec2, source["InstanceId"])
+    source_page = get(f"http://{source['PublicIpAddress']}/")
+    image = ec2.create_image(InstanceId=source["InstanceId"], Name=f"web-{uuid.uuid4().hex[:6]}")["ImageId"]
+    advance(node, 120)  # the image becomes available on nubo's clock
+    copy = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType="t2.micro", SecurityGroupIds=[sg],
+                             UserData="#!/bin/sh\necho the copy ran its own user data\n")["Instances"][0]
+    try:
+        # httpd was installed and enabled in the image: it serves the source's page at boot.
+        assert until("httpd in the copy", lambda: get(f"http://{copy['PublicIpAddress']}/")) == source_page
+        assert "the copy ran its own user data" in boot_finished(ec2, copy["InstanceId"])
+    finally:
+        ec2.terminate_instances(InstanceIds=[source["InstanceId"], copy["InstanceId"]])

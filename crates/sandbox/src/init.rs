@@ -21,8 +21,11 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-/// Where cloud-init keeps the per-instance marker: user data runs once per instance.
-const USER_DATA_MARKER: &str = "/var/lib/cloud/instance/sem/config_scripts_user";
+/// Where cloud-init keeps the per-instance marker: user data runs once per instance (an
+/// instance launched from an AMI made of this one runs its own).
+fn user_data_marker(instance_id: &str) -> String {
+    format!("/var/lib/cloud/instances/{instance_id}/sem/config_scripts_user")
+}
 const USER_DATA_SCRIPT: &str = "/var/lib/cloud/instance/scripts/part-001";
 const USER_DATA_LOG: &str = "/var/log/cloud-init-output.log";
 
@@ -87,7 +90,8 @@ fn pid1(spec: &BootSpec, exe: &Path) -> io::Result<i32> {
     for dir in [spec.upper(), spec.work(), root.clone()] {
         std::fs::create_dir_all(dir)?;
     }
-    let options = format!("lowerdir={},upperdir={},workdir={}", spec.lower.display(), spec.upper().display(), spec.work().display());
+    let lower: Vec<String> = spec.lower.iter().map(|p| p.display().to_string()).collect();
+    let options = format!("lowerdir={},upperdir={},workdir={}", lower.join(":"), spec.upper().display(), spec.work().display());
     mount(Some("overlay"), root, Some("overlay"), MsFlags::empty(), Some(options.as_str())).map_err(err("mounting the root overlay"))?;
     nix::unistd::sethostname(&spec.hostname).map_err(err("setting the host name"))?;
     mount_system(root)?;
@@ -117,8 +121,9 @@ fn pid1(spec: &BootSpec, exe: &Path) -> io::Result<i32> {
     let signals = signal_set();
     signals.thread_block().map_err(err("blocking signals"))?;
     let mut script = None;
-    if let Some(data) = user_data.filter(|_| !Path::new(USER_DATA_MARKER).exists()) {
-        script = run_user_data(&data, &env)?;
+    let marker = user_data_marker(&spec.instance_id);
+    if let Some(data) = user_data.filter(|_| !Path::new(&marker).exists()) {
+        script = run_user_data(&data, &env, &marker)?;
     }
     guest::start_enabled(&env);
     loop {
@@ -187,12 +192,12 @@ fn uptime() -> String {
 
 /// Starts user data as cloud-init does (a `#!` script as itself, anything else with
 /// `/bin/sh`), after marking it run: a stop in the middle does not run it again.
-fn run_user_data(data: &[u8], env: &[(String, String)]) -> io::Result<Option<(Pid, std::time::Instant)>> {
+fn run_user_data(data: &[u8], env: &[(String, String)], marker: &str) -> io::Result<Option<(Pid, std::time::Instant)>> {
     use std::os::unix::fs::PermissionsExt;
-    for path in [USER_DATA_MARKER, USER_DATA_SCRIPT] {
+    for path in [marker, USER_DATA_SCRIPT] {
         std::fs::create_dir_all(Path::new(path).parent().expect("has a parent"))?;
     }
-    std::fs::write(USER_DATA_MARKER, b"")?;
+    std::fs::write(marker, b"")?;
     std::fs::write("/var/lib/cloud/instance/user-data.txt", data)?;
     if data.starts_with(b"#cloud-config") {
         println!("Cloud-init v. 22.2.2 running 'modules:final': #cloud-config user data is kept in /var/lib/cloud/instance/user-data.txt, not applied by nubo.");

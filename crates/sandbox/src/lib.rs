@@ -18,6 +18,7 @@ pub mod cgroup;
 pub mod guest;
 pub mod init;
 pub mod launch;
+pub mod layers;
 pub mod netlink;
 pub mod netns;
 pub mod spec;

@@ -12,8 +12,10 @@ pub struct BootSpec {
     /// The fully qualified host name (`ip-172-31-5-10.ec2.internal`).
     pub hostname: String,
     pub private_ip: String,
-    /// The AMI's root: the lower layer of the overlay (`/` for the built-in AMIs).
-    pub lower: PathBuf,
+    /// The lower layers of the overlay, top first: the AMI's base root (`/` for the
+    /// built-in AMIs). Overlayfs refuses a lower layer inside another, so data of
+    /// snapshots is copied into volumes rather than stacked here.
+    pub lower: Vec<PathBuf>,
     /// The root volume: the overlay's upper layer lives in `upper/`, its work dir in `work/`.
     pub volume: PathBuf,
     /// Where the overlay is mounted before the init pivots into it.

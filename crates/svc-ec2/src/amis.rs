@@ -167,7 +167,7 @@ impl Ec2 {
         let now = self.clock.now();
         let image_tags = tags::from_specs(&input.tag_specifications, "image");
         let snapshot_tags = tags::from_specs(&input.tag_specifications, "snapshot");
-        self.write(|tx| {
+        let (image_id, captures) = self.write(|tx| {
             let mut instance: InstanceRecord = records::must(tx, scope, &input.instance_id)?;
             instance.settle(now);
             if matches!(instance.state, crate::instances::State::Terminated | crate::instances::State::ShuttingDown) {
@@ -179,12 +179,14 @@ impl Ec2 {
                 records::all::<VolumeRecord>(tx, scope)?.into_iter().filter(|v| v.attachment.as_ref().is_some_and(|(i, ..)| *i == instance.id)).collect();
             let image_id = new_id();
             let mut mappings = Vec::new();
+            let mut captures = Vec::new();
             for v in &volumes {
                 let (_, device, _, delete_on_termination) = v.attachment.clone().expect("attached");
                 let description = format!("Created by CreateImage({}) for {image_id}", instance.id);
                 let s = SnapshotRecord::new(&v.id, v.size_gib, &description, v.encrypted, &scope.account, now);
                 records::put(tx, scope, &s)?;
                 tags::set(tx, scope, &s.id, &snapshot_tags)?;
+                captures.push((v.id.clone(), v.snapshot_id.clone(), s.id.clone()));
                 mappings.push(Mapping { device, snapshot_id: s.id, size_gib: v.size_gib, volume_type: v.volume_type.clone(), delete_on_termination });
             }
             mappings.sort_by_key(|m| m.device != instance.root_device_name);
@@ -202,8 +204,15 @@ impl Ec2 {
             };
             records::put(tx, scope, &image)?;
             tags::set(tx, scope, &image.id, &image_tags)?;
-            Ok(image.id)
-        })
+            Ok((image.id, captures))
+        })?;
+        // The volumes' data become the snapshots' layers: instances from the AMI boot with it.
+        if let Some(runtime) = &self.runtime {
+            for (volume, base, snapshot) in &captures {
+                runtime.capture(volume, base.as_deref(), snapshot);
+            }
+        }
+        Ok(image_id)
     }
 
     pub(crate) fn register_image(&self, scope: &Scope, input: RegisterImageRequest) -> Result<String> {

@@ -80,8 +80,12 @@ impl Ec2 {
             let s = SnapshotRecord::new(&volume.id, volume.size_gib, input.description.as_deref().unwrap_or_default(), volume.encrypted, &scope.account, now);
             records::put(tx, scope, &s)?;
             tags::set(tx, scope, &s.id, &tags)?;
-            Ok(s)
+            Ok((s, volume))
         })?;
+        let (snapshot, volume) = snapshot;
+        if let Some(runtime) = &self.runtime {
+            runtime.capture(&volume.id, volume.snapshot_id.as_deref(), &snapshot.id);
+        }
         Ok(snapshot_out(&snapshot, &tags, now))
     }
 

@@ -219,7 +219,7 @@ impl Runtime {
             self.ended(ec2, e);
         }
         let now = ec2.clock.now();
-        let Ok((instances, groups, volumes)) = ec2.read(|tx| {
+        let Ok((instances, groups, volumes, snapshots)) = ec2.read(|tx| {
             let mut instances = Vec::new();
             for (key, mut i) in nubo_store::scan_json::<InstanceRecord>(tx, records::Kind::Instance.table(), b"", None, usize::MAX)? {
                 let Some(scope) = scope_of(&key) else { continue };
@@ -227,8 +227,10 @@ impl Runtime {
                 instances.push((scope, i));
             }
             let groups: Vec<SecurityGroupRecord> = nubo_store::scan_json(tx, records::Kind::SecurityGroup.table(), b"", None, usize::MAX)?.into_iter().map(|(_, g)| g).collect();
-            let volumes: BTreeSet<String> = nubo_store::scan_json::<crate::volumes::VolumeRecord>(tx, records::Kind::Volume.table(), b"", None, usize::MAX)?.into_iter().map(|(_, v)| v.id).collect();
-            Ok((instances, groups, volumes))
+            let volumes: HashMap<String, Option<String>> =
+                nubo_store::scan_json::<crate::volumes::VolumeRecord>(tx, records::Kind::Volume.table(), b"", None, usize::MAX)?.into_iter().map(|(_, v)| (v.id, v.snapshot_id)).collect();
+            let snapshots: BTreeSet<String> = nubo_store::scan_json::<crate::snapshots::SnapshotRecord>(tx, records::Kind::Snapshot.table(), b"", None, usize::MAX)?.into_iter().map(|(_, s)| s.id).collect();
+            Ok((instances, groups, volumes, snapshots))
         }) else {
             return;
         };
@@ -242,7 +244,8 @@ impl Runtime {
                 machines.remove(&i.id);
             }
             if wanted && !machines.contains_key(&i.id) {
-                match self.boot(ec2, scope, i) {
+                let snapshot = volumes.get(&i.root_volume_id).cloned().flatten();
+                match self.boot(ec2, scope, i, snapshot.as_deref()) {
                     Ok(r) => {
                         machines.insert(i.id.clone(), r);
                     }
@@ -266,15 +269,19 @@ impl Runtime {
             }
         }
         drop(machines);
-        self.sweep(&known, &volumes);
+        let volumes: BTreeSet<String> = volumes.into_keys().collect();
+        self.sweep(&known, &volumes, &snapshots);
     }
 
-    /// Files of instances and volumes that no longer exist.
-    fn sweep(&self, instances: &BTreeSet<&str>, volumes: &BTreeSet<String>) {
-        for (sub, keep) in [("instances", instances.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>()), ("volumes", volumes.clone())] {
+    /// Files of instances, volumes and snapshots that no longer exist (a capture under
+    /// way is a `.partial` directory: not a snapshot id, and it is renamed when done, so
+    /// it is left alone here).
+    fn sweep(&self, instances: &BTreeSet<&str>, volumes: &BTreeSet<String>, snapshots: &BTreeSet<String>) {
+        let instances = instances.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+        for (sub, keep) in [("instances", &instances), ("volumes", volumes), ("snapshots", snapshots)] {
             for entry in std::fs::read_dir(self.dir.join(sub)).into_iter().flatten().flatten() {
                 let name = entry.file_name().to_string_lossy().into_owned();
-                if !keep.contains(&name) && !self.machines.lock().unwrap().contains_key(&name) {
+                if !keep.contains(&name) && !name.ends_with(".partial") && !self.machines.lock().unwrap().contains_key(&name) {
                     // A mount point left by a killed init is detached by the kernel with its namespace.
                     let _ = std::fs::remove_dir_all(entry.path());
                 }
@@ -299,9 +306,37 @@ impl Runtime {
         }
     }
 
-    fn boot(self: &Arc<Self>, ec2: &Ec2, scope: &Scope, i: &InstanceRecord) -> std::io::Result<Running> {
+    fn snapshot_dir(&self, id: &str) -> PathBuf {
+        self.dir.join("snapshots").join(id)
+    }
+
+    /// Captures a volume's data as snapshot `snapshot_id` (CreateSnapshot, CreateImage):
+    /// the layer of the snapshot it was made from, with what was written since over it.
+    pub fn capture(&self, volume_id: &str, from_snapshot: Option<&str>, snapshot_id: &str) {
+        let base = from_snapshot.map(|s| self.snapshot_dir(s));
+        let upper = self.volume_dir(volume_id).join("upper");
+        if base.as_ref().is_none_or(|b| !b.is_dir()) && !upper.is_dir() {
+            return; // nothing written: the snapshot is the AMI's base itself
+        }
+        let into = self.snapshot_dir(snapshot_id);
+        let _ = std::fs::create_dir_all(self.dir.join("snapshots"));
+        if let Err(e) = nubo_sandbox::layers::capture(base.as_deref(), &upper, &into) {
+            tracing::warn!("snapshot {snapshot_id} of {volume_id} has no data: {e}");
+        }
+    }
+
+    fn boot(self: &Arc<Self>, ec2: &Ec2, scope: &Scope, i: &InstanceRecord, snapshot: Option<&str>) -> std::io::Result<Running> {
         let dir = self.instance_dir(&i.id);
         std::fs::create_dir_all(&dir)?;
+        // A volume made from a snapshot starts with the snapshot's data (overlayfs takes no
+        // lower layer inside another, so the layer is copied rather than stacked).
+        let volume = self.volume_dir(&i.root_volume_id);
+        if let Some(layer) = snapshot.map(|s| self.snapshot_dir(s)).filter(|d| d.is_dir()) {
+            if !volume.join("upper").exists() {
+                std::fs::create_dir_all(&volume)?;
+                nubo_sandbox::layers::capture(Some(&layer), &volume.join("none"), &volume.join("upper"))?;
+            }
+        }
         let view = View::of(scope, i);
         let private: Ipv4Addr = i.private_ip.parse().map_err(std::io::Error::other)?;
         let mac: Vec<u8> = i.mac.split(':').filter_map(|h| u8::from_str_radix(h, 16).ok()).collect();
@@ -353,7 +388,7 @@ impl Runtime {
             isolated: true,
             hostname: view.hostname.clone(),
             private_ip: i.private_ip.clone(),
-            lower: PathBuf::from("/"),
+            lower: vec![PathBuf::from("/")],
             volume: self.volume_dir(&i.root_volume_id),
             rootfs: dir.join("rootfs"),
             user_data,
