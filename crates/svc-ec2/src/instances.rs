@@ -851,6 +851,8 @@ mod tests {
             mac: "0e:00:00:00:00:01".into(),
             architecture: "x86_64".into(),
             monitoring: false,
+            boots: 0,
+            impaired: false,
         }
     }
 
