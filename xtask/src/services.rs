@@ -190,6 +190,21 @@ pub const SERVICES: &[ServiceSpec] = &[
         ],
     },
     ServiceSpec { name: "autoscaling", botocore: "autoscaling", trait_name: "AutoScaling", operations: &[] },
-    ServiceSpec { name: "elbv2", botocore: "elbv2", trait_name: "ElasticLoadBalancingV2", operations: &[] },
+    ServiceSpec {
+        name: "elbv2",
+        botocore: "elbv2",
+        trait_name: "ElasticLoadBalancingV2",
+        operations: &[
+            "CreateLoadBalancer", "DescribeLoadBalancers", "DeleteLoadBalancer", "DescribeLoadBalancerAttributes",
+            "ModifyLoadBalancerAttributes", "SetSecurityGroups", "SetSubnets", "SetIpAddressType",
+            "CreateTargetGroup", "DescribeTargetGroups", "ModifyTargetGroup", "DeleteTargetGroup",
+            "DescribeTargetGroupAttributes", "ModifyTargetGroupAttributes", "RegisterTargets", "DeregisterTargets",
+            "DescribeTargetHealth", "CreateListener", "DescribeListeners", "ModifyListener", "DeleteListener",
+            "DescribeListenerAttributes", "ModifyListenerAttributes", "CreateRule", "DescribeRules", "ModifyRule",
+            "DeleteRule", "SetRulePriorities", "AddTags", "RemoveTags", "DescribeTags", "DescribeSSLPolicies",
+            "DescribeAccountLimits", "DescribeListenerCertificates", "AddListenerCertificates",
+            "RemoveListenerCertificates",
+        ],
+    },
     ServiceSpec { name: "acm", botocore: "acm", trait_name: "Acm", operations: &[] },
 ];

@@ -47,6 +47,8 @@ fn services(store: &Store, clock: &Clock, iam: &nubo_iam::Iam, api: std::net::So
     lambda.start_mappings();
     let _ = functions.set(lambda.clone());
     tokio::spawn(nubo_dynamodb::ttl::run(dynamodb.clone()));
+    let elb = nubo_elbv2::Elbv2::new(store.clone(), clock.clone(), std::sync::Arc::new(wiring::ElbNetwork { ec2: ec2.clone() }));
+    elb.start();
     vec![
         nubo_iam::service(iam.clone()),
         nubo_iam::sts::service(iam.clone()),
@@ -54,6 +56,7 @@ fn services(store: &Store, clock: &Clock, iam: &nubo_iam::Iam, api: std::net::So
         nubo_sns::service(sns),
         nubo_s3::service(s3),
         nubo_ec2::service(ec2),
+        nubo_elbv2::service(elb),
         nubo_lambda::service(lambda),
         nubo_cloudwatch::service(cloudwatch),
         nubo_logs::service(logs),

@@ -263,3 +263,35 @@ pub async fn instance_metrics(ec2: nubo_ec2::Ec2, cloudwatch: nubo_cloudwatch::C
         }
     }
 }
+
+/// EC2 as Elastic Load Balancing sees it: subnets, security groups, instances, and the
+/// way into an instance's sandbox.
+pub struct ElbNetwork {
+    pub ec2: nubo_ec2::Ec2,
+}
+
+impl nubo_elbv2::Network for ElbNetwork {
+    fn subnet(&self, scope: &nubo_core::Scope, id: &str) -> Option<nubo_elbv2::SubnetInfo> {
+        self.ec2.subnet_facts(scope, id).map(|(vpc_id, availability_zone)| nubo_elbv2::SubnetInfo { vpc_id, availability_zone })
+    }
+    fn security_group_vpc(&self, scope: &nubo_core::Scope, id: &str) -> Option<String> {
+        self.ec2.security_group_vpc(scope, id)
+    }
+    fn default_security_group(&self, scope: &nubo_core::Scope, vpc_id: &str) -> Option<String> {
+        self.ec2.default_security_group(scope, vpc_id)
+    }
+    fn instance(&self, scope: &nubo_core::Scope, id: &str) -> Option<nubo_elbv2::InstanceInfo> {
+        self.ec2.instance_facts(scope, id).map(|i| nubo_elbv2::InstanceInfo { vpc_id: i.vpc_id, private_ip: i.private_ip, availability_zone: i.availability_zone, running: i.running })
+    }
+    fn allows(&self, scope: &nubo_core::Scope, groups: &[String], port: u16) -> bool {
+        self.ec2.ingress_allows(scope, groups, port)
+    }
+    fn connect<'a>(&'a self, instance_id: &'a str, addr: std::net::SocketAddr) -> nubo_elbv2::Connecting<'a> {
+        Box::pin(async move {
+            match self.ec2.runtime() {
+                Some(runtime) => runtime.connect(instance_id, addr).await,
+                None => Err(std::io::Error::other("instances do not run here")),
+            }
+        })
+    }
+}

@@ -1,0 +1,29 @@
+//! NLB listeners: TCP passed through to a target chosen by a hash of the client's flow
+//! (source address and port), so a flow stays on one target.
+
+use super::{health, Plane};
+use std::sync::Arc;
+
+pub async fn serve(plane: Arc<Plane>, listener_arn: String, listener: tokio::net::TcpListener) {
+    loop {
+        let Ok((mut inbound, client)) = listener.accept().await else { continue };
+        let plane = plane.clone();
+        let arn = listener_arn.clone();
+        tokio::spawn(async move {
+            let view = plane.view();
+            let Some(l) = view.listeners.get(&arn) else { return };
+            let Some(action) = l.default_actions.iter().find(|a| a.kind == "forward") else { return };
+            let Some((tg_arn, _)) = action.target_groups.first() else { return };
+            let Some((scope, tg)) = view.target_groups.get(tg_arn) else { return };
+            let targets = health::routable(&plane, tg);
+            if targets.is_empty() {
+                return;
+            }
+            let flow = nubo_core::ids::stable_hash(&[&client.ip().to_string(), &client.port().to_string()]);
+            let t = targets[(flow % targets.len() as u64) as usize];
+            if let Ok(mut outbound) = plane.connect(scope, tg, t, t.port as u16).await {
+                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+            }
+        });
+    }
+}

@@ -1,0 +1,379 @@
+"""Elastic Load Balancing v2 through boto3 and the AWS CLI: ALBs and NLBs that really carry
+traffic. Targets are small HTTP servers the tests start on loopback (`ip` targets, a
+nubo extension), or EC2 instances that really run. nubo's clock drives health checks
+and deregistration; each test waits on the condition it needs, never on a fixed sleep."""
+
+import http.server
+import json
+import os
+import socket
+import socketserver
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from conftest import Nubo
+
+REGION = "us-east-1"
+CONFIG = Config(retries={"max_attempts": 1})
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="load balancers listen on port 80 of loopback addresses: run as root (as CI does)")
+
+
+@pytest.fixture(scope="module")
+def node():
+    n = Nubo()
+    yield n
+    n.stop()
+
+
+def client(n, service):
+    return boto3.client(service, endpoint_url=n.endpoint, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test", config=CONFIG)
+
+
+@pytest.fixture
+def elb(node):
+    return client(node, "elbv2")
+
+
+@pytest.fixture
+def ec2(node):
+    return client(node, "ec2")
+
+
+def advance(node, seconds):
+    status, _, _ = node.http("POST", "/_nubo/clock", f'{{"advance": "{seconds}s"}}'.encode())
+    assert status == 200
+
+
+def until(what, check, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        got = check()
+        if got:
+            return got
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+class Backend:
+    """A small HTTP server on loopback that answers with its name and what it was sent."""
+
+    def __init__(self, name, port=0):
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                body = json.dumps({"name": outer.name, "path": self.path, "xff": self.headers.get("X-Forwarded-For"),
+                                   "proto": self.headers.get("X-Forwarded-Proto"), "trace": self.headers.get("X-Amzn-Trace-Id"),
+                                   "host": self.headers.get("Host")}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+            allow_reuse_address = True
+            daemon_threads = True
+
+        self.name = name
+        self.server = Server(("127.0.0.1", port), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def default_vpc(ec2):
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    subnets = [s["SubnetId"] for s in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]][:2]
+    return vpc, subnets
+
+
+def open_group(ec2, vpc, *ports):
+    sg = ec2.create_security_group(GroupName=f"alb-{uuid.uuid4().hex[:6]}", Description="alb", VpcId=vpc)["GroupId"]
+    ec2.authorize_security_group_ingress(GroupId=sg, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": p, "ToPort": p, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]} for p in ports])
+    return sg
+
+
+def alb(elb, ec2, port=80, **tg_args):
+    """An internet-facing ALB with an HTTP listener forwarding to a new ip target group."""
+    vpc, subnets = default_vpc(ec2)
+    sg = open_group(ec2, vpc, port)
+    lb = elb.create_load_balancer(Name=f"web-{uuid.uuid4().hex[:8]}", Subnets=subnets, SecurityGroups=[sg])["LoadBalancers"][0]
+    tg = elb.create_target_group(Name=f"tg-{uuid.uuid4().hex[:8]}", Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip", **tg_args)["TargetGroups"][0]
+    listener = elb.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol="HTTP", Port=port,
+                                   DefaultActions=[{"Type": "forward", "TargetGroupArn": tg["TargetGroupArn"]}])["Listeners"][0]
+    return lb, tg, listener
+
+
+def address(lb):
+    return lb["AvailabilityZones"][0]["LoadBalancerAddresses"][0]["IpAddress"]
+
+
+def get(url, headers=None, timeout=5):
+    req = urllib.request.Request(url, headers=headers or {})
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(req, timeout=timeout) as r:
+            return r.status, r.headers, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read().decode()
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def health(elb, tg):
+    return {f"{d['Target']['Id']}:{d['Target']['Port']}": d["TargetHealth"] for d in elb.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"]}
+
+
+def test_an_alb_round_robins_between_ip_targets_and_tells_them_the_client(elb, ec2, node):
+    a, b = Backend("a"), Backend("b")
+    lb, tg, _ = alb(elb, ec2)
+    try:
+        assert lb["DNSName"].endswith(".us-east-1.elb.localhost") and lb["Type"] == "application" and lb["State"]["Code"] == "active"
+        elb.register_targets(TargetGroupArn=tg["TargetGroupArn"], Targets=[{"Id": "127.0.0.1", "Port": a.port}, {"Id": "127.0.0.1", "Port": b.port}])
+        seen = [json.loads(get(f"http://{address(lb)}/hello?x=1")[2]) for _ in range(4)]
+        assert sorted(s["name"] for s in seen) == ["a", "a", "b", "b"]
+        assert [s["name"] for s in seen[:2]] != [seen[0]["name"]] * 2, "round robin alternates"
+        assert seen[0]["xff"] == "127.0.0.1" and seen[0]["proto"] == "http" and seen[0]["trace"].startswith("Root=1-")
+        assert seen[0]["path"] == "/hello?x=1"
+        # Through nubo's own port, by the load balancer's DNS name in the Host header.
+        status, headers, body = get(node.endpoint + "/via-main-port", headers={"Host": lb["DNSName"]})
+        assert status == 200 and json.loads(body)["path"] == "/via-main-port"
+        # Health: both targets pass their checks once the clock moves through the thresholds.
+        # (each look moves the clock one interval on: a check may still be under way when it moves)
+        until("healthy targets", lambda: advance(node, 30) or all(h["State"] == "healthy" for h in health(elb, tg["TargetGroupArn"]).values()))
+    finally:
+        a.stop()
+        b.stop()
+        elb.delete_load_balancer(LoadBalancerArn=lb["LoadBalancerArn"])
+
+
+def test_rules_route_by_path_and_host_and_answer_fixed_responses_and_redirects(elb, ec2):
+    web, api = Backend("web"), Backend("api")
+    lb, tg, listener = alb(elb, ec2)
+    vpc, _ = default_vpc(ec2)
+    api_tg = elb.create_target_group(Name=f"api-{uuid.uuid4().hex[:8]}", Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip")["TargetGroups"][0]
+    try:
+        elb.register_targets(TargetGroupArn=tg["TargetGroupArn"], Targets=[{"Id": "127.0.0.1", "Port": web.port}])
+        elb.register_targets(TargetGroupArn=api_tg["TargetGroupArn"], Targets=[{"Id": "127.0.0.1", "Port": api.port}])
+        arn = listener["ListenerArn"]
+        elb.create_rule(ListenerArn=arn, Priority=10, Conditions=[{"Field": "path-pattern", "Values": ["/api/*"]}],
+                        Actions=[{"Type": "forward", "TargetGroupArn": api_tg["TargetGroupArn"]}])
+        elb.create_rule(ListenerArn=arn, Priority=20, Conditions=[{"Field": "host-header", "HostHeaderConfig": {"Values": ["api.example.com"]}}],
+                        Actions=[{"Type": "forward", "TargetGroupArn": api_tg["TargetGroupArn"]}])
+        elb.create_rule(ListenerArn=arn, Priority=30, Conditions=[{"Field": "path-pattern", "Values": ["/health"]}],
+                        Actions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "200", "ContentType": "text/plain", "MessageBody": "ok"}}])
+        elb.create_rule(ListenerArn=arn, Priority=40, Conditions=[{"Field": "path-pattern", "Values": ["/old/*"]}],
+                        Actions=[{"Type": "redirect", "RedirectConfig": {"Path": "/new/#{path}", "StatusCode": "HTTP_301"}}])
+        with pytest.raises(ClientError) as e:
+            elb.create_rule(ListenerArn=arn, Priority=10, Conditions=[{"Field": "path-pattern", "Values": ["/x"]}],
+                            Actions=[{"Type": "forward", "TargetGroupArn": tg["TargetGroupArn"]}])
+        assert e.value.response["Error"]["Code"] == "PriorityInUse"
+        rules = elb.describe_rules(ListenerArn=arn)["Rules"]
+        assert [r["Priority"] for r in rules] == ["10", "20", "30", "40", "default"] and rules[-1]["IsDefault"]
+        base = f"http://{address(lb)}"
+        assert json.loads(get(base + "/api/users")[2])["name"] == "api"
+        assert json.loads(get(base + "/", headers={"Host": "api.example.com"})[2])["name"] == "api"
+        assert json.loads(get(base + "/index.html")[2])["name"] == "web"
+        status, headers, body = get(base + "/health")
+        assert (status, body, headers["Content-Type"], headers["Server"]) == (200, "ok", "text/plain", "awselb/2.0")
+        status, headers, _ = get(base + "/old/page?q=1", headers={"Host": "shop.example.com"})
+        assert status == 301 and headers["Location"] == "http://shop.example.com/new/old/page?q=1"
+    finally:
+        web.stop()
+        api.stop()
+        elb.delete_load_balancer(LoadBalancerArn=lb["LoadBalancerArn"])
+
+
+def test_a_dead_target_leaves_rotation_within_the_thresholds_and_comes_back(elb, ec2, node):
+    a, b = Backend("a"), Backend("b")
+    lb, tg, _ = alb(elb, ec2, HealthCheckIntervalSeconds=10, HealthyThresholdCount=2, UnhealthyThresholdCount=2, HealthCheckPath="/ping")
+    arn = tg["TargetGroupArn"]
+    try:
+        elb.register_targets(TargetGroupArn=arn, Targets=[{"Id": "127.0.0.1", "Port": a.port}, {"Id": "127.0.0.1", "Port": b.port}])
+        ta, tb = f"127.0.0.1:{a.port}", f"127.0.0.1:{b.port}"
+        until("initial checks", lambda: health(elb, arn)[ta]["Reason"] == "Elb.InitialHealthChecking")
+        step = lambda: advance(node, 10)  # one interval on; a check under way may finish after the clock moved
+        until("both healthy", lambda: step() or all(h["State"] == "healthy" for h in health(elb, arn).values()))
+        a.stop()
+        h = until("a unhealthy", lambda: step() or (health(elb, arn)[ta]["State"] == "unhealthy" and health(elb, arn)[ta]))
+        assert h["Reason"] == "Target.FailedHealthChecks"
+        assert all(json.loads(get(f"http://{address(lb)}/")[2])["name"] == "b" for _ in range(4))
+        a = Backend("a", port=a.port)
+        until("a healthy again", lambda: step() or health(elb, arn)[ta]["State"] == "healthy")
+        assert {json.loads(get(f"http://{address(lb)}/")[2])["name"] for _ in range(4)} == {"a", "b"}
+        assert health(elb, arn)[tb]["State"] == "healthy"
+    finally:
+        a.stop()
+        b.stop()
+        elb.delete_load_balancer(LoadBalancerArn=lb["LoadBalancerArn"])
+
+
+def test_stickiness_keeps_a_client_on_one_target_and_deregistration_drains(elb, ec2, node):
+    a, b = Backend("a"), Backend("b")
+    lb, tg, _ = alb(elb, ec2)
+    arn = tg["TargetGroupArn"]
+    try:
+        elb.modify_target_group_attributes(TargetGroupArn=arn, Attributes=[
+            {"Key": "stickiness.enabled", "Value": "true"}, {"Key": "stickiness.type", "Value": "lb_cookie"},
+            {"Key": "deregistration_delay.timeout_seconds", "Value": "30"}])
+        attrs = {x["Key"]: x["Value"] for x in elb.describe_target_group_attributes(TargetGroupArn=arn)["Attributes"]}
+        assert attrs["stickiness.enabled"] == "true" and attrs["stickiness.lb_cookie.duration_seconds"] == "86400"
+        with pytest.raises(ClientError) as e:
+            elb.modify_target_group_attributes(TargetGroupArn=arn, Attributes=[{"Key": "no.such.key", "Value": "1"}])
+        assert e.value.response["Error"]["Code"] == "ValidationError"
+        elb.register_targets(TargetGroupArn=arn, Targets=[{"Id": "127.0.0.1", "Port": a.port}, {"Id": "127.0.0.1", "Port": b.port}])
+        status, headers, body = get(f"http://{address(lb)}/")
+        cookie = headers["Set-Cookie"].split(";")[0]
+        assert cookie.startswith("AWSALB=")
+        first = json.loads(body)["name"]
+        assert all(json.loads(get(f"http://{address(lb)}/", headers={"Cookie": cookie})[2])["name"] == first for _ in range(5))
+        # Deregistration: the target drains (no new requests), then is gone after the delay.
+        port = a.port if first == "a" else b.port
+        elb.deregister_targets(TargetGroupArn=arn, Targets=[{"Id": "127.0.0.1", "Port": port}])
+        assert health(elb, arn)[f"127.0.0.1:{port}"]["State"] == "draining"
+        assert json.loads(get(f"http://{address(lb)}/", headers={"Cookie": cookie})[2])["name"] != first
+        advance(node, 31)
+        until("the drained target gone", lambda: f"127.0.0.1:{port}" not in health(elb, arn))
+    finally:
+        a.stop()
+        b.stop()
+        elb.delete_load_balancer(LoadBalancerArn=lb["LoadBalancerArn"])
+
+
+def test_no_registered_target_answers_503_and_an_unreachable_one_502(elb, ec2):
+    lb, tg, _ = alb(elb, ec2)
+    try:
+        status, headers, body = get(f"http://{address(lb)}/")
+        assert status == 503 and "503 Service Temporarily Unavailable" in body and headers["Server"] == "awselb/2.0"
+        dead = Backend("dead")
+        dead.stop()
+        elb.register_targets(TargetGroupArn=tg["TargetGroupArn"], Targets=[{"Id": "127.0.0.1", "Port": dead.port}])
+        assert get(f"http://{address(lb)}/")[0] == 502
+    finally:
+        elb.delete_load_balancer(LoadBalancerArn=lb["LoadBalancerArn"])
+
+
+def test_an_nlb_forwards_raw_tcp(elb, ec2):
+    vpc, subnets = default_vpc(ec2)
+    echo = socket.socket()
+    echo.bind(("127.0.0.1", 0))
+    echo.listen()
+
+    def serve():
+        while True:
+            try:
+                conn, _ = echo.accept()
+            except OSError:
+                return
+            data = conn.recv(100)
+            conn.sendall(b"echo:" + data)
+            conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    lb = elb.create_load_balancer(Name=f"nlb-{uuid.uuid4().hex[:8]}", Subnets=subnets, Type="network")["LoadBalancers"][0]
+    try:
+        assert lb["Type"] == "network" and ".elb.us-east-1.localhost" in lb["DNSName"]
+        tg = elb.create_target_group(Name=f"tcp-{uuid.uuid4().hex[:8]}", Protocol="TCP", Port=7000, VpcId=vpc, TargetType="ip")["TargetGroups"][0]
+        assert tg["HealthCheckProtocol"] == "TCP"
+        elb.register_targets(TargetGroupArn=tg["TargetGroupArn"], Targets=[{"Id": "127.0.0.1", "Port": echo.getsockname()[1]}])
+        elb.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol="TCP", Port=7000, DefaultActions=[{"Type": "forward", "TargetGroupArn": tg["TargetGroupArn"]}])
+
+        def roundtrip():
+            try:
+                with socket.create_connection((address(lb), 7000), timeout=2) as s:
+                    s.sendall(b"ping")
+                    return s.recv(100)
+            except OSError:
+                return None
+
+        assert until("the NLB", roundtrip) == b"echo:ping"
+    finally:
+        echo.close()
+        elb.delete_load_balancer(LoadBalancerArn=lb["LoadBalancerArn"])
+
+
+def test_validation_errors_are_awss(elb, ec2):
+    vpc, subnets = default_vpc(ec2)
+    with pytest.raises(ClientError) as e:
+        elb.create_load_balancer(Name="one-subnet", Subnets=subnets[:1])
+    assert e.value.response["Error"]["Code"] == "InvalidConfigurationRequest"
+    with pytest.raises(ClientError) as e:
+        elb.create_load_balancer(Name="bad", Subnets=["subnet-00000000"])
+    assert e.value.response["Error"]["Code"] == "SubnetNotFound"
+    with pytest.raises(ClientError) as e:
+        elb.describe_load_balancers(Names=["nope"])
+    assert e.value.response["Error"]["Code"] == "LoadBalancerNotFound"
+    with pytest.raises(ClientError) as e:
+        elb.describe_target_groups(TargetGroupArns=["arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/x/0123456789abcdef"])
+    assert e.value.response["Error"]["Code"] == "TargetGroupNotFound"
+    tg = elb.create_target_group(Name=f"v-{uuid.uuid4().hex[:8]}", Protocol="HTTP", Port=80, VpcId=vpc)["TargetGroups"][0]
+    assert (tg["HealthCheckIntervalSeconds"], tg["HealthCheckTimeoutSeconds"], tg["HealthyThresholdCount"], tg["UnhealthyThresholdCount"], tg["Matcher"]["HttpCode"]) == (30, 5, 5, 2, "200")
+    with pytest.raises(ClientError) as e:
+        elb.register_targets(TargetGroupArn=tg["TargetGroupArn"], Targets=[{"Id": "i-0123456789abcdef0"}])
+    assert e.value.response["Error"]["Code"] == "InvalidTarget"
+
+
+def test_the_cli_describes_what_boto3_made(elb, ec2, node):
+    lb, tg, listener = alb(elb, ec2)
+    try:
+        env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": REGION}
+        aws = [sys.executable, "-m", "awscli", "--endpoint-url", node.endpoint, "--output", "json", "elbv2"]
+        out = json.loads(subprocess.run(aws + ["describe-load-balancers", "--names", lb["LoadBalancerName"]], env=env, check=True, capture_output=True, text=True).stdout)
+        assert out["LoadBalancers"][0]["DNSName"] == lb["DNSName"]
+        out = json.loads(subprocess.run(aws + ["describe-listeners", "--load-balancer-arn", lb["LoadBalancerArn"]], env=env, check=True, capture_output=True, text=True).stdout)
+        assert out["Listeners"][0]["Port"] == 80 and out["Listeners"][0]["DefaultActions"][0]["TargetGroupArn"] == tg["TargetGroupArn"]
+    finally:
+        elb.delete_load_balancer(LoadBalancerArn=lb["LoadBalancerArn"])
+
+
+HOSTNAME_SERVER = """#!/bin/bash
+mkdir -p /srv && cd /srv && echo "hello from $(hostname -f)" > index.html
+nohup python3 -m http.server 80 > /dev/null 2>&1 &
+"""
+
+
+def test_two_instances_behind_an_alb_answer_in_turn_through_its_dns_name(elb, ec2, node):
+    vpc, subnets = default_vpc(ec2)
+    image = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "name", "Values": ["al2023-ami-*-x86_64"]}])["Images"][0]["ImageId"]
+    instances = [ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType="t2.micro", SubnetId=s, UserData=HOSTNAME_SERVER)["Instances"][0] for s in subnets]
+    sg = open_group(ec2, vpc, 80)
+    lb = elb.create_load_balancer(Name=f"seeds-{uuid.uuid4().hex[:8]}", Subnets=subnets, SecurityGroups=[sg])["LoadBalancers"][0]
+    tg = elb.create_target_group(Name=f"web-{uuid.uuid4().hex[:8]}", Protocol="HTTP", Port=80, VpcId=vpc)["TargetGroups"][0]
+    elb.register_targets(TargetGroupArn=tg["TargetGroupArn"], Targets=[{"Id": i["InstanceId"]} for i in instances])
+    elb.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol="HTTP", Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": tg["TargetGroupArn"]}])
+    try:
+        port = node.endpoint.rsplit(":", 1)[1]
+
+        def curl():
+            p = subprocess.run(["curl", "-s", "--max-time", "2", f"http://{lb['DNSName']}:{port}/"], capture_output=True, text=True)
+            return p.stdout if p.returncode == 0 and p.stdout.startswith("hello from") else None
+
+        answers = {until("an instance behind the ALB", curl) for _ in range(1)}
+        answers |= {until("the other instance", curl) for _ in range(3)}
+        assert answers == {f"hello from ip-{i['PrivateIpAddress'].replace('.', '-')}.ec2.internal\n" for i in instances}
+    finally:
+        elb.delete_load_balancer(LoadBalancerArn=lb["LoadBalancerArn"])
+        ec2.terminate_instances(InstanceIds=[i["InstanceId"] for i in instances])
