@@ -161,6 +161,17 @@ def test_an_alb_round_robins_between_ip_targets_and_tells_them_the_client(elb, e
         # Through nubo's own port, by the load balancer's DNS name in the Host header.
         status, headers, body = get(node.endpoint + "/via-main-port", headers={"Host": lb["DNSName"]})
         assert status == 200 and json.loads(body)["path"] == "/via-main-port"
+        # The minute's figures reach CloudWatch with AWS's names and dimensions.
+        cw = client(node, "cloudwatch")
+        dim = lb["LoadBalancerArn"].split(":loadbalancer/")[1]
+
+        def requests():
+            advance(node, 60)
+            points = cw.get_metric_statistics(Namespace="AWS/ApplicationELB", MetricName="RequestCount", Dimensions=[{"Name": "LoadBalancer", "Value": dim}],
+                                              StartTime="2000-01-01T00:00:00Z", EndTime="2100-01-01T00:00:00Z", Period=86400 * 365, Statistics=["Sum"])["Datapoints"]
+            return sum(p["Sum"] for p in points)
+
+        assert until("RequestCount in CloudWatch", lambda: requests() >= 5)
         # Health: both targets pass their checks once the clock moves through the thresholds.
         # (each look moves the clock one interval on: a check may still be under way when it moves)
         until("healthy targets", lambda: advance(node, 30) or all(h["State"] == "healthy" for h in health(elb, tg["TargetGroupArn"]).values()))

@@ -49,6 +49,7 @@ fn services(store: &Store, clock: &Clock, iam: &nubo_iam::Iam, api: std::net::So
     tokio::spawn(nubo_dynamodb::ttl::run(dynamodb.clone()));
     let elb = nubo_elbv2::Elbv2::new(store.clone(), clock.clone(), std::sync::Arc::new(wiring::ElbNetwork { ec2: ec2.clone() }));
     elb.start();
+    tokio::spawn(wiring::load_balancer_metrics(elb.clone(), cloudwatch.clone(), clock.clone()));
     vec![
         nubo_iam::service(iam.clone()),
         nubo_iam::sts::service(iam.clone()),

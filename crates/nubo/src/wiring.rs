@@ -295,3 +295,29 @@ impl nubo_elbv2::Network for ElbNetwork {
         })
     }
 }
+
+/// AWS/ApplicationELB and AWS/NetworkELB, each minute of nubo's clock.
+pub async fn load_balancer_metrics(elb: nubo_elbv2::Elbv2, cloudwatch: nubo_cloudwatch::CloudWatch, clock: nubo_core::Clock) {
+    use nubo_model::generated::cloudwatch::{Dimension, MetricDatum};
+    loop {
+        let now = clock.now();
+        let next = nubo_core::Timestamp::from_millis(now.as_millis() - now.as_millis().rem_euclid(60_000) + 60_000);
+        clock.sleep_until(next).await;
+        let mut batches: std::collections::HashMap<(nubo_core::Scope, &'static str), Vec<MetricDatum>> = Default::default();
+        for d in elb.plane().take_metrics() {
+            batches.entry((d.scope.clone(), d.namespace)).or_default().push(MetricDatum {
+                metric_name: d.name.to_string(),
+                dimensions: Some(d.dimensions.into_iter().map(|(name, value)| Dimension { name, value }).collect()),
+                timestamp: Some(next),
+                value: Some(d.value),
+                unit: Some(d.unit.into()),
+                ..Default::default()
+            });
+        }
+        for ((scope, namespace), data) in batches {
+            if let Err(e) = cloudwatch.publish_service_metrics(&scope, namespace, data) {
+                tracing::warn!("{namespace} metrics not recorded: {e:?}");
+            }
+        }
+    }
+}

@@ -8,6 +8,7 @@
 //! never reads the store.
 
 mod health;
+pub mod metrics;
 mod proxy;
 mod tcp;
 
@@ -55,6 +56,7 @@ pub struct Plane {
     /// Bound listeners: ARN → (address, task).
     bound: Mutex<HashMap<String, (SocketAddr, JoinHandle<()>)>>,
     health: health::Health,
+    meter: metrics::Meter,
     /// Round-robin positions per target group.
     turns: Mutex<HashMap<String, Arc<AtomicUsize>>>,
 }
@@ -69,6 +71,7 @@ impl Plane {
             view: RwLock::new(Arc::new(View::default())),
             bound: Default::default(),
             health: health::Health::default(),
+            meter: metrics::Meter::default(),
             turns: Default::default(),
         })
     }

@@ -33,6 +33,9 @@ pub async fn serve(plane: Arc<Plane>, listener_arn: String, listener: tokio::net
             continue;
         }
         let _ = stream.set_nodelay(true);
+        if let Some(l) = plane.view().listeners.get(&listener_arn) {
+            plane.meter.connection(&l.load_balancer_arn);
+        }
         let plane = plane.clone();
         let arn = listener_arn.clone();
         tokio::spawn(async move {
@@ -96,14 +99,16 @@ impl Plane {
         let Some((scope, lb)) = view.load_balancers.get(&listener.load_balancer_arn) else { return elb_error(503) };
         let action = choose_action(&view, listener, &req, client).cloned();
         let Some(action) = action else { return elb_error(503) };
-        match action.kind.as_str() {
+        let response = match action.kind.as_str() {
             "fixed-response" => {
                 let f = action.fixed_response.clone().unwrap_or_else(|| crate::records::FixedResponseRecord { status_code: "200".into(), content_type: None, body: None });
                 answer(f.status_code.parse().unwrap_or(200), f.content_type.as_deref().unwrap_or("text/plain; charset=utf-8"), f.body.unwrap_or_default())
             }
             "redirect" => redirect(&action, listener, &req),
-            _ => self.forward(&view, scope, lb, listener, &action, client, req).await,
-        }
+            _ => return self.forward(&view, scope, lb, listener, &action, client, req).await,
+        };
+        self.meter.own_answer(&lb.arn, response.status().as_u16());
+        response
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -122,10 +127,14 @@ impl Plane {
         }) else {
             return elb_error(503);
         };
-        let Some((_, tg)) = view.target_groups.get(tg_arn) else { return elb_error(503) };
+        let own = |status: u16| {
+            self.meter.own_answer(&lb.arn, status);
+            elb_error(status)
+        };
+        let Some((_, tg)) = view.target_groups.get(tg_arn) else { return own(503) };
         let targets = health::routable(self, tg);
         if targets.is_empty() {
-            return elb_error(503);
+            return own(503);
         }
         let sticky = tg.attribute("stickiness.enabled") == Some("true") && tg.attribute("stickiness.type") == Some("lb_cookie");
         let remembered = if sticky { cookie(&req, "AWSALB").and_then(|c| decode_target(&c)) } else { None };
@@ -162,20 +171,22 @@ impl Plane {
         *req.uri_mut() = path.parse().unwrap_or_default();
         *req.version_mut() = http::Version::HTTP_11;
         let idle: u64 = lb.attributes.get("idle_timeout.timeout_seconds").and_then(|v| v.parse().ok()).unwrap_or(60);
+        let started = std::time::Instant::now();
         let stream = match self.connect(scope, tg, target, target.port as u16).await {
             Ok(s) => s,
-            Err(_) => return elb_error(502),
+            Err(_) => return own(502),
         };
         let _ = stream.set_nodelay(true);
         let Ok((mut sender, conn)) = hyper::client::conn::http1::handshake::<_, ProxyBody>(hyper_util::rt::TokioIo::new(stream)).await else {
-            return elb_error(502);
+            return own(502);
         };
         tokio::spawn(conn);
         let response = match tokio::time::timeout(Duration::from_secs(idle), sender.send_request(req)).await {
-            Err(_) => return elb_error(504),
-            Ok(Err(_)) => return elb_error(502),
+            Err(_) => return own(504),
+            Ok(Err(_)) => return own(502),
             Ok(Ok(r)) => r,
         };
+        self.meter.target_answer(&lb.arn, tg_arn, response.status().as_u16(), started.elapsed().as_secs_f64());
         let mut response = response.map(|b| b.map_err(BoxError::from).boxed_unsync());
         for h in HOP_BY_HOP {
             response.headers_mut().remove(*h);

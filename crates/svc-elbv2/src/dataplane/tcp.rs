@@ -12,6 +12,7 @@ pub async fn serve(plane: Arc<Plane>, listener_arn: String, listener: tokio::net
         tokio::spawn(async move {
             let view = plane.view();
             let Some(l) = view.listeners.get(&arn) else { return };
+            plane.meter.connection(&l.load_balancer_arn);
             let Some(action) = l.default_actions.iter().find(|a| a.kind == "forward") else { return };
             let Some((tg_arn, _)) = action.target_groups.first() else { return };
             let Some((scope, tg)) = view.target_groups.get(tg_arn) else { return };
