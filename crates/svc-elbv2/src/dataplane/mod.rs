@@ -57,6 +57,8 @@ pub struct Plane {
     bound: Mutex<HashMap<String, (SocketAddr, JoinHandle<()>)>>,
     health: health::Health,
     meter: metrics::Meter,
+    /// Kept-alive connections to targets.
+    pool: proxy::Pool,
     /// Round-robin positions per target group.
     turns: Mutex<HashMap<String, Arc<AtomicUsize>>>,
 }
@@ -72,6 +74,7 @@ impl Plane {
             bound: Default::default(),
             health: health::Health::default(),
             meter: metrics::Meter::default(),
+            pool: Default::default(),
             turns: Default::default(),
         })
     }

@@ -23,6 +23,10 @@ use std::time::Duration;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub type ProxyBody = UnsyncBoxBody<Bytes, BoxError>;
+pub type SendRequest = hyper::client::conn::http1::SendRequest<ProxyBody>;
+/// (target type, id, port): connections to a target are kept per target.
+pub type PoolKey = (String, String, i32);
+pub type Pool = Arc<std::sync::Mutex<std::collections::HashMap<PoolKey, Vec<SendRequest>>>>;
 
 pub async fn serve(plane: Arc<Plane>, listener_arn: String, listener: tokio::net::TcpListener) {
     loop {
@@ -172,16 +176,25 @@ impl Plane {
         *req.version_mut() = http::Version::HTTP_11;
         let idle: u64 = lb.attributes.get("idle_timeout.timeout_seconds").and_then(|v| v.parse().ok()).unwrap_or(60);
         let started = std::time::Instant::now();
-        let stream = match self.connect(scope, tg, target, target.port as u16).await {
-            Ok(s) => s,
-            Err(_) => return own(502),
+        let key = (tg.target_type.clone(), target.id.clone(), target.port);
+        let mut sender = match self.idle_connection(&key) {
+            Some(s) => s,
+            None => {
+                let stream = match self.connect(scope, tg, target, target.port as u16).await {
+                    Ok(s) => s,
+                    Err(_) => return own(502),
+                };
+                let _ = stream.set_nodelay(true);
+                let Ok((sender, conn)) = hyper::client::conn::http1::handshake::<_, ProxyBody>(hyper_util::rt::TokioIo::new(stream)).await else {
+                    return own(502);
+                };
+                tokio::spawn(conn);
+                sender
+            }
         };
-        let _ = stream.set_nodelay(true);
-        let Ok((mut sender, conn)) = hyper::client::conn::http1::handshake::<_, ProxyBody>(hyper_util::rt::TokioIo::new(stream)).await else {
-            return own(502);
-        };
-        tokio::spawn(conn);
-        let response = match tokio::time::timeout(Duration::from_secs(idle), sender.send_request(req)).await {
+        let sent = tokio::time::timeout(Duration::from_secs(idle), sender.send_request(req)).await;
+        self.keep_alive(key, sender);
+        let response = match sent {
             Err(_) => return own(504),
             Ok(Err(_)) => return own(502),
             Ok(Ok(r)) => r,
@@ -203,6 +216,32 @@ impl Plane {
             }
         }
         response
+    }
+
+    /// A kept-alive connection to a target that is ready for a request, if one is idle.
+    fn idle_connection(&self, key: &PoolKey) -> Option<SendRequest> {
+        let mut pool = self.pool.lock().unwrap();
+        let idle = pool.get_mut(key)?;
+        while let Some(s) = idle.pop() {
+            if s.is_ready() {
+                return Some(s);
+            }
+        }
+        None
+    }
+
+    /// Puts a connection back once its response is done (a target that keeps it open).
+    fn keep_alive(&self, key: PoolKey, mut sender: SendRequest) {
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            if sender.ready().await.is_ok() {
+                let mut pool = pool.lock().unwrap();
+                let idle = pool.entry(key).or_default();
+                if idle.len() < 64 {
+                    idle.push(sender);
+                }
+            }
+        });
     }
 
     pub(super) async fn main_port_request(self: Arc<Self>, listener_arn: &str, req: &nubo_model::handler::HttpRequest<'_>) -> nubo_model::handler::HttpResponse {
