@@ -189,7 +189,20 @@ pub const SERVICES: &[ServiceSpec] = &[
             "ReplaceNetworkAclAssociation",
         ],
     },
-    ServiceSpec { name: "autoscaling", botocore: "autoscaling", trait_name: "AutoScaling", operations: &[] },
+    ServiceSpec {
+        name: "autoscaling",
+        botocore: "autoscaling",
+        trait_name: "AutoScaling",
+        operations: &[
+            "CreateAutoScalingGroup", "DescribeAutoScalingGroups", "UpdateAutoScalingGroup", "DeleteAutoScalingGroup",
+            "SetDesiredCapacity", "DescribeAutoScalingInstances", "TerminateInstanceInAutoScalingGroup", "SetInstanceHealth",
+            "DescribeScalingActivities", "AttachLoadBalancerTargetGroups", "DetachLoadBalancerTargetGroups",
+            "DescribeLoadBalancerTargetGroups", "PutScalingPolicy", "DescribePolicies", "DeletePolicy", "ExecutePolicy",
+            "DescribeAccountLimits", "CreateOrUpdateTags", "DeleteTags", "DescribeTags", "SuspendProcesses", "ResumeProcesses",
+            "SetInstanceProtection", "DescribeScalingProcessTypes", "DescribeTerminationPolicyTypes",
+            "DescribeAdjustmentTypes", "DescribeLifecycleHooks", "DescribeNotificationConfigurations",
+        ],
+    },
     ServiceSpec {
         name: "elbv2",
         botocore: "elbv2",

@@ -31,8 +31,9 @@ fn services(store: &Store, clock: &Clock, iam: &nubo_iam::Iam, api: std::net::So
     let runtime = nubo_ec2::runtime::Runtime::new(machines, nubo_sandbox::launch::detect(), api);
     runtime.set_credentials(std::sync::Arc::new(wiring::InstanceRoles { iam: iam.clone() }));
     let ec2 = nubo_ec2::Ec2::new(store.clone(), clock.clone()).with_runtime(runtime);
+    let scaling = wiring::ScalingSlot::default();
     let cloudwatch = nubo_cloudwatch::CloudWatch::new(store.clone(), clock.clone())
-        .with_actions(std::sync::Arc::new(wiring::AlarmNotifications { sns: sns.clone(), ec2: ec2.clone() }));
+        .with_actions(std::sync::Arc::new(wiring::AlarmNotifications { sns: sns.clone(), ec2: ec2.clone(), autoscaling: scaling.clone() }));
     tokio::spawn(nubo_cloudwatch::alarms::run(cloudwatch.clone()));
     tokio::spawn(nubo_cloudwatch::retention::run(cloudwatch.clone()));
     tokio::spawn(wiring::queue_metrics(sqs.clone(), cloudwatch.clone(), clock.clone()));
@@ -50,6 +51,15 @@ fn services(store: &Store, clock: &Clock, iam: &nubo_iam::Iam, api: std::net::So
     let elb = nubo_elbv2::Elbv2::new(store.clone(), clock.clone(), std::sync::Arc::new(wiring::ElbNetwork { ec2: ec2.clone() }));
     elb.start();
     tokio::spawn(wiring::load_balancer_metrics(elb.clone(), cloudwatch.clone(), clock.clone()));
+    let autoscaling = nubo_autoscaling::AutoScaling::new(
+        store.clone(),
+        clock.clone(),
+        std::sync::Arc::new(wiring::ScalingFleet { ec2: ec2.clone() }),
+        std::sync::Arc::new(wiring::ScalingBalancers { elb: elb.clone() }),
+        std::sync::Arc::new(wiring::ScalingAlarms { cloudwatch: cloudwatch.clone() }),
+    );
+    autoscaling.start();
+    let _ = scaling.set(autoscaling.clone());
     vec![
         nubo_iam::service(iam.clone()),
         nubo_iam::sts::service(iam.clone()),
@@ -58,6 +68,7 @@ fn services(store: &Store, clock: &Clock, iam: &nubo_iam::Iam, api: std::net::So
         nubo_s3::service(s3),
         nubo_ec2::service(ec2),
         nubo_elbv2::service(elb),
+        nubo_autoscaling::service(autoscaling),
         nubo_lambda::service(lambda),
         nubo_cloudwatch::service(cloudwatch),
         nubo_logs::service(logs),

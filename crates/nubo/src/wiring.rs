@@ -60,11 +60,19 @@ impl Delivery for SnsDelivery {
 
 /// CloudWatch alarm notifications, published to SNS topics.
 pub struct AlarmNotifications {
+    pub autoscaling: ScalingSlot,
     pub sns: nubo_sns::Sns,
     pub ec2: nubo_ec2::Ec2,
 }
 
 impl AlarmActions for AlarmNotifications {
+    fn scaling_policy<'a>(&'a self, policy_arn: &'a str, alarm_name: &'a str, value: Option<f64>) -> nubo_cloudwatch::alarms::ActionFuture<'a> {
+        Box::pin(async move {
+            let scaling = self.autoscaling.get().ok_or_else(|| nubo_cloudwatch::alarms::ActionError("Auto Scaling is not running".into()))?;
+            scaling.alarm_fired(policy_arn, alarm_name, value).map_err(nubo_cloudwatch::alarms::ActionError)
+        })
+    }
+
     fn publish<'a>(&'a self, topic_arn: &'a str, subject: &'a str, message: &'a str) -> nubo_cloudwatch::alarms::ActionFuture<'a> {
         Box::pin(async move { self.sns.notify(topic_arn, subject, message).await.map(|_| ()).map_err(nubo_cloudwatch::alarms::ActionError) })
     }
@@ -256,6 +264,10 @@ pub async fn instance_metrics(ec2: nubo_ec2::Ec2, cloudwatch: nubo_cloudwatch::C
             let mut data = vec![datum("StatusCheckFailed", failed, "Count"), datum("StatusCheckFailed_Instance", failed, "Count"), datum("StatusCheckFailed_System", 0.0, "Count")];
             if let Some(cpu) = s.cpu_percent {
                 data.push(datum("CPUUtilization", cpu, "Percent"));
+                // Group members report for their group too: target tracking averages it.
+                if let Some(group) = &s.group {
+                    data.push(MetricDatum { dimensions: Some(vec![Dimension { name: "AutoScalingGroupName".into(), value: group.clone() }]), ..datum("CPUUtilization", cpu, "Percent") });
+                }
             }
             if let Err(e) = cloudwatch.publish_service_metrics(&s.scope, "AWS/EC2", data) {
                 tracing::warn!("AWS/EC2 metrics of {} not recorded: {e:?}", s.instance_id);
@@ -281,7 +293,7 @@ impl nubo_elbv2::Network for ElbNetwork {
         self.ec2.default_security_group(scope, vpc_id)
     }
     fn instance(&self, scope: &nubo_core::Scope, id: &str) -> Option<nubo_elbv2::InstanceInfo> {
-        self.ec2.instance_facts(scope, id).map(|i| nubo_elbv2::InstanceInfo { vpc_id: i.vpc_id, private_ip: i.private_ip, availability_zone: i.availability_zone, running: i.running })
+        self.ec2.instance_facts(scope, id).map(|i| nubo_elbv2::InstanceInfo { vpc_id: i.vpc_id, private_ip: i.private_ip, availability_zone: i.availability_zone, running: i.running, machine_down: i.impaired })
     }
     fn allows(&self, scope: &nubo_core::Scope, groups: &[String], port: u16) -> bool {
         self.ec2.ingress_allows(scope, groups, port)
@@ -319,5 +331,80 @@ pub async fn load_balancer_metrics(elb: nubo_elbv2::Elbv2, cloudwatch: nubo_clou
                 tracing::warn!("{namespace} metrics not recorded: {e:?}");
             }
         }
+    }
+}
+
+/// Auto Scaling, for CloudWatch's alarm actions: made after CloudWatch (it owns alarms),
+/// so CloudWatch holds a slot the composition root fills.
+pub type ScalingSlot = std::sync::Arc<std::sync::OnceLock<nubo_autoscaling::AutoScaling>>;
+
+/// EC2 as Auto Scaling sees it.
+pub struct ScalingFleet {
+    pub ec2: nubo_ec2::Ec2,
+}
+
+impl nubo_autoscaling::Fleet for ScalingFleet {
+    fn launch(&self, scope: &nubo_core::Scope, t: &nubo_autoscaling::records::TemplateRef, subnet: Option<&str>, tags: Vec<(String, String)>) -> Result<(String, String), String> {
+        self.ec2.launch_from_template(scope, (t.id.clone(), t.name.clone(), t.version.clone()), subnet.map(str::to_string), tags)
+    }
+    fn terminate(&self, scope: &nubo_core::Scope, id: &str) -> Result<(), String> {
+        self.ec2.terminate_for(scope, id)
+    }
+    fn instance(&self, scope: &nubo_core::Scope, id: &str) -> Option<nubo_autoscaling::InstanceState> {
+        self.ec2.instance_facts(scope, id).map(|f| nubo_autoscaling::InstanceState { state: f.state, impaired: f.impaired, availability_zone: f.availability_zone, instance_type: f.instance_type })
+    }
+    fn subnet(&self, scope: &nubo_core::Scope, id: &str) -> Option<(String, String)> {
+        self.ec2.subnet_facts(scope, id)
+    }
+}
+
+/// Elastic Load Balancing as Auto Scaling sees it.
+pub struct ScalingBalancers {
+    pub elb: nubo_elbv2::Elbv2,
+}
+
+impl nubo_autoscaling::Balancing for ScalingBalancers {
+    fn target_group_exists(&self, scope: &nubo_core::Scope, arn: &str) -> bool {
+        self.elb.target_group_exists(scope, arn)
+    }
+    fn register(&self, scope: &nubo_core::Scope, tg: &str, id: &str) -> Result<(), String> {
+        self.elb.register_instance(scope, tg, id)
+    }
+    fn deregister(&self, scope: &nubo_core::Scope, tg: &str, id: &str) {
+        self.elb.deregister_instance(scope, tg, id)
+    }
+    fn health(&self, scope: &nubo_core::Scope, tg: &str, id: &str) -> Option<String> {
+        self.elb.instance_health(scope, tg, id)
+    }
+}
+
+/// CloudWatch alarms that target tracking policies own.
+pub struct ScalingAlarms {
+    pub cloudwatch: nubo_cloudwatch::CloudWatch,
+}
+
+impl nubo_autoscaling::Alarms for ScalingAlarms {
+    fn put(&self, scope: &nubo_core::Scope, a: nubo_autoscaling::AlarmSpec) -> Result<(), String> {
+        use nubo_model::generated::cloudwatch::{Dimension, PutMetricAlarmInput};
+        let input = PutMetricAlarmInput {
+            alarm_name: a.name,
+            alarm_description: Some(a.description),
+            actions_enabled: Some(true),
+            alarm_actions: Some(a.actions),
+            metric_name: Some(a.metric),
+            namespace: Some(a.namespace),
+            statistic: Some(a.statistic),
+            dimensions: Some(a.dimensions.into_iter().map(|(name, value)| Dimension { name, value }).collect()),
+            period: Some(a.period),
+            evaluation_periods: Some(a.evaluation_periods),
+            datapoints_to_alarm: Some(a.evaluation_periods),
+            threshold: Some(a.threshold),
+            comparison_operator: Some(a.comparison),
+            ..Default::default()
+        };
+        self.cloudwatch.put_service_alarm(scope, input).map_err(|e| e.message)
+    }
+    fn delete(&self, scope: &nubo_core::Scope, names: &[String]) {
+        self.cloudwatch.delete_service_alarms(scope, names)
     }
 }

@@ -36,8 +36,9 @@ pub trait AlarmActions: Send + Sync + 'static {
         Box::pin(async move { Err(ActionError(format!("no EC2 wired to {action} {instance_id}"))) })
     }
 
-    /// Executes an Auto Scaling policy (the Auto Scaling issue wires it).
-    fn scaling_policy<'a>(&'a self, policy_arn: &'a str, _alarm_name: &'a str) -> ActionFuture<'a> {
+    /// Executes an Auto Scaling policy with the breaching value (the last datapoint the
+    /// alarm evaluated), as CloudWatch hands it to Auto Scaling.
+    fn scaling_policy<'a>(&'a self, policy_arn: &'a str, _alarm_name: &'a str, _value: Option<f64>) -> ActionFuture<'a> {
         Box::pin(async move { Err(ActionError(format!("no Auto Scaling wired to execute {policy_arn}"))) })
     }
 }
@@ -591,7 +592,7 @@ impl CloudWatch {
             a.state_reason_data = reason_data.clone();
             if old == state {
                 put_json(tx, ALARMS, &key, &a)?;
-                return Ok(None);
+                return Ok(Err(a));
             }
             a.state = state.to_string();
             a.state_updated = now;
@@ -603,9 +604,21 @@ impl CloudWatch {
             })
             .to_string();
             self.history(tx, scope, name, now, "StateUpdate", &format!("Alarm updated from {old} to {state}"), &data)?;
-            Ok(Some((a, old)))
+            Ok(Ok((a, old)))
         })?;
-        let Some((a, old)) = changed else { return Ok(false) };
+        let (a, old) = match changed {
+            Ok(c) => c,
+            // An alarm that stays in ALARM keeps invoking its Auto Scaling policies at
+            // each evaluation, as CloudWatch does (the policy's cooldown or warm-up decides).
+            Err(a) => {
+                if a.actions_enabled && a.state == "ALARM" {
+                    for arn in a.alarm_actions.iter().filter(|arn| matches!(action_kind(arn), ActionKind::ScalingPolicy)) {
+                        let _ = self.actions.scaling_policy(arn, &a.name, last_datapoint(&a)).await;
+                    }
+                }
+                return Ok(false);
+            }
+        };
         if a.actions_enabled {
             let actions = match a.state.as_str() {
                 "ALARM" => &a.alarm_actions,
@@ -623,7 +636,7 @@ impl CloudWatch {
                         Some(id) => self.actions.ec2(scope, id, action).await,
                         None => Err(ActionError("the alarm has no InstanceId dimension".into())),
                     },
-                    ActionKind::ScalingPolicy => self.actions.scaling_policy(arn, &a.name).await,
+                    ActionKind::ScalingPolicy => self.actions.scaling_policy(arn, &a.name, last_datapoint(&a)).await,
                     ActionKind::Unknown => Err(ActionError("unsupported action".into())),
                 };
                 let (kind, summary) = match &outcome {
@@ -811,5 +824,25 @@ mod tests {
         assert_eq!(n["Trigger"]["Statistic"], "AVERAGE");
         assert_eq!(statistic_constant("SampleCount"), "SAMPLE_COUNT");
         assert_eq!(n["Trigger"]["ComparisonOperator"], "GreaterThanThreshold");
+    }
+}
+
+/// The newest of the datapoints an alarm's last evaluation recorded in its reason data.
+fn last_datapoint(a: &AlarmRecord) -> Option<f64> {
+    let data: serde_json::Value = serde_json::from_str(a.state_reason_data.as_deref()?).ok()?;
+    data.get("recentDatapoints")?.as_array()?.first()?.as_f64()
+}
+
+impl CloudWatch {
+    /// An alarm another service owns (Auto Scaling's target tracking alarms).
+    pub fn put_service_alarm(&self, scope: &Scope, input: PutMetricAlarmInput) -> std::result::Result<(), nubo_core::AwsError> {
+        Ok(self.put_metric_alarm(scope, input)?)
+    }
+
+    /// Deletes alarms another service owns; those already gone are ignored.
+    pub fn delete_service_alarms(&self, scope: &Scope, names: &[String]) {
+        for n in names {
+            let _ = self.delete_alarms(scope, std::slice::from_ref(n));
+        }
     }
 }

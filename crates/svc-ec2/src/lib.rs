@@ -140,7 +140,11 @@ impl Ec2 {
                 Some((Scope::new(account, region), i.id))
             })
             .collect::<Vec<_>>();
-        runtime.samples(&impaired)
+        let mut samples = runtime.samples(&impaired);
+        for s in &mut samples {
+            s.group = self.read(|tx| tags::of(tx, &s.scope, &s.instance_id)).ok().and_then(|t| t.into_iter().find(|(k, _)| k == "aws:autoscaling:groupName").map(|(_, v)| v));
+        }
+        samples
     }
 }
 

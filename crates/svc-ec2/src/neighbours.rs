@@ -13,6 +13,12 @@ pub struct InstanceFacts {
     pub private_ip: String,
     pub availability_zone: String,
     pub running: bool,
+    /// EC2's state name (`pending`, `running`, `stopped`, ...).
+    pub state: String,
+    /// Its machine died: status checks fail.
+    pub impaired: bool,
+    pub instance_type: String,
+    pub image_id: String,
 }
 
 impl Ec2 {
@@ -37,7 +43,16 @@ impl Ec2 {
         let now = self.clock.now();
         let mut i: InstanceRecord = self.read(|tx| records::get(tx, scope, id)).ok().flatten()?;
         i.settle(now);
-        Some(InstanceFacts { vpc_id: i.vpc_id, private_ip: i.private_ip, availability_zone: i.availability_zone, running: matches!(i.state, State::Running | State::Pending) })
+        Some(InstanceFacts {
+            vpc_id: i.vpc_id,
+            private_ip: i.private_ip,
+            availability_zone: i.availability_zone,
+            running: matches!(i.state, State::Running | State::Pending),
+            state: i.state.name().to_string(),
+            impaired: i.impaired,
+            instance_type: i.instance_type,
+            image_id: i.image_id,
+        })
     }
 
     /// Whether `groups` let TCP `port` in from an IPv4 range (the host plays the internet).
@@ -51,6 +66,33 @@ impl Ec2 {
                     _ => false,
                 }
         })
+    }
+
+    /// Launches one instance from a launch template into a subnet, with tags (what an Auto
+    /// Scaling group does): (instance id, availability zone).
+    pub fn launch_from_template(&self, scope: &Scope, template: (Option<String>, Option<String>, Option<String>), subnet_id: Option<String>, tags: Vec<(String, String)>) -> Result<(String, String), String> {
+        use nubo_model::generated::ec2::{LaunchTemplateSpecification, RunInstancesRequest, Tag, TagSpecification};
+        self.scope_ready(scope).map_err(|e| nubo_core::AwsError::from(e).message)?;
+        let (reserved, tags): (Vec<(String, String)>, Vec<(String, String)>) = tags.into_iter().partition(|(k, _)| k.starts_with("aws:"));
+        let tags: Vec<Tag> = tags.into_iter().map(|(k, v)| Tag { key: Some(k), value: Some(v) }).collect();
+        let input = RunInstancesRequest {
+            launch_template: Some(LaunchTemplateSpecification { launch_template_id: template.0, launch_template_name: template.1, version: template.2 }),
+            subnet_id,
+            min_count: 1,
+            max_count: 1,
+            tag_specifications: (!tags.is_empty()).then(|| vec![TagSpecification { resource_type: Some("instance".into()), tags: Some(tags) }]),
+            ..Default::default()
+        };
+        let reservation = self.run_instances(scope, &scope.account, input).map_err(|e| nubo_core::AwsError::from(e).message)?;
+        let i = reservation.instances.and_then(|mut v| v.pop()).ok_or("no instance launched")?;
+        let id = i.instance_id.unwrap_or_default();
+        self.write(|tx| crate::tags::set_reserved(tx, scope, &id, &reserved)).map_err(|e| nubo_core::AwsError::from(e).message)?;
+        Ok((id, i.placement.and_then(|p| p.availability_zone).unwrap_or_default()))
+    }
+
+    /// Terminates an instance on another service's behalf.
+    pub fn terminate_for(&self, scope: &Scope, id: &str) -> Result<(), String> {
+        self.change_state(scope, &[id.to_string()], crate::instances::Action::Terminate).map(|_| ()).map_err(|e| nubo_core::AwsError::from(e).message)
     }
 
     fn scope_ready(&self, scope: &Scope) -> crate::error::Result<()> {

@@ -40,6 +40,15 @@ pub fn set(tx: &mut (impl WriteTxn + ?Sized), scope: &Scope, id: &str, tags: &[(
     Ok(())
 }
 
+/// Tags AWS's own services set (`aws:autoscaling:groupName`): the `aws:` prefix is
+/// theirs, so they are written past the check a client's tags get.
+pub fn set_reserved(tx: &mut (impl WriteTxn + ?Sized), scope: &Scope, id: &str, tags: &[(String, String)]) -> Result<()> {
+    for (k, v) in tags {
+        tx.put(TAGS, &tag_key(scope, id, k), v.as_bytes())?;
+    }
+    Ok(())
+}
+
 pub fn delete_all(tx: &mut (impl WriteTxn + ?Sized), scope: &Scope, id: &str) -> Result<()> {
     for (k, _) in of(tx, scope, id)? {
         tx.delete(TAGS, &tag_key(scope, id, &k))?;

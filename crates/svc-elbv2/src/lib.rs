@@ -42,6 +42,8 @@ pub struct InstanceInfo {
     pub private_ip: String,
     pub availability_zone: String,
     pub running: bool,
+    /// Its machine died (health checks cannot pass).
+    pub machine_down: bool,
 }
 
 pub type Connecting<'a> = Pin<Box<dyn Future<Output = std::io::Result<tokio::net::TcpStream>> + Send + 'a>>;
@@ -263,5 +265,29 @@ impl elbv2::ElasticLoadBalancingV2 for Elbv2 {
         let l = aws(self.listener(&ctx.scope, &input.listener_arn))?;
         let certificates = l.certificates.iter().enumerate().map(|(i, c)| Certificate { certificate_arn: Some(c.clone()), is_default: Some(i == 0) }).collect();
         Ok(DescribeListenerCertificatesOutput { certificates: Some(certificates), next_marker: None })
+    }
+}
+
+/// What Auto Scaling asks of load balancing: its instances in and out of target groups,
+/// and their health there.
+impl Elbv2 {
+    pub fn target_group_exists(&self, scope: &Scope, arn: &str) -> bool {
+        self.target_group(scope, arn).is_ok()
+    }
+
+    pub fn register_instance(&self, scope: &Scope, tg: &str, instance_id: &str) -> std::result::Result<(), String> {
+        let input = RegisterTargetsInput { target_group_arn: tg.to_string(), targets: vec![TargetDescription { id: instance_id.to_string(), ..Default::default() }] };
+        self.register_targets_op(scope, input).map_err(|e| AwsError::from(e).message)
+    }
+
+    pub fn deregister_instance(&self, scope: &Scope, tg: &str, instance_id: &str) {
+        let input = DeregisterTargetsInput { target_group_arn: tg.to_string(), targets: vec![TargetDescription { id: instance_id.to_string(), ..Default::default() }] };
+        let _ = self.deregister_targets_op(scope, input);
+    }
+
+    /// The state DescribeTargetHealth shows for an instance in a group (`healthy`, ...).
+    pub fn instance_health(&self, scope: &Scope, tg: &str, instance_id: &str) -> Option<String> {
+        let out = self.describe_target_health_op(scope, DescribeTargetHealthInput { target_group_arn: tg.to_string(), targets: None, include: None }).ok()?;
+        out.target_health_descriptions?.into_iter().find(|d| d.target.as_ref().is_some_and(|t| t.id == instance_id)).and_then(|d| d.target_health?.state)
     }
 }

@@ -11,6 +11,7 @@ pub mod logs;
 pub mod dynamodb;
 pub mod dynamodbstreams;
 pub mod ec2;
+pub mod autoscaling;
 pub mod elbv2;
 
 use crate::ServiceMeta;

@@ -155,6 +155,8 @@ pub struct Sample {
     pub instance_id: String,
     pub cpu_percent: Option<f64>,
     pub status_check_failed: bool,
+    /// The Auto Scaling group it belongs to (its `aws:autoscaling:groupName` tag).
+    pub group: Option<String>,
 }
 
 pub struct Runtime {
@@ -479,10 +481,10 @@ impl Runtime {
                 let elapsed = last.1.elapsed().as_nanos() as f64;
                 let percent = (elapsed > 0.0).then(|| (used.saturating_sub(last.0) as f64 / elapsed / f64::from(r.vcpus) * 100.0).clamp(0.0, 100.0));
                 *last = (used, Instant::now());
-                Sample { scope: r.scope.clone(), instance_id: id.clone(), cpu_percent: percent, status_check_failed: false }
+                Sample { scope: r.scope.clone(), instance_id: id.clone(), cpu_percent: percent, status_check_failed: false, group: None }
             })
             .collect();
-        out.extend(impaired.iter().map(|(scope, id)| Sample { scope: scope.clone(), instance_id: id.clone(), cpu_percent: Some(0.0), status_check_failed: true }));
+        out.extend(impaired.iter().map(|(scope, id)| Sample { scope: scope.clone(), instance_id: id.clone(), cpu_percent: Some(0.0), status_check_failed: true, group: None }));
         out
     }
 }

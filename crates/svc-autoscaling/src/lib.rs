@@ -1,0 +1,231 @@
+//! Amazon EC2 Auto Scaling: groups that really keep their capacity.
+//!
+//! Groups (with their member instances), policies and activities live in the store
+//! ([`records`]); [`groups`] and [`policies`] own the API; [`controller`] is the reconcile
+//! loop that makes running capacity equal desired capacity, replaces unhealthy instances
+//! and records what it did as scaling activities. EC2, Elastic Load Balancing and
+//! CloudWatch are reached through the [`Fleet`], [`Balancing`] and [`Alarms`] seams the
+//! composition root wires; CloudWatch alarms reach scaling policies through
+//! [`AutoScaling::alarm_fired`].
+
+pub mod controller;
+mod error;
+mod groups;
+mod policies;
+pub mod records;
+
+use error::Result;
+use nubo_core::{AwsError, Clock, RequestContext, Scope};
+use nubo_model::generated::autoscaling::{self, *};
+use nubo_model::Handler;
+use nubo_store::Store;
+use records::TemplateRef;
+use std::sync::Arc;
+
+/// An instance as a group sees it.
+#[derive(Debug, Clone)]
+pub struct InstanceState {
+    /// EC2's state name.
+    pub state: String,
+    /// Its status checks fail.
+    pub impaired: bool,
+    pub availability_zone: String,
+    pub instance_type: String,
+}
+
+/// What Auto Scaling asks of EC2.
+pub trait Fleet: Send + Sync + 'static {
+    /// Launches one instance: (id, availability zone).
+    fn launch(&self, scope: &Scope, template: &TemplateRef, subnet: Option<&str>, tags: Vec<(String, String)>) -> std::result::Result<(String, String), String>;
+    fn terminate(&self, scope: &Scope, id: &str) -> std::result::Result<(), String>;
+    fn instance(&self, scope: &Scope, id: &str) -> Option<InstanceState>;
+    /// (VPC, availability zone) of a subnet.
+    fn subnet(&self, scope: &Scope, id: &str) -> Option<(String, String)>;
+}
+
+/// What Auto Scaling asks of Elastic Load Balancing.
+pub trait Balancing: Send + Sync + 'static {
+    fn target_group_exists(&self, scope: &Scope, arn: &str) -> bool;
+    fn register(&self, scope: &Scope, target_group: &str, instance_id: &str) -> std::result::Result<(), String>;
+    fn deregister(&self, scope: &Scope, target_group: &str, instance_id: &str);
+    /// DescribeTargetHealth's state for the instance in the group.
+    fn health(&self, scope: &Scope, target_group: &str, instance_id: &str) -> Option<String>;
+}
+
+/// A CloudWatch alarm a target tracking policy owns.
+#[derive(Debug, Clone)]
+pub struct AlarmSpec {
+    pub name: String,
+    pub description: String,
+    pub namespace: String,
+    pub metric: String,
+    pub dimensions: Vec<(String, String)>,
+    pub statistic: String,
+    pub period: i32,
+    pub evaluation_periods: i32,
+    pub threshold: f64,
+    pub comparison: String,
+    pub actions: Vec<String>,
+}
+
+/// What Auto Scaling asks of CloudWatch.
+pub trait Alarms: Send + Sync + 'static {
+    fn put(&self, scope: &Scope, alarm: AlarmSpec) -> std::result::Result<(), String>;
+    fn delete(&self, scope: &Scope, names: &[String]);
+}
+
+#[derive(Clone)]
+pub struct AutoScaling {
+    store: Store,
+    clock: Clock,
+    fleet: Arc<dyn Fleet>,
+    balancing: Arc<dyn Balancing>,
+    alarms: Arc<dyn Alarms>,
+    wake: Arc<tokio::sync::Notify>,
+    /// Groups whose last launch failed, and when: launches wait a while before trying again.
+    failed_launches: Arc<std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>>,
+}
+
+impl AutoScaling {
+    pub fn new(store: Store, clock: Clock, fleet: Arc<dyn Fleet>, balancing: Arc<dyn Balancing>, alarms: Arc<dyn Alarms>) -> AutoScaling {
+        AutoScaling { store, clock, fleet, balancing, alarms, wake: Default::default(), failed_launches: Default::default() }
+    }
+
+    /// Starts the reconcile loop (inside tokio).
+    pub fn start(&self) {
+        tokio::spawn(controller::run(self.clone()));
+    }
+
+    fn poke(&self) {
+        self.wake.notify_one();
+    }
+
+    fn write<T>(&self, f: impl FnOnce(&mut dyn nubo_store::WriteTxn) -> Result<T>) -> Result<T> {
+        let out = self.store.write(f);
+        self.poke();
+        out
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&dyn nubo_store::ReadTxn) -> Result<T>) -> Result<T> {
+        let mut out = None;
+        self.store.read(|tx| {
+            out = Some(f(tx));
+            Ok(())
+        })?;
+        out.expect("the closure ran")
+    }
+}
+
+pub fn service(a: AutoScaling) -> Box<dyn Handler> {
+    Box::new(autoscaling::Service(a))
+}
+
+type Out<T> = std::result::Result<T, AwsError>;
+
+fn aws<T>(r: Result<T>) -> Out<T> {
+    r.map_err(AwsError::from)
+}
+
+impl autoscaling::AutoScaling for AutoScaling {
+    async fn create_auto_scaling_group(&self, ctx: &RequestContext, input: CreateAutoScalingGroupType) -> Out<()> {
+        aws(self.create_group(&ctx.scope, input))
+    }
+    async fn describe_auto_scaling_groups(&self, ctx: &RequestContext, input: AutoScalingGroupNamesType) -> Out<AutoScalingGroupsType> {
+        aws(self.describe_groups(&ctx.scope, input))
+    }
+    async fn update_auto_scaling_group(&self, ctx: &RequestContext, input: UpdateAutoScalingGroupType) -> Out<()> {
+        aws(self.update_group(&ctx.scope, input))
+    }
+    async fn delete_auto_scaling_group(&self, ctx: &RequestContext, input: DeleteAutoScalingGroupType) -> Out<()> {
+        aws(self.delete_group(&ctx.scope, &input.auto_scaling_group_name, input.force_delete.unwrap_or(false)))
+    }
+    async fn set_desired_capacity(&self, ctx: &RequestContext, input: SetDesiredCapacityType) -> Out<()> {
+        aws(self.set_desired(&ctx.scope, &input.auto_scaling_group_name, input.desired_capacity, input.honor_cooldown.unwrap_or(false), None))
+    }
+    async fn describe_auto_scaling_instances(&self, ctx: &RequestContext, input: DescribeAutoScalingInstancesType) -> Out<AutoScalingInstancesType> {
+        aws(self.describe_instances(&ctx.scope, input))
+    }
+    async fn terminate_instance_in_auto_scaling_group(&self, ctx: &RequestContext, input: TerminateInstanceInAutoScalingGroupType) -> Out<ActivityType> {
+        aws(self.terminate_instance(&ctx.scope, &input.instance_id, input.should_decrement_desired_capacity))
+    }
+    async fn set_instance_health(&self, ctx: &RequestContext, input: SetInstanceHealthQuery) -> Out<()> {
+        aws(self.set_instance_health_op(&ctx.scope, input))
+    }
+    async fn describe_scaling_activities(&self, ctx: &RequestContext, input: DescribeScalingActivitiesType) -> Out<ActivitiesType> {
+        aws(self.describe_activities(&ctx.scope, input))
+    }
+    async fn attach_load_balancer_target_groups(&self, ctx: &RequestContext, input: AttachLoadBalancerTargetGroupsType) -> Out<AttachLoadBalancerTargetGroupsResultType> {
+        aws(self.attach_target_groups(&ctx.scope, &input.auto_scaling_group_name, input.target_group_ar_ns)).map(|_| AttachLoadBalancerTargetGroupsResultType {})
+    }
+    async fn detach_load_balancer_target_groups(&self, ctx: &RequestContext, input: DetachLoadBalancerTargetGroupsType) -> Out<DetachLoadBalancerTargetGroupsResultType> {
+        aws(self.detach_target_groups(&ctx.scope, &input.auto_scaling_group_name, input.target_group_ar_ns)).map(|_| DetachLoadBalancerTargetGroupsResultType {})
+    }
+    async fn describe_load_balancer_target_groups(&self, ctx: &RequestContext, input: DescribeLoadBalancerTargetGroupsRequest) -> Out<DescribeLoadBalancerTargetGroupsResponse> {
+        let g = aws(self.group(&ctx.scope, &input.auto_scaling_group_name))?;
+        Ok(DescribeLoadBalancerTargetGroupsResponse {
+            load_balancer_target_groups: Some(g.target_groups.iter().map(|t| LoadBalancerTargetGroupState { load_balancer_target_group_arn: Some(t.clone()), state: Some("InService".into()) }).collect()),
+            next_token: None,
+        })
+    }
+    async fn put_scaling_policy(&self, ctx: &RequestContext, input: PutScalingPolicyType) -> Out<PolicyARNType> {
+        aws(self.put_policy(&ctx.scope, input))
+    }
+    async fn describe_policies(&self, ctx: &RequestContext, input: DescribePoliciesType) -> Out<PoliciesType> {
+        aws(self.describe_policies_op(&ctx.scope, input))
+    }
+    async fn delete_policy(&self, ctx: &RequestContext, input: DeletePolicyType) -> Out<()> {
+        aws(self.delete_policy_op(&ctx.scope, input.auto_scaling_group_name.as_deref(), &input.policy_name))
+    }
+    async fn execute_policy(&self, ctx: &RequestContext, input: ExecutePolicyType) -> Out<()> {
+        aws(self.execute_policy_op(&ctx.scope, input))
+    }
+    async fn describe_account_limits(&self, ctx: &RequestContext, _: ()) -> Out<DescribeAccountLimitsAnswer> {
+        let groups = aws(self.read(|tx| Ok(records::all::<records::GroupRecord>(tx, records::GROUPS, &ctx.scope)?.len())))?;
+        Ok(DescribeAccountLimitsAnswer {
+            max_number_of_auto_scaling_groups: Some(groups::MAX_GROUPS as i32),
+            max_number_of_launch_configurations: Some(200),
+            number_of_auto_scaling_groups: Some(groups as i32),
+            number_of_launch_configurations: Some(0),
+        })
+    }
+    async fn create_or_update_tags(&self, ctx: &RequestContext, input: CreateOrUpdateTagsType) -> Out<()> {
+        aws(self.change_tags(&ctx.scope, input.tags, false))
+    }
+    async fn delete_tags(&self, ctx: &RequestContext, input: DeleteTagsType) -> Out<()> {
+        aws(self.change_tags(&ctx.scope, input.tags, true))
+    }
+    async fn describe_tags(&self, ctx: &RequestContext, input: DescribeTagsType) -> Out<TagsType> {
+        aws(self.describe_tags_op(&ctx.scope, input))
+    }
+    async fn suspend_processes(&self, ctx: &RequestContext, input: ScalingProcessQuery) -> Out<()> {
+        aws(self.processes(&ctx.scope, input, true))
+    }
+    async fn resume_processes(&self, ctx: &RequestContext, input: ScalingProcessQuery) -> Out<()> {
+        aws(self.processes(&ctx.scope, input, false))
+    }
+    async fn set_instance_protection(&self, ctx: &RequestContext, input: SetInstanceProtectionQuery) -> Out<SetInstanceProtectionAnswer> {
+        aws(self.protect(&ctx.scope, input)).map(|_| SetInstanceProtectionAnswer {})
+    }
+    async fn describe_scaling_process_types(&self, _: &RequestContext, _: ()) -> Out<ProcessesType> {
+        Ok(ProcessesType { processes: Some(groups::PROCESSES.iter().map(|p| ProcessType { process_name: p.to_string() }).collect()) })
+    }
+    async fn describe_termination_policy_types(&self, _: &RequestContext, _: ()) -> Out<DescribeTerminationPolicyTypesAnswer> {
+        Ok(DescribeTerminationPolicyTypesAnswer {
+            termination_policy_types: Some(
+                ["ClosestToNextInstanceHour", "Default", "NewestInstance", "OldestInstance", "OldestLaunchConfiguration", "OldestLaunchTemplate", "AllocationStrategy"].iter().map(|s| s.to_string()).collect(),
+            ),
+        })
+    }
+    async fn describe_adjustment_types(&self, _: &RequestContext, _: ()) -> Out<DescribeAdjustmentTypesAnswer> {
+        Ok(DescribeAdjustmentTypesAnswer {
+            adjustment_types: Some(["ChangeInCapacity", "ExactCapacity", "PercentChangeInCapacity"].iter().map(|a| AdjustmentType { adjustment_type: Some(a.to_string()) }).collect()),
+        })
+    }
+    async fn describe_lifecycle_hooks(&self, ctx: &RequestContext, input: DescribeLifecycleHooksType) -> Out<DescribeLifecycleHooksAnswer> {
+        aws(self.group(&ctx.scope, &input.auto_scaling_group_name))?;
+        Ok(DescribeLifecycleHooksAnswer { lifecycle_hooks: Some(Vec::new()) })
+    }
+    async fn describe_notification_configurations(&self, _: &RequestContext, _: DescribeNotificationConfigurationsType) -> Out<DescribeNotificationConfigurationsAnswer> {
+        Ok(DescribeNotificationConfigurationsAnswer { notification_configurations: Vec::new(), next_token: None })
+    }
+}

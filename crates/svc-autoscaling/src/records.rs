@@ -1,0 +1,144 @@
+//! What Auto Scaling keeps, keyed `account \0 region \0 name`: groups with their member
+//! instances, scaling policies, and scaling activities (kept six weeks, as AWS shows them).
+
+use nubo_core::{Scope, Timestamp};
+use nubo_store::{get_json, put_json, scan_json, ReadTxn, WriteTxn};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+pub const GROUPS: &str = "autoscaling.groups";
+pub const POLICIES: &str = "autoscaling.policies";
+pub const ACTIVITIES: &str = "autoscaling.activities";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TemplateRef {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub version: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MemberRecord {
+    pub instance_id: String,
+    pub availability_zone: String,
+    /// `Pending`, `InService`, `Terminating`, `Standby`, ...
+    pub lifecycle: String,
+    /// `Healthy` or `Unhealthy`.
+    pub health: String,
+    pub launched: Timestamp,
+    pub protected: bool,
+    pub template: Option<TemplateRef>,
+    pub instance_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GroupRecord {
+    pub name: String,
+    pub arn: String,
+    pub template: Option<TemplateRef>,
+    pub min: i32,
+    pub max: i32,
+    pub desired: i32,
+    pub default_cooldown: i32,
+    pub zones: Vec<String>,
+    /// Subnets of VPCZoneIdentifier with their zones.
+    pub subnets: Vec<(String, String)>,
+    pub target_groups: Vec<String>,
+    pub health_check_type: String,
+    pub grace_period: i32,
+    pub termination_policies: Vec<String>,
+    pub new_instances_protected: bool,
+    /// (key, value, propagate at launch).
+    pub tags: Vec<(String, String, bool)>,
+    pub created: Timestamp,
+    pub suspended: Vec<String>,
+    /// When the last scaling activity that starts a cooldown ended.
+    pub cooldown_from: Option<Timestamp>,
+    pub members: Vec<MemberRecord>,
+    pub max_instance_lifetime: Option<i32>,
+    pub capacity_rebalance: bool,
+    /// `Delete in progress` while a forced delete winds the group down.
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StepRecord {
+    pub lower: Option<f64>,
+    pub upper: Option<f64>,
+    pub adjustment: i32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrackingRecord {
+    /// `ASGAverageCPUUtilization`, `ALBRequestCountPerTarget`, ... or `Customized`.
+    pub metric_type: String,
+    pub resource_label: Option<String>,
+    /// For customized metrics: (namespace, name, statistic, dimensions).
+    pub custom: Option<(String, String, String, Vec<(String, String)>)>,
+    pub target: f64,
+    pub disable_scale_in: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PolicyRecord {
+    pub name: String,
+    pub arn: String,
+    pub group: String,
+    /// `SimpleScaling`, `StepScaling`, `TargetTrackingScaling`, `PredictiveScaling`.
+    pub kind: String,
+    pub adjustment_type: Option<String>,
+    pub scaling_adjustment: Option<i32>,
+    pub min_adjustment_magnitude: Option<i32>,
+    pub cooldown: Option<i32>,
+    pub steps: Vec<StepRecord>,
+    pub metric_aggregation_type: Option<String>,
+    pub warmup: Option<i32>,
+    pub tracking: Option<TrackingRecord>,
+    /// The alarms it owns (target tracking): (name, ARN).
+    pub alarms: Vec<(String, String)>,
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ActivityRecord {
+    pub id: String,
+    pub group: String,
+    pub description: String,
+    pub cause: String,
+    pub start: Timestamp,
+    pub end: Option<Timestamp>,
+    pub status_code: String,
+    pub status_message: Option<String>,
+    pub progress: i32,
+    pub details: String,
+}
+
+pub fn key(scope: &Scope, name: &str) -> Vec<u8> {
+    format!("{}\0{}\0{name}", scope.account, scope.region).into_bytes()
+}
+
+pub fn all<T: DeserializeOwned>(tx: &(impl ReadTxn + ?Sized), table: &str, scope: &Scope) -> nubo_store::Result<Vec<T>> {
+    let prefix = format!("{}\0{}\0", scope.account, scope.region).into_bytes();
+    Ok(scan_json(tx, table, &prefix, None, usize::MAX)?.into_iter().map(|(_, v)| v).collect())
+}
+
+/// Every record of a table with its scope (for the controller, which serves all scopes).
+pub fn everywhere<T: DeserializeOwned>(tx: &(impl ReadTxn + ?Sized), table: &str) -> nubo_store::Result<Vec<(Scope, T)>> {
+    Ok(scan_json::<T>(tx, table, b"", None, usize::MAX)?
+        .into_iter()
+        .filter_map(|(k, v)| {
+            let mut parts = k.split(|b| *b == 0);
+            let account = String::from_utf8(parts.next()?.to_vec()).ok()?;
+            let region = String::from_utf8(parts.next()?.to_vec()).ok()?;
+            Some((Scope::new(account, region), v))
+        })
+        .collect())
+}
+
+pub fn get<T: DeserializeOwned>(tx: &(impl ReadTxn + ?Sized), table: &str, scope: &Scope, name: &str) -> nubo_store::Result<Option<T>> {
+    get_json(tx, table, &key(scope, name))
+}
+
+pub fn put<T: Serialize>(tx: &mut (impl WriteTxn + ?Sized), table: &str, scope: &Scope, name: &str, value: &T) -> nubo_store::Result<()> {
+    put_json(tx, table, &key(scope, name), value)
+}

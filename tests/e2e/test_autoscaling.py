@@ -1,0 +1,208 @@
+"""Auto Scaling through boto3: the seeds' highly available web app. A launch template
+whose user data is the seeds' httpd script, an ALB with a target group, a group 2/2/3
+with ELB health checks attached to it, a target tracking policy on average CPU. The
+group launches its instances, the ALB answers with two hostnames, a dead web server gets
+its instance replaced, burning CPU launches a third instance, and idling scales back to
+two; the scaling activities tell all of it. nubo's clock drives EC2 transitions, health
+checks, metrics and alarms; the tests wait on the conditions they need."""
+
+import base64
+import glob
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from conftest import Nubo
+
+REGION = "us-east-1"
+CONFIG = Config(retries={"max_attempts": 1})
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="instances need namespaces: run as root (as CI does)")
+
+SEEDS_HTTPD = """#!/bin/bash
+yum update -y
+yum install -y httpd
+systemctl start httpd
+systemctl enable httpd
+echo "<h1>Hello from $(hostname -f)</h1>" > /var/www/html/index.html
+"""
+
+
+@pytest.fixture(scope="module")
+def node():
+    n = Nubo()
+    yield n
+    n.stop()
+
+
+def client(n, service):
+    return boto3.client(service, endpoint_url=n.endpoint, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test", config=CONFIG)
+
+
+def advance(node, seconds):
+    status, _, _ = node.http("POST", "/_nubo/clock", f'{{"advance": "{seconds}s"}}'.encode())
+    assert status == 200
+
+
+def until(what, check, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        got = check()
+        if got:
+            return got
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def through_alb(node, dns):
+    req = urllib.request.Request(node.endpoint + "/", headers={"Host": dns})
+    try:
+        with urllib.request.urlopen(req, timeout=3) as r:
+            return r.read().decode()
+    except Exception:
+        return None
+
+
+def group_processes(instance_id, command):
+    """Host pids of an instance's processes running `command` (found by their cgroup)."""
+    pids = []
+    for path in glob.glob("/proc/[0-9]*/cgroup"):
+        pid = path.split("/")[2]
+        try:
+            if f"/nubo/{instance_id}" in open(path).read() and command in open(f"/proc/{pid}/cmdline").read().replace("\0", " "):
+                pids.append(int(pid))
+        except OSError:
+            pass
+    return pids
+
+
+def burn_on(instance_id):
+    """A CPU burner placed in an instance's cgroups: it counts as the instance's CPU."""
+    p = subprocess.Popen([sys.executable, "-c", "import time\nend=time.time()+120\nwhile time.time()<end: pass"])
+    for procs in glob.glob(f"/sys/fs/cgroup/*/nubo/{instance_id}/cgroup.procs") + glob.glob(f"/sys/fs/cgroup/nubo/{instance_id}/cgroup.procs"):
+        try:
+            with open(procs, "w") as f:
+                f.write(str(p.pid))
+        except OSError:
+            pass
+    return p
+
+
+def test_the_seeds_web_app_heals_and_scales(node):
+    ec2, elb, asg, cw = client(node, "ec2"), client(node, "elbv2"), client(node, "autoscaling"), client(node, "cloudwatch")
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    subnets = [s["SubnetId"] for s in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]][:2]
+    sg = ec2.create_security_group(GroupName=f"web-{uuid.uuid4().hex[:6]}", Description="web", VpcId=vpc)["GroupId"]
+    ec2.authorize_security_group_ingress(GroupId=sg, IpPermissions=[{"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    image = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "name", "Values": ["al2023-ami-*-x86_64"]}])["Images"][0]["ImageId"]
+    lt = ec2.create_launch_template(LaunchTemplateName=f"web-{uuid.uuid4().hex[:6]}", LaunchTemplateData={
+        "ImageId": image, "InstanceType": "t2.micro", "SecurityGroupIds": [sg], "UserData": base64.b64encode(SEEDS_HTTPD.encode()).decode()})["LaunchTemplate"]
+    lb = elb.create_load_balancer(Name=f"web-{uuid.uuid4().hex[:6]}", Subnets=subnets, SecurityGroups=[sg])["LoadBalancers"][0]
+    tg = elb.create_target_group(Name=f"web-{uuid.uuid4().hex[:6]}", Protocol="HTTP", Port=80, VpcId=vpc, HealthCheckIntervalSeconds=10,
+                                 HealthyThresholdCount=2, UnhealthyThresholdCount=2)["TargetGroups"][0]
+    elb.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol="HTTP", Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": tg["TargetGroupArn"]}])
+    name = f"web-{uuid.uuid4().hex[:6]}"
+    asg.create_auto_scaling_group(AutoScalingGroupName=name, MinSize=2, MaxSize=3, DesiredCapacity=2, VPCZoneIdentifier=",".join(subnets),
+                                  LaunchTemplate={"LaunchTemplateId": lt["LaunchTemplateId"], "Version": "$Latest"},
+                                  TargetGroupARNs=[tg["TargetGroupArn"]], HealthCheckType="ELB", HealthCheckGracePeriod=60,
+                                  Tags=[{"Key": "app", "Value": "seeds", "PropagateAtLaunch": True}])
+    with pytest.raises(ClientError) as e:
+        asg.create_auto_scaling_group(AutoScalingGroupName=name, MinSize=1, MaxSize=1, LaunchTemplate={"LaunchTemplateId": lt["LaunchTemplateId"]}, VPCZoneIdentifier=subnets[0])
+    assert e.value.response["Error"]["Code"] == "AlreadyExists"
+    group = lambda: asg.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"][0]
+    members = until("two instances", lambda: len(group()["Instances"]) == 2 and group()["Instances"])
+    assert {m["AvailabilityZone"] for m in members} == {"us-east-1a", "us-east-1b"}, "balanced across zones"
+    first = {m["InstanceId"] for m in members}
+    tags = ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": list(first)}])["Tags"]
+    assert {(t["Key"], t["Value"]) for t in tags} >= {("app", "seeds"), ("aws:autoscaling:groupName", name)}
+    advance(node, 10)
+    until("InService", lambda: all(m["LifecycleState"] == "InService" for m in group()["Instances"]))
+    # Two different hostnames through the ALB's DNS name.
+    seen = set()
+    until("two hostnames through the ALB", lambda: seen.add(through_alb(node, lb["DNSName"])) or len({s for s in seen if s and "Hello from" in s}) == 2)
+    # Kill one instance's web server: its target turns unhealthy and the group replaces it.
+    victim = sorted(first)[0]
+    for pid in group_processes(victim, "serve"):
+        os.kill(pid, signal.SIGKILL)
+    until("the victim replaced", lambda: advance(node, 10) or (victim not in {m["InstanceId"] for m in group()["Instances"]} and len(group()["Instances"]) == 2))
+    replacement = ({m["InstanceId"] for m in group()["Instances"]} - first).pop()
+    ip = ec2.describe_instances(InstanceIds=[replacement])["Reservations"][0]["Instances"][0]["PrivateIpAddress"]
+    until("the replacement serving through the ALB", lambda: advance(node, 10) or f"ip-{ip.replace('.', '-')}" in (through_alb(node, lb["DNSName"]) or ""))
+    # Target tracking on average CPU: AWS's alarms appear, owned by the policy.
+    policy = asg.put_scaling_policy(AutoScalingGroupName=name, PolicyName="cpu", PolicyType="TargetTrackingScaling",
+                                    TargetTrackingConfiguration={"PredefinedMetricSpecification": {"PredefinedMetricType": "ASGAverageCPUUtilization"}, "TargetValue": 20.0})
+    alarm_names = sorted(a["AlarmName"] for a in policy["Alarms"])
+    assert alarm_names[0].startswith(f"TargetTracking-{name}-AlarmHigh-") and alarm_names[1].startswith(f"TargetTracking-{name}-AlarmLow-")
+    alarms = {a["AlarmName"]: a for a in cw.describe_alarms(AlarmNames=alarm_names)["MetricAlarms"]}
+    high = alarms[alarm_names[0]]
+    assert (high["EvaluationPeriods"], high["Threshold"], high["ComparisonOperator"], high["AlarmActions"]) == (3, 20.0, "GreaterThanThreshold", [policy["PolicyARN"]])
+    assert alarms[alarm_names[1]]["EvaluationPeriods"] == 15 and alarms[alarm_names[1]]["Threshold"] == 18.0
+    # Burn CPU on the instances: AlarmHigh fires, a third instance launches and serves.
+    burners = [burn_on(m["InstanceId"]) for m in group()["Instances"]]
+    try:
+        until("scale-out to 3", lambda: advance(node, 60) or group()["DesiredCapacity"] == 3, timeout=90)
+    finally:
+        for b in burners:
+            b.kill()
+    until("a third instance", lambda: len(group()["Instances"]) == 3)
+    until("three InService", lambda: advance(node, 10) or all(m["LifecycleState"] == "InService" for m in group()["Instances"]))
+    # Idle: AlarmLow after 15 minutes below 90 % of the target, back to 2 after the warm-up.
+    until("scale-in to 2", lambda: advance(node, 60) or (group()["DesiredCapacity"] == 2 and len(group()["Instances"]) == 2), timeout=120)
+    activities = asg.describe_scaling_activities(AutoScalingGroupName=name)["Activities"]
+    descriptions = [a["Description"] for a in activities]
+    assert sum(d.startswith("Launching a new EC2 instance: i-") for d in descriptions) == 4
+    assert sum(d.startswith("Terminating EC2 instance: i-") for d in descriptions) == 2
+    causes = " ".join(a["Cause"] for a in activities)
+    assert "a user request created an AutoScalingGroup changing the desired capacity from 0 to 2" in causes
+    assert "ELB system health check failure" in causes
+    assert f"monitor alarm {alarm_names[0]} in state ALARM triggered policy cpu" in causes
+    asg.delete_auto_scaling_group(AutoScalingGroupName=name, ForceDelete=True)
+    assert asg.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"] == []
+    assert cw.describe_alarms(AlarmNames=alarm_names)["MetricAlarms"] == []
+
+
+def test_group_api_checks_and_manual_capacity(node):
+    ec2, asg = client(node, "ec2"), client(node, "autoscaling")
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    subnet = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"][0]["SubnetId"]
+    image = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "name", "Values": ["al2023-ami-*-x86_64"]}])["Images"][0]["ImageId"]
+    lt = ec2.create_launch_template(LaunchTemplateName=f"lt-{uuid.uuid4().hex[:6]}", LaunchTemplateData={"ImageId": image, "InstanceType": "t2.micro"})["LaunchTemplate"]
+    with pytest.raises(ClientError) as e:
+        asg.create_auto_scaling_group(AutoScalingGroupName="no-template", MinSize=1, MaxSize=1, VPCZoneIdentifier=subnet)
+    assert e.value.response["Error"]["Code"] == "ValidationError"
+    with pytest.raises(ClientError) as e:
+        asg.create_auto_scaling_group(AutoScalingGroupName="bad-sizes", MinSize=3, MaxSize=1, LaunchTemplate={"LaunchTemplateId": lt["LaunchTemplateId"]}, VPCZoneIdentifier=subnet)
+    assert e.value.response["Error"]["Code"] == "ValidationError"
+    name = f"manual-{uuid.uuid4().hex[:6]}"
+    asg.create_auto_scaling_group(AutoScalingGroupName=name, MinSize=0, MaxSize=2, DesiredCapacity=0, LaunchTemplate={"LaunchTemplateId": lt["LaunchTemplateId"]}, VPCZoneIdentifier=subnet)
+    group = lambda: asg.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"][0]
+    assert group()["Instances"] == [] and group()["HealthCheckType"] == "EC2" and group()["DefaultCooldown"] == 300
+    with pytest.raises(ClientError) as e:
+        asg.set_desired_capacity(AutoScalingGroupName=name, DesiredCapacity=5)
+    assert e.value.response["Error"]["Code"] == "ValidationError"
+    asg.set_desired_capacity(AutoScalingGroupName=name, DesiredCapacity=1)
+    member = until("a member", lambda: group()["Instances"] and group()["Instances"][0])
+    # An instance terminated behind the group's back is replaced (EC2 health check).
+    ec2.terminate_instances(InstanceIds=[member["InstanceId"]])
+    until("a replacement", lambda: group()["Instances"] and group()["Instances"][0]["InstanceId"] != member["InstanceId"])
+    with pytest.raises(ClientError) as e:
+        asg.delete_auto_scaling_group(AutoScalingGroupName=name)
+    assert e.value.response["Error"]["Code"] == "ResourceInUse"
+    replacement = group()["Instances"][0]["InstanceId"]
+    asg.terminate_instance_in_auto_scaling_group(InstanceId=replacement, ShouldDecrementDesiredCapacity=True)
+    assert group()["DesiredCapacity"] == 0
+    until("empty", lambda: group()["Instances"] == [])
+    asg.delete_auto_scaling_group(AutoScalingGroupName=name)
+    causes = [a["Cause"] for a in asg.describe_scaling_activities(AutoScalingGroupName=name, IncludeDeletedGroups=True)["Activities"]]
+    assert any("EC2 health check indicating it has been terminated" in c for c in causes)
