@@ -109,9 +109,11 @@ impl Elbv2 {
         &self.plane
     }
 
+    /// One write transaction; the data plane sees it before the call is answered, so a
+    /// request right after `RegisterTargets` or `CreateListener` finds it in place.
     fn write<T>(&self, f: impl FnOnce(&mut dyn nubo_store::WriteTxn) -> Result<T>) -> Result<T> {
         let out = self.store.write(f);
-        self.plane.poke();
+        self.plane.refresh();
         out
     }
 

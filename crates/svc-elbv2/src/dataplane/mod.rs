@@ -84,6 +84,11 @@ impl Plane {
         self.health.poke();
     }
 
+    /// Rebuilds the view and binds what changed, now (inside tokio).
+    pub fn refresh(self: &Arc<Self>) {
+        self.reconcile();
+    }
+
     pub fn view(&self) -> Arc<View> {
         self.view.read().unwrap().clone()
     }
