@@ -207,3 +207,74 @@ def test_group_api_checks_and_manual_capacity(node):
     asg.delete_auto_scaling_group(AutoScalingGroupName=name)
     causes = [a["Cause"] for a in asg.describe_scaling_activities(AutoScalingGroupName=name, IncludeDeletedGroups=True)["Activities"]]
     assert any("EC2 health check indicating it has been terminated" in c for c in causes)
+
+
+def test_schedules_lifecycle_hooks_and_notifications(node):
+    ec2, asg, sns, sqs = client(node, "ec2"), client(node, "autoscaling"), client(node, "sns"), client(node, "sqs")
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    subnet = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"][0]["SubnetId"]
+    image = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "name", "Values": ["al2023-ami-*-x86_64"]}])["Images"][0]["ImageId"]
+    lt = ec2.create_launch_template(LaunchTemplateName=f"lt-{uuid.uuid4().hex[:6]}", LaunchTemplateData={"ImageId": image, "InstanceType": "t2.micro"})["LaunchTemplate"]
+    name = f"events-{uuid.uuid4().hex[:6]}"
+    asg.create_auto_scaling_group(AutoScalingGroupName=name, MinSize=0, MaxSize=3, DesiredCapacity=0, LaunchTemplate={"LaunchTemplateId": lt["LaunchTemplateId"]}, VPCZoneIdentifier=subnet)
+    group = lambda: asg.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"][0]
+    # Notifications: an SQS queue subscribed to the topic receives them.
+    topic = sns.create_topic(Name=f"asg-{uuid.uuid4().hex[:6]}")["TopicArn"]
+    queue = sqs.create_queue(QueueName=f"asg-{uuid.uuid4().hex[:6]}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
+    asg.put_notification_configuration(AutoScalingGroupName=name, TopicARN=topic, NotificationTypes=["autoscaling:EC2_INSTANCE_LAUNCH", "autoscaling:EC2_INSTANCE_TERMINATE"])
+    events = []
+
+    def received(event):
+        for m in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
+            events.append(json.loads(m["Body"]))
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
+        return [e for e in events if e.get("Event") == event]
+
+    assert until("the test notification", lambda: received("autoscaling:TEST_NOTIFICATION"))[0]["AutoScalingGroupName"] == name
+    # A launching hook holds new instances in Pending:Wait until the action completes.
+    hook_queue = sqs.create_queue(QueueName=f"hook-{uuid.uuid4().hex[:6]}")["QueueUrl"]
+    hook_arn = sqs.get_queue_attributes(QueueUrl=hook_queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    asg.put_lifecycle_hook(LifecycleHookName="warm-up", AutoScalingGroupName=name, LifecycleTransition="autoscaling:EC2_INSTANCE_LAUNCHING",
+                           NotificationTargetARN=hook_arn, RoleARN="arn:aws:iam::000000000000:role/hooks", HeartbeatTimeout=300, DefaultResult="ABANDON")
+    assert asg.describe_lifecycle_hooks(AutoScalingGroupName=name)["LifecycleHooks"][0]["DefaultResult"] == "ABANDON"
+    # A scheduled action raises the desired capacity at its time, on nubo's clock.
+    now = datetime_now(node)
+    asg.put_scheduled_update_group_action(AutoScalingGroupName=name, ScheduledActionName="morning", StartTime=now + 120, DesiredCapacity=1)
+    assert asg.describe_scheduled_actions(AutoScalingGroupName=name)["ScheduledUpdateGroupActions"][0]["DesiredCapacity"] == 1
+    assert group()["DesiredCapacity"] == 0
+    advance(node, 121)
+    until("the schedule applied", lambda: group()["DesiredCapacity"] == 1)
+    assert asg.describe_scheduled_actions(AutoScalingGroupName=name)["ScheduledUpdateGroupActions"] == [], "a one-off action is gone once run"
+    member = until("a held instance", lambda: group()["Instances"] and group()["Instances"][0])
+    assert member["LifecycleState"] == "Pending:Wait"
+
+    def hook_message():
+        for m in sqs.receive_message(QueueUrl=hook_queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
+            body = json.loads(m["Body"])
+            if body.get("LifecycleTransition") == "autoscaling:EC2_INSTANCE_LAUNCHING":
+                return body
+        return None
+
+    message = until("the lifecycle message", hook_message)
+    assert message["EC2InstanceId"] == member["InstanceId"] and message["LifecycleHookName"] == "warm-up"
+    advance(node, 10)
+    assert group()["Instances"][0]["LifecycleState"] == "Pending:Wait", "held until the action completes"
+    asg.complete_lifecycle_action(LifecycleHookName="warm-up", AutoScalingGroupName=name, LifecycleActionToken=message["LifecycleActionToken"], LifecycleActionResult="CONTINUE")
+    until("InService", lambda: group()["Instances"][0]["LifecycleState"] == "InService")
+    launch = until("the launch notification", lambda: received("autoscaling:EC2_INSTANCE_LAUNCH"))[0]
+    assert launch["EC2InstanceId"] == member["InstanceId"] and launch["Service"] == "AWS Auto Scaling"
+    asg.set_desired_capacity(AutoScalingGroupName=name, DesiredCapacity=0)
+    terminate = until("the terminate notification", lambda: received("autoscaling:EC2_INSTANCE_TERMINATE"))[0]
+    assert terminate["EC2InstanceId"] == member["InstanceId"]
+    causes = [a["Cause"] for a in asg.describe_scaling_activities(AutoScalingGroupName=name)["Activities"]]
+    assert any("a scheduled action update of AutoScalingGroup constraints" in c for c in causes)
+
+
+def datetime_now(node):
+    """nubo's clock, as seconds since the epoch."""
+    status, _, body = node.http("GET", "/_nubo/clock")
+    assert status == 200
+    from datetime import datetime
+    return datetime.fromisoformat(json.loads(body)["now"].replace("Z", "+00:00")).timestamp()

@@ -16,7 +16,8 @@ def test_health_lists_services_and_version(nubo):
     assert h["uptime_seconds"] >= 0
     assert h["services"]["sts"] == "running"
     assert h["services"]["ec2"] == "running"
-    assert h["services"]["autoscaling"] == "not_implemented"
+    assert h["services"]["autoscaling"] == "running" and h["services"]["elbv2"] == "running"
+    assert h["services"]["acm"] == "not_implemented"
 
 
 def test_clock_jumps_forward_on_demand(nubo):

@@ -201,6 +201,10 @@ pub const SERVICES: &[ServiceSpec] = &[
             "DescribeAccountLimits", "CreateOrUpdateTags", "DeleteTags", "DescribeTags", "SuspendProcesses", "ResumeProcesses",
             "SetInstanceProtection", "DescribeScalingProcessTypes", "DescribeTerminationPolicyTypes",
             "DescribeAdjustmentTypes", "DescribeLifecycleHooks", "DescribeNotificationConfigurations",
+            "PutScheduledUpdateGroupAction", "DescribeScheduledActions", "DeleteScheduledAction",
+            "PutLifecycleHook", "DeleteLifecycleHook", "CompleteLifecycleAction", "RecordLifecycleActionHeartbeat",
+            "DescribeLifecycleHookTypes", "PutNotificationConfiguration", "DeleteNotificationConfiguration",
+            "DescribeAutoScalingNotificationTypes",
         ],
     },
     ServiceSpec {

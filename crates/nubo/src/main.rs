@@ -57,6 +57,7 @@ fn services(store: &Store, clock: &Clock, iam: &nubo_iam::Iam, api: std::net::So
         std::sync::Arc::new(wiring::ScalingFleet { ec2: ec2.clone() }),
         std::sync::Arc::new(wiring::ScalingBalancers { elb: elb.clone() }),
         std::sync::Arc::new(wiring::ScalingAlarms { cloudwatch: cloudwatch.clone() }),
+        std::sync::Arc::new(wiring::ScalingNotices { sns: sns.clone(), sqs: sqs.clone() }),
     );
     autoscaling.start();
     let _ = scaling.set(autoscaling.clone());

@@ -408,3 +408,26 @@ impl nubo_autoscaling::Alarms for ScalingAlarms {
         self.cloudwatch.delete_service_alarms(scope, names)
     }
 }
+
+/// Auto Scaling's notifications and lifecycle messages: to SNS topics or SQS queues.
+pub struct ScalingNotices {
+    pub sns: nubo_sns::Sns,
+    pub sqs: Sqs,
+}
+
+impl nubo_autoscaling::Notifier for ScalingNotices {
+    fn notify(&self, target: &str, subject: &str, message: &str) {
+        if target.starts_with("arn:aws:sqs:") {
+            if let Err(e) = self.sqs.deliver(target, Delivered { body: message.to_string(), ..Default::default() }, "AIDAAUTOSCALING") {
+                tracing::warn!("Auto Scaling message to {target} not delivered: {e:?}");
+            }
+            return;
+        }
+        let (sns, target, subject, message) = (self.sns.clone(), target.to_string(), subject.to_string(), message.to_string());
+        tokio::runtime::Handle::current().spawn(async move {
+            if let Err(e) = sns.notify(&target, &subject, &message).await {
+                tracing::warn!("Auto Scaling notification to {target} not delivered: {e}");
+            }
+        });
+    }
+}

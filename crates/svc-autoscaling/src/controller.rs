@@ -1,13 +1,17 @@
 //! The reconcile loop: every group's running capacity is made equal to its desired
 //! capacity, on each change and once a second.
 //!
-//! A pass, per group: members whose instance is gone, stopped or failing its status
-//! checks (and, with ELB health checks after the grace period, unhealthy in a target
-//! group) are marked Unhealthy and terminated (ReplaceUnhealthy); pending members whose
-//! instance runs become InService; then instances are launched into the zone with the
-//! fewest members, or terminated by the termination policy (the zone with the most
-//! members, unprotected, oldest first), each with the scaling activity AWS records.
+//! A pass: scheduled actions that are due apply first. Then, per group: members whose
+//! instance is gone, stopped or failing its status checks (and, with ELB health checks
+//! after the grace period, unhealthy in a target group) are marked Unhealthy and taken
+//! out (ReplaceUnhealthy); a pending member whose instance runs (and whose launching
+//! hook, if any, let it proceed) becomes InService and joins the target groups; then
+//! instances are launched into the zone with the fewest members, or taken out by the
+//! termination policy (the zone with the most members, unprotected, oldest first).
+//! Taking out deregisters from the target groups, waits for a terminating hook if there
+//! is one, terminates, records the activity and tells the group's topics.
 
+use crate::events::{suspended, LAUNCHING, TERMINATING};
 use crate::groups::when;
 use crate::records::{self, GroupRecord, MemberRecord, GROUPS};
 use crate::AutoScaling;
@@ -26,12 +30,14 @@ pub async fn run(a: AutoScaling) {
     }
 }
 
-fn suspended(g: &GroupRecord, process: &str) -> bool {
-    g.suspended.iter().any(|p| p == process)
+/// Members that count toward capacity (not on their way out).
+fn counted(m: &MemberRecord) -> bool {
+    !m.lifecycle.starts_with("Terminating") && m.lifecycle != "Abandoned"
 }
 
 impl AutoScaling {
     fn reconcile(&self) {
+        self.run_schedules(self.clock.now());
         let groups: Vec<(Scope, GroupRecord)> = match self.read(|tx| Ok(records::everywhere(tx, GROUPS)?)) {
             Ok(g) => g,
             Err(e) => {
@@ -48,10 +54,30 @@ impl AutoScaling {
 
     fn reconcile_group(&self, scope: &Scope, g: GroupRecord) -> crate::error::Result<()> {
         let now = self.clock.now();
-        // Health.
-        let mut unhealthy: Vec<(String, String)> = Vec::new();
+        let mut out: Vec<(String, String)> = Vec::new();
         let mut in_service: Vec<String> = Vec::new();
+        let mut proceed: Vec<(String, bool)> = Vec::new();
         for m in &g.members {
+            // Lifecycle actions past their heartbeat take the hook's default result.
+            if let Some((hook, _, deadline)) = &m.lifecycle_action {
+                if deadline.as_millis() <= now.as_millis() {
+                    let cont = g.hooks.iter().find(|h| &h.name == hook).is_none_or(|h| h.default_result == "CONTINUE");
+                    proceed.push((m.instance_id.clone(), cont));
+                }
+                continue;
+            }
+            match m.lifecycle.as_str() {
+                "Terminating:Proceed" => {
+                    out.push((m.instance_id.clone(), String::new()));
+                    continue;
+                }
+                "Abandoned" => {
+                    out.push((m.instance_id.clone(), "an instance was taken out of service because its launching lifecycle action was abandoned.".into()));
+                    continue;
+                }
+                l if l.starts_with("Terminating") => continue,
+                _ => {}
+            }
             let facts = self.fleet.instance(scope, &m.instance_id);
             let gone = facts.as_ref().is_none_or(|f| matches!(f.state.as_str(), "shutting-down" | "terminated" | "stopping" | "stopped"));
             let why = if m.health == "Unhealthy" {
@@ -61,6 +87,7 @@ impl AutoScaling {
             } else if facts.as_ref().is_some_and(|f| f.impaired) {
                 Some("an instance was taken out of service in response to an EC2 instance status checks failure.".to_string())
             } else if g.health_check_type == "ELB"
+                && m.lifecycle == "InService"
                 && now.as_millis() >= m.launched.as_millis() + i64::from(g.grace_period) * 1000
                 && g.target_groups.iter().any(|tg| self.balancing.health(scope, tg, &m.instance_id).as_deref() == Some("unhealthy"))
             {
@@ -69,42 +96,58 @@ impl AutoScaling {
                 None
             };
             match why {
-                Some(why) if !suspended(&g, "HealthCheck") && !suspended(&g, "ReplaceUnhealthy") => unhealthy.push((m.instance_id.clone(), why)),
+                Some(why) if !suspended(&g, "HealthCheck") && !suspended(&g, "ReplaceUnhealthy") => out.push((m.instance_id.clone(), why)),
                 _ => {
-                    if m.lifecycle == "Pending" && facts.as_ref().is_some_and(|f| f.state == "running") {
+                    if (m.lifecycle == "Pending" || m.lifecycle == "Pending:Proceed") && facts.as_ref().is_some_and(|f| f.state == "running") {
                         in_service.push(m.instance_id.clone());
                     }
                 }
             }
         }
-        for (id, why) in &unhealthy {
-            for tg in &g.target_groups {
-                self.balancing.deregister(scope, tg, id);
-            }
-            let _ = self.fleet.terminate(scope, id);
-            self.update(scope, &g.name, |g, tx| {
-                g.members.retain(|m| &m.instance_id != id);
-                self.activity(tx, scope, &g.name, format!("Terminating EC2 instance: {id}"), format!("At {} {why}", when(now)), "Successful", serde_json::json!({}))?;
-                Ok(())
-            })?;
-        }
-        if !in_service.is_empty() {
+        if !proceed.is_empty() {
             self.update(scope, &g.name, |g, _| {
-                for m in g.members.iter_mut().filter(|m| in_service.contains(&m.instance_id)) {
-                    m.lifecycle = "InService".into();
+                for m in g.members.iter_mut() {
+                    if let Some((_, cont)) = proceed.iter().find(|(id, _)| *id == m.instance_id) {
+                        m.lifecycle_action = None;
+                        m.lifecycle = match (m.lifecycle.as_str(), cont) {
+                            ("Pending:Wait", true) => "Pending:Proceed",
+                            ("Pending:Wait", false) => "Abandoned",
+                            _ => "Terminating:Proceed",
+                        }
+                        .into();
+                    }
                 }
                 Ok(())
             })?;
         }
+        for (id, why) in &out {
+            self.take_out(scope, &g.name, id, if why.is_empty() { None } else { Some(format!("At {} {why}", when(now))) })?;
+        }
+        if !in_service.is_empty() {
+            let g = self.update(scope, &g.name, |g, _| {
+                for m in g.members.iter_mut().filter(|m| in_service.contains(&m.instance_id)) {
+                    m.lifecycle = "InService".into();
+                }
+                Ok(g.clone())
+            })?;
+            for m in g.members.iter().filter(|m| in_service.contains(&m.instance_id)) {
+                for tg in &g.target_groups {
+                    if let Err(e) = self.balancing.register(scope, tg, &m.instance_id) {
+                        tracing::warn!("{} not registered with {tg}: {e}", m.instance_id);
+                    }
+                }
+                self.announce(scope, &g, "EC2_INSTANCE_LAUNCH", m, &format!("Launching a new EC2 instance: {}", m.instance_id), "");
+            }
+        }
         // Capacity.
         let g = self.group(scope, &g.name)?;
-        let live = g.members.len() as i32;
+        let live = g.members.iter().filter(|m| counted(m)).count() as i32;
         let cause = self.read(|tx| Ok(self.last_cause(tx, scope, &g.name)))?;
-        let backing_off = self.failed_launches.lock().unwrap().get(&g.arn).is_some_and(|at| at.elapsed() < Duration::from_secs(10));
-        let acted = if live < g.desired && !suspended(&g, "Launch") && !backing_off {
+        let backing_off = |a: &AutoScaling| a.failed_launches.lock().unwrap().get(&g.arn).is_some_and(|at| at.elapsed() < Duration::from_secs(10));
+        let acted = if live < g.desired && !suspended(&g, "Launch") && !backing_off(self) {
             for _ in 0..(g.desired - live) {
                 self.launch_one(scope, &g.name, cause.clone())?;
-                if self.failed_launches.lock().unwrap().get(&g.arn).is_some_and(|at| at.elapsed() < Duration::from_secs(10)) {
+                if backing_off(self) {
                     break;
                 }
             }
@@ -127,27 +170,23 @@ impl AutoScaling {
         Ok(())
     }
 
-    /// Launches into the zone with the fewest members, with the group's tags.
+    /// Launches into the zone with the fewest members, with the group's tags; a launching
+    /// hook holds the new member in Pending:Wait.
     fn launch_one(&self, scope: &Scope, name: &str, cause: Option<String>) -> crate::error::Result<()> {
         let g = self.group(scope, name)?;
         let now = self.clock.now();
-        let count = |zone: &str| g.members.iter().filter(|m| m.availability_zone == zone).count();
+        let count = |zone: &str| g.members.iter().filter(|m| counted(m) && m.availability_zone == zone).count();
         let subnet = g.subnets.iter().min_by_key(|(_, z)| count(z)).map(|(s, _)| s.clone());
         let template = g.template.clone().ok_or_else(|| crate::error::AsError::Validation("the group has no launch template".into()))?;
         let mut tags: Vec<(String, String)> = g.tags.iter().filter(|(_, _, p)| *p).map(|(k, v, _)| (k.clone(), v.clone())).collect();
         tags.push(("aws:autoscaling:groupName".into(), g.name.clone()));
-        let old = g.members.len();
+        let old = g.members.iter().filter(|m| counted(m)).count();
         let cause = cause.unwrap_or_else(|| format!("At {} an instance was started in response to a difference between desired and actual capacity, increasing the capacity from {old} to {}.", when(now), g.desired));
         match self.fleet.launch(scope, &template, subnet.as_deref(), tags) {
             Ok((id, zone)) => {
-                for tg in &g.target_groups {
-                    if let Err(e) = self.balancing.register(scope, tg, &id) {
-                        tracing::warn!("{id} not registered with {tg}: {e}");
-                    }
-                }
                 let instance_type = self.fleet.instance(scope, &id).map(|f| f.instance_type);
-                self.update(scope, name, |g, tx| {
-                    g.members.push(MemberRecord {
+                let message = self.update(scope, name, |g, tx| {
+                    let mut m = MemberRecord {
                         instance_id: id.clone(),
                         availability_zone: zone.clone(),
                         lifecycle: "Pending".into(),
@@ -156,45 +195,93 @@ impl AutoScaling {
                         protected: g.new_instances_protected,
                         template: g.template.clone(),
                         instance_type,
-                    });
+                        lifecycle_action: None,
+                        subnet: subnet.clone(),
+                    };
+                    let message = self.hold(scope, g, &mut m, LAUNCHING).flatten();
+                    g.members.push(m);
                     self.activity(tx, scope, name, format!("Launching a new EC2 instance: {id}"), cause, "Successful", serde_json::json!({"Subnet ID": subnet.clone().unwrap_or_default(), "Availability Zone": zone}))?;
-                    Ok(())
-                })
+                    Ok(message)
+                })?;
+                self.send(message);
+                Ok(())
             }
             Err(e) => {
                 self.failed_launches.lock().unwrap().insert(g.arn.clone(), std::time::Instant::now());
+                let failed = MemberRecord {
+                    instance_id: String::new(),
+                    availability_zone: String::new(),
+                    lifecycle: String::new(),
+                    health: String::new(),
+                    launched: now,
+                    protected: false,
+                    template: None,
+                    instance_type: None,
+                    lifecycle_action: None,
+                    subnet: subnet.clone(),
+                };
+                let description = format!("Launching a new EC2 instance.  Status Reason: {e}. Launching EC2 instance failed.");
+                self.announce(scope, &g, "EC2_INSTANCE_LAUNCH_ERROR", &failed, &description, &cause);
                 self.update(scope, name, |_, tx| {
-                    self.activity(tx, scope, name, "Launching a new EC2 instance.  Status Reason: ".to_string() + &e + ". Launching EC2 instance failed.", cause, "Failed", serde_json::json!({}))?;
+                    self.activity(tx, scope, name, description.clone(), cause, "Failed", serde_json::json!({}))?;
                     Ok(())
                 })
             }
         }
     }
 
-    /// Terminates by the default policy: the zone with the most members, then the oldest
-    /// unprotected instance in it.
+    /// Takes a member out: out of its target groups, held for a terminating hook if there
+    /// is one (the next passes finish it), else terminated now.
+    fn take_out(&self, scope: &Scope, name: &str, id: &str, cause: Option<String>) -> crate::error::Result<()> {
+        let g = self.group(scope, name)?;
+        let Some(m) = g.members.iter().find(|m| m.instance_id == id).cloned() else { return Ok(()) };
+        for tg in &g.target_groups {
+            self.balancing.deregister(scope, tg, id);
+        }
+        let now = self.clock.now();
+        if !m.lifecycle.starts_with("Terminating") {
+            let held = self.update(scope, name, |g, _| {
+                let snapshot = g.clone();
+                let Some(m) = g.members.iter_mut().find(|m| m.instance_id == id) else { return Ok(None) };
+                Ok(self.hold(scope, &snapshot, m, TERMINATING))
+            })?;
+            if let Some(message) = held {
+                self.send(message);
+                if let Some(cause) = cause {
+                    self.write(|tx| {
+                        records::put(tx, records::ACTIVITIES, scope, &format!("{name}\u{2}out\u{2}{id}"), &cause)?;
+                        Ok(())
+                    })?;
+                }
+                return Ok(());
+            }
+        }
+        let remembered: Option<String> = self.read(|tx| Ok(records::get(tx, records::ACTIVITIES, scope, &format!("{name}\u{2}out\u{2}{id}"))?))?;
+        let cause = cause.or(remembered).unwrap_or_else(|| format!("At {} an instance was taken out of service in response to a difference between desired and actual capacity, shrinking the capacity from {} to {}.", when(now), g.members.len(), g.desired));
+        let _ = self.fleet.terminate(scope, id);
+        let description = format!("Terminating EC2 instance: {id}");
+        self.announce(scope, &g, "EC2_INSTANCE_TERMINATE", &m, &description, &cause);
+        self.update(scope, name, |g, tx| {
+            g.members.retain(|m| m.instance_id != id);
+            tx.delete(records::ACTIVITIES, &records::key(scope, &format!("{name}\u{2}out\u{2}{id}")))?;
+            self.activity(tx, scope, name, description.clone(), cause, "Successful", serde_json::json!({"Subnet ID": m.subnet.clone().unwrap_or_default(), "Availability Zone": m.availability_zone}))?;
+            Ok(())
+        })
+    }
+
+    /// Takes out one member by the termination policy: the zone with the most members,
+    /// then the oldest (or newest, with NewestInstance) unprotected instance in it.
     fn terminate_one(&self, scope: &Scope, name: &str, cause: Option<String>) -> crate::error::Result<()> {
         let g = self.group(scope, name)?;
-        let now = self.clock.now();
-        let count = |zone: &str| g.members.iter().filter(|m| m.availability_zone == zone).count();
+        let count = |zone: &str| g.members.iter().filter(|m| counted(m) && m.availability_zone == zone).count();
         let newest_first = g.termination_policies.iter().any(|p| p == "NewestInstance");
         let victim = g
             .members
             .iter()
-            .filter(|m| !m.protected)
+            .filter(|m| counted(m) && !m.protected)
             .max_by_key(|m| (count(&m.availability_zone), if newest_first { m.launched.as_millis() } else { -m.launched.as_millis() }))
             .map(|m| m.instance_id.clone());
         let Some(id) = victim else { return Ok(()) };
-        for tg in &g.target_groups {
-            self.balancing.deregister(scope, tg, &id);
-        }
-        let _ = self.fleet.terminate(scope, &id);
-        let old = g.members.len();
-        let cause = cause.unwrap_or_else(|| format!("At {} an instance was taken out of service in response to a difference between desired and actual capacity, shrinking the capacity from {old} to {}.", when(now), g.desired));
-        self.update(scope, name, |g, tx| {
-            g.members.retain(|m| m.instance_id != id);
-            self.activity(tx, scope, name, format!("Terminating EC2 instance: {id}"), cause, "Successful", serde_json::json!({}))?;
-            Ok(())
-        })
+        self.take_out(scope, name, &id, cause)
     }
 }

@@ -206,6 +206,8 @@ impl AutoScaling {
             max_instance_lifetime: input.max_instance_lifetime,
             capacity_rebalance: input.capacity_rebalance.unwrap_or(false),
             status: None,
+            hooks: Vec::new(),
+            notifications: Vec::new(),
         };
         self.write(|tx| {
             let existing: Vec<GroupRecord> = records::all(tx, GROUPS, scope)?;

@@ -9,7 +9,9 @@
 //! [`AutoScaling::alarm_fired`].
 
 pub mod controller;
+mod cron;
 mod error;
+mod events;
 mod groups;
 mod policies;
 pub mod records;
@@ -74,8 +76,14 @@ pub trait Alarms: Send + Sync + 'static {
     fn delete(&self, scope: &Scope, names: &[String]);
 }
 
+/// Where a group's notifications and lifecycle messages go: SNS topics and SQS queues.
+pub trait Notifier: Send + Sync + 'static {
+    fn notify(&self, target_arn: &str, subject: &str, message: &str);
+}
+
 #[derive(Clone)]
 pub struct AutoScaling {
+    notifier: Arc<dyn Notifier>,
     store: Store,
     clock: Clock,
     fleet: Arc<dyn Fleet>,
@@ -87,8 +95,8 @@ pub struct AutoScaling {
 }
 
 impl AutoScaling {
-    pub fn new(store: Store, clock: Clock, fleet: Arc<dyn Fleet>, balancing: Arc<dyn Balancing>, alarms: Arc<dyn Alarms>) -> AutoScaling {
-        AutoScaling { store, clock, fleet, balancing, alarms, wake: Default::default(), failed_launches: Default::default() }
+    pub fn new(store: Store, clock: Clock, fleet: Arc<dyn Fleet>, balancing: Arc<dyn Balancing>, alarms: Arc<dyn Alarms>, notifier: Arc<dyn Notifier>) -> AutoScaling {
+        AutoScaling { store, clock, fleet, balancing, alarms, notifier, wake: Default::default(), failed_launches: Default::default() }
     }
 
     /// Starts the reconcile loop (inside tokio).
@@ -222,10 +230,42 @@ impl autoscaling::AutoScaling for AutoScaling {
         })
     }
     async fn describe_lifecycle_hooks(&self, ctx: &RequestContext, input: DescribeLifecycleHooksType) -> Out<DescribeLifecycleHooksAnswer> {
-        aws(self.group(&ctx.scope, &input.auto_scaling_group_name))?;
-        Ok(DescribeLifecycleHooksAnswer { lifecycle_hooks: Some(Vec::new()) })
+        aws(self.describe_hooks(&ctx.scope, input))
     }
-    async fn describe_notification_configurations(&self, _: &RequestContext, _: DescribeNotificationConfigurationsType) -> Out<DescribeNotificationConfigurationsAnswer> {
-        Ok(DescribeNotificationConfigurationsAnswer { notification_configurations: Vec::new(), next_token: None })
+    async fn describe_notification_configurations(&self, ctx: &RequestContext, input: DescribeNotificationConfigurationsType) -> Out<DescribeNotificationConfigurationsAnswer> {
+        aws(self.describe_notifications(&ctx.scope, input))
+    }
+    async fn put_scheduled_update_group_action(&self, ctx: &RequestContext, input: PutScheduledUpdateGroupActionType) -> Out<()> {
+        aws(self.put_scheduled(&ctx.scope, input))
+    }
+    async fn describe_scheduled_actions(&self, ctx: &RequestContext, input: DescribeScheduledActionsType) -> Out<ScheduledActionsType> {
+        aws(self.describe_scheduled(&ctx.scope, input))
+    }
+    async fn delete_scheduled_action(&self, ctx: &RequestContext, input: DeleteScheduledActionType) -> Out<()> {
+        aws(self.delete_scheduled(&ctx.scope, input))
+    }
+    async fn put_lifecycle_hook(&self, ctx: &RequestContext, input: PutLifecycleHookType) -> Out<PutLifecycleHookAnswer> {
+        aws(self.put_hook(&ctx.scope, input)).map(|_| PutLifecycleHookAnswer {})
+    }
+    async fn delete_lifecycle_hook(&self, ctx: &RequestContext, input: DeleteLifecycleHookType) -> Out<DeleteLifecycleHookAnswer> {
+        aws(self.delete_hook(&ctx.scope, input)).map(|_| DeleteLifecycleHookAnswer {})
+    }
+    async fn complete_lifecycle_action(&self, ctx: &RequestContext, input: CompleteLifecycleActionType) -> Out<CompleteLifecycleActionAnswer> {
+        aws(self.complete_action(&ctx.scope, input)).map(|_| CompleteLifecycleActionAnswer {})
+    }
+    async fn record_lifecycle_action_heartbeat(&self, ctx: &RequestContext, input: RecordLifecycleActionHeartbeatType) -> Out<RecordLifecycleActionHeartbeatAnswer> {
+        aws(self.heartbeat(&ctx.scope, input)).map(|_| RecordLifecycleActionHeartbeatAnswer {})
+    }
+    async fn describe_lifecycle_hook_types(&self, _: &RequestContext, _: ()) -> Out<DescribeLifecycleHookTypesAnswer> {
+        Ok(DescribeLifecycleHookTypesAnswer { lifecycle_hook_types: Some(vec![events::LAUNCHING.into(), events::TERMINATING.into()]) })
+    }
+    async fn put_notification_configuration(&self, ctx: &RequestContext, input: PutNotificationConfigurationType) -> Out<()> {
+        aws(self.put_notification(&ctx.scope, input))
+    }
+    async fn delete_notification_configuration(&self, ctx: &RequestContext, input: DeleteNotificationConfigurationType) -> Out<()> {
+        aws(self.delete_notification(&ctx.scope, input))
+    }
+    async fn describe_auto_scaling_notification_types(&self, _: &RequestContext, _: ()) -> Out<DescribeAutoScalingNotificationTypesAnswer> {
+        Ok(DescribeAutoScalingNotificationTypesAnswer { auto_scaling_notification_types: Some(events::NOTIFICATION_TYPES.iter().map(|t| t.to_string()).collect()) })
     }
 }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 pub const GROUPS: &str = "autoscaling.groups";
 pub const POLICIES: &str = "autoscaling.policies";
 pub const ACTIVITIES: &str = "autoscaling.activities";
+pub const SCHEDULED: &str = "autoscaling.scheduled-actions";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct TemplateRef {
@@ -29,6 +30,41 @@ pub struct MemberRecord {
     pub protected: bool,
     pub template: Option<TemplateRef>,
     pub instance_type: Option<String>,
+    /// A lifecycle action under way: (hook name, token, deadline on nubo's clock).
+    #[serde(default)]
+    pub lifecycle_action: Option<(String, String, Timestamp)>,
+    /// Where it was launched (for notifications).
+    #[serde(default)]
+    pub subnet: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HookRecord {
+    pub name: String,
+    /// `autoscaling:EC2_INSTANCE_LAUNCHING` or `autoscaling:EC2_INSTANCE_TERMINATING`.
+    pub transition: String,
+    pub heartbeat_timeout: i32,
+    /// `CONTINUE` or `ABANDON`.
+    pub default_result: String,
+    pub target: Option<String>,
+    pub role: Option<String>,
+    pub metadata: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScheduledRecord {
+    pub name: String,
+    pub arn: String,
+    pub group: String,
+    pub start: Option<Timestamp>,
+    pub end: Option<Timestamp>,
+    pub recurrence: Option<String>,
+    pub time_zone: Option<String>,
+    pub min: Option<i32>,
+    pub max: Option<i32>,
+    pub desired: Option<i32>,
+    /// When it runs next, on nubo's clock.
+    pub next: Timestamp,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -59,6 +95,11 @@ pub struct GroupRecord {
     pub capacity_rebalance: bool,
     /// `Delete in progress` while a forced delete winds the group down.
     pub status: Option<String>,
+    #[serde(default)]
+    pub hooks: Vec<HookRecord>,
+    /// (topic ARN, notification types).
+    #[serde(default)]
+    pub notifications: Vec<(String, Vec<String>)>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -715,6 +715,62 @@ impl IntoValue for CapacityReservationTarget {
     }
 }
 
+/// The `CompleteLifecycleActionAnswer` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CompleteLifecycleActionAnswer {
+}
+
+impl FromValue for CompleteLifecycleActionAnswer {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        StructReader::new(v)?;
+        Ok(CompleteLifecycleActionAnswer {})
+    }
+}
+
+impl IntoValue for CompleteLifecycleActionAnswer {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.finish()
+    }
+}
+
+/// The `CompleteLifecycleActionType` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CompleteLifecycleActionType {
+    pub lifecycle_hook_name: ::std::string::String,
+    pub auto_scaling_group_name: ::std::string::String,
+    pub lifecycle_action_token: ::std::option::Option<::std::string::String>,
+    pub lifecycle_action_result: ::std::string::String,
+    pub instance_id: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for CompleteLifecycleActionType {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CompleteLifecycleActionType {
+            lifecycle_hook_name: r.required("LifecycleHookName")?,
+            auto_scaling_group_name: r.required("AutoScalingGroupName")?,
+            lifecycle_action_token: r.optional("LifecycleActionToken")?,
+            lifecycle_action_result: r.required("LifecycleActionResult")?,
+            instance_id: r.optional("InstanceId")?,
+        })
+    }
+}
+
+impl IntoValue for CompleteLifecycleActionType {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("LifecycleHookName", self.lifecycle_hook_name);
+        w.member("AutoScalingGroupName", self.auto_scaling_group_name);
+        w.optional("LifecycleActionToken", self.lifecycle_action_token);
+        w.member("LifecycleActionResult", self.lifecycle_action_result);
+        w.optional("InstanceId", self.instance_id);
+        w.finish()
+    }
+}
+
 /// The `CpuPerformanceFactorRequest` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CpuPerformanceFactorRequest {
@@ -958,6 +1014,80 @@ impl IntoValue for DeleteAutoScalingGroupType {
     }
 }
 
+/// The `DeleteLifecycleHookAnswer` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteLifecycleHookAnswer {
+}
+
+impl FromValue for DeleteLifecycleHookAnswer {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        StructReader::new(v)?;
+        Ok(DeleteLifecycleHookAnswer {})
+    }
+}
+
+impl IntoValue for DeleteLifecycleHookAnswer {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.finish()
+    }
+}
+
+/// The `DeleteLifecycleHookType` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteLifecycleHookType {
+    pub lifecycle_hook_name: ::std::string::String,
+    pub auto_scaling_group_name: ::std::string::String,
+}
+
+impl FromValue for DeleteLifecycleHookType {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeleteLifecycleHookType {
+            lifecycle_hook_name: r.required("LifecycleHookName")?,
+            auto_scaling_group_name: r.required("AutoScalingGroupName")?,
+        })
+    }
+}
+
+impl IntoValue for DeleteLifecycleHookType {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("LifecycleHookName", self.lifecycle_hook_name);
+        w.member("AutoScalingGroupName", self.auto_scaling_group_name);
+        w.finish()
+    }
+}
+
+/// The `DeleteNotificationConfigurationType` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteNotificationConfigurationType {
+    pub auto_scaling_group_name: ::std::string::String,
+    pub topic_arn: ::std::string::String,
+}
+
+impl FromValue for DeleteNotificationConfigurationType {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeleteNotificationConfigurationType {
+            auto_scaling_group_name: r.required("AutoScalingGroupName")?,
+            topic_arn: r.required("TopicARN")?,
+        })
+    }
+}
+
+impl IntoValue for DeleteNotificationConfigurationType {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("AutoScalingGroupName", self.auto_scaling_group_name);
+        w.member("TopicARN", self.topic_arn);
+        w.finish()
+    }
+}
+
 /// The `DeletePolicyType` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeletePolicyType {
@@ -981,6 +1111,33 @@ impl IntoValue for DeletePolicyType {
         let mut w = StructWriter::new();
         w.optional("AutoScalingGroupName", self.auto_scaling_group_name);
         w.member("PolicyName", self.policy_name);
+        w.finish()
+    }
+}
+
+/// The `DeleteScheduledActionType` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteScheduledActionType {
+    pub auto_scaling_group_name: ::std::string::String,
+    pub scheduled_action_name: ::std::string::String,
+}
+
+impl FromValue for DeleteScheduledActionType {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeleteScheduledActionType {
+            auto_scaling_group_name: r.required("AutoScalingGroupName")?,
+            scheduled_action_name: r.required("ScheduledActionName")?,
+        })
+    }
+}
+
+impl IntoValue for DeleteScheduledActionType {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("AutoScalingGroupName", self.auto_scaling_group_name);
+        w.member("ScheduledActionName", self.scheduled_action_name);
         w.finish()
     }
 }
@@ -1092,6 +1249,54 @@ impl IntoValue for DescribeAutoScalingInstancesType {
         w.optional("InstanceIds", self.instance_ids);
         w.optional("MaxRecords", self.max_records);
         w.optional("NextToken", self.next_token);
+        w.finish()
+    }
+}
+
+/// The `DescribeAutoScalingNotificationTypesAnswer` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeAutoScalingNotificationTypesAnswer {
+    pub auto_scaling_notification_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+}
+
+impl FromValue for DescribeAutoScalingNotificationTypesAnswer {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DescribeAutoScalingNotificationTypesAnswer {
+            auto_scaling_notification_types: r.optional("AutoScalingNotificationTypes")?,
+        })
+    }
+}
+
+impl IntoValue for DescribeAutoScalingNotificationTypesAnswer {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("AutoScalingNotificationTypes", self.auto_scaling_notification_types);
+        w.finish()
+    }
+}
+
+/// The `DescribeLifecycleHookTypesAnswer` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeLifecycleHookTypesAnswer {
+    pub lifecycle_hook_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+}
+
+impl FromValue for DescribeLifecycleHookTypesAnswer {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DescribeLifecycleHookTypesAnswer {
+            lifecycle_hook_types: r.optional("LifecycleHookTypes")?,
+        })
+    }
+}
+
+impl IntoValue for DescribeLifecycleHookTypesAnswer {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("LifecycleHookTypes", self.lifecycle_hook_types);
         w.finish()
     }
 }
@@ -1332,6 +1537,45 @@ impl IntoValue for DescribeScalingActivitiesType {
         w.optional("MaxRecords", self.max_records);
         w.optional("NextToken", self.next_token);
         w.optional("Filters", self.filters);
+        w.finish()
+    }
+}
+
+/// The `DescribeScheduledActionsType` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeScheduledActionsType {
+    pub auto_scaling_group_name: ::std::option::Option<::std::string::String>,
+    pub scheduled_action_names: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub start_time: ::std::option::Option<::nubo_core::Timestamp>,
+    pub end_time: ::std::option::Option<::nubo_core::Timestamp>,
+    pub next_token: ::std::option::Option<::std::string::String>,
+    pub max_records: ::std::option::Option<i32>,
+}
+
+impl FromValue for DescribeScheduledActionsType {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DescribeScheduledActionsType {
+            auto_scaling_group_name: r.optional("AutoScalingGroupName")?,
+            scheduled_action_names: r.optional("ScheduledActionNames")?,
+            start_time: r.optional("StartTime")?,
+            end_time: r.optional("EndTime")?,
+            next_token: r.optional("NextToken")?,
+            max_records: r.optional("MaxRecords")?,
+        })
+    }
+}
+
+impl IntoValue for DescribeScheduledActionsType {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("AutoScalingGroupName", self.auto_scaling_group_name);
+        w.optional("ScheduledActionNames", self.scheduled_action_names);
+        w.optional("StartTime", self.start_time);
+        w.optional("EndTime", self.end_time);
+        w.optional("NextToken", self.next_token);
+        w.optional("MaxRecords", self.max_records);
         w.finish()
     }
 }
@@ -2673,6 +2917,101 @@ impl IntoValue for ProcessesType {
     }
 }
 
+/// The `PutLifecycleHookAnswer` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PutLifecycleHookAnswer {
+}
+
+impl FromValue for PutLifecycleHookAnswer {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        StructReader::new(v)?;
+        Ok(PutLifecycleHookAnswer {})
+    }
+}
+
+impl IntoValue for PutLifecycleHookAnswer {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.finish()
+    }
+}
+
+/// The `PutLifecycleHookType` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PutLifecycleHookType {
+    pub lifecycle_hook_name: ::std::string::String,
+    pub auto_scaling_group_name: ::std::string::String,
+    pub lifecycle_transition: ::std::option::Option<::std::string::String>,
+    pub role_arn: ::std::option::Option<::std::string::String>,
+    pub notification_target_arn: ::std::option::Option<::std::string::String>,
+    pub notification_metadata: ::std::option::Option<::std::string::String>,
+    pub heartbeat_timeout: ::std::option::Option<i32>,
+    pub default_result: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for PutLifecycleHookType {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(PutLifecycleHookType {
+            lifecycle_hook_name: r.required("LifecycleHookName")?,
+            auto_scaling_group_name: r.required("AutoScalingGroupName")?,
+            lifecycle_transition: r.optional("LifecycleTransition")?,
+            role_arn: r.optional("RoleARN")?,
+            notification_target_arn: r.optional("NotificationTargetARN")?,
+            notification_metadata: r.optional("NotificationMetadata")?,
+            heartbeat_timeout: r.optional("HeartbeatTimeout")?,
+            default_result: r.optional("DefaultResult")?,
+        })
+    }
+}
+
+impl IntoValue for PutLifecycleHookType {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("LifecycleHookName", self.lifecycle_hook_name);
+        w.member("AutoScalingGroupName", self.auto_scaling_group_name);
+        w.optional("LifecycleTransition", self.lifecycle_transition);
+        w.optional("RoleARN", self.role_arn);
+        w.optional("NotificationTargetARN", self.notification_target_arn);
+        w.optional("NotificationMetadata", self.notification_metadata);
+        w.optional("HeartbeatTimeout", self.heartbeat_timeout);
+        w.optional("DefaultResult", self.default_result);
+        w.finish()
+    }
+}
+
+/// The `PutNotificationConfigurationType` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PutNotificationConfigurationType {
+    pub auto_scaling_group_name: ::std::string::String,
+    pub topic_arn: ::std::string::String,
+    pub notification_types: ::std::vec::Vec<::std::string::String>,
+}
+
+impl FromValue for PutNotificationConfigurationType {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(PutNotificationConfigurationType {
+            auto_scaling_group_name: r.required("AutoScalingGroupName")?,
+            topic_arn: r.required("TopicARN")?,
+            notification_types: r.required("NotificationTypes")?,
+        })
+    }
+}
+
+impl IntoValue for PutNotificationConfigurationType {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("AutoScalingGroupName", self.auto_scaling_group_name);
+        w.member("TopicARN", self.topic_arn);
+        w.member("NotificationTypes", self.notification_types);
+        w.finish()
+    }
+}
+
 /// The `PutScalingPolicyType` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PutScalingPolicyType {
@@ -2732,6 +3071,110 @@ impl IntoValue for PutScalingPolicyType {
         w.optional("TargetTrackingConfiguration", self.target_tracking_configuration);
         w.optional("Enabled", self.enabled);
         w.optional("PredictiveScalingConfiguration", self.predictive_scaling_configuration);
+        w.finish()
+    }
+}
+
+/// The `PutScheduledUpdateGroupActionType` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PutScheduledUpdateGroupActionType {
+    pub auto_scaling_group_name: ::std::string::String,
+    pub scheduled_action_name: ::std::string::String,
+    pub time: ::std::option::Option<::nubo_core::Timestamp>,
+    pub start_time: ::std::option::Option<::nubo_core::Timestamp>,
+    pub end_time: ::std::option::Option<::nubo_core::Timestamp>,
+    pub recurrence: ::std::option::Option<::std::string::String>,
+    pub min_size: ::std::option::Option<i32>,
+    pub max_size: ::std::option::Option<i32>,
+    pub desired_capacity: ::std::option::Option<i32>,
+    pub time_zone: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for PutScheduledUpdateGroupActionType {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(PutScheduledUpdateGroupActionType {
+            auto_scaling_group_name: r.required("AutoScalingGroupName")?,
+            scheduled_action_name: r.required("ScheduledActionName")?,
+            time: r.optional("Time")?,
+            start_time: r.optional("StartTime")?,
+            end_time: r.optional("EndTime")?,
+            recurrence: r.optional("Recurrence")?,
+            min_size: r.optional("MinSize")?,
+            max_size: r.optional("MaxSize")?,
+            desired_capacity: r.optional("DesiredCapacity")?,
+            time_zone: r.optional("TimeZone")?,
+        })
+    }
+}
+
+impl IntoValue for PutScheduledUpdateGroupActionType {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("AutoScalingGroupName", self.auto_scaling_group_name);
+        w.member("ScheduledActionName", self.scheduled_action_name);
+        w.optional("Time", self.time);
+        w.optional("StartTime", self.start_time);
+        w.optional("EndTime", self.end_time);
+        w.optional("Recurrence", self.recurrence);
+        w.optional("MinSize", self.min_size);
+        w.optional("MaxSize", self.max_size);
+        w.optional("DesiredCapacity", self.desired_capacity);
+        w.optional("TimeZone", self.time_zone);
+        w.finish()
+    }
+}
+
+/// The `RecordLifecycleActionHeartbeatAnswer` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RecordLifecycleActionHeartbeatAnswer {
+}
+
+impl FromValue for RecordLifecycleActionHeartbeatAnswer {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        StructReader::new(v)?;
+        Ok(RecordLifecycleActionHeartbeatAnswer {})
+    }
+}
+
+impl IntoValue for RecordLifecycleActionHeartbeatAnswer {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.finish()
+    }
+}
+
+/// The `RecordLifecycleActionHeartbeatType` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RecordLifecycleActionHeartbeatType {
+    pub lifecycle_hook_name: ::std::string::String,
+    pub auto_scaling_group_name: ::std::string::String,
+    pub lifecycle_action_token: ::std::option::Option<::std::string::String>,
+    pub instance_id: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for RecordLifecycleActionHeartbeatType {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(RecordLifecycleActionHeartbeatType {
+            lifecycle_hook_name: r.required("LifecycleHookName")?,
+            auto_scaling_group_name: r.required("AutoScalingGroupName")?,
+            lifecycle_action_token: r.optional("LifecycleActionToken")?,
+            instance_id: r.optional("InstanceId")?,
+        })
+    }
+}
+
+impl IntoValue for RecordLifecycleActionHeartbeatType {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("LifecycleHookName", self.lifecycle_hook_name);
+        w.member("AutoScalingGroupName", self.auto_scaling_group_name);
+        w.optional("LifecycleActionToken", self.lifecycle_action_token);
+        w.optional("InstanceId", self.instance_id);
         w.finish()
     }
 }
@@ -2852,6 +3295,87 @@ impl IntoValue for ScalingProcessQuery {
         let mut w = StructWriter::new();
         w.member("AutoScalingGroupName", self.auto_scaling_group_name);
         w.optional("ScalingProcesses", self.scaling_processes);
+        w.finish()
+    }
+}
+
+/// The `ScheduledActionsType` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScheduledActionsType {
+    pub scheduled_update_group_actions: ::std::option::Option<::std::vec::Vec<ScheduledUpdateGroupAction>>,
+    pub next_token: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for ScheduledActionsType {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ScheduledActionsType {
+            scheduled_update_group_actions: r.optional("ScheduledUpdateGroupActions")?,
+            next_token: r.optional("NextToken")?,
+        })
+    }
+}
+
+impl IntoValue for ScheduledActionsType {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("ScheduledUpdateGroupActions", self.scheduled_update_group_actions);
+        w.optional("NextToken", self.next_token);
+        w.finish()
+    }
+}
+
+/// The `ScheduledUpdateGroupAction` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScheduledUpdateGroupAction {
+    pub auto_scaling_group_name: ::std::option::Option<::std::string::String>,
+    pub scheduled_action_name: ::std::option::Option<::std::string::String>,
+    pub scheduled_action_arn: ::std::option::Option<::std::string::String>,
+    pub time: ::std::option::Option<::nubo_core::Timestamp>,
+    pub start_time: ::std::option::Option<::nubo_core::Timestamp>,
+    pub end_time: ::std::option::Option<::nubo_core::Timestamp>,
+    pub recurrence: ::std::option::Option<::std::string::String>,
+    pub min_size: ::std::option::Option<i32>,
+    pub max_size: ::std::option::Option<i32>,
+    pub desired_capacity: ::std::option::Option<i32>,
+    pub time_zone: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for ScheduledUpdateGroupAction {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ScheduledUpdateGroupAction {
+            auto_scaling_group_name: r.optional("AutoScalingGroupName")?,
+            scheduled_action_name: r.optional("ScheduledActionName")?,
+            scheduled_action_arn: r.optional("ScheduledActionARN")?,
+            time: r.optional("Time")?,
+            start_time: r.optional("StartTime")?,
+            end_time: r.optional("EndTime")?,
+            recurrence: r.optional("Recurrence")?,
+            min_size: r.optional("MinSize")?,
+            max_size: r.optional("MaxSize")?,
+            desired_capacity: r.optional("DesiredCapacity")?,
+            time_zone: r.optional("TimeZone")?,
+        })
+    }
+}
+
+impl IntoValue for ScheduledUpdateGroupAction {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("AutoScalingGroupName", self.auto_scaling_group_name);
+        w.optional("ScheduledActionName", self.scheduled_action_name);
+        w.optional("ScheduledActionARN", self.scheduled_action_arn);
+        w.optional("Time", self.time);
+        w.optional("StartTime", self.start_time);
+        w.optional("EndTime", self.end_time);
+        w.optional("Recurrence", self.recurrence);
+        w.optional("MinSize", self.min_size);
+        w.optional("MaxSize", self.max_size);
+        w.optional("DesiredCapacity", self.desired_capacity);
+        w.optional("TimeZone", self.time_zone);
         w.finish()
     }
 }
@@ -3621,6 +4145,61 @@ pub trait AutoScaling: Send + Sync + 'static {
         async { Err(AwsError::not_implemented("autoscaling", "DescribeNotificationConfigurations")) }
     }
 
+    fn put_scheduled_update_group_action(&self, ctx: &RequestContext, input: PutScheduledUpdateGroupActionType) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("autoscaling", "PutScheduledUpdateGroupAction")) }
+    }
+
+    fn describe_scheduled_actions(&self, ctx: &RequestContext, input: DescribeScheduledActionsType) -> impl ::std::future::Future<Output = ::std::result::Result<ScheduledActionsType, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("autoscaling", "DescribeScheduledActions")) }
+    }
+
+    fn delete_scheduled_action(&self, ctx: &RequestContext, input: DeleteScheduledActionType) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("autoscaling", "DeleteScheduledAction")) }
+    }
+
+    fn put_lifecycle_hook(&self, ctx: &RequestContext, input: PutLifecycleHookType) -> impl ::std::future::Future<Output = ::std::result::Result<PutLifecycleHookAnswer, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("autoscaling", "PutLifecycleHook")) }
+    }
+
+    fn delete_lifecycle_hook(&self, ctx: &RequestContext, input: DeleteLifecycleHookType) -> impl ::std::future::Future<Output = ::std::result::Result<DeleteLifecycleHookAnswer, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("autoscaling", "DeleteLifecycleHook")) }
+    }
+
+    fn complete_lifecycle_action(&self, ctx: &RequestContext, input: CompleteLifecycleActionType) -> impl ::std::future::Future<Output = ::std::result::Result<CompleteLifecycleActionAnswer, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("autoscaling", "CompleteLifecycleAction")) }
+    }
+
+    fn record_lifecycle_action_heartbeat(&self, ctx: &RequestContext, input: RecordLifecycleActionHeartbeatType) -> impl ::std::future::Future<Output = ::std::result::Result<RecordLifecycleActionHeartbeatAnswer, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("autoscaling", "RecordLifecycleActionHeartbeat")) }
+    }
+
+    fn describe_lifecycle_hook_types(&self, ctx: &RequestContext, input: ()) -> impl ::std::future::Future<Output = ::std::result::Result<DescribeLifecycleHookTypesAnswer, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("autoscaling", "DescribeLifecycleHookTypes")) }
+    }
+
+    fn put_notification_configuration(&self, ctx: &RequestContext, input: PutNotificationConfigurationType) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("autoscaling", "PutNotificationConfiguration")) }
+    }
+
+    fn delete_notification_configuration(&self, ctx: &RequestContext, input: DeleteNotificationConfigurationType) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("autoscaling", "DeleteNotificationConfiguration")) }
+    }
+
+    fn describe_auto_scaling_notification_types(&self, ctx: &RequestContext, input: ()) -> impl ::std::future::Future<Output = ::std::result::Result<DescribeAutoScalingNotificationTypesAnswer, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("autoscaling", "DescribeAutoScalingNotificationTypes")) }
+    }
+
     /// The AWS error for input that does not fit the operation's shapes.
     fn invalid_input(&self, e: ShapeError) -> AwsError {
         crate::handler::validation_error(e)
@@ -3669,7 +4248,7 @@ impl<S: AutoScaling> Handler for Service<S> {
     }
 
     fn implements(&self, operation: &str) -> bool {
-        matches!(operation, "CreateAutoScalingGroup" | "DescribeAutoScalingGroups" | "UpdateAutoScalingGroup" | "DeleteAutoScalingGroup" | "SetDesiredCapacity" | "DescribeAutoScalingInstances" | "TerminateInstanceInAutoScalingGroup" | "SetInstanceHealth" | "DescribeScalingActivities" | "AttachLoadBalancerTargetGroups" | "DetachLoadBalancerTargetGroups" | "DescribeLoadBalancerTargetGroups" | "PutScalingPolicy" | "DescribePolicies" | "DeletePolicy" | "ExecutePolicy" | "DescribeAccountLimits" | "CreateOrUpdateTags" | "DeleteTags" | "DescribeTags" | "SuspendProcesses" | "ResumeProcesses" | "SetInstanceProtection" | "DescribeScalingProcessTypes" | "DescribeTerminationPolicyTypes" | "DescribeAdjustmentTypes" | "DescribeLifecycleHooks" | "DescribeNotificationConfigurations")
+        matches!(operation, "CreateAutoScalingGroup" | "DescribeAutoScalingGroups" | "UpdateAutoScalingGroup" | "DeleteAutoScalingGroup" | "SetDesiredCapacity" | "DescribeAutoScalingInstances" | "TerminateInstanceInAutoScalingGroup" | "SetInstanceHealth" | "DescribeScalingActivities" | "AttachLoadBalancerTargetGroups" | "DetachLoadBalancerTargetGroups" | "DescribeLoadBalancerTargetGroups" | "PutScalingPolicy" | "DescribePolicies" | "DeletePolicy" | "ExecutePolicy" | "DescribeAccountLimits" | "CreateOrUpdateTags" | "DeleteTags" | "DescribeTags" | "SuspendProcesses" | "ResumeProcesses" | "SetInstanceProtection" | "DescribeScalingProcessTypes" | "DescribeTerminationPolicyTypes" | "DescribeAdjustmentTypes" | "DescribeLifecycleHooks" | "DescribeNotificationConfigurations" | "PutScheduledUpdateGroupAction" | "DescribeScheduledActions" | "DeleteScheduledAction" | "PutLifecycleHook" | "DeleteLifecycleHook" | "CompleteLifecycleAction" | "RecordLifecycleActionHeartbeat" | "DescribeLifecycleHookTypes" | "PutNotificationConfiguration" | "DeleteNotificationConfiguration" | "DescribeAutoScalingNotificationTypes")
     }
 
     fn http<'a>(&'a self, req: &'a HttpRequest<'a>) -> ::std::option::Option<HttpFuture<'a>> {
@@ -3806,6 +4385,50 @@ impl<S: AutoScaling> Handler for Service<S> {
                 "DescribeNotificationConfigurations" => {
                     let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
                     Ok(self.0.describe_notification_configurations(ctx, input).await?.into_value())
+                }
+                "PutScheduledUpdateGroupAction" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.put_scheduled_update_group_action(ctx, input).await?.into_value())
+                }
+                "DescribeScheduledActions" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.describe_scheduled_actions(ctx, input).await?.into_value())
+                }
+                "DeleteScheduledAction" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.delete_scheduled_action(ctx, input).await?.into_value())
+                }
+                "PutLifecycleHook" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.put_lifecycle_hook(ctx, input).await?.into_value())
+                }
+                "DeleteLifecycleHook" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.delete_lifecycle_hook(ctx, input).await?.into_value())
+                }
+                "CompleteLifecycleAction" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.complete_lifecycle_action(ctx, input).await?.into_value())
+                }
+                "RecordLifecycleActionHeartbeat" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.record_lifecycle_action_heartbeat(ctx, input).await?.into_value())
+                }
+                "DescribeLifecycleHookTypes" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.describe_lifecycle_hook_types(ctx, input).await?.into_value())
+                }
+                "PutNotificationConfiguration" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.put_notification_configuration(ctx, input).await?.into_value())
+                }
+                "DeleteNotificationConfiguration" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.delete_notification_configuration(ctx, input).await?.into_value())
+                }
+                "DescribeAutoScalingNotificationTypes" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.describe_auto_scaling_notification_types(ctx, input).await?.into_value())
                 }
                 other => Err(AwsError::not_implemented("autoscaling", other)),
             }
