@@ -54,3 +54,43 @@ def test_terraform_applies_and_destroys_an_ec2_stack(tmp_path):
         assert ec2.describe_vpcs(Filters=[{"Name": "vpc-id", "Values": [outputs["vpc_id"]["value"]]}])["Vpcs"] == []
     finally:
         n.stop()
+
+
+def test_terraform_builds_the_seeds_ha_stack_that_serves_through_the_alb(tmp_path):
+    """examples/seeds-ha as a newcomer runs it: apply, curl through the ALB, destroy."""
+    import urllib.request
+    import time as _time
+    tf = terraform_or_skip()
+    if os.geteuid() != 0:
+        pytest.skip("instances need namespaces: run as root (as CI does)")
+    work = tmp_path / "seeds-ha"
+    shutil.copytree(Path(__file__).parents[2] / "examples" / "seeds-ha", work)
+    rc = tmp_path / "cli.tfrc"
+    rc.write_text(f'provider_installation {{\n  filesystem_mirror {{\n    path = "{MIRROR}"\n  }}\n  direct {{\n    exclude = ["registry.terraform.io/*/*"]\n  }}\n}}\n')
+    env = dict(os.environ, TF_CLI_CONFIG_FILE=str(rc), CHECKPOINT_DISABLE="1", TF_IN_AUTOMATION="1")
+    n = Nubo("--time-scale", "60")
+    try:
+        def run(*args):
+            p = subprocess.run([tf, *args], cwd=work, env=env, capture_output=True, text=True, timeout=600)
+            assert p.returncode == 0, f"terraform {args[0]} failed:\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}"
+            return p.stdout
+
+        run("init", "-input=false", "-no-color")
+        var = f"endpoint={n.endpoint}"
+        run("apply", "-auto-approve", "-input=false", "-no-color", "-var", var)
+        outputs = json.loads(run("output", "-json"))
+        dns = outputs["alb_dns_name"]["value"]
+        seen = set()
+        deadline = _time.monotonic() + 60
+        while len(seen) < 2 and _time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(urllib.request.Request(n.endpoint + "/", headers={"Host": dns}), timeout=3) as r:
+                    body = r.read().decode()
+                    if "Hello from" in body:
+                        seen.add(body)
+            except Exception:
+                _time.sleep(0.05)
+        assert len(seen) == 2, f"two hostnames through the ALB, saw {seen}"
+        run("destroy", "-auto-approve", "-input=false", "-no-color", "-var", var)
+    finally:
+        n.stop()

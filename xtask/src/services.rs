@@ -204,7 +204,8 @@ pub const SERVICES: &[ServiceSpec] = &[
             "PutScheduledUpdateGroupAction", "DescribeScheduledActions", "DeleteScheduledAction",
             "PutLifecycleHook", "DeleteLifecycleHook", "CompleteLifecycleAction", "RecordLifecycleActionHeartbeat",
             "DescribeLifecycleHookTypes", "PutNotificationConfiguration", "DeleteNotificationConfiguration",
-            "DescribeAutoScalingNotificationTypes",
+            "DescribeAutoScalingNotificationTypes", "DescribeWarmPool", "DescribeTrafficSources",
+            "AttachTrafficSources", "DetachTrafficSources",
         ],
     },
     ServiceSpec {
@@ -220,7 +221,7 @@ pub const SERVICES: &[ServiceSpec] = &[
             "DescribeListenerAttributes", "ModifyListenerAttributes", "CreateRule", "DescribeRules", "ModifyRule",
             "DeleteRule", "SetRulePriorities", "AddTags", "RemoveTags", "DescribeTags", "DescribeSSLPolicies",
             "DescribeAccountLimits", "DescribeListenerCertificates", "AddListenerCertificates",
-            "RemoveListenerCertificates",
+            "RemoveListenerCertificates", "DescribeCapacityReservation",
         ],
     },
     ServiceSpec { name: "acm", botocore: "acm", trait_name: "Acm", operations: &[] },

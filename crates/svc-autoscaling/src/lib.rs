@@ -265,6 +265,28 @@ impl autoscaling::AutoScaling for AutoScaling {
     async fn delete_notification_configuration(&self, ctx: &RequestContext, input: DeleteNotificationConfigurationType) -> Out<()> {
         aws(self.delete_notification(&ctx.scope, input))
     }
+    async fn describe_warm_pool(&self, ctx: &RequestContext, input: DescribeWarmPoolType) -> Out<DescribeWarmPoolAnswer> {
+        aws(self.group(&ctx.scope, &input.auto_scaling_group_name))?;
+        Ok(DescribeWarmPoolAnswer { warm_pool_configuration: None, instances: Some(Vec::new()), next_token: None })
+    }
+    async fn describe_traffic_sources(&self, ctx: &RequestContext, input: DescribeTrafficSourcesRequest) -> Out<DescribeTrafficSourcesResponse> {
+        let g = aws(self.group(&ctx.scope, &input.auto_scaling_group_name))?;
+        let sources = g
+            .target_groups
+            .iter()
+            .filter(|_| input.traffic_source_type.as_deref().is_none_or(|t| t == "elbv2"))
+            .map(|t| TrafficSourceState { traffic_source: Some(t.clone()), state: Some("InService".into()), identifier: Some(t.clone()), r#type: Some("elbv2".into()) })
+            .collect();
+        Ok(DescribeTrafficSourcesResponse { traffic_sources: Some(sources), next_token: None })
+    }
+    async fn attach_traffic_sources(&self, ctx: &RequestContext, input: AttachTrafficSourcesType) -> Out<AttachTrafficSourcesResultType> {
+        let arns = input.traffic_sources.into_iter().map(|t| t.identifier).collect();
+        aws(self.attach_target_groups(&ctx.scope, &input.auto_scaling_group_name, arns)).map(|_| AttachTrafficSourcesResultType {})
+    }
+    async fn detach_traffic_sources(&self, ctx: &RequestContext, input: DetachTrafficSourcesType) -> Out<DetachTrafficSourcesResultType> {
+        let arns = input.traffic_sources.into_iter().map(|t| t.identifier).collect();
+        aws(self.detach_target_groups(&ctx.scope, &input.auto_scaling_group_name, arns)).map(|_| DetachTrafficSourcesResultType {})
+    }
     async fn describe_auto_scaling_notification_types(&self, _: &RequestContext, _: ()) -> Out<DescribeAutoScalingNotificationTypesAnswer> {
         Ok(DescribeAutoScalingNotificationTypesAnswer { auto_scaling_notification_types: Some(events::NOTIFICATION_TYPES.iter().map(|t| t.to_string()).collect()) })
     }

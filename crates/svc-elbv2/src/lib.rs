@@ -263,6 +263,12 @@ impl elbv2::ElasticLoadBalancingV2 for Elbv2 {
     async fn describe_account_limits(&self, _: &RequestContext, _: DescribeAccountLimitsInput) -> Out<DescribeAccountLimitsOutput> {
         Ok(DescribeAccountLimitsOutput { limits: Some(attributes::limits()), next_marker: None })
     }
+    async fn describe_capacity_reservation(&self, ctx: &RequestContext, input: DescribeCapacityReservationInput) -> Out<DescribeCapacityReservationOutput> {
+        let lb = aws(self.load_balancer(&ctx.scope, &input.load_balancer_arn))?;
+        // No capacity is reserved: the zones answer as AWS does for a load balancer without a reservation.
+        let _ = lb;
+        Ok(DescribeCapacityReservationOutput { capacity_reservation_state: Some(Vec::new()), ..Default::default() })
+    }
     async fn describe_listener_certificates(&self, ctx: &RequestContext, input: DescribeListenerCertificatesInput) -> Out<DescribeListenerCertificatesOutput> {
         let l = aws(self.listener(&ctx.scope, &input.listener_arn))?;
         let certificates = l.certificates.iter().enumerate().map(|(i, c)| Certificate { certificate_arn: Some(c.clone()), is_default: Some(i == 0) }).collect();

@@ -268,6 +268,56 @@ impl IntoValue for AttachLoadBalancerTargetGroupsType {
     }
 }
 
+/// The `AttachTrafficSourcesResultType` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AttachTrafficSourcesResultType {
+}
+
+impl FromValue for AttachTrafficSourcesResultType {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        StructReader::new(v)?;
+        Ok(AttachTrafficSourcesResultType {})
+    }
+}
+
+impl IntoValue for AttachTrafficSourcesResultType {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.finish()
+    }
+}
+
+/// The `AttachTrafficSourcesType` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AttachTrafficSourcesType {
+    pub auto_scaling_group_name: ::std::string::String,
+    pub traffic_sources: ::std::vec::Vec<TrafficSourceIdentifier>,
+    pub skip_zonal_shift_validation: ::std::option::Option<bool>,
+}
+
+impl FromValue for AttachTrafficSourcesType {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(AttachTrafficSourcesType {
+            auto_scaling_group_name: r.required("AutoScalingGroupName")?,
+            traffic_sources: r.required("TrafficSources")?,
+            skip_zonal_shift_validation: r.optional("SkipZonalShiftValidation")?,
+        })
+    }
+}
+
+impl IntoValue for AttachTrafficSourcesType {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("AutoScalingGroupName", self.auto_scaling_group_name);
+        w.member("TrafficSources", self.traffic_sources);
+        w.optional("SkipZonalShiftValidation", self.skip_zonal_shift_validation);
+        w.finish()
+    }
+}
+
 /// The `AutoScalingGroup` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AutoScalingGroup {
@@ -1634,6 +1684,126 @@ impl IntoValue for DescribeTerminationPolicyTypesAnswer {
     }
 }
 
+/// The `DescribeTrafficSourcesRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeTrafficSourcesRequest {
+    pub auto_scaling_group_name: ::std::string::String,
+    pub traffic_source_type: ::std::option::Option<::std::string::String>,
+    pub next_token: ::std::option::Option<::std::string::String>,
+    pub max_records: ::std::option::Option<i32>,
+}
+
+impl FromValue for DescribeTrafficSourcesRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DescribeTrafficSourcesRequest {
+            auto_scaling_group_name: r.required("AutoScalingGroupName")?,
+            traffic_source_type: r.optional("TrafficSourceType")?,
+            next_token: r.optional("NextToken")?,
+            max_records: r.optional("MaxRecords")?,
+        })
+    }
+}
+
+impl IntoValue for DescribeTrafficSourcesRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("AutoScalingGroupName", self.auto_scaling_group_name);
+        w.optional("TrafficSourceType", self.traffic_source_type);
+        w.optional("NextToken", self.next_token);
+        w.optional("MaxRecords", self.max_records);
+        w.finish()
+    }
+}
+
+/// The `DescribeTrafficSourcesResponse` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeTrafficSourcesResponse {
+    pub traffic_sources: ::std::option::Option<::std::vec::Vec<TrafficSourceState>>,
+    pub next_token: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for DescribeTrafficSourcesResponse {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DescribeTrafficSourcesResponse {
+            traffic_sources: r.optional("TrafficSources")?,
+            next_token: r.optional("NextToken")?,
+        })
+    }
+}
+
+impl IntoValue for DescribeTrafficSourcesResponse {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("TrafficSources", self.traffic_sources);
+        w.optional("NextToken", self.next_token);
+        w.finish()
+    }
+}
+
+/// The `DescribeWarmPoolAnswer` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeWarmPoolAnswer {
+    pub warm_pool_configuration: ::std::option::Option<WarmPoolConfiguration>,
+    pub instances: ::std::option::Option<::std::vec::Vec<Instance>>,
+    pub next_token: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for DescribeWarmPoolAnswer {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DescribeWarmPoolAnswer {
+            warm_pool_configuration: r.optional("WarmPoolConfiguration")?,
+            instances: r.optional("Instances")?,
+            next_token: r.optional("NextToken")?,
+        })
+    }
+}
+
+impl IntoValue for DescribeWarmPoolAnswer {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("WarmPoolConfiguration", self.warm_pool_configuration);
+        w.optional("Instances", self.instances);
+        w.optional("NextToken", self.next_token);
+        w.finish()
+    }
+}
+
+/// The `DescribeWarmPoolType` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeWarmPoolType {
+    pub auto_scaling_group_name: ::std::string::String,
+    pub max_records: ::std::option::Option<i32>,
+    pub next_token: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for DescribeWarmPoolType {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DescribeWarmPoolType {
+            auto_scaling_group_name: r.required("AutoScalingGroupName")?,
+            max_records: r.optional("MaxRecords")?,
+            next_token: r.optional("NextToken")?,
+        })
+    }
+}
+
+impl IntoValue for DescribeWarmPoolType {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("AutoScalingGroupName", self.auto_scaling_group_name);
+        w.optional("MaxRecords", self.max_records);
+        w.optional("NextToken", self.next_token);
+        w.finish()
+    }
+}
+
 /// The `DetachLoadBalancerTargetGroupsResultType` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DetachLoadBalancerTargetGroupsResultType {
@@ -1677,6 +1847,53 @@ impl IntoValue for DetachLoadBalancerTargetGroupsType {
         let mut w = StructWriter::new();
         w.member("AutoScalingGroupName", self.auto_scaling_group_name);
         w.member("TargetGroupARNs", self.target_group_ar_ns);
+        w.finish()
+    }
+}
+
+/// The `DetachTrafficSourcesResultType` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DetachTrafficSourcesResultType {
+}
+
+impl FromValue for DetachTrafficSourcesResultType {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        StructReader::new(v)?;
+        Ok(DetachTrafficSourcesResultType {})
+    }
+}
+
+impl IntoValue for DetachTrafficSourcesResultType {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.finish()
+    }
+}
+
+/// The `DetachTrafficSourcesType` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DetachTrafficSourcesType {
+    pub auto_scaling_group_name: ::std::string::String,
+    pub traffic_sources: ::std::vec::Vec<TrafficSourceIdentifier>,
+}
+
+impl FromValue for DetachTrafficSourcesType {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DetachTrafficSourcesType {
+            auto_scaling_group_name: r.required("AutoScalingGroupName")?,
+            traffic_sources: r.required("TrafficSources")?,
+        })
+    }
+}
+
+impl IntoValue for DetachTrafficSourcesType {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("AutoScalingGroupName", self.auto_scaling_group_name);
+        w.member("TrafficSources", self.traffic_sources);
         w.finish()
     }
 }
@@ -3832,6 +4049,39 @@ impl IntoValue for TrafficSourceIdentifier {
     }
 }
 
+/// The `TrafficSourceState` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TrafficSourceState {
+    pub traffic_source: ::std::option::Option<::std::string::String>,
+    pub state: ::std::option::Option<::std::string::String>,
+    pub identifier: ::std::option::Option<::std::string::String>,
+    pub r#type: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for TrafficSourceState {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(TrafficSourceState {
+            traffic_source: r.optional("TrafficSource")?,
+            state: r.optional("State")?,
+            identifier: r.optional("Identifier")?,
+            r#type: r.optional("Type")?,
+        })
+    }
+}
+
+impl IntoValue for TrafficSourceState {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("TrafficSource", self.traffic_source);
+        w.optional("State", self.state);
+        w.optional("Identifier", self.identifier);
+        w.optional("Type", self.r#type);
+        w.finish()
+    }
+}
+
 /// The `UpdateAutoScalingGroupType` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UpdateAutoScalingGroupType {
@@ -4200,6 +4450,26 @@ pub trait AutoScaling: Send + Sync + 'static {
         async { Err(AwsError::not_implemented("autoscaling", "DescribeAutoScalingNotificationTypes")) }
     }
 
+    fn describe_warm_pool(&self, ctx: &RequestContext, input: DescribeWarmPoolType) -> impl ::std::future::Future<Output = ::std::result::Result<DescribeWarmPoolAnswer, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("autoscaling", "DescribeWarmPool")) }
+    }
+
+    fn describe_traffic_sources(&self, ctx: &RequestContext, input: DescribeTrafficSourcesRequest) -> impl ::std::future::Future<Output = ::std::result::Result<DescribeTrafficSourcesResponse, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("autoscaling", "DescribeTrafficSources")) }
+    }
+
+    fn attach_traffic_sources(&self, ctx: &RequestContext, input: AttachTrafficSourcesType) -> impl ::std::future::Future<Output = ::std::result::Result<AttachTrafficSourcesResultType, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("autoscaling", "AttachTrafficSources")) }
+    }
+
+    fn detach_traffic_sources(&self, ctx: &RequestContext, input: DetachTrafficSourcesType) -> impl ::std::future::Future<Output = ::std::result::Result<DetachTrafficSourcesResultType, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("autoscaling", "DetachTrafficSources")) }
+    }
+
     /// The AWS error for input that does not fit the operation's shapes.
     fn invalid_input(&self, e: ShapeError) -> AwsError {
         crate::handler::validation_error(e)
@@ -4248,7 +4518,7 @@ impl<S: AutoScaling> Handler for Service<S> {
     }
 
     fn implements(&self, operation: &str) -> bool {
-        matches!(operation, "CreateAutoScalingGroup" | "DescribeAutoScalingGroups" | "UpdateAutoScalingGroup" | "DeleteAutoScalingGroup" | "SetDesiredCapacity" | "DescribeAutoScalingInstances" | "TerminateInstanceInAutoScalingGroup" | "SetInstanceHealth" | "DescribeScalingActivities" | "AttachLoadBalancerTargetGroups" | "DetachLoadBalancerTargetGroups" | "DescribeLoadBalancerTargetGroups" | "PutScalingPolicy" | "DescribePolicies" | "DeletePolicy" | "ExecutePolicy" | "DescribeAccountLimits" | "CreateOrUpdateTags" | "DeleteTags" | "DescribeTags" | "SuspendProcesses" | "ResumeProcesses" | "SetInstanceProtection" | "DescribeScalingProcessTypes" | "DescribeTerminationPolicyTypes" | "DescribeAdjustmentTypes" | "DescribeLifecycleHooks" | "DescribeNotificationConfigurations" | "PutScheduledUpdateGroupAction" | "DescribeScheduledActions" | "DeleteScheduledAction" | "PutLifecycleHook" | "DeleteLifecycleHook" | "CompleteLifecycleAction" | "RecordLifecycleActionHeartbeat" | "DescribeLifecycleHookTypes" | "PutNotificationConfiguration" | "DeleteNotificationConfiguration" | "DescribeAutoScalingNotificationTypes")
+        matches!(operation, "CreateAutoScalingGroup" | "DescribeAutoScalingGroups" | "UpdateAutoScalingGroup" | "DeleteAutoScalingGroup" | "SetDesiredCapacity" | "DescribeAutoScalingInstances" | "TerminateInstanceInAutoScalingGroup" | "SetInstanceHealth" | "DescribeScalingActivities" | "AttachLoadBalancerTargetGroups" | "DetachLoadBalancerTargetGroups" | "DescribeLoadBalancerTargetGroups" | "PutScalingPolicy" | "DescribePolicies" | "DeletePolicy" | "ExecutePolicy" | "DescribeAccountLimits" | "CreateOrUpdateTags" | "DeleteTags" | "DescribeTags" | "SuspendProcesses" | "ResumeProcesses" | "SetInstanceProtection" | "DescribeScalingProcessTypes" | "DescribeTerminationPolicyTypes" | "DescribeAdjustmentTypes" | "DescribeLifecycleHooks" | "DescribeNotificationConfigurations" | "PutScheduledUpdateGroupAction" | "DescribeScheduledActions" | "DeleteScheduledAction" | "PutLifecycleHook" | "DeleteLifecycleHook" | "CompleteLifecycleAction" | "RecordLifecycleActionHeartbeat" | "DescribeLifecycleHookTypes" | "PutNotificationConfiguration" | "DeleteNotificationConfiguration" | "DescribeAutoScalingNotificationTypes" | "DescribeWarmPool" | "DescribeTrafficSources" | "AttachTrafficSources" | "DetachTrafficSources")
     }
 
     fn http<'a>(&'a self, req: &'a HttpRequest<'a>) -> ::std::option::Option<HttpFuture<'a>> {
@@ -4429,6 +4699,22 @@ impl<S: AutoScaling> Handler for Service<S> {
                 "DescribeAutoScalingNotificationTypes" => {
                     let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
                     Ok(self.0.describe_auto_scaling_notification_types(ctx, input).await?.into_value())
+                }
+                "DescribeWarmPool" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.describe_warm_pool(ctx, input).await?.into_value())
+                }
+                "DescribeTrafficSources" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.describe_traffic_sources(ctx, input).await?.into_value())
+                }
+                "AttachTrafficSources" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.attach_traffic_sources(ctx, input).await?.into_value())
+                }
+                "DetachTrafficSources" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.detach_traffic_sources(ctx, input).await?.into_value())
                 }
                 other => Err(AwsError::not_implemented("autoscaling", other)),
             }

@@ -349,6 +349,33 @@ impl IntoValue for AvailabilityZone {
     }
 }
 
+/// The `CapacityReservationStatus` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CapacityReservationStatus {
+    pub code: ::std::option::Option<::std::string::String>,
+    pub reason: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for CapacityReservationStatus {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CapacityReservationStatus {
+            code: r.optional("Code")?,
+            reason: r.optional("Reason")?,
+        })
+    }
+}
+
+impl IntoValue for CapacityReservationStatus {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Code", self.code);
+        w.optional("Reason", self.reason);
+        w.finish()
+    }
+}
+
 /// The `Certificate` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Certificate {
@@ -988,6 +1015,63 @@ impl IntoValue for DescribeAccountLimitsOutput {
         let mut w = StructWriter::new();
         w.optional("Limits", self.limits);
         w.optional("NextMarker", self.next_marker);
+        w.finish()
+    }
+}
+
+/// The `DescribeCapacityReservationInput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeCapacityReservationInput {
+    pub load_balancer_arn: ::std::string::String,
+}
+
+impl FromValue for DescribeCapacityReservationInput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DescribeCapacityReservationInput {
+            load_balancer_arn: r.required("LoadBalancerArn")?,
+        })
+    }
+}
+
+impl IntoValue for DescribeCapacityReservationInput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("LoadBalancerArn", self.load_balancer_arn);
+        w.finish()
+    }
+}
+
+/// The `DescribeCapacityReservationOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeCapacityReservationOutput {
+    pub last_modified_time: ::std::option::Option<::nubo_core::Timestamp>,
+    pub decrease_requests_remaining: ::std::option::Option<i32>,
+    pub minimum_load_balancer_capacity: ::std::option::Option<MinimumLoadBalancerCapacity>,
+    pub capacity_reservation_state: ::std::option::Option<::std::vec::Vec<ZonalCapacityReservationState>>,
+}
+
+impl FromValue for DescribeCapacityReservationOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DescribeCapacityReservationOutput {
+            last_modified_time: r.optional("LastModifiedTime")?,
+            decrease_requests_remaining: r.optional("DecreaseRequestsRemaining")?,
+            minimum_load_balancer_capacity: r.optional("MinimumLoadBalancerCapacity")?,
+            capacity_reservation_state: r.optional("CapacityReservationState")?,
+        })
+    }
+}
+
+impl IntoValue for DescribeCapacityReservationOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("LastModifiedTime", self.last_modified_time);
+        w.optional("DecreaseRequestsRemaining", self.decrease_requests_remaining);
+        w.optional("MinimumLoadBalancerCapacity", self.minimum_load_balancer_capacity);
+        w.optional("CapacityReservationState", self.capacity_reservation_state);
         w.finish()
     }
 }
@@ -2125,6 +2209,30 @@ impl IntoValue for Matcher {
         let mut w = StructWriter::new();
         w.optional("HttpCode", self.http_code);
         w.optional("GrpcCode", self.grpc_code);
+        w.finish()
+    }
+}
+
+/// The `MinimumLoadBalancerCapacity` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MinimumLoadBalancerCapacity {
+    pub capacity_units: ::std::option::Option<i32>,
+}
+
+impl FromValue for MinimumLoadBalancerCapacity {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(MinimumLoadBalancerCapacity {
+            capacity_units: r.optional("CapacityUnits")?,
+        })
+    }
+}
+
+impl IntoValue for MinimumLoadBalancerCapacity {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("CapacityUnits", self.capacity_units);
         w.finish()
     }
 }
@@ -3602,6 +3710,36 @@ impl IntoValue for UrlRewriteConfig {
     }
 }
 
+/// The `ZonalCapacityReservationState` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ZonalCapacityReservationState {
+    pub state: ::std::option::Option<CapacityReservationStatus>,
+    pub availability_zone: ::std::option::Option<::std::string::String>,
+    pub effective_capacity_units: ::std::option::Option<f64>,
+}
+
+impl FromValue for ZonalCapacityReservationState {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ZonalCapacityReservationState {
+            state: r.optional("State")?,
+            availability_zone: r.optional("AvailabilityZone")?,
+            effective_capacity_units: r.optional("EffectiveCapacityUnits")?,
+        })
+    }
+}
+
+impl IntoValue for ZonalCapacityReservationState {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("State", self.state);
+        w.optional("AvailabilityZone", self.availability_zone);
+        w.optional("EffectiveCapacityUnits", self.effective_capacity_units);
+        w.finish()
+    }
+}
+
 /// The operations of `elbv2` that nubo implements; each defaults to `NotImplemented`.
 pub trait ElasticLoadBalancingV2: Send + Sync + 'static {
     fn create_load_balancer(&self, ctx: &RequestContext, input: CreateLoadBalancerInput) -> impl ::std::future::Future<Output = ::std::result::Result<CreateLoadBalancerOutput, AwsError>> + Send {
@@ -3784,6 +3922,11 @@ pub trait ElasticLoadBalancingV2: Send + Sync + 'static {
         async { Err(AwsError::not_implemented("elbv2", "RemoveListenerCertificates")) }
     }
 
+    fn describe_capacity_reservation(&self, ctx: &RequestContext, input: DescribeCapacityReservationInput) -> impl ::std::future::Future<Output = ::std::result::Result<DescribeCapacityReservationOutput, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("elbv2", "DescribeCapacityReservation")) }
+    }
+
     /// The AWS error for input that does not fit the operation's shapes.
     fn invalid_input(&self, e: ShapeError) -> AwsError {
         crate::handler::validation_error(e)
@@ -3832,7 +3975,7 @@ impl<S: ElasticLoadBalancingV2> Handler for Service<S> {
     }
 
     fn implements(&self, operation: &str) -> bool {
-        matches!(operation, "CreateLoadBalancer" | "DescribeLoadBalancers" | "DeleteLoadBalancer" | "DescribeLoadBalancerAttributes" | "ModifyLoadBalancerAttributes" | "SetSecurityGroups" | "SetSubnets" | "SetIpAddressType" | "CreateTargetGroup" | "DescribeTargetGroups" | "ModifyTargetGroup" | "DeleteTargetGroup" | "DescribeTargetGroupAttributes" | "ModifyTargetGroupAttributes" | "RegisterTargets" | "DeregisterTargets" | "DescribeTargetHealth" | "CreateListener" | "DescribeListeners" | "ModifyListener" | "DeleteListener" | "DescribeListenerAttributes" | "ModifyListenerAttributes" | "CreateRule" | "DescribeRules" | "ModifyRule" | "DeleteRule" | "SetRulePriorities" | "AddTags" | "RemoveTags" | "DescribeTags" | "DescribeSSLPolicies" | "DescribeAccountLimits" | "DescribeListenerCertificates" | "AddListenerCertificates" | "RemoveListenerCertificates")
+        matches!(operation, "CreateLoadBalancer" | "DescribeLoadBalancers" | "DeleteLoadBalancer" | "DescribeLoadBalancerAttributes" | "ModifyLoadBalancerAttributes" | "SetSecurityGroups" | "SetSubnets" | "SetIpAddressType" | "CreateTargetGroup" | "DescribeTargetGroups" | "ModifyTargetGroup" | "DeleteTargetGroup" | "DescribeTargetGroupAttributes" | "ModifyTargetGroupAttributes" | "RegisterTargets" | "DeregisterTargets" | "DescribeTargetHealth" | "CreateListener" | "DescribeListeners" | "ModifyListener" | "DeleteListener" | "DescribeListenerAttributes" | "ModifyListenerAttributes" | "CreateRule" | "DescribeRules" | "ModifyRule" | "DeleteRule" | "SetRulePriorities" | "AddTags" | "RemoveTags" | "DescribeTags" | "DescribeSSLPolicies" | "DescribeAccountLimits" | "DescribeListenerCertificates" | "AddListenerCertificates" | "RemoveListenerCertificates" | "DescribeCapacityReservation")
     }
 
     fn http<'a>(&'a self, req: &'a HttpRequest<'a>) -> ::std::option::Option<HttpFuture<'a>> {
@@ -4001,6 +4144,10 @@ impl<S: ElasticLoadBalancingV2> Handler for Service<S> {
                 "RemoveListenerCertificates" => {
                     let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
                     Ok(self.0.remove_listener_certificates(ctx, input).await?.into_value())
+                }
+                "DescribeCapacityReservation" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.describe_capacity_reservation(ctx, input).await?.into_value())
                 }
                 other => Err(AwsError::not_implemented("elbv2", other)),
             }
