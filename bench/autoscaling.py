@@ -63,7 +63,7 @@ def main():
 
         # Death to replacement serving through the ALB.
         lb = elb.create_load_balancer(Name="bench", Subnets=subnets[:2], SecurityGroups=[sg])["LoadBalancers"][0]
-        tg = elb.create_target_group(Name="bench", Protocol="HTTP", Port=80, VpcId=vpc, HealthCheckIntervalSeconds=5, HealthyThresholdCount=2, UnhealthyThresholdCount=2)["TargetGroups"][0]
+        tg = elb.create_target_group(Name="bench", Protocol="HTTP", Port=80, VpcId=vpc, HealthCheckIntervalSeconds=5, HealthCheckTimeoutSeconds=2, HealthyThresholdCount=2, UnhealthyThresholdCount=2)["TargetGroups"][0]
         elb.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol="HTTP", Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": tg["TargetGroupArn"]}])
         asg.create_auto_scaling_group(AutoScalingGroupName="web", MinSize=1, MaxSize=1, VPCZoneIdentifier=",".join(subnets[:2]),
                                       LaunchTemplate={"LaunchTemplateId": lt["LaunchTemplateId"]}, TargetGroupARNs=[tg["TargetGroupArn"]])
