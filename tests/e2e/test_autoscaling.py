@@ -278,3 +278,43 @@ def datetime_now(node):
     assert status == 200
     from datetime import datetime
     return datetime.fromisoformat(json.loads(body)["now"].replace("Z", "+00:00")).timestamp()
+
+
+def test_launch_configurations_attach_standby_and_detach(node):
+    ec2, asg = client(node, "ec2"), client(node, "autoscaling")
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    subnet = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"][0]["SubnetId"]
+    image = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "name", "Values": ["al2023-ami-*-x86_64"]}])["Images"][0]["ImageId"]
+    lc = f"lc-{uuid.uuid4().hex[:6]}"
+    # boto3 base64-encodes a launch configuration's user data, as for RunInstances.
+    asg.create_launch_configuration(LaunchConfigurationName=lc, ImageId=image, InstanceType="t2.micro", UserData="#!/bin/sh\necho from the launch configuration\n")
+    with pytest.raises(ClientError) as e:
+        asg.create_launch_configuration(LaunchConfigurationName=lc, ImageId=image, InstanceType="t2.micro")
+    assert e.value.response["Error"]["Code"] == "AlreadyExists"
+    assert asg.describe_launch_configurations(LaunchConfigurationNames=[lc])["LaunchConfigurations"][0]["InstanceType"] == "t2.micro"
+    name = f"lc-{uuid.uuid4().hex[:6]}"
+    asg.create_auto_scaling_group(AutoScalingGroupName=name, LaunchConfigurationName=lc, MinSize=0, MaxSize=3, DesiredCapacity=1, VPCZoneIdentifier=subnet)
+    group = lambda: asg.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"][0]
+    assert group()["LaunchConfigurationName"] == lc
+    member = until("a member", lambda: group()["Instances"] and group()["Instances"][0])
+    until("its user data", lambda: "from the launch configuration" in ec2.get_console_output(InstanceId=member["InstanceId"]).get("Output", ""))
+    with pytest.raises(ClientError) as e:
+        asg.delete_launch_configuration(LaunchConfigurationName=lc)
+    assert e.value.response["Error"]["Code"] == "ResourceInUse"
+    # An instance launched by hand joins the group.
+    extra = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType="t2.micro", SubnetId=subnet)["Instances"][0]["InstanceId"]
+    advance(node, 10)
+    asg.attach_instances(AutoScalingGroupName=name, InstanceIds=[extra])
+    assert group()["DesiredCapacity"] == 2 and extra in {m["InstanceId"] for m in group()["Instances"]}
+    until("InService", lambda: all(m["LifecycleState"] == "InService" for m in group()["Instances"]))
+    # Standby takes it out of service without a replacement when the capacity shrinks with it.
+    asg.enter_standby(AutoScalingGroupName=name, InstanceIds=[extra], ShouldDecrementDesiredCapacity=True)
+    assert {m["InstanceId"]: m["LifecycleState"] for m in group()["Instances"]}[extra] == "Standby" and group()["DesiredCapacity"] == 1
+    asg.exit_standby(AutoScalingGroupName=name, InstanceIds=[extra])
+    assert {m["InstanceId"]: m["LifecycleState"] for m in group()["Instances"]}[extra] == "InService" and group()["DesiredCapacity"] == 2
+    out = asg.detach_instances(AutoScalingGroupName=name, InstanceIds=[extra], ShouldDecrementDesiredCapacity=True)
+    assert out["Activities"][0]["Description"] == f"Detaching EC2 instance: {extra}"
+    assert extra not in {m["InstanceId"] for m in group()["Instances"]} and group()["DesiredCapacity"] == 1
+    assert ec2.describe_instances(InstanceIds=[extra])["Reservations"][0]["Instances"][0]["State"]["Name"] == "running", "a detached instance keeps running"
+    asg.delete_auto_scaling_group(AutoScalingGroupName=name, ForceDelete=True)
+    asg.delete_launch_configuration(LaunchConfigurationName=lc)

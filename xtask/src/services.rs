@@ -205,7 +205,8 @@ pub const SERVICES: &[ServiceSpec] = &[
             "PutLifecycleHook", "DeleteLifecycleHook", "CompleteLifecycleAction", "RecordLifecycleActionHeartbeat",
             "DescribeLifecycleHookTypes", "PutNotificationConfiguration", "DeleteNotificationConfiguration",
             "DescribeAutoScalingNotificationTypes", "DescribeWarmPool", "DescribeTrafficSources",
-            "AttachTrafficSources", "DetachTrafficSources",
+            "AttachTrafficSources", "DetachTrafficSources", "CreateLaunchConfiguration", "DescribeLaunchConfigurations",
+            "DeleteLaunchConfiguration", "AttachInstances", "DetachInstances", "EnterStandby", "ExitStandby",
         ],
     },
     ServiceSpec {

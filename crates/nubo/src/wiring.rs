@@ -344,8 +344,21 @@ pub struct ScalingFleet {
 }
 
 impl nubo_autoscaling::Fleet for ScalingFleet {
-    fn launch(&self, scope: &nubo_core::Scope, t: &nubo_autoscaling::records::TemplateRef, subnet: Option<&str>, tags: Vec<(String, String)>) -> Result<(String, String), String> {
-        self.ec2.launch_from_template(scope, (t.id.clone(), t.name.clone(), t.version.clone()), subnet.map(str::to_string), tags)
+    fn launch(&self, scope: &nubo_core::Scope, source: nubo_autoscaling::LaunchSource<'_>, subnet: Option<&str>, tags: Vec<(String, String)>) -> Result<(String, String), String> {
+        match source {
+            nubo_autoscaling::LaunchSource::Template(t) => self.ec2.launch_from_template(scope, (t.id.clone(), t.name.clone(), t.version.clone()), subnet.map(str::to_string), tags),
+            nubo_autoscaling::LaunchSource::Configuration(c) => self.ec2.launch_from_configuration(
+                scope,
+                &c.image_id,
+                &c.instance_type,
+                c.key_name.clone(),
+                c.security_groups.clone(),
+                c.user_data.clone(),
+                c.iam_instance_profile.clone(),
+                subnet.map(str::to_string),
+                tags,
+            ),
+        }
     }
     fn terminate(&self, scope: &nubo_core::Scope, id: &str) -> Result<(), String> {
         self.ec2.terminate_for(scope, id)

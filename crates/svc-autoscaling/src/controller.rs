@@ -32,7 +32,7 @@ pub async fn run(a: AutoScaling) {
 
 /// Members that count toward capacity (not on their way out).
 fn counted(m: &MemberRecord) -> bool {
-    !m.lifecycle.starts_with("Terminating") && m.lifecycle != "Abandoned"
+    !m.lifecycle.starts_with("Terminating") && m.lifecycle != "Abandoned" && m.lifecycle != "Standby"
 }
 
 impl AutoScaling {
@@ -75,7 +75,7 @@ impl AutoScaling {
                     out.push((m.instance_id.clone(), "an instance was taken out of service because its launching lifecycle action was abandoned.".into()));
                     continue;
                 }
-                l if l.starts_with("Terminating") => continue,
+                l if l.starts_with("Terminating") || l == "Standby" => continue,
                 _ => {}
             }
             let facts = self.fleet.instance(scope, &m.instance_id);
@@ -177,12 +177,20 @@ impl AutoScaling {
         let now = self.clock.now();
         let count = |zone: &str| g.members.iter().filter(|m| counted(m) && m.availability_zone == zone).count();
         let subnet = g.subnets.iter().min_by_key(|(_, z)| count(z)).map(|(s, _)| s.clone());
-        let template = g.template.clone().ok_or_else(|| crate::error::AsError::Validation("the group has no launch template".into()))?;
+        let configuration = match (&g.template, &g.launch_configuration) {
+            (None, Some(lc)) => Some(self.launch_configuration(scope, lc)?),
+            _ => None,
+        };
+        let source = match (&g.template, &configuration) {
+            (Some(t), _) => crate::LaunchSource::Template(t),
+            (None, Some(c)) => crate::LaunchSource::Configuration(c),
+            (None, None) => return Err(crate::error::AsError::Validation("the group has nothing to launch from".into())),
+        };
         let mut tags: Vec<(String, String)> = g.tags.iter().filter(|(_, _, p)| *p).map(|(k, v, _)| (k.clone(), v.clone())).collect();
         tags.push(("aws:autoscaling:groupName".into(), g.name.clone()));
         let old = g.members.iter().filter(|m| counted(m)).count();
         let cause = cause.unwrap_or_else(|| format!("At {} an instance was started in response to a difference between desired and actual capacity, increasing the capacity from {old} to {}.", when(now), g.desired));
-        match self.fleet.launch(scope, &template, subnet.as_deref(), tags) {
+        match self.fleet.launch(scope, source, subnet.as_deref(), tags) {
             Ok((id, zone)) => {
                 let instance_type = self.fleet.instance(scope, &id).map(|f| f.instance_type);
                 let message = self.update(scope, name, |g, tx| {

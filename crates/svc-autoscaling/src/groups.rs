@@ -54,6 +54,7 @@ fn group_out(g: &GroupRecord) -> AutoScalingGroup {
         auto_scaling_group_name: g.name.clone(),
         auto_scaling_group_arn: Some(g.arn.clone()),
         launch_template: g.template.as_ref().map(template_out),
+        launch_configuration_name: g.launch_configuration.clone(),
         min_size: g.min,
         max_size: g.max,
         desired_capacity: g.desired,
@@ -170,6 +171,9 @@ impl AutoScaling {
                 version: t.version.or(Some("$Default".into())),
             })
         });
+        if let Some(lc) = &input.launch_configuration_name {
+            self.launch_configuration(scope, lc)?;
+        }
         let desired = input.desired_capacity.unwrap_or(input.min_size);
         check_sizes(input.min_size, input.max_size, desired)?;
         let (zones, subnets) = self.resolve_zones(scope, input.vpc_zone_identifier.as_deref(), input.availability_zones.clone())?;
@@ -207,6 +211,7 @@ impl AutoScaling {
             capacity_rebalance: input.capacity_rebalance.unwrap_or(false),
             status: None,
             hooks: Vec::new(),
+            launch_configuration: input.launch_configuration_name.clone(),
             notifications: Vec::new(),
         };
         self.write(|tx| {
@@ -266,6 +271,11 @@ impl AutoScaling {
             g.desired = desired;
             if let Some(t) = template {
                 g.template = Some(t);
+                g.launch_configuration = None;
+            }
+            if let Some(lc) = input.launch_configuration_name.clone() {
+                g.launch_configuration = Some(lc);
+                g.template = None;
             }
             if let Some((z, s)) = zones {
                 g.zones = z;
@@ -559,6 +569,117 @@ impl AutoScaling {
             }
             Ok(())
         })
+    }
+}
+
+/// Where AttachInstances, DetachInstances and Enter/ExitStandby move members.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Move {
+    Detach,
+    EnterStandby,
+    ExitStandby,
+}
+
+impl AutoScaling {
+    pub(crate) fn attach_instances_op(&self, scope: &Scope, name: &str, ids: Vec<String>) -> Result<()> {
+        let g = self.group(scope, name)?;
+        let now = self.clock.now();
+        if g.members.len() + ids.len() > g.max as usize {
+            return Err(AsError::Validation(format!("Desired capacity:{} must be between the specified min size:{} and max size:{}", g.members.len() + ids.len(), g.min, g.max)));
+        }
+        let mut added = Vec::new();
+        for id in &ids {
+            let f = self.fleet.instance(scope, id).ok_or_else(|| AsError::Validation(format!("Instance {id} is not in correct state.")))?;
+            if f.state != "running" {
+                return Err(AsError::Validation(format!("Instance {id} is not in correct state.")));
+            }
+            if g.members.iter().any(|m| &m.instance_id == id) {
+                return Err(AsError::Validation(format!("The instance {id} is already part of the Auto Scaling group {name}.")));
+            }
+            added.push((id.clone(), f));
+        }
+        for (id, _) in &added {
+            for tg in &g.target_groups {
+                let _ = self.balancing.register(scope, tg, id);
+            }
+        }
+        self.update(scope, name, |g, tx| {
+            let old = g.desired;
+            for (id, f) in &added {
+                g.members.push(MemberRecord {
+                    instance_id: id.clone(),
+                    availability_zone: f.availability_zone.clone(),
+                    lifecycle: "InService".into(),
+                    health: "Healthy".into(),
+                    launched: now,
+                    protected: g.new_instances_protected,
+                    template: None,
+                    instance_type: Some(f.instance_type.clone()),
+                    lifecycle_action: None,
+                    subnet: None,
+                });
+                g.desired += 1;
+                self.activity(tx, scope, name, format!("Attaching an existing EC2 instance: {id}"), format!("At {} an instance was added in response to user request. Keeping the capacity at the new desired capacity {}.", when(now), g.desired), "Successful", serde_json::json!({}))?;
+            }
+            let _ = old;
+            Ok(())
+        })
+    }
+
+    pub(crate) fn move_instances(&self, scope: &Scope, name: &str, ids: Vec<String>, how: Move, decrement: bool) -> Result<Vec<Activity>> {
+        let g = self.group(scope, name)?;
+        let now = self.clock.now();
+        for id in &ids {
+            let m = g.members.iter().find(|m| &m.instance_id == id).ok_or_else(|| AsError::Validation(format!("The instance {id} is not part of Auto Scaling group {name}.")))?;
+            match how {
+                Move::ExitStandby if m.lifecycle != "Standby" => return Err(AsError::Validation(format!("The instance {id} is not in Standby."))),
+                Move::EnterStandby if m.lifecycle != "InService" => return Err(AsError::Validation(format!("The instance {id} is not in InService."))),
+                _ => {}
+            }
+        }
+        if decrement && g.desired - (ids.len() as i32) < g.min {
+            return Err(AsError::Validation(format!("Desired capacity:{} must be between the specified min size:{} and max size:{}", g.desired - ids.len() as i32, g.min, g.max)));
+        }
+        for id in &ids {
+            for tg in &g.target_groups {
+                if how == Move::ExitStandby {
+                    let _ = self.balancing.register(scope, tg, id);
+                } else {
+                    self.balancing.deregister(scope, tg, id);
+                }
+            }
+        }
+        let activities = self.update(scope, name, |g, tx| {
+            let mut out = Vec::new();
+            for id in &ids {
+                let (description, cause) = match how {
+                    Move::Detach => {
+                        g.members.retain(|m| &m.instance_id != id);
+                        (format!("Detaching EC2 instance: {id}"), format!("At {} instance {id} was detached in response to a user request{}.", when(now), if decrement { ", shrinking the capacity" } else { "" }))
+                    }
+                    Move::EnterStandby => {
+                        if let Some(m) = g.members.iter_mut().find(|m| &m.instance_id == id) {
+                            m.lifecycle = "Standby".into();
+                        }
+                        (format!("Moving EC2 instance to Standby: {id}"), format!("At {} instance {id} was moved to standby in response to a user request{}.", when(now), if decrement { ", shrinking the capacity" } else { "" }))
+                    }
+                    Move::ExitStandby => {
+                        if let Some(m) = g.members.iter_mut().find(|m| &m.instance_id == id) {
+                            m.lifecycle = "InService".into();
+                        }
+                        g.desired += 1;
+                        (format!("Moving EC2 instance out of Standby: {id}"), format!("At {} instance {id} was moved out of standby in response to a user request, increasing the capacity.", when(now)))
+                    }
+                };
+                if decrement {
+                    g.desired -= 1;
+                }
+                let a = self.activity(tx, scope, name, description, cause, "Successful", serde_json::json!({}))?;
+                out.push(activity_out(&a, g));
+            }
+            Ok(out)
+        })?;
+        Ok(activities)
     }
 }
 

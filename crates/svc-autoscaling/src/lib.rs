@@ -13,6 +13,7 @@ mod cron;
 mod error;
 mod events;
 mod groups;
+mod launch_configurations;
 mod policies;
 pub mod records;
 
@@ -35,10 +36,16 @@ pub struct InstanceState {
     pub instance_type: String,
 }
 
+/// What a group launches from.
+pub enum LaunchSource<'a> {
+    Template(&'a TemplateRef),
+    Configuration(&'a records::LaunchConfigurationRecord),
+}
+
 /// What Auto Scaling asks of EC2.
 pub trait Fleet: Send + Sync + 'static {
     /// Launches one instance: (id, availability zone).
-    fn launch(&self, scope: &Scope, template: &TemplateRef, subnet: Option<&str>, tags: Vec<(String, String)>) -> std::result::Result<(String, String), String>;
+    fn launch(&self, scope: &Scope, source: LaunchSource<'_>, subnet: Option<&str>, tags: Vec<(String, String)>) -> std::result::Result<(String, String), String>;
     fn terminate(&self, scope: &Scope, id: &str) -> std::result::Result<(), String>;
     fn instance(&self, scope: &Scope, id: &str) -> Option<InstanceState>;
     /// (VPC, availability zone) of a subnet.
@@ -286,6 +293,27 @@ impl autoscaling::AutoScaling for AutoScaling {
     async fn detach_traffic_sources(&self, ctx: &RequestContext, input: DetachTrafficSourcesType) -> Out<DetachTrafficSourcesResultType> {
         let arns = input.traffic_sources.into_iter().map(|t| t.identifier).collect();
         aws(self.detach_target_groups(&ctx.scope, &input.auto_scaling_group_name, arns)).map(|_| DetachTrafficSourcesResultType {})
+    }
+    async fn create_launch_configuration(&self, ctx: &RequestContext, input: CreateLaunchConfigurationType) -> Out<()> {
+        aws(self.create_launch_configuration_op(&ctx.scope, input))
+    }
+    async fn describe_launch_configurations(&self, ctx: &RequestContext, input: LaunchConfigurationNamesType) -> Out<LaunchConfigurationsType> {
+        aws(self.describe_launch_configurations_op(&ctx.scope, input))
+    }
+    async fn delete_launch_configuration(&self, ctx: &RequestContext, input: LaunchConfigurationNameType) -> Out<()> {
+        aws(self.delete_launch_configuration_op(&ctx.scope, &input.launch_configuration_name))
+    }
+    async fn attach_instances(&self, ctx: &RequestContext, input: AttachInstancesQuery) -> Out<()> {
+        aws(self.attach_instances_op(&ctx.scope, &input.auto_scaling_group_name, input.instance_ids.unwrap_or_default()))
+    }
+    async fn detach_instances(&self, ctx: &RequestContext, input: DetachInstancesQuery) -> Out<DetachInstancesAnswer> {
+        aws(self.move_instances(&ctx.scope, &input.auto_scaling_group_name, input.instance_ids.unwrap_or_default(), groups::Move::Detach, input.should_decrement_desired_capacity)).map(|a| DetachInstancesAnswer { activities: Some(a) })
+    }
+    async fn enter_standby(&self, ctx: &RequestContext, input: EnterStandbyQuery) -> Out<EnterStandbyAnswer> {
+        aws(self.move_instances(&ctx.scope, &input.auto_scaling_group_name, input.instance_ids.unwrap_or_default(), groups::Move::EnterStandby, input.should_decrement_desired_capacity)).map(|a| EnterStandbyAnswer { activities: Some(a) })
+    }
+    async fn exit_standby(&self, ctx: &RequestContext, input: ExitStandbyQuery) -> Out<ExitStandbyAnswer> {
+        aws(self.move_instances(&ctx.scope, &input.auto_scaling_group_name, input.instance_ids.unwrap_or_default(), groups::Move::ExitStandby, false)).map(|a| ExitStandbyAnswer { activities: Some(a) })
     }
     async fn describe_auto_scaling_notification_types(&self, _: &RequestContext, _: ()) -> Out<DescribeAutoScalingNotificationTypesAnswer> {
         Ok(DescribeAutoScalingNotificationTypesAnswer { auto_scaling_notification_types: Some(events::NOTIFICATION_TYPES.iter().map(|t| t.to_string()).collect()) })

@@ -10,6 +10,24 @@ pub const GROUPS: &str = "autoscaling.groups";
 pub const POLICIES: &str = "autoscaling.policies";
 pub const ACTIVITIES: &str = "autoscaling.activities";
 pub const SCHEDULED: &str = "autoscaling.scheduled-actions";
+pub const LAUNCH_CONFIGURATIONS: &str = "autoscaling.launch-configurations";
+
+/// A launch configuration: the legacy way to say what a group launches.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LaunchConfigurationRecord {
+    pub name: String,
+    pub arn: String,
+    pub image_id: String,
+    pub instance_type: String,
+    pub key_name: Option<String>,
+    pub security_groups: Vec<String>,
+    /// Base64, as clients send it.
+    pub user_data: Option<String>,
+    pub iam_instance_profile: Option<String>,
+    pub associate_public_ip: Option<bool>,
+    pub monitoring: bool,
+    pub created: Timestamp,
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct TemplateRef {
@@ -97,6 +115,9 @@ pub struct GroupRecord {
     pub status: Option<String>,
     #[serde(default)]
     pub hooks: Vec<HookRecord>,
+    /// The launch configuration it launches from, when it has no template.
+    #[serde(default)]
+    pub launch_configuration: Option<String>,
     /// (topic ARN, notification types).
     #[serde(default)]
     pub notifications: Vec<(String, Vec<String>)>,

@@ -71,17 +71,60 @@ impl Ec2 {
     /// Launches one instance from a launch template into a subnet, with tags (what an Auto
     /// Scaling group does): (instance id, availability zone).
     pub fn launch_from_template(&self, scope: &Scope, template: (Option<String>, Option<String>, Option<String>), subnet_id: Option<String>, tags: Vec<(String, String)>) -> Result<(String, String), String> {
-        use nubo_model::generated::ec2::{LaunchTemplateSpecification, RunInstancesRequest, Tag, TagSpecification};
+        use nubo_model::generated::ec2::{LaunchTemplateSpecification, RunInstancesRequest};
+        let input = RunInstancesRequest {
+            launch_template: Some(LaunchTemplateSpecification { launch_template_id: template.0, launch_template_name: template.1, version: template.2 }),
+            subnet_id,
+            ..Default::default()
+        };
+        self.launch_for_group(scope, input, tags)
+    }
+
+    /// Launches one instance as a launch configuration describes it (image, type, key,
+    /// security groups, user data in base64, instance profile).
+    #[allow(clippy::too_many_arguments)]
+    pub fn launch_from_configuration(
+        &self,
+        scope: &Scope,
+        image_id: &str,
+        instance_type: &str,
+        key_name: Option<String>,
+        security_groups: Vec<String>,
+        user_data: Option<String>,
+        instance_profile: Option<String>,
+        subnet_id: Option<String>,
+        tags: Vec<(String, String)>,
+    ) -> Result<(String, String), String> {
+        use nubo_model::generated::ec2::{IamInstanceProfileSpecification, RunInstancesRequest};
+        let (ids, names): (Vec<String>, Vec<String>) = security_groups.into_iter().partition(|g| g.starts_with("sg-"));
+        let profile = instance_profile.map(|p| if p.starts_with("arn:") { IamInstanceProfileSpecification { arn: Some(p), name: None } } else { IamInstanceProfileSpecification { arn: None, name: Some(p) } });
+        let input = RunInstancesRequest {
+            image_id: Some(image_id.to_string()),
+            instance_type: Some(instance_type.to_string()),
+            key_name,
+            security_group_ids: (!ids.is_empty()).then_some(ids),
+            security_groups: (!names.is_empty()).then_some(names),
+            user_data,
+            iam_instance_profile: profile,
+            subnet_id,
+            ..Default::default()
+        };
+        self.launch_for_group(scope, input, tags)
+    }
+
+    fn launch_for_group(&self, scope: &Scope, input: nubo_model::generated::ec2::RunInstancesRequest, tags: Vec<(String, String)>) -> Result<(String, String), String> {
+        use nubo_model::generated::ec2::{RunInstancesRequest, Tag, TagSpecification};
+        let (template, subnet_id) = (input.launch_template.clone(), input.subnet_id.clone());
         self.scope_ready(scope).map_err(|e| nubo_core::AwsError::from(e).message)?;
         let (reserved, tags): (Vec<(String, String)>, Vec<(String, String)>) = tags.into_iter().partition(|(k, _)| k.starts_with("aws:"));
         let tags: Vec<Tag> = tags.into_iter().map(|(k, v)| Tag { key: Some(k), value: Some(v) }).collect();
         let input = RunInstancesRequest {
-            launch_template: Some(LaunchTemplateSpecification { launch_template_id: template.0, launch_template_name: template.1, version: template.2 }),
+            launch_template: template,
             subnet_id,
             min_count: 1,
             max_count: 1,
             tag_specifications: (!tags.is_empty()).then(|| vec![TagSpecification { resource_type: Some("instance".into()), tags: Some(tags) }]),
-            ..Default::default()
+            ..input
         };
         let reservation = self.run_instances(scope, &scope.account, input).map_err(|e| nubo_core::AwsError::from(e).message)?;
         let i = reservation.instances.and_then(|mut v| v.pop()).ok_or("no instance launched")?;

@@ -221,6 +221,33 @@ impl IntoValue for Alarm {
     }
 }
 
+/// The `AttachInstancesQuery` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AttachInstancesQuery {
+    pub instance_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub auto_scaling_group_name: ::std::string::String,
+}
+
+impl FromValue for AttachInstancesQuery {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(AttachInstancesQuery {
+            instance_ids: r.optional("InstanceIds")?,
+            auto_scaling_group_name: r.required("AutoScalingGroupName")?,
+        })
+    }
+}
+
+impl IntoValue for AttachInstancesQuery {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("InstanceIds", self.instance_ids);
+        w.member("AutoScalingGroupName", self.auto_scaling_group_name);
+        w.finish()
+    }
+}
+
 /// The `AttachLoadBalancerTargetGroupsResultType` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AttachLoadBalancerTargetGroupsResultType {
@@ -711,6 +738,39 @@ impl IntoValue for BaselinePerformanceFactorsRequest {
     }
 }
 
+/// The `BlockDeviceMapping` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BlockDeviceMapping {
+    pub virtual_name: ::std::option::Option<::std::string::String>,
+    pub device_name: ::std::string::String,
+    pub ebs: ::std::option::Option<Ebs>,
+    pub no_device: ::std::option::Option<bool>,
+}
+
+impl FromValue for BlockDeviceMapping {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(BlockDeviceMapping {
+            virtual_name: r.optional("VirtualName")?,
+            device_name: r.required("DeviceName")?,
+            ebs: r.optional("Ebs")?,
+            no_device: r.optional("NoDevice")?,
+        })
+    }
+}
+
+impl IntoValue for BlockDeviceMapping {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("VirtualName", self.virtual_name);
+        w.member("DeviceName", self.device_name);
+        w.optional("Ebs", self.ebs);
+        w.optional("NoDevice", self.no_device);
+        w.finish()
+    }
+}
+
 /// The `CapacityReservationSpecification` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CapacityReservationSpecification {
@@ -967,6 +1027,84 @@ impl IntoValue for CreateAutoScalingGroupType {
         w.optional("SkipZonalShiftValidation", self.skip_zonal_shift_validation);
         w.optional("CapacityReservationSpecification", self.capacity_reservation_specification);
         w.optional("InstanceLifecyclePolicy", self.instance_lifecycle_policy);
+        w.finish()
+    }
+}
+
+/// The `CreateLaunchConfigurationType` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateLaunchConfigurationType {
+    pub launch_configuration_name: ::std::string::String,
+    pub image_id: ::std::option::Option<::std::string::String>,
+    pub key_name: ::std::option::Option<::std::string::String>,
+    pub security_groups: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub classic_link_vpc_id: ::std::option::Option<::std::string::String>,
+    pub classic_link_vpc_security_groups: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub user_data: ::std::option::Option<::std::string::String>,
+    pub instance_id: ::std::option::Option<::std::string::String>,
+    pub instance_type: ::std::option::Option<::std::string::String>,
+    pub kernel_id: ::std::option::Option<::std::string::String>,
+    pub ramdisk_id: ::std::option::Option<::std::string::String>,
+    pub block_device_mappings: ::std::option::Option<::std::vec::Vec<BlockDeviceMapping>>,
+    pub instance_monitoring: ::std::option::Option<InstanceMonitoring>,
+    pub spot_price: ::std::option::Option<::std::string::String>,
+    pub iam_instance_profile: ::std::option::Option<::std::string::String>,
+    pub ebs_optimized: ::std::option::Option<bool>,
+    pub associate_public_ip_address: ::std::option::Option<bool>,
+    pub placement_tenancy: ::std::option::Option<::std::string::String>,
+    pub metadata_options: ::std::option::Option<InstanceMetadataOptions>,
+}
+
+impl FromValue for CreateLaunchConfigurationType {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CreateLaunchConfigurationType {
+            launch_configuration_name: r.required("LaunchConfigurationName")?,
+            image_id: r.optional("ImageId")?,
+            key_name: r.optional("KeyName")?,
+            security_groups: r.optional("SecurityGroups")?,
+            classic_link_vpc_id: r.optional("ClassicLinkVPCId")?,
+            classic_link_vpc_security_groups: r.optional("ClassicLinkVPCSecurityGroups")?,
+            user_data: r.optional("UserData")?,
+            instance_id: r.optional("InstanceId")?,
+            instance_type: r.optional("InstanceType")?,
+            kernel_id: r.optional("KernelId")?,
+            ramdisk_id: r.optional("RamdiskId")?,
+            block_device_mappings: r.optional("BlockDeviceMappings")?,
+            instance_monitoring: r.optional("InstanceMonitoring")?,
+            spot_price: r.optional("SpotPrice")?,
+            iam_instance_profile: r.optional("IamInstanceProfile")?,
+            ebs_optimized: r.optional("EbsOptimized")?,
+            associate_public_ip_address: r.optional("AssociatePublicIpAddress")?,
+            placement_tenancy: r.optional("PlacementTenancy")?,
+            metadata_options: r.optional("MetadataOptions")?,
+        })
+    }
+}
+
+impl IntoValue for CreateLaunchConfigurationType {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("LaunchConfigurationName", self.launch_configuration_name);
+        w.optional("ImageId", self.image_id);
+        w.optional("KeyName", self.key_name);
+        w.optional("SecurityGroups", self.security_groups);
+        w.optional("ClassicLinkVPCId", self.classic_link_vpc_id);
+        w.optional("ClassicLinkVPCSecurityGroups", self.classic_link_vpc_security_groups);
+        w.optional("UserData", self.user_data);
+        w.optional("InstanceId", self.instance_id);
+        w.optional("InstanceType", self.instance_type);
+        w.optional("KernelId", self.kernel_id);
+        w.optional("RamdiskId", self.ramdisk_id);
+        w.optional("BlockDeviceMappings", self.block_device_mappings);
+        w.optional("InstanceMonitoring", self.instance_monitoring);
+        w.optional("SpotPrice", self.spot_price);
+        w.optional("IamInstanceProfile", self.iam_instance_profile);
+        w.optional("EbsOptimized", self.ebs_optimized);
+        w.optional("AssociatePublicIpAddress", self.associate_public_ip_address);
+        w.optional("PlacementTenancy", self.placement_tenancy);
+        w.optional("MetadataOptions", self.metadata_options);
         w.finish()
     }
 }
@@ -1804,6 +1942,60 @@ impl IntoValue for DescribeWarmPoolType {
     }
 }
 
+/// The `DetachInstancesAnswer` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DetachInstancesAnswer {
+    pub activities: ::std::option::Option<::std::vec::Vec<Activity>>,
+}
+
+impl FromValue for DetachInstancesAnswer {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DetachInstancesAnswer {
+            activities: r.optional("Activities")?,
+        })
+    }
+}
+
+impl IntoValue for DetachInstancesAnswer {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Activities", self.activities);
+        w.finish()
+    }
+}
+
+/// The `DetachInstancesQuery` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DetachInstancesQuery {
+    pub instance_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub auto_scaling_group_name: ::std::string::String,
+    pub should_decrement_desired_capacity: bool,
+}
+
+impl FromValue for DetachInstancesQuery {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DetachInstancesQuery {
+            instance_ids: r.optional("InstanceIds")?,
+            auto_scaling_group_name: r.required("AutoScalingGroupName")?,
+            should_decrement_desired_capacity: r.required("ShouldDecrementDesiredCapacity")?,
+        })
+    }
+}
+
+impl IntoValue for DetachInstancesQuery {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("InstanceIds", self.instance_ids);
+        w.member("AutoScalingGroupName", self.auto_scaling_group_name);
+        w.member("ShouldDecrementDesiredCapacity", self.should_decrement_desired_capacity);
+        w.finish()
+    }
+}
+
 /// The `DetachLoadBalancerTargetGroupsResultType` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DetachLoadBalancerTargetGroupsResultType {
@@ -1898,6 +2090,48 @@ impl IntoValue for DetachTrafficSourcesType {
     }
 }
 
+/// The `Ebs` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Ebs {
+    pub snapshot_id: ::std::option::Option<::std::string::String>,
+    pub volume_size: ::std::option::Option<i32>,
+    pub volume_type: ::std::option::Option<::std::string::String>,
+    pub delete_on_termination: ::std::option::Option<bool>,
+    pub iops: ::std::option::Option<i32>,
+    pub encrypted: ::std::option::Option<bool>,
+    pub throughput: ::std::option::Option<i32>,
+}
+
+impl FromValue for Ebs {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(Ebs {
+            snapshot_id: r.optional("SnapshotId")?,
+            volume_size: r.optional("VolumeSize")?,
+            volume_type: r.optional("VolumeType")?,
+            delete_on_termination: r.optional("DeleteOnTermination")?,
+            iops: r.optional("Iops")?,
+            encrypted: r.optional("Encrypted")?,
+            throughput: r.optional("Throughput")?,
+        })
+    }
+}
+
+impl IntoValue for Ebs {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("SnapshotId", self.snapshot_id);
+        w.optional("VolumeSize", self.volume_size);
+        w.optional("VolumeType", self.volume_type);
+        w.optional("DeleteOnTermination", self.delete_on_termination);
+        w.optional("Iops", self.iops);
+        w.optional("Encrypted", self.encrypted);
+        w.optional("Throughput", self.throughput);
+        w.finish()
+    }
+}
+
 /// The `EnabledMetric` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EnabledMetric {
@@ -1921,6 +2155,60 @@ impl IntoValue for EnabledMetric {
         let mut w = StructWriter::new();
         w.optional("Metric", self.metric);
         w.optional("Granularity", self.granularity);
+        w.finish()
+    }
+}
+
+/// The `EnterStandbyAnswer` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EnterStandbyAnswer {
+    pub activities: ::std::option::Option<::std::vec::Vec<Activity>>,
+}
+
+impl FromValue for EnterStandbyAnswer {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(EnterStandbyAnswer {
+            activities: r.optional("Activities")?,
+        })
+    }
+}
+
+impl IntoValue for EnterStandbyAnswer {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Activities", self.activities);
+        w.finish()
+    }
+}
+
+/// The `EnterStandbyQuery` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EnterStandbyQuery {
+    pub instance_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub auto_scaling_group_name: ::std::string::String,
+    pub should_decrement_desired_capacity: bool,
+}
+
+impl FromValue for EnterStandbyQuery {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(EnterStandbyQuery {
+            instance_ids: r.optional("InstanceIds")?,
+            auto_scaling_group_name: r.required("AutoScalingGroupName")?,
+            should_decrement_desired_capacity: r.required("ShouldDecrementDesiredCapacity")?,
+        })
+    }
+}
+
+impl IntoValue for EnterStandbyQuery {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("InstanceIds", self.instance_ids);
+        w.member("AutoScalingGroupName", self.auto_scaling_group_name);
+        w.member("ShouldDecrementDesiredCapacity", self.should_decrement_desired_capacity);
         w.finish()
     }
 }
@@ -1957,6 +2245,57 @@ impl IntoValue for ExecutePolicyType {
         w.optional("HonorCooldown", self.honor_cooldown);
         w.optional("MetricValue", self.metric_value);
         w.optional("BreachThreshold", self.breach_threshold);
+        w.finish()
+    }
+}
+
+/// The `ExitStandbyAnswer` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExitStandbyAnswer {
+    pub activities: ::std::option::Option<::std::vec::Vec<Activity>>,
+}
+
+impl FromValue for ExitStandbyAnswer {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ExitStandbyAnswer {
+            activities: r.optional("Activities")?,
+        })
+    }
+}
+
+impl IntoValue for ExitStandbyAnswer {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Activities", self.activities);
+        w.finish()
+    }
+}
+
+/// The `ExitStandbyQuery` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExitStandbyQuery {
+    pub instance_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub auto_scaling_group_name: ::std::string::String,
+}
+
+impl FromValue for ExitStandbyQuery {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ExitStandbyQuery {
+            instance_ids: r.optional("InstanceIds")?,
+            auto_scaling_group_name: r.required("AutoScalingGroupName")?,
+        })
+    }
+}
+
+impl IntoValue for ExitStandbyQuery {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("InstanceIds", self.instance_ids);
+        w.member("AutoScalingGroupName", self.auto_scaling_group_name);
         w.finish()
     }
 }
@@ -2089,6 +2428,60 @@ impl IntoValue for InstanceMaintenancePolicy {
         let mut w = StructWriter::new();
         w.optional("MinHealthyPercentage", self.min_healthy_percentage);
         w.optional("MaxHealthyPercentage", self.max_healthy_percentage);
+        w.finish()
+    }
+}
+
+/// The `InstanceMetadataOptions` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceMetadataOptions {
+    pub http_tokens: ::std::option::Option<::std::string::String>,
+    pub http_put_response_hop_limit: ::std::option::Option<i32>,
+    pub http_endpoint: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for InstanceMetadataOptions {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(InstanceMetadataOptions {
+            http_tokens: r.optional("HttpTokens")?,
+            http_put_response_hop_limit: r.optional("HttpPutResponseHopLimit")?,
+            http_endpoint: r.optional("HttpEndpoint")?,
+        })
+    }
+}
+
+impl IntoValue for InstanceMetadataOptions {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("HttpTokens", self.http_tokens);
+        w.optional("HttpPutResponseHopLimit", self.http_put_response_hop_limit);
+        w.optional("HttpEndpoint", self.http_endpoint);
+        w.finish()
+    }
+}
+
+/// The `InstanceMonitoring` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceMonitoring {
+    pub enabled: ::std::option::Option<bool>,
+}
+
+impl FromValue for InstanceMonitoring {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(InstanceMonitoring {
+            enabled: r.optional("Enabled")?,
+        })
+    }
+}
+
+impl IntoValue for InstanceMonitoring {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Enabled", self.enabled);
         w.finish()
     }
 }
@@ -2248,6 +2641,168 @@ impl IntoValue for InstancesDistribution {
         w.optional("SpotAllocationStrategy", self.spot_allocation_strategy);
         w.optional("SpotInstancePools", self.spot_instance_pools);
         w.optional("SpotMaxPrice", self.spot_max_price);
+        w.finish()
+    }
+}
+
+/// The `LaunchConfiguration` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchConfiguration {
+    pub launch_configuration_name: ::std::string::String,
+    pub launch_configuration_arn: ::std::option::Option<::std::string::String>,
+    pub image_id: ::std::string::String,
+    pub key_name: ::std::option::Option<::std::string::String>,
+    pub security_groups: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub classic_link_vpc_id: ::std::option::Option<::std::string::String>,
+    pub classic_link_vpc_security_groups: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub user_data: ::std::option::Option<::std::string::String>,
+    pub instance_type: ::std::string::String,
+    pub kernel_id: ::std::option::Option<::std::string::String>,
+    pub ramdisk_id: ::std::option::Option<::std::string::String>,
+    pub block_device_mappings: ::std::option::Option<::std::vec::Vec<BlockDeviceMapping>>,
+    pub instance_monitoring: ::std::option::Option<InstanceMonitoring>,
+    pub spot_price: ::std::option::Option<::std::string::String>,
+    pub iam_instance_profile: ::std::option::Option<::std::string::String>,
+    pub created_time: ::nubo_core::Timestamp,
+    pub ebs_optimized: ::std::option::Option<bool>,
+    pub associate_public_ip_address: ::std::option::Option<bool>,
+    pub placement_tenancy: ::std::option::Option<::std::string::String>,
+    pub metadata_options: ::std::option::Option<InstanceMetadataOptions>,
+}
+
+impl FromValue for LaunchConfiguration {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchConfiguration {
+            launch_configuration_name: r.required("LaunchConfigurationName")?,
+            launch_configuration_arn: r.optional("LaunchConfigurationARN")?,
+            image_id: r.required("ImageId")?,
+            key_name: r.optional("KeyName")?,
+            security_groups: r.optional("SecurityGroups")?,
+            classic_link_vpc_id: r.optional("ClassicLinkVPCId")?,
+            classic_link_vpc_security_groups: r.optional("ClassicLinkVPCSecurityGroups")?,
+            user_data: r.optional("UserData")?,
+            instance_type: r.required("InstanceType")?,
+            kernel_id: r.optional("KernelId")?,
+            ramdisk_id: r.optional("RamdiskId")?,
+            block_device_mappings: r.optional("BlockDeviceMappings")?,
+            instance_monitoring: r.optional("InstanceMonitoring")?,
+            spot_price: r.optional("SpotPrice")?,
+            iam_instance_profile: r.optional("IamInstanceProfile")?,
+            created_time: r.required("CreatedTime")?,
+            ebs_optimized: r.optional("EbsOptimized")?,
+            associate_public_ip_address: r.optional("AssociatePublicIpAddress")?,
+            placement_tenancy: r.optional("PlacementTenancy")?,
+            metadata_options: r.optional("MetadataOptions")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchConfiguration {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("LaunchConfigurationName", self.launch_configuration_name);
+        w.optional("LaunchConfigurationARN", self.launch_configuration_arn);
+        w.member("ImageId", self.image_id);
+        w.optional("KeyName", self.key_name);
+        w.optional("SecurityGroups", self.security_groups);
+        w.optional("ClassicLinkVPCId", self.classic_link_vpc_id);
+        w.optional("ClassicLinkVPCSecurityGroups", self.classic_link_vpc_security_groups);
+        w.optional("UserData", self.user_data);
+        w.member("InstanceType", self.instance_type);
+        w.optional("KernelId", self.kernel_id);
+        w.optional("RamdiskId", self.ramdisk_id);
+        w.optional("BlockDeviceMappings", self.block_device_mappings);
+        w.optional("InstanceMonitoring", self.instance_monitoring);
+        w.optional("SpotPrice", self.spot_price);
+        w.optional("IamInstanceProfile", self.iam_instance_profile);
+        w.member("CreatedTime", self.created_time);
+        w.optional("EbsOptimized", self.ebs_optimized);
+        w.optional("AssociatePublicIpAddress", self.associate_public_ip_address);
+        w.optional("PlacementTenancy", self.placement_tenancy);
+        w.optional("MetadataOptions", self.metadata_options);
+        w.finish()
+    }
+}
+
+/// The `LaunchConfigurationNameType` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchConfigurationNameType {
+    pub launch_configuration_name: ::std::string::String,
+}
+
+impl FromValue for LaunchConfigurationNameType {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchConfigurationNameType {
+            launch_configuration_name: r.required("LaunchConfigurationName")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchConfigurationNameType {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("LaunchConfigurationName", self.launch_configuration_name);
+        w.finish()
+    }
+}
+
+/// The `LaunchConfigurationNamesType` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchConfigurationNamesType {
+    pub launch_configuration_names: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub next_token: ::std::option::Option<::std::string::String>,
+    pub max_records: ::std::option::Option<i32>,
+}
+
+impl FromValue for LaunchConfigurationNamesType {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchConfigurationNamesType {
+            launch_configuration_names: r.optional("LaunchConfigurationNames")?,
+            next_token: r.optional("NextToken")?,
+            max_records: r.optional("MaxRecords")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchConfigurationNamesType {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("LaunchConfigurationNames", self.launch_configuration_names);
+        w.optional("NextToken", self.next_token);
+        w.optional("MaxRecords", self.max_records);
+        w.finish()
+    }
+}
+
+/// The `LaunchConfigurationsType` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchConfigurationsType {
+    pub launch_configurations: ::std::vec::Vec<LaunchConfiguration>,
+    pub next_token: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for LaunchConfigurationsType {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LaunchConfigurationsType {
+            launch_configurations: r.required("LaunchConfigurations")?,
+            next_token: r.optional("NextToken")?,
+        })
+    }
+}
+
+impl IntoValue for LaunchConfigurationsType {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("LaunchConfigurations", self.launch_configurations);
+        w.optional("NextToken", self.next_token);
         w.finish()
     }
 }
@@ -4470,6 +5025,41 @@ pub trait AutoScaling: Send + Sync + 'static {
         async { Err(AwsError::not_implemented("autoscaling", "DetachTrafficSources")) }
     }
 
+    fn create_launch_configuration(&self, ctx: &RequestContext, input: CreateLaunchConfigurationType) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("autoscaling", "CreateLaunchConfiguration")) }
+    }
+
+    fn describe_launch_configurations(&self, ctx: &RequestContext, input: LaunchConfigurationNamesType) -> impl ::std::future::Future<Output = ::std::result::Result<LaunchConfigurationsType, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("autoscaling", "DescribeLaunchConfigurations")) }
+    }
+
+    fn delete_launch_configuration(&self, ctx: &RequestContext, input: LaunchConfigurationNameType) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("autoscaling", "DeleteLaunchConfiguration")) }
+    }
+
+    fn attach_instances(&self, ctx: &RequestContext, input: AttachInstancesQuery) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("autoscaling", "AttachInstances")) }
+    }
+
+    fn detach_instances(&self, ctx: &RequestContext, input: DetachInstancesQuery) -> impl ::std::future::Future<Output = ::std::result::Result<DetachInstancesAnswer, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("autoscaling", "DetachInstances")) }
+    }
+
+    fn enter_standby(&self, ctx: &RequestContext, input: EnterStandbyQuery) -> impl ::std::future::Future<Output = ::std::result::Result<EnterStandbyAnswer, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("autoscaling", "EnterStandby")) }
+    }
+
+    fn exit_standby(&self, ctx: &RequestContext, input: ExitStandbyQuery) -> impl ::std::future::Future<Output = ::std::result::Result<ExitStandbyAnswer, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("autoscaling", "ExitStandby")) }
+    }
+
     /// The AWS error for input that does not fit the operation's shapes.
     fn invalid_input(&self, e: ShapeError) -> AwsError {
         crate::handler::validation_error(e)
@@ -4518,7 +5108,7 @@ impl<S: AutoScaling> Handler for Service<S> {
     }
 
     fn implements(&self, operation: &str) -> bool {
-        matches!(operation, "CreateAutoScalingGroup" | "DescribeAutoScalingGroups" | "UpdateAutoScalingGroup" | "DeleteAutoScalingGroup" | "SetDesiredCapacity" | "DescribeAutoScalingInstances" | "TerminateInstanceInAutoScalingGroup" | "SetInstanceHealth" | "DescribeScalingActivities" | "AttachLoadBalancerTargetGroups" | "DetachLoadBalancerTargetGroups" | "DescribeLoadBalancerTargetGroups" | "PutScalingPolicy" | "DescribePolicies" | "DeletePolicy" | "ExecutePolicy" | "DescribeAccountLimits" | "CreateOrUpdateTags" | "DeleteTags" | "DescribeTags" | "SuspendProcesses" | "ResumeProcesses" | "SetInstanceProtection" | "DescribeScalingProcessTypes" | "DescribeTerminationPolicyTypes" | "DescribeAdjustmentTypes" | "DescribeLifecycleHooks" | "DescribeNotificationConfigurations" | "PutScheduledUpdateGroupAction" | "DescribeScheduledActions" | "DeleteScheduledAction" | "PutLifecycleHook" | "DeleteLifecycleHook" | "CompleteLifecycleAction" | "RecordLifecycleActionHeartbeat" | "DescribeLifecycleHookTypes" | "PutNotificationConfiguration" | "DeleteNotificationConfiguration" | "DescribeAutoScalingNotificationTypes" | "DescribeWarmPool" | "DescribeTrafficSources" | "AttachTrafficSources" | "DetachTrafficSources")
+        matches!(operation, "CreateAutoScalingGroup" | "DescribeAutoScalingGroups" | "UpdateAutoScalingGroup" | "DeleteAutoScalingGroup" | "SetDesiredCapacity" | "DescribeAutoScalingInstances" | "TerminateInstanceInAutoScalingGroup" | "SetInstanceHealth" | "DescribeScalingActivities" | "AttachLoadBalancerTargetGroups" | "DetachLoadBalancerTargetGroups" | "DescribeLoadBalancerTargetGroups" | "PutScalingPolicy" | "DescribePolicies" | "DeletePolicy" | "ExecutePolicy" | "DescribeAccountLimits" | "CreateOrUpdateTags" | "DeleteTags" | "DescribeTags" | "SuspendProcesses" | "ResumeProcesses" | "SetInstanceProtection" | "DescribeScalingProcessTypes" | "DescribeTerminationPolicyTypes" | "DescribeAdjustmentTypes" | "DescribeLifecycleHooks" | "DescribeNotificationConfigurations" | "PutScheduledUpdateGroupAction" | "DescribeScheduledActions" | "DeleteScheduledAction" | "PutLifecycleHook" | "DeleteLifecycleHook" | "CompleteLifecycleAction" | "RecordLifecycleActionHeartbeat" | "DescribeLifecycleHookTypes" | "PutNotificationConfiguration" | "DeleteNotificationConfiguration" | "DescribeAutoScalingNotificationTypes" | "DescribeWarmPool" | "DescribeTrafficSources" | "AttachTrafficSources" | "DetachTrafficSources" | "CreateLaunchConfiguration" | "DescribeLaunchConfigurations" | "DeleteLaunchConfiguration" | "AttachInstances" | "DetachInstances" | "EnterStandby" | "ExitStandby")
     }
 
     fn http<'a>(&'a self, req: &'a HttpRequest<'a>) -> ::std::option::Option<HttpFuture<'a>> {
@@ -4715,6 +5305,34 @@ impl<S: AutoScaling> Handler for Service<S> {
                 "DetachTrafficSources" => {
                     let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
                     Ok(self.0.detach_traffic_sources(ctx, input).await?.into_value())
+                }
+                "CreateLaunchConfiguration" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.create_launch_configuration(ctx, input).await?.into_value())
+                }
+                "DescribeLaunchConfigurations" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.describe_launch_configurations(ctx, input).await?.into_value())
+                }
+                "DeleteLaunchConfiguration" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.delete_launch_configuration(ctx, input).await?.into_value())
+                }
+                "AttachInstances" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.attach_instances(ctx, input).await?.into_value())
+                }
+                "DetachInstances" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.detach_instances(ctx, input).await?.into_value())
+                }
+                "EnterStandby" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.enter_standby(ctx, input).await?.into_value())
+                }
+                "ExitStandby" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.exit_standby(ctx, input).await?.into_value())
                 }
                 other => Err(AwsError::not_implemented("autoscaling", other)),
             }
