@@ -310,3 +310,42 @@ def handler(event, context):
             sqs.delete_message(QueueUrl=seen, ReceiptHandle=m["ReceiptHandle"])
     assert bodies == ["INSERT o1", "REMOVE o1"]  # in order, and nothing from before LATEST
     lam.delete_event_source_mapping(UUID=mapping["UUID"])
+
+
+def test_a_function_calls_aws_with_its_execution_role(tmp_path):
+    """The environment holds the execution role's temporary credentials from STS: with IAM
+    enforced, the function may do what its role allows and nothing more."""
+    import boto3
+    from conftest import Nubo
+    n = Nubo("--enforce-iam")
+    try:
+        mk = lambda svc: boto3.client(svc, endpoint_url=n.endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+        iam, s3, lam = mk("iam"), mk("s3"), mk("lambda")
+        allowed, other = name("allowed"), name("other")
+        s3.create_bucket(Bucket=allowed)
+        s3.create_bucket(Bucket=other)
+        role = iam.create_role(RoleName=name("fn-role"), AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))["Role"]
+        iam.put_role_policy(RoleName=role["RoleName"], PolicyName="s3", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{allowed}/*"},
+            {"Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"}]}))
+        code = f'''
+import boto3
+
+def handler(event, context):
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket="{allowed}", Key="k", Body=b"by the role")
+    try:
+        s3.put_object(Bucket="{other}", Key="k", Body=b"no")
+        other = "written"
+    except Exception as e:
+        other = getattr(e, "response", {{}}).get("Error", {{}}).get("Code")
+    return {{"other": other, "arn": boto3.client("sts").get_caller_identity()["Arn"]}}
+'''
+        fn = name()
+        lam.create_function(FunctionName=fn, Runtime="python3.11", Role=role["Arn"], Handler="app.handler", Code={"ZipFile": package({"app.py": code})}, Timeout=30)
+        out = json.loads(lam.invoke(FunctionName=fn, Payload=b"{}")["Payload"].read())
+        assert out == {"other": "AccessDenied", "arn": f"arn:aws:sts::000000000000:assumed-role/{role['RoleName']}/{fn}"}, out
+        assert s3.get_object(Bucket=allowed, Key="k")["Body"].read() == b"by the role"
+    finally:
+        n.stop()

@@ -44,7 +44,8 @@ fn services(store: &Store, clock: &Clock, iam: &nubo_iam::Iam, api: std::net::So
     let lambda = nubo_lambda::Lambda::new(store.clone(), clock.clone(), endpoint.to_string())
         .with_logs(std::sync::Arc::new(wiring::FunctionLogs { logs: logs.clone() }))
         .with_queues(std::sync::Arc::new(wiring::MappedQueues { sqs: sqs.clone() }))
-        .with_streams(std::sync::Arc::new(wiring::MappedStreams { dynamodb: dynamodb.clone() }));
+        .with_streams(std::sync::Arc::new(wiring::MappedStreams { dynamodb: dynamodb.clone() }))
+        .with_roles(std::sync::Arc::new(wiring::FunctionRoles { iam: iam.clone() }));
     lambda.start_mappings();
     let _ = functions.set(lambda.clone());
     tokio::spawn(nubo_dynamodb::ttl::run(dynamodb.clone()));

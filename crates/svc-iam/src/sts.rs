@@ -249,6 +249,26 @@ pub struct InstanceRoleCredentials {
 }
 
 impl Iam {
+    /// Whether IAM is enforced (`--enforce-iam`).
+    pub fn enforcing(&self) -> bool {
+        self.enforce
+    }
+
+    /// Temporary credentials for a role, as a service that the role trusts gets them
+    /// (Lambda for a function's execution role): the session is named `session`.
+    pub fn service_role_credentials(&self, role_arn: &str, session: &str, seconds: i32) -> std::result::Result<Credentials, String> {
+        let (account, name) = parse_role_arn(role_arn).ok_or_else(|| format!("{role_arn} is not a role ARN"))?;
+        let role = self.entity(Kind::Role, account, name).map_err(|e| format!("{e:?}"))?;
+        Sts(self.clone())
+            .issue(
+                account,
+                seconds,
+                false,
+                SessionSubject::AssumedRole { role_name: role.name.clone(), role_id: role.id.clone(), role_path: role.path.clone(), session_name: session.to_string(), policies: Vec::new() },
+            )
+            .map_err(|e| format!("{e:?}"))
+    }
+
     /// Temporary credentials for the role of an instance profile (its ARN or name), for a
     /// session named after the instance, as EC2 gets them by assuming the role as
     /// `ec2.amazonaws.com` (the trust policy is between the role and EC2, so it is not

@@ -55,12 +55,15 @@ impl Lambda {
             ("AWS_EXECUTION_ENV".into(), format!("AWS_Lambda_{}", f.runtime)),
             // The SDK inside the function calls nubo, with nothing to configure.
             ("AWS_ENDPOINT_URL".into(), self.endpoint.clone()),
-            ("AWS_ACCESS_KEY_ID".into(), "test".into()),
-            ("AWS_SECRET_ACCESS_KEY".into(), "test".into()),
             ("TZ".into(), ":UTC".into()),
             ("LANG".into(), "en_US.UTF-8".into()),
             ("PATH".into(), std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into())),
         ];
+        // The execution role's credentials, as Lambda puts them in every environment.
+        match self.roles.as_ref().and_then(|r| r.credentials(&f.role, &f.name)) {
+            Some((key, secret, token)) => env.extend([("AWS_ACCESS_KEY_ID".into(), key), ("AWS_SECRET_ACCESS_KEY".into(), secret), ("AWS_SESSION_TOKEN".into(), token)]),
+            None => env.extend([("AWS_ACCESS_KEY_ID".into(), "test".into()), ("AWS_SECRET_ACCESS_KEY".into(), "test".into())]),
+        }
         env.extend(f.env.iter().map(|(k, v)| (k.clone(), v.clone())));
         Ok(Launch {
             key: format!("{}#{}", f.arn, f.revision_id),

@@ -34,12 +34,26 @@ pub struct Lambda {
     logs: Option<Arc<dyn LogSink>>,
     queues: Option<Arc<dyn QueueSource>>,
     streams: Option<Arc<dyn StreamSource>>,
+    roles: Option<Arc<dyn RoleCredentials>>,
+}
+
+/// What a function's environment gets as its execution role's credentials: STS, wired
+/// by the composition root.
+pub trait RoleCredentials: Send + Sync {
+    /// (access key id, secret, session token), or `None` to run with the neutral
+    /// `test`/`test` keys (where IAM is not enforced and the role does not exist).
+    fn credentials(&self, role_arn: &str, session: &str) -> Option<(String, String, String)>;
 }
 
 impl Lambda {
     pub fn new(store: Store, clock: Clock, endpoint: String) -> Lambda {
         let scratch = std::env::temp_dir().join(format!("nubo-lambda-{}-{}", std::process::id(), nubo_core::ids::random_string(b"abcdefghijklmnopqrstuvwxyz0123456789", 8)));
-        Lambda { store, clock, runtime: runtime::Runtime::new(scratch), endpoint, logs: None, queues: None, streams: None }
+        Lambda { store, clock, runtime: runtime::Runtime::new(scratch), endpoint, logs: None, queues: None, streams: None, roles: None }
+    }
+
+    pub fn with_roles(mut self, roles: Arc<dyn RoleCredentials>) -> Lambda {
+        self.roles = Some(roles);
+        self
     }
 
     pub fn with_logs(mut self, logs: Arc<dyn LogSink>) -> Lambda {
