@@ -6,6 +6,7 @@ import base64
 import io
 import json
 import shutil
+import subprocess
 import uuid
 import zipfile
 
@@ -349,3 +350,33 @@ def handler(event, context):
         assert s3.get_object(Bucket=allowed, Key="k")["Body"].read() == b"by the role"
     finally:
         n.stop()
+
+
+def test_a_function_url_answers_curl(lam, boto):
+    code = '''
+import json
+
+def handler(event, context):
+    if event["rawPath"] == "/raw":
+        return {"plain": True}
+    return {"statusCode": 201, "headers": {"content-type": "text/plain", "x-path": event["rawPath"]},
+            "cookies": ["session=abc"], "body": f"{event['requestContext']['http']['method']} {event.get('body')} q={event['queryStringParameters']}"}
+'''
+    fn = name()
+    lam.create_function(FunctionName=fn, Runtime="python3.11", Role=ROLE, Handler="app.handler", Code={"ZipFile": package({"app.py": code})})
+    url = lam.create_function_url_config(FunctionName=fn, AuthType="NONE")["FunctionUrl"]
+    assert url.startswith("http://") and ".lambda-url.us-east-1.localhost:" in url and url.endswith("/")
+    with pytest.raises(ClientError) as e:
+        lam.create_function_url_config(FunctionName=fn, AuthType="NONE")
+    assert e.value.response["Error"]["Code"] == "ResourceConflictException"
+    assert lam.get_function_url_config(FunctionName=fn)["FunctionUrl"] == url
+    # curl resolves *.localhost to 127.0.0.1 by itself.
+    p = subprocess.run(["curl", "-s", "-i", "-X", "POST", "-d", "hello", f"{url}orders?id=7"], capture_output=True, text=True, timeout=30)
+    head, _, body = p.stdout.partition("\n\n")  # text mode turns \r\n into \n
+    assert head.startswith("HTTP/1.1 201") and "x-path: /orders" in head.lower() and "set-cookie: session=abc" in head.lower()
+    assert body == "POST hello q={'id': '7'}"
+    p = subprocess.run(["curl", "-s", f"{url}raw"], capture_output=True, text=True, timeout=30)
+    assert json.loads(p.stdout) == {"plain": True}
+    assert [c["FunctionUrl"] for c in lam.list_function_url_configs(FunctionName=fn)["FunctionUrlConfigs"]] == [url]
+    lam.delete_function_url_config(FunctionName=fn)
+    assert subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", url], capture_output=True, text=True, timeout=30).stdout == "404"

@@ -99,7 +99,8 @@ pub const SERVICES: &[ServiceSpec] = &[
             "UpdateFunctionCode", "UpdateFunctionConfiguration", "Invoke", "CreateEventSourceMapping",
             "GetEventSourceMapping", "ListEventSourceMappings", "UpdateEventSourceMapping", "DeleteEventSourceMapping",
             "AddPermission", "RemovePermission", "GetPolicy", "TagResource", "UntagResource", "ListTags",
-            "GetAccountSettings",
+            "GetAccountSettings", "CreateFunctionUrlConfig", "GetFunctionUrlConfig", "UpdateFunctionUrlConfig",
+            "DeleteFunctionUrlConfig", "ListFunctionUrlConfigs",
         ],
     },
     ServiceSpec {

@@ -51,9 +51,11 @@ pub async fn handle(gw: Arc<Gateway>, req: hyper::Request<Incoming>, peer: Optio
         .unwrap_or_default();
 
     // Requests outside every API model that a service answers itself (S3's CORS preflight
-    // and website endpoint).
+    // and website endpoint, function URLs, load balancers by DNS name); the one that
+    // claims a request may take its body.
+    let pending = Pending(std::sync::Mutex::new(Some(body)));
     {
-        let raw = HttpRequest { method: &method, path: &path, query: &query, host: &host, headers: &parts.headers };
+        let raw = HttpRequest { method: &method, path: &path, query: &query, host: &host, headers: &parts.headers, body: Some(&pending) };
         for svc in &gw.router.services {
             let Some(handler) = svc.handler.as_ref() else { continue };
             // Under enforcement, what such a request reads is authorized as anonymous.
@@ -78,6 +80,10 @@ pub async fn handle(gw: Arc<Gateway>, req: hyper::Request<Incoming>, peer: Optio
             }
         }
     }
+    let Some(body) = pending.0.into_inner().unwrap_or_else(|e| e.into_inner()) else {
+        // A service claimed the request (and took its body) but gave no answer: cannot happen.
+        return Ok(to_http(Response { status: 500, headers: Vec::new(), body: Bytes::new(), stream: None }, false));
+    };
     if path.starts_with("/_nubo/") || path == "/_nubo" {
         return Ok(internal::handle(&gw, hyper::Request::from_parts(parts, body)).await);
     }
@@ -200,7 +206,7 @@ pub async fn handle(gw: Arc<Gateway>, req: hyper::Request<Incoming>, peer: Optio
             };
             let mut resp = result.unwrap_or_else(|e| codec.encode_error(&e, &request_id));
             if let Some(h) = &service.handler {
-                let raw = HttpRequest { method: &method, path: &path, query: &query, host: &host, headers: &parts.headers };
+                let raw = HttpRequest { method: &method, path: &path, query: &query, host: &host, headers: &parts.headers, body: None };
                 resp.headers.extend(h.response_headers(&raw));
             }
             (service.name, operation.name.clone(), resp)
@@ -247,6 +253,16 @@ struct Guarded<'a> {
 }
 
 /// Reads a whole body, refusing more than `limit` bytes (by its declared length first).
+/// A request's body while services decide whether to claim the request.
+struct Pending(std::sync::Mutex<Option<Incoming>>);
+
+impl nubo_model::handler::BodySlot for Pending {
+    fn take(&self) -> Option<nubo_model::stream::Body> {
+        let body = self.0.lock().unwrap_or_else(|e| e.into_inner()).take()?;
+        Some(body.map_err(|e| -> nubo_model::stream::BoxError { Box::new(e) }).boxed_unsync())
+    }
+}
+
 async fn read_body(body: Incoming, declared: Option<u64>, limit: usize) -> Result<Bytes, AwsError> {
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large(limit));

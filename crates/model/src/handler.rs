@@ -21,6 +21,23 @@ pub struct HttpRequest<'a> {
     pub query: &'a str,
     pub host: &'a str,
     pub headers: &'a http::HeaderMap,
+    /// The request's body, for the handler that claims the request to take (a function
+    /// URL's POST, a load balancer reached through nubo's port); `None` where there is
+    /// none to give.
+    pub body: Option<&'a dyn BodySlot>,
+}
+
+/// Where a claimed request's body waits to be taken (the gateway keeps it).
+pub trait BodySlot: Send + Sync {
+    fn take(&self) -> Option<crate::stream::Body>;
+}
+
+impl HttpRequest<'_> {
+    /// Takes the body (once); an empty one when there is none.
+    pub fn take_body(&self) -> crate::stream::Body {
+        use http_body_util::BodyExt;
+        self.body.and_then(|b| b.take()).unwrap_or_else(|| http_body_util::Empty::<bytes::Bytes>::new().map_err(|never| match never {}).boxed_unsync())
+    }
 }
 
 pub struct HttpResponse {

@@ -14,6 +14,7 @@ mod invoke;
 pub mod mappings;
 mod permissions;
 mod runtime;
+mod urls;
 mod zip;
 
 pub use invoke::LogSink;
@@ -78,6 +79,24 @@ pub fn service(lambda: Lambda) -> Box<dyn Handler> {
 
 /// Every operation delegates to its module; this block is the whole API surface.
 impl lambda::Lambda for Lambda {
+    fn http<'a>(&'a self, req: &'a nubo_model::handler::HttpRequest<'a>) -> Option<nubo_model::handler::HttpFuture<'a>> {
+        self.url_request(req)
+    }
+    async fn create_function_url_config(&self, ctx: &RequestContext, input: CreateFunctionUrlConfigRequest) -> Result<CreateFunctionUrlConfigResponse, AwsError> {
+        Ok(self.create_url(ctx, input)?)
+    }
+    async fn get_function_url_config(&self, ctx: &RequestContext, input: GetFunctionUrlConfigRequest) -> Result<GetFunctionUrlConfigResponse, AwsError> {
+        Ok(self.get_url(ctx, input)?)
+    }
+    async fn update_function_url_config(&self, ctx: &RequestContext, input: UpdateFunctionUrlConfigRequest) -> Result<UpdateFunctionUrlConfigResponse, AwsError> {
+        Ok(self.update_url(ctx, input)?)
+    }
+    async fn delete_function_url_config(&self, ctx: &RequestContext, input: DeleteFunctionUrlConfigRequest) -> Result<(), AwsError> {
+        Ok(self.delete_url(ctx, input)?)
+    }
+    async fn list_function_url_configs(&self, ctx: &RequestContext, input: ListFunctionUrlConfigsRequest) -> Result<ListFunctionUrlConfigsResponse, AwsError> {
+        Ok(self.list_urls(ctx, input)?)
+    }
     async fn list_functions(&self, ctx: &RequestContext, input: ListFunctionsRequest) -> Result<ListFunctionsResponse, AwsError> {
         Ok(Lambda::list_functions(self, ctx, input).await?)
     }

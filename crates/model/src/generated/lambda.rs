@@ -227,6 +227,45 @@ impl IntoValue for Concurrency {
     }
 }
 
+/// The `Cors` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Cors {
+    pub allow_credentials: ::std::option::Option<bool>,
+    pub allow_headers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub allow_methods: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub allow_origins: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub expose_headers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub max_age: ::std::option::Option<i32>,
+}
+
+impl FromValue for Cors {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(Cors {
+            allow_credentials: r.optional("AllowCredentials")?,
+            allow_headers: r.optional("AllowHeaders")?,
+            allow_methods: r.optional("AllowMethods")?,
+            allow_origins: r.optional("AllowOrigins")?,
+            expose_headers: r.optional("ExposeHeaders")?,
+            max_age: r.optional("MaxAge")?,
+        })
+    }
+}
+
+impl IntoValue for Cors {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("AllowCredentials", self.allow_credentials);
+        w.optional("AllowHeaders", self.allow_headers);
+        w.optional("AllowMethods", self.allow_methods);
+        w.optional("AllowOrigins", self.allow_origins);
+        w.optional("ExposeHeaders", self.expose_headers);
+        w.optional("MaxAge", self.max_age);
+        w.finish()
+    }
+}
+
 /// The `CreateEventSourceMappingRequest` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CreateEventSourceMappingRequest {
@@ -437,6 +476,81 @@ impl IntoValue for CreateFunctionRequest {
     }
 }
 
+/// The `CreateFunctionUrlConfigRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateFunctionUrlConfigRequest {
+    pub function_name: ::std::string::String,
+    pub qualifier: ::std::option::Option<::std::string::String>,
+    pub auth_type: ::std::string::String,
+    pub cors: ::std::option::Option<Cors>,
+    pub invoke_mode: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for CreateFunctionUrlConfigRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CreateFunctionUrlConfigRequest {
+            function_name: r.required("FunctionName")?,
+            qualifier: r.optional("Qualifier")?,
+            auth_type: r.required("AuthType")?,
+            cors: r.optional("Cors")?,
+            invoke_mode: r.optional("InvokeMode")?,
+        })
+    }
+}
+
+impl IntoValue for CreateFunctionUrlConfigRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("FunctionName", self.function_name);
+        w.optional("Qualifier", self.qualifier);
+        w.member("AuthType", self.auth_type);
+        w.optional("Cors", self.cors);
+        w.optional("InvokeMode", self.invoke_mode);
+        w.finish()
+    }
+}
+
+/// The `CreateFunctionUrlConfigResponse` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateFunctionUrlConfigResponse {
+    pub function_url: ::std::string::String,
+    pub function_arn: ::std::string::String,
+    pub auth_type: ::std::string::String,
+    pub cors: ::std::option::Option<Cors>,
+    pub creation_time: ::std::string::String,
+    pub invoke_mode: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for CreateFunctionUrlConfigResponse {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CreateFunctionUrlConfigResponse {
+            function_url: r.required("FunctionUrl")?,
+            function_arn: r.required("FunctionArn")?,
+            auth_type: r.required("AuthType")?,
+            cors: r.optional("Cors")?,
+            creation_time: r.required("CreationTime")?,
+            invoke_mode: r.optional("InvokeMode")?,
+        })
+    }
+}
+
+impl IntoValue for CreateFunctionUrlConfigResponse {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("FunctionUrl", self.function_url);
+        w.member("FunctionArn", self.function_arn);
+        w.member("AuthType", self.auth_type);
+        w.optional("Cors", self.cors);
+        w.member("CreationTime", self.creation_time);
+        w.optional("InvokeMode", self.invoke_mode);
+        w.finish()
+    }
+}
+
 /// The `DeadLetterConfig` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeadLetterConfig {
@@ -532,6 +646,33 @@ impl IntoValue for DeleteFunctionResponse {
         #[allow(unused_mut)]
         let mut w = StructWriter::new();
         w.optional("StatusCode", self.status_code);
+        w.finish()
+    }
+}
+
+/// The `DeleteFunctionUrlConfigRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteFunctionUrlConfigRequest {
+    pub function_name: ::std::string::String,
+    pub qualifier: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for DeleteFunctionUrlConfigRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeleteFunctionUrlConfigRequest {
+            function_name: r.required("FunctionName")?,
+            qualifier: r.optional("Qualifier")?,
+        })
+    }
+}
+
+impl IntoValue for DeleteFunctionUrlConfigRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("FunctionName", self.function_name);
+        w.optional("Qualifier", self.qualifier);
         w.finish()
     }
 }
@@ -1208,6 +1349,48 @@ impl IntoValue for FunctionConfiguration {
     }
 }
 
+/// The `FunctionUrlConfig` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FunctionUrlConfig {
+    pub function_url: ::std::string::String,
+    pub function_arn: ::std::string::String,
+    pub creation_time: ::std::string::String,
+    pub last_modified_time: ::std::string::String,
+    pub cors: ::std::option::Option<Cors>,
+    pub auth_type: ::std::string::String,
+    pub invoke_mode: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for FunctionUrlConfig {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(FunctionUrlConfig {
+            function_url: r.required("FunctionUrl")?,
+            function_arn: r.required("FunctionArn")?,
+            creation_time: r.required("CreationTime")?,
+            last_modified_time: r.required("LastModifiedTime")?,
+            cors: r.optional("Cors")?,
+            auth_type: r.required("AuthType")?,
+            invoke_mode: r.optional("InvokeMode")?,
+        })
+    }
+}
+
+impl IntoValue for FunctionUrlConfig {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("FunctionUrl", self.function_url);
+        w.member("FunctionArn", self.function_arn);
+        w.member("CreationTime", self.creation_time);
+        w.member("LastModifiedTime", self.last_modified_time);
+        w.optional("Cors", self.cors);
+        w.member("AuthType", self.auth_type);
+        w.optional("InvokeMode", self.invoke_mode);
+        w.finish()
+    }
+}
+
 /// The `GetAccountSettingsRequest` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetAccountSettingsRequest {
@@ -1365,6 +1548,75 @@ impl IntoValue for GetFunctionResponse {
         w.optional("Tags", self.tags);
         w.optional("TagsError", self.tags_error);
         w.optional("Concurrency", self.concurrency);
+        w.finish()
+    }
+}
+
+/// The `GetFunctionUrlConfigRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetFunctionUrlConfigRequest {
+    pub function_name: ::std::string::String,
+    pub qualifier: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for GetFunctionUrlConfigRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetFunctionUrlConfigRequest {
+            function_name: r.required("FunctionName")?,
+            qualifier: r.optional("Qualifier")?,
+        })
+    }
+}
+
+impl IntoValue for GetFunctionUrlConfigRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("FunctionName", self.function_name);
+        w.optional("Qualifier", self.qualifier);
+        w.finish()
+    }
+}
+
+/// The `GetFunctionUrlConfigResponse` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetFunctionUrlConfigResponse {
+    pub function_url: ::std::string::String,
+    pub function_arn: ::std::string::String,
+    pub auth_type: ::std::string::String,
+    pub cors: ::std::option::Option<Cors>,
+    pub creation_time: ::std::string::String,
+    pub last_modified_time: ::std::string::String,
+    pub invoke_mode: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for GetFunctionUrlConfigResponse {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetFunctionUrlConfigResponse {
+            function_url: r.required("FunctionUrl")?,
+            function_arn: r.required("FunctionArn")?,
+            auth_type: r.required("AuthType")?,
+            cors: r.optional("Cors")?,
+            creation_time: r.required("CreationTime")?,
+            last_modified_time: r.required("LastModifiedTime")?,
+            invoke_mode: r.optional("InvokeMode")?,
+        })
+    }
+}
+
+impl IntoValue for GetFunctionUrlConfigResponse {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("FunctionUrl", self.function_url);
+        w.member("FunctionArn", self.function_arn);
+        w.member("AuthType", self.auth_type);
+        w.optional("Cors", self.cors);
+        w.member("CreationTime", self.creation_time);
+        w.member("LastModifiedTime", self.last_modified_time);
+        w.optional("InvokeMode", self.invoke_mode);
         w.finish()
     }
 }
@@ -1794,6 +2046,63 @@ impl IntoValue for ListEventSourceMappingsResponse {
         let mut w = StructWriter::new();
         w.optional("NextMarker", self.next_marker);
         w.optional("EventSourceMappings", self.event_source_mappings);
+        w.finish()
+    }
+}
+
+/// The `ListFunctionUrlConfigsRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListFunctionUrlConfigsRequest {
+    pub function_name: ::std::string::String,
+    pub marker: ::std::option::Option<::std::string::String>,
+    pub max_items: ::std::option::Option<i32>,
+}
+
+impl FromValue for ListFunctionUrlConfigsRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ListFunctionUrlConfigsRequest {
+            function_name: r.required("FunctionName")?,
+            marker: r.optional("Marker")?,
+            max_items: r.optional("MaxItems")?,
+        })
+    }
+}
+
+impl IntoValue for ListFunctionUrlConfigsRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("FunctionName", self.function_name);
+        w.optional("Marker", self.marker);
+        w.optional("MaxItems", self.max_items);
+        w.finish()
+    }
+}
+
+/// The `ListFunctionUrlConfigsResponse` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListFunctionUrlConfigsResponse {
+    pub function_url_configs: ::std::vec::Vec<FunctionUrlConfig>,
+    pub next_marker: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for ListFunctionUrlConfigsResponse {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ListFunctionUrlConfigsResponse {
+            function_url_configs: r.required("FunctionUrlConfigs")?,
+            next_marker: r.optional("NextMarker")?,
+        })
+    }
+}
+
+impl IntoValue for ListFunctionUrlConfigsResponse {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("FunctionUrlConfigs", self.function_url_configs);
+        w.optional("NextMarker", self.next_marker);
         w.finish()
     }
 }
@@ -2638,6 +2947,84 @@ impl IntoValue for UpdateFunctionConfigurationRequest {
     }
 }
 
+/// The `UpdateFunctionUrlConfigRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UpdateFunctionUrlConfigRequest {
+    pub function_name: ::std::string::String,
+    pub qualifier: ::std::option::Option<::std::string::String>,
+    pub auth_type: ::std::option::Option<::std::string::String>,
+    pub cors: ::std::option::Option<Cors>,
+    pub invoke_mode: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for UpdateFunctionUrlConfigRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(UpdateFunctionUrlConfigRequest {
+            function_name: r.required("FunctionName")?,
+            qualifier: r.optional("Qualifier")?,
+            auth_type: r.optional("AuthType")?,
+            cors: r.optional("Cors")?,
+            invoke_mode: r.optional("InvokeMode")?,
+        })
+    }
+}
+
+impl IntoValue for UpdateFunctionUrlConfigRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("FunctionName", self.function_name);
+        w.optional("Qualifier", self.qualifier);
+        w.optional("AuthType", self.auth_type);
+        w.optional("Cors", self.cors);
+        w.optional("InvokeMode", self.invoke_mode);
+        w.finish()
+    }
+}
+
+/// The `UpdateFunctionUrlConfigResponse` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UpdateFunctionUrlConfigResponse {
+    pub function_url: ::std::string::String,
+    pub function_arn: ::std::string::String,
+    pub auth_type: ::std::string::String,
+    pub cors: ::std::option::Option<Cors>,
+    pub creation_time: ::std::string::String,
+    pub last_modified_time: ::std::string::String,
+    pub invoke_mode: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for UpdateFunctionUrlConfigResponse {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(UpdateFunctionUrlConfigResponse {
+            function_url: r.required("FunctionUrl")?,
+            function_arn: r.required("FunctionArn")?,
+            auth_type: r.required("AuthType")?,
+            cors: r.optional("Cors")?,
+            creation_time: r.required("CreationTime")?,
+            last_modified_time: r.required("LastModifiedTime")?,
+            invoke_mode: r.optional("InvokeMode")?,
+        })
+    }
+}
+
+impl IntoValue for UpdateFunctionUrlConfigResponse {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("FunctionUrl", self.function_url);
+        w.member("FunctionArn", self.function_arn);
+        w.member("AuthType", self.auth_type);
+        w.optional("Cors", self.cors);
+        w.member("CreationTime", self.creation_time);
+        w.member("LastModifiedTime", self.last_modified_time);
+        w.optional("InvokeMode", self.invoke_mode);
+        w.finish()
+    }
+}
+
 /// The `VpcConfig` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct VpcConfig {
@@ -2803,6 +3190,31 @@ pub trait Lambda: Send + Sync + 'static {
         async { Err(AwsError::not_implemented("lambda", "GetAccountSettings")) }
     }
 
+    fn create_function_url_config(&self, ctx: &RequestContext, input: CreateFunctionUrlConfigRequest) -> impl ::std::future::Future<Output = ::std::result::Result<CreateFunctionUrlConfigResponse, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "CreateFunctionUrlConfig")) }
+    }
+
+    fn get_function_url_config(&self, ctx: &RequestContext, input: GetFunctionUrlConfigRequest) -> impl ::std::future::Future<Output = ::std::result::Result<GetFunctionUrlConfigResponse, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "GetFunctionUrlConfig")) }
+    }
+
+    fn update_function_url_config(&self, ctx: &RequestContext, input: UpdateFunctionUrlConfigRequest) -> impl ::std::future::Future<Output = ::std::result::Result<UpdateFunctionUrlConfigResponse, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "UpdateFunctionUrlConfig")) }
+    }
+
+    fn delete_function_url_config(&self, ctx: &RequestContext, input: DeleteFunctionUrlConfigRequest) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "DeleteFunctionUrlConfig")) }
+    }
+
+    fn list_function_url_configs(&self, ctx: &RequestContext, input: ListFunctionUrlConfigsRequest) -> impl ::std::future::Future<Output = ::std::result::Result<ListFunctionUrlConfigsResponse, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "ListFunctionUrlConfigs")) }
+    }
+
     /// The AWS error for input that does not fit the operation's shapes.
     fn invalid_input(&self, e: ShapeError) -> AwsError {
         crate::handler::validation_error(e)
@@ -2851,7 +3263,7 @@ impl<S: Lambda> Handler for Service<S> {
     }
 
     fn implements(&self, operation: &str) -> bool {
-        matches!(operation, "ListFunctions" | "CreateFunction" | "GetFunction" | "GetFunctionConfiguration" | "DeleteFunction" | "UpdateFunctionCode" | "UpdateFunctionConfiguration" | "Invoke" | "CreateEventSourceMapping" | "GetEventSourceMapping" | "ListEventSourceMappings" | "UpdateEventSourceMapping" | "DeleteEventSourceMapping" | "AddPermission" | "RemovePermission" | "GetPolicy" | "TagResource" | "UntagResource" | "ListTags" | "GetAccountSettings")
+        matches!(operation, "ListFunctions" | "CreateFunction" | "GetFunction" | "GetFunctionConfiguration" | "DeleteFunction" | "UpdateFunctionCode" | "UpdateFunctionConfiguration" | "Invoke" | "CreateEventSourceMapping" | "GetEventSourceMapping" | "ListEventSourceMappings" | "UpdateEventSourceMapping" | "DeleteEventSourceMapping" | "AddPermission" | "RemovePermission" | "GetPolicy" | "TagResource" | "UntagResource" | "ListTags" | "GetAccountSettings" | "CreateFunctionUrlConfig" | "GetFunctionUrlConfig" | "UpdateFunctionUrlConfig" | "DeleteFunctionUrlConfig" | "ListFunctionUrlConfigs")
     }
 
     fn http<'a>(&'a self, req: &'a HttpRequest<'a>) -> ::std::option::Option<HttpFuture<'a>> {
@@ -2956,6 +3368,26 @@ impl<S: Lambda> Handler for Service<S> {
                 "GetAccountSettings" => {
                     let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
                     Ok(self.0.get_account_settings(ctx, input).await?.into_value())
+                }
+                "CreateFunctionUrlConfig" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.create_function_url_config(ctx, input).await?.into_value())
+                }
+                "GetFunctionUrlConfig" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.get_function_url_config(ctx, input).await?.into_value())
+                }
+                "UpdateFunctionUrlConfig" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.update_function_url_config(ctx, input).await?.into_value())
+                }
+                "DeleteFunctionUrlConfig" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.delete_function_url_config(ctx, input).await?.into_value())
+                }
+                "ListFunctionUrlConfigs" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.list_function_url_configs(ctx, input).await?.into_value())
                 }
                 other => Err(AwsError::not_implemented("lambda", other)),
             }

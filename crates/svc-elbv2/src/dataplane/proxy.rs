@@ -14,7 +14,7 @@ use base64::Engine;
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::combinators::UnsyncBoxBody;
-use http_body_util::{BodyExt, Empty, Full};
+use http_body_util::{BodyExt, Full};
 use nubo_core::Scope;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -250,7 +250,7 @@ impl Plane {
         for (k, v) in req.headers {
             builder = builder.header(k, v);
         }
-        let request = builder.body(Empty::<Bytes>::new().map_err(|never| match never {}).boxed_unsync()).unwrap_or_else(|_| Request::new(body(Bytes::new())));
+        let request = builder.body(req.take_body()).unwrap_or_else(|_| Request::new(body(Bytes::new())));
         let response = self.handle(listener_arn, SocketAddr::from(([127, 0, 0, 1], 0)), request).await;
         let (parts, body) = response.into_parts();
         nubo_model::handler::HttpResponse {
