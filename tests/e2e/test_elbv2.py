@@ -388,3 +388,53 @@ def test_two_instances_behind_an_alb_answer_in_turn_through_its_dns_name(elb, ec
     finally:
         elb.delete_load_balancer(LoadBalancerArn=lb["LoadBalancerArn"])
         ec2.terminate_instances(InstanceIds=[i["InstanceId"] for i in instances])
+
+
+def test_an_https_listener_serves_tls_with_an_acm_certificate_the_client_trusts(elb, ec2, node, tmp_path):
+    import ssl
+    acm = client(node, "acm")
+    backend = Backend("secure")
+    vpc, subnets = default_vpc(ec2)
+    sg = open_group(ec2, vpc, 443)
+    lb = elb.create_load_balancer(Name=f"tls-{uuid.uuid4().hex[:8]}", Subnets=subnets, SecurityGroups=[sg])["LoadBalancers"][0]
+    tg = elb.create_target_group(Name=f"tls-{uuid.uuid4().hex[:8]}", Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip")["TargetGroups"][0]
+    try:
+        elb.register_targets(TargetGroupArn=tg["TargetGroupArn"], Targets=[{"Id": "127.0.0.1", "Port": backend.port}])
+        cert = acm.request_certificate(DomainName="*.us-east-1.elb.localhost", ValidationMethod="DNS")["CertificateArn"]
+        detail = acm.describe_certificate(CertificateArn=cert)["Certificate"]
+        assert detail["Status"] == "ISSUED" and detail["Type"] == "AMAZON_ISSUED" and detail["DomainValidationOptions"][0]["ValidationStatus"] == "SUCCESS"
+        with pytest.raises(ClientError) as e:
+            elb.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol="HTTPS", Port=443, Certificates=[{"CertificateArn": cert + "-nope"}],
+                                DefaultActions=[{"Type": "forward", "TargetGroupArn": tg["TargetGroupArn"]}])
+        assert e.value.response["Error"]["Code"] == "CertificateNotFound"
+        listener = elb.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol="HTTPS", Port=443, Certificates=[{"CertificateArn": cert}],
+                                       DefaultActions=[{"Type": "forward", "TargetGroupArn": tg["TargetGroupArn"]}])["Listeners"][0]
+        assert listener["SslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
+        # The client trusts nubo's CA, exported at /_nubo/acm/ca.pem.
+        status, _, pem = node.http("GET", "/_nubo/acm/ca.pem")
+        assert status == 200 and pem.startswith(b"-----BEGIN CERTIFICATE-----")
+        ca = tmp_path / "nubo-ca.pem"
+        ca.write_bytes(pem)
+        context = ssl.create_default_context(cafile=str(ca))
+
+        def fetch():
+            try:
+                with socket.create_connection((address(lb), 443), timeout=3) as raw, context.wrap_socket(raw, server_hostname=lb["DNSName"]) as s:
+                    s.sendall(f"GET /secret HTTP/1.1\r\nHost: {lb['DNSName']}\r\nConnection: close\r\n\r\n".encode())
+                    data = b""
+                    while chunk := s.recv(4096):
+                        data += chunk
+                    return data.decode()
+            except (OSError, ssl.SSLError):
+                return None
+
+        answer = until("TLS through the ALB", fetch)
+        assert answer.startswith("HTTP/1.1 200")
+        seen = json.loads(answer.split("\r\n\r\n", 1)[1])
+        assert seen["name"] == "secure" and seen["proto"] == "https" and seen["path"] == "/secret"
+        with pytest.raises(ClientError) as e:
+            acm.delete_certificate(CertificateArn=cert)
+        assert e.value.response["Error"]["Code"] == "ResourceInUseException"
+    finally:
+        backend.stop()
+        elb.delete_load_balancer(LoadBalancerArn=lb["LoadBalancerArn"])

@@ -226,5 +226,13 @@ pub const SERVICES: &[ServiceSpec] = &[
             "RemoveListenerCertificates", "DescribeCapacityReservation",
         ],
     },
-    ServiceSpec { name: "acm", botocore: "acm", trait_name: "Acm", operations: &[] },
+    ServiceSpec {
+        name: "acm",
+        botocore: "acm",
+        trait_name: "Acm",
+        operations: &[
+            "RequestCertificate", "DescribeCertificate", "ListCertificates", "DeleteCertificate", "ImportCertificate",
+            "GetCertificate", "AddTagsToCertificate", "RemoveTagsFromCertificate", "ListTagsForCertificate",
+        ],
+    },
 ];

@@ -50,6 +50,9 @@ fn services(store: &Store, clock: &Clock, iam: &nubo_iam::Iam, api: std::net::So
     let _ = functions.set(lambda.clone());
     tokio::spawn(nubo_dynamodb::ttl::run(dynamodb.clone()));
     let elb = nubo_elbv2::Elbv2::new(store.clone(), clock.clone(), std::sync::Arc::new(wiring::ElbNetwork { ec2: ec2.clone() }));
+    let acm = nubo_acm::Acm::new(store.clone(), clock.clone());
+    elb.set_certificates(std::sync::Arc::new(wiring::ListenerCertificates { acm: acm.clone() }));
+    acm.set_usage(std::sync::Arc::new(wiring::CertificateUsers { elb: elb.clone() }));
     elb.start();
     tokio::spawn(wiring::load_balancer_metrics(elb.clone(), cloudwatch.clone(), clock.clone()));
     let autoscaling = nubo_autoscaling::AutoScaling::new(
@@ -71,6 +74,7 @@ fn services(store: &Store, clock: &Clock, iam: &nubo_iam::Iam, api: std::net::So
         nubo_ec2::service(ec2),
         nubo_elbv2::service(elb),
         nubo_autoscaling::service(autoscaling),
+        nubo_acm::service(acm),
         nubo_lambda::service(lambda),
         nubo_cloudwatch::service(cloudwatch),
         nubo_logs::service(logs),

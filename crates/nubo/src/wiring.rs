@@ -460,3 +460,25 @@ impl nubo_lambda::RoleCredentials for FunctionRoles {
         }
     }
 }
+
+/// ACM's certificates for HTTPS listeners.
+pub struct ListenerCertificates {
+    pub acm: nubo_acm::Acm,
+}
+
+impl nubo_elbv2::Certificates for ListenerCertificates {
+    fn certificate(&self, arn: &str) -> Option<(String, String, Vec<String>)> {
+        self.acm.server_certificate(arn)
+    }
+}
+
+/// Which load balancers use a certificate.
+pub struct CertificateUsers {
+    pub elb: nubo_elbv2::Elbv2,
+}
+
+impl nubo_acm::Usage for CertificateUsers {
+    fn users(&self, certificate_arn: &str) -> Vec<String> {
+        self.elb.listeners_using(certificate_arn)
+    }
+}

@@ -25,6 +25,7 @@ pub enum ElbError {
     OperationNotPermitted(String),
     TargetGroupAssociationLimit(String),
     SslPolicyNotFound,
+    CertificateNotFound(String),
     Validation(String),
     Internal(String),
 }
@@ -52,6 +53,7 @@ impl From<ElbError> for AwsError {
             ElbError::OperationNotPermitted(m) => bad("OperationNotPermittedException", m),
             ElbError::TargetGroupAssociationLimit(m) => bad("TargetGroupAssociationLimitException", m),
             ElbError::SslPolicyNotFound => bad("SSLPolicyNotFoundException", "One or more SSL policies not found".into()),
+            ElbError::CertificateNotFound(arn) => bad("CertificateNotFoundException", format!("Certificate '{arn}' not found")),
             ElbError::Validation(m) => AwsError::new("ValidationError", 400, m),
             ElbError::Internal(m) => AwsError::internal(m),
         }

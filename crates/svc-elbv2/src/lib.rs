@@ -61,6 +61,12 @@ pub trait Network: Send + Sync + 'static {
     fn connect<'a>(&'a self, instance_id: &'a str, addr: SocketAddr) -> Connecting<'a>;
 }
 
+/// Where HTTPS listeners get their certificates: ACM, wired by the composition root.
+pub trait Certificates: Send + Sync + 'static {
+    /// (certificate chain PEM, private key PEM, DNS names) of a certificate ARN.
+    fn certificate(&self, arn: &str) -> Option<(String, String, Vec<String>)>;
+}
+
 /// No EC2: load balancers can only have `ip` targets on loopback (unit tests).
 pub struct NoNetwork;
 
@@ -97,6 +103,16 @@ impl Elbv2 {
     pub fn new(store: Store, clock: Clock, network: Arc<dyn Network>) -> Elbv2 {
         let plane = dataplane::Plane::new(store.clone(), clock.clone(), network.clone());
         Elbv2 { store, clock, network, plane }
+    }
+
+    /// HTTPS listeners' certificates come from `certificates` (ACM).
+    pub fn set_certificates(&self, certificates: Arc<dyn Certificates>) {
+        let _ = self.plane.certificates.set(certificates);
+    }
+
+    /// The listeners that use a certificate (ACM refuses to delete it meanwhile).
+    pub fn listeners_using(&self, certificate_arn: &str) -> Vec<String> {
+        self.plane.view().listeners.values().filter(|l| l.certificates.iter().any(|c| c == certificate_arn)).map(|l| l.load_balancer_arn.clone()).collect()
     }
 
     /// Starts the data plane's controllers (inside tokio).

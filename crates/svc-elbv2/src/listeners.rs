@@ -247,6 +247,13 @@ impl Elbv2 {
         if secure && certificates.is_empty() {
             return Err(ElbError::Validation(format!("A certificate must be specified for {protocol} listeners")));
         }
+        if let Some(source) = self.plane.certificates.get() {
+            for c in &certificates {
+                if source.certificate(c).is_none() {
+                    return Err(ElbError::CertificateNotFound(c.clone()));
+                }
+            }
+        }
         let ssl_policy = if secure { Some(input.ssl_policy.clone().unwrap_or_else(|| attributes::DEFAULT_SSL_POLICY.into())) } else { None };
         if let Some(p) = &ssl_policy {
             if !attributes::ssl_policy_exists(p) {

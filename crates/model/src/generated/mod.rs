@@ -13,6 +13,7 @@ pub mod dynamodbstreams;
 pub mod ec2;
 pub mod autoscaling;
 pub mod elbv2;
+pub mod acm;
 
 use crate::ServiceMeta;
 

@@ -11,6 +11,7 @@ mod health;
 pub mod metrics;
 mod proxy;
 mod tcp;
+mod tls;
 
 use crate::records::{self, ListenerRecord, LoadBalancerRecord, RuleRecord, TargetGroupRecord, TargetRecord, LISTENERS, LOAD_BALANCERS, RULES, TARGET_GROUPS};
 use crate::Network;
@@ -53,12 +54,14 @@ pub struct Plane {
     network: Arc<dyn Network>,
     wake: Notify,
     view: RwLock<Arc<View>>,
-    /// Bound listeners: ARN → (address, task).
-    bound: Mutex<HashMap<String, (SocketAddr, JoinHandle<()>)>>,
+    /// Bound listeners: ARN → ((address, protocol and certificates), task).
+    bound: Mutex<HashMap<String, ((SocketAddr, String), JoinHandle<()>)>>,
     health: health::Health,
     meter: metrics::Meter,
     /// Kept-alive connections to targets.
     pool: proxy::Pool,
+    /// HTTPS listeners' certificates (ACM).
+    pub(crate) certificates: std::sync::OnceLock<Arc<dyn crate::Certificates>>,
     /// Round-robin positions per target group.
     turns: Mutex<HashMap<String, Arc<AtomicUsize>>>,
 }
@@ -75,6 +78,7 @@ impl Plane {
             health: health::Health::default(),
             meter: metrics::Meter::default(),
             pool: Default::default(),
+            certificates: Default::default(),
             turns: Default::default(),
         })
     }
@@ -136,13 +140,14 @@ impl Plane {
         // The health checker reads the new view.
         self.health.poke();
         let mut bound = self.bound.lock().unwrap();
-        let wanted: HashMap<String, SocketAddr> = view
+        // A listener is bound again when its address, protocol or certificates change.
+        let wanted: HashMap<String, (SocketAddr, String)> = view
             .listeners
             .values()
             .filter_map(|l| {
                 let (_, lb) = view.load_balancers.get(&l.load_balancer_arn)?;
                 let ip: std::net::Ipv4Addr = lb.address.parse().ok()?;
-                Some((l.arn.clone(), SocketAddr::from((ip, l.port as u16))))
+                Some((l.arn.clone(), (SocketAddr::from((ip, l.port as u16)), format!("{} {}", l.protocol, l.certificates.join(",")))))
             })
             .collect();
         bound.retain(|arn, (addr, task)| {
@@ -152,10 +157,11 @@ impl Plane {
             }
             keep
         });
-        for (arn, addr) in wanted {
+        for (arn, key) in wanted {
             if bound.contains_key(&arn) {
                 continue;
             }
+            let addr = key.0;
             let listener = match std::net::TcpListener::bind(addr).and_then(|l| l.set_nonblocking(true).map(|_| l)).and_then(tokio::net::TcpListener::from_std) {
                 Ok(l) => l,
                 Err(e) => {
@@ -165,10 +171,21 @@ impl Plane {
             };
             let protocol = view.listeners.get(&arn).map(|l| l.protocol.clone()).unwrap_or_default();
             let task = match protocol.as_str() {
-                "TCP" | "TLS" | "TCP_UDP" => tokio::spawn(tcp::serve(self.clone(), arn.clone(), listener)),
+                "TCP" | "TCP_UDP" => tokio::spawn(tcp::serve(self.clone(), arn.clone(), listener)),
+                "HTTPS" | "TLS" => {
+                    let certificates = view.listeners.get(&arn).map(|l| l.certificates.clone()).unwrap_or_default();
+                    match tls::acceptor(self.certificates.get(), &certificates, protocol == "HTTPS") {
+                        Ok(acceptor) if protocol == "HTTPS" => tokio::spawn(proxy::serve_tls(self.clone(), arn.clone(), listener, acceptor)),
+                        Ok(acceptor) => tokio::spawn(tcp::serve_tls(self.clone(), arn.clone(), listener, acceptor)),
+                        Err(e) => {
+                            tracing::warn!("listener {arn} cannot serve TLS: {e}");
+                            continue;
+                        }
+                    }
+                }
                 _ => tokio::spawn(proxy::serve(self.clone(), arn.clone(), listener)),
             };
-            bound.insert(arn, (addr, task));
+            bound.insert(arn, (key, task));
         }
     }
 

@@ -54,6 +54,32 @@ pub async fn serve(plane: Arc<Plane>, listener_arn: String, listener: tokio::net
     }
 }
 
+/// An HTTPS listener: TLS terminated here, then the same proxy.
+pub async fn serve_tls(plane: Arc<Plane>, listener_arn: String, listener: tokio::net::TcpListener, acceptor: tokio_rustls::TlsAcceptor) {
+    loop {
+        let Ok((stream, client)) = listener.accept().await else { continue };
+        if !plane.admits(&listener_arn) {
+            drop(stream);
+            continue;
+        }
+        let _ = stream.set_nodelay(true);
+        if let Some(l) = plane.view().listeners.get(&listener_arn) {
+            plane.meter.connection(&l.load_balancer_arn);
+        }
+        let (plane, arn, acceptor) = (plane.clone(), listener_arn.clone(), acceptor.clone());
+        tokio::spawn(async move {
+            let Ok(stream) = acceptor.accept(stream).await else { return };
+            let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                let plane = plane.clone();
+                let arn = arn.clone();
+                async move { Ok::<_, std::convert::Infallible>(plane.handle(&arn, client, req.map(|b| b.map_err(BoxError::from).boxed_unsync())).await) }
+            });
+            let builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+            let _ = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service).await;
+        });
+    }
+}
+
 fn body(bytes: impl Into<Bytes>) -> ProxyBody {
     Full::new(bytes.into()).map_err(|never| match never {}).boxed_unsync()
 }
@@ -201,6 +227,8 @@ impl Plane {
         };
         self.meter.target_answer(&lb.arn, tg_arn, response.status().as_u16(), started.elapsed().as_secs_f64());
         let mut response = response.map(|b| b.map_err(BoxError::from).boxed_unsync());
+        // The load balancer speaks HTTP/1.1 to its clients whatever the target spoke.
+        *response.version_mut() = http::Version::HTTP_11;
         for h in HOP_BY_HOP {
             response.headers_mut().remove(*h);
         }

@@ -28,3 +28,30 @@ pub async fn serve(plane: Arc<Plane>, listener_arn: String, listener: tokio::net
         });
     }
 }
+
+/// A TLS listener: TLS terminated here, then TCP to the target as for a TCP listener.
+pub async fn serve_tls(plane: Arc<Plane>, listener_arn: String, listener: tokio::net::TcpListener, acceptor: tokio_rustls::TlsAcceptor) {
+    loop {
+        let Ok((inbound, client)) = listener.accept().await else { continue };
+        let plane = plane.clone();
+        let arn = listener_arn.clone();
+        let acceptor = acceptor.clone();
+        tokio::spawn(async move {
+            let Ok(mut inbound) = acceptor.accept(inbound).await else { return };
+            let view = plane.view();
+            let Some(l) = view.listeners.get(&arn) else { return };
+            plane.meter.connection(&l.load_balancer_arn);
+            let Some((tg_arn, _)) = l.default_actions.iter().find(|a| a.kind == "forward").and_then(|a| a.target_groups.first()) else { return };
+            let Some((scope, tg)) = view.target_groups.get(tg_arn) else { return };
+            let targets = health::routable(&plane, tg);
+            if targets.is_empty() {
+                return;
+            }
+            let flow = nubo_core::ids::stable_hash(&[&client.ip().to_string(), &client.port().to_string()]);
+            let t = targets[(flow % targets.len() as u64) as usize];
+            if let Ok(mut outbound) = plane.connect(scope, tg, t, t.port as u16).await {
+                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+            }
+        });
+    }
+}
