@@ -17,7 +17,7 @@ def test_health_lists_services_and_version(nubo):
     assert h["services"]["sts"] == "running"
     assert h["services"]["ec2"] == "running"
     assert h["services"]["autoscaling"] == "running" and h["services"]["elbv2"] == "running"
-    assert h["services"]["acm"] == "not_implemented"
+    assert h["services"]["acm"] == "running"
 
 
 def test_clock_jumps_forward_on_demand(nubo):
