@@ -168,8 +168,11 @@ def test_cli(aws):
     assert arn in [t["TopicArn"] for t in aws("sns", "list-topics")["Topics"]]
 
 
-def test_http_subscriber_confirms_and_receives_notifications(nubo, sns):
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_http_subscriber_confirms_and_receives_notifications(nubo, sns, scheme, tmp_path):
     import http.server
+    import ssl
+    import subprocess
     import threading
     import urllib.request
 
@@ -192,18 +195,26 @@ def test_http_subscriber_confirms_and_receives_notifications(nubo, sns):
             pass
 
     server = http.server.HTTPServer(("127.0.0.1", 0), Endpoint)
+    if scheme == "https":
+        # A self-signed certificate, as a local endpoint has.
+        key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=localhost"],
+                       check=True, capture_output=True)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(str(cert), str(key))
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         arn = sns.create_topic(Name=f"web-{uuid.uuid4().hex[:8]}")["TopicArn"]
-        endpoint = f"http://127.0.0.1:{server.server_port}/hook"
-        assert sns.subscribe(TopicArn=arn, Protocol="http", Endpoint=endpoint)["SubscriptionArn"] == "pending confirmation"
+        endpoint = f"{scheme}://127.0.0.1:{server.server_port}/hook"
+        assert sns.subscribe(TopicArn=arn, Protocol=scheme, Endpoint=endpoint)["SubscriptionArn"] == "pending confirmation"
         assert confirmed.wait(10)
         subs = sns.list_subscriptions_by_topic(TopicArn=arn)["Subscriptions"]
         assert subs[0]["SubscriptionArn"].startswith(arn + ":")
-        sns.publish(TopicArn=arn, Message="over http", Subject="s")
+        sns.publish(TopicArn=arn, Message=f"over {scheme}", Subject="s")
         assert notified.wait(10)
         kind, note = received[-1]
-        assert kind == "Notification" and note["Message"] == "over http" and note["TopicArn"] == arn
+        assert kind == "Notification" and note["Message"] == f"over {scheme}" and note["TopicArn"] == arn
     finally:
         server.shutdown()
 

@@ -3,7 +3,9 @@
 //!
 //! nubo connects only to loopback addresses (`127.0.0.0/8`, `::1`, `localhost`,
 //! `*.localhost`): a subscription to any other endpoint is kept pending and its messages go
-//! to the outbox instead. HTTPS endpoints are not reached yet (no TLS client).
+//! to the outbox instead. HTTPS endpoints are reached with rustls; their certificates are
+//! not verified (unlike SNS, which wants a public CA's): an endpoint is a process on this
+//! machine, usually with a self-signed certificate.
 
 use crate::records::OutboxEntry;
 use crate::Sns;
@@ -18,10 +20,10 @@ pub(crate) fn client() -> Client {
     hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http()
 }
 
-/// Whether nubo may connect to this endpoint: plain HTTP to a loopback host.
+/// Whether nubo may connect to this endpoint: HTTP or HTTPS to a loopback host.
 pub(crate) fn reachable(endpoint: &str) -> bool {
     let Ok(uri) = endpoint.parse::<http::Uri>() else { return false };
-    if uri.scheme_str() != Some("http") {
+    if uri.scheme_str() != Some("http") && uri.scheme_str() != Some("https") {
         return false;
     }
     let host = uri.host().unwrap_or("").trim_start_matches('[').trim_end_matches(']');
@@ -81,7 +83,8 @@ impl Sns {
                     req = req.header("x-amz-sns-subscription-arn", s);
                 }
                 let Ok(req) = req.body(Full::new(Bytes::from(body.clone()))) else { return };
-                match sns.http.request(req).await {
+                let sent = if req.uri().scheme_str() == Some("https") { https_request(req).await } else { sns.http.request(req).await.map_err(|e| e.to_string()) };
+                match sent {
                     Ok(resp) if resp.status().is_success() => return,
                     Ok(resp) => tracing::debug!("SNS {message_type} to {endpoint}: HTTP {}", resp.status()),
                     Err(e) => tracing::debug!("SNS {message_type} to {endpoint}: {e}"),
@@ -93,6 +96,56 @@ impl Sns {
             tracing::warn!("SNS gave up delivering {message_type} {message_id} to {endpoint}");
         });
     }
+}
+
+/// Accepts the endpoint's certificate, whatever it is (see the module's note).
+#[derive(Debug)]
+struct AnyCertificate(std::sync::Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _: &rustls::pki_types::CertificateDer<'_>,
+        _: &[rustls::pki_types::CertificateDer<'_>],
+        _: &rustls::pki_types::ServerName<'_>,
+        _: &[u8],
+        _: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(&self, message: &[u8], cert: &rustls::pki_types::CertificateDer<'_>, dss: &rustls::DigitallySignedStruct) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+    fn verify_tls13_signature(&self, message: &[u8], cert: &rustls::pki_types::CertificateDer<'_>, dss: &rustls::DigitallySignedStruct) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// One POST over TLS (a connection per delivery: deliveries to one endpoint are few).
+async fn https_request(req: http::Request<Full<Bytes>>) -> Result<http::Response<hyper::body::Incoming>, String> {
+    let host = req.uri().host().unwrap_or("localhost").trim_start_matches('[').trim_end_matches(']').to_string();
+    let port = req.uri().port_u16().unwrap_or(443);
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .dangerous()
+        .with_custom_certificate_verifier(std::sync::Arc::new(AnyCertificate(provider)))
+        .with_no_client_auth();
+    let connect_to = if host == "localhost" || host.ends_with(".localhost") { "127.0.0.1".to_string() } else { host.clone() };
+    let tcp = tokio::net::TcpStream::connect((connect_to.as_str(), port)).await.map_err(|e| e.to_string())?;
+    let name = rustls::pki_types::ServerName::try_from(host).map_err(|e| e.to_string())?;
+    let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config)).connect(name, tcp).await.map_err(|e| e.to_string())?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls)).await.map_err(|e| e.to_string())?;
+    tokio::spawn(conn);
+    let (mut parts, body) = req.into_parts();
+    let authority = parts.uri.authority().map(|a| a.to_string()).unwrap_or_default();
+    parts.headers.insert(http::header::HOST, http::HeaderValue::from_str(&authority).unwrap_or(http::HeaderValue::from_static("localhost")));
+    parts.uri = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").parse().unwrap_or_default();
+    sender.send_request(http::Request::from_parts(parts, body)).await.map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -113,10 +166,10 @@ mod tests {
 
     #[test]
     fn only_loopback_http_endpoints_are_reachable() {
-        for ok in ["http://127.0.0.1:8080/hook", "http://localhost/x", "http://app.localhost:9000/", "http://[::1]:80/", "http://127.5.6.7/"] {
+        for ok in ["http://127.0.0.1:8080/hook", "https://127.0.0.1/", "http://localhost/x", "http://app.localhost:9000/", "http://[::1]:80/", "http://127.5.6.7/"] {
             assert!(reachable(ok), "{ok}");
         }
-        for no in ["http://10.0.0.1/", "http://example.com/", "https://127.0.0.1/", "http://169.254.169.254/", "http://192.168.1.2:80/", "not a url"] {
+        for no in ["http://10.0.0.1/", "http://example.com/", "http://169.254.169.254/", "http://192.168.1.2:80/", "not a url"] {
             assert!(!reachable(no), "{no}");
         }
     }
