@@ -69,7 +69,7 @@ def until(what, check, timeout=20.0):
 class Backend:
     """A small HTTP server on loopback that answers with its name and what it was sent."""
 
-    def __init__(self, name, port=0):
+    def __init__(self, name, port=0, cookie=None):
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -80,6 +80,8 @@ class Backend:
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
+                if cookie:
+                    self.send_header("Set-Cookie", f"{cookie}={outer.name}; Path=/")
                 self.end_headers()
                 self.wfile.write(body)
 
@@ -437,4 +439,95 @@ def test_an_https_listener_serves_tls_with_an_acm_certificate_the_client_trusts(
         assert e.value.response["Error"]["Code"] == "ResourceInUseException"
     finally:
         backend.stop()
+        elb.delete_load_balancer(LoadBalancerArn=lb["LoadBalancerArn"])
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def dns_query(server, name, qtype=1):
+    """One UDP query to nubo's DNS: (rcode, [addresses])."""
+    host, port = server.rsplit(":", 1)
+    query = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+    query += b"".join(bytes([len(label)]) + label.encode() for label in name.split(".")) + b"\x00"
+    query += qtype.to_bytes(2, "big") + b"\x00\x01"
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(3)
+        s.sendto(query, (host, int(port)))
+        reply, _ = s.recvfrom(512)
+    assert reply[:2] == b"\x12\x34"
+    answers = int.from_bytes(reply[6:8], "big")
+    # Each answer here is a pointer name, type, class, TTL, length 4, the address.
+    addresses = [".".join(str(b) for b in reply[len(query) + 16 * i + 12:len(query) + 16 * i + 16]) for i in range(answers)]
+    return reply[3] & 0x0F, addresses
+
+
+def test_the_front_door_and_nubos_dns_reach_an_alb_by_its_name(elb, ec2, node):
+    backend = Backend("front")
+    port = free_port()
+    lb, tg, _ = alb(elb, ec2, port=port)
+    try:
+        elb.register_targets(TargetGroupArn=tg["TargetGroupArn"], Targets=[{"Id": "127.0.0.1", "Port": backend.port}])
+        name = lb["DNSName"]
+        assert name.endswith(".us-east-1.elb.localhost")
+        status, _, body = node.http("GET", "/_nubo/health")
+        report = json.loads(body)
+        assert report["front_door"][str(port)].startswith(f"listening on 127.0.0.1:{port}")
+        # curl resolves every *.localhost name to 127.0.0.1, where the door routes by Host.
+        out = subprocess.run(["curl", "-s", "--max-time", "5", f"http://{name}:{port}/door"], capture_output=True, text=True)
+        seen = json.loads(out.stdout)
+        assert seen["name"] == "front" and seen["path"] == "/door" and seen["xff"] == "127.0.0.1"
+        status, _, body = get(f"http://127.0.0.1:{port}/", headers={"Host": "nobody.us-east-1.elb.localhost"})
+        assert status == 200, "the only load balancer on the port takes a Host it does not know"
+        # nubo's DNS (UDP, beside the API) knows the load balancer's own address.
+        rcode, addresses = dns_query(report["dns"], name)
+        assert rcode == 0 and addresses == [address(lb)]
+        assert dns_query(report["dns"], "nobody-1.us-east-1.elb.localhost")[0] == 3
+        assert dns_query(report["dns"], "example.com")[0] == 5
+        assert dns_query(report["dns"], name, qtype=28) == (0, [])
+    finally:
+        backend.stop()
+        elb.delete_load_balancer(LoadBalancerArn=lb["LoadBalancerArn"])
+    status, _, body = node.http("GET", "/_nubo/health")
+    assert str(port) not in json.loads(body)["front_door"]
+
+
+def test_app_cookie_and_target_group_stickiness(elb, ec2):
+    a, b = Backend("a", cookie="SESSION"), Backend("b", cookie="SESSION")
+    c = Backend("c")
+    lb, tg, listener = alb(elb, ec2)
+    vpc, _ = default_vpc(ec2)
+    arn = tg["TargetGroupArn"]
+    other = elb.create_target_group(Name=f"tg-{uuid.uuid4().hex[:8]}", Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
+    url = f"http://{address(lb)}/"
+    try:
+        elb.modify_target_group_attributes(TargetGroupArn=arn, Attributes=[
+            {"Key": "stickiness.enabled", "Value": "true"}, {"Key": "stickiness.type", "Value": "app_cookie"},
+            {"Key": "stickiness.app_cookie.cookie_name", "Value": "SESSION"}])
+        elb.register_targets(TargetGroupArn=arn, Targets=[{"Id": "127.0.0.1", "Port": a.port}, {"Id": "127.0.0.1", "Port": b.port}])
+        elb.register_targets(TargetGroupArn=other, Targets=[{"Id": "127.0.0.1", "Port": c.port}])
+        # The application sets its cookie; the load balancer pairs AWSALBAPP-0 with it.
+        _, headers, body = get(url)
+        cookies = [v.split(";")[0] for v in headers.get_all("Set-Cookie")]
+        app = [x for x in cookies if x.startswith("AWSALBAPP-0=")]
+        assert app and any(x.startswith("SESSION=") for x in cookies)
+        first = json.loads(body)["name"]
+        assert all(json.loads(get(url, headers={"Cookie": app[0]})[2])["name"] == first for _ in range(5))
+        # Weighted forwarding with group stickiness: AWSALBTG keeps a client on one group.
+        elb.modify_listener(ListenerArn=listener["ListenerArn"], DefaultActions=[{"Type": "forward", "ForwardConfig": {
+            "TargetGroups": [{"TargetGroupArn": arn, "Weight": 1}, {"TargetGroupArn": other, "Weight": 1}],
+            "TargetGroupStickinessConfig": {"Enabled": True, "DurationSeconds": 600}}}])
+        _, headers, body = get(url)
+        group_cookie = next(v.split(";")[0] for v in headers.get_all("Set-Cookie") if v.startswith("AWSALBTG="))
+        in_c = json.loads(body)["name"] == "c"
+        names = {json.loads(get(url, headers={"Cookie": group_cookie})[2])["name"] for _ in range(8)}
+        assert names == {"c"} if in_c else "c" not in names
+        # Without the cookie both groups serve.
+        until("both groups serving", lambda: {"c"} < {json.loads(get(url)[2])["name"] for _ in range(12)})
+    finally:
+        for x in (a, b, c):
+            x.stop()
         elb.delete_load_balancer(LoadBalancerArn=lb["LoadBalancerArn"])

@@ -1,6 +1,7 @@
 //! nubo's own endpoints under `/_nubo/`: health, reset, and the clock.
 //!
-//! * `GET /_nubo/health`: version, uptime, each service's state.
+//! * `GET /_nubo/health`: version, uptime, each service's state, and what the binary
+//!   reports beside them (nubo's DNS address, the load balancers' front doors).
 //! * `POST /_nubo/reset`: drops all state.
 //! * `GET /_nubo/clock`: the clock's now and scale.
 //! * `POST /_nubo/clock` with `{"advance": "5m"}` (or `"300s"`, `"2h"`, `"1d"`, or a number of
@@ -51,14 +52,15 @@ fn health(gw: &Gateway) -> HttpResponse {
         .iter()
         .map(|s| (s.name.to_string(), json!(if s.handler.is_some() { "running" } else { "not_implemented" })))
         .collect();
-    json_response(
-        200,
-        json!({
-            "version": env!("CARGO_PKG_VERSION"),
-            "uptime_seconds": gw.started.elapsed().as_secs_f64(),
-            "services": services,
-        }),
-    )
+    let mut body = json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptime_seconds": gw.started.elapsed().as_secs_f64(),
+        "services": services,
+    });
+    for (name, report) in gw.reports.lock().unwrap().iter() {
+        body[name.as_str()] = report();
+    }
+    json_response(200, body)
 }
 
 fn clock(gw: &Gateway) -> HttpResponse {

@@ -32,10 +32,19 @@ pub struct Gateway {
     pub guard: Option<Arc<dyn Guard>>,
     /// `--enforce-iam`: verify signatures and authorize every call.
     pub enforce: bool,
+    /// What `/_nubo/health` shows beyond the services (DNS, front doors), asked each time.
+    pub reports: std::sync::Mutex<Vec<(String, Report)>>,
 }
+
+pub type Report = Box<dyn Fn() -> serde_json::Value + Send + Sync>;
 
 impl Gateway {
     pub fn new(handlers: Vec<Box<dyn Handler>>, clock: Clock, store: Store, guard: Option<Arc<dyn Guard>>, enforce: bool) -> Arc<Gateway> {
-        Arc::new(Gateway { router: router::Router::new(handlers), clock, store, started: Instant::now(), guard, enforce })
+        Arc::new(Gateway { router: router::Router::new(handlers), clock, store, started: Instant::now(), guard, enforce, reports: Default::default() })
+    }
+
+    /// Adds `name` to `/_nubo/health`, its value from `f` at each request.
+    pub fn report(&self, name: &str, f: impl Fn() -> serde_json::Value + Send + Sync + 'static) {
+        self.reports.lock().unwrap().push((name.to_string(), Box::new(f)));
     }
 }

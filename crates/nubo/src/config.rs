@@ -14,6 +14,8 @@ OPTIONS (each also read from the environment variable shown):
   --ephemeral           keep everything in memory        NUBO_EPHEMERAL=1
   --time-scale <N>      run the clock N times faster     NUBO_TIME_SCALE [1]
   --enforce-iam         verify signatures, enforce IAM   NUBO_ENFORCE_IAM=1
+  --no-front-door       load balancers only on their own NUBO_FRONT_DOOR=0
+                        addresses, not also on 127.0.0.1
   --log <LEVEL>         error, warn, info, debug, trace  NUBO_LOG       [info]
   -h, --help            this text
   -V, --version         the version
@@ -29,6 +31,8 @@ pub struct Config {
     pub enforce_iam: bool,
     pub time_scale: f64,
     pub log: String,
+    /// Load balancers' HTTP(S) ports also on 127.0.0.1, routed by Host.
+    pub front_door: bool,
 }
 
 pub enum Parsed {
@@ -57,6 +61,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> {
         enforce_iam: env("NUBO_ENFORCE_IAM").is_some_and(|v| v != "0" && v != "false"),
         time_scale: 1.0,
         log: env("NUBO_LOG").unwrap_or_else(|| "info".into()),
+        front_door: !env("NUBO_FRONT_DOOR").is_some_and(|v| v == "0" || v == "false"),
     };
     let mut port = env("NUBO_PORT");
     let mut scale = env("NUBO_TIME_SCALE");
@@ -73,6 +78,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> {
             "--data-dir" => c.data_dir = PathBuf::from(value()?),
             "--ephemeral" => c.ephemeral = true,
             "--enforce-iam" => c.enforce_iam = true,
+            "--no-front-door" => c.front_door = false,
             "--time-scale" => scale = Some(value()?),
             "--log" => c.log = value()?,
             "-h" | "--help" => return Ok(Parsed::Exit(USAGE.into())),

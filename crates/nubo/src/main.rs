@@ -11,8 +11,14 @@ use nubo_model::Handler;
 use nubo_store::Store;
 use std::process::ExitCode;
 
+/// What the binary serves beside the services' APIs.
+struct Extras {
+    elb: nubo_elbv2::Elbv2,
+    names: std::sync::Arc<dyn nubo_dns::Names>,
+}
+
 /// Every service's API, and its background controllers started beside it.
-fn services(store: &Store, clock: &Clock, iam: &nubo_iam::Iam, api: std::net::SocketAddr, machines: std::path::PathBuf) -> Vec<Box<dyn Handler>> {
+fn services(store: &Store, clock: &Clock, iam: &nubo_iam::Iam, api: std::net::SocketAddr, machines: std::path::PathBuf, front_door: bool) -> (Vec<Box<dyn Handler>>, Extras) {
     let endpoint = &format!("http://{api}");
     let sqs = nubo_sqs::Sqs::new(store.clone(), clock.clone());
     let functions = wiring::FunctionSlot::default();
@@ -53,7 +59,14 @@ fn services(store: &Store, clock: &Clock, iam: &nubo_iam::Iam, api: std::net::So
     let acm = nubo_acm::Acm::new(store.clone(), clock.clone());
     elb.set_certificates(std::sync::Arc::new(wiring::ListenerCertificates { acm: acm.clone() }));
     acm.set_usage(std::sync::Arc::new(wiring::CertificateUsers { elb: elb.clone() }));
+    // The front door never takes nubo's own port (which routes by Host itself).
+    elb.plane().configure_front_door(front_door, vec![api.port()]);
     elb.start();
+    let names: std::sync::Arc<dyn nubo_dns::Names> = std::sync::Arc::new(wiring::OwnedNames { elb: elb.clone(), ec2: ec2.clone() });
+    if let Some(runtime) = ec2.runtime() {
+        runtime.set_names(names.clone());
+    }
+    let extras = Extras { elb: elb.clone(), names };
     tokio::spawn(wiring::load_balancer_metrics(elb.clone(), cloudwatch.clone(), clock.clone()));
     let autoscaling = nubo_autoscaling::AutoScaling::new(
         store.clone(),
@@ -65,7 +78,7 @@ fn services(store: &Store, clock: &Clock, iam: &nubo_iam::Iam, api: std::net::So
     );
     autoscaling.start();
     let _ = scaling.set(autoscaling.clone());
-    vec![
+    let handlers = vec![
         nubo_iam::service(iam.clone()),
         nubo_iam::sts::service(iam.clone()),
         nubo_sqs::service(sqs),
@@ -80,7 +93,8 @@ fn services(store: &Store, clock: &Clock, iam: &nubo_iam::Iam, api: std::net::So
         nubo_logs::service(logs),
         nubo_dynamodb::streams_service(dynamodb.clone()),
         nubo_dynamodb::service(dynamodb),
-    ]
+    ];
+    (handlers, extras)
 }
 
 fn main() -> ExitCode {
@@ -138,7 +152,22 @@ async fn run(config: Config) -> Result<(), String> {
     } else {
         config.data_dir.join("machines")
     };
-    let gateway = Gateway::new(services(&store, &clock, &iam, api, machines.clone()), clock, store, Some(nubo_iam::guard(iam)), config.enforce_iam);
+    let (handlers, extras) = services(&store, &clock, &iam, api, machines.clone(), config.front_door);
+    let gateway = Gateway::new(handlers, clock, store, Some(nubo_iam::guard(iam)), config.enforce_iam);
+    // nubo's DNS answers on the API's address and port, over UDP.
+    let dns = match std::net::UdpSocket::bind(addr).and_then(|s| s.set_nonblocking(true).map(|_| s)).and_then(tokio::net::UdpSocket::from_std) {
+        Ok(socket) => {
+            tokio::spawn(nubo_dns::serve(socket, extras.names.clone()));
+            serde_json::json!(api.to_string())
+        }
+        Err(e) => {
+            tracing::warn!("nubo's DNS cannot listen on udp {addr}: {e}");
+            serde_json::json!(format!("unavailable: cannot listen on udp {addr}: {e}"))
+        }
+    };
+    gateway.report("dns", move || dns.clone());
+    let elb = extras.elb.clone();
+    gateway.report("front_door", move || serde_json::json!(elb.plane().front_door_status().into_iter().map(|(port, status)| (port.to_string(), serde_json::json!(status))).collect::<serde_json::Map<_, _>>()));
     // Signal handlers are in place before anyone can know the address to signal us after.
     let shutdown = shutdown_signal().map_err(|e| format!("cannot handle signals: {e}"))?;
     // The first line on stdout: scripts (and the test harness) read the port from it.

@@ -482,3 +482,15 @@ impl nubo_acm::Usage for CertificateUsers {
         self.elb.listeners_using(certificate_arn)
     }
 }
+
+/// The names nubo's DNS answers: load balancers' and instances'.
+pub struct OwnedNames {
+    pub elb: nubo_elbv2::Elbv2,
+    pub ec2: nubo_ec2::Ec2,
+}
+
+impl nubo_dns::Names for OwnedNames {
+    fn lookup(&self, name: &str) -> Option<Option<std::net::Ipv4Addr>> {
+        self.elb.resolve_name(name).or_else(|| self.ec2.resolve_name(name))
+    }
+}

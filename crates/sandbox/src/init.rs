@@ -112,6 +112,10 @@ fn pid1(spec: &BootSpec, exe: &Path) -> io::Result<i32> {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
         }
+        // The host's file may be a link (/etc/resolv.conf to systemd's): the guest gets its own.
+        if path.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink()) {
+            std::fs::remove_file(path)?;
+        }
         std::fs::write(path, text)?;
     }
     guest::install()?;

@@ -86,6 +86,16 @@ impl NetNs {
         })
     }
 
+    /// A UDP socket of nubo's in the router's namespace (non-blocking): the guest's DNS
+    /// resolver at the service address.
+    pub fn listen_udp(&self, addr: SocketAddr) -> io::Result<std::net::UdpSocket> {
+        inside(&self.router, move || {
+            let s = std::net::UdpSocket::bind(addr)?;
+            s.set_nonblocking(true)?;
+            Ok(s)
+        })
+    }
+
     /// An unconnected TCP socket of the guest's namespace, to connect from the host's tasks.
     pub fn socket(&self) -> io::Result<TcpStream> {
         self.run(|| {

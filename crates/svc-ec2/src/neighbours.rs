@@ -142,3 +142,35 @@ impl Ec2 {
         self.ensure_defaults(scope)
     }
 }
+
+impl Ec2 {
+    /// nubo's DNS asks: the address of an instance's public name
+    /// (`ec2-<ip>.compute-1.amazonaws.com`, `ec2-<ip>.<region>.compute.amazonaws.com`) or
+    /// private name (`ip-<ip>.ec2.internal`, `ip-<ip>.<region>.compute.internal`).
+    /// `None`: not an EC2 name; `Some(None)`: no instance has it.
+    pub fn resolve_name(&self, name: &str) -> Option<Option<std::net::Ipv4Addr>> {
+        let (kind, rest) = name.split_once('-')?;
+        let (dashed, zone) = rest.split_once('.')?;
+        let public = match (kind, zone) {
+            ("ec2", z) if z == "compute-1.amazonaws.com" || z.ends_with(".compute.amazonaws.com") => true,
+            ("ip", z) if z == "ec2.internal" || z.ends_with(".compute.internal") => false,
+            _ => return None,
+        };
+        let region = match zone.split_once('.') {
+            Some((r, "compute.amazonaws.com" | "compute.internal")) => r.to_string(),
+            _ => "us-east-1".to_string(),
+        };
+        let Ok(ip) = dashed.replace('-', ".").parse::<std::net::Ipv4Addr>() else { return Some(None) };
+        let wanted = ip.to_string();
+        let held = self
+            .read(|tx| Ok(nubo_store::scan_json::<InstanceRecord>(tx, records::Kind::Instance.table(), b"", None, usize::MAX)?))
+            .unwrap_or_default()
+            .into_iter()
+            .any(|(key, i)| {
+                let in_region = key.split(|b| *b == 0).nth(1) == Some(region.as_bytes());
+                let address = if public { i.public_ip.as_deref() } else { Some(i.private_ip.as_str()) };
+                in_region && i.state != State::Terminated && address == Some(wanted.as_str())
+            });
+        Some(held.then_some(ip))
+    }
+}

@@ -120,6 +120,19 @@ impl Elbv2 {
         self.plane.clone().start();
     }
 
+    /// nubo's DNS asks: a load balancer's address by its DNS name. `None`: not a load
+    /// balancer name; `Some(None)`: no load balancer has it.
+    pub fn resolve_name(&self, name: &str) -> Option<Option<std::net::Ipv4Addr>> {
+        let (_, region_zone) = name.split_once('.')?;
+        // `<name>-<id>.<region>.elb.localhost` (ALB) or `<name>-<id>.elb.<region>.localhost` (NLB).
+        let ours = region_zone.ends_with(".elb.localhost") || region_zone.starts_with("elb.") && region_zone.ends_with(".localhost");
+        if !ours {
+            return None;
+        }
+        let view = self.plane.view();
+        Some(view.by_name.get(name).and_then(|arn| view.load_balancers.get(arn)).and_then(|(_, lb)| lb.address.parse().ok()))
+    }
+
     /// The data plane, for the main port's routing by Host.
     pub fn plane(&self) -> &Arc<dataplane::Plane> {
         &self.plane

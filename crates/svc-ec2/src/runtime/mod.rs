@@ -168,16 +168,23 @@ pub struct Runtime {
     ended: Mutex<Vec<Ended>>,
     wake: Notify,
     credentials: Mutex<Option<Arc<dyn InstanceCredentials>>>,
+    /// nubo's DNS, the instances' resolver.
+    names: Mutex<Option<Arc<dyn nubo_dns::Names>>>,
 }
 
 impl Runtime {
     pub fn new(dir: PathBuf, driver: Box<dyn Driver>, api: SocketAddr) -> Arc<Runtime> {
         tracing::info!("instances run as {} under {}", driver.name(), dir.display());
-        Arc::new(Runtime { dir, driver, api, machines: Default::default(), ended: Default::default(), wake: Notify::new(), credentials: Mutex::new(None) })
+        Arc::new(Runtime { dir, driver, api, machines: Default::default(), ended: Default::default(), wake: Notify::new(), credentials: Mutex::new(None), names: Mutex::new(None) })
     }
 
     pub fn set_credentials(&self, provider: Arc<dyn InstanceCredentials>) {
         *self.credentials.lock().unwrap() = Some(provider);
+    }
+
+    /// Instances resolve names with nubo's DNS (at the metadata address, port 53).
+    pub fn set_names(&self, names: Arc<dyn nubo_dns::Names>) {
+        *self.names.lock().unwrap() = Some(names);
     }
 
     /// Something changed: the loop looks again.
@@ -356,6 +363,10 @@ impl Runtime {
                 let api = ns.listen(SocketAddr::from((nubo_sandbox::METADATA_ADDRESS, nubo_sandbox::API_PORT)))?;
                 services.push(tokio_spawn(forward_all(tokio::net::TcpListener::from_std(api)?, self.api)));
                 api_url = format!("http://{}:{}", Ipv4Addr::from(nubo_sandbox::METADATA_ADDRESS), nubo_sandbox::API_PORT);
+                if let Some(names) = self.names.lock().unwrap().clone() {
+                    let dns = ns.listen_udp(SocketAddr::from((nubo_sandbox::METADATA_ADDRESS, 53)))?;
+                    services.push(tokio_spawn(nubo_dns::serve(tokio::net::UdpSocket::from_std(dns)?, names)));
+                }
             }
             None => {
                 let imds = std::net::TcpListener::bind("127.0.0.1:0")?;
@@ -377,6 +388,7 @@ impl Runtime {
         let short = view.hostname.split('.').next().unwrap_or_default().to_string();
         let files = vec![
             ("/etc/hostname".to_string(), format!("{}\n", view.hostname)),
+            ("/etc/resolv.conf".to_string(), format!("# nubo's DNS: the names of load balancers and instances\nnameserver {}\n", Ipv4Addr::from(nubo_sandbox::METADATA_ADDRESS))),
             ("/etc/hosts".to_string(), format!("127.0.0.1   localhost localhost.localdomain\n::1         localhost6 localhost6.localdomain6\n{}  {} {short}\n169.254.169.254  instance-data.ec2.internal instance-data\n", i.private_ip, view.hostname)),
             // The AWS CLI and SDKs inside call nubo with no configuration; credentials come from the metadata service.
             ("/root/.aws/config".to_string(), format!("[default]\nregion = {}\nendpoint_url = {api_url}\n", scope.region)),

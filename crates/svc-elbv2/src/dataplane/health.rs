@@ -5,10 +5,11 @@
 //! `UnhealthyThresholdCount` failures unhealthy, with AWS's reason codes. Targets whose
 //! deregistration delay has passed are removed here too.
 
-use super::Plane;
+use super::{live, Plane};
 use crate::records::{TargetGroupRecord, TargetRecord};
 use nubo_core::Timestamp;
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -67,10 +68,6 @@ impl Health {
         self.statuses.lock().unwrap().remove(key);
     }
 
-    pub fn state(&self, key: &TargetKey) -> State {
-        self.statuses.lock().unwrap().get(key).map_or(State::Initial, |s| s.state)
-    }
-
     pub fn describe(&self, key: &TargetKey) -> (&'static str, Option<&'static str>, Option<String>) {
         let statuses = self.statuses.lock().unwrap();
         match statuses.get(key) {
@@ -86,7 +83,8 @@ impl Health {
         }
     }
 
-    fn record(&self, key: &TargetKey, ok: Result<(), (&'static str, String)>, healthy: i32, unhealthy: i32) {
+    /// A check's result; the proxies see a change of state through `live`.
+    fn record(&self, key: &TargetKey, ok: Result<(), (&'static str, String)>, healthy: i32, unhealthy: i32, live: &live::Target, now: Timestamp) {
         let mut statuses = self.statuses.lock().unwrap();
         let s = statuses.entry(key.clone()).or_default();
         s.running = false;
@@ -97,6 +95,8 @@ impl Health {
                 if s.state != State::Healthy && s.successes >= healthy {
                     s.state = State::Healthy;
                     s.failure = None;
+                    live.healthy_since.store(now.as_millis(), Ordering::Relaxed);
+                    live.state.store(live::HEALTHY, Ordering::Relaxed);
                 }
             }
             Err(why) => {
@@ -105,6 +105,7 @@ impl Health {
                 s.failure = Some(why);
                 if s.state != State::Unhealthy && s.failures >= unhealthy {
                     s.state = State::Unhealthy;
+                    live.state.store(live::UNHEALTHY, Ordering::Relaxed);
                 }
             }
         }
@@ -201,7 +202,8 @@ async fn check(plane: Arc<Plane>, scope: nubo_core::Scope, tg: TargetGroupRecord
         Ok(r) => r,
         Err(_) => Err(("Target.Timeout", "Request timed out".to_string())),
     };
-    plane.health.record(&key, result, h.healthy_threshold, h.unhealthy_threshold);
+    let live = plane.live.target(&key);
+    plane.health.record(&key, result, h.healthy_threshold, h.unhealthy_threshold, &live, plane.clock.now());
 }
 
 /// `200`, `200-299`, `200,302`.
@@ -210,21 +212,6 @@ pub fn matcher_accepts(matcher: &str, status: u16) -> bool {
         Some((lo, hi)) => lo.trim().parse::<u16>().is_ok_and(|lo| status >= lo) && hi.trim().parse::<u16>().is_ok_and(|hi| status <= hi),
         None => part.trim().parse::<u16>() == Ok(status),
     })
-}
-
-/// The targets a request may go to: those that are healthy, or all of them when none is
-/// (an ALB fails open); never draining ones.
-pub fn routable<'a>(plane: &Plane, tg: &'a TargetGroupRecord) -> Vec<&'a TargetRecord> {
-    let live: Vec<&TargetRecord> = tg.targets.iter().filter(|t| t.draining_since.is_none()).collect();
-    if !tg.health.enabled {
-        return live;
-    }
-    let healthy: Vec<&TargetRecord> = live.iter().copied().filter(|t| plane.health.state(&TargetKey::of(&tg.arn, t)) == State::Healthy).collect();
-    if healthy.is_empty() {
-        live
-    } else {
-        healthy
-    }
 }
 
 #[cfg(test)]

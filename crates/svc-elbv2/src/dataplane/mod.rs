@@ -7,7 +7,10 @@
 //! to Elastic Load Balancing's state (the service pokes [`Plane::poke`]), so a request
 //! never reads the store.
 
+mod balance;
+mod front;
 mod health;
+mod live;
 pub mod metrics;
 mod proxy;
 mod tcp;
@@ -19,7 +22,6 @@ use nubo_core::{Clock, Scope, Timestamp};
 use nubo_store::Store;
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
@@ -36,6 +38,12 @@ pub struct View {
     pub target_groups: HashMap<String, (Scope, TargetGroupRecord)>,
     /// DNS name → load balancer ARN.
     pub by_name: HashMap<String, String>,
+    /// Each target group's live objects (health, turns, counts).
+    pub routing: HashMap<String, balance::Routing>,
+    /// Each load balancer's own counts.
+    pub counts: HashMap<String, Arc<live::Counts>>,
+    /// The HTTP(S) listeners of each port, for the front door on 127.0.0.1.
+    pub front: HashMap<u16, Vec<(String, String, bool)>>,
 }
 
 impl View {
@@ -57,13 +65,10 @@ pub struct Plane {
     /// Bound listeners: ARN → ((address, protocol and certificates), task).
     bound: Mutex<HashMap<String, ((SocketAddr, String), JoinHandle<()>)>>,
     health: health::Health,
-    meter: metrics::Meter,
-    /// Kept-alive connections to targets.
-    pool: proxy::Pool,
+    live: live::Registry,
+    doors: Mutex<front::Doors>,
     /// HTTPS listeners' certificates (ACM).
     pub(crate) certificates: std::sync::OnceLock<Arc<dyn crate::Certificates>>,
-    /// Round-robin positions per target group.
-    turns: Mutex<HashMap<String, Arc<AtomicUsize>>>,
 }
 
 impl Plane {
@@ -76,11 +81,20 @@ impl Plane {
             view: RwLock::new(Arc::new(View::default())),
             bound: Default::default(),
             health: health::Health::default(),
-            meter: metrics::Meter::default(),
-            pool: Default::default(),
+            live: live::Registry::default(),
+            doors: Default::default(),
             certificates: Default::default(),
-            turns: Default::default(),
         })
+    }
+
+    /// The front door on 127.0.0.1 (on unless `--no-front-door`), never on `reserved` ports.
+    pub fn configure_front_door(&self, enabled: bool, reserved: Vec<u16>) {
+        self.doors.lock().unwrap().configure(enabled, reserved);
+    }
+
+    /// Each front door port's state: listening, or why not.
+    pub fn front_door_status(&self) -> std::collections::BTreeMap<u16, String> {
+        self.doors.lock().unwrap().status()
     }
 
     pub fn poke(&self) {
@@ -135,10 +149,20 @@ impl Plane {
         for rules in view.rules.values_mut() {
             rules.sort_by_key(|r| r.priority);
         }
+        self.live.retain(|tg| view.target_groups.contains_key(tg), |lb| view.load_balancers.contains_key(lb));
+        for (arn, (_, tg)) in &view.target_groups {
+            let targets = tg.targets.iter().map(|t| self.live.target(&TargetKey::of(arn, t))).collect();
+            view.routing.insert(arn.clone(), balance::Routing { group: self.live.group(arn), targets });
+        }
+        for arn in view.load_balancers.keys() {
+            view.counts.insert(arn.clone(), self.live.load_balancer(arn));
+        }
+        view.front = front::by_port(&view);
         let view = Arc::new(view);
         *self.view.write().unwrap() = view.clone();
         // The health checker reads the new view.
         self.health.poke();
+        self.reconcile_doors(&view);
         let mut bound = self.bound.lock().unwrap();
         // A listener is bound again when its address, protocol or certificates change.
         let wanted: HashMap<String, (SocketAddr, String)> = view
@@ -174,6 +198,7 @@ impl Plane {
                 "TCP" | "TCP_UDP" => tokio::spawn(tcp::serve(self.clone(), arn.clone(), listener)),
                 "HTTPS" | "TLS" => {
                     let certificates = view.listeners.get(&arn).map(|l| l.certificates.clone()).unwrap_or_default();
+                    let certificates: Vec<(String, Vec<String>)> = certificates.into_iter().map(|c| (c, Vec::new())).collect();
                     match tls::acceptor(self.certificates.get(), &certificates, protocol == "HTTPS") {
                         Ok(acceptor) if protocol == "HTTPS" => tokio::spawn(proxy::serve_tls(self.clone(), arn.clone(), listener, acceptor)),
                         Ok(acceptor) => tokio::spawn(tcp::serve_tls(self.clone(), arn.clone(), listener, acceptor)),
@@ -202,10 +227,6 @@ impl Plane {
             return ("unavailable", Some("Target.HealthCheckDisabled"), Some("Health checks are disabled".into()));
         }
         self.health.describe(&TargetKey::of(&tg.arn, t))
-    }
-
-    fn turn(&self, tg: &str) -> Arc<AtomicUsize> {
-        self.turns.lock().unwrap().entry(tg.to_string()).or_default().clone()
     }
 
     /// A connection to a target: a loopback `ip` target directly, an instance through its
@@ -240,6 +261,7 @@ impl Plane {
             tracing::warn!("a drained target of {tg_arn} stays: {e}");
         }
         self.health.forget(&TargetKey::of(tg_arn, t));
+        self.live.forget_target(&TargetKey::of(tg_arn, t));
         self.poke();
     }
 

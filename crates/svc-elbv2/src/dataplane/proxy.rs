@@ -7,7 +7,7 @@
 //! registered, 504 when the target does not answer within the idle timeout, with the
 //! bodies ALB writes.
 
-use super::{health, Plane, View};
+use super::{live, Plane, View};
 use crate::conditions::{self, RequestFacts};
 use crate::records::{ActionRecord, ListenerRecord, LoadBalancerRecord, TargetRecord};
 use base64::Engine;
@@ -17,18 +17,39 @@ use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
 use nubo_core::Scope;
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub type ProxyBody = UnsyncBoxBody<Bytes, BoxError>;
 pub type SendRequest = hyper::client::conn::http1::SendRequest<ProxyBody>;
-/// (target type, id, port): connections to a target are kept per target.
-pub type PoolKey = (String, String, i32);
-pub type Pool = Arc<std::sync::Mutex<std::collections::HashMap<PoolKey, Vec<SendRequest>>>>;
+
+/// Connections to targets kept alive for one client connection, so that its next requests
+/// reuse them without a lock shared between clients (nginx's upstream keep-alive, per
+/// client). Dropped, and the connections closed, with the client's connection.
+#[derive(Default)]
+pub struct Upstreams(std::sync::Mutex<Vec<(Arc<live::Target>, SendRequest)>>);
+
+impl Upstreams {
+    /// An idle connection to the target, ready for a request.
+    fn take(&self, target: &Arc<live::Target>) -> Option<SendRequest> {
+        let mut kept = self.0.lock().unwrap();
+        kept.retain(|(_, s)| !s.is_closed());
+        let at = kept.iter().position(|(t, s)| Arc::ptr_eq(t, target) && s.is_ready())?;
+        Some(kept.swap_remove(at).1)
+    }
+
+    /// Keeps a connection whose response is under way: ready again once its body is read.
+    fn put(&self, target: &Arc<live::Target>, sender: SendRequest) {
+        let mut kept = self.0.lock().unwrap();
+        if kept.iter().filter(|(t, _)| Arc::ptr_eq(t, target)).count() < 8 {
+            kept.push((target.clone(), sender));
+        }
+    }
+}
 
 pub async fn serve(plane: Arc<Plane>, listener_arn: String, listener: tokio::net::TcpListener) {
+    let arn: Arc<str> = listener_arn.as_str().into();
     loop {
         let Ok((stream, client)) = listener.accept().await else { continue };
         // The load balancer's security groups decide whether the port takes connections.
@@ -37,25 +58,17 @@ pub async fn serve(plane: Arc<Plane>, listener_arn: String, listener: tokio::net
             continue;
         }
         let _ = stream.set_nodelay(true);
-        if let Some(l) = plane.view().listeners.get(&listener_arn) {
-            plane.meter.connection(&l.load_balancer_arn);
-        }
-        let plane = plane.clone();
-        let arn = listener_arn.clone();
+        plane.count_connection(&listener_arn);
+        let (plane, arn) = (plane.clone(), arn.clone());
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-                let plane = plane.clone();
-                let arn = arn.clone();
-                async move { Ok::<_, std::convert::Infallible>(plane.handle(&arn, client, req.map(|b| b.map_err(BoxError::from).boxed_unsync())).await) }
-            });
-            let builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
-            let _ = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service).await;
+            let _ = plane.clone().serve_connection(arn, client, stream).await;
         });
     }
 }
 
 /// An HTTPS listener: TLS terminated here, then the same proxy.
 pub async fn serve_tls(plane: Arc<Plane>, listener_arn: String, listener: tokio::net::TcpListener, acceptor: tokio_rustls::TlsAcceptor) {
+    let arn: Arc<str> = listener_arn.as_str().into();
     loop {
         let Ok((stream, client)) = listener.accept().await else { continue };
         if !plane.admits(&listener_arn) {
@@ -63,24 +76,16 @@ pub async fn serve_tls(plane: Arc<Plane>, listener_arn: String, listener: tokio:
             continue;
         }
         let _ = stream.set_nodelay(true);
-        if let Some(l) = plane.view().listeners.get(&listener_arn) {
-            plane.meter.connection(&l.load_balancer_arn);
-        }
-        let (plane, arn, acceptor) = (plane.clone(), listener_arn.clone(), acceptor.clone());
+        plane.count_connection(&listener_arn);
+        let (plane, arn, acceptor) = (plane.clone(), arn.clone(), acceptor.clone());
         tokio::spawn(async move {
             let Ok(stream) = acceptor.accept(stream).await else { return };
-            let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-                let plane = plane.clone();
-                let arn = arn.clone();
-                async move { Ok::<_, std::convert::Infallible>(plane.handle(&arn, client, req.map(|b| b.map_err(BoxError::from).boxed_unsync())).await) }
-            });
-            let builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
-            let _ = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service).await;
+            let _ = plane.clone().serve_connection(arn, client, stream).await;
         });
     }
 }
 
-fn body(bytes: impl Into<Bytes>) -> ProxyBody {
+pub(super) fn body(bytes: impl Into<Bytes>) -> ProxyBody {
     Full::new(bytes.into()).map_err(|never| match never {}).boxed_unsync()
 }
 
@@ -116,65 +121,88 @@ fn cookie(req: &Request<ProxyBody>, name: &str) -> Option<String> {
 
 impl Plane {
     /// Whether the listener's load balancer lets its port in (ALB security groups).
-    fn admits(&self, listener_arn: &str) -> bool {
+    pub(super) fn admits(&self, listener_arn: &str) -> bool {
         let view = self.view();
         let Some(l) = view.listeners.get(listener_arn) else { return false };
         let Some((scope, lb)) = view.load_balancers.get(&l.load_balancer_arn) else { return false };
         lb.security_groups.is_empty() || self.network.allows(scope, &lb.security_groups, l.port as u16)
     }
 
-    pub(super) async fn handle(self: Arc<Self>, listener_arn: &str, client: SocketAddr, req: Request<ProxyBody>) -> Response<ProxyBody> {
+    pub(super) fn count_connection(&self, listener_arn: &str) {
+        let view = self.view();
+        if let Some(c) = view.listeners.get(listener_arn).and_then(|l| view.counts.get(&l.load_balancer_arn)) {
+            c.connection();
+        }
+    }
+
+    /// One client connection (HTTP/1.1 or h2c, over TLS or not) until it closes.
+    async fn serve_connection<S>(self: Arc<Self>, arn: Arc<str>, client: SocketAddr, stream: S) -> Result<(), BoxError>
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let upstreams = Arc::new(Upstreams::default());
+        let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+            let (plane, arn, upstreams) = (self.clone(), arn.clone(), upstreams.clone());
+            async move { Ok::<_, std::convert::Infallible>(plane.handle(&arn, client, req.map(|b| b.map_err(BoxError::from).boxed_unsync()), Some(&upstreams)).await) }
+        });
+        let builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+        builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service).await
+    }
+
+    pub(super) async fn handle(self: Arc<Self>, listener_arn: &str, client: SocketAddr, req: Request<ProxyBody>, upstreams: Option<&Upstreams>) -> Response<ProxyBody> {
         let view = self.view();
         let Some(listener) = view.listeners.get(listener_arn) else { return elb_error(503) };
         let Some((scope, lb)) = view.load_balancers.get(&listener.load_balancer_arn) else { return elb_error(503) };
-        let action = choose_action(&view, listener, &req, client).cloned();
-        let Some(action) = action else { return elb_error(503) };
+        let Some(counts) = view.counts.get(&lb.arn) else { return elb_error(503) };
+        let Some(action) = choose_action(&view, listener, &req, client) else { return elb_error(503) };
         let response = match action.kind.as_str() {
             "fixed-response" => {
                 let f = action.fixed_response.clone().unwrap_or_else(|| crate::records::FixedResponseRecord { status_code: "200".into(), content_type: None, body: None });
                 answer(f.status_code.parse().unwrap_or(200), f.content_type.as_deref().unwrap_or("text/plain; charset=utf-8"), f.body.unwrap_or_default())
             }
-            "redirect" => redirect(&action, listener, &req),
-            _ => return self.forward(&view, scope, lb, listener, &action, client, req).await,
+            "redirect" => redirect(action, listener, &req),
+            _ => {
+                let response = self.forward(&view, scope, lb, listener, action, client, req, upstreams).await;
+                match response {
+                    Ok(r) => return r,
+                    Err(status) => elb_error(status),
+                }
+            }
         };
-        self.meter.own_answer(&lb.arn, response.status().as_u16());
+        counts.own_answer(response.status().as_u16());
         response
     }
 
+    /// Chooses the target group (weighted, or the one the `AWSALBTG` cookie names), the
+    /// target (stickiness cookie, else the group's algorithm), and passes the request on.
+    /// `Err`: the status the load balancer answers itself.
     #[allow(clippy::too_many_arguments)]
-    async fn forward(&self, view: &View, scope: &Scope, lb: &LoadBalancerRecord, listener: &ListenerRecord, action: &ActionRecord, client: SocketAddr, mut req: Request<ProxyBody>) -> Response<ProxyBody> {
-        // Weighted choice of target group.
-        let groups: Vec<&(String, i32)> = action.target_groups.iter().filter(|(_, w)| *w > 0).collect();
-        let total: i32 = groups.iter().map(|(_, w)| *w).sum();
-        let Some((tg_arn, _)) = (if total == 0 {
-            None
-        } else {
-            let mut pick = fastrand::i32(0..total);
-            groups.into_iter().find(|(_, w)| {
-                pick -= *w;
-                pick < 0
-            })
-        }) else {
-            return elb_error(503);
+    async fn forward(&self, view: &View, scope: &Scope, lb: &LoadBalancerRecord, listener: &ListenerRecord, action: &ActionRecord, client: SocketAddr, mut req: Request<ProxyBody>, upstreams: Option<&Upstreams>) -> Result<Response<ProxyBody>, u16> {
+        let group_sticky = action.target_groups.len() > 1 && action.group_stickiness.is_some_and(|(on, _)| on);
+        let remembered_group = if group_sticky { cookie(&req, "AWSALBTG").and_then(|c| decode(&c)).filter(|arn| action.target_groups.iter().any(|(g, w)| g == arn && *w > 0)) } else { None };
+        let tg_arn: &str = match &remembered_group {
+            Some(arn) => arn,
+            None => weighted(&action.target_groups).ok_or(503u16)?,
         };
-        let own = |status: u16| {
-            self.meter.own_answer(&lb.arn, status);
-            elb_error(status)
-        };
-        let Some((_, tg)) = view.target_groups.get(tg_arn) else { return own(503) };
-        let targets = health::routable(self, tg);
-        if targets.is_empty() {
-            return own(503);
+        let (Some((_, tg)), Some(routing)) = (view.target_groups.get(tg_arn), view.routing.get(tg_arn)) else { return Err(503) };
+        let candidates = routing.routable(tg);
+        if candidates.is_empty() {
+            return Err(503);
         }
-        let sticky = tg.attribute("stickiness.enabled") == Some("true") && tg.attribute("stickiness.type") == Some("lb_cookie");
-        let remembered = if sticky { cookie(&req, "AWSALB").and_then(|c| decode_target(&c)) } else { None };
-        let target: &TargetRecord = match remembered.and_then(|(id, port)| targets.iter().copied().find(|t| t.id == id && t.port == port)) {
-            Some(t) => t,
-            None => {
-                let turn = self.turn(tg_arn).fetch_add(1, Ordering::Relaxed);
-                targets[turn % targets.len()]
-            }
+        let stickiness = match tg.attribute("stickiness.enabled") {
+            Some("true") => tg.attribute("stickiness.type"),
+            _ => None,
         };
+        let remembered = match stickiness {
+            Some("lb_cookie") => cookie(&req, "AWSALB"),
+            Some("app_cookie") => cookie(&req, "AWSALBAPP-0"),
+            _ => None,
+        }
+        .and_then(|c| decode(&c));
+        let now = self.clock.now();
+        let index = remembered.and_then(|key| candidates.iter().copied().find(|&i| target_key(&tg.targets[i]) == key)).unwrap_or_else(|| routing.pick(tg, &candidates, now.as_millis()));
+        let target: &TargetRecord = &tg.targets[index];
+        let live = &routing.targets[index];
         // What the target sees of the client.
         let headers = req.headers_mut();
         let xff = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
@@ -188,7 +216,7 @@ impl Plane {
         headers.insert("x-forwarded-proto", HeaderValue::from_static(if listener.protocol == "HTTPS" { "https" } else { "http" }));
         headers.insert("x-forwarded-port", HeaderValue::from(listener.port as u16));
         if !headers.contains_key("x-amzn-trace-id") {
-            let trace = format!("Root=1-{:08x}-{}", self.clock.now().as_millis() / 1000, nubo_core::ids::random_string(b"0123456789abcdef", 24));
+            let trace = format!("Root=1-{:08x}-{}", now.as_millis() / 1000, nubo_core::ids::random_string(b"0123456789abcdef", 24));
             headers.insert("x-amzn-trace-id", HeaderValue::from_str(&trace).expect("ascii"));
         }
         if req.headers().get("host").is_none() {
@@ -197,79 +225,80 @@ impl Plane {
             }
         }
         // Requests to targets are HTTP/1.1 with origin-form paths.
-        let path = req.uri().path_and_query().map(|p| p.to_string()).unwrap_or_else(|| "/".into());
-        *req.uri_mut() = path.parse().unwrap_or_default();
+        if req.uri().authority().is_some() {
+            let path = req.uri().path_and_query().map(|p| p.to_string()).unwrap_or_else(|| "/".into());
+            *req.uri_mut() = path.parse().unwrap_or_default();
+        }
         *req.version_mut() = http::Version::HTTP_11;
         let idle: u64 = lb.attributes.get("idle_timeout.timeout_seconds").and_then(|v| v.parse().ok()).unwrap_or(60);
         let started = std::time::Instant::now();
-        let key = (tg.target_type.clone(), target.id.clone(), target.port);
-        let mut sender = match self.idle_connection(&key) {
+        let outstanding = live::Outstanding::start(live);
+        let mut sender = match upstreams.and_then(|u| u.take(live)) {
             Some(s) => s,
             None => {
-                let stream = match self.connect(scope, tg, target, target.port as u16).await {
-                    Ok(s) => s,
-                    Err(_) => return own(502),
-                };
+                let stream = self.connect(scope, tg, target, target.port as u16).await.map_err(|_| 502u16)?;
                 let _ = stream.set_nodelay(true);
-                let Ok((sender, conn)) = hyper::client::conn::http1::handshake::<_, ProxyBody>(hyper_util::rt::TokioIo::new(stream)).await else {
-                    return own(502);
-                };
+                let (sender, conn) = hyper::client::conn::http1::handshake::<_, ProxyBody>(hyper_util::rt::TokioIo::new(stream)).await.map_err(|_| 502u16)?;
                 tokio::spawn(conn);
                 sender
             }
         };
         let sent = tokio::time::timeout(Duration::from_secs(idle), sender.send_request(req)).await;
-        self.keep_alive(key, sender);
+        if let Some(u) = upstreams {
+            u.put(live, sender);
+        }
         let response = match sent {
-            Err(_) => return own(504),
-            Ok(Err(_)) => return own(502),
+            Err(_) => return Err(504),
+            Ok(Err(_)) => return Err(502),
             Ok(Ok(r)) => r,
         };
-        self.meter.target_answer(&lb.arn, tg_arn, response.status().as_u16(), started.elapsed().as_secs_f64());
-        let mut response = response.map(|b| b.map_err(BoxError::from).boxed_unsync());
+        routing.group.counts.target_answer(response.status().as_u16(), started.elapsed());
+        // The request is outstanding until its body has been passed on.
+        let mut response = response.map(|b| {
+            b.map_err(BoxError::from)
+                .map_frame(move |f| {
+                    let _ = &outstanding;
+                    f
+                })
+                .boxed_unsync()
+        });
         // The load balancer speaks HTTP/1.1 to its clients whatever the target spoke.
         *response.version_mut() = http::Version::HTTP_11;
         for h in HOP_BY_HOP {
             response.headers_mut().remove(*h);
         }
-        if sticky {
-            let seconds: i64 = tg.attribute("stickiness.lb_cookie.duration_seconds").and_then(|v| v.parse().ok()).unwrap_or(86400);
-            let expires = self.clock.now().add_millis(seconds * 1000).to_http_date();
-            let value = encode_target(target);
-            for name in ["AWSALB", "AWSALBCORS"] {
-                let extra = if name == "AWSALBCORS" { "; SameSite=None" } else { "" };
-                if let Ok(v) = HeaderValue::from_str(&format!("{name}={value}; Expires={expires}; Path=/{extra}")) {
-                    response.headers_mut().append("set-cookie", v);
+        let mut cookies: Vec<String> = Vec::new();
+        let expires = |seconds: i64| now.add_millis(seconds * 1000).to_http_date();
+        match stickiness {
+            Some("lb_cookie") => {
+                let seconds = tg.attribute("stickiness.lb_cookie.duration_seconds").and_then(|v| v.parse().ok()).unwrap_or(86400);
+                let value = encode(&target_key(target));
+                cookies.push(format!("AWSALB={value}; Expires={}; Path=/", expires(seconds)));
+                cookies.push(format!("AWSALBCORS={value}; Expires={}; Path=/; SameSite=None", expires(seconds)));
+            }
+            // The application's own cookie, when it sets one, is paired with the target.
+            Some("app_cookie") => {
+                let name = tg.attribute("stickiness.app_cookie.cookie_name").unwrap_or_default();
+                let sets_it = response.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).any(|c| c.split_once('=').is_some_and(|(k, _)| k.trim() == name));
+                if sets_it {
+                    let seconds = tg.attribute("stickiness.app_cookie.duration_seconds").and_then(|v| v.parse().ok()).unwrap_or(86400);
+                    cookies.push(format!("AWSALBAPP-0={}; Expires={}; Path=/", encode(&target_key(target)), expires(seconds)));
                 }
             }
+            _ => {}
         }
-        response
-    }
-
-    /// A kept-alive connection to a target that is ready for a request, if one is idle.
-    fn idle_connection(&self, key: &PoolKey) -> Option<SendRequest> {
-        let mut pool = self.pool.lock().unwrap();
-        let idle = pool.get_mut(key)?;
-        while let Some(s) = idle.pop() {
-            if s.is_ready() {
-                return Some(s);
+        if group_sticky {
+            let seconds = action.group_stickiness.map_or(3600, |(_, d)| i64::from(d));
+            let value = encode(tg_arn);
+            cookies.push(format!("AWSALBTG={value}; Expires={}; Path=/", expires(seconds)));
+            cookies.push(format!("AWSALBTGCORS={value}; Expires={}; Path=/; SameSite=None", expires(seconds)));
+        }
+        for c in cookies {
+            if let Ok(v) = HeaderValue::from_str(&c) {
+                response.headers_mut().append("set-cookie", v);
             }
         }
-        None
-    }
-
-    /// Puts a connection back once its response is done (a target that keeps it open).
-    fn keep_alive(&self, key: PoolKey, mut sender: SendRequest) {
-        let pool = self.pool.clone();
-        tokio::spawn(async move {
-            if sender.ready().await.is_ok() {
-                let mut pool = pool.lock().unwrap();
-                let idle = pool.entry(key).or_default();
-                if idle.len() < 64 {
-                    idle.push(sender);
-                }
-            }
-        });
+        Ok(response)
     }
 
     pub(super) async fn main_port_request(self: Arc<Self>, listener_arn: &str, req: &nubo_model::handler::HttpRequest<'_>) -> nubo_model::handler::HttpResponse {
@@ -279,7 +308,7 @@ impl Plane {
             builder = builder.header(k, v);
         }
         let request = builder.body(req.take_body()).unwrap_or_else(|_| Request::new(body(Bytes::new())));
-        let response = self.handle(listener_arn, SocketAddr::from(([127, 0, 0, 1], 0)), request).await;
+        let response = self.handle(listener_arn, SocketAddr::from(([127, 0, 0, 1], 0)), request, None).await;
         let (parts, body) = response.into_parts();
         nubo_model::handler::HttpResponse {
             status: parts.status.as_u16(),
@@ -289,29 +318,46 @@ impl Plane {
     }
 }
 
-fn encode_target(t: &TargetRecord) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}:{}", t.id, t.port))
+/// A weighted choice among a forward action's target groups.
+fn weighted(groups: &[(String, i32)]) -> Option<&str> {
+    if let [(only, _)] = groups {
+        return Some(only.as_str());
+    }
+    let total: i32 = groups.iter().map(|(_, w)| (*w).max(0)).sum();
+    if total == 0 {
+        return None;
+    }
+    let mut pick = fastrand::i32(0..total);
+    groups.iter().find(|(_, w)| {
+        pick -= (*w).max(0);
+        pick < 0
+    })
+    .map(|(g, _)| g.as_str())
 }
 
-fn decode_target(v: &str) -> Option<(String, i32)> {
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(v).ok()?;
-    let text = String::from_utf8(raw).ok()?;
-    let (id, port) = text.rsplit_once(':')?;
-    Some((id.to_string(), port.parse().ok()?))
+/// `<id>:<port>`: what a stickiness cookie names.
+fn target_key(t: &TargetRecord) -> String {
+    format!("{}:{}", t.id, t.port)
+}
+
+fn encode(v: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v)
+}
+
+fn decode(v: &str) -> Option<String> {
+    String::from_utf8(base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(v).ok()?).ok()
 }
 
 /// The first rule (by priority) whose conditions all match, else the default actions;
 /// the terminal action of what matched.
 fn choose_action<'v>(view: &'v View, listener: &'v ListenerRecord, req: &Request<ProxyBody>, client: SocketAddr) -> Option<&'v ActionRecord> {
+    let Some(rules) = view.rules.get(&listener.arn).filter(|r| !r.is_empty()) else { return listener.default_actions.last() };
     let host = req.headers().get("host").and_then(|h| h.to_str().ok()).map(str::to_string).or_else(|| req.uri().authority().map(|a| a.to_string())).unwrap_or_default();
     let query: Vec<(String, String)> = form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes()).into_owned().collect();
     let header = |name: &str| req.headers().get_all(name).iter().filter_map(|v| v.to_str().ok().map(str::to_string)).collect::<Vec<_>>();
     let facts = RequestFacts { host: &host, path: req.uri().path(), method: req.method().as_str(), query: &query, header: &header, source: client.ip() };
-    let actions = view
-        .rules
-        .get(&listener.arn)
-        .into_iter()
-        .flatten()
+    let actions = rules
+        .iter()
         .find(|r| conditions::all_match(&r.conditions, &facts))
         .map(|r| &r.actions)
         .unwrap_or(&listener.default_actions);

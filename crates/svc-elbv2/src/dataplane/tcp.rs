@@ -1,7 +1,7 @@
 //! NLB listeners: TCP passed through to a target chosen by a hash of the client's flow
 //! (source address and port), so a flow stays on one target.
 
-use super::{health, Plane};
+use super::Plane;
 use std::sync::Arc;
 
 pub async fn serve(plane: Arc<Plane>, listener_arn: String, listener: tokio::net::TcpListener) {
@@ -12,16 +12,18 @@ pub async fn serve(plane: Arc<Plane>, listener_arn: String, listener: tokio::net
         tokio::spawn(async move {
             let view = plane.view();
             let Some(l) = view.listeners.get(&arn) else { return };
-            plane.meter.connection(&l.load_balancer_arn);
+            if let Some(c) = view.counts.get(&l.load_balancer_arn) {
+                c.connection();
+            }
             let Some(action) = l.default_actions.iter().find(|a| a.kind == "forward") else { return };
             let Some((tg_arn, _)) = action.target_groups.first() else { return };
-            let Some((scope, tg)) = view.target_groups.get(tg_arn) else { return };
-            let targets = health::routable(&plane, tg);
+            let (Some((scope, tg)), Some(routing)) = (view.target_groups.get(tg_arn), view.routing.get(tg_arn)) else { return };
+            let targets = routing.routable(tg);
             if targets.is_empty() {
                 return;
             }
             let flow = nubo_core::ids::stable_hash(&[&client.ip().to_string(), &client.port().to_string()]);
-            let t = targets[(flow % targets.len() as u64) as usize];
+            let t = &tg.targets[targets[(flow % targets.len() as u64) as usize]];
             if let Ok(mut outbound) = plane.connect(scope, tg, t, t.port as u16).await {
                 let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
             }
@@ -40,15 +42,17 @@ pub async fn serve_tls(plane: Arc<Plane>, listener_arn: String, listener: tokio:
             let Ok(mut inbound) = acceptor.accept(inbound).await else { return };
             let view = plane.view();
             let Some(l) = view.listeners.get(&arn) else { return };
-            plane.meter.connection(&l.load_balancer_arn);
+            if let Some(c) = view.counts.get(&l.load_balancer_arn) {
+                c.connection();
+            }
             let Some((tg_arn, _)) = l.default_actions.iter().find(|a| a.kind == "forward").and_then(|a| a.target_groups.first()) else { return };
-            let Some((scope, tg)) = view.target_groups.get(tg_arn) else { return };
-            let targets = health::routable(&plane, tg);
+            let (Some((scope, tg)), Some(routing)) = (view.target_groups.get(tg_arn), view.routing.get(tg_arn)) else { return };
+            let targets = routing.routable(tg);
             if targets.is_empty() {
                 return;
             }
             let flow = nubo_core::ids::stable_hash(&[&client.ip().to_string(), &client.port().to_string()]);
-            let t = targets[(flow % targets.len() as u64) as usize];
+            let t = &tg.targets[targets[(flow % targets.len() as u64) as usize]];
             if let Ok(mut outbound) = plane.connect(scope, tg, t, t.port as u16).await {
                 let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
             }

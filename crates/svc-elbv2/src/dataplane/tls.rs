@@ -31,12 +31,14 @@ impl ResolvesServerCert for BySni {
     }
 }
 
-/// An acceptor for a listener's certificates (ARNs), read from ACM.
-pub fn acceptor(source: Option<&Arc<dyn crate::Certificates>>, arns: &[String], http: bool) -> Result<tokio_rustls::TlsAcceptor, String> {
+/// An acceptor for certificates (ARNs, read from ACM, each with names it is also chosen
+/// for beyond its own).
+pub fn acceptor(source: Option<&Arc<dyn crate::Certificates>>, arns: &[(String, Vec<String>)], http: bool) -> Result<tokio_rustls::TlsAcceptor, String> {
     let source = source.ok_or("no certificate manager is wired")?;
     let mut certificates = Vec::new();
-    for arn in arns {
-        let (chain, key, names) = source.certificate(arn).ok_or_else(|| format!("certificate {arn} not found"))?;
+    for (arn, extra) in arns {
+        let (chain, key, mut names) = source.certificate(arn).ok_or_else(|| format!("certificate {arn} not found"))?;
+        names.extend(extra.iter().cloned());
         let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(chain.as_bytes()).collect::<Result<_, _>>().map_err(|e| format!("{arn}: {e:?}"))?;
         let key = PrivateKeyDer::from_pem_slice(key.as_bytes()).map_err(|e| format!("{arn}: {e:?}"))?;
         let signing = rustls::crypto::ring::sign::any_supported_type(&key).map_err(|e| format!("{arn}: {e}"))?;
