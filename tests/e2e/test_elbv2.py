@@ -531,3 +531,41 @@ def test_app_cookie_and_target_group_stickiness(elb, ec2):
         for x in (a, b, c):
             x.stop()
         elb.delete_load_balancer(LoadBalancerArn=lb["LoadBalancerArn"])
+
+
+def test_access_logs_reach_s3_in_albs_format_every_five_minutes(elb, ec2, node):
+    import gzip
+    s3 = client(node, "s3")
+    backend = Backend("logged")
+    lb, tg, _ = alb(elb, ec2)
+    arn = lb["LoadBalancerArn"]
+    bucket = f"alb-logs-{uuid.uuid4().hex[:8]}"
+    enable = [{"Key": "access_logs.s3.enabled", "Value": "true"}, {"Key": "access_logs.s3.bucket", "Value": bucket},
+              {"Key": "access_logs.s3.prefix", "Value": "web"}]
+    try:
+        with pytest.raises(ClientError) as e:
+            elb.modify_load_balancer_attributes(LoadBalancerArn=arn, Attributes=enable)
+        assert e.value.response["Error"]["Code"] == "InvalidConfigurationRequest"
+        assert e.value.response["Error"]["Message"] == f"Access Denied for bucket: {bucket}. Please check S3bucket permission"
+        s3.create_bucket(Bucket=bucket)
+        elb.modify_load_balancer_attributes(LoadBalancerArn=arn, Attributes=enable)
+        until("the test file", lambda: s3.list_objects_v2(Bucket=bucket, Prefix="web/AWSLogs/000000000000/ELBAccessLogTestFile").get("KeyCount"))
+        elb.register_targets(TargetGroupArn=tg["TargetGroupArn"], Targets=[{"Id": "127.0.0.1", "Port": backend.port}])
+        for i in range(3):
+            assert get(f"http://{address(lb)}/page/{i}?q=1", headers={"User-Agent": "nubo-test"})[0] == 200
+        advance(node, 300)
+        prefix = "web/AWSLogs/000000000000/elasticloadbalancing/us-east-1/"
+        keys = until("a log file", lambda: [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])])
+        name = keys[0].rsplit("/", 1)[1]
+        lb_id = arn.split("loadbalancer/")[1].replace("/", ".")
+        assert name.startswith(f"000000000000_elasticloadbalancing_us-east-1_{lb_id}_") and name.endswith(".log.gz")
+        lines = gzip.decompress(s3.get_object(Bucket=bucket, Key=keys[0])["Body"].read()).decode().splitlines()
+        assert len(lines) == 3
+        fields = lines[0].split(" ")
+        assert fields[0] == "http" and fields[2] == arn.split("loadbalancer/")[1]
+        assert fields[4] == f"127.0.0.1:{backend.port}" and fields[8] == "200" and fields[9] == "200"
+        assert f'"GET http://{address(lb)}:80/page/0?q=1 HTTP/1.1"' in lines[0] and '"nubo-test"' in lines[0]
+        assert tg["TargetGroupArn"] in lines[0] and '"forward"' in lines[0]
+    finally:
+        backend.stop()
+        elb.delete_load_balancer(LoadBalancerArn=arn)

@@ -494,3 +494,29 @@ impl nubo_dns::Names for OwnedNames {
         self.elb.resolve_name(name).or_else(|| self.ec2.resolve_name(name))
     }
 }
+
+/// S3 as the load balancers' access logs see it.
+pub struct LogBuckets {
+    pub s3: nubo_s3::S3,
+}
+
+impl nubo_elbv2::LogBuckets for LogBuckets {
+    fn exists(&self, bucket: &str) -> bool {
+        self.s3.bucket_exists(bucket)
+    }
+    fn put(&self, bucket: &str, key: &str, body: Vec<u8>, content_type: &str) -> nubo_elbv2::Delivering {
+        let (s3, bucket, key, content_type) = (self.s3.clone(), bucket.to_string(), key.to_string(), content_type.to_string());
+        Box::pin(async move { s3.deliver(&bucket, &key, body, &content_type).await })
+    }
+}
+
+/// Load balancers' access logs, delivered every five minutes of nubo's clock.
+pub async fn load_balancer_access_logs(elb: nubo_elbv2::Elbv2, clock: nubo_core::Clock) {
+    let every = nubo_elbv2::dataplane::access_logs::INTERVAL_MINUTES * 60_000;
+    loop {
+        let now = clock.now();
+        let next = nubo_core::Timestamp::from_millis(now.as_millis() - now.as_millis().rem_euclid(every) + every);
+        clock.sleep_until(next).await;
+        elb.deliver_access_logs(next).await;
+    }
+}

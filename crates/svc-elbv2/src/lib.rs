@@ -67,6 +67,14 @@ pub trait Certificates: Send + Sync + 'static {
     fn certificate(&self, arn: &str) -> Option<(String, String, Vec<String>)>;
 }
 
+pub type Delivering = Pin<Box<dyn Future<Output = std::result::Result<(), String>> + Send>>;
+
+/// Where access logs go: S3, wired by the composition root.
+pub trait LogBuckets: Send + Sync + 'static {
+    fn exists(&self, bucket: &str) -> bool;
+    fn put(&self, bucket: &str, key: &str, body: Vec<u8>, content_type: &str) -> Delivering;
+}
+
 /// No EC2: load balancers can only have `ip` targets on loopback (unit tests).
 pub struct NoNetwork;
 
@@ -97,17 +105,33 @@ pub struct Elbv2 {
     clock: Clock,
     network: Arc<dyn Network>,
     plane: Arc<dataplane::Plane>,
+    buckets: Arc<std::sync::OnceLock<Arc<dyn LogBuckets>>>,
 }
 
 impl Elbv2 {
     pub fn new(store: Store, clock: Clock, network: Arc<dyn Network>) -> Elbv2 {
         let plane = dataplane::Plane::new(store.clone(), clock.clone(), network.clone());
-        Elbv2 { store, clock, network, plane }
+        Elbv2 { store, clock, network, plane, buckets: Default::default() }
     }
 
     /// HTTPS listeners' certificates come from `certificates` (ACM).
     pub fn set_certificates(&self, certificates: Arc<dyn Certificates>) {
         let _ = self.plane.certificates.set(certificates);
+    }
+
+    /// Access logs go to S3 through `buckets`.
+    pub fn set_log_buckets(&self, buckets: Arc<dyn LogBuckets>) {
+        let _ = self.buckets.set(buckets);
+    }
+
+    /// Delivers the access logs of the interval that ended at `end`.
+    pub async fn deliver_access_logs(&self, end: nubo_core::Timestamp) {
+        let Some(buckets) = self.buckets.get() else { return };
+        for d in self.plane.take_access_logs(end) {
+            if let Err(e) = buckets.put(&d.bucket, &d.key, d.body, "application/x-gzip").await {
+                tracing::warn!("access log s3://{}/{} not delivered: {e}", d.bucket, d.key);
+            }
+        }
     }
 
     /// The listeners that use a certificate (ACM refuses to delete it meanwhile).

@@ -216,10 +216,33 @@ impl Elbv2 {
     }
 
     pub(crate) fn modify_load_balancer_attributes_op(&self, scope: &Scope, input: ModifyLoadBalancerAttributesInput) -> Result<ModifyLoadBalancerAttributesOutput> {
+        let logging = |a: &std::collections::BTreeMap<String, String>| {
+            let on = a.get("access_logs.s3.enabled").is_some_and(|v| v == "true");
+            on.then(|| (a.get("access_logs.s3.bucket").cloned().unwrap_or_default(), a.get("access_logs.s3.prefix").cloned().unwrap_or_default()))
+        };
+        let mut before = None;
         let attributes = self.update_load_balancer(scope, &input.load_balancer_arn, |lb| {
+            before = logging(&lb.attributes);
             attributes::modify(&mut lb.attributes, input.attributes.into_iter().map(|a| (a.key, a.value)), "Load balancer")?;
+            // The bucket must exist (on AWS, and let the load balancer write).
+            if let Some((bucket, _)) = logging(&lb.attributes) {
+                if !self.buckets.get().is_some_and(|b| b.exists(&bucket)) {
+                    return Err(ElbError::InvalidConfiguration(format!("Access Denied for bucket: {bucket}. Please check S3bucket permission")));
+                }
+            }
             Ok(lb.attributes.clone())
         })?;
+        // Turned on (or moved): AWS writes a test file where the logs will go.
+        if let (Some((bucket, prefix)), Some(buckets)) = (logging(&attributes), self.buckets.get()) {
+            if before.as_ref() != Some(&(bucket.clone(), prefix.clone())) {
+                let put = buckets.put(&bucket, &crate::dataplane::access_logs::test_file_key(&prefix, &scope.account), b"Enable AccessLog for ELB: test file\n".to_vec(), "text/plain");
+                tokio::spawn(async move {
+                    if let Err(e) = put.await {
+                        tracing::warn!("access log test file not written: {e}");
+                    }
+                });
+            }
+        }
         Ok(ModifyLoadBalancerAttributesOutput { attributes: Some(attributes.into_iter().map(|(k, v)| LoadBalancerAttribute { key: Some(k), value: Some(v) }).collect()) })
     }
 

@@ -48,6 +48,25 @@ impl S3 {
         S3 { store, clock, lifecycle_changed: Default::default(), events: events::default_sink() }
     }
 
+    /// Whether a bucket exists (other services check before they deliver to it).
+    pub fn bucket_exists(&self, name: &str) -> bool {
+        self.bucket(name).is_ok()
+    }
+
+    /// Writes an object on behalf of another service (load balancers' access logs), as
+    /// PutObject would, notifications included.
+    pub async fn deliver(&self, bucket: &str, key: &str, body: Vec<u8>, content_type: &str) -> std::result::Result<(), String> {
+        let input = nubo_model::generated::s3::PutObjectRequest {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            content_length: Some(body.len() as i64),
+            content_type: Some(content_type.to_string()),
+            body: Some(nubo_model::ByteStream::from_bytes(body.into())),
+            ..Default::default()
+        };
+        self.put_object(input).await.map(|_| ()).map_err(|e| format!("{:?}", nubo_core::AwsError::from(e)))
+    }
+
     /// Delivers event notifications through `sink` (SQS, SNS and Lambda when they exist).
     pub fn with_events(mut self, sink: std::sync::Arc<dyn events::EventSink>) -> S3 {
         self.events = sink;

@@ -149,6 +149,7 @@ pub struct Registry {
     targets: Mutex<HashMap<TargetKey, Arc<Target>>>,
     groups: Mutex<HashMap<String, Arc<Group>>>,
     load_balancers: Mutex<HashMap<String, Arc<Counts>>>,
+    access_logs: Mutex<HashMap<String, Arc<Mutex<Vec<String>>>>>,
 }
 
 impl Registry {
@@ -168,10 +169,16 @@ impl Registry {
         self.load_balancers.lock().unwrap().entry(arn.to_string()).or_default().clone()
     }
 
+    /// A load balancer's access log lines not yet delivered.
+    pub fn access_log(&self, arn: &str) -> Arc<Mutex<Vec<String>>> {
+        self.access_logs.lock().unwrap().entry(arn.to_string()).or_default().clone()
+    }
+
     /// Drops what belongs to resources that no longer exist.
     pub fn retain(&self, groups: impl Fn(&str) -> bool, load_balancers: impl Fn(&str) -> bool) {
         self.targets.lock().unwrap().retain(|k, _| groups(&k.group));
         self.groups.lock().unwrap().retain(|k, _| groups(k));
         self.load_balancers.lock().unwrap().retain(|k, _| load_balancers(k));
+        self.access_logs.lock().unwrap().retain(|k, _| load_balancers(k));
     }
 }

@@ -7,6 +7,7 @@
 //! to Elastic Load Balancing's state (the service pokes [`Plane::poke`]), so a request
 //! never reads the store.
 
+pub mod access_logs;
 mod balance;
 mod front;
 mod health;
@@ -42,6 +43,8 @@ pub struct View {
     pub routing: HashMap<String, balance::Routing>,
     /// Each load balancer's own counts.
     pub counts: HashMap<String, Arc<live::Counts>>,
+    /// Lines for the access logs of the load balancers that keep them.
+    pub access_logs: HashMap<String, Arc<Mutex<Vec<String>>>>,
     /// The HTTP(S) listeners of each port, for the front door on 127.0.0.1.
     pub front: HashMap<u16, Vec<(String, String, bool)>>,
 }
@@ -154,8 +157,11 @@ impl Plane {
             let targets = tg.targets.iter().map(|t| self.live.target(&TargetKey::of(arn, t))).collect();
             view.routing.insert(arn.clone(), balance::Routing { group: self.live.group(arn), targets });
         }
-        for arn in view.load_balancers.keys() {
+        for (arn, (_, lb)) in &view.load_balancers {
             view.counts.insert(arn.clone(), self.live.load_balancer(arn));
+            if lb.attributes.get("access_logs.s3.enabled").is_some_and(|v| v == "true") {
+                view.access_logs.insert(arn.clone(), self.live.access_log(arn));
+            }
         }
         view.front = front::by_port(&view);
         let view = Arc::new(view);

@@ -7,7 +7,7 @@
 //! registered, 504 when the target does not answer within the idle timeout, with the
 //! bodies ALB writes.
 
-use super::{live, Plane, View};
+use super::{access_logs, live, Plane, View};
 use crate::conditions::{self, RequestFacts};
 use crate::records::{ActionRecord, ListenerRecord, LoadBalancerRecord, TargetRecord};
 use base64::Engine;
@@ -154,22 +154,45 @@ impl Plane {
         let Some(listener) = view.listeners.get(listener_arn) else { return elb_error(503) };
         let Some((scope, lb)) = view.load_balancers.get(&listener.load_balancer_arn) else { return elb_error(503) };
         let Some(counts) = view.counts.get(&lb.arn) else { return elb_error(503) };
-        let Some(action) = choose_action(&view, listener, &req, client) else { return elb_error(503) };
+        let Some((priority, action)) = choose_action(&view, listener, &req, client) else { return elb_error(503) };
+        // What the access log needs of the request, taken before it is passed on.
+        let logged = view.access_logs.get(&lb.arn).map(|buffer| (buffer, Logged::of(&req, listener, self.clock.now())));
+        let mut served = Served::default();
         let response = match action.kind.as_str() {
             "fixed-response" => {
                 let f = action.fixed_response.clone().unwrap_or_else(|| crate::records::FixedResponseRecord { status_code: "200".into(), content_type: None, body: None });
                 answer(f.status_code.parse().unwrap_or(200), f.content_type.as_deref().unwrap_or("text/plain; charset=utf-8"), f.body.unwrap_or_default())
             }
             "redirect" => redirect(action, listener, &req),
-            _ => {
-                let response = self.forward(&view, scope, lb, listener, action, client, req, upstreams).await;
-                match response {
-                    Ok(r) => return r,
-                    Err(status) => elb_error(status),
-                }
-            }
+            _ => self.forward(&view, scope, lb, listener, action, client, req, upstreams, &mut served).await.unwrap_or_else(elb_error),
         };
-        counts.own_answer(response.status().as_u16());
+        if served.target_status.is_none() {
+            counts.own_answer(response.status().as_u16());
+        }
+        if let Some((buffer, logged)) = logged {
+            let lb_dimension = lb.arn.split_once("loadbalancer/").map_or("", |(_, d)| d);
+            let entry = access_logs::Entry {
+                kind: logged.kind,
+                time: self.clock.now(),
+                created: logged.created,
+                client,
+                target: served.target.as_deref(),
+                target_seconds: served.target_seconds,
+                elb_status: response.status().as_u16(),
+                target_status: served.target_status,
+                received_bytes: logged.received_bytes,
+                sent_bytes: response.headers().get("content-length").and_then(|v| v.to_str().ok()?.parse().ok()).unwrap_or(0),
+                request: &logged.request,
+                user_agent: &logged.user_agent,
+                target_group: served.target_group.as_deref(),
+                trace_id: served.trace_id.as_deref().unwrap_or("-"),
+                domain: "-",
+                rule_priority: &priority.to_string(),
+                action: &action.kind,
+                redirect_url: response.headers().get("location").and_then(|v| v.to_str().ok()),
+            };
+            buffer.lock().unwrap().push(access_logs::line(lb_dimension, &entry));
+        }
         response
     }
 
@@ -177,7 +200,7 @@ impl Plane {
     /// target (stickiness cookie, else the group's algorithm), and passes the request on.
     /// `Err`: the status the load balancer answers itself.
     #[allow(clippy::too_many_arguments)]
-    async fn forward(&self, view: &View, scope: &Scope, lb: &LoadBalancerRecord, listener: &ListenerRecord, action: &ActionRecord, client: SocketAddr, mut req: Request<ProxyBody>, upstreams: Option<&Upstreams>) -> Result<Response<ProxyBody>, u16> {
+    async fn forward(&self, view: &View, scope: &Scope, lb: &LoadBalancerRecord, listener: &ListenerRecord, action: &ActionRecord, client: SocketAddr, mut req: Request<ProxyBody>, upstreams: Option<&Upstreams>, served: &mut Served) -> Result<Response<ProxyBody>, u16> {
         let group_sticky = action.target_groups.len() > 1 && action.group_stickiness.is_some_and(|(on, _)| on);
         let remembered_group = if group_sticky { cookie(&req, "AWSALBTG").and_then(|c| decode(&c)).filter(|arn| action.target_groups.iter().any(|(g, w)| g == arn && *w > 0)) } else { None };
         let tg_arn: &str = match &remembered_group {
@@ -203,6 +226,7 @@ impl Plane {
         let index = remembered.and_then(|key| candidates.iter().copied().find(|&i| target_key(&tg.targets[i]) == key)).unwrap_or_else(|| routing.pick(tg, &candidates, now.as_millis()));
         let target: &TargetRecord = &tg.targets[index];
         let live = &routing.targets[index];
+        served.target_group = Some(tg_arn.to_string());
         // What the target sees of the client.
         let headers = req.headers_mut();
         let xff = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
@@ -219,6 +243,7 @@ impl Plane {
             let trace = format!("Root=1-{:08x}-{}", now.as_millis() / 1000, nubo_core::ids::random_string(b"0123456789abcdef", 24));
             headers.insert("x-amzn-trace-id", HeaderValue::from_str(&trace).expect("ascii"));
         }
+        served.trace_id = headers.get("x-amzn-trace-id").and_then(|v| v.to_str().ok()).map(str::to_string);
         if req.headers().get("host").is_none() {
             if let Some(authority) = req.uri().authority().map(|a| a.to_string()) {
                 req.headers_mut().insert("host", HeaderValue::from_str(&authority).unwrap_or(HeaderValue::from_static("localhost")));
@@ -233,6 +258,10 @@ impl Plane {
         let idle: u64 = lb.attributes.get("idle_timeout.timeout_seconds").and_then(|v| v.parse().ok()).unwrap_or(60);
         let started = std::time::Instant::now();
         let outstanding = live::Outstanding::start(live);
+        served.target = Some(match tg.target_type.as_str() {
+            "instance" => format!("{}:{}", self.network.instance(scope, &target.id).map(|i| i.private_ip).unwrap_or_default(), target.port),
+            _ => format!("{}:{}", target.id, target.port),
+        });
         let mut sender = match upstreams.and_then(|u| u.take(live)) {
             Some(s) => s,
             None => {
@@ -253,6 +282,8 @@ impl Plane {
             Ok(Ok(r)) => r,
         };
         routing.group.counts.target_answer(response.status().as_u16(), started.elapsed());
+        served.target_status = Some(response.status().as_u16());
+        served.target_seconds = Some(started.elapsed().as_secs_f64());
         // The request is outstanding until its body has been passed on.
         let mut response = response.map(|b| {
             b.map_err(BoxError::from)
@@ -318,6 +349,42 @@ impl Plane {
     }
 }
 
+/// What forwarding did, for the access log and the counts.
+#[derive(Default)]
+struct Served {
+    target: Option<String>,
+    target_group: Option<String>,
+    target_status: Option<u16>,
+    target_seconds: Option<f64>,
+    trace_id: Option<String>,
+}
+
+/// What the access log keeps of a request before it is passed on.
+struct Logged {
+    kind: &'static str,
+    created: nubo_core::Timestamp,
+    request: String,
+    user_agent: String,
+    received_bytes: u64,
+}
+
+impl Logged {
+    fn of(req: &Request<ProxyBody>, listener: &ListenerRecord, now: nubo_core::Timestamp) -> Logged {
+        let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let host = header("host");
+        let host = host.rsplit_once(':').filter(|(_, p)| p.chars().all(|c| c.is_ascii_digit())).map_or(host, |(h, _)| h);
+        let scheme = if listener.protocol == "HTTPS" { "https" } else { "http" };
+        let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
+        Logged {
+            kind: if req.version() == http::Version::HTTP_2 { "h2" } else { scheme },
+            created: now,
+            request: format!("{} {scheme}://{host}:{}{path} {:?}", req.method(), listener.port, req.version()),
+            user_agent: header("user-agent").to_string(),
+            received_bytes: header("content-length").parse().unwrap_or(0),
+        }
+    }
+}
+
 /// A weighted choice among a forward action's target groups.
 fn weighted(groups: &[(String, i32)]) -> Option<&str> {
     if let [(only, _)] = groups {
@@ -350,18 +417,16 @@ fn decode(v: &str) -> Option<String> {
 
 /// The first rule (by priority) whose conditions all match, else the default actions;
 /// the terminal action of what matched.
-fn choose_action<'v>(view: &'v View, listener: &'v ListenerRecord, req: &Request<ProxyBody>, client: SocketAddr) -> Option<&'v ActionRecord> {
-    let Some(rules) = view.rules.get(&listener.arn).filter(|r| !r.is_empty()) else { return listener.default_actions.last() };
+fn choose_action<'v>(view: &'v View, listener: &'v ListenerRecord, req: &Request<ProxyBody>, client: SocketAddr) -> Option<(i32, &'v ActionRecord)> {
+    let Some(rules) = view.rules.get(&listener.arn).filter(|r| !r.is_empty()) else { return listener.default_actions.last().map(|a| (0, a)) };
     let host = req.headers().get("host").and_then(|h| h.to_str().ok()).map(str::to_string).or_else(|| req.uri().authority().map(|a| a.to_string())).unwrap_or_default();
     let query: Vec<(String, String)> = form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes()).into_owned().collect();
     let header = |name: &str| req.headers().get_all(name).iter().filter_map(|v| v.to_str().ok().map(str::to_string)).collect::<Vec<_>>();
     let facts = RequestFacts { host: &host, path: req.uri().path(), method: req.method().as_str(), query: &query, header: &header, source: client.ip() };
-    let actions = rules
-        .iter()
-        .find(|r| conditions::all_match(&r.conditions, &facts))
-        .map(|r| &r.actions)
-        .unwrap_or(&listener.default_actions);
-    actions.last()
+    match rules.iter().find(|r| conditions::all_match(&r.conditions, &facts)) {
+        Some(r) => r.actions.last().map(|a| (r.priority, a)),
+        None => listener.default_actions.last().map(|a| (0, a)),
+    }
 }
 
 fn redirect(action: &ActionRecord, listener: &ListenerRecord, req: &Request<ProxyBody>) -> Response<ProxyBody> {
