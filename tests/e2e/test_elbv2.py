@@ -569,3 +569,54 @@ def test_access_logs_reach_s3_in_albs_format_every_five_minutes(elb, ec2, node):
     finally:
         backend.stop()
         elb.delete_load_balancer(LoadBalancerArn=arn)
+
+
+def test_an_alb_invokes_a_lambda_target_with_albs_event_and_answers_with_its_response(elb, ec2, node):
+    import io
+    import zipfile
+    lam = client(node, "lambda")
+    code = (
+        "import json\n"
+        "def handler(event, context):\n"
+        "    if event['path'] == '/fail':\n"
+        "        raise ValueError('no')\n"
+        "    seen = {'path': event['path'], 'q': event['queryStringParameters'], 'xff': event['headers'].get('x-forwarded-for'),\n"
+        "            'body': event['body'], 'tg': event['requestContext']['elb']['targetGroupArn']}\n"
+        "    return {'statusCode': 201, 'statusDescription': '201 Created', 'headers': {'content-type': 'application/json', 'x-from': 'lambda'},\n"
+        "            'body': json.dumps(seen), 'isBase64Encoded': False}\n"
+    )
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("app.py", code)
+    fn = f"alb-target-{uuid.uuid4().hex[:6]}"
+    fn_arn = lam.create_function(FunctionName=fn, Runtime="python3.11", Role="arn:aws:iam::000000000000:role/lambda-role",
+                                 Handler="app.handler", Code={"ZipFile": buf.getvalue()})["FunctionArn"]
+    vpc, subnets = default_vpc(ec2)
+    sg = open_group(ec2, vpc, 80)
+    lb = elb.create_load_balancer(Name=f"fn-{uuid.uuid4().hex[:8]}", Subnets=subnets, SecurityGroups=[sg])["LoadBalancers"][0]
+    tg = elb.create_target_group(Name=f"fn-{uuid.uuid4().hex[:8]}", TargetType="lambda")["TargetGroups"][0]
+    tg_arn = tg["TargetGroupArn"]
+    try:
+        assert tg["HealthCheckEnabled"] is False and "Port" not in tg
+        # Elastic Load Balancing needs the function's permission first.
+        with pytest.raises(ClientError) as e:
+            elb.register_targets(TargetGroupArn=tg_arn, Targets=[{"Id": fn_arn}])
+        assert e.value.response["Error"]["Code"] == "AccessDenied"
+        lam.add_permission(FunctionName=fn, StatementId="elb", Action="lambda:InvokeFunction",
+                           Principal="elasticloadbalancing.amazonaws.com", SourceArn=tg_arn)
+        elb.register_targets(TargetGroupArn=tg_arn, Targets=[{"Id": fn_arn}])
+        described = elb.describe_target_health(TargetGroupArn=tg_arn)["TargetHealthDescriptions"]
+        assert described[0]["Target"]["Id"] == fn_arn
+        assert "Port" not in described[0]["Target"]
+        elb.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol="HTTP", Port=80,
+                            DefaultActions=[{"Type": "forward", "TargetGroupArn": tg_arn}])
+        req = urllib.request.Request(f"http://{address(lb)}/hello?name=a%20b", data=b"ping", method="POST", headers={"Content-Type": "text/plain"})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            assert r.status == 201 and r.headers["x-from"] == "lambda"
+            seen = json.loads(r.read())
+        assert seen == {"path": "/hello", "q": {"name": "a%20b"}, "xff": "127.0.0.1", "body": "ping", "tg": tg_arn}
+        status, _, body = get(f"http://{address(lb)}/fail", timeout=30)
+        assert status == 502 and "502 Bad Gateway" in body
+        elb.deregister_targets(TargetGroupArn=tg_arn, Targets=[{"Id": fn_arn}])
+    finally:
+        elb.delete_load_balancer(LoadBalancerArn=lb["LoadBalancerArn"])

@@ -115,6 +115,12 @@ impl RequestContext {
         RequestContext { principal: Principal::Anonymous, source_ip, ..RequestContext::for_tests(service, "-") }
     }
 
+    /// A call one service makes to another for the account that owns `scope` (a load
+    /// balancer invoking its Lambda target, an alarm publishing): its root acts.
+    pub fn on_behalf(service: &'static str, operation: &str, scope: Scope) -> RequestContext {
+        RequestContext { principal: Principal::Root { account: scope.account.clone() }, scope, ..RequestContext::for_tests(service, operation) }
+    }
+
     /// A context for the default account and region, as tests and internal callers need.
     pub fn for_tests(service: &'static str, operation: &str) -> RequestContext {
         RequestContext {

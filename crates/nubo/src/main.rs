@@ -68,6 +68,7 @@ fn services(store: &Store, clock: &Clock, iam: &nubo_iam::Iam, api: std::net::So
     }
     let extras = Extras { elb: elb.clone(), names };
     tokio::spawn(wiring::load_balancer_metrics(elb.clone(), cloudwatch.clone(), clock.clone()));
+    elb.set_functions(std::sync::Arc::new(wiring::TargetFunctions { lambda: functions.clone() }));
     elb.set_log_buckets(std::sync::Arc::new(wiring::LogBuckets { s3: s3.clone() }));
     tokio::spawn(wiring::load_balancer_access_logs(elb.clone(), clock.clone()));
     let autoscaling = nubo_autoscaling::AutoScaling::new(

@@ -520,3 +520,26 @@ pub async fn load_balancer_access_logs(elb: nubo_elbv2::Elbv2, clock: nubo_core:
         elb.deliver_access_logs(next).await;
     }
 }
+
+/// Lambda as load balancers' `lambda` targets see it.
+pub struct TargetFunctions {
+    pub lambda: FunctionSlot,
+}
+
+impl nubo_elbv2::Functions for TargetFunctions {
+    fn exists(&self, function_arn: &str) -> bool {
+        self.lambda.get().is_some_and(|l| l.function_exists(function_arn))
+    }
+    fn allows(&self, function_arn: &str, target_group_arn: &str) -> bool {
+        self.lambda.get().is_some_and(|l| l.service_may_invoke(function_arn, "elasticloadbalancing.amazonaws.com", target_group_arn))
+    }
+    fn invoke(&self, function_arn: &str, event: Vec<u8>) -> nubo_elbv2::Invoking {
+        let (lambda, arn) = (self.lambda.get().cloned(), function_arn.to_string());
+        Box::pin(async move {
+            match lambda {
+                Some(l) => l.invoke_for(&arn, event.into()).await,
+                None => Err("Lambda is not running".into()),
+            }
+        })
+    }
+}

@@ -27,6 +27,8 @@ pub enum ElbError {
     SslPolicyNotFound,
     CertificateNotFound(String),
     Validation(String),
+    /// The caller (or Elastic Load Balancing itself) may not do it: 403 `AccessDenied`.
+    AccessDenied(String),
     Internal(String),
 }
 
@@ -55,6 +57,7 @@ impl From<ElbError> for AwsError {
             ElbError::SslPolicyNotFound => bad("SSLPolicyNotFoundException", "One or more SSL policies not found".into()),
             ElbError::CertificateNotFound(arn) => bad("CertificateNotFoundException", format!("Certificate '{arn}' not found")),
             ElbError::Validation(m) => AwsError::new("ValidationError", 400, m),
+            ElbError::AccessDenied(m) => AwsError::new("AccessDenied", 403, m),
             ElbError::Internal(m) => AwsError::internal(m),
         }
     }

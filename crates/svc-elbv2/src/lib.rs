@@ -75,6 +75,17 @@ pub trait LogBuckets: Send + Sync + 'static {
     fn put(&self, bucket: &str, key: &str, body: Vec<u8>, content_type: &str) -> Delivering;
 }
 
+pub type Invoking = Pin<Box<dyn Future<Output = std::result::Result<(bytes::Bytes, Option<String>), String>> + Send>>;
+
+/// Lambda, for `lambda` targets: wired by the composition root.
+pub trait Functions: Send + Sync + 'static {
+    fn exists(&self, function_arn: &str) -> bool;
+    /// Whether the function's policy lets Elastic Load Balancing invoke it for the group.
+    fn allows(&self, function_arn: &str, target_group_arn: &str) -> bool;
+    /// A synchronous invocation: (payload, function error).
+    fn invoke(&self, function_arn: &str, event: Vec<u8>) -> Invoking;
+}
+
 /// No EC2: load balancers can only have `ip` targets on loopback (unit tests).
 pub struct NoNetwork;
 
@@ -117,6 +128,11 @@ impl Elbv2 {
     /// HTTPS listeners' certificates come from `certificates` (ACM).
     pub fn set_certificates(&self, certificates: Arc<dyn Certificates>) {
         let _ = self.plane.certificates.set(certificates);
+    }
+
+    /// `lambda` targets are invoked through `functions`.
+    pub fn set_functions(&self, functions: Arc<dyn Functions>) {
+        let _ = self.plane.functions.set(functions);
     }
 
     /// Access logs go to S3 through `buckets`.

@@ -258,6 +258,17 @@ impl Elbv2 {
     /// Checks a target against its group: the instance exists in the group's VPC and is
     /// running; an `ip` is in the VPC or (nubo) a loopback address of the host.
     fn check_target(&self, scope: &Scope, tg: &TargetGroupRecord, t: &TargetDescription) -> Result<(i32, Option<String>)> {
+        // A function has no port; Elastic Load Balancing needs its permission to invoke it.
+        if tg.target_type == "lambda" {
+            let functions = self.plane.functions.get();
+            if !functions.is_some_and(|f| f.exists(&t.id)) {
+                return Err(ElbError::InvalidTarget(format!("The following targets are not valid Lambda functions: '{}'", t.id)));
+            }
+            if !functions.is_some_and(|f| f.allows(&t.id, &tg.arn)) {
+                return Err(ElbError::AccessDenied(format!("elasticloadbalancing principal does not have permission to invoke {} from target group {}", t.id, tg.arn)));
+            }
+            return Ok((0, None));
+        }
         let port = t.port.or(tg.port).ok_or_else(|| ElbError::Validation("A port must be specified".into()))?;
         if !(1..=65535).contains(&port) {
             return Err(ElbError::Validation(format!("Port '{port}' must be between 1 and 65535")));
@@ -310,9 +321,9 @@ impl Elbv2 {
     pub(crate) fn deregister_targets_op(&self, scope: &Scope, input: DeregisterTargetsInput) -> Result<()> {
         let now = self.clock.now();
         self.update_target_group(scope, &input.target_group_arn, |tg| {
-            let default_port = tg.port;
+            let default_port = if tg.target_type == "lambda" { Some(0) } else { tg.port };
             for t in &input.targets {
-                let port = t.port.or(default_port);
+                let port = if tg.target_type == "lambda" { Some(0) } else { t.port.or(default_port) };
                 let found = tg.targets.iter_mut().find(|r| r.id == t.id && Some(r.port) == port);
                 match found {
                     Some(r) if r.draining_since.is_none() => r.draining_since = Some(now),
@@ -332,8 +343,8 @@ impl Elbv2 {
         let describe = |t: &TargetRecord| {
             let (state, reason, description) = self.plane.health_of(&tg, t, in_use, self.clock.now());
             TargetHealthDescription {
-                target: Some(TargetDescription { id: t.id.clone(), port: Some(t.port), availability_zone: t.availability_zone.clone(), quic_server_id: None }),
-                health_check_port: Some(if tg.health.port == "traffic-port" { t.port.to_string() } else { tg.health.port.clone() }),
+                target: Some(TargetDescription { id: t.id.clone(), port: (tg.target_type != "lambda").then_some(t.port), availability_zone: t.availability_zone.clone(), quic_server_id: None }),
+                health_check_port: (tg.target_type != "lambda").then(|| if tg.health.port == "traffic-port" { t.port.to_string() } else { tg.health.port.clone() }),
                 target_health: Some(TargetHealth { state: Some(state.into()), reason: reason.map(str::to_string), description }),
                 ..Default::default()
             }

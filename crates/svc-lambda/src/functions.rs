@@ -146,6 +146,11 @@ fn code(zip: &[u8]) -> Result<(String, i64)> {
 }
 
 impl Lambda {
+    /// Whether a function exists, by ARN (other services check their targets).
+    pub fn function_exists(&self, arn: &str) -> bool {
+        crate::invoke::parse_function_arn(arn).is_some_and(|(scope, name)| self.function(&scope, &name).is_ok())
+    }
+
     pub(crate) fn function(&self, scope: &Scope, name: &str) -> Result<FunctionRecord> {
         let name = function_name(name);
         let found: Option<FunctionRecord> = self.store.read(|tx| nubo_store::get_json(tx, FUNCTIONS, &function_key(scope, &name)))?;

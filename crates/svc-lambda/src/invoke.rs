@@ -146,6 +146,16 @@ impl Lambda {
         })
     }
 
+    /// A synchronous invocation on behalf of another service (a load balancer's Lambda
+    /// target): the function's response payload, and `Some("Unhandled")` when it failed.
+    pub async fn invoke_for(&self, function_arn: &str, payload: Bytes) -> std::result::Result<(Bytes, Option<String>), String> {
+        let (scope, name) = parse_function_arn(function_arn).ok_or_else(|| format!("not a function ARN: {function_arn}"))?;
+        let ctx = RequestContext::on_behalf("lambda", "Invoke", scope);
+        let input = InvocationRequest { function_name: name, payload: Some(payload), ..Default::default() };
+        let out = self.invoke(&ctx, input).await.map_err(|e| format!("{:?}", nubo_core::AwsError::from(e)))?;
+        Ok((out.payload.unwrap_or_default(), out.function_error))
+    }
+
     /// An asynchronous invocation on behalf of another service (S3 notifications, SNS
     /// subscriptions): the function named by its ARN runs with the event; a failure is
     /// retried twice, a minute then two minutes of nubo's clock later, as Lambda retries.
@@ -202,7 +212,7 @@ impl Lambda {
 }
 
 /// `arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]`.
-fn parse_function_arn(arn: &str) -> Option<(Scope, String)> {
+pub(crate) fn parse_function_arn(arn: &str) -> Option<(Scope, String)> {
     let parts: Vec<&str> = arn.split(':').collect();
     match parts.as_slice() {
         ["arn", _, "lambda", region, account, "function", name, ..] => Some((Scope::new(*account, *region), name.to_string())),

@@ -69,6 +69,19 @@ impl Lambda {
         Ok(AddPermissionResponse { statement: Some(statement.to_string()) })
     }
 
+    /// Whether the function's resource policy lets a service (`elasticloadbalancing.amazonaws.com`)
+    /// invoke it for `source_arn` (a statement's `AWS:SourceArn` condition, wildcards allowed).
+    pub fn service_may_invoke(&self, function_arn: &str, service: &str, source_arn: &str) -> bool {
+        let Some((scope, name)) = crate::invoke::parse_function_arn(function_arn) else { return false };
+        let Ok(f) = self.function(&scope, &name) else { return false };
+        f.policy.iter().any(|s| {
+            let principal_ok = s["Principal"] == "*" || s["Principal"]["Service"] == service;
+            let action_ok = matches!(s["Action"].as_str(), Some("lambda:InvokeFunction" | "lambda:*" | "*"));
+            let source_ok = s["Condition"]["ArnLike"]["AWS:SourceArn"].as_str().is_none_or(|pattern| nubo_core::arn::glob_matches(pattern, source_arn));
+            s["Effect"] == "Allow" && principal_ok && action_ok && source_ok
+        })
+    }
+
     pub async fn remove_permission(&self, ctx: &RequestContext, input: RemovePermissionRequest) -> Result<()> {
         self.amend(&ctx.scope, &input.function_name, |f| {
             let before = f.policy.len();

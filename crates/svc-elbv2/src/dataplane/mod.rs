@@ -11,6 +11,7 @@ pub mod access_logs;
 mod balance;
 mod front;
 mod health;
+mod lambda;
 mod live;
 pub mod metrics;
 mod proxy;
@@ -70,6 +71,8 @@ pub struct Plane {
     health: health::Health,
     live: live::Registry,
     doors: Mutex<front::Doors>,
+    /// Lambda, for `lambda` targets.
+    pub(crate) functions: std::sync::OnceLock<Arc<dyn crate::Functions>>,
     /// HTTPS listeners' certificates (ACM).
     pub(crate) certificates: std::sync::OnceLock<Arc<dyn crate::Certificates>>,
 }
@@ -87,6 +90,7 @@ impl Plane {
             live: live::Registry::default(),
             doors: Default::default(),
             certificates: Default::default(),
+            functions: Default::default(),
         })
     }
 

@@ -257,6 +257,16 @@ impl Plane {
         *req.version_mut() = http::Version::HTTP_11;
         let idle: u64 = lb.attributes.get("idle_timeout.timeout_seconds").and_then(|v| v.parse().ok()).unwrap_or(60);
         let started = std::time::Instant::now();
+        if tg.target_type == "lambda" {
+            served.target = Some(target.id.clone());
+            let functions = self.functions.get().ok_or(502u16)?.clone();
+            let multi_value = tg.attribute("lambda.multi_value_headers.enabled") == Some("true");
+            let response = super::lambda::call(functions, target.id.clone(), tg_arn.to_string(), multi_value, req).await?;
+            routing.group.counts.target_answer(response.status().as_u16(), started.elapsed());
+            served.target_status = Some(response.status().as_u16());
+            served.target_seconds = Some(started.elapsed().as_secs_f64());
+            return Ok(response);
+        }
         let outstanding = live::Outstanding::start(live);
         served.target = Some(match tg.target_type.as_str() {
             "instance" => format!("{}:{}", self.network.instance(scope, &target.id).map(|i| i.private_ip).unwrap_or_default(), target.port),
