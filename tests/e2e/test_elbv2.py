@@ -620,3 +620,45 @@ def test_an_alb_invokes_a_lambda_target_with_albs_event_and_answers_with_its_res
         elb.deregister_targets(TargetGroupArn=tg_arn, Targets=[{"Id": fn_arn}])
     finally:
         elb.delete_load_balancer(LoadBalancerArn=lb["LoadBalancerArn"])
+
+
+def test_an_nlb_relays_udp_flows_and_replies_reach_the_client(elb, ec2):
+    vpc, subnets = default_vpc(ec2)
+    echo = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    echo.bind(("127.0.0.1", 0))
+
+    def serve():
+        while True:
+            try:
+                data, peer = echo.recvfrom(1500)
+            except OSError:
+                return
+            echo.sendto(b"echo:" + data, peer)
+
+    threading.Thread(target=serve, daemon=True).start()
+    lb = elb.create_load_balancer(Name=f"udp-{uuid.uuid4().hex[:8]}", Subnets=subnets, Type="network")["LoadBalancers"][0]
+    try:
+        tg = elb.create_target_group(Name=f"udp-{uuid.uuid4().hex[:8]}", Protocol="UDP", Port=5353, VpcId=vpc, TargetType="ip",
+                                     HealthCheckProtocol="TCP")["TargetGroups"][0]
+        elb.register_targets(TargetGroupArn=tg["TargetGroupArn"], Targets=[{"Id": "127.0.0.1", "Port": echo.getsockname()[1]}])
+        elb.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol="UDP", Port=5353, DefaultActions=[{"Type": "forward", "TargetGroupArn": tg["TargetGroupArn"]}])
+        client_socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        client_socket.settimeout(0.5)
+
+        def roundtrip(payload):
+            client_socket.sendto(payload, (address(lb), 5353))
+            try:
+                # Replies to earlier tries may still arrive: wait for this one's.
+                while (reply := client_socket.recvfrom(1500)[0]) != b"echo:" + payload:
+                    pass
+                return reply
+            except OSError:
+                return None
+
+        assert until("the UDP listener", lambda: roundtrip(b"one")) == b"echo:one"
+        # The same flow keeps its way back.
+        assert roundtrip(b"two") == b"echo:two"
+        client_socket.close()
+    finally:
+        echo.close()
+        elb.delete_load_balancer(LoadBalancerArn=lb["LoadBalancerArn"])

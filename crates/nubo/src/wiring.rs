@@ -306,6 +306,12 @@ impl nubo_elbv2::Network for ElbNetwork {
             }
         })
     }
+    fn udp(&self, instance_id: &str) -> std::io::Result<std::net::UdpSocket> {
+        match self.ec2.runtime() {
+            Some(runtime) => runtime.udp(instance_id),
+            None => Err(std::io::Error::other("instances do not run here")),
+        }
+    }
 }
 
 /// AWS/ApplicationELB and AWS/NetworkELB, each minute of nubo's clock.

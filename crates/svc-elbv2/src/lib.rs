@@ -59,6 +59,8 @@ pub trait Network: Send + Sync + 'static {
     fn allows(&self, scope: &Scope, groups: &[String], port: u16) -> bool;
     /// A connection into an instance's network (its sandbox).
     fn connect<'a>(&'a self, instance_id: &'a str, addr: SocketAddr) -> Connecting<'a>;
+    /// A UDP socket in an instance's network (non-blocking).
+    fn udp(&self, instance_id: &str) -> std::io::Result<std::net::UdpSocket>;
 }
 
 /// Where HTTPS listeners get their certificates: ACM, wired by the composition root.
@@ -107,6 +109,9 @@ impl Network for NoNetwork {
     }
     fn connect<'a>(&'a self, _: &'a str, _: SocketAddr) -> Connecting<'a> {
         Box::pin(async { Err(std::io::Error::other("no EC2")) })
+    }
+    fn udp(&self, _: &str) -> std::io::Result<std::net::UdpSocket> {
+        Err(std::io::Error::other("no EC2"))
     }
 }
 

@@ -482,6 +482,19 @@ impl Runtime {
         }
     }
 
+    /// A UDP socket in an instance's network (non-blocking), to exchange datagrams with
+    /// its private address; without namespaces, one on the host's loopback.
+    pub fn udp(&self, instance_id: &str) -> std::io::Result<std::net::UdpSocket> {
+        let machines = self.machines.lock().unwrap();
+        let r = machines.get(instance_id).ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "the instance is not running"))?;
+        let socket = match &r.machine.netns {
+            Some(ns) => ns.run(|| std::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)))?,
+            None => std::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?,
+        };
+        socket.set_nonblocking(true)?;
+        Ok(socket)
+    }
+
     /// CPU and status of every running machine since the last call, for AWS/EC2 metrics.
     pub fn samples(&self, impaired: &[(Scope, String)]) -> Vec<Sample> {
         let machines = self.machines.lock().unwrap();

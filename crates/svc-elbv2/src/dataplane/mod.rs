@@ -17,6 +17,7 @@ pub mod metrics;
 mod proxy;
 mod tcp;
 mod tls;
+mod udp;
 
 use crate::records::{self, ListenerRecord, LoadBalancerRecord, RuleRecord, TargetGroupRecord, TargetRecord, LISTENERS, LOAD_BALANCERS, RULES, TARGET_GROUPS};
 use crate::Network;
@@ -196,6 +197,23 @@ impl Plane {
                 continue;
             }
             let addr = key.0;
+            let protocol = view.listeners.get(&arn).map(|l| l.protocol.clone()).unwrap_or_default();
+            let udp = match protocol.as_str() {
+                "UDP" | "TCP_UDP" => match std::net::UdpSocket::bind(addr).and_then(|s| s.set_nonblocking(true).map(|_| s)).and_then(tokio::net::UdpSocket::from_std) {
+                    Ok(s) => Some(s),
+                    Err(e) => {
+                        tracing::warn!("listener {arn} cannot listen on udp {addr}: {e}");
+                        continue;
+                    }
+                },
+                _ => None,
+            };
+            if protocol == "UDP" {
+                let Some(socket) = udp else { continue };
+                let task = tokio::spawn(udp::serve(self.clone(), arn.clone(), socket));
+                bound.insert(arn, (key, task));
+                continue;
+            }
             let listener = match std::net::TcpListener::bind(addr).and_then(|l| l.set_nonblocking(true).map(|_| l)).and_then(tokio::net::TcpListener::from_std) {
                 Ok(l) => l,
                 Err(e) => {
@@ -203,9 +221,15 @@ impl Plane {
                     continue;
                 }
             };
-            let protocol = view.listeners.get(&arn).map(|l| l.protocol.clone()).unwrap_or_default();
             let task = match protocol.as_str() {
-                "TCP" | "TCP_UDP" => tokio::spawn(tcp::serve(self.clone(), arn.clone(), listener)),
+                "TCP" => tokio::spawn(tcp::serve(self.clone(), arn.clone(), listener)),
+                "TCP_UDP" => {
+                    let Some(udp) = udp else { continue };
+                    let (me, arn) = (self.clone(), arn.clone());
+                    tokio::spawn(async move {
+                        tokio::join!(tcp::serve(me.clone(), arn.clone(), listener), udp::serve(me, arn, udp));
+                    })
+                }
                 "HTTPS" | "TLS" => {
                     let certificates = view.listeners.get(&arn).map(|l| l.certificates.clone()).unwrap_or_default();
                     let certificates: Vec<(String, Vec<String>)> = certificates.into_iter().map(|c| (c, Vec::new())).collect();
