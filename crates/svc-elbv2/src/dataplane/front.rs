@@ -169,11 +169,11 @@ async fn serve(plane: Arc<Plane>, port: u16, listener: tokio::net::TcpListener, 
     loop {
         let Ok((stream, client)) = listener.accept().await else { continue };
         let _ = stream.set_nodelay(true);
-        let (plane, acceptor) = (plane.clone(), tls.read().unwrap().clone());
-        tokio::spawn(async move {
+        let (me, acceptor) = (plane.clone(), tls.read().unwrap().clone());
+        plane.on_engine(stream, move |stream| async move {
             let upstreams = Arc::new(Upstreams::default());
             let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-                let (plane, upstreams) = (plane.clone(), upstreams.clone());
+                let (plane, upstreams) = (me.clone(), upstreams.clone());
                 async move { Ok::<_, std::convert::Infallible>(plane.at_door(port, client, req.map(|b| b.map_err(BoxError::from).boxed_unsync()), &upstreams).await) }
             });
             let builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());

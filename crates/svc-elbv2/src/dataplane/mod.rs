@@ -9,6 +9,7 @@
 
 pub mod access_logs;
 mod balance;
+mod engines;
 mod front;
 mod health;
 mod lambda;
@@ -72,6 +73,10 @@ pub struct Plane {
     health: health::Health,
     live: live::Registry,
     doors: Mutex<front::Doors>,
+    /// The threads that carry traffic, started with the first listener.
+    engines: std::sync::OnceLock<engines::Engines>,
+    /// The shared runtime, where work that outlives a request (Lambda) runs.
+    main: std::sync::OnceLock<tokio::runtime::Handle>,
     /// Lambda, for `lambda` targets.
     pub(crate) functions: std::sync::OnceLock<Arc<dyn crate::Functions>>,
     /// HTTPS listeners' certificates (ACM).
@@ -92,6 +97,8 @@ impl Plane {
             doors: Default::default(),
             certificates: Default::default(),
             functions: Default::default(),
+            engines: Default::default(),
+            main: Default::default(),
         })
     }
 
@@ -120,6 +127,7 @@ impl Plane {
     }
 
     pub fn start(self: Arc<Self>) {
+        let _ = self.main.set(tokio::runtime::Handle::current());
         let me = self.clone();
         tokio::spawn(async move {
             loop {
@@ -261,6 +269,20 @@ impl Plane {
             return ("unavailable", Some("Target.HealthCheckDisabled"), Some("Health checks are disabled".into()));
         }
         self.health.describe(&TargetKey::of(&tg.arn, t))
+    }
+
+    /// Hands an accepted connection to a traffic thread, where `serve` runs it to its end.
+    pub(super) fn on_engine<F, Fut>(&self, stream: tokio::net::TcpStream, serve: F)
+    where
+        F: FnOnce(tokio::net::TcpStream) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send,
+    {
+        let Ok(stream) = stream.into_std() else { return };
+        self.engines.get_or_init(engines::Engines::start).spawn(async move {
+            if let Ok(stream) = tokio::net::TcpStream::from_std(stream) {
+                serve(stream).await;
+            }
+        });
     }
 
     /// A connection to a target: a loopback `ip` target directly, an instance through its

@@ -59,9 +59,9 @@ pub async fn serve(plane: Arc<Plane>, listener_arn: String, listener: tokio::net
         }
         let _ = stream.set_nodelay(true);
         plane.count_connection(&listener_arn);
-        let (plane, arn) = (plane.clone(), arn.clone());
-        tokio::spawn(async move {
-            let _ = plane.clone().serve_connection(arn, client, stream).await;
+        let (me, arn) = (plane.clone(), arn.clone());
+        plane.on_engine(stream, move |stream| async move {
+            let _ = me.serve_connection(arn, client, stream).await;
         });
     }
 }
@@ -77,10 +77,10 @@ pub async fn serve_tls(plane: Arc<Plane>, listener_arn: String, listener: tokio:
         }
         let _ = stream.set_nodelay(true);
         plane.count_connection(&listener_arn);
-        let (plane, arn, acceptor) = (plane.clone(), arn.clone(), acceptor.clone());
-        tokio::spawn(async move {
+        let (me, arn, acceptor) = (plane.clone(), arn.clone(), acceptor.clone());
+        plane.on_engine(stream, move |stream| async move {
             let Ok(stream) = acceptor.accept(stream).await else { return };
-            let _ = plane.clone().serve_connection(arn, client, stream).await;
+            let _ = me.serve_connection(arn, client, stream).await;
         });
     }
 }
@@ -261,7 +261,12 @@ impl Plane {
             served.target = Some(target.id.clone());
             let functions = self.functions.get().ok_or(502u16)?.clone();
             let multi_value = tg.attribute("lambda.multi_value_headers.enabled") == Some("true");
-            let response = super::lambda::call(functions, target.id.clone(), tg_arn.to_string(), multi_value, req).await?;
+            let call = super::lambda::call(functions, target.id.clone(), tg_arn.to_string(), multi_value, req);
+            // The function runs on the shared runtime: its environments outlive this request.
+            let response = match self.main.get() {
+                Some(main) => main.spawn(call).await.map_err(|_| 502u16)??,
+                None => call.await?,
+            };
             routing.group.counts.target_answer(response.status().as_u16(), started.elapsed());
             served.target_status = Some(response.status().as_u16());
             served.target_seconds = Some(started.elapsed().as_secs_f64());

@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 pub async fn serve(plane: Arc<Plane>, listener_arn: String, listener: tokio::net::TcpListener) {
     loop {
-        let Ok((mut inbound, client)) = listener.accept().await else { continue };
-        let plane = plane.clone();
-        let arn = listener_arn.clone();
-        tokio::spawn(async move {
+        let Ok((inbound, client)) = listener.accept().await else { continue };
+        let (me, arn) = (plane.clone(), listener_arn.clone());
+        plane.on_engine(inbound, move |mut inbound| async move {
+            let plane = me;
             let view = plane.view();
             let Some(l) = view.listeners.get(&arn) else { return };
             if let Some(c) = view.counts.get(&l.load_balancer_arn) {
@@ -35,10 +35,9 @@ pub async fn serve(plane: Arc<Plane>, listener_arn: String, listener: tokio::net
 pub async fn serve_tls(plane: Arc<Plane>, listener_arn: String, listener: tokio::net::TcpListener, acceptor: tokio_rustls::TlsAcceptor) {
     loop {
         let Ok((inbound, client)) = listener.accept().await else { continue };
-        let plane = plane.clone();
-        let arn = listener_arn.clone();
-        let acceptor = acceptor.clone();
-        tokio::spawn(async move {
+        let (me, arn, acceptor) = (plane.clone(), listener_arn.clone(), acceptor.clone());
+        plane.on_engine(inbound, move |inbound| async move {
+            let plane = me;
             let Ok(mut inbound) = acceptor.accept(inbound).await else { return };
             let view = plane.view();
             let Some(l) = view.listeners.get(&arn) else { return };
