@@ -350,3 +350,33 @@ def test_an_ami_made_from_an_instance_boots_with_what_it_installed(ec2, node):
         assert "the copy ran its own user data" in boot_finished(ec2, copy["InstanceId"])
     finally:
         ec2.terminate_instances(InstanceIds=[source["InstanceId"], copy["InstanceId"]])
+
+
+RESOLVE_OWN_NAME = """#!/bin/bash
+python3 - <<'PY'
+import socket, urllib.request
+name = urllib.request.urlopen("http://169.254.169.254/latest/meta-data/public-hostname").read().decode()
+print("RESOLVED", name, socket.gethostbyname(name))
+PY
+"""
+
+
+def test_instances_resolve_names_with_nubos_dns_as_the_host_does(ec2, node):
+    import json
+    import socket
+    launched = ec2.run_instances(ImageId=al2023(ec2), MinCount=1, MaxCount=1, InstanceType="t2.micro", UserData=RESOLVE_OWN_NAME)["Instances"][0]
+    try:
+        name, ip = launched["PublicDnsName"], launched["PublicIpAddress"]
+        out = boot_finished(ec2, launched["InstanceId"])
+        assert f"RESOLVED {name} {ip}" in out, out
+        # The host asks nubo's DNS (beside the API) the same.
+        server = json.loads(node.http("GET", "/_nubo/health")[2])["dns"]
+        host, port = server.rsplit(":", 1)
+        query = b"\x00\x07\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00" + b"".join(bytes([len(x)]) + x.encode() for x in name.split(".")) + b"\x00\x00\x01\x00\x01"
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(3)
+            s.sendto(query, (host, int(port)))
+            reply = s.recv(512)
+        assert reply[3] & 0x0F == 0 and ".".join(str(b) for b in reply[-4:]) == ip
+    finally:
+        ec2.terminate_instances(InstanceIds=[launched["InstanceId"]])
