@@ -62,14 +62,17 @@ impl View {
     }
 }
 
+/// A bound listener: ((address, protocol and certificates), its task).
+type Bound = ((SocketAddr, String), JoinHandle<()>);
+
 pub struct Plane {
     store: Store,
     clock: Clock,
     network: Arc<dyn Network>,
     wake: Notify,
     view: RwLock<Arc<View>>,
-    /// Bound listeners: ARN → ((address, protocol and certificates), task).
-    bound: Mutex<HashMap<String, ((SocketAddr, String), JoinHandle<()>)>>,
+    /// Bound listeners by ARN.
+    bound: Mutex<HashMap<String, Bound>>,
     health: health::Health,
     live: live::Registry,
     doors: Mutex<front::Doors>,
