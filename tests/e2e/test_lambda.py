@@ -380,3 +380,99 @@ def handler(event, context):
     assert [c["FunctionUrl"] for c in lam.list_function_url_configs(FunctionName=fn)["FunctionUrlConfigs"]] == [url]
     lam.delete_function_url_config(FunctionName=fn)
     assert subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", url], capture_output=True, text=True, timeout=30).stdout == "404"
+
+
+VERSIONED = '''
+import os
+def handler(event, context):
+    return {"says": "%s", "version": os.environ["AWS_LAMBDA_FUNCTION_VERSION"]}
+'''
+
+
+def test_versions_and_weighted_aliases_run_what_was_published(lam):
+    fn = name()
+    v1 = lam.create_function(FunctionName=fn, Runtime="python3.11", Role=ROLE, Handler="app.handler",
+                             Code={"ZipFile": package({"app.py": VERSIONED % "one"})}, Publish=True)
+    assert v1["Version"] == "1" and v1["FunctionArn"].endswith(f":function:{fn}:1")
+    lam.update_function_code(FunctionName=fn, ZipFile=package({"app.py": VERSIONED % "two"}))
+    assert lam.publish_version(FunctionName=fn, Description="second")["Version"] == "2"
+    # Nothing changed since: the same version again.
+    assert lam.publish_version(FunctionName=fn)["Version"] == "2"
+    with pytest.raises(ClientError) as e:
+        lam.publish_version(FunctionName=fn, CodeSha256="nope")
+    assert e.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    versions = [v["Version"] for v in lam.list_versions_by_function(FunctionName=fn)["Versions"]]
+    assert versions == ["$LATEST", "1", "2"]
+
+    def run(**kw):
+        out = lam.invoke(FunctionName=fn, **kw)
+        return json.loads(out["Payload"].read()), out["ExecutedVersion"]
+
+    assert run(Qualifier="1") == ({"says": "one", "version": "1"}, "1")
+    assert run() == ({"says": "two", "version": "$LATEST"}, "$LATEST")
+    assert lam.invoke(FunctionName=f"{fn}:2")["ExecutedVersion"] == "2"
+    with pytest.raises(ClientError) as e:
+        lam.invoke(FunctionName=fn, Qualifier="9")
+    assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    # An alias names a version; with weights, a share goes to a second one.
+    alias = lam.create_alias(FunctionName=fn, Name="live", FunctionVersion="1", Description="prod")
+    assert alias["AliasArn"].endswith(f":function:{fn}:live")
+    assert run(Qualifier="live") == ({"says": "one", "version": "1"}, "1")
+    with pytest.raises(ClientError) as e:
+        lam.create_alias(FunctionName=fn, Name="live", FunctionVersion="2")
+    assert e.value.response["Error"]["Code"] == "ResourceConflictException"
+    lam.update_alias(FunctionName=fn, Name="live", FunctionVersion="2", RoutingConfig={"AdditionalVersionWeights": {"1": 0.5}})
+    seen = {run(Qualifier="live")[1] for _ in range(40)}
+    assert seen == {"1", "2"}
+    assert [a["Name"] for a in lam.list_aliases(FunctionName=fn)["Aliases"]] == ["live"]
+    assert lam.get_function_configuration(FunctionName=fn, Qualifier="1")["Version"] == "1"
+    # A version an alias uses stays.
+    with pytest.raises(ClientError) as e:
+        lam.delete_function(FunctionName=fn, Qualifier="1")
+    assert e.value.response["Error"]["Code"] == "ResourceConflictException"
+    lam.delete_alias(FunctionName=fn, Name="live")
+    lam.delete_function(FunctionName=fn, Qualifier="1")
+    assert [v["Version"] for v in lam.list_versions_by_function(FunctionName=fn)["Versions"]] == ["$LATEST", "2"]
+    lam.delete_function(FunctionName=fn)
+
+
+def test_reserved_concurrency_throttles_and_invocations_reach_cloudwatch(lam, boto, nubo):
+    import datetime
+    import time
+    fn = name()
+    lam.create_function(FunctionName=fn, Runtime="python3.11", Role=ROLE, Handler="app.handler", Code={"ZipFile": package({"app.py": PYTHON})})
+    assert lam.put_function_concurrency(FunctionName=fn, ReservedConcurrentExecutions=0)["ReservedConcurrentExecutions"] == 0
+    with pytest.raises(ClientError) as e:
+        lam.invoke(FunctionName=fn, Payload=b"{}")
+    assert e.value.response["Error"]["Code"] == "TooManyRequestsException"
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429
+    assert e.value.response["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded"
+    assert lam.get_function(FunctionName=fn)["Concurrency"]["ReservedConcurrentExecutions"] == 0
+    with pytest.raises(ClientError) as e:
+        lam.put_function_concurrency(FunctionName=fn, ReservedConcurrentExecutions=950)
+    assert e.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    lam.put_function_concurrency(FunctionName=fn, ReservedConcurrentExecutions=10)
+    assert lam.get_account_settings()["AccountLimit"]["UnreservedConcurrentExecutions"] <= 990
+    lam.delete_function_concurrency(FunctionName=fn)
+    assert "ReservedConcurrentExecutions" not in lam.get_function_concurrency(FunctionName=fn)
+    lam.invoke(FunctionName=fn, Payload=b"{}")
+    lam.invoke(FunctionName=fn, Payload=b"{}")
+    assert lam.invoke(FunctionName=fn, Payload=json.dumps({"fail": True}))["FunctionError"] == "Unhandled"
+    # The minute ends on nubo's clock: AWS/Lambda has it.
+    status, _, _ = nubo.http("POST", "/_nubo/clock", b'{"advance": "60s"}')
+    assert status == 200
+    cw = boto("cloudwatch")
+    now = datetime.datetime.now(datetime.timezone.utc)
+
+    def total(metric, stat="Sum"):
+        points = cw.get_metric_statistics(Namespace="AWS/Lambda", MetricName=metric, Dimensions=[{"Name": "FunctionName", "Value": fn}],
+                                          StartTime=now - datetime.timedelta(hours=1), EndTime=now + datetime.timedelta(hours=2),
+                                          Period=60, Statistics=[stat])["Datapoints"]
+        return sum(p[stat] for p in points) if points else None
+
+    deadline = time.monotonic() + 20
+    while total("Invocations") != 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    # (the client's retry of the throttled call was throttled too)
+    assert total("Invocations") == 3 and total("Errors") == 1 and total("Throttles") >= 1
+    assert total("Duration", "SampleCount") == 3

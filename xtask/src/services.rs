@@ -100,7 +100,9 @@ pub const SERVICES: &[ServiceSpec] = &[
             "GetEventSourceMapping", "ListEventSourceMappings", "UpdateEventSourceMapping", "DeleteEventSourceMapping",
             "AddPermission", "RemovePermission", "GetPolicy", "TagResource", "UntagResource", "ListTags",
             "GetAccountSettings", "CreateFunctionUrlConfig", "GetFunctionUrlConfig", "UpdateFunctionUrlConfig",
-            "DeleteFunctionUrlConfig", "ListFunctionUrlConfigs",
+            "DeleteFunctionUrlConfig", "ListFunctionUrlConfigs", "PublishVersion", "ListVersionsByFunction",
+            "CreateAlias", "GetAlias", "ListAliases", "UpdateAlias", "DeleteAlias", "PutFunctionConcurrency",
+            "GetFunctionConcurrency", "DeleteFunctionConcurrency",
         ],
     },
     ServiceSpec {

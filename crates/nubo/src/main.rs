@@ -53,6 +53,7 @@ fn services(store: &Store, clock: &Clock, iam: &nubo_iam::Iam, api: std::net::So
         .with_streams(std::sync::Arc::new(wiring::MappedStreams { dynamodb: dynamodb.clone() }))
         .with_roles(std::sync::Arc::new(wiring::FunctionRoles { iam: iam.clone() }));
     lambda.start_mappings();
+    tokio::spawn(wiring::function_metrics(lambda.clone(), cloudwatch.clone(), clock.clone()));
     let _ = functions.set(lambda.clone());
     tokio::spawn(nubo_dynamodb::ttl::run(dynamodb.clone()));
     let elb = nubo_elbv2::Elbv2::new(store.clone(), clock.clone(), std::sync::Arc::new(wiring::ElbNetwork { ec2: ec2.clone() }));

@@ -549,3 +549,40 @@ impl nubo_elbv2::Functions for TargetFunctions {
         })
     }
 }
+
+/// AWS/Lambda, each minute of nubo's clock: Invocations, Errors, Throttles, Duration,
+/// ConcurrentExecutions per function.
+pub async fn function_metrics(lambda: nubo_lambda::Lambda, cloudwatch: nubo_cloudwatch::CloudWatch, clock: nubo_core::Clock) {
+    use nubo_model::generated::cloudwatch::{Dimension, MetricDatum, StatisticSet};
+    loop {
+        let now = clock.now();
+        let next = nubo_core::Timestamp::from_millis(now.as_millis() - now.as_millis().rem_euclid(60_000) + 60_000);
+        clock.sleep_until(next).await;
+        for (scope, function, c) in lambda.take_invocation_counts() {
+            let datum = |name: &str, value: f64, unit: &str| MetricDatum {
+                metric_name: name.to_string(),
+                dimensions: Some(vec![Dimension { name: "FunctionName".into(), value: function.clone() }]),
+                timestamp: Some(next),
+                value: Some(value),
+                unit: Some(unit.into()),
+                ..Default::default()
+            };
+            let mut data = vec![
+                datum("Invocations", c.invocations as f64, "Count"),
+                datum("Errors", c.errors as f64, "Count"),
+                datum("Throttles", c.throttles as f64, "Count"),
+                datum("ConcurrentExecutions", c.peak as f64, "Count"),
+            ];
+            if c.invocations > 0 {
+                data.push(MetricDatum {
+                    value: None,
+                    statistic_values: Some(StatisticSet { sample_count: c.invocations as f64, sum: c.duration_sum, minimum: c.duration_min, maximum: c.duration_max }),
+                    ..datum("Duration", 0.0, "Milliseconds")
+                });
+            }
+            if let Err(e) = cloudwatch.publish_service_metrics(&scope, "AWS/Lambda", data) {
+                tracing::warn!("AWS/Lambda metrics of {function} not recorded: {e:?}");
+            }
+        }
+    }
+}

@@ -9,7 +9,8 @@ pub enum LambdaError {
     ResourceConflict(String),
     InvalidParameterValue(String),
     Validation(String),
-    TooManyRequests(String),
+    /// Throttled: the limit's reason code (`ReservedFunctionConcurrentInvocationLimitExceeded`, ...).
+    TooManyRequests(&'static str),
     /// A RevisionId that is not the latest.
     Precondition(String),
     /// An invocation payload that is not JSON.
@@ -31,7 +32,7 @@ impl From<LambdaError> for AwsError {
             LambdaError::ResourceConflict(m) => AwsError::new("ResourceConflictException", 409, m).with_field("Type", "User"),
             LambdaError::InvalidParameterValue(m) => AwsError::new("InvalidParameterValueException", 400, m).with_field("Type", "User"),
             LambdaError::Validation(m) => AwsError::new("ValidationException", 400, m),
-            LambdaError::TooManyRequests(m) => AwsError::new("TooManyRequestsException", 429, m).with_field("Type", "User"),
+            LambdaError::TooManyRequests(reason) => AwsError::new("TooManyRequestsException", 429, "Rate Exceeded.").with_field("Type", "User").with_field("Reason", reason),
             LambdaError::Precondition(m) => AwsError::new("PreconditionFailedException", 412, m).with_field("Type", "User"),
             LambdaError::InvalidRequestContent(m) => AwsError::new("InvalidRequestContentException", 400, m).with_field("Type", "User"),
             LambdaError::RequestTooLarge(m) => AwsError::new("RequestTooLargeException", 413, m).with_field("Type", "User"),

@@ -44,6 +44,19 @@ pub struct FunctionRecord {
     /// The resource policy's statements (see [`crate::permissions`]).
     #[serde(default)]
     pub policy: Vec<serde_json::Value>,
+    /// `$LATEST`, or the number of a published version (see [`crate::versions`]).
+    #[serde(default = "latest")]
+    pub version: String,
+    /// On `$LATEST`: the number of the last version published.
+    #[serde(default)]
+    pub last_version: u64,
+    /// On `$LATEST`: the function's reserved concurrency (for every version).
+    #[serde(default)]
+    pub reserved_concurrency: Option<i32>,
+}
+
+fn latest() -> String {
+    "$LATEST".into()
 }
 
 impl FunctionRecord {
@@ -52,10 +65,19 @@ impl FunctionRecord {
         raw.iter().map(|b| format!("{b:02x}")).collect()
     }
 
+    /// The ARN with the version for a published version (as Lambda shows it).
+    pub fn qualified_arn(&self) -> String {
+        if self.version == "$LATEST" {
+            self.arn.clone()
+        } else {
+            format!("{}:{}", self.arn, self.version)
+        }
+    }
+
     pub fn configuration(&self) -> FunctionConfiguration {
         FunctionConfiguration {
             function_name: Some(self.name.clone()),
-            function_arn: Some(self.arn.clone()),
+            function_arn: Some(self.qualified_arn()),
             runtime: Some(self.runtime.clone()),
             role: Some(self.role.clone()),
             handler: Some(self.handler.clone()),
@@ -65,7 +87,7 @@ impl FunctionRecord {
             memory_size: Some(self.memory),
             last_modified: Some(self.last_modified.to_iso8601().replace('Z', "+0000")),
             code_sha256: Some(self.code_sha256.clone()),
-            version: Some("$LATEST".into()),
+            version: Some(self.version.clone()),
             environment: (!self.env.is_empty()).then(|| EnvironmentResponse { variables: Some(self.env.clone()), error: None }),
             tracing_config: Some(TracingConfigResponse { mode: Some("PassThrough".into()) }),
             revision_id: Some(self.revision_id.clone()),
@@ -180,6 +202,7 @@ impl Lambda {
         let Some(handler) = input.handler.clone() else { return invalid("Runtime and Handler are mandatory parameters for functions created with deployment packages.") };
         let zip = self.zip_from(input.code.zip_file.clone(), input.code.s3_bucket.clone().zip(input.code.s3_key.clone()))?;
         let (sha, size) = code(&zip)?;
+        let publish = input.publish == Some(true);
         if runtime.starts_with("python") {
             // Finds the interpreter now rather than in the first invocation's cold start.
             tokio::task::spawn_blocking(crate::runtime::python);
@@ -203,6 +226,9 @@ impl Lambda {
             ephemeral_storage: input.ephemeral_storage.map(|e| e.size).unwrap_or(512),
             tags: input.tags.unwrap_or_default(),
             policy: Vec::new(),
+            version: latest(),
+            last_version: 0,
+            reserved_concurrency: None,
         };
         self.store.write(|tx| {
             let k = function_key(scope, &record.name);
@@ -212,24 +238,27 @@ impl Lambda {
             tx.put(CODE, &key(&[&record.code_key()]), &zip)?;
             Ok(nubo_store::put_json(tx, FUNCTIONS, &k, &record)?)
         })?;
+        if publish {
+            return self.publish_version(ctx, PublishVersionRequest { function_name: record.name.clone(), ..Default::default() }).await;
+        }
         Ok(record.configuration())
     }
 
     pub async fn get_function(&self, ctx: &RequestContext, input: GetFunctionRequest) -> Result<GetFunctionResponse> {
-        check_qualifier(input.qualifier.as_deref(), &ctx.scope, &input.function_name)?;
-        let f = self.function(&ctx.scope, &input.function_name)?;
+        let f = self.resolve(&ctx.scope, &input.function_name, input.qualifier.as_deref())?.0;
+        let latest = self.function(&ctx.scope, &f.name)?;
         let location = format!("{}/_nubo/lambda/code/{}", self.endpoint, f.code_key());
         Ok(GetFunctionResponse {
             configuration: Some(f.configuration()),
             code: Some(FunctionCodeLocation { repository_type: Some("S3".into()), location: Some(location), ..Default::default() }),
-            tags: Some(f.tags.clone()),
+            tags: Some(latest.tags.clone()),
+            concurrency: latest.reserved_concurrency.map(|r| Concurrency { reserved_concurrent_executions: Some(r) }),
             ..Default::default()
         })
     }
 
     pub async fn get_function_configuration(&self, ctx: &RequestContext, input: GetFunctionConfigurationRequest) -> Result<FunctionConfiguration> {
-        check_qualifier(input.qualifier.as_deref(), &ctx.scope, &input.function_name)?;
-        Ok(self.function(&ctx.scope, &input.function_name)?.configuration())
+        Ok(self.resolve(&ctx.scope, &input.function_name, input.qualifier.as_deref())?.0.configuration())
     }
 
     pub async fn list_functions(&self, ctx: &RequestContext, input: ListFunctionsRequest) -> Result<ListFunctionsResponse> {
@@ -243,9 +272,15 @@ impl Lambda {
     }
 
     pub async fn delete_function(&self, ctx: &RequestContext, input: DeleteFunctionRequest) -> Result<()> {
+        let (_, embedded) = crate::versions::split_qualifier(&input.function_name);
+        if let Some(q) = input.qualifier.as_deref().or(embedded.as_deref()) {
+            return self.delete_version(&ctx.scope, &input.function_name, q);
+        }
         let f = self.function(&ctx.scope, &input.function_name)?;
+        // The function goes with its versions and aliases.
         self.store.write(|tx| {
             tx.delete(FUNCTIONS, &function_key(&ctx.scope, &f.name))?;
+            crate::versions::delete_all(tx, &ctx.scope, &f.name)?;
             Ok::<_, LambdaError>(())
         })?;
         self.runtime.retire(&f.arn);
@@ -263,6 +298,9 @@ impl Lambda {
             }
             Ok(())
         }, Some(zip))?;
+        if input.publish == Some(true) {
+            return self.publish_version(ctx, PublishVersionRequest { function_name: f.name.clone(), ..Default::default() }).await;
+        }
         Ok(f.configuration())
     }
 
@@ -329,13 +367,5 @@ impl Lambda {
         })?;
         self.runtime.retire(&f.arn);
         Ok(f)
-    }
-}
-
-/// Only `$LATEST` exists until versions do.
-fn check_qualifier(qualifier: Option<&str>, scope: &Scope, name: &str) -> Result<()> {
-    match qualifier {
-        None | Some("$LATEST") => Ok(()),
-        Some(q) => Err(LambdaError::ResourceNotFound(format!("Function not found: arn:aws:lambda:{}:{}:function:{}:{q}", scope.region, scope.account, function_name(name)))),
     }
 }

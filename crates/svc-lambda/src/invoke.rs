@@ -45,7 +45,7 @@ impl Lambda {
     fn launch(&self, scope: &Scope, f: &FunctionRecord, stream: &str) -> Result<Launch> {
         let mut env: Vec<(String, String)> = vec![
             ("AWS_LAMBDA_FUNCTION_NAME".into(), f.name.clone()),
-            ("AWS_LAMBDA_FUNCTION_VERSION".into(), "$LATEST".into()),
+            ("AWS_LAMBDA_FUNCTION_VERSION".into(), f.version.clone()),
             ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(), f.memory.to_string()),
             ("AWS_LAMBDA_LOG_GROUP_NAME".into(), format!("/aws/lambda/{}", f.name)),
             ("AWS_LAMBDA_LOG_STREAM_NAME".into(), stream.to_string()),
@@ -66,7 +66,7 @@ impl Lambda {
         }
         env.extend(f.env.iter().map(|(k, v)| (k.clone(), v.clone())));
         Ok(Launch {
-            key: format!("{}#{}", f.arn, f.revision_id),
+            key: format!("{}#{}#{}", f.arn, f.version, f.revision_id),
             arn: f.arn.clone(),
             runtime: f.runtime.clone(),
             handler: f.handler.clone(),
@@ -76,10 +76,7 @@ impl Lambda {
     }
 
     pub async fn invoke(&self, ctx: &RequestContext, input: InvocationRequest) -> Result<InvocationResponse> {
-        if let Some(q) = input.qualifier.as_deref().filter(|q| *q != "$LATEST") {
-            return Err(LambdaError::ResourceNotFound(format!("Function not found: arn:aws:lambda:{}:{}:function:{}:{q}", ctx.scope.region, ctx.scope.account, crate::functions::function_name(&input.function_name))));
-        }
-        let f = self.function(&ctx.scope, &input.function_name)?;
+        let (f, executed) = self.resolve(&ctx.scope, &input.function_name, input.qualifier.as_deref())?;
         let payload = input.payload.unwrap_or_default();
         if payload.len() > MAX_PAYLOAD {
             return Err(LambdaError::RequestTooLarge(format!("Request must be smaller than {MAX_PAYLOAD} bytes for the InvokeFunction operation")));
@@ -131,7 +128,7 @@ impl Lambda {
                 status_code: Some(200),
                 function_error: Some("Unhandled".into()),
                 payload: Some(Bytes::from(serde_json::json!({ "errorType": "Function.ResponseSizeTooLarge", "errorMessage": format!("Response payload size exceeded maximum allowed payload size ({MAX_PAYLOAD} bytes).") }).to_string())),
-                executed_version: Some("$LATEST".into()),
+                executed_version: Some(executed),
                 log_result,
                 ..Default::default()
             });
@@ -141,7 +138,7 @@ impl Lambda {
             function_error: error.map(str::to_string),
             log_result,
             payload: Some(payload),
-            executed_version: Some("$LATEST".into()),
+            executed_version: Some(executed),
             ..Default::default()
         })
     }
@@ -149,9 +146,9 @@ impl Lambda {
     /// A synchronous invocation on behalf of another service (a load balancer's Lambda
     /// target): the function's response payload, and `Some("Unhandled")` when it failed.
     pub async fn invoke_for(&self, function_arn: &str, payload: Bytes) -> std::result::Result<(Bytes, Option<String>), String> {
-        let (scope, name) = parse_function_arn(function_arn).ok_or_else(|| format!("not a function ARN: {function_arn}"))?;
+        let (scope, _) = parse_function_arn(function_arn).ok_or_else(|| format!("not a function ARN: {function_arn}"))?;
         let ctx = RequestContext::on_behalf("lambda", "Invoke", scope);
-        let input = InvocationRequest { function_name: name, payload: Some(payload), ..Default::default() };
+        let input = InvocationRequest { function_name: function_arn.to_string(), payload: Some(payload), ..Default::default() };
         let out = self.invoke(&ctx, input).await.map_err(|e| format!("{:?}", nubo_core::AwsError::from(e)))?;
         Ok((out.payload.unwrap_or_default(), out.function_error))
     }
@@ -160,8 +157,8 @@ impl Lambda {
     /// subscriptions): the function named by its ARN runs with the event; a failure is
     /// retried twice, a minute then two minutes of nubo's clock later, as Lambda retries.
     pub fn invoke_event(&self, function_arn: &str, event: String) -> std::result::Result<(), String> {
-        let (scope, name) = parse_function_arn(function_arn).ok_or_else(|| format!("not a function ARN: {function_arn}"))?;
-        let f = self.function(&scope, &name).map_err(|e| format!("{e:?}"))?;
+        let (scope, _) = parse_function_arn(function_arn).ok_or_else(|| format!("not a function ARN: {function_arn}"))?;
+        let (f, _) = self.resolve(&scope, function_arn, None).map_err(|e| format!("{e:?}"))?;
         let me = self.clone();
         tokio::spawn(async move {
             for delay in [0u64, 60, 120] {
@@ -181,13 +178,17 @@ impl Lambda {
 
     /// Runs one invocation and writes its log (START, output, END, REPORT) to CloudWatch Logs.
     pub(crate) async fn run(&self, scope: &Scope, f: &FunctionRecord, payload: Bytes) -> Result<(Ran, String)> {
+        // Reserved concurrency is the function's, whichever version runs.
+        let reserved = if f.version == "$LATEST" { f.reserved_concurrency } else { self.function(scope, &f.name)?.reserved_concurrency };
+        let _slot = self.activity.admit(scope, &f.name, reserved).map_err(LambdaError::TooManyRequests)?;
         let now = self.clock.now();
         let day = &now.to_iso8601()[..10];
-        let stream = format!("{}/[$LATEST]{}", day.replace('-', "/"), ids::random_string(b"0123456789abcdef", 32));
+        let stream = format!("{}/[{}]{}", day.replace('-', "/"), f.version, ids::random_string(b"0123456789abcdef", 32));
         let launch = self.launch(scope, f, &stream)?;
         let request_id = ids::uuid();
         let ran = self.runtime.invoke(&launch, request_id.clone(), payload, Duration::from_secs(f.timeout as u64)).await?;
-        let mut log = format!("START RequestId: {request_id} Version: $LATEST\n{}", ran.output);
+        self.activity.ended(scope, &f.name, ran.duration.as_secs_f64() * 1000.0, !matches!(ran.outcome, Outcome::Response(_)));
+        let mut log = format!("START RequestId: {request_id} Version: {}\n{}", f.version, ran.output);
         if !log.ends_with('\n') {
             log.push('\n');
         }

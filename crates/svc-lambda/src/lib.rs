@@ -8,6 +8,8 @@
 //! [`permissions`] holds resource policies and tags. Function output goes to CloudWatch Logs through the [`LogSink`] the
 //! composition root wires.
 
+mod activity;
+mod concurrency;
 mod error;
 mod functions;
 mod invoke;
@@ -15,8 +17,10 @@ pub mod mappings;
 mod permissions;
 mod runtime;
 mod urls;
+mod versions;
 mod zip;
 
+pub use activity::Counts as InvocationCounts;
 pub use invoke::LogSink;
 pub use mappings::{QueueMessage, QueueSource, StreamSource};
 use nubo_core::{AwsError, Clock, RequestContext};
@@ -36,6 +40,8 @@ pub struct Lambda {
     queues: Option<Arc<dyn QueueSource>>,
     streams: Option<Arc<dyn StreamSource>>,
     roles: Option<Arc<dyn RoleCredentials>>,
+    /// Invocations in flight and counted (throttling, AWS/Lambda metrics).
+    activity: Arc<activity::Activity>,
 }
 
 /// What a function's environment gets as its execution role's credentials: STS, wired
@@ -49,7 +55,7 @@ pub trait RoleCredentials: Send + Sync {
 impl Lambda {
     pub fn new(store: Store, clock: Clock, endpoint: String) -> Lambda {
         let scratch = std::env::temp_dir().join(format!("nubo-lambda-{}-{}", std::process::id(), nubo_core::ids::random_string(b"abcdefghijklmnopqrstuvwxyz0123456789", 8)));
-        Lambda { store, clock, runtime: runtime::Runtime::new(scratch), endpoint, logs: None, queues: None, streams: None, roles: None }
+        Lambda { store, clock, runtime: runtime::Runtime::new(scratch), endpoint, logs: None, queues: None, streams: None, roles: None, activity: Default::default() }
     }
 
     pub fn with_roles(mut self, roles: Arc<dyn RoleCredentials>) -> Lambda {
@@ -70,6 +76,13 @@ impl Lambda {
     pub fn with_streams(mut self, streams: Arc<dyn StreamSource>) -> Lambda {
         self.streams = Some(streams);
         self
+    }
+}
+
+impl Lambda {
+    /// Each function's invocations since the last call (AWS/Lambda metrics).
+    pub fn take_invocation_counts(&self) -> Vec<(nubo_core::Scope, String, InvocationCounts)> {
+        self.activity.take()
     }
 }
 
@@ -157,5 +170,35 @@ impl lambda::Lambda for Lambda {
     }
     async fn get_account_settings(&self, ctx: &RequestContext, _: GetAccountSettingsRequest) -> Result<GetAccountSettingsResponse, AwsError> {
         Ok(Lambda::get_account_settings(self, ctx).await?)
+    }
+    async fn publish_version(&self, ctx: &RequestContext, input: PublishVersionRequest) -> Result<FunctionConfiguration, AwsError> {
+        Ok(Lambda::publish_version(self, ctx, input).await?)
+    }
+    async fn list_versions_by_function(&self, ctx: &RequestContext, input: ListVersionsByFunctionRequest) -> Result<ListVersionsByFunctionResponse, AwsError> {
+        Ok(Lambda::list_versions_by_function(self, ctx, input).await?)
+    }
+    async fn create_alias(&self, ctx: &RequestContext, input: CreateAliasRequest) -> Result<AliasConfiguration, AwsError> {
+        Ok(Lambda::create_alias(self, ctx, input).await?)
+    }
+    async fn get_alias(&self, ctx: &RequestContext, input: GetAliasRequest) -> Result<AliasConfiguration, AwsError> {
+        Ok(Lambda::get_alias(self, ctx, input).await?)
+    }
+    async fn list_aliases(&self, ctx: &RequestContext, input: ListAliasesRequest) -> Result<ListAliasesResponse, AwsError> {
+        Ok(Lambda::list_aliases(self, ctx, input).await?)
+    }
+    async fn update_alias(&self, ctx: &RequestContext, input: UpdateAliasRequest) -> Result<AliasConfiguration, AwsError> {
+        Ok(Lambda::update_alias(self, ctx, input).await?)
+    }
+    async fn delete_alias(&self, ctx: &RequestContext, input: DeleteAliasRequest) -> Result<(), AwsError> {
+        Ok(Lambda::delete_alias(self, ctx, input).await?)
+    }
+    async fn put_function_concurrency(&self, ctx: &RequestContext, input: PutFunctionConcurrencyRequest) -> Result<Concurrency, AwsError> {
+        Ok(Lambda::put_function_concurrency(self, ctx, input).await?)
+    }
+    async fn get_function_concurrency(&self, ctx: &RequestContext, input: GetFunctionConcurrencyRequest) -> Result<GetFunctionConcurrencyResponse, AwsError> {
+        Ok(Lambda::get_function_concurrency(self, ctx, input).await?)
+    }
+    async fn delete_function_concurrency(&self, ctx: &RequestContext, input: DeleteFunctionConcurrencyRequest) -> Result<(), AwsError> {
+        Ok(Lambda::delete_function_concurrency(self, ctx, input).await?)
     }
 }

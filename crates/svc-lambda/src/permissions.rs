@@ -130,8 +130,8 @@ impl Lambda {
                 total_code_size: Some(80_530_636_800),
                 code_size_unzipped: Some(262_144_000),
                 code_size_zipped: Some(52_428_800),
-                concurrent_executions: Some(1000),
-                unreserved_concurrent_executions: Some(1000),
+                concurrent_executions: Some(crate::activity::ACCOUNT_LIMIT),
+                unreserved_concurrent_executions: Some(crate::activity::ACCOUNT_LIMIT - self.reserved_elsewhere(scope, "")?),
             }),
             account_usage: Some(AccountUsage { total_code_size: Some(all.iter().map(|(_, f)| f.code_size).sum()), function_count: Some(all.len() as i64) }),
         })

@@ -152,6 +152,69 @@ impl IntoValue for AddPermissionResponse {
     }
 }
 
+/// The `AliasConfiguration` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AliasConfiguration {
+    pub alias_arn: ::std::option::Option<::std::string::String>,
+    pub name: ::std::option::Option<::std::string::String>,
+    pub function_version: ::std::option::Option<::std::string::String>,
+    pub description: ::std::option::Option<::std::string::String>,
+    pub routing_config: ::std::option::Option<AliasRoutingConfiguration>,
+    pub revision_id: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for AliasConfiguration {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(AliasConfiguration {
+            alias_arn: r.optional("AliasArn")?,
+            name: r.optional("Name")?,
+            function_version: r.optional("FunctionVersion")?,
+            description: r.optional("Description")?,
+            routing_config: r.optional("RoutingConfig")?,
+            revision_id: r.optional("RevisionId")?,
+        })
+    }
+}
+
+impl IntoValue for AliasConfiguration {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("AliasArn", self.alias_arn);
+        w.optional("Name", self.name);
+        w.optional("FunctionVersion", self.function_version);
+        w.optional("Description", self.description);
+        w.optional("RoutingConfig", self.routing_config);
+        w.optional("RevisionId", self.revision_id);
+        w.finish()
+    }
+}
+
+/// The `AliasRoutingConfiguration` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AliasRoutingConfiguration {
+    pub additional_version_weights: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, f64>>,
+}
+
+impl FromValue for AliasRoutingConfiguration {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(AliasRoutingConfiguration {
+            additional_version_weights: r.optional("AdditionalVersionWeights")?,
+        })
+    }
+}
+
+impl IntoValue for AliasRoutingConfiguration {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("AdditionalVersionWeights", self.additional_version_weights);
+        w.finish()
+    }
+}
+
 /// The `AmazonManagedKafkaEventSourceConfig` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AmazonManagedKafkaEventSourceConfig {
@@ -262,6 +325,42 @@ impl IntoValue for Cors {
         w.optional("AllowOrigins", self.allow_origins);
         w.optional("ExposeHeaders", self.expose_headers);
         w.optional("MaxAge", self.max_age);
+        w.finish()
+    }
+}
+
+/// The `CreateAliasRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateAliasRequest {
+    pub function_name: ::std::string::String,
+    pub name: ::std::string::String,
+    pub function_version: ::std::string::String,
+    pub description: ::std::option::Option<::std::string::String>,
+    pub routing_config: ::std::option::Option<AliasRoutingConfiguration>,
+}
+
+impl FromValue for CreateAliasRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CreateAliasRequest {
+            function_name: r.required("FunctionName")?,
+            name: r.required("Name")?,
+            function_version: r.required("FunctionVersion")?,
+            description: r.optional("Description")?,
+            routing_config: r.optional("RoutingConfig")?,
+        })
+    }
+}
+
+impl IntoValue for CreateAliasRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("FunctionName", self.function_name);
+        w.member("Name", self.name);
+        w.member("FunctionVersion", self.function_version);
+        w.optional("Description", self.description);
+        w.optional("RoutingConfig", self.routing_config);
         w.finish()
     }
 }
@@ -575,6 +674,33 @@ impl IntoValue for DeadLetterConfig {
     }
 }
 
+/// The `DeleteAliasRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteAliasRequest {
+    pub function_name: ::std::string::String,
+    pub name: ::std::string::String,
+}
+
+impl FromValue for DeleteAliasRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeleteAliasRequest {
+            function_name: r.required("FunctionName")?,
+            name: r.required("Name")?,
+        })
+    }
+}
+
+impl IntoValue for DeleteAliasRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("FunctionName", self.function_name);
+        w.member("Name", self.name);
+        w.finish()
+    }
+}
+
 /// The `DeleteEventSourceMappingRequest` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeleteEventSourceMappingRequest {
@@ -595,6 +721,30 @@ impl IntoValue for DeleteEventSourceMappingRequest {
         #[allow(unused_mut)]
         let mut w = StructWriter::new();
         w.member("UUID", self.uuid);
+        w.finish()
+    }
+}
+
+/// The `DeleteFunctionConcurrencyRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteFunctionConcurrencyRequest {
+    pub function_name: ::std::string::String,
+}
+
+impl FromValue for DeleteFunctionConcurrencyRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeleteFunctionConcurrencyRequest {
+            function_name: r.required("FunctionName")?,
+        })
+    }
+}
+
+impl IntoValue for DeleteFunctionConcurrencyRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("FunctionName", self.function_name);
         w.finish()
     }
 }
@@ -1438,6 +1588,33 @@ impl IntoValue for GetAccountSettingsResponse {
     }
 }
 
+/// The `GetAliasRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetAliasRequest {
+    pub function_name: ::std::string::String,
+    pub name: ::std::string::String,
+}
+
+impl FromValue for GetAliasRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetAliasRequest {
+            function_name: r.required("FunctionName")?,
+            name: r.required("Name")?,
+        })
+    }
+}
+
+impl IntoValue for GetAliasRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("FunctionName", self.function_name);
+        w.member("Name", self.name);
+        w.finish()
+    }
+}
+
 /// The `GetEventSourceMappingRequest` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetEventSourceMappingRequest {
@@ -1458,6 +1635,54 @@ impl IntoValue for GetEventSourceMappingRequest {
         #[allow(unused_mut)]
         let mut w = StructWriter::new();
         w.member("UUID", self.uuid);
+        w.finish()
+    }
+}
+
+/// The `GetFunctionConcurrencyRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetFunctionConcurrencyRequest {
+    pub function_name: ::std::string::String,
+}
+
+impl FromValue for GetFunctionConcurrencyRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetFunctionConcurrencyRequest {
+            function_name: r.required("FunctionName")?,
+        })
+    }
+}
+
+impl IntoValue for GetFunctionConcurrencyRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("FunctionName", self.function_name);
+        w.finish()
+    }
+}
+
+/// The `GetFunctionConcurrencyResponse` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetFunctionConcurrencyResponse {
+    pub reserved_concurrent_executions: ::std::option::Option<i32>,
+}
+
+impl FromValue for GetFunctionConcurrencyResponse {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetFunctionConcurrencyResponse {
+            reserved_concurrent_executions: r.optional("ReservedConcurrentExecutions")?,
+        })
+    }
+}
+
+impl IntoValue for GetFunctionConcurrencyResponse {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("ReservedConcurrentExecutions", self.reserved_concurrent_executions);
         w.finish()
     }
 }
@@ -1990,6 +2215,66 @@ impl IntoValue for Layer {
     }
 }
 
+/// The `ListAliasesRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListAliasesRequest {
+    pub function_name: ::std::string::String,
+    pub function_version: ::std::option::Option<::std::string::String>,
+    pub marker: ::std::option::Option<::std::string::String>,
+    pub max_items: ::std::option::Option<i32>,
+}
+
+impl FromValue for ListAliasesRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ListAliasesRequest {
+            function_name: r.required("FunctionName")?,
+            function_version: r.optional("FunctionVersion")?,
+            marker: r.optional("Marker")?,
+            max_items: r.optional("MaxItems")?,
+        })
+    }
+}
+
+impl IntoValue for ListAliasesRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("FunctionName", self.function_name);
+        w.optional("FunctionVersion", self.function_version);
+        w.optional("Marker", self.marker);
+        w.optional("MaxItems", self.max_items);
+        w.finish()
+    }
+}
+
+/// The `ListAliasesResponse` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListAliasesResponse {
+    pub next_marker: ::std::option::Option<::std::string::String>,
+    pub aliases: ::std::option::Option<::std::vec::Vec<AliasConfiguration>>,
+}
+
+impl FromValue for ListAliasesResponse {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ListAliasesResponse {
+            next_marker: r.optional("NextMarker")?,
+            aliases: r.optional("Aliases")?,
+        })
+    }
+}
+
+impl IntoValue for ListAliasesResponse {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("NextMarker", self.next_marker);
+        w.optional("Aliases", self.aliases);
+        w.finish()
+    }
+}
+
 /// The `ListEventSourceMappingsRequest` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListEventSourceMappingsRequest {
@@ -2215,6 +2500,63 @@ impl IntoValue for ListTagsResponse {
     }
 }
 
+/// The `ListVersionsByFunctionRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListVersionsByFunctionRequest {
+    pub function_name: ::std::string::String,
+    pub marker: ::std::option::Option<::std::string::String>,
+    pub max_items: ::std::option::Option<i32>,
+}
+
+impl FromValue for ListVersionsByFunctionRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ListVersionsByFunctionRequest {
+            function_name: r.required("FunctionName")?,
+            marker: r.optional("Marker")?,
+            max_items: r.optional("MaxItems")?,
+        })
+    }
+}
+
+impl IntoValue for ListVersionsByFunctionRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("FunctionName", self.function_name);
+        w.optional("Marker", self.marker);
+        w.optional("MaxItems", self.max_items);
+        w.finish()
+    }
+}
+
+/// The `ListVersionsByFunctionResponse` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListVersionsByFunctionResponse {
+    pub next_marker: ::std::option::Option<::std::string::String>,
+    pub versions: ::std::option::Option<::std::vec::Vec<FunctionConfiguration>>,
+}
+
+impl FromValue for ListVersionsByFunctionResponse {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ListVersionsByFunctionResponse {
+            next_marker: r.optional("NextMarker")?,
+            versions: r.optional("Versions")?,
+        })
+    }
+}
+
+impl IntoValue for ListVersionsByFunctionResponse {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("NextMarker", self.next_marker);
+        w.optional("Versions", self.versions);
+        w.finish()
+    }
+}
+
 /// The `LoggingConfig` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LoggingConfig {
@@ -2322,6 +2664,69 @@ impl IntoValue for ProvisionedPollerConfig {
         w.optional("MinimumPollers", self.minimum_pollers);
         w.optional("MaximumPollers", self.maximum_pollers);
         w.optional("PollerGroupName", self.poller_group_name);
+        w.finish()
+    }
+}
+
+/// The `PublishVersionRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PublishVersionRequest {
+    pub function_name: ::std::string::String,
+    pub code_sha256: ::std::option::Option<::std::string::String>,
+    pub description: ::std::option::Option<::std::string::String>,
+    pub revision_id: ::std::option::Option<::std::string::String>,
+    pub publish_to: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for PublishVersionRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(PublishVersionRequest {
+            function_name: r.required("FunctionName")?,
+            code_sha256: r.optional("CodeSha256")?,
+            description: r.optional("Description")?,
+            revision_id: r.optional("RevisionId")?,
+            publish_to: r.optional("PublishTo")?,
+        })
+    }
+}
+
+impl IntoValue for PublishVersionRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("FunctionName", self.function_name);
+        w.optional("CodeSha256", self.code_sha256);
+        w.optional("Description", self.description);
+        w.optional("RevisionId", self.revision_id);
+        w.optional("PublishTo", self.publish_to);
+        w.finish()
+    }
+}
+
+/// The `PutFunctionConcurrencyRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PutFunctionConcurrencyRequest {
+    pub function_name: ::std::string::String,
+    pub reserved_concurrent_executions: i32,
+}
+
+impl FromValue for PutFunctionConcurrencyRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(PutFunctionConcurrencyRequest {
+            function_name: r.required("FunctionName")?,
+            reserved_concurrent_executions: r.required("ReservedConcurrentExecutions")?,
+        })
+    }
+}
+
+impl IntoValue for PutFunctionConcurrencyRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("FunctionName", self.function_name);
+        w.member("ReservedConcurrentExecutions", self.reserved_concurrent_executions);
         w.finish()
     }
 }
@@ -2715,6 +3120,45 @@ impl IntoValue for UntagResourceRequest {
         let mut w = StructWriter::new();
         w.member("Resource", self.resource);
         w.member("TagKeys", self.tag_keys);
+        w.finish()
+    }
+}
+
+/// The `UpdateAliasRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UpdateAliasRequest {
+    pub function_name: ::std::string::String,
+    pub name: ::std::string::String,
+    pub function_version: ::std::option::Option<::std::string::String>,
+    pub description: ::std::option::Option<::std::string::String>,
+    pub routing_config: ::std::option::Option<AliasRoutingConfiguration>,
+    pub revision_id: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for UpdateAliasRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(UpdateAliasRequest {
+            function_name: r.required("FunctionName")?,
+            name: r.required("Name")?,
+            function_version: r.optional("FunctionVersion")?,
+            description: r.optional("Description")?,
+            routing_config: r.optional("RoutingConfig")?,
+            revision_id: r.optional("RevisionId")?,
+        })
+    }
+}
+
+impl IntoValue for UpdateAliasRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("FunctionName", self.function_name);
+        w.member("Name", self.name);
+        w.optional("FunctionVersion", self.function_version);
+        w.optional("Description", self.description);
+        w.optional("RoutingConfig", self.routing_config);
+        w.optional("RevisionId", self.revision_id);
         w.finish()
     }
 }
@@ -3215,6 +3659,56 @@ pub trait Lambda: Send + Sync + 'static {
         async { Err(AwsError::not_implemented("lambda", "ListFunctionUrlConfigs")) }
     }
 
+    fn publish_version(&self, ctx: &RequestContext, input: PublishVersionRequest) -> impl ::std::future::Future<Output = ::std::result::Result<FunctionConfiguration, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "PublishVersion")) }
+    }
+
+    fn list_versions_by_function(&self, ctx: &RequestContext, input: ListVersionsByFunctionRequest) -> impl ::std::future::Future<Output = ::std::result::Result<ListVersionsByFunctionResponse, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "ListVersionsByFunction")) }
+    }
+
+    fn create_alias(&self, ctx: &RequestContext, input: CreateAliasRequest) -> impl ::std::future::Future<Output = ::std::result::Result<AliasConfiguration, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "CreateAlias")) }
+    }
+
+    fn get_alias(&self, ctx: &RequestContext, input: GetAliasRequest) -> impl ::std::future::Future<Output = ::std::result::Result<AliasConfiguration, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "GetAlias")) }
+    }
+
+    fn list_aliases(&self, ctx: &RequestContext, input: ListAliasesRequest) -> impl ::std::future::Future<Output = ::std::result::Result<ListAliasesResponse, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "ListAliases")) }
+    }
+
+    fn update_alias(&self, ctx: &RequestContext, input: UpdateAliasRequest) -> impl ::std::future::Future<Output = ::std::result::Result<AliasConfiguration, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "UpdateAlias")) }
+    }
+
+    fn delete_alias(&self, ctx: &RequestContext, input: DeleteAliasRequest) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "DeleteAlias")) }
+    }
+
+    fn put_function_concurrency(&self, ctx: &RequestContext, input: PutFunctionConcurrencyRequest) -> impl ::std::future::Future<Output = ::std::result::Result<Concurrency, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "PutFunctionConcurrency")) }
+    }
+
+    fn get_function_concurrency(&self, ctx: &RequestContext, input: GetFunctionConcurrencyRequest) -> impl ::std::future::Future<Output = ::std::result::Result<GetFunctionConcurrencyResponse, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "GetFunctionConcurrency")) }
+    }
+
+    fn delete_function_concurrency(&self, ctx: &RequestContext, input: DeleteFunctionConcurrencyRequest) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "DeleteFunctionConcurrency")) }
+    }
+
     /// The AWS error for input that does not fit the operation's shapes.
     fn invalid_input(&self, e: ShapeError) -> AwsError {
         crate::handler::validation_error(e)
@@ -3263,7 +3757,7 @@ impl<S: Lambda> Handler for Service<S> {
     }
 
     fn implements(&self, operation: &str) -> bool {
-        matches!(operation, "ListFunctions" | "CreateFunction" | "GetFunction" | "GetFunctionConfiguration" | "DeleteFunction" | "UpdateFunctionCode" | "UpdateFunctionConfiguration" | "Invoke" | "CreateEventSourceMapping" | "GetEventSourceMapping" | "ListEventSourceMappings" | "UpdateEventSourceMapping" | "DeleteEventSourceMapping" | "AddPermission" | "RemovePermission" | "GetPolicy" | "TagResource" | "UntagResource" | "ListTags" | "GetAccountSettings" | "CreateFunctionUrlConfig" | "GetFunctionUrlConfig" | "UpdateFunctionUrlConfig" | "DeleteFunctionUrlConfig" | "ListFunctionUrlConfigs")
+        matches!(operation, "ListFunctions" | "CreateFunction" | "GetFunction" | "GetFunctionConfiguration" | "DeleteFunction" | "UpdateFunctionCode" | "UpdateFunctionConfiguration" | "Invoke" | "CreateEventSourceMapping" | "GetEventSourceMapping" | "ListEventSourceMappings" | "UpdateEventSourceMapping" | "DeleteEventSourceMapping" | "AddPermission" | "RemovePermission" | "GetPolicy" | "TagResource" | "UntagResource" | "ListTags" | "GetAccountSettings" | "CreateFunctionUrlConfig" | "GetFunctionUrlConfig" | "UpdateFunctionUrlConfig" | "DeleteFunctionUrlConfig" | "ListFunctionUrlConfigs" | "PublishVersion" | "ListVersionsByFunction" | "CreateAlias" | "GetAlias" | "ListAliases" | "UpdateAlias" | "DeleteAlias" | "PutFunctionConcurrency" | "GetFunctionConcurrency" | "DeleteFunctionConcurrency")
     }
 
     fn http<'a>(&'a self, req: &'a HttpRequest<'a>) -> ::std::option::Option<HttpFuture<'a>> {
@@ -3388,6 +3882,46 @@ impl<S: Lambda> Handler for Service<S> {
                 "ListFunctionUrlConfigs" => {
                     let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
                     Ok(self.0.list_function_url_configs(ctx, input).await?.into_value())
+                }
+                "PublishVersion" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.publish_version(ctx, input).await?.into_value())
+                }
+                "ListVersionsByFunction" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.list_versions_by_function(ctx, input).await?.into_value())
+                }
+                "CreateAlias" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.create_alias(ctx, input).await?.into_value())
+                }
+                "GetAlias" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.get_alias(ctx, input).await?.into_value())
+                }
+                "ListAliases" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.list_aliases(ctx, input).await?.into_value())
+                }
+                "UpdateAlias" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.update_alias(ctx, input).await?.into_value())
+                }
+                "DeleteAlias" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.delete_alias(ctx, input).await?.into_value())
+                }
+                "PutFunctionConcurrency" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.put_function_concurrency(ctx, input).await?.into_value())
+                }
+                "GetFunctionConcurrency" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.get_function_concurrency(ctx, input).await?.into_value())
+                }
+                "DeleteFunctionConcurrency" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.delete_function_concurrency(ctx, input).await?.into_value())
                 }
                 other => Err(AwsError::not_implemented("lambda", other)),
             }
