@@ -476,3 +476,19 @@ def test_reserved_concurrency_throttles_and_invocations_reach_cloudwatch(lam, bo
     # (the client's retry of the throttled call was throttled too)
     assert total("Invocations") == 3 and total("Errors") == 1 and total("Throttles") >= 1
     assert total("Duration", "SampleCount") == 3
+
+
+def test_code_from_s3_creates_and_updates_a_function(lam, boto):
+    s3 = boto("s3")
+    bucket = name("code")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="v1.zip", Body=package({"app.py": VERSIONED % "from s3"}))
+    fn = name()
+    with pytest.raises(ClientError) as e:
+        lam.create_function(FunctionName=fn, Runtime="python3.11", Role=ROLE, Handler="app.handler", Code={"S3Bucket": bucket, "S3Key": "missing.zip"})
+    assert e.value.response["Error"]["Code"] == "InvalidParameterValueException" and "NoSuchKey" in e.value.response["Error"]["Message"]
+    lam.create_function(FunctionName=fn, Runtime="python3.11", Role=ROLE, Handler="app.handler", Code={"S3Bucket": bucket, "S3Key": "v1.zip"})
+    assert json.loads(lam.invoke(FunctionName=fn)["Payload"].read())["says"] == "from s3"
+    s3.put_object(Bucket=bucket, Key="v2.zip", Body=package({"app.py": VERSIONED % "updated"}))
+    lam.update_function_code(FunctionName=fn, S3Bucket=bucket, S3Key="v2.zip")
+    assert json.loads(lam.invoke(FunctionName=fn)["Payload"].read())["says"] == "updated"

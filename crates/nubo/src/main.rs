@@ -51,7 +51,8 @@ fn services(store: &Store, clock: &Clock, iam: &nubo_iam::Iam, api: std::net::So
         .with_logs(std::sync::Arc::new(wiring::FunctionLogs { logs: logs.clone() }))
         .with_queues(std::sync::Arc::new(wiring::MappedQueues { sqs: sqs.clone() }))
         .with_streams(std::sync::Arc::new(wiring::MappedStreams { dynamodb: dynamodb.clone() }))
-        .with_roles(std::sync::Arc::new(wiring::FunctionRoles { iam: iam.clone() }));
+        .with_roles(std::sync::Arc::new(wiring::FunctionRoles { iam: iam.clone() }))
+        .with_code_source(std::sync::Arc::new(wiring::FunctionCode { s3: s3.clone() }));
     lambda.start_mappings();
     tokio::spawn(wiring::function_metrics(lambda.clone(), cloudwatch.clone(), clock.clone()));
     let _ = functions.set(lambda.clone());

@@ -586,3 +586,15 @@ pub async fn function_metrics(lambda: nubo_lambda::Lambda, cloudwatch: nubo_clou
         }
     }
 }
+
+/// S3, where functions' code may come from.
+pub struct FunctionCode {
+    pub s3: nubo_s3::S3,
+}
+
+impl nubo_lambda::CodeSource for FunctionCode {
+    fn fetch(&self, bucket: &str, key: &str, version: Option<&str>) -> nubo_lambda::Fetching {
+        let (s3, bucket, key, version) = (self.s3.clone(), bucket.to_string(), key.to_string(), version.map(str::to_string));
+        Box::pin(async move { s3.read_object(&bucket, &key, version.as_deref()).await })
+    }
+}

@@ -183,10 +183,19 @@ impl Lambda {
         self.store.read(|tx| tx.get(CODE, &key(&[&f.code_key()])))?.ok_or_else(|| LambdaError::Service("the function's code is missing".into()))
     }
 
-    fn zip_from(&self, zip_file: Option<bytes::Bytes>, s3: Option<(String, String)>) -> Result<bytes::Bytes> {
+    /// The deployment package: inline, or read from S3 (`S3Bucket`, `S3Key`, `S3ObjectVersion`).
+    async fn zip_from(&self, zip_file: Option<bytes::Bytes>, s3: Option<(String, String)>, version: Option<&str>) -> Result<bytes::Bytes> {
         match (zip_file, s3) {
             (Some(z), _) => Ok(z),
-            (None, Some((bucket, object))) => invalid(format!("nubo reads function code from ZipFile; S3 code (s3://{bucket}/{object}) is not supported yet.")),
+            (None, Some((bucket, object))) => {
+                let source = self.code_source.as_ref().ok_or_else(|| LambdaError::InvalidParameterValue("S3 is not running".into()))?;
+                match source.fetch(&bucket, &object, version).await {
+                    Ok(bytes) => Ok(bytes.into()),
+                    Err(e) if e.code == "NoSuchBucket" => invalid("Error occurred while GetObject. S3 Error Code: NoSuchBucket. S3 Error Message: The specified bucket does not exist"),
+                    Err(e) if e.code == "NoSuchKey" || e.code == "NoSuchVersion" => invalid(format!("Error occurred while GetObject. S3 Error Code: {}. S3 Error Message: The specified key does not exist.", e.code)),
+                    Err(e) => invalid(format!("Error occurred while GetObject. S3 Error Code: {}. S3 Error Message: {}", e.code, e.message)),
+                }
+            }
             (None, None) => invalid("Please provide a source for function code."),
         }
     }
@@ -200,7 +209,7 @@ impl Lambda {
         }
         let Some(runtime) = input.runtime.clone() else { return invalid("Runtime and Handler are mandatory parameters for functions created with deployment packages.") };
         let Some(handler) = input.handler.clone() else { return invalid("Runtime and Handler are mandatory parameters for functions created with deployment packages.") };
-        let zip = self.zip_from(input.code.zip_file.clone(), input.code.s3_bucket.clone().zip(input.code.s3_key.clone()))?;
+        let zip = self.zip_from(input.code.zip_file.clone(), input.code.s3_bucket.clone().zip(input.code.s3_key.clone()), input.code.s3_object_version.as_deref()).await?;
         let (sha, size) = code(&zip)?;
         let publish = input.publish == Some(true);
         if runtime.starts_with("python") {
@@ -288,7 +297,7 @@ impl Lambda {
     }
 
     pub async fn update_function_code(&self, ctx: &RequestContext, input: UpdateFunctionCodeRequest) -> Result<FunctionConfiguration> {
-        let zip = self.zip_from(input.zip_file.clone(), input.s3_bucket.clone().zip(input.s3_key.clone()))?;
+        let zip = self.zip_from(input.zip_file.clone(), input.s3_bucket.clone().zip(input.s3_key.clone()), input.s3_object_version.as_deref()).await?;
         let (sha, size) = code(&zip)?;
         let f = self.update(ctx, &input.function_name, input.revision_id.as_deref(), |f| {
             f.code_sha256 = sha.clone();

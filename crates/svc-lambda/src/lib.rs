@@ -40,8 +40,16 @@ pub struct Lambda {
     queues: Option<Arc<dyn QueueSource>>,
     streams: Option<Arc<dyn StreamSource>>,
     roles: Option<Arc<dyn RoleCredentials>>,
+    code_source: Option<Arc<dyn CodeSource>>,
     /// Invocations in flight and counted (throttling, AWS/Lambda metrics).
     activity: Arc<activity::Activity>,
+}
+
+pub type Fetching = std::pin::Pin<Box<dyn std::future::Future<Output = std::result::Result<Vec<u8>, nubo_core::AwsError>> + Send>>;
+
+/// Where `Code.S3Bucket`/`S3Key` are read from: S3, wired by the composition root.
+pub trait CodeSource: Send + Sync {
+    fn fetch(&self, bucket: &str, key: &str, version: Option<&str>) -> Fetching;
 }
 
 /// What a function's environment gets as its execution role's credentials: STS, wired
@@ -55,11 +63,16 @@ pub trait RoleCredentials: Send + Sync {
 impl Lambda {
     pub fn new(store: Store, clock: Clock, endpoint: String) -> Lambda {
         let scratch = std::env::temp_dir().join(format!("nubo-lambda-{}-{}", std::process::id(), nubo_core::ids::random_string(b"abcdefghijklmnopqrstuvwxyz0123456789", 8)));
-        Lambda { store, clock, runtime: runtime::Runtime::new(scratch), endpoint, logs: None, queues: None, streams: None, roles: None, activity: Default::default() }
+        Lambda { store, clock, runtime: runtime::Runtime::new(scratch), endpoint, logs: None, queues: None, streams: None, roles: None, code_source: None, activity: Default::default() }
     }
 
     pub fn with_roles(mut self, roles: Arc<dyn RoleCredentials>) -> Lambda {
         self.roles = Some(roles);
+        self
+    }
+
+    pub fn with_code_source(mut self, source: Arc<dyn CodeSource>) -> Lambda {
+        self.code_source = Some(source);
         self
     }
 

@@ -67,6 +67,16 @@ impl S3 {
         self.put_object(input).await.map(|_| ()).map_err(|e| format!("{:?}", nubo_core::AwsError::from(e)))
     }
 
+    /// Reads an object whole on behalf of another service (Lambda code from S3).
+    pub async fn read_object(&self, bucket: &str, key: &str, version: Option<&str>) -> std::result::Result<Vec<u8>, nubo_core::AwsError> {
+        let input = nubo_model::generated::s3::GetObjectRequest { bucket: bucket.to_string(), key: key.to_string(), version_id: version.map(str::to_string), ..Default::default() };
+        let out = self.get_object(input).await.map_err(nubo_core::AwsError::from)?;
+        match out.body {
+            Some(body) => body.collect().await.map(|b| b.to_vec()).map_err(|e| nubo_core::AwsError::internal(e.to_string())),
+            None => Ok(Vec::new()),
+        }
+    }
+
     /// Delivers event notifications through `sink` (SQS, SNS and Lambda when they exist).
     pub fn with_events(mut self, sink: std::sync::Arc<dyn events::EventSink>) -> S3 {
         self.events = sink;
