@@ -492,3 +492,52 @@ def test_code_from_s3_creates_and_updates_a_function(lam, boto):
     s3.put_object(Bucket=bucket, Key="v2.zip", Body=package({"app.py": VERSIONED % "updated"}))
     lam.update_function_code(FunctionName=fn, S3Bucket=bucket, S3Key="v2.zip")
     assert json.loads(lam.invoke(FunctionName=fn)["Payload"].read())["says"] == "updated"
+
+
+def test_asynchronous_invocations_retry_then_reach_their_destinations_and_dead_letter_queue(lam, boto, nubo):
+    import time
+    sqs = boto("sqs")
+
+    def queue(prefix):
+        url = sqs.create_queue(QueueName=name(prefix))["QueueUrl"]
+        return url, sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+    (ok_url, ok_arn), (fail_url, fail_arn), (dlq_url, dlq_arn) = queue("ok"), queue("fail"), queue("dlq")
+    fn = name()
+    created = lam.create_function(FunctionName=fn, Runtime="python3.11", Role=ROLE, Handler="app.handler",
+                                  Code={"ZipFile": package({"app.py": PYTHON})}, DeadLetterConfig={"TargetArn": dlq_arn})
+    assert created["DeadLetterConfig"]["TargetArn"] == dlq_arn
+    with pytest.raises(ClientError) as e:
+        lam.put_function_event_invoke_config(FunctionName=fn, MaximumRetryAttempts=3)
+    assert e.value.response["Error"]["Code"] == "ValidationException"
+    config = lam.put_function_event_invoke_config(FunctionName=fn, MaximumRetryAttempts=1, DestinationConfig={
+        "OnSuccess": {"Destination": ok_arn}, "OnFailure": {"Destination": fail_arn}})
+    assert config["FunctionArn"].endswith(f":function:{fn}:$LATEST") and config["MaximumRetryAttempts"] == 1
+    assert lam.get_function_event_invoke_config(FunctionName=fn)["DestinationConfig"]["OnFailure"]["Destination"] == fail_arn
+
+    def receive(url):
+        got = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=10, MessageAttributeNames=["All"]).get("Messages", [])
+        return got[0] if got else None
+
+    assert lam.invoke(FunctionName=fn, InvocationType="Event", Payload=json.dumps({"n": 1}))["StatusCode"] == 202
+    record = json.loads(receive(ok_url)["Body"])
+    assert record["requestContext"]["condition"] == "Success" and record["requestPayload"] == {"n": 1}
+    assert record["responsePayload"]["echo"] == {"n": 1} and record["responseContext"]["executedVersion"] == "$LATEST"
+    # A failing event is retried once, a minute later on nubo's clock, then given up.
+    lam.invoke(FunctionName=fn, InvocationType="Event", Payload=json.dumps({"fail": True}))
+    deadline = time.monotonic() + 20
+    failed = None
+    while failed is None and time.monotonic() < deadline:
+        nubo.http("POST", "/_nubo/clock", b'{"advance": "61s"}')
+        got = sqs.receive_message(QueueUrl=fail_url, WaitTimeSeconds=1).get("Messages", [])
+        failed = got[0] if got else None
+    record = json.loads(failed["Body"])
+    assert record["requestContext"]["condition"] == "RetriesExhausted" and record["requestContext"]["approximateInvokeCount"] == 2
+    assert record["responseContext"]["functionError"] == "ValueError" and record["responsePayload"]["errorMessage"] == "boom"
+    dead = receive(dlq_url)
+    assert json.loads(dead["Body"]) == {"fail": True}
+    assert dead["MessageAttributes"]["ErrorMessage"]["StringValue"] == "boom" and "RequestID" in dead["MessageAttributes"]
+    lam.delete_function_event_invoke_config(FunctionName=fn)
+    with pytest.raises(ClientError) as e:
+        lam.get_function_event_invoke_config(FunctionName=fn)
+    assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"

@@ -102,7 +102,9 @@ pub const SERVICES: &[ServiceSpec] = &[
             "GetAccountSettings", "CreateFunctionUrlConfig", "GetFunctionUrlConfig", "UpdateFunctionUrlConfig",
             "DeleteFunctionUrlConfig", "ListFunctionUrlConfigs", "PublishVersion", "ListVersionsByFunction",
             "CreateAlias", "GetAlias", "ListAliases", "UpdateAlias", "DeleteAlias", "PutFunctionConcurrency",
-            "GetFunctionConcurrency", "DeleteFunctionConcurrency",
+            "GetFunctionConcurrency", "DeleteFunctionConcurrency", "PutFunctionEventInvokeConfig",
+            "GetFunctionEventInvokeConfig", "UpdateFunctionEventInvokeConfig", "DeleteFunctionEventInvokeConfig",
+            "ListFunctionEventInvokeConfigs",
         ],
     },
     ServiceSpec {

@@ -52,7 +52,8 @@ fn services(store: &Store, clock: &Clock, iam: &nubo_iam::Iam, api: std::net::So
         .with_queues(std::sync::Arc::new(wiring::MappedQueues { sqs: sqs.clone() }))
         .with_streams(std::sync::Arc::new(wiring::MappedStreams { dynamodb: dynamodb.clone() }))
         .with_roles(std::sync::Arc::new(wiring::FunctionRoles { iam: iam.clone() }))
-        .with_code_source(std::sync::Arc::new(wiring::FunctionCode { s3: s3.clone() }));
+        .with_code_source(std::sync::Arc::new(wiring::FunctionCode { s3: s3.clone() }))
+        .with_destinations(std::sync::Arc::new(wiring::FunctionDestinations { sqs: sqs.clone(), sns: sns.clone() }));
     lambda.start_mappings();
     tokio::spawn(wiring::function_metrics(lambda.clone(), cloudwatch.clone(), clock.clone()));
     let _ = functions.set(lambda.clone());

@@ -598,3 +598,23 @@ impl nubo_lambda::CodeSource for FunctionCode {
         Box::pin(async move { s3.read_object(&bucket, &key, version.as_deref()).await })
     }
 }
+
+/// SQS queues and SNS topics as asynchronous invocations' destinations and dead-letter
+/// queues.
+pub struct FunctionDestinations {
+    pub sqs: Sqs,
+    pub sns: nubo_sns::Sns,
+}
+
+impl nubo_lambda::Destinations for FunctionDestinations {
+    fn send(&self, arn: &str, body: String, attributes: Vec<(String, String, String)>) -> nubo_lambda::Sending {
+        let (sqs, sns, arn) = (self.sqs.clone(), self.sns.clone(), arn.to_string());
+        Box::pin(async move {
+            match arn.split(':').nth(2) {
+                Some("sqs") => sqs.deliver(&arn, Delivered { body, attributes, ..Default::default() }, "AIDALAMBDADESTINATION").map(|_| ()).map_err(|e| e.to_string()),
+                Some("sns") => sns.notify(&arn, "", &body).await.map(|_| ()),
+                _ => Err(format!("{arn} is not a queue or a topic")),
+            }
+        })
+    }
+}

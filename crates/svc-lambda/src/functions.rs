@@ -53,6 +53,12 @@ pub struct FunctionRecord {
     /// On `$LATEST`: the function's reserved concurrency (for every version).
     #[serde(default)]
     pub reserved_concurrency: Option<i32>,
+    /// Where failed asynchronous events go (`DeadLetterConfig.TargetArn`).
+    #[serde(default)]
+    pub dead_letter: Option<String>,
+    /// On `$LATEST`: asynchronous invocation settings per qualifier.
+    #[serde(default)]
+    pub event_invoke: BTreeMap<String, crate::event_invoke::EventInvokeRecord>,
 }
 
 fn latest() -> String {
@@ -96,6 +102,7 @@ impl FunctionRecord {
             package_type: Some("Zip".into()),
             architectures: Some(self.architectures.clone()),
             ephemeral_storage: Some(EphemeralStorage { size: self.ephemeral_storage }),
+            dead_letter_config: self.dead_letter.clone().map(|arn| DeadLetterConfig { target_arn: Some(arn) }),
             ..Default::default()
         }
     }
@@ -156,6 +163,15 @@ fn env_vars(env: Option<Environment>) -> Result<BTreeMap<String, String>> {
         return invalid(format!("Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: {k}"));
     }
     Ok(vars)
+}
+
+/// A dead-letter target: an SQS queue or SNS topic ARN (empty: none).
+fn dead_letter(config: Option<DeadLetterConfig>) -> Result<Option<String>> {
+    let Some(arn) = config.and_then(|c| c.target_arn).filter(|a| !a.is_empty()) else { return Ok(None) };
+    match arn.split(':').nth(2) {
+        Some("sqs" | "sns") if arn.starts_with("arn:") => Ok(Some(arn)),
+        _ => invalid(format!("The provided DeadLetterConfig TargetArn {arn} is invalid. Please provide a valid SQS queue or SNS topic ARN.")),
+    }
 }
 
 /// The zip checked (it must unzip) and its AWS digest.
@@ -238,6 +254,8 @@ impl Lambda {
             version: latest(),
             last_version: 0,
             reserved_concurrency: None,
+            dead_letter: dead_letter(input.dead_letter_config)?,
+            event_invoke: BTreeMap::new(),
         };
         self.store.write(|tx| {
             let k = function_key(scope, &record.name);
@@ -316,6 +334,7 @@ impl Lambda {
     pub async fn update_function_configuration(&self, ctx: &RequestContext, input: UpdateFunctionConfigurationRequest) -> Result<FunctionConfiguration> {
         check_settings(input.role.as_deref(), input.timeout, input.memory_size, input.runtime.as_deref())?;
         let env = input.environment.clone().map(|e| env_vars(Some(e))).transpose()?;
+        let dlq = input.dead_letter_config.clone().map(|d| dead_letter(Some(d))).transpose()?;
         let f = self.update(ctx, &input.function_name, input.revision_id.as_deref(), |f| {
             if let Some(v) = &input.role {
                 f.role = v.clone();
@@ -340,6 +359,9 @@ impl Lambda {
             }
             if let Some(v) = &input.ephemeral_storage {
                 f.ephemeral_storage = v.size;
+            }
+            if let Some(v) = &dlq {
+                f.dead_letter = v.clone();
             }
             Ok(())
         }, None)?;

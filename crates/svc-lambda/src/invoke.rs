@@ -90,13 +90,8 @@ impl Lambda {
         match input.invocation_type.as_deref().unwrap_or("RequestResponse") {
             "DryRun" => return Ok(InvocationResponse { status_code: Some(204), ..Default::default() }),
             "Event" => {
-                let me = self.clone();
-                let scope = ctx.scope.clone();
-                tokio::spawn(async move {
-                    if let Err(e) = me.run(&scope, &f, payload).await {
-                        tracing::warn!("asynchronous invocation of {} failed: {e:?}", f.name);
-                    }
-                });
+                let qualifier = input.qualifier.clone().or_else(|| crate::versions::split_qualifier(&input.function_name).1).unwrap_or_else(|| "$LATEST".into());
+                self.invoke_async(&ctx.scope, f, qualifier, executed, payload);
                 return Ok(InvocationResponse { status_code: Some(202), ..Default::default() });
             }
             "RequestResponse" => {}
@@ -154,25 +149,13 @@ impl Lambda {
     }
 
     /// An asynchronous invocation on behalf of another service (S3 notifications, SNS
-    /// subscriptions): the function named by its ARN runs with the event; a failure is
-    /// retried twice, a minute then two minutes of nubo's clock later, as Lambda retries.
+    /// subscriptions) of the function (or version, or alias) its ARN names: see
+    /// [`crate::event_invoke`] for retries, destinations and the dead-letter queue.
     pub fn invoke_event(&self, function_arn: &str, event: String) -> std::result::Result<(), String> {
         let (scope, _) = parse_function_arn(function_arn).ok_or_else(|| format!("not a function ARN: {function_arn}"))?;
-        let (f, _) = self.resolve(&scope, function_arn, None).map_err(|e| format!("{e:?}"))?;
-        let me = self.clone();
-        tokio::spawn(async move {
-            for delay in [0u64, 60, 120] {
-                if delay > 0 {
-                    let at = nubo_core::Timestamp::from_millis(me.clock.now().as_millis() + delay as i64 * 1000);
-                    me.clock.sleep_until(at).await;
-                }
-                match me.run(&scope, &f, Bytes::from(event.clone())).await {
-                    Ok((ran, _)) if matches!(ran.outcome, Outcome::Response(_)) => return,
-                    Ok(_) => tracing::info!("asynchronous invocation of {} failed; retrying", f.name),
-                    Err(e) => tracing::warn!("asynchronous invocation of {} failed: {e:?}", f.name),
-                }
-            }
-        });
+        let (f, executed) = self.resolve(&scope, function_arn, None).map_err(|e| format!("{e:?}"))?;
+        let qualifier = crate::versions::split_qualifier(function_arn).1.unwrap_or_else(|| "$LATEST".into());
+        self.invoke_async(&scope, f, qualifier, executed, Bytes::from(event));
         Ok(())
     }
 

@@ -11,6 +11,7 @@
 mod activity;
 mod concurrency;
 mod error;
+mod event_invoke;
 mod functions;
 mod invoke;
 pub mod mappings;
@@ -21,6 +22,7 @@ mod versions;
 mod zip;
 
 pub use activity::Counts as InvocationCounts;
+pub use event_invoke::{Destinations, Sending};
 pub use invoke::LogSink;
 pub use mappings::{QueueMessage, QueueSource, StreamSource};
 use nubo_core::{AwsError, Clock, RequestContext};
@@ -41,6 +43,7 @@ pub struct Lambda {
     streams: Option<Arc<dyn StreamSource>>,
     roles: Option<Arc<dyn RoleCredentials>>,
     code_source: Option<Arc<dyn CodeSource>>,
+    destinations: Option<Arc<dyn Destinations>>,
     /// Invocations in flight and counted (throttling, AWS/Lambda metrics).
     activity: Arc<activity::Activity>,
 }
@@ -63,7 +66,7 @@ pub trait RoleCredentials: Send + Sync {
 impl Lambda {
     pub fn new(store: Store, clock: Clock, endpoint: String) -> Lambda {
         let scratch = std::env::temp_dir().join(format!("nubo-lambda-{}-{}", std::process::id(), nubo_core::ids::random_string(b"abcdefghijklmnopqrstuvwxyz0123456789", 8)));
-        Lambda { store, clock, runtime: runtime::Runtime::new(scratch), endpoint, logs: None, queues: None, streams: None, roles: None, code_source: None, activity: Default::default() }
+        Lambda { store, clock, runtime: runtime::Runtime::new(scratch), endpoint, logs: None, queues: None, streams: None, roles: None, code_source: None, destinations: None, activity: Default::default() }
     }
 
     pub fn with_roles(mut self, roles: Arc<dyn RoleCredentials>) -> Lambda {
@@ -73,6 +76,11 @@ impl Lambda {
 
     pub fn with_code_source(mut self, source: Arc<dyn CodeSource>) -> Lambda {
         self.code_source = Some(source);
+        self
+    }
+
+    pub fn with_destinations(mut self, destinations: Arc<dyn Destinations>) -> Lambda {
+        self.destinations = Some(destinations);
         self
     }
 
@@ -210,6 +218,21 @@ impl lambda::Lambda for Lambda {
     }
     async fn get_function_concurrency(&self, ctx: &RequestContext, input: GetFunctionConcurrencyRequest) -> Result<GetFunctionConcurrencyResponse, AwsError> {
         Ok(Lambda::get_function_concurrency(self, ctx, input).await?)
+    }
+    async fn put_function_event_invoke_config(&self, ctx: &RequestContext, input: PutFunctionEventInvokeConfigRequest) -> Result<FunctionEventInvokeConfig, AwsError> {
+        Ok(Lambda::put_function_event_invoke_config(self, ctx, input).await?)
+    }
+    async fn get_function_event_invoke_config(&self, ctx: &RequestContext, input: GetFunctionEventInvokeConfigRequest) -> Result<FunctionEventInvokeConfig, AwsError> {
+        Ok(Lambda::get_function_event_invoke_config(self, ctx, input).await?)
+    }
+    async fn update_function_event_invoke_config(&self, ctx: &RequestContext, input: UpdateFunctionEventInvokeConfigRequest) -> Result<FunctionEventInvokeConfig, AwsError> {
+        Ok(Lambda::update_function_event_invoke_config(self, ctx, input).await?)
+    }
+    async fn delete_function_event_invoke_config(&self, ctx: &RequestContext, input: DeleteFunctionEventInvokeConfigRequest) -> Result<(), AwsError> {
+        Ok(Lambda::delete_function_event_invoke_config(self, ctx, input).await?)
+    }
+    async fn list_function_event_invoke_configs(&self, ctx: &RequestContext, input: ListFunctionEventInvokeConfigsRequest) -> Result<ListFunctionEventInvokeConfigsResponse, AwsError> {
+        Ok(Lambda::list_function_event_invoke_configs(self, ctx, input).await?)
     }
     async fn delete_function_concurrency(&self, ctx: &RequestContext, input: DeleteFunctionConcurrencyRequest) -> Result<(), AwsError> {
         Ok(Lambda::delete_function_concurrency(self, ctx, input).await?)

@@ -172,6 +172,7 @@ impl Lambda {
             version.policy = Vec::new();
             version.last_version = 0;
             version.reserved_concurrency = None;
+            version.event_invoke = Default::default();
             nubo_store::put_json(tx, VERSIONS, &version_key(scope, &name, latest.last_version), &version)?;
             nubo_store::put_json(tx, FUNCTIONS, &k, &latest)?;
             Ok(version)

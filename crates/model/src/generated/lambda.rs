@@ -749,6 +749,33 @@ impl IntoValue for DeleteFunctionConcurrencyRequest {
     }
 }
 
+/// The `DeleteFunctionEventInvokeConfigRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteFunctionEventInvokeConfigRequest {
+    pub function_name: ::std::string::String,
+    pub qualifier: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for DeleteFunctionEventInvokeConfigRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeleteFunctionEventInvokeConfigRequest {
+            function_name: r.required("FunctionName")?,
+            qualifier: r.optional("Qualifier")?,
+        })
+    }
+}
+
+impl IntoValue for DeleteFunctionEventInvokeConfigRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("FunctionName", self.function_name);
+        w.optional("Qualifier", self.qualifier);
+        w.finish()
+    }
+}
+
 /// The `DeleteFunctionRequest` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeleteFunctionRequest {
@@ -1499,6 +1526,42 @@ impl IntoValue for FunctionConfiguration {
     }
 }
 
+/// The `FunctionEventInvokeConfig` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FunctionEventInvokeConfig {
+    pub last_modified: ::std::option::Option<::nubo_core::Timestamp>,
+    pub function_arn: ::std::option::Option<::std::string::String>,
+    pub maximum_retry_attempts: ::std::option::Option<i32>,
+    pub maximum_event_age_in_seconds: ::std::option::Option<i32>,
+    pub destination_config: ::std::option::Option<DestinationConfig>,
+}
+
+impl FromValue for FunctionEventInvokeConfig {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(FunctionEventInvokeConfig {
+            last_modified: r.optional("LastModified")?,
+            function_arn: r.optional("FunctionArn")?,
+            maximum_retry_attempts: r.optional("MaximumRetryAttempts")?,
+            maximum_event_age_in_seconds: r.optional("MaximumEventAgeInSeconds")?,
+            destination_config: r.optional("DestinationConfig")?,
+        })
+    }
+}
+
+impl IntoValue for FunctionEventInvokeConfig {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("LastModified", self.last_modified);
+        w.optional("FunctionArn", self.function_arn);
+        w.optional("MaximumRetryAttempts", self.maximum_retry_attempts);
+        w.optional("MaximumEventAgeInSeconds", self.maximum_event_age_in_seconds);
+        w.optional("DestinationConfig", self.destination_config);
+        w.finish()
+    }
+}
+
 /// The `FunctionUrlConfig` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FunctionUrlConfig {
@@ -1705,6 +1768,33 @@ impl FromValue for GetFunctionConfigurationRequest {
 }
 
 impl IntoValue for GetFunctionConfigurationRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("FunctionName", self.function_name);
+        w.optional("Qualifier", self.qualifier);
+        w.finish()
+    }
+}
+
+/// The `GetFunctionEventInvokeConfigRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetFunctionEventInvokeConfigRequest {
+    pub function_name: ::std::string::String,
+    pub qualifier: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for GetFunctionEventInvokeConfigRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetFunctionEventInvokeConfigRequest {
+            function_name: r.required("FunctionName")?,
+            qualifier: r.optional("Qualifier")?,
+        })
+    }
+}
+
+impl IntoValue for GetFunctionEventInvokeConfigRequest {
     fn into_value(self) -> Value {
         #[allow(unused_mut)]
         let mut w = StructWriter::new();
@@ -2335,6 +2425,63 @@ impl IntoValue for ListEventSourceMappingsResponse {
     }
 }
 
+/// The `ListFunctionEventInvokeConfigsRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListFunctionEventInvokeConfigsRequest {
+    pub function_name: ::std::string::String,
+    pub marker: ::std::option::Option<::std::string::String>,
+    pub max_items: ::std::option::Option<i32>,
+}
+
+impl FromValue for ListFunctionEventInvokeConfigsRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ListFunctionEventInvokeConfigsRequest {
+            function_name: r.required("FunctionName")?,
+            marker: r.optional("Marker")?,
+            max_items: r.optional("MaxItems")?,
+        })
+    }
+}
+
+impl IntoValue for ListFunctionEventInvokeConfigsRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("FunctionName", self.function_name);
+        w.optional("Marker", self.marker);
+        w.optional("MaxItems", self.max_items);
+        w.finish()
+    }
+}
+
+/// The `ListFunctionEventInvokeConfigsResponse` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListFunctionEventInvokeConfigsResponse {
+    pub function_event_invoke_configs: ::std::option::Option<::std::vec::Vec<FunctionEventInvokeConfig>>,
+    pub next_marker: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for ListFunctionEventInvokeConfigsResponse {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ListFunctionEventInvokeConfigsResponse {
+            function_event_invoke_configs: r.optional("FunctionEventInvokeConfigs")?,
+            next_marker: r.optional("NextMarker")?,
+        })
+    }
+}
+
+impl IntoValue for ListFunctionEventInvokeConfigsResponse {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("FunctionEventInvokeConfigs", self.function_event_invoke_configs);
+        w.optional("NextMarker", self.next_marker);
+        w.finish()
+    }
+}
+
 /// The `ListFunctionUrlConfigsRequest` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListFunctionUrlConfigsRequest {
@@ -2727,6 +2874,42 @@ impl IntoValue for PutFunctionConcurrencyRequest {
         let mut w = StructWriter::new();
         w.member("FunctionName", self.function_name);
         w.member("ReservedConcurrentExecutions", self.reserved_concurrent_executions);
+        w.finish()
+    }
+}
+
+/// The `PutFunctionEventInvokeConfigRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PutFunctionEventInvokeConfigRequest {
+    pub function_name: ::std::string::String,
+    pub qualifier: ::std::option::Option<::std::string::String>,
+    pub maximum_retry_attempts: ::std::option::Option<i32>,
+    pub maximum_event_age_in_seconds: ::std::option::Option<i32>,
+    pub destination_config: ::std::option::Option<DestinationConfig>,
+}
+
+impl FromValue for PutFunctionEventInvokeConfigRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(PutFunctionEventInvokeConfigRequest {
+            function_name: r.required("FunctionName")?,
+            qualifier: r.optional("Qualifier")?,
+            maximum_retry_attempts: r.optional("MaximumRetryAttempts")?,
+            maximum_event_age_in_seconds: r.optional("MaximumEventAgeInSeconds")?,
+            destination_config: r.optional("DestinationConfig")?,
+        })
+    }
+}
+
+impl IntoValue for PutFunctionEventInvokeConfigRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("FunctionName", self.function_name);
+        w.optional("Qualifier", self.qualifier);
+        w.optional("MaximumRetryAttempts", self.maximum_retry_attempts);
+        w.optional("MaximumEventAgeInSeconds", self.maximum_event_age_in_seconds);
+        w.optional("DestinationConfig", self.destination_config);
         w.finish()
     }
 }
@@ -3391,6 +3574,42 @@ impl IntoValue for UpdateFunctionConfigurationRequest {
     }
 }
 
+/// The `UpdateFunctionEventInvokeConfigRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UpdateFunctionEventInvokeConfigRequest {
+    pub function_name: ::std::string::String,
+    pub qualifier: ::std::option::Option<::std::string::String>,
+    pub maximum_retry_attempts: ::std::option::Option<i32>,
+    pub maximum_event_age_in_seconds: ::std::option::Option<i32>,
+    pub destination_config: ::std::option::Option<DestinationConfig>,
+}
+
+impl FromValue for UpdateFunctionEventInvokeConfigRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(UpdateFunctionEventInvokeConfigRequest {
+            function_name: r.required("FunctionName")?,
+            qualifier: r.optional("Qualifier")?,
+            maximum_retry_attempts: r.optional("MaximumRetryAttempts")?,
+            maximum_event_age_in_seconds: r.optional("MaximumEventAgeInSeconds")?,
+            destination_config: r.optional("DestinationConfig")?,
+        })
+    }
+}
+
+impl IntoValue for UpdateFunctionEventInvokeConfigRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("FunctionName", self.function_name);
+        w.optional("Qualifier", self.qualifier);
+        w.optional("MaximumRetryAttempts", self.maximum_retry_attempts);
+        w.optional("MaximumEventAgeInSeconds", self.maximum_event_age_in_seconds);
+        w.optional("DestinationConfig", self.destination_config);
+        w.finish()
+    }
+}
+
 /// The `UpdateFunctionUrlConfigRequest` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UpdateFunctionUrlConfigRequest {
@@ -3709,6 +3928,31 @@ pub trait Lambda: Send + Sync + 'static {
         async { Err(AwsError::not_implemented("lambda", "DeleteFunctionConcurrency")) }
     }
 
+    fn put_function_event_invoke_config(&self, ctx: &RequestContext, input: PutFunctionEventInvokeConfigRequest) -> impl ::std::future::Future<Output = ::std::result::Result<FunctionEventInvokeConfig, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "PutFunctionEventInvokeConfig")) }
+    }
+
+    fn get_function_event_invoke_config(&self, ctx: &RequestContext, input: GetFunctionEventInvokeConfigRequest) -> impl ::std::future::Future<Output = ::std::result::Result<FunctionEventInvokeConfig, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "GetFunctionEventInvokeConfig")) }
+    }
+
+    fn update_function_event_invoke_config(&self, ctx: &RequestContext, input: UpdateFunctionEventInvokeConfigRequest) -> impl ::std::future::Future<Output = ::std::result::Result<FunctionEventInvokeConfig, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "UpdateFunctionEventInvokeConfig")) }
+    }
+
+    fn delete_function_event_invoke_config(&self, ctx: &RequestContext, input: DeleteFunctionEventInvokeConfigRequest) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "DeleteFunctionEventInvokeConfig")) }
+    }
+
+    fn list_function_event_invoke_configs(&self, ctx: &RequestContext, input: ListFunctionEventInvokeConfigsRequest) -> impl ::std::future::Future<Output = ::std::result::Result<ListFunctionEventInvokeConfigsResponse, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "ListFunctionEventInvokeConfigs")) }
+    }
+
     /// The AWS error for input that does not fit the operation's shapes.
     fn invalid_input(&self, e: ShapeError) -> AwsError {
         crate::handler::validation_error(e)
@@ -3757,7 +4001,7 @@ impl<S: Lambda> Handler for Service<S> {
     }
 
     fn implements(&self, operation: &str) -> bool {
-        matches!(operation, "ListFunctions" | "CreateFunction" | "GetFunction" | "GetFunctionConfiguration" | "DeleteFunction" | "UpdateFunctionCode" | "UpdateFunctionConfiguration" | "Invoke" | "CreateEventSourceMapping" | "GetEventSourceMapping" | "ListEventSourceMappings" | "UpdateEventSourceMapping" | "DeleteEventSourceMapping" | "AddPermission" | "RemovePermission" | "GetPolicy" | "TagResource" | "UntagResource" | "ListTags" | "GetAccountSettings" | "CreateFunctionUrlConfig" | "GetFunctionUrlConfig" | "UpdateFunctionUrlConfig" | "DeleteFunctionUrlConfig" | "ListFunctionUrlConfigs" | "PublishVersion" | "ListVersionsByFunction" | "CreateAlias" | "GetAlias" | "ListAliases" | "UpdateAlias" | "DeleteAlias" | "PutFunctionConcurrency" | "GetFunctionConcurrency" | "DeleteFunctionConcurrency")
+        matches!(operation, "ListFunctions" | "CreateFunction" | "GetFunction" | "GetFunctionConfiguration" | "DeleteFunction" | "UpdateFunctionCode" | "UpdateFunctionConfiguration" | "Invoke" | "CreateEventSourceMapping" | "GetEventSourceMapping" | "ListEventSourceMappings" | "UpdateEventSourceMapping" | "DeleteEventSourceMapping" | "AddPermission" | "RemovePermission" | "GetPolicy" | "TagResource" | "UntagResource" | "ListTags" | "GetAccountSettings" | "CreateFunctionUrlConfig" | "GetFunctionUrlConfig" | "UpdateFunctionUrlConfig" | "DeleteFunctionUrlConfig" | "ListFunctionUrlConfigs" | "PublishVersion" | "ListVersionsByFunction" | "CreateAlias" | "GetAlias" | "ListAliases" | "UpdateAlias" | "DeleteAlias" | "PutFunctionConcurrency" | "GetFunctionConcurrency" | "DeleteFunctionConcurrency" | "PutFunctionEventInvokeConfig" | "GetFunctionEventInvokeConfig" | "UpdateFunctionEventInvokeConfig" | "DeleteFunctionEventInvokeConfig" | "ListFunctionEventInvokeConfigs")
     }
 
     fn http<'a>(&'a self, req: &'a HttpRequest<'a>) -> ::std::option::Option<HttpFuture<'a>> {
@@ -3922,6 +4166,26 @@ impl<S: Lambda> Handler for Service<S> {
                 "DeleteFunctionConcurrency" => {
                     let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
                     Ok(self.0.delete_function_concurrency(ctx, input).await?.into_value())
+                }
+                "PutFunctionEventInvokeConfig" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.put_function_event_invoke_config(ctx, input).await?.into_value())
+                }
+                "GetFunctionEventInvokeConfig" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.get_function_event_invoke_config(ctx, input).await?.into_value())
+                }
+                "UpdateFunctionEventInvokeConfig" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.update_function_event_invoke_config(ctx, input).await?.into_value())
+                }
+                "DeleteFunctionEventInvokeConfig" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.delete_function_event_invoke_config(ctx, input).await?.into_value())
+                }
+                "ListFunctionEventInvokeConfigs" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.list_function_event_invoke_configs(ctx, input).await?.into_value())
                 }
                 other => Err(AwsError::not_implemented("lambda", other)),
             }
