@@ -541,3 +541,33 @@ def test_asynchronous_invocations_retry_then_reach_their_destinations_and_dead_l
     with pytest.raises(ClientError) as e:
         lam.get_function_event_invoke_config(FunctionName=fn)
     assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_layers_put_their_code_where_the_runtime_finds_it(lam):
+    import urllib.request
+    layer = name("layer")
+    published = lam.publish_layer_version(LayerName=layer, Description="helpers", CompatibleRuntimes=["python3.11"],
+                                          Content={"ZipFile": package({"python/helper.py": "def greet(n):\n    return 'hello ' + n\n"})})
+    assert published["Version"] == 1 and published["LayerVersionArn"].endswith(f":layer:{layer}:1")
+    assert lam.publish_layer_version(LayerName=layer, Content={"ZipFile": package({"python/helper.py": "def greet(n):\n    return 'hi ' + n\n"})})["Version"] == 2
+    assert lam.get_layer_version_by_arn(Arn=published["LayerVersionArn"])["Description"] == "helpers"
+    assert [v["Version"] for v in lam.list_layer_versions(LayerName=layer)["LayerVersions"]] == [2, 1]
+    assert any(x["LayerName"] == layer and x["LatestMatchingVersion"]["Version"] == 2 for x in lam.list_layers()["Layers"])
+    fn = name()
+    code = "import helper\ndef handler(event, context):\n    return helper.greet(event['who'])\n"
+    with pytest.raises(ClientError) as e:
+        lam.create_function(FunctionName=fn, Runtime="python3.11", Role=ROLE, Handler="app.handler", Code={"ZipFile": package({"app.py": code})},
+                            Layers=[published["LayerVersionArn"].replace(":1", ":9")])
+    assert e.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    created = lam.create_function(FunctionName=fn, Runtime="python3.11", Role=ROLE, Handler="app.handler", Code={"ZipFile": package({"app.py": code})},
+                                  Layers=[published["LayerVersionArn"]])
+    assert created["Layers"][0]["Arn"] == published["LayerVersionArn"]
+    assert json.loads(lam.invoke(FunctionName=fn, Payload=json.dumps({"who": "nubo"}))["Payload"].read()) == "hello nubo"
+    lam.update_function_configuration(FunctionName=fn, Layers=[published["LayerVersionArn"].replace(":1", ":2")])
+    assert json.loads(lam.invoke(FunctionName=fn, Payload=json.dumps({"who": "nubo"}))["Payload"].read()) == "hi nubo"
+    # Code.Location really downloads the deployment package.
+    location = lam.get_function(FunctionName=fn)["Code"]["Location"]
+    with urllib.request.urlopen(location) as r:
+        assert zipfile.ZipFile(io.BytesIO(r.read())).namelist() == ["app.py"]
+    lam.delete_layer_version(LayerName=layer, VersionNumber=1)
+    assert [v["Version"] for v in lam.list_layer_versions(LayerName=layer)["LayerVersions"]] == [2]

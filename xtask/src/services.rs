@@ -104,7 +104,8 @@ pub const SERVICES: &[ServiceSpec] = &[
             "CreateAlias", "GetAlias", "ListAliases", "UpdateAlias", "DeleteAlias", "PutFunctionConcurrency",
             "GetFunctionConcurrency", "DeleteFunctionConcurrency", "PutFunctionEventInvokeConfig",
             "GetFunctionEventInvokeConfig", "UpdateFunctionEventInvokeConfig", "DeleteFunctionEventInvokeConfig",
-            "ListFunctionEventInvokeConfigs",
+            "ListFunctionEventInvokeConfigs", "PublishLayerVersion", "GetLayerVersion", "GetLayerVersionByArn",
+            "ListLayers", "ListLayerVersions", "DeleteLayerVersion",
         ],
     },
     ServiceSpec {

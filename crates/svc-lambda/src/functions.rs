@@ -56,6 +56,9 @@ pub struct FunctionRecord {
     /// Where failed asynchronous events go (`DeadLetterConfig.TargetArn`).
     #[serde(default)]
     pub dead_letter: Option<String>,
+    /// Layer version ARNs, in order, with their sizes.
+    #[serde(default)]
+    pub layers: Vec<(String, i64)>,
     /// On `$LATEST`: asynchronous invocation settings per qualifier.
     #[serde(default)]
     pub event_invoke: BTreeMap<String, crate::event_invoke::EventInvokeRecord>,
@@ -103,6 +106,7 @@ impl FunctionRecord {
             architectures: Some(self.architectures.clone()),
             ephemeral_storage: Some(EphemeralStorage { size: self.ephemeral_storage }),
             dead_letter_config: self.dead_letter.clone().map(|arn| DeadLetterConfig { target_arn: Some(arn) }),
+            layers: (!self.layers.is_empty()).then(|| self.layers.iter().map(|(arn, size)| Layer { arn: Some(arn.clone()), code_size: Some(*size), ..Default::default() }).collect()),
             ..Default::default()
         }
     }
@@ -175,7 +179,7 @@ fn dead_letter(config: Option<DeadLetterConfig>) -> Result<Option<String>> {
 }
 
 /// The zip checked (it must unzip) and its AWS digest.
-fn code(zip: &[u8]) -> Result<(String, i64)> {
+pub(crate) fn code(zip: &[u8]) -> Result<(String, i64)> {
     if crate::zip::entries(zip).is_none() {
         return invalid("Could not unzip uploaded file. Please check your file, then try to upload again.");
     }
@@ -195,12 +199,32 @@ impl Lambda {
         found.ok_or_else(|| LambdaError::ResourceNotFound(format!("Function not found: arn:aws:lambda:{}:{}:function:{name}", scope.region, scope.account)))
     }
 
+    /// `GET /_nubo/lambda/code/<digest>`: a function's or layer's zip, where
+    /// `Code.Location` and `Content.Location` point.
+    pub(crate) fn code_download<'a>(&'a self, req: &'a nubo_model::handler::HttpRequest<'a>) -> Option<nubo_model::handler::HttpFuture<'a>> {
+        let digest = req.path.strip_prefix("/_nubo/lambda/code/")?.to_string();
+        if req.method != "GET" {
+            return None;
+        }
+        Some(Box::pin(async move {
+            let found = self.store.read(|tx| tx.get(CODE, &key(&[&digest]))).ok().flatten();
+            match found {
+                Some(zip) => nubo_model::handler::HttpResponse {
+                    status: 200,
+                    headers: vec![("content-type".into(), "application/zip".into())],
+                    body: nubo_model::ByteStream::from_bytes(zip.into()),
+                },
+                None => nubo_model::handler::HttpResponse { status: 404, headers: vec![("content-type".into(), "text/plain".into())], body: nubo_model::ByteStream::from_bytes(bytes::Bytes::from_static(b"no such code\n")) },
+            }
+        }))
+    }
+
     pub(crate) fn zip(&self, f: &FunctionRecord) -> Result<Vec<u8>> {
         self.store.read(|tx| tx.get(CODE, &key(&[&f.code_key()])))?.ok_or_else(|| LambdaError::Service("the function's code is missing".into()))
     }
 
     /// The deployment package: inline, or read from S3 (`S3Bucket`, `S3Key`, `S3ObjectVersion`).
-    async fn zip_from(&self, zip_file: Option<bytes::Bytes>, s3: Option<(String, String)>, version: Option<&str>) -> Result<bytes::Bytes> {
+    pub(crate) async fn zip_from(&self, zip_file: Option<bytes::Bytes>, s3: Option<(String, String)>, version: Option<&str>) -> Result<bytes::Bytes> {
         match (zip_file, s3) {
             (Some(z), _) => Ok(z),
             (None, Some((bucket, object))) => {
@@ -255,6 +279,7 @@ impl Lambda {
             last_version: 0,
             reserved_concurrency: None,
             dead_letter: dead_letter(input.dead_letter_config)?,
+            layers: self.check_layers(&input.layers.unwrap_or_default())?,
             event_invoke: BTreeMap::new(),
         };
         self.store.write(|tx| {
@@ -335,6 +360,7 @@ impl Lambda {
         check_settings(input.role.as_deref(), input.timeout, input.memory_size, input.runtime.as_deref())?;
         let env = input.environment.clone().map(|e| env_vars(Some(e))).transpose()?;
         let dlq = input.dead_letter_config.clone().map(|d| dead_letter(Some(d))).transpose()?;
+        let layers = input.layers.as_deref().map(|l| self.check_layers(l)).transpose()?;
         let f = self.update(ctx, &input.function_name, input.revision_id.as_deref(), |f| {
             if let Some(v) = &input.role {
                 f.role = v.clone();
@@ -362,6 +388,9 @@ impl Lambda {
             }
             if let Some(v) = &dlq {
                 f.dead_letter = v.clone();
+            }
+            if let Some(v) = &layers {
+                f.layers = v.clone();
             }
             Ok(())
         }, None)?;

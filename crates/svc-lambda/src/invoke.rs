@@ -64,6 +64,11 @@ impl Lambda {
             Some((key, secret, token)) => env.extend([("AWS_ACCESS_KEY_ID".into(), key), ("AWS_SECRET_ACCESS_KEY".into(), secret), ("AWS_SESSION_TOKEN".into(), token)]),
             None => env.extend([("AWS_ACCESS_KEY_ID".into(), "test".into()), ("AWS_SECRET_ACCESS_KEY".into(), "test".into())]),
         }
+        // The layers' /opt and the paths searched there; the function's own variables win.
+        if let Some(opt) = self.opt_dir(&f.layers)? {
+            let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into());
+            env.extend(crate::layers::opt_env(&opt, &f.runtime, &path));
+        }
         env.extend(f.env.iter().map(|(k, v)| (k.clone(), v.clone())));
         Ok(Launch {
             key: format!("{}#{}#{}", f.arn, f.version, f.revision_id),

@@ -14,6 +14,7 @@ mod error;
 mod event_invoke;
 mod functions;
 mod invoke;
+mod layers;
 pub mod mappings;
 mod permissions;
 mod runtime;
@@ -114,7 +115,7 @@ pub fn service(lambda: Lambda) -> Box<dyn Handler> {
 /// Every operation delegates to its module; this block is the whole API surface.
 impl lambda::Lambda for Lambda {
     fn http<'a>(&'a self, req: &'a nubo_model::handler::HttpRequest<'a>) -> Option<nubo_model::handler::HttpFuture<'a>> {
-        self.url_request(req)
+        self.code_download(req).or_else(|| self.url_request(req))
     }
     async fn create_function_url_config(&self, ctx: &RequestContext, input: CreateFunctionUrlConfigRequest) -> Result<CreateFunctionUrlConfigResponse, AwsError> {
         Ok(self.create_url(ctx, input)?)
@@ -233,6 +234,24 @@ impl lambda::Lambda for Lambda {
     }
     async fn list_function_event_invoke_configs(&self, ctx: &RequestContext, input: ListFunctionEventInvokeConfigsRequest) -> Result<ListFunctionEventInvokeConfigsResponse, AwsError> {
         Ok(Lambda::list_function_event_invoke_configs(self, ctx, input).await?)
+    }
+    async fn publish_layer_version(&self, ctx: &RequestContext, input: PublishLayerVersionRequest) -> Result<PublishLayerVersionResponse, AwsError> {
+        Ok(Lambda::publish_layer_version(self, ctx, input).await?)
+    }
+    async fn get_layer_version(&self, ctx: &RequestContext, input: GetLayerVersionRequest) -> Result<GetLayerVersionResponse, AwsError> {
+        Ok(Lambda::get_layer_version(self, ctx, input).await?)
+    }
+    async fn get_layer_version_by_arn(&self, ctx: &RequestContext, input: GetLayerVersionByArnRequest) -> Result<GetLayerVersionResponse, AwsError> {
+        Ok(Lambda::get_layer_version_by_arn(self, ctx, input).await?)
+    }
+    async fn list_layers(&self, ctx: &RequestContext, input: ListLayersRequest) -> Result<ListLayersResponse, AwsError> {
+        Ok(Lambda::list_layers(self, ctx, input).await?)
+    }
+    async fn list_layer_versions(&self, ctx: &RequestContext, input: ListLayerVersionsRequest) -> Result<ListLayerVersionsResponse, AwsError> {
+        Ok(Lambda::list_layer_versions(self, ctx, input).await?)
+    }
+    async fn delete_layer_version(&self, ctx: &RequestContext, input: DeleteLayerVersionRequest) -> Result<(), AwsError> {
+        Ok(Lambda::delete_layer_version(self, ctx, input).await?)
     }
     async fn delete_function_concurrency(&self, ctx: &RequestContext, input: DeleteFunctionConcurrencyRequest) -> Result<(), AwsError> {
         Ok(Lambda::delete_function_concurrency(self, ctx, input).await?)

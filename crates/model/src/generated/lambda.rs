@@ -854,6 +854,33 @@ impl IntoValue for DeleteFunctionUrlConfigRequest {
     }
 }
 
+/// The `DeleteLayerVersionRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteLayerVersionRequest {
+    pub layer_name: ::std::string::String,
+    pub version_number: i64,
+}
+
+impl FromValue for DeleteLayerVersionRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeleteLayerVersionRequest {
+            layer_name: r.required("LayerName")?,
+            version_number: r.required("VersionNumber")?,
+        })
+    }
+}
+
+impl IntoValue for DeleteLayerVersionRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("LayerName", self.layer_name);
+        w.member("VersionNumber", self.version_number);
+        w.finish()
+    }
+}
+
 /// The `DestinationConfig` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DestinationConfig {
@@ -1936,6 +1963,105 @@ impl IntoValue for GetFunctionUrlConfigResponse {
     }
 }
 
+/// The `GetLayerVersionByArnRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetLayerVersionByArnRequest {
+    pub arn: ::std::string::String,
+}
+
+impl FromValue for GetLayerVersionByArnRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetLayerVersionByArnRequest {
+            arn: r.required("Arn")?,
+        })
+    }
+}
+
+impl IntoValue for GetLayerVersionByArnRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("Arn", self.arn);
+        w.finish()
+    }
+}
+
+/// The `GetLayerVersionRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetLayerVersionRequest {
+    pub layer_name: ::std::string::String,
+    pub version_number: i64,
+}
+
+impl FromValue for GetLayerVersionRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetLayerVersionRequest {
+            layer_name: r.required("LayerName")?,
+            version_number: r.required("VersionNumber")?,
+        })
+    }
+}
+
+impl IntoValue for GetLayerVersionRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("LayerName", self.layer_name);
+        w.member("VersionNumber", self.version_number);
+        w.finish()
+    }
+}
+
+/// The `GetLayerVersionResponse` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetLayerVersionResponse {
+    pub content: ::std::option::Option<LayerVersionContentOutput>,
+    pub layer_arn: ::std::option::Option<::std::string::String>,
+    pub layer_version_arn: ::std::option::Option<::std::string::String>,
+    pub description: ::std::option::Option<::std::string::String>,
+    pub created_date: ::std::option::Option<::std::string::String>,
+    pub version: ::std::option::Option<i64>,
+    pub compatible_runtimes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub license_info: ::std::option::Option<::std::string::String>,
+    pub compatible_architectures: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+}
+
+impl FromValue for GetLayerVersionResponse {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetLayerVersionResponse {
+            content: r.optional("Content")?,
+            layer_arn: r.optional("LayerArn")?,
+            layer_version_arn: r.optional("LayerVersionArn")?,
+            description: r.optional("Description")?,
+            created_date: r.optional("CreatedDate")?,
+            version: r.optional("Version")?,
+            compatible_runtimes: r.optional("CompatibleRuntimes")?,
+            license_info: r.optional("LicenseInfo")?,
+            compatible_architectures: r.optional("CompatibleArchitectures")?,
+        })
+    }
+}
+
+impl IntoValue for GetLayerVersionResponse {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Content", self.content);
+        w.optional("LayerArn", self.layer_arn);
+        w.optional("LayerVersionArn", self.layer_version_arn);
+        w.optional("Description", self.description);
+        w.optional("CreatedDate", self.created_date);
+        w.optional("Version", self.version);
+        w.optional("CompatibleRuntimes", self.compatible_runtimes);
+        w.optional("LicenseInfo", self.license_info);
+        w.optional("CompatibleArchitectures", self.compatible_architectures);
+        w.finish()
+    }
+}
+
 /// The `GetPolicyRequest` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetPolicyRequest {
@@ -2305,6 +2431,147 @@ impl IntoValue for Layer {
     }
 }
 
+/// The `LayerVersionContentInput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LayerVersionContentInput {
+    pub s3_bucket: ::std::option::Option<::std::string::String>,
+    pub s3_key: ::std::option::Option<::std::string::String>,
+    pub s3_object_version: ::std::option::Option<::std::string::String>,
+    pub zip_file: ::std::option::Option<::bytes::Bytes>,
+}
+
+impl FromValue for LayerVersionContentInput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LayerVersionContentInput {
+            s3_bucket: r.optional("S3Bucket")?,
+            s3_key: r.optional("S3Key")?,
+            s3_object_version: r.optional("S3ObjectVersion")?,
+            zip_file: r.optional("ZipFile")?,
+        })
+    }
+}
+
+impl IntoValue for LayerVersionContentInput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("S3Bucket", self.s3_bucket);
+        w.optional("S3Key", self.s3_key);
+        w.optional("S3ObjectVersion", self.s3_object_version);
+        w.optional("ZipFile", self.zip_file);
+        w.finish()
+    }
+}
+
+/// The `LayerVersionContentOutput` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LayerVersionContentOutput {
+    pub location: ::std::option::Option<::std::string::String>,
+    pub code_sha256: ::std::option::Option<::std::string::String>,
+    pub code_size: ::std::option::Option<i64>,
+    pub signing_profile_version_arn: ::std::option::Option<::std::string::String>,
+    pub signing_job_arn: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for LayerVersionContentOutput {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LayerVersionContentOutput {
+            location: r.optional("Location")?,
+            code_sha256: r.optional("CodeSha256")?,
+            code_size: r.optional("CodeSize")?,
+            signing_profile_version_arn: r.optional("SigningProfileVersionArn")?,
+            signing_job_arn: r.optional("SigningJobArn")?,
+        })
+    }
+}
+
+impl IntoValue for LayerVersionContentOutput {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Location", self.location);
+        w.optional("CodeSha256", self.code_sha256);
+        w.optional("CodeSize", self.code_size);
+        w.optional("SigningProfileVersionArn", self.signing_profile_version_arn);
+        w.optional("SigningJobArn", self.signing_job_arn);
+        w.finish()
+    }
+}
+
+/// The `LayerVersionsListItem` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LayerVersionsListItem {
+    pub layer_version_arn: ::std::option::Option<::std::string::String>,
+    pub version: ::std::option::Option<i64>,
+    pub description: ::std::option::Option<::std::string::String>,
+    pub created_date: ::std::option::Option<::std::string::String>,
+    pub compatible_runtimes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub license_info: ::std::option::Option<::std::string::String>,
+    pub compatible_architectures: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+}
+
+impl FromValue for LayerVersionsListItem {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LayerVersionsListItem {
+            layer_version_arn: r.optional("LayerVersionArn")?,
+            version: r.optional("Version")?,
+            description: r.optional("Description")?,
+            created_date: r.optional("CreatedDate")?,
+            compatible_runtimes: r.optional("CompatibleRuntimes")?,
+            license_info: r.optional("LicenseInfo")?,
+            compatible_architectures: r.optional("CompatibleArchitectures")?,
+        })
+    }
+}
+
+impl IntoValue for LayerVersionsListItem {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("LayerVersionArn", self.layer_version_arn);
+        w.optional("Version", self.version);
+        w.optional("Description", self.description);
+        w.optional("CreatedDate", self.created_date);
+        w.optional("CompatibleRuntimes", self.compatible_runtimes);
+        w.optional("LicenseInfo", self.license_info);
+        w.optional("CompatibleArchitectures", self.compatible_architectures);
+        w.finish()
+    }
+}
+
+/// The `LayersListItem` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LayersListItem {
+    pub layer_name: ::std::option::Option<::std::string::String>,
+    pub layer_arn: ::std::option::Option<::std::string::String>,
+    pub latest_matching_version: ::std::option::Option<LayerVersionsListItem>,
+}
+
+impl FromValue for LayersListItem {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(LayersListItem {
+            layer_name: r.optional("LayerName")?,
+            layer_arn: r.optional("LayerArn")?,
+            latest_matching_version: r.optional("LatestMatchingVersion")?,
+        })
+    }
+}
+
+impl IntoValue for LayersListItem {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("LayerName", self.layer_name);
+        w.optional("LayerArn", self.layer_arn);
+        w.optional("LatestMatchingVersion", self.latest_matching_version);
+        w.finish()
+    }
+}
+
 /// The `ListAliasesRequest` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListAliasesRequest {
@@ -2599,6 +2866,129 @@ impl IntoValue for ListFunctionsResponse {
     }
 }
 
+/// The `ListLayerVersionsRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListLayerVersionsRequest {
+    pub compatible_runtime: ::std::option::Option<::std::string::String>,
+    pub layer_name: ::std::string::String,
+    pub marker: ::std::option::Option<::std::string::String>,
+    pub max_items: ::std::option::Option<i32>,
+    pub compatible_architecture: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for ListLayerVersionsRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ListLayerVersionsRequest {
+            compatible_runtime: r.optional("CompatibleRuntime")?,
+            layer_name: r.required("LayerName")?,
+            marker: r.optional("Marker")?,
+            max_items: r.optional("MaxItems")?,
+            compatible_architecture: r.optional("CompatibleArchitecture")?,
+        })
+    }
+}
+
+impl IntoValue for ListLayerVersionsRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("CompatibleRuntime", self.compatible_runtime);
+        w.member("LayerName", self.layer_name);
+        w.optional("Marker", self.marker);
+        w.optional("MaxItems", self.max_items);
+        w.optional("CompatibleArchitecture", self.compatible_architecture);
+        w.finish()
+    }
+}
+
+/// The `ListLayerVersionsResponse` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListLayerVersionsResponse {
+    pub next_marker: ::std::option::Option<::std::string::String>,
+    pub layer_versions: ::std::option::Option<::std::vec::Vec<LayerVersionsListItem>>,
+}
+
+impl FromValue for ListLayerVersionsResponse {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ListLayerVersionsResponse {
+            next_marker: r.optional("NextMarker")?,
+            layer_versions: r.optional("LayerVersions")?,
+        })
+    }
+}
+
+impl IntoValue for ListLayerVersionsResponse {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("NextMarker", self.next_marker);
+        w.optional("LayerVersions", self.layer_versions);
+        w.finish()
+    }
+}
+
+/// The `ListLayersRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListLayersRequest {
+    pub compatible_runtime: ::std::option::Option<::std::string::String>,
+    pub marker: ::std::option::Option<::std::string::String>,
+    pub max_items: ::std::option::Option<i32>,
+    pub compatible_architecture: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for ListLayersRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ListLayersRequest {
+            compatible_runtime: r.optional("CompatibleRuntime")?,
+            marker: r.optional("Marker")?,
+            max_items: r.optional("MaxItems")?,
+            compatible_architecture: r.optional("CompatibleArchitecture")?,
+        })
+    }
+}
+
+impl IntoValue for ListLayersRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("CompatibleRuntime", self.compatible_runtime);
+        w.optional("Marker", self.marker);
+        w.optional("MaxItems", self.max_items);
+        w.optional("CompatibleArchitecture", self.compatible_architecture);
+        w.finish()
+    }
+}
+
+/// The `ListLayersResponse` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListLayersResponse {
+    pub next_marker: ::std::option::Option<::std::string::String>,
+    pub layers: ::std::option::Option<::std::vec::Vec<LayersListItem>>,
+}
+
+impl FromValue for ListLayersResponse {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ListLayersResponse {
+            next_marker: r.optional("NextMarker")?,
+            layers: r.optional("Layers")?,
+        })
+    }
+}
+
+impl IntoValue for ListLayersResponse {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("NextMarker", self.next_marker);
+        w.optional("Layers", self.layers);
+        w.finish()
+    }
+}
+
 /// The `ListTagsRequest` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListTagsRequest {
@@ -2811,6 +3201,93 @@ impl IntoValue for ProvisionedPollerConfig {
         w.optional("MinimumPollers", self.minimum_pollers);
         w.optional("MaximumPollers", self.maximum_pollers);
         w.optional("PollerGroupName", self.poller_group_name);
+        w.finish()
+    }
+}
+
+/// The `PublishLayerVersionRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PublishLayerVersionRequest {
+    pub layer_name: ::std::string::String,
+    pub description: ::std::option::Option<::std::string::String>,
+    pub content: LayerVersionContentInput,
+    pub compatible_runtimes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub license_info: ::std::option::Option<::std::string::String>,
+    pub compatible_architectures: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+}
+
+impl FromValue for PublishLayerVersionRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(PublishLayerVersionRequest {
+            layer_name: r.required("LayerName")?,
+            description: r.optional("Description")?,
+            content: r.required("Content")?,
+            compatible_runtimes: r.optional("CompatibleRuntimes")?,
+            license_info: r.optional("LicenseInfo")?,
+            compatible_architectures: r.optional("CompatibleArchitectures")?,
+        })
+    }
+}
+
+impl IntoValue for PublishLayerVersionRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("LayerName", self.layer_name);
+        w.optional("Description", self.description);
+        w.member("Content", self.content);
+        w.optional("CompatibleRuntimes", self.compatible_runtimes);
+        w.optional("LicenseInfo", self.license_info);
+        w.optional("CompatibleArchitectures", self.compatible_architectures);
+        w.finish()
+    }
+}
+
+/// The `PublishLayerVersionResponse` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PublishLayerVersionResponse {
+    pub content: ::std::option::Option<LayerVersionContentOutput>,
+    pub layer_arn: ::std::option::Option<::std::string::String>,
+    pub layer_version_arn: ::std::option::Option<::std::string::String>,
+    pub description: ::std::option::Option<::std::string::String>,
+    pub created_date: ::std::option::Option<::std::string::String>,
+    pub version: ::std::option::Option<i64>,
+    pub compatible_runtimes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub license_info: ::std::option::Option<::std::string::String>,
+    pub compatible_architectures: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+}
+
+impl FromValue for PublishLayerVersionResponse {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(PublishLayerVersionResponse {
+            content: r.optional("Content")?,
+            layer_arn: r.optional("LayerArn")?,
+            layer_version_arn: r.optional("LayerVersionArn")?,
+            description: r.optional("Description")?,
+            created_date: r.optional("CreatedDate")?,
+            version: r.optional("Version")?,
+            compatible_runtimes: r.optional("CompatibleRuntimes")?,
+            license_info: r.optional("LicenseInfo")?,
+            compatible_architectures: r.optional("CompatibleArchitectures")?,
+        })
+    }
+}
+
+impl IntoValue for PublishLayerVersionResponse {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Content", self.content);
+        w.optional("LayerArn", self.layer_arn);
+        w.optional("LayerVersionArn", self.layer_version_arn);
+        w.optional("Description", self.description);
+        w.optional("CreatedDate", self.created_date);
+        w.optional("Version", self.version);
+        w.optional("CompatibleRuntimes", self.compatible_runtimes);
+        w.optional("LicenseInfo", self.license_info);
+        w.optional("CompatibleArchitectures", self.compatible_architectures);
         w.finish()
     }
 }
@@ -3953,6 +4430,36 @@ pub trait Lambda: Send + Sync + 'static {
         async { Err(AwsError::not_implemented("lambda", "ListFunctionEventInvokeConfigs")) }
     }
 
+    fn publish_layer_version(&self, ctx: &RequestContext, input: PublishLayerVersionRequest) -> impl ::std::future::Future<Output = ::std::result::Result<PublishLayerVersionResponse, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "PublishLayerVersion")) }
+    }
+
+    fn get_layer_version(&self, ctx: &RequestContext, input: GetLayerVersionRequest) -> impl ::std::future::Future<Output = ::std::result::Result<GetLayerVersionResponse, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "GetLayerVersion")) }
+    }
+
+    fn get_layer_version_by_arn(&self, ctx: &RequestContext, input: GetLayerVersionByArnRequest) -> impl ::std::future::Future<Output = ::std::result::Result<GetLayerVersionResponse, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "GetLayerVersionByArn")) }
+    }
+
+    fn list_layers(&self, ctx: &RequestContext, input: ListLayersRequest) -> impl ::std::future::Future<Output = ::std::result::Result<ListLayersResponse, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "ListLayers")) }
+    }
+
+    fn list_layer_versions(&self, ctx: &RequestContext, input: ListLayerVersionsRequest) -> impl ::std::future::Future<Output = ::std::result::Result<ListLayerVersionsResponse, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "ListLayerVersions")) }
+    }
+
+    fn delete_layer_version(&self, ctx: &RequestContext, input: DeleteLayerVersionRequest) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "DeleteLayerVersion")) }
+    }
+
     /// The AWS error for input that does not fit the operation's shapes.
     fn invalid_input(&self, e: ShapeError) -> AwsError {
         crate::handler::validation_error(e)
@@ -4001,7 +4508,7 @@ impl<S: Lambda> Handler for Service<S> {
     }
 
     fn implements(&self, operation: &str) -> bool {
-        matches!(operation, "ListFunctions" | "CreateFunction" | "GetFunction" | "GetFunctionConfiguration" | "DeleteFunction" | "UpdateFunctionCode" | "UpdateFunctionConfiguration" | "Invoke" | "CreateEventSourceMapping" | "GetEventSourceMapping" | "ListEventSourceMappings" | "UpdateEventSourceMapping" | "DeleteEventSourceMapping" | "AddPermission" | "RemovePermission" | "GetPolicy" | "TagResource" | "UntagResource" | "ListTags" | "GetAccountSettings" | "CreateFunctionUrlConfig" | "GetFunctionUrlConfig" | "UpdateFunctionUrlConfig" | "DeleteFunctionUrlConfig" | "ListFunctionUrlConfigs" | "PublishVersion" | "ListVersionsByFunction" | "CreateAlias" | "GetAlias" | "ListAliases" | "UpdateAlias" | "DeleteAlias" | "PutFunctionConcurrency" | "GetFunctionConcurrency" | "DeleteFunctionConcurrency" | "PutFunctionEventInvokeConfig" | "GetFunctionEventInvokeConfig" | "UpdateFunctionEventInvokeConfig" | "DeleteFunctionEventInvokeConfig" | "ListFunctionEventInvokeConfigs")
+        matches!(operation, "ListFunctions" | "CreateFunction" | "GetFunction" | "GetFunctionConfiguration" | "DeleteFunction" | "UpdateFunctionCode" | "UpdateFunctionConfiguration" | "Invoke" | "CreateEventSourceMapping" | "GetEventSourceMapping" | "ListEventSourceMappings" | "UpdateEventSourceMapping" | "DeleteEventSourceMapping" | "AddPermission" | "RemovePermission" | "GetPolicy" | "TagResource" | "UntagResource" | "ListTags" | "GetAccountSettings" | "CreateFunctionUrlConfig" | "GetFunctionUrlConfig" | "UpdateFunctionUrlConfig" | "DeleteFunctionUrlConfig" | "ListFunctionUrlConfigs" | "PublishVersion" | "ListVersionsByFunction" | "CreateAlias" | "GetAlias" | "ListAliases" | "UpdateAlias" | "DeleteAlias" | "PutFunctionConcurrency" | "GetFunctionConcurrency" | "DeleteFunctionConcurrency" | "PutFunctionEventInvokeConfig" | "GetFunctionEventInvokeConfig" | "UpdateFunctionEventInvokeConfig" | "DeleteFunctionEventInvokeConfig" | "ListFunctionEventInvokeConfigs" | "PublishLayerVersion" | "GetLayerVersion" | "GetLayerVersionByArn" | "ListLayers" | "ListLayerVersions" | "DeleteLayerVersion")
     }
 
     fn http<'a>(&'a self, req: &'a HttpRequest<'a>) -> ::std::option::Option<HttpFuture<'a>> {
@@ -4186,6 +4693,30 @@ impl<S: Lambda> Handler for Service<S> {
                 "ListFunctionEventInvokeConfigs" => {
                     let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
                     Ok(self.0.list_function_event_invoke_configs(ctx, input).await?.into_value())
+                }
+                "PublishLayerVersion" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.publish_layer_version(ctx, input).await?.into_value())
+                }
+                "GetLayerVersion" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.get_layer_version(ctx, input).await?.into_value())
+                }
+                "GetLayerVersionByArn" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.get_layer_version_by_arn(ctx, input).await?.into_value())
+                }
+                "ListLayers" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.list_layers(ctx, input).await?.into_value())
+                }
+                "ListLayerVersions" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.list_layer_versions(ctx, input).await?.into_value())
+                }
+                "DeleteLayerVersion" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.delete_layer_version(ctx, input).await?.into_value())
                 }
                 other => Err(AwsError::not_implemented("lambda", other)),
             }
