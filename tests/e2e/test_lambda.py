@@ -571,3 +571,24 @@ def test_layers_put_their_code_where_the_runtime_finds_it(lam):
         assert zipfile.ZipFile(io.BytesIO(r.read())).namelist() == ["app.py"]
     lam.delete_layer_version(LayerName=layer, VersionNumber=1)
     assert [v["Version"] for v in lam.list_layer_versions(LayerName=layer)["LayerVersions"]] == [2]
+
+
+def test_an_environment_idle_for_ten_minutes_of_nubos_clock_is_stopped(lam, nubo):
+    import time
+    fn = name()
+    lam.create_function(FunctionName=fn, Runtime="python3.11", Role=ROLE, Handler="app.handler", Code={"ZipFile": package({"app.py": PYTHON})})
+
+    def report():
+        tail = base64.b64decode(lam.invoke(FunctionName=fn, Payload=b"{}", LogType="Tail")["LogResult"]).decode()
+        return next(line for line in tail.splitlines() if line.startswith("REPORT"))
+
+    assert "Init Duration" in report()
+    assert "Init Duration" not in report(), "the environment is reused while warm"
+    # The reaper runs each minute of the clock: the next invocation starts cold. (An
+    # invocation that beats the reaper warms the environment again: idle it once more.)
+    deadline = time.monotonic() + 20
+    nubo.http("POST", "/_nubo/clock", b'{"advance": "11m"}')
+    while "Init Duration" not in report():
+        assert time.monotonic() < deadline, "the idle environment was never stopped"
+        nubo.http("POST", "/_nubo/clock", b'{"advance": "11m"}')
+        time.sleep(0.05)

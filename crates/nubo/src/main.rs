@@ -55,6 +55,7 @@ fn services(store: &Store, clock: &Clock, iam: &nubo_iam::Iam, api: std::net::So
         .with_code_source(std::sync::Arc::new(wiring::FunctionCode { s3: s3.clone() }))
         .with_destinations(std::sync::Arc::new(wiring::FunctionDestinations { sqs: sqs.clone(), sns: sns.clone() }));
     lambda.start_mappings();
+    lambda.start_reaper();
     tokio::spawn(wiring::function_metrics(lambda.clone(), cloudwatch.clone(), clock.clone()));
     let _ = functions.set(lambda.clone());
     tokio::spawn(nubo_dynamodb::ttl::run(dynamodb.clone()));

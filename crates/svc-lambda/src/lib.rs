@@ -67,7 +67,8 @@ pub trait RoleCredentials: Send + Sync {
 impl Lambda {
     pub fn new(store: Store, clock: Clock, endpoint: String) -> Lambda {
         let scratch = std::env::temp_dir().join(format!("nubo-lambda-{}-{}", std::process::id(), nubo_core::ids::random_string(b"abcdefghijklmnopqrstuvwxyz0123456789", 8)));
-        Lambda { store, clock, runtime: runtime::Runtime::new(scratch), endpoint, logs: None, queues: None, streams: None, roles: None, code_source: None, destinations: None, activity: Default::default() }
+        let runtime = runtime::Runtime::new(scratch, clock.clone());
+        Lambda { store, clock, runtime, endpoint, logs: None, queues: None, streams: None, roles: None, code_source: None, destinations: None, activity: Default::default() }
     }
 
     pub fn with_roles(mut self, roles: Arc<dyn RoleCredentials>) -> Lambda {
@@ -102,6 +103,20 @@ impl Lambda {
 }
 
 impl Lambda {
+    /// Stops idle environments each minute of nubo's clock (inside tokio).
+    pub fn start_reaper(&self) {
+        let (runtime, clock) = (self.runtime.clone(), self.clock.clone());
+        tokio::spawn(async move {
+            loop {
+                clock.sleep_until(clock.now().add_millis(60_000)).await;
+                let n = runtime.reap(runtime::IDLE_LIMIT_MS);
+                if n > 0 {
+                    tracing::debug!("stopped {n} idle Lambda environments");
+                }
+            }
+        });
+    }
+
     /// Each function's invocations since the last call (AWS/Lambda metrics).
     pub fn take_invocation_counts(&self) -> Vec<(nubo_core::Scope, String, InvocationCounts)> {
         self.activity.take()

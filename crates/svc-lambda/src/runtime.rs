@@ -5,7 +5,8 @@
 //! what `AWS_LAMBDA_RUNTIME_API` tells the process.
 //!
 //! An environment runs one invocation at a time and is reused while warm; concurrent
-//! invocations start more. Its stdout and stderr go to one pipe that is read, without
+//! invocations start more. One left idle for [`IDLE_LIMIT_MS`] of nubo's clock is stopped
+//! ([`Runtime::reap`]), so the next invocation starts cold, as on AWS. Its stdout and stderr go to one pipe that is read, without
 //! blocking, when an invocation ends: whatever the function printed before it answered
 //! is in the pipe by then, so each invocation's log is exactly its own output.
 
@@ -18,10 +19,13 @@ use std::io::Read;
 use std::net::SocketAddr;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{oneshot, Notify};
+
+/// How long an environment stays warm without an invocation.
+pub const IDLE_LIMIT_MS: i64 = 10 * 60 * 1000;
 
 const PYTHON_BOOTSTRAP: &str = include_str!("bootstrap/python.py");
 const NODE_BOOTSTRAP: &str = include_str!("bootstrap/node.js");
@@ -77,6 +81,8 @@ struct Env {
     current: Mutex<Option<(String, oneshot::Sender<Outcome>)>>,
     output: Mutex<Option<std::fs::File>>,
     dead: AtomicBool,
+    /// When it last went idle, in milliseconds of nubo's clock.
+    idle_since: AtomicI64,
 }
 
 impl Env {
@@ -118,6 +124,7 @@ impl Env {
 }
 
 pub struct Runtime {
+    clock: nubo_core::Clock,
     server: tokio::sync::OnceCell<SocketAddr>,
     envs: Mutex<HashMap<String, Arc<Env>>>,
     idle: Mutex<HashMap<String, Vec<Arc<Env>>>>,
@@ -125,8 +132,18 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    pub fn new(scratch: PathBuf) -> Arc<Runtime> {
-        Arc::new(Runtime { server: Default::default(), envs: Default::default(), idle: Default::default(), scratch })
+    pub fn new(scratch: PathBuf, clock: nubo_core::Clock) -> Arc<Runtime> {
+        Arc::new(Runtime { clock, server: Default::default(), envs: Default::default(), idle: Default::default(), scratch })
+    }
+
+    /// Stops the environments idle for `limit_ms` or more of nubo's clock; says how many.
+    pub fn reap(&self, limit_ms: i64) -> usize {
+        let now = self.clock.now().as_millis();
+        let stale: Vec<Arc<Env>> = self.idle.lock().unwrap().values().flatten().filter(|e| now - e.idle_since.load(Ordering::SeqCst) >= limit_ms).cloned().collect();
+        for env in &stale {
+            self.retire_env(env);
+        }
+        stale.len()
     }
 
     pub fn scratch(&self) -> &PathBuf {
@@ -196,6 +213,7 @@ impl Runtime {
     }
 
     fn put_idle(&self, env: Arc<Env>) {
+        env.idle_since.store(self.clock.now().as_millis(), Ordering::SeqCst);
         self.idle.lock().unwrap().entry(env.key.clone()).or_default().push(env);
     }
 
@@ -252,6 +270,7 @@ impl Runtime {
             current: Default::default(),
             output: Mutex::new(Some(std::fs::File::from(read))),
             dead: AtomicBool::new(false),
+            idle_since: AtomicI64::new(0),
         });
         self.envs.lock().unwrap().insert(id, env.clone());
         // The watcher reaps the process and fails what it was doing when it ends.
