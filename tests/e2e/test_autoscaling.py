@@ -318,3 +318,41 @@ def test_launch_configurations_attach_standby_and_detach(node):
     assert ec2.describe_instances(InstanceIds=[extra])["Reservations"][0]["Instances"][0]["State"]["Name"] == "running", "a detached instance keeps running"
     asg.delete_auto_scaling_group(AutoScalingGroupName=name, ForceDelete=True)
     asg.delete_launch_configuration(LaunchConfigurationName=lc)
+
+
+def test_group_metrics_reach_cloudwatch_when_collected(node):
+    from datetime import datetime, timedelta, timezone
+    ec2, asg, cw = client(node, "ec2"), client(node, "autoscaling"), client(node, "cloudwatch")
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    subnet = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"][0]["SubnetId"]
+    image = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "name", "Values": ["al2023-ami-*-x86_64"]}])["Images"][0]["ImageId"]
+    lt = ec2.create_launch_template(LaunchTemplateName=f"lt-{uuid.uuid4().hex[:6]}", LaunchTemplateData={"ImageId": image, "InstanceType": "t2.micro"})["LaunchTemplate"]
+    name = f"metrics-{uuid.uuid4().hex[:6]}"
+    asg.create_auto_scaling_group(AutoScalingGroupName=name, MinSize=1, MaxSize=3, DesiredCapacity=1, LaunchTemplate={"LaunchTemplateId": lt["LaunchTemplateId"]}, VPCZoneIdentifier=subnet)
+    try:
+        types = asg.describe_metric_collection_types()
+        assert "GroupInServiceInstances" in [m["Metric"] for m in types["Metrics"]] and types["Granularities"] == [{"Granularity": "1Minute"}]
+        with pytest.raises(ClientError) as e:
+            asg.enable_metrics_collection(AutoScalingGroupName=name, Granularity="5Minute")
+        assert e.value.response["Error"]["Code"] == "ValidationError"
+        with pytest.raises(ClientError) as e:
+            asg.enable_metrics_collection(AutoScalingGroupName=name, Granularity="1Minute", Metrics=["GroupNope"])
+        assert e.value.response["Error"]["Code"] == "ValidationError"
+        asg.enable_metrics_collection(AutoScalingGroupName=name, Granularity="1Minute", Metrics=["GroupInServiceInstances", "GroupDesiredCapacity"])
+        enabled = asg.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"][0]["EnabledMetrics"]
+        assert sorted(m["Metric"] for m in enabled) == ["GroupDesiredCapacity", "GroupInServiceInstances"] and enabled[0]["Granularity"] == "1Minute"
+
+        def latest(metric):
+            now = datetime.fromtimestamp(datetime_now(node), timezone.utc)
+            points = cw.get_metric_statistics(Namespace="AWS/AutoScaling", MetricName=metric, Dimensions=[{"Name": "AutoScalingGroupName", "Value": name}],
+                                              StartTime=now - timedelta(hours=1), EndTime=now + timedelta(minutes=5), Period=60, Statistics=["Maximum"])["Datapoints"]
+            return max(points, key=lambda p: p["Timestamp"])["Maximum"] if points else None
+
+        # Each minute of nubo's clock publishes them.
+        until("the group in service in CloudWatch", lambda: advance(node, 20) or latest("GroupInServiceInstances") == 1)
+        assert latest("GroupDesiredCapacity") == 1
+        assert latest("GroupTotalInstances") is None, "only the metrics enabled are published"
+        asg.disable_metrics_collection(AutoScalingGroupName=name)
+        assert asg.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"][0]["EnabledMetrics"] == []
+    finally:
+        asg.delete_auto_scaling_group(AutoScalingGroupName=name, ForceDelete=True)

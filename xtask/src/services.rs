@@ -211,6 +211,7 @@ pub const SERVICES: &[ServiceSpec] = &[
             "PutLifecycleHook", "DeleteLifecycleHook", "CompleteLifecycleAction", "RecordLifecycleActionHeartbeat",
             "DescribeLifecycleHookTypes", "PutNotificationConfiguration", "DeleteNotificationConfiguration",
             "DescribeAutoScalingNotificationTypes", "DescribeWarmPool", "DescribeTrafficSources",
+            "EnableMetricsCollection", "DisableMetricsCollection", "DescribeMetricCollectionTypes",
             "AttachTrafficSources", "DetachTrafficSources", "CreateLaunchConfiguration", "DescribeLaunchConfigurations",
             "DeleteLaunchConfiguration", "AttachInstances", "DetachInstances", "EnterStandby", "ExitStandby",
         ],

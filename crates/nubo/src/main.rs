@@ -84,6 +84,7 @@ fn services(store: &Store, clock: &Clock, iam: &nubo_iam::Iam, api: std::net::So
         std::sync::Arc::new(wiring::ScalingNotices { sns: sns.clone(), sqs: sqs.clone() }),
     );
     autoscaling.start();
+    tokio::spawn(wiring::group_metrics(autoscaling.clone(), cloudwatch.clone(), clock.clone()));
     let _ = scaling.set(autoscaling.clone());
     let handlers = vec![
         nubo_iam::service(iam.clone()),

@@ -618,3 +618,29 @@ impl nubo_lambda::Destinations for FunctionDestinations {
         })
     }
 }
+
+/// AWS/AutoScaling group metrics of the groups that collect them, each minute of nubo's clock.
+pub async fn group_metrics(autoscaling: nubo_autoscaling::AutoScaling, cloudwatch: nubo_cloudwatch::CloudWatch, clock: nubo_core::Clock) {
+    use nubo_model::generated::cloudwatch::{Dimension, MetricDatum};
+    loop {
+        let now = clock.now();
+        let next = nubo_core::Timestamp::from_millis(now.as_millis() - now.as_millis().rem_euclid(60_000) + 60_000);
+        clock.sleep_until(next).await;
+        for (scope, group, values) in autoscaling.group_metrics() {
+            let data = values
+                .into_iter()
+                .map(|(name, value)| MetricDatum {
+                    metric_name: name,
+                    dimensions: Some(vec![Dimension { name: "AutoScalingGroupName".into(), value: group.clone() }]),
+                    timestamp: Some(next),
+                    value: Some(value),
+                    unit: Some("None".into()),
+                    ..Default::default()
+                })
+                .collect();
+            if let Err(e) = cloudwatch.publish_service_metrics(&scope, "AWS/AutoScaling", data) {
+                tracing::warn!("AWS/AutoScaling metrics of {group} not recorded: {e:?}");
+            }
+        }
+    }
+}

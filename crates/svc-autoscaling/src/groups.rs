@@ -68,7 +68,7 @@ fn group_out(g: &GroupRecord) -> AutoScalingGroup {
         created_time: g.created,
         suspended_processes: Some(g.suspended.iter().map(|p| SuspendedProcess { process_name: Some(p.clone()), suspension_reason: Some("User suspended at ".to_string() + &when(g.created)) }).collect()),
         vpc_zone_identifier: Some(g.subnets.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>().join(",")),
-        enabled_metrics: Some(Vec::new()),
+        enabled_metrics: Some(g.metrics.iter().map(|m| EnabledMetric { metric: Some(m.clone()), granularity: Some("1Minute".into()) }).collect()),
         status: g.status.clone(),
         tags: Some(g.tags.iter().map(|(k, v, p)| TagDescription { resource_id: Some(g.name.clone()), resource_type: Some("auto-scaling-group".into()), key: Some(k.clone()), value: Some(v.clone()), propagate_at_launch: Some(*p) }).collect()),
         termination_policies: Some(g.termination_policies.clone()),
@@ -213,6 +213,7 @@ impl AutoScaling {
             hooks: Vec::new(),
             launch_configuration: input.launch_configuration_name.clone(),
             notifications: Vec::new(),
+            metrics: Vec::new(),
         };
         self.write(|tx| {
             let existing: Vec<GroupRecord> = records::all(tx, GROUPS, scope)?;

@@ -14,6 +14,7 @@ mod error;
 mod events;
 mod groups;
 mod launch_configurations;
+pub mod metrics;
 mod policies;
 pub mod records;
 
@@ -271,6 +272,15 @@ impl autoscaling::AutoScaling for AutoScaling {
     }
     async fn delete_notification_configuration(&self, ctx: &RequestContext, input: DeleteNotificationConfigurationType) -> Out<()> {
         aws(self.delete_notification(&ctx.scope, input))
+    }
+    async fn enable_metrics_collection(&self, ctx: &RequestContext, input: EnableMetricsCollectionQuery) -> Out<()> {
+        aws(self.enable_metrics(&ctx.scope, input))
+    }
+    async fn disable_metrics_collection(&self, ctx: &RequestContext, input: DisableMetricsCollectionQuery) -> Out<()> {
+        aws(self.disable_metrics(&ctx.scope, input))
+    }
+    async fn describe_metric_collection_types(&self, _: &RequestContext, _: ()) -> Out<DescribeMetricCollectionTypesAnswer> {
+        Ok(metrics::collection_types())
     }
     async fn describe_warm_pool(&self, ctx: &RequestContext, input: DescribeWarmPoolType) -> Out<DescribeWarmPoolAnswer> {
         aws(self.group(&ctx.scope, &input.auto_scaling_group_name))?;

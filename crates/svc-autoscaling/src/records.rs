@@ -121,6 +121,9 @@ pub struct GroupRecord {
     /// (topic ARN, notification types).
     #[serde(default)]
     pub notifications: Vec<(String, Vec<String>)>,
+    /// Group metrics being collected (EnableMetricsCollection).
+    #[serde(default)]
+    pub metrics: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

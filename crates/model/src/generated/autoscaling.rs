@@ -1597,6 +1597,33 @@ impl IntoValue for DescribeLoadBalancerTargetGroupsResponse {
     }
 }
 
+/// The `DescribeMetricCollectionTypesAnswer` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeMetricCollectionTypesAnswer {
+    pub metrics: ::std::option::Option<::std::vec::Vec<MetricCollectionType>>,
+    pub granularities: ::std::option::Option<::std::vec::Vec<MetricGranularityType>>,
+}
+
+impl FromValue for DescribeMetricCollectionTypesAnswer {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DescribeMetricCollectionTypesAnswer {
+            metrics: r.optional("Metrics")?,
+            granularities: r.optional("Granularities")?,
+        })
+    }
+}
+
+impl IntoValue for DescribeMetricCollectionTypesAnswer {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Metrics", self.metrics);
+        w.optional("Granularities", self.granularities);
+        w.finish()
+    }
+}
+
 /// The `DescribeNotificationConfigurationsAnswer` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DescribeNotificationConfigurationsAnswer {
@@ -2090,6 +2117,33 @@ impl IntoValue for DetachTrafficSourcesType {
     }
 }
 
+/// The `DisableMetricsCollectionQuery` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DisableMetricsCollectionQuery {
+    pub auto_scaling_group_name: ::std::string::String,
+    pub metrics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+}
+
+impl FromValue for DisableMetricsCollectionQuery {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DisableMetricsCollectionQuery {
+            auto_scaling_group_name: r.required("AutoScalingGroupName")?,
+            metrics: r.optional("Metrics")?,
+        })
+    }
+}
+
+impl IntoValue for DisableMetricsCollectionQuery {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("AutoScalingGroupName", self.auto_scaling_group_name);
+        w.optional("Metrics", self.metrics);
+        w.finish()
+    }
+}
+
 /// The `Ebs` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Ebs {
@@ -2128,6 +2182,36 @@ impl IntoValue for Ebs {
         w.optional("Iops", self.iops);
         w.optional("Encrypted", self.encrypted);
         w.optional("Throughput", self.throughput);
+        w.finish()
+    }
+}
+
+/// The `EnableMetricsCollectionQuery` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EnableMetricsCollectionQuery {
+    pub auto_scaling_group_name: ::std::string::String,
+    pub metrics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub granularity: ::std::string::String,
+}
+
+impl FromValue for EnableMetricsCollectionQuery {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(EnableMetricsCollectionQuery {
+            auto_scaling_group_name: r.required("AutoScalingGroupName")?,
+            metrics: r.optional("Metrics")?,
+            granularity: r.required("Granularity")?,
+        })
+    }
+}
+
+impl IntoValue for EnableMetricsCollectionQuery {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("AutoScalingGroupName", self.auto_scaling_group_name);
+        w.optional("Metrics", self.metrics);
+        w.member("Granularity", self.granularity);
         w.finish()
     }
 }
@@ -3101,6 +3185,30 @@ impl IntoValue for Metric {
     }
 }
 
+/// The `MetricCollectionType` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MetricCollectionType {
+    pub metric: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for MetricCollectionType {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(MetricCollectionType {
+            metric: r.optional("Metric")?,
+        })
+    }
+}
+
+impl IntoValue for MetricCollectionType {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Metric", self.metric);
+        w.finish()
+    }
+}
+
 /// The `MetricDataQuery` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MetricDataQuery {
@@ -3160,6 +3268,30 @@ impl IntoValue for MetricDimension {
         let mut w = StructWriter::new();
         w.member("Name", self.name);
         w.member("Value", self.value);
+        w.finish()
+    }
+}
+
+/// The `MetricGranularityType` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MetricGranularityType {
+    pub granularity: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for MetricGranularityType {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(MetricGranularityType {
+            granularity: r.optional("Granularity")?,
+        })
+    }
+}
+
+impl IntoValue for MetricGranularityType {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Granularity", self.granularity);
         w.finish()
     }
 }
@@ -5015,6 +5147,21 @@ pub trait AutoScaling: Send + Sync + 'static {
         async { Err(AwsError::not_implemented("autoscaling", "DescribeTrafficSources")) }
     }
 
+    fn enable_metrics_collection(&self, ctx: &RequestContext, input: EnableMetricsCollectionQuery) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("autoscaling", "EnableMetricsCollection")) }
+    }
+
+    fn disable_metrics_collection(&self, ctx: &RequestContext, input: DisableMetricsCollectionQuery) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("autoscaling", "DisableMetricsCollection")) }
+    }
+
+    fn describe_metric_collection_types(&self, ctx: &RequestContext, input: ()) -> impl ::std::future::Future<Output = ::std::result::Result<DescribeMetricCollectionTypesAnswer, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("autoscaling", "DescribeMetricCollectionTypes")) }
+    }
+
     fn attach_traffic_sources(&self, ctx: &RequestContext, input: AttachTrafficSourcesType) -> impl ::std::future::Future<Output = ::std::result::Result<AttachTrafficSourcesResultType, AwsError>> + Send {
         let _ = (ctx, input);
         async { Err(AwsError::not_implemented("autoscaling", "AttachTrafficSources")) }
@@ -5108,7 +5255,7 @@ impl<S: AutoScaling> Handler for Service<S> {
     }
 
     fn implements(&self, operation: &str) -> bool {
-        matches!(operation, "CreateAutoScalingGroup" | "DescribeAutoScalingGroups" | "UpdateAutoScalingGroup" | "DeleteAutoScalingGroup" | "SetDesiredCapacity" | "DescribeAutoScalingInstances" | "TerminateInstanceInAutoScalingGroup" | "SetInstanceHealth" | "DescribeScalingActivities" | "AttachLoadBalancerTargetGroups" | "DetachLoadBalancerTargetGroups" | "DescribeLoadBalancerTargetGroups" | "PutScalingPolicy" | "DescribePolicies" | "DeletePolicy" | "ExecutePolicy" | "DescribeAccountLimits" | "CreateOrUpdateTags" | "DeleteTags" | "DescribeTags" | "SuspendProcesses" | "ResumeProcesses" | "SetInstanceProtection" | "DescribeScalingProcessTypes" | "DescribeTerminationPolicyTypes" | "DescribeAdjustmentTypes" | "DescribeLifecycleHooks" | "DescribeNotificationConfigurations" | "PutScheduledUpdateGroupAction" | "DescribeScheduledActions" | "DeleteScheduledAction" | "PutLifecycleHook" | "DeleteLifecycleHook" | "CompleteLifecycleAction" | "RecordLifecycleActionHeartbeat" | "DescribeLifecycleHookTypes" | "PutNotificationConfiguration" | "DeleteNotificationConfiguration" | "DescribeAutoScalingNotificationTypes" | "DescribeWarmPool" | "DescribeTrafficSources" | "AttachTrafficSources" | "DetachTrafficSources" | "CreateLaunchConfiguration" | "DescribeLaunchConfigurations" | "DeleteLaunchConfiguration" | "AttachInstances" | "DetachInstances" | "EnterStandby" | "ExitStandby")
+        matches!(operation, "CreateAutoScalingGroup" | "DescribeAutoScalingGroups" | "UpdateAutoScalingGroup" | "DeleteAutoScalingGroup" | "SetDesiredCapacity" | "DescribeAutoScalingInstances" | "TerminateInstanceInAutoScalingGroup" | "SetInstanceHealth" | "DescribeScalingActivities" | "AttachLoadBalancerTargetGroups" | "DetachLoadBalancerTargetGroups" | "DescribeLoadBalancerTargetGroups" | "PutScalingPolicy" | "DescribePolicies" | "DeletePolicy" | "ExecutePolicy" | "DescribeAccountLimits" | "CreateOrUpdateTags" | "DeleteTags" | "DescribeTags" | "SuspendProcesses" | "ResumeProcesses" | "SetInstanceProtection" | "DescribeScalingProcessTypes" | "DescribeTerminationPolicyTypes" | "DescribeAdjustmentTypes" | "DescribeLifecycleHooks" | "DescribeNotificationConfigurations" | "PutScheduledUpdateGroupAction" | "DescribeScheduledActions" | "DeleteScheduledAction" | "PutLifecycleHook" | "DeleteLifecycleHook" | "CompleteLifecycleAction" | "RecordLifecycleActionHeartbeat" | "DescribeLifecycleHookTypes" | "PutNotificationConfiguration" | "DeleteNotificationConfiguration" | "DescribeAutoScalingNotificationTypes" | "DescribeWarmPool" | "DescribeTrafficSources" | "EnableMetricsCollection" | "DisableMetricsCollection" | "DescribeMetricCollectionTypes" | "AttachTrafficSources" | "DetachTrafficSources" | "CreateLaunchConfiguration" | "DescribeLaunchConfigurations" | "DeleteLaunchConfiguration" | "AttachInstances" | "DetachInstances" | "EnterStandby" | "ExitStandby")
     }
 
     fn http<'a>(&'a self, req: &'a HttpRequest<'a>) -> ::std::option::Option<HttpFuture<'a>> {
@@ -5297,6 +5444,18 @@ impl<S: AutoScaling> Handler for Service<S> {
                 "DescribeTrafficSources" => {
                     let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
                     Ok(self.0.describe_traffic_sources(ctx, input).await?.into_value())
+                }
+                "EnableMetricsCollection" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.enable_metrics_collection(ctx, input).await?.into_value())
+                }
+                "DisableMetricsCollection" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.disable_metrics_collection(ctx, input).await?.into_value())
+                }
+                "DescribeMetricCollectionTypes" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.describe_metric_collection_types(ctx, input).await?.into_value())
                 }
                 "AttachTrafficSources" => {
                     let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
