@@ -9,6 +9,9 @@ use crate::AutoScaling;
 use nubo_core::Scope;
 use nubo_model::generated::autoscaling::*;
 
+/// (scope, group name, [(metric, value)]).
+pub type GroupFigures = (Scope, String, Vec<(String, f64)>);
+
 /// Every metric Auto Scaling collects, in AWS's order.
 pub const METRICS: &[&str] = &[
     "GroupMinSize",
@@ -84,8 +87,8 @@ impl AutoScaling {
         })
     }
 
-    /// The values of every group's enabled metrics now: (scope, group, [(metric, value)]).
-    pub fn group_metrics(&self) -> Vec<(Scope, String, Vec<(String, f64)>)> {
+    /// The values of every group's enabled metrics now.
+    pub fn group_metrics(&self) -> Vec<GroupFigures> {
         let groups: Vec<(Scope, GroupRecord)> = self.read(|tx| Ok(records::everywhere(tx, GROUPS)?)).unwrap_or_default();
         groups
             .into_iter()

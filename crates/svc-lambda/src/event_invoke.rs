@@ -18,6 +18,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 const DEFAULT_RETRIES: i32 = 2;
+
+/// A failed event's last error: the function's error document, and (type, message).
+type Failure = (Option<Bytes>, Option<(String, String)>);
 const DEFAULT_MAX_AGE: i32 = 21_600;
 
 pub type Sending = std::pin::Pin<Box<dyn std::future::Future<Output = std::result::Result<(), String>> + Send>>;
@@ -172,7 +175,7 @@ impl Lambda {
             let retries = config.max_retries.unwrap_or(DEFAULT_RETRIES);
             let deadline = me.clock.now().add_millis(i64::from(config.max_age.unwrap_or(DEFAULT_MAX_AGE)) * 1000);
             let mut attempts = 0;
-            let mut last: (Option<Bytes>, Option<(String, String)>) = (None, None);
+            let mut last: Failure = (None, None);
             for delay in [0i64, 60, 120].into_iter().take(retries as usize + 1) {
                 if delay > 0 {
                     let at = me.clock.now().add_millis(delay * 1000);
@@ -206,7 +209,7 @@ impl Lambda {
 
     /// Sends an event's outcome to the destination for it, and a failure to the DLQ.
     #[allow(clippy::too_many_arguments)]
-    async fn conclude(&self, scope: &Scope, f: &FunctionRecord, executed: &str, request_id: &str, attempts: i32, payload: &Bytes, outcome: std::result::Result<Bytes, (Option<Bytes>, Option<(String, String)>)>, config: &EventInvokeRecord) {
+    async fn conclude(&self, scope: &Scope, f: &FunctionRecord, executed: &str, request_id: &str, attempts: i32, payload: &Bytes, outcome: std::result::Result<Bytes, Failure>, config: &EventInvokeRecord) {
         let request: serde_json::Value = serde_json::from_slice(payload).unwrap_or(serde_json::Value::Null);
         let (condition, destination, response, status) = match &outcome {
             Ok(body) => ("Success", config.on_success.clone(), serde_json::from_slice(body).unwrap_or(serde_json::Value::Null), 200),
