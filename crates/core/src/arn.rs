@@ -49,30 +49,6 @@ impl fmt::Display for Arn {
     }
 }
 
-/// `ArnLike`: `*` matches any run of characters, `?` any one (case-sensitive), for the
-/// conditions resource policies put on a source ARN.
-pub fn glob_matches(pattern: &str, text: &str) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,13 +58,6 @@ mod tests {
         let a = Arn::new("sqs", "us-east-1", "000000000000", "q:with:colons");
         assert_eq!(a.to_string(), "arn:aws:sqs:us-east-1:000000000000:q:with:colons");
         assert_eq!(Arn::parse(&a.to_string()), Some(a));
-    }
-
-    #[test]
-    fn globs_match_like_arnlike() {
-        assert!(glob_matches("arn:aws:elasticloadbalancing:*:*:targetgroup/web/*", "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/web/abc"));
-        assert!(!glob_matches("arn:aws:s3:::a?c", "arn:aws:s3:::abcd"));
-        assert!(glob_matches("*", ""));
     }
 
     #[test]

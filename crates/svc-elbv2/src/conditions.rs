@@ -19,30 +19,7 @@ pub struct RequestFacts<'a> {
 
 /// `*` any run of characters, `?` one character.
 pub fn wildcard(pattern: &str, text: &str, ignore_case: bool) -> bool {
-    let fold = |s: &str| if ignore_case { s.to_ascii_lowercase() } else { s.to_string() };
-    let (p, t): (Vec<char>, Vec<char>) = (fold(pattern).chars().collect(), fold(text).chars().collect());
-    let (mut pi, mut ti) = (0, 0);
-    let (mut star, mut mark) = (None, 0);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    while pi < p.len() && p[pi] == '*' {
-        pi += 1;
-    }
-    pi == p.len()
+    nubo_core::wildcard::matches(pattern, text, ignore_case)
 }
 
 fn in_cidr(cidr: &str, ip: IpAddr) -> bool {

@@ -77,7 +77,7 @@ impl Lambda {
         f.policy.iter().any(|s| {
             let principal_ok = s["Principal"] == "*" || s["Principal"]["Service"] == service;
             let action_ok = matches!(s["Action"].as_str(), Some("lambda:InvokeFunction" | "lambda:*" | "*"));
-            let source_ok = s["Condition"]["ArnLike"]["AWS:SourceArn"].as_str().is_none_or(|pattern| nubo_core::arn::glob_matches(pattern, source_arn));
+            let source_ok = s["Condition"]["ArnLike"]["AWS:SourceArn"].as_str().is_none_or(|pattern| nubo_core::wildcard::matches(pattern, source_arn, false));
             s["Effect"] == "Allow" && principal_ok && action_ok && source_ok
         })
     }
