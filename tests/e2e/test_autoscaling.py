@@ -74,6 +74,15 @@ def through_alb(node, dns):
         return None
 
 
+def subnet_and_template(ec2, template=True):
+    """A default subnet, Amazon Linux 2023's image, and a t2.micro launch template of it."""
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    subnet = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"][0]["SubnetId"]
+    image = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "name", "Values": ["al2023-ami-*-x86_64"]}])["Images"][0]["ImageId"]
+    lt = ec2.create_launch_template(LaunchTemplateName=f"lt-{uuid.uuid4().hex[:6]}", LaunchTemplateData={"ImageId": image, "InstanceType": "t2.micro"})["LaunchTemplate"] if template else None
+    return subnet, image, lt
+
+
 def group_processes(instance_id, command):
     """Host pids of an instance's processes running `command` (found by their cgroup)."""
     pids = []
@@ -175,10 +184,7 @@ def test_the_seeds_web_app_heals_and_scales(node):
 
 def test_group_api_checks_and_manual_capacity(node):
     ec2, asg = client(node, "ec2"), client(node, "autoscaling")
-    vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
-    subnet = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"][0]["SubnetId"]
-    image = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "name", "Values": ["al2023-ami-*-x86_64"]}])["Images"][0]["ImageId"]
-    lt = ec2.create_launch_template(LaunchTemplateName=f"lt-{uuid.uuid4().hex[:6]}", LaunchTemplateData={"ImageId": image, "InstanceType": "t2.micro"})["LaunchTemplate"]
+    subnet, image, lt = subnet_and_template(ec2)
     with pytest.raises(ClientError) as e:
         asg.create_auto_scaling_group(AutoScalingGroupName="no-template", MinSize=1, MaxSize=1, VPCZoneIdentifier=subnet)
     assert e.value.response["Error"]["Code"] == "ValidationError"
@@ -211,10 +217,7 @@ def test_group_api_checks_and_manual_capacity(node):
 
 def test_schedules_lifecycle_hooks_and_notifications(node):
     ec2, asg, sns, sqs = client(node, "ec2"), client(node, "autoscaling"), client(node, "sns"), client(node, "sqs")
-    vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
-    subnet = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"][0]["SubnetId"]
-    image = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "name", "Values": ["al2023-ami-*-x86_64"]}])["Images"][0]["ImageId"]
-    lt = ec2.create_launch_template(LaunchTemplateName=f"lt-{uuid.uuid4().hex[:6]}", LaunchTemplateData={"ImageId": image, "InstanceType": "t2.micro"})["LaunchTemplate"]
+    subnet, image, lt = subnet_and_template(ec2)
     name = f"events-{uuid.uuid4().hex[:6]}"
     asg.create_auto_scaling_group(AutoScalingGroupName=name, MinSize=0, MaxSize=3, DesiredCapacity=0, LaunchTemplate={"LaunchTemplateId": lt["LaunchTemplateId"]}, VPCZoneIdentifier=subnet)
     group = lambda: asg.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"][0]
@@ -282,9 +285,7 @@ def datetime_now(node):
 
 def test_launch_configurations_attach_standby_and_detach(node):
     ec2, asg = client(node, "ec2"), client(node, "autoscaling")
-    vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
-    subnet = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"][0]["SubnetId"]
-    image = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "name", "Values": ["al2023-ami-*-x86_64"]}])["Images"][0]["ImageId"]
+    subnet, image, _ = subnet_and_template(ec2, template=False)
     lc = f"lc-{uuid.uuid4().hex[:6]}"
     # boto3 base64-encodes a launch configuration's user data, as for RunInstances.
     asg.create_launch_configuration(LaunchConfigurationName=lc, ImageId=image, InstanceType="t2.micro", UserData="#!/bin/sh\necho from the launch configuration\n")
@@ -323,10 +324,7 @@ def test_launch_configurations_attach_standby_and_detach(node):
 def test_group_metrics_reach_cloudwatch_when_collected(node):
     from datetime import datetime, timedelta, timezone
     ec2, asg, cw = client(node, "ec2"), client(node, "autoscaling"), client(node, "cloudwatch")
-    vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
-    subnet = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"][0]["SubnetId"]
-    image = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "name", "Values": ["al2023-ami-*-x86_64"]}])["Images"][0]["ImageId"]
-    lt = ec2.create_launch_template(LaunchTemplateName=f"lt-{uuid.uuid4().hex[:6]}", LaunchTemplateData={"ImageId": image, "InstanceType": "t2.micro"})["LaunchTemplate"]
+    subnet, image, lt = subnet_and_template(ec2)
     name = f"metrics-{uuid.uuid4().hex[:6]}"
     asg.create_auto_scaling_group(AutoScalingGroupName=name, MinSize=1, MaxSize=3, DesiredCapacity=1, LaunchTemplate={"LaunchTemplateId": lt["LaunchTemplateId"]}, VPCZoneIdentifier=subnet)
     try:

@@ -85,11 +85,16 @@ impl AlarmActions for AlarmNotifications {
 /// Publishes the `AWS/SQS` queue-depth metrics each minute of the clock, as SQS does, so
 /// that alarms (and Auto Scaling) can watch queues. It bridges two services, so it lives
 /// in the composition root.
+/// The start of the next minute of nubo's clock, when the per-minute figures are taken.
+fn next_minute(clock: &nubo_core::Clock) -> nubo_core::Timestamp {
+    let now = clock.now().as_millis();
+    nubo_core::Timestamp::from_millis(now - now.rem_euclid(60_000) + 60_000)
+}
+
 pub async fn queue_metrics(sqs: Sqs, cloudwatch: nubo_cloudwatch::CloudWatch, clock: nubo_core::Clock) {
     use nubo_model::generated::cloudwatch::{Dimension, MetricDatum};
     loop {
-        let now = clock.now();
-        let next = nubo_core::Timestamp::from_millis(now.as_millis() - now.as_millis().rem_euclid(60_000) + 60_000);
+        let next = next_minute(&clock);
         clock.sleep_until(next).await;
         // Stamped with the minute it is for, however late the task runs.
         let at = next;
@@ -248,8 +253,7 @@ impl nubo_ec2::runtime::InstanceCredentials for InstanceRoles {
 pub async fn instance_metrics(ec2: nubo_ec2::Ec2, cloudwatch: nubo_cloudwatch::CloudWatch, clock: nubo_core::Clock) {
     use nubo_model::generated::cloudwatch::{Dimension, MetricDatum};
     loop {
-        let now = clock.now();
-        let next = nubo_core::Timestamp::from_millis(now.as_millis() - now.as_millis().rem_euclid(60_000) + 60_000);
+        let next = next_minute(&clock);
         clock.sleep_until(next).await;
         for s in ec2.instance_samples() {
             let datum = |name: &str, value: f64, unit: &str| MetricDatum {
@@ -318,8 +322,7 @@ impl nubo_elbv2::Network for ElbNetwork {
 pub async fn load_balancer_metrics(elb: nubo_elbv2::Elbv2, cloudwatch: nubo_cloudwatch::CloudWatch, clock: nubo_core::Clock) {
     use nubo_model::generated::cloudwatch::{Dimension, MetricDatum};
     loop {
-        let now = clock.now();
-        let next = nubo_core::Timestamp::from_millis(now.as_millis() - now.as_millis().rem_euclid(60_000) + 60_000);
+        let next = next_minute(&clock);
         clock.sleep_until(next).await;
         let mut batches: std::collections::HashMap<(nubo_core::Scope, &'static str), Vec<MetricDatum>> = Default::default();
         for d in elb.plane().take_metrics() {
@@ -555,8 +558,7 @@ impl nubo_elbv2::Functions for TargetFunctions {
 pub async fn function_metrics(lambda: nubo_lambda::Lambda, cloudwatch: nubo_cloudwatch::CloudWatch, clock: nubo_core::Clock) {
     use nubo_model::generated::cloudwatch::{Dimension, MetricDatum, StatisticSet};
     loop {
-        let now = clock.now();
-        let next = nubo_core::Timestamp::from_millis(now.as_millis() - now.as_millis().rem_euclid(60_000) + 60_000);
+        let next = next_minute(&clock);
         clock.sleep_until(next).await;
         for (scope, function, c) in lambda.take_invocation_counts() {
             let datum = |name: &str, value: f64, unit: &str| MetricDatum {
@@ -623,8 +625,7 @@ impl nubo_lambda::Destinations for FunctionDestinations {
 pub async fn group_metrics(autoscaling: nubo_autoscaling::AutoScaling, cloudwatch: nubo_cloudwatch::CloudWatch, clock: nubo_core::Clock) {
     use nubo_model::generated::cloudwatch::{Dimension, MetricDatum};
     loop {
-        let now = clock.now();
-        let next = nubo_core::Timestamp::from_millis(now.as_millis() - now.as_millis().rem_euclid(60_000) + 60_000);
+        let next = next_minute(&clock);
         clock.sleep_until(next).await;
         for (scope, group, values) in autoscaling.group_metrics() {
             let data = values

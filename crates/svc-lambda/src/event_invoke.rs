@@ -211,9 +211,9 @@ impl Lambda {
     #[allow(clippy::too_many_arguments)]
     async fn conclude(&self, scope: &Scope, f: &FunctionRecord, executed: &str, request_id: &str, attempts: i32, payload: &Bytes, outcome: std::result::Result<Bytes, Failure>, config: &EventInvokeRecord) {
         let request: serde_json::Value = serde_json::from_slice(payload).unwrap_or(serde_json::Value::Null);
-        let (condition, destination, response, status) = match &outcome {
-            Ok(body) => ("Success", config.on_success.clone(), serde_json::from_slice(body).unwrap_or(serde_json::Value::Null), 200),
-            Err((doc, _)) => ("RetriesExhausted", config.on_failure.clone(), doc.as_ref().and_then(|d| serde_json::from_slice(d).ok()).unwrap_or(serde_json::Value::Null), 200),
+        let (condition, destination, response) = match &outcome {
+            Ok(body) => ("Success", config.on_success.clone(), serde_json::from_slice(body).unwrap_or(serde_json::Value::Null)),
+            Err((doc, _)) => ("RetriesExhausted", config.on_failure.clone(), doc.as_ref().and_then(|d| serde_json::from_slice(d).ok()).unwrap_or(serde_json::Value::Null)),
         };
         if let Some(arn) = destination {
             let mut record = json!({
@@ -221,7 +221,7 @@ impl Lambda {
                 "timestamp": self.clock.now().to_iso8601(),
                 "requestContext": { "requestId": request_id, "functionArn": format!("{}:{executed}", f.arn), "condition": condition, "approximateInvokeCount": attempts },
                 "requestPayload": request,
-                "responseContext": { "statusCode": status, "executedVersion": executed },
+                "responseContext": { "statusCode": 200, "executedVersion": executed },
                 "responsePayload": response,
             });
             if let Err((_, Some((kind, _)))) = &outcome {
