@@ -354,3 +354,88 @@ def test_group_metrics_reach_cloudwatch_when_collected(node):
         assert asg.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"][0]["EnabledMetrics"] == []
     finally:
         asg.delete_auto_scaling_group(AutoScalingGroupName=name, ForceDelete=True)
+
+
+def test_instance_refresh_replaces_members_in_batches(node):
+    ec2, asg = client(node, "ec2"), client(node, "autoscaling")
+    subnet, image, lt = subnet_and_template(ec2)
+    name = f"refresh-{uuid.uuid4().hex[:6]}"
+    asg.create_auto_scaling_group(AutoScalingGroupName=name, MinSize=2, MaxSize=4, DesiredCapacity=2, DefaultInstanceWarmup=30,
+                                  LaunchTemplate={"LaunchTemplateId": lt["LaunchTemplateId"], "Version": "1"}, VPCZoneIdentifier=subnet)
+    group = lambda: asg.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"][0]
+    try:
+        assert group()["DefaultInstanceWarmup"] == 30 and group()["HealthCheckGracePeriod"] == 0
+        until("two in service", lambda: len(group()["Instances"]) == 2 and all(m["LifecycleState"] == "InService" for m in group()["Instances"]))
+        old = {m["InstanceId"] for m in group()["Instances"]}
+        with pytest.raises(ClientError) as e:
+            asg.cancel_instance_refresh(AutoScalingGroupName=name)
+        assert e.value.response["Error"]["Code"] == "ActiveInstanceRefreshNotFound"
+        with pytest.raises(ClientError) as e:
+            asg.start_instance_refresh(AutoScalingGroupName=name, Preferences={"MaxHealthyPercentage": 150})
+        assert e.value.response["Error"]["Code"] == "ValidationError", "MaxHealthyPercentage needs MinHealthyPercentage"
+        ec2.create_launch_template_version(LaunchTemplateId=lt["LaunchTemplateId"], SourceVersion="1", LaunchTemplateData={"InstanceType": "t3.micro"})
+        desired = {"LaunchTemplate": {"LaunchTemplateId": lt["LaunchTemplateId"], "Version": "2"}}
+        refresh_id = asg.start_instance_refresh(AutoScalingGroupName=name, DesiredConfiguration=desired,
+                                                Preferences={"MinHealthyPercentage": 50, "ScaleInProtectedInstances": "Ignore", "StandbyInstances": "Ignore"})["InstanceRefreshId"]
+        with pytest.raises(ClientError) as e:
+            asg.start_instance_refresh(AutoScalingGroupName=name)
+        assert e.value.response["Error"]["Code"] == "InstanceRefreshInProgress"
+        with pytest.raises(ClientError) as e:
+            asg.update_auto_scaling_group(AutoScalingGroupName=name, LaunchTemplate={"LaunchTemplateId": lt["LaunchTemplateId"], "Version": "1"})
+        assert e.value.response["Error"]["Code"] == "ValidationError", "the desired configuration is locked while the refresh runs"
+        refresh = lambda: asg.describe_instance_refreshes(AutoScalingGroupName=name, InstanceRefreshIds=[refresh_id])["InstanceRefreshes"][0]
+        assert refresh()["Preferences"]["MinHealthyPercentage"] == 50 and refresh()["Preferences"]["MaxHealthyPercentage"] == 100
+        # 50 % of 2 must stay healthy: one member at a time, its replacement warmed up before the next.
+        until("the first replacement", lambda: len(old - {m["InstanceId"] for m in group()["Instances"]}) == 1)
+        assert refresh()["Status"] == "InProgress" and refresh()["InstancesToUpdate"] >= 1
+        assert len([m for m in group()["Instances"] if m["InstanceId"] in old and m["LifecycleState"] == "InService"]) == 1
+        in_service = lambda: len(group()["Instances"]) == 2 and all(m["LifecycleState"] == "InService" for m in group()["Instances"])
+        until("the replacement in service", in_service)
+        assert "warm up" in (refresh().get("StatusReason") or "")
+        assert len(old - {m["InstanceId"] for m in group()["Instances"]}) == 1, "the next waits for the warm-up"
+        advance(node, 31)
+        until("both replaced", lambda: not old & {m["InstanceId"] for m in group()["Instances"]} and in_service())
+        advance(node, 31)
+        done = until("the refresh done", lambda: refresh()["Status"] == "Successful" and refresh())
+        assert done["PercentageComplete"] == 100 and done["InstancesToUpdate"] == 0 and "EndTime" in done
+        members = group()["Instances"]
+        assert len(members) == 2 and all(m["LaunchTemplate"]["Version"] == "2" for m in members)
+        assert {ec2.describe_instances(InstanceIds=[m["InstanceId"]])["Reservations"][0]["Instances"][0]["InstanceType"] for m in members} == {"t3.micro"}
+        assert group()["LaunchTemplate"]["Version"] == "2", "the group takes the desired configuration"
+        causes = [a["Cause"] for a in asg.describe_scaling_activities(AutoScalingGroupName=name)["Activities"]]
+        assert sum("in response to an instance refresh" in c for c in causes) == 2
+        # Launching ahead (MaxHealthyPercentage 200) with skip matching: nothing to replace.
+        skip = asg.start_instance_refresh(AutoScalingGroupName=name, Preferences={"MinHealthyPercentage": 100, "MaxHealthyPercentage": 200, "SkipMatching": True})["InstanceRefreshId"]
+        until("nothing to replace", lambda: asg.describe_instance_refreshes(AutoScalingGroupName=name, InstanceRefreshIds=[skip])["InstanceRefreshes"][0]["Status"] == "Successful")
+        assert {m["InstanceId"] for m in group()["Instances"]} == {m["InstanceId"] for m in members}
+        # Without skip matching every member goes, replacements launched first: capacity rises to 4.
+        ahead = asg.start_instance_refresh(AutoScalingGroupName=name, Preferences={"MinHealthyPercentage": 100, "MaxHealthyPercentage": 200, "InstanceWarmup": 0})["InstanceRefreshId"]
+        until("replacements launched ahead", lambda: len(group()["Instances"]) == 4)
+        until("the old ones gone", lambda: not {m["InstanceId"] for m in members} & {m["InstanceId"] for m in group()["Instances"]} and len(group()["Instances"]) == 2)
+        until("done", lambda: asg.describe_instance_refreshes(AutoScalingGroupName=name, InstanceRefreshIds=[ahead])["InstanceRefreshes"][0]["Status"] == "Successful")
+        # Cancelling stops it where it stands.
+        slow = asg.start_instance_refresh(AutoScalingGroupName=name, Preferences={"MinHealthyPercentage": 100, "InstanceWarmup": 600})["InstanceRefreshId"]
+        assert asg.cancel_instance_refresh(AutoScalingGroupName=name)["InstanceRefreshId"] == slow
+        until("cancelled", lambda: asg.describe_instance_refreshes(AutoScalingGroupName=name, InstanceRefreshIds=[slow])["InstanceRefreshes"][0]["Status"] == "Cancelled", timeout=90)
+        assert [r["InstanceRefreshId"] for r in asg.describe_instance_refreshes(AutoScalingGroupName=name)["InstanceRefreshes"]][:2] == [slow, ahead], "newest first"
+    finally:
+        asg.delete_auto_scaling_group(AutoScalingGroupName=name, ForceDelete=True)
+
+
+def test_members_past_their_maximum_lifetime_are_replaced(node):
+    ec2, asg = client(node, "ec2"), client(node, "autoscaling")
+    subnet, image, lt = subnet_and_template(ec2)
+    name = f"lifetime-{uuid.uuid4().hex[:6]}"
+    with pytest.raises(ClientError) as e:
+        asg.create_auto_scaling_group(AutoScalingGroupName=name, MinSize=1, MaxSize=1, MaxInstanceLifetime=3600, LaunchTemplate={"LaunchTemplateId": lt["LaunchTemplateId"]}, VPCZoneIdentifier=subnet)
+    assert e.value.response["Error"]["Code"] == "ValidationError", "at least a day"
+    asg.create_auto_scaling_group(AutoScalingGroupName=name, MinSize=1, MaxSize=1, MaxInstanceLifetime=86400, LaunchTemplate={"LaunchTemplateId": lt["LaunchTemplateId"]}, VPCZoneIdentifier=subnet)
+    group = lambda: asg.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"][0]
+    try:
+        first = until("in service", lambda: group()["Instances"] and group()["Instances"][0]["LifecycleState"] == "InService" and group()["Instances"][0]["InstanceId"])
+        advance(node, 86400)
+        until("a replacement", lambda: group()["Instances"] and group()["Instances"][0]["InstanceId"] != first)
+        causes = [a["Cause"] for a in asg.describe_scaling_activities(AutoScalingGroupName=name)["Activities"]]
+        assert any("maximum instance lifetime" in c for c in causes)
+    finally:
+        asg.delete_auto_scaling_group(AutoScalingGroupName=name, ForceDelete=True)

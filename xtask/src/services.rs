@@ -214,6 +214,7 @@ pub const SERVICES: &[ServiceSpec] = &[
             "EnableMetricsCollection", "DisableMetricsCollection", "DescribeMetricCollectionTypes",
             "AttachTrafficSources", "DetachTrafficSources", "CreateLaunchConfiguration", "DescribeLaunchConfigurations",
             "DeleteLaunchConfiguration", "AttachInstances", "DetachInstances", "EnterStandby", "ExitStandby",
+            "StartInstanceRefresh", "CancelInstanceRefresh", "DescribeInstanceRefreshes", "RollbackInstanceRefresh",
         ],
     },
     ServiceSpec {

@@ -429,6 +429,9 @@ impl nubo_autoscaling::Alarms for ScalingAlarms {
     fn delete(&self, scope: &nubo_core::Scope, names: &[String]) {
         self.cloudwatch.delete_service_alarms(scope, names)
     }
+    fn state(&self, scope: &nubo_core::Scope, name: &str) -> Option<String> {
+        self.cloudwatch.alarm_state(scope, name)
+    }
 }
 
 /// Auto Scaling's notifications and lifecycle messages: to SNS topics or SQS queues.

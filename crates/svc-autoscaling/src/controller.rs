@@ -5,8 +5,9 @@
 //! instance is gone, stopped or failing its status checks (and, with ELB health checks
 //! after the grace period, unhealthy in a target group) are marked Unhealthy and taken
 //! out (ReplaceUnhealthy); a pending member whose instance runs (and whose launching
-//! hook, if any, let it proceed) becomes InService and joins the target groups; then
-//! instances are launched into the zone with the fewest members, or taken out by the
+//! hook, if any, let it proceed) becomes InService and joins the target groups; an
+//! instance refresh takes its next batch out (refresh.rs), and a member past the maximum
+//! instance lifetime is taken out; then instances are launched into the zone with the fewest members, or taken out by the
 //! termination policy (the zone with the most members, unprotected, oldest first).
 //! Taking out deregisters from the target groups, waits for a terminating hook if there
 //! is one, terminates, records the activity and tells the group's topics.
@@ -31,7 +32,7 @@ pub async fn run(a: AutoScaling) {
 }
 
 /// Members that count toward capacity (not on their way out).
-fn counted(m: &MemberRecord) -> bool {
+pub(crate) fn counted(m: &MemberRecord) -> bool {
     !m.lifecycle.starts_with("Terminating") && m.lifecycle != "Abandoned" && m.lifecycle != "Standby"
 }
 
@@ -127,6 +128,7 @@ impl AutoScaling {
             let g = self.update(scope, &g.name, |g, _| {
                 for m in g.members.iter_mut().filter(|m| in_service.contains(&m.instance_id)) {
                     m.lifecycle = "InService".into();
+                    m.in_service_since = Some(now);
                 }
                 Ok(g.clone())
             })?;
@@ -139,21 +141,25 @@ impl AutoScaling {
                 self.announce(scope, &g, "EC2_INSTANCE_LAUNCH", m, &format!("Launching a new EC2 instance: {}", m.instance_id), "");
             }
         }
-        // Capacity.
         let g = self.group(scope, &g.name)?;
+        self.refresh_step(scope, &g)?;
+        self.expire_one(scope, &g.name, now)?;
+        // Capacity: desired, plus what a refresh launches ahead of the members it replaces.
+        let g = self.group(scope, &g.name)?;
+        let target = g.desired + self.refresh_surge(scope, &g.name);
         let live = g.members.iter().filter(|m| counted(m)).count() as i32;
         let cause = self.read(|tx| Ok(self.last_cause(tx, scope, &g.name)))?;
         let backing_off = |a: &AutoScaling| a.failed_launches.lock().unwrap().get(&g.arn).is_some_and(|at| at.elapsed() < Duration::from_secs(10));
-        let acted = if live < g.desired && !suspended(&g, "Launch") && !backing_off(self) {
-            for _ in 0..(g.desired - live) {
+        let acted = if live < target && !suspended(&g, "Launch") && !backing_off(self) {
+            for _ in 0..(target - live) {
                 self.launch_one(scope, &g.name, cause.clone())?;
                 if backing_off(self) {
                     break;
                 }
             }
             true
-        } else if live > g.desired && !suspended(&g, "Terminate") {
-            for _ in 0..(live - g.desired) {
+        } else if live > target && !suspended(&g, "Terminate") {
+            for _ in 0..(live - target) {
                 self.terminate_one(scope, &g.name, cause.clone())?;
             }
             true
@@ -177,11 +183,12 @@ impl AutoScaling {
         let now = self.clock.now();
         let count = |zone: &str| g.members.iter().filter(|m| counted(m) && m.availability_zone == zone).count();
         let subnet = g.subnets.iter().min_by_key(|(_, z)| count(z)).map(|(s, _)| s.clone());
-        let configuration = match (&g.template, &g.launch_configuration) {
+        let template = self.launching_template(scope, &g);
+        let configuration = match (&template, &g.launch_configuration) {
             (None, Some(lc)) => Some(self.launch_configuration(scope, lc)?),
             _ => None,
         };
-        let source = match (&g.template, &configuration) {
+        let source = match (&template, &configuration) {
             (Some(t), _) => crate::LaunchSource::Template(t),
             (None, Some(c)) => crate::LaunchSource::Configuration(c),
             (None, None) => return Err(crate::error::AsError::Validation("the group has nothing to launch from".into())),
@@ -201,10 +208,11 @@ impl AutoScaling {
                         health: "Healthy".into(),
                         launched: now,
                         protected: g.new_instances_protected,
-                        template: g.template.clone(),
+                        template: template.clone(),
                         instance_type,
                         lifecycle_action: None,
                         subnet: subnet.clone(),
+                        in_service_since: None,
                     };
                     let message = self.hold(scope, g, &mut m, LAUNCHING).flatten();
                     g.members.push(m);
@@ -227,6 +235,7 @@ impl AutoScaling {
                     instance_type: None,
                     lifecycle_action: None,
                     subnet: subnet.clone(),
+                    in_service_since: None,
                 };
                 let description = format!("Launching a new EC2 instance.  Status Reason: {e}. Launching EC2 instance failed.");
                 self.announce(scope, &g, "EC2_INSTANCE_LAUNCH_ERROR", &failed, &description, &cause);
@@ -240,7 +249,7 @@ impl AutoScaling {
 
     /// Takes a member out: out of its target groups, held for a terminating hook if there
     /// is one (the next passes finish it), else terminated now.
-    fn take_out(&self, scope: &Scope, name: &str, id: &str, cause: Option<String>) -> crate::error::Result<()> {
+    pub(crate) fn take_out(&self, scope: &Scope, name: &str, id: &str, cause: Option<String>) -> crate::error::Result<()> {
         let g = self.group(scope, name)?;
         let Some(m) = g.members.iter().find(|m| m.instance_id == id).cloned() else { return Ok(()) };
         for tg in &g.target_groups {
@@ -291,5 +300,23 @@ impl AutoScaling {
             .map(|m| m.instance_id.clone());
         let Some(id) = victim else { return Ok(()) };
         self.take_out(scope, name, &id, cause)
+    }
+
+    /// Replaces the oldest member past the group's maximum instance lifetime, one at a
+    /// time and only while every other member is in service, as AWS replaces them gradually.
+    fn expire_one(&self, scope: &Scope, name: &str, now: nubo_core::Timestamp) -> crate::error::Result<()> {
+        let g = self.group(scope, name)?;
+        let Some(lifetime) = g.max_instance_lifetime.filter(|l| *l > 0) else { return Ok(()) };
+        if g.members.iter().any(|m| counted(m) && m.lifecycle != "InService" && m.lifecycle != "Standby") || suspended(&g, "ReplaceUnhealthy") {
+            return Ok(());
+        }
+        let expired = g
+            .members
+            .iter()
+            .filter(|m| m.lifecycle == "InService" && m.launched.as_millis() + i64::from(lifetime) * 1000 <= now.as_millis())
+            .min_by_key(|m| m.launched.as_millis());
+        let Some(m) = expired else { return Ok(()) };
+        let cause = format!("At {} an instance was taken out of service in response to a maximum instance lifetime policy.", when(now));
+        self.take_out(scope, name, &m.instance_id.clone(), Some(cause))
     }
 }

@@ -1,5 +1,6 @@
 //! Auto Scaling's errors: the query protocol's codes (`ValidationError`,
-//! `AlreadyExists`, `ResourceInUse`, `ScalingActivityInProgress`, `LimitExceeded`).
+//! `AlreadyExists`, `ResourceInUse`, `ScalingActivityInProgress`, `LimitExceeded`, and instance
+//! refresh's own).
 
 use nubo_core::AwsError;
 use nubo_store::StoreError;
@@ -11,6 +12,10 @@ pub enum AsError {
     ResourceInUse(String),
     ScalingActivityInProgress(String),
     LimitExceeded(String),
+    RefreshInProgress(String),
+    ActiveRefreshNotFound(String),
+    Irreversible(String),
+    InvalidNextToken(String),
     Internal(String),
 }
 
@@ -22,6 +27,10 @@ impl From<AsError> for AwsError {
             AsError::ResourceInUse(m) => AwsError::new("ResourceInUseFault", 400, m),
             AsError::ScalingActivityInProgress(m) => AwsError::new("ScalingActivityInProgressFault", 400, m),
             AsError::LimitExceeded(m) => AwsError::new("LimitExceededFault", 400, m),
+            AsError::RefreshInProgress(m) => AwsError::new("InstanceRefreshInProgress", 400, m),
+            AsError::ActiveRefreshNotFound(m) => AwsError::new("ActiveInstanceRefreshNotFound", 400, m),
+            AsError::Irreversible(m) => AwsError::new("IrreversibleInstanceRefresh", 400, m),
+            AsError::InvalidNextToken(m) => AwsError::new("InvalidNextToken", 400, m),
             AsError::Internal(m) => AwsError::internal(m),
         }
     }

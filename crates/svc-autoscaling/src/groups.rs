@@ -21,7 +21,7 @@ pub fn when(t: Timestamp) -> String {
     t.to_iso8601_seconds()
 }
 
-fn template_in(t: Option<LaunchTemplateSpecification>) -> Result<Option<TemplateRef>> {
+pub(crate) fn template_in(t: Option<LaunchTemplateSpecification>) -> Result<Option<TemplateRef>> {
     let Some(t) = t else { return Ok(None) };
     if t.launch_template_id.is_none() && t.launch_template_name.is_none() {
         return Err(AsError::Validation("A launch template must be identified by its id or its name".into()));
@@ -32,7 +32,7 @@ fn template_in(t: Option<LaunchTemplateSpecification>) -> Result<Option<Template
     Ok(Some(TemplateRef { id: t.launch_template_id, name: t.launch_template_name, version: t.version.or(Some("$Default".into())) }))
 }
 
-fn template_out(t: &TemplateRef) -> LaunchTemplateSpecification {
+pub(crate) fn template_out(t: &TemplateRef) -> LaunchTemplateSpecification {
     LaunchTemplateSpecification { launch_template_id: t.id.clone(), launch_template_name: t.name.clone(), version: t.version.clone() }
 }
 
@@ -75,9 +75,18 @@ fn group_out(g: &GroupRecord) -> AutoScalingGroup {
         new_instances_protected_from_scale_in: Some(g.new_instances_protected),
         service_linked_role_arn: Some(format!("arn:aws:iam::{}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling", g.arn.split(':').nth(4).unwrap_or_default())),
         max_instance_lifetime: g.max_instance_lifetime,
+        default_instance_warmup: g.default_instance_warmup,
         capacity_rebalance: Some(g.capacity_rebalance),
         traffic_sources: Some(g.target_groups.iter().map(|t| TrafficSourceIdentifier { identifier: t.clone(), r#type: Some("elbv2".into()) }).collect()),
         ..Default::default()
+    }
+}
+
+/// A maximum instance lifetime is 0 (none) or at least a day.
+fn check_lifetime(lifetime: Option<i32>) -> Result<()> {
+    match lifetime {
+        Some(l) if l != 0 && l < 86_400 => Err(AsError::Validation("The maximum instance lifetime must be equal to 0 or greater than or equal to 86400 seconds (1 day).".into())),
+        _ => Ok(()),
     }
 }
 
@@ -176,6 +185,7 @@ impl AutoScaling {
         }
         let desired = input.desired_capacity.unwrap_or(input.min_size);
         check_sizes(input.min_size, input.max_size, desired)?;
+        check_lifetime(input.max_instance_lifetime)?;
         let (zones, subnets) = self.resolve_zones(scope, input.vpc_zone_identifier.as_deref(), input.availability_zones.clone())?;
         for tg in input.target_group_ar_ns.iter().flatten() {
             if !self.balancing.target_group_exists(scope, tg) {
@@ -199,7 +209,7 @@ impl AutoScaling {
             subnets,
             target_groups: input.target_group_ar_ns.clone().unwrap_or_default(),
             health_check_type,
-            grace_period: input.health_check_grace_period.unwrap_or(300),
+            grace_period: input.health_check_grace_period.unwrap_or(0),
             termination_policies: input.termination_policies.clone().unwrap_or_else(|| vec!["Default".into()]),
             new_instances_protected: input.new_instances_protected_from_scale_in.unwrap_or(false),
             tags: input.tags.clone().unwrap_or_default().into_iter().map(|t| (t.key, t.value.unwrap_or_default(), t.propagate_at_launch.unwrap_or(false))).collect(),
@@ -214,6 +224,7 @@ impl AutoScaling {
             launch_configuration: input.launch_configuration_name.clone(),
             notifications: Vec::new(),
             metrics: Vec::new(),
+            default_instance_warmup: input.default_instance_warmup.filter(|w| *w >= 0),
         };
         self.write(|tx| {
             let existing: Vec<GroupRecord> = records::all(tx, GROUPS, scope)?;
@@ -259,6 +270,12 @@ impl AutoScaling {
             None
         };
         let template = template_in(input.launch_template.clone())?;
+        check_lifetime(input.max_instance_lifetime)?;
+        if (template.is_some() || input.launch_configuration_name.is_some() || input.mixed_instances_policy.is_some())
+            && self.active_refresh(scope, &input.auto_scaling_group_name)?.is_some_and(|r| r.desired.is_some())
+        {
+            return Err(AsError::Validation("An active instance refresh with a desired configuration exists. All configuration options derived from the desired configuration are not available for update while the instance refresh is active.".into()));
+        }
         let now = self.clock.now();
         self.update(scope, &input.auto_scaling_group_name, |g, tx| {
             let old = g.desired;
@@ -292,6 +309,9 @@ impl AutoScaling {
             }
             g.new_instances_protected = input.new_instances_protected_from_scale_in.unwrap_or(g.new_instances_protected);
             g.max_instance_lifetime = input.max_instance_lifetime.or(g.max_instance_lifetime);
+            if let Some(w) = input.default_instance_warmup {
+                g.default_instance_warmup = (w >= 0).then_some(w);
+            }
             g.capacity_rebalance = input.capacity_rebalance.unwrap_or(g.capacity_rebalance);
             if old != g.desired {
                 self.note_desired(tx, scope, g, old, format!("At {} a user request update of AutoScalingGroup constraints to min: {}, max: {}, desired: {} changing the desired capacity from {old} to {}.", when(now), g.min, g.max, g.desired, g.desired))?;
@@ -618,6 +638,7 @@ impl AutoScaling {
                     instance_type: Some(f.instance_type.clone()),
                     lifecycle_action: None,
                     subnet: None,
+                    in_service_since: Some(now),
                 });
                 g.desired += 1;
                 self.activity(tx, scope, name, format!("Attaching an existing EC2 instance: {id}"), format!("At {} an instance was added in response to user request. Keeping the capacity at the new desired capacity {}.", when(now), g.desired), "Successful", serde_json::json!({}))?;

@@ -3,7 +3,8 @@
 //! Groups (with their member instances), policies and activities live in the store
 //! ([`records`]); [`groups`] and [`policies`] own the API; [`controller`] is the reconcile
 //! loop that makes running capacity equal desired capacity, replaces unhealthy instances
-//! and records what it did as scaling activities. EC2, Elastic Load Balancing and
+//! and records what it did as scaling activities; [`refresh`] replaces members in batches
+//! when an instance refresh asks it to. EC2, Elastic Load Balancing and
 //! CloudWatch are reached through the [`Fleet`], [`Balancing`] and [`Alarms`] seams the
 //! composition root wires; CloudWatch alarms reach scaling policies through
 //! [`AutoScaling::alarm_fired`].
@@ -17,6 +18,7 @@ mod launch_configurations;
 pub mod metrics;
 mod policies;
 pub mod records;
+mod refresh;
 
 use error::Result;
 use nubo_core::{AwsError, Clock, RequestContext, Scope};
@@ -82,6 +84,8 @@ pub struct AlarmSpec {
 pub trait Alarms: Send + Sync + 'static {
     fn put(&self, scope: &Scope, alarm: AlarmSpec) -> std::result::Result<(), String>;
     fn delete(&self, scope: &Scope, names: &[String]);
+    /// An alarm's state, `None` when there is no such alarm.
+    fn state(&self, scope: &Scope, name: &str) -> Option<String>;
 }
 
 /// Where a group's notifications and lifecycle messages go: SNS topics and SQS queues.
@@ -281,6 +285,18 @@ impl autoscaling::AutoScaling for AutoScaling {
     }
     async fn describe_metric_collection_types(&self, _: &RequestContext, _: ()) -> Out<DescribeMetricCollectionTypesAnswer> {
         Ok(metrics::collection_types())
+    }
+    async fn start_instance_refresh(&self, ctx: &RequestContext, input: StartInstanceRefreshType) -> Out<StartInstanceRefreshAnswer> {
+        aws(self.start_refresh(&ctx.scope, input)).map(|id| StartInstanceRefreshAnswer { instance_refresh_id: Some(id) })
+    }
+    async fn describe_instance_refreshes(&self, ctx: &RequestContext, input: DescribeInstanceRefreshesType) -> Out<DescribeInstanceRefreshesAnswer> {
+        aws(self.describe_refreshes(&ctx.scope, input))
+    }
+    async fn cancel_instance_refresh(&self, ctx: &RequestContext, input: CancelInstanceRefreshType) -> Out<CancelInstanceRefreshAnswer> {
+        aws(self.cancel_refresh(&ctx.scope, &input.auto_scaling_group_name)).map(|id| CancelInstanceRefreshAnswer { instance_refresh_id: Some(id) })
+    }
+    async fn rollback_instance_refresh(&self, ctx: &RequestContext, input: RollbackInstanceRefreshType) -> Out<RollbackInstanceRefreshAnswer> {
+        aws(self.rollback_refresh(&ctx.scope, &input.auto_scaling_group_name)).map(|id| RollbackInstanceRefreshAnswer { instance_refresh_id: Some(id) })
     }
     async fn describe_warm_pool(&self, ctx: &RequestContext, input: DescribeWarmPoolType) -> Out<DescribeWarmPoolAnswer> {
         aws(self.group(&ctx.scope, &input.auto_scaling_group_name))?;

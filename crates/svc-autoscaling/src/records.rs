@@ -11,6 +11,7 @@ pub const POLICIES: &str = "autoscaling.policies";
 pub const ACTIVITIES: &str = "autoscaling.activities";
 pub const SCHEDULED: &str = "autoscaling.scheduled-actions";
 pub const LAUNCH_CONFIGURATIONS: &str = "autoscaling.launch-configurations";
+pub const REFRESHES: &str = "autoscaling.instance-refreshes";
 
 /// A launch configuration: the legacy way to say what a group launches.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -54,6 +55,9 @@ pub struct MemberRecord {
     /// Where it was launched (for notifications).
     #[serde(default)]
     pub subnet: Option<String>,
+    /// When it entered InService: instance warm-up counts from here.
+    #[serde(default)]
+    pub in_service_since: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -124,6 +128,70 @@ pub struct GroupRecord {
     /// Group metrics being collected (EnableMetricsCollection).
     #[serde(default)]
     pub metrics: Vec<String>,
+    #[serde(default)]
+    pub default_instance_warmup: Option<i32>,
+}
+
+/// How an instance refresh goes about it (RefreshPreferences with AWS's defaults applied).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RefreshPreferences {
+    pub min_healthy: i32,
+    pub max_healthy: i32,
+    /// Seconds; None: the group's default instance warm-up, else its grace period.
+    pub warmup: Option<i32>,
+    pub checkpoints: Vec<i32>,
+    pub checkpoint_delay: Option<i32>,
+    pub skip_matching: bool,
+    pub auto_rollback: bool,
+    /// `Refresh`, `Ignore` or `Wait`.
+    pub protected: String,
+    /// `Terminate`, `Ignore` or `Wait`.
+    pub standby: String,
+    /// Alarms that fail the refresh when they go to ALARM.
+    pub alarms: Vec<String>,
+    pub bake_time: i32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RollbackRecord {
+    pub reason: String,
+    pub start: Timestamp,
+    pub percentage: i32,
+    pub to_update: i32,
+}
+
+/// An instance refresh: which members it still has to replace and where it stands.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RefreshRecord {
+    pub id: String,
+    pub group: String,
+    /// `Pending`, `InProgress`, `Baking`, `Successful`, `Failed`, `Cancelling`, `Cancelled`,
+    /// `RollbackInProgress`, `RollbackSuccessful`, `RollbackFailed`.
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub start: Timestamp,
+    pub end: Option<Timestamp>,
+    pub preferences: RefreshPreferences,
+    /// DesiredConfiguration's launch template, when one was given.
+    pub desired: Option<TemplateRef>,
+    /// The group's template when the refresh started (what a rollback returns to).
+    pub previous: Option<TemplateRef>,
+    /// Members still to replace.
+    pub to_replace: Vec<String>,
+    /// How many members it had to replace.
+    pub total: i32,
+    /// Replacements not yet warmed up and healthy.
+    pub in_flight: i32,
+    /// Replaced, with the replacement warmed up and healthy.
+    pub done: i32,
+    /// Instances launched ahead of those they replace (MaxHealthyPercentage above 100).
+    pub surge: i32,
+    /// No step before this time (checkpoint delay, bake time).
+    pub paused_until: Option<Timestamp>,
+    pub checkpoints_passed: usize,
+    /// Since when it waits on protected or standby instances (it fails after an hour).
+    pub waiting_since: Option<Timestamp>,
+    pub rollback: Option<RollbackRecord>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

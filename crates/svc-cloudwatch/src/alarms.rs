@@ -839,6 +839,13 @@ impl CloudWatch {
         Ok(self.put_metric_alarm(scope, input)?)
     }
 
+    /// An alarm's state (`OK`, `ALARM`, `INSUFFICIENT_DATA`), for services that watch one
+    /// (an instance refresh's alarm specification).
+    pub fn alarm_state(&self, scope: &Scope, name: &str) -> Option<String> {
+        let key = alarm_key(scope, name);
+        self.store.read(|tx| get_json::<AlarmRecord>(tx, ALARMS, &key)).ok().flatten().map(|a| a.state)
+    }
+
     /// Deletes alarms another service owns; those already gone are ignored.
     pub fn delete_service_alarms(&self, scope: &Scope, names: &[String]) {
         for n in names {

@@ -221,6 +221,30 @@ impl IntoValue for Alarm {
     }
 }
 
+/// The `AlarmSpecification` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AlarmSpecification {
+    pub alarms: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+}
+
+impl FromValue for AlarmSpecification {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(AlarmSpecification {
+            alarms: r.optional("Alarms")?,
+        })
+    }
+}
+
+impl IntoValue for AlarmSpecification {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("Alarms", self.alarms);
+        w.finish()
+    }
+}
+
 /// The `AttachInstancesQuery` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AttachInstancesQuery {
@@ -767,6 +791,57 @@ impl IntoValue for BlockDeviceMapping {
         w.member("DeviceName", self.device_name);
         w.optional("Ebs", self.ebs);
         w.optional("NoDevice", self.no_device);
+        w.finish()
+    }
+}
+
+/// The `CancelInstanceRefreshAnswer` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CancelInstanceRefreshAnswer {
+    pub instance_refresh_id: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for CancelInstanceRefreshAnswer {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CancelInstanceRefreshAnswer {
+            instance_refresh_id: r.optional("InstanceRefreshId")?,
+        })
+    }
+}
+
+impl IntoValue for CancelInstanceRefreshAnswer {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("InstanceRefreshId", self.instance_refresh_id);
+        w.finish()
+    }
+}
+
+/// The `CancelInstanceRefreshType` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CancelInstanceRefreshType {
+    pub auto_scaling_group_name: ::std::string::String,
+    pub wait_for_transitioning_instances: ::std::option::Option<bool>,
+}
+
+impl FromValue for CancelInstanceRefreshType {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(CancelInstanceRefreshType {
+            auto_scaling_group_name: r.required("AutoScalingGroupName")?,
+            wait_for_transitioning_instances: r.optional("WaitForTransitioningInstances")?,
+        })
+    }
+}
+
+impl IntoValue for CancelInstanceRefreshType {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("AutoScalingGroupName", self.auto_scaling_group_name);
+        w.optional("WaitForTransitioningInstances", self.wait_for_transitioning_instances);
         w.finish()
     }
 }
@@ -1465,6 +1540,66 @@ impl IntoValue for DescribeAutoScalingNotificationTypesAnswer {
     }
 }
 
+/// The `DescribeInstanceRefreshesAnswer` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeInstanceRefreshesAnswer {
+    pub instance_refreshes: ::std::option::Option<::std::vec::Vec<InstanceRefresh>>,
+    pub next_token: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for DescribeInstanceRefreshesAnswer {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DescribeInstanceRefreshesAnswer {
+            instance_refreshes: r.optional("InstanceRefreshes")?,
+            next_token: r.optional("NextToken")?,
+        })
+    }
+}
+
+impl IntoValue for DescribeInstanceRefreshesAnswer {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("InstanceRefreshes", self.instance_refreshes);
+        w.optional("NextToken", self.next_token);
+        w.finish()
+    }
+}
+
+/// The `DescribeInstanceRefreshesType` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeInstanceRefreshesType {
+    pub auto_scaling_group_name: ::std::string::String,
+    pub instance_refresh_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub next_token: ::std::option::Option<::std::string::String>,
+    pub max_records: ::std::option::Option<i32>,
+}
+
+impl FromValue for DescribeInstanceRefreshesType {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DescribeInstanceRefreshesType {
+            auto_scaling_group_name: r.required("AutoScalingGroupName")?,
+            instance_refresh_ids: r.optional("InstanceRefreshIds")?,
+            next_token: r.optional("NextToken")?,
+            max_records: r.optional("MaxRecords")?,
+        })
+    }
+}
+
+impl IntoValue for DescribeInstanceRefreshesType {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("AutoScalingGroupName", self.auto_scaling_group_name);
+        w.optional("InstanceRefreshIds", self.instance_refresh_ids);
+        w.optional("NextToken", self.next_token);
+        w.optional("MaxRecords", self.max_records);
+        w.finish()
+    }
+}
+
 /// The `DescribeLifecycleHookTypesAnswer` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DescribeLifecycleHookTypesAnswer {
@@ -1965,6 +2100,33 @@ impl IntoValue for DescribeWarmPoolType {
         w.member("AutoScalingGroupName", self.auto_scaling_group_name);
         w.optional("MaxRecords", self.max_records);
         w.optional("NextToken", self.next_token);
+        w.finish()
+    }
+}
+
+/// The `DesiredConfiguration` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DesiredConfiguration {
+    pub launch_template: ::std::option::Option<LaunchTemplateSpecification>,
+    pub mixed_instances_policy: ::std::option::Option<MixedInstancesPolicy>,
+}
+
+impl FromValue for DesiredConfiguration {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DesiredConfiguration {
+            launch_template: r.optional("LaunchTemplate")?,
+            mixed_instances_policy: r.optional("MixedInstancesPolicy")?,
+        })
+    }
+}
+
+impl IntoValue for DesiredConfiguration {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("LaunchTemplate", self.launch_template);
+        w.optional("MixedInstancesPolicy", self.mixed_instances_policy);
         w.finish()
     }
 }
@@ -2566,6 +2728,147 @@ impl IntoValue for InstanceMonitoring {
         #[allow(unused_mut)]
         let mut w = StructWriter::new();
         w.optional("Enabled", self.enabled);
+        w.finish()
+    }
+}
+
+/// The `InstanceRefresh` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceRefresh {
+    pub instance_refresh_id: ::std::option::Option<::std::string::String>,
+    pub auto_scaling_group_name: ::std::option::Option<::std::string::String>,
+    pub status: ::std::option::Option<::std::string::String>,
+    pub status_reason: ::std::option::Option<::std::string::String>,
+    pub start_time: ::std::option::Option<::nubo_core::Timestamp>,
+    pub end_time: ::std::option::Option<::nubo_core::Timestamp>,
+    pub percentage_complete: ::std::option::Option<i32>,
+    pub instances_to_update: ::std::option::Option<i32>,
+    pub progress_details: ::std::option::Option<InstanceRefreshProgressDetails>,
+    pub preferences: ::std::option::Option<RefreshPreferences>,
+    pub desired_configuration: ::std::option::Option<DesiredConfiguration>,
+    pub rollback_details: ::std::option::Option<RollbackDetails>,
+    pub strategy: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for InstanceRefresh {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(InstanceRefresh {
+            instance_refresh_id: r.optional("InstanceRefreshId")?,
+            auto_scaling_group_name: r.optional("AutoScalingGroupName")?,
+            status: r.optional("Status")?,
+            status_reason: r.optional("StatusReason")?,
+            start_time: r.optional("StartTime")?,
+            end_time: r.optional("EndTime")?,
+            percentage_complete: r.optional("PercentageComplete")?,
+            instances_to_update: r.optional("InstancesToUpdate")?,
+            progress_details: r.optional("ProgressDetails")?,
+            preferences: r.optional("Preferences")?,
+            desired_configuration: r.optional("DesiredConfiguration")?,
+            rollback_details: r.optional("RollbackDetails")?,
+            strategy: r.optional("Strategy")?,
+        })
+    }
+}
+
+impl IntoValue for InstanceRefresh {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("InstanceRefreshId", self.instance_refresh_id);
+        w.optional("AutoScalingGroupName", self.auto_scaling_group_name);
+        w.optional("Status", self.status);
+        w.optional("StatusReason", self.status_reason);
+        w.optional("StartTime", self.start_time);
+        w.optional("EndTime", self.end_time);
+        w.optional("PercentageComplete", self.percentage_complete);
+        w.optional("InstancesToUpdate", self.instances_to_update);
+        w.optional("ProgressDetails", self.progress_details);
+        w.optional("Preferences", self.preferences);
+        w.optional("DesiredConfiguration", self.desired_configuration);
+        w.optional("RollbackDetails", self.rollback_details);
+        w.optional("Strategy", self.strategy);
+        w.finish()
+    }
+}
+
+/// The `InstanceRefreshLivePoolProgress` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceRefreshLivePoolProgress {
+    pub percentage_complete: ::std::option::Option<i32>,
+    pub instances_to_update: ::std::option::Option<i32>,
+}
+
+impl FromValue for InstanceRefreshLivePoolProgress {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(InstanceRefreshLivePoolProgress {
+            percentage_complete: r.optional("PercentageComplete")?,
+            instances_to_update: r.optional("InstancesToUpdate")?,
+        })
+    }
+}
+
+impl IntoValue for InstanceRefreshLivePoolProgress {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("PercentageComplete", self.percentage_complete);
+        w.optional("InstancesToUpdate", self.instances_to_update);
+        w.finish()
+    }
+}
+
+/// The `InstanceRefreshProgressDetails` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceRefreshProgressDetails {
+    pub live_pool_progress: ::std::option::Option<InstanceRefreshLivePoolProgress>,
+    pub warm_pool_progress: ::std::option::Option<InstanceRefreshWarmPoolProgress>,
+}
+
+impl FromValue for InstanceRefreshProgressDetails {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(InstanceRefreshProgressDetails {
+            live_pool_progress: r.optional("LivePoolProgress")?,
+            warm_pool_progress: r.optional("WarmPoolProgress")?,
+        })
+    }
+}
+
+impl IntoValue for InstanceRefreshProgressDetails {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("LivePoolProgress", self.live_pool_progress);
+        w.optional("WarmPoolProgress", self.warm_pool_progress);
+        w.finish()
+    }
+}
+
+/// The `InstanceRefreshWarmPoolProgress` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceRefreshWarmPoolProgress {
+    pub percentage_complete: ::std::option::Option<i32>,
+    pub instances_to_update: ::std::option::Option<i32>,
+}
+
+impl FromValue for InstanceRefreshWarmPoolProgress {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(InstanceRefreshWarmPoolProgress {
+            percentage_complete: r.optional("PercentageComplete")?,
+            instances_to_update: r.optional("InstancesToUpdate")?,
+        })
+    }
+}
+
+impl IntoValue for InstanceRefreshWarmPoolProgress {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("PercentageComplete", self.percentage_complete);
+        w.optional("InstancesToUpdate", self.instances_to_update);
         w.finish()
     }
 }
@@ -4083,6 +4386,60 @@ impl IntoValue for RecordLifecycleActionHeartbeatType {
     }
 }
 
+/// The `RefreshPreferences` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RefreshPreferences {
+    pub min_healthy_percentage: ::std::option::Option<i32>,
+    pub instance_warmup: ::std::option::Option<i32>,
+    pub checkpoint_percentages: ::std::option::Option<::std::vec::Vec<i32>>,
+    pub checkpoint_delay: ::std::option::Option<i32>,
+    pub skip_matching: ::std::option::Option<bool>,
+    pub auto_rollback: ::std::option::Option<bool>,
+    pub scale_in_protected_instances: ::std::option::Option<::std::string::String>,
+    pub standby_instances: ::std::option::Option<::std::string::String>,
+    pub alarm_specification: ::std::option::Option<AlarmSpecification>,
+    pub max_healthy_percentage: ::std::option::Option<i32>,
+    pub bake_time: ::std::option::Option<i32>,
+}
+
+impl FromValue for RefreshPreferences {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(RefreshPreferences {
+            min_healthy_percentage: r.optional("MinHealthyPercentage")?,
+            instance_warmup: r.optional("InstanceWarmup")?,
+            checkpoint_percentages: r.optional("CheckpointPercentages")?,
+            checkpoint_delay: r.optional("CheckpointDelay")?,
+            skip_matching: r.optional("SkipMatching")?,
+            auto_rollback: r.optional("AutoRollback")?,
+            scale_in_protected_instances: r.optional("ScaleInProtectedInstances")?,
+            standby_instances: r.optional("StandbyInstances")?,
+            alarm_specification: r.optional("AlarmSpecification")?,
+            max_healthy_percentage: r.optional("MaxHealthyPercentage")?,
+            bake_time: r.optional("BakeTime")?,
+        })
+    }
+}
+
+impl IntoValue for RefreshPreferences {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("MinHealthyPercentage", self.min_healthy_percentage);
+        w.optional("InstanceWarmup", self.instance_warmup);
+        w.optional("CheckpointPercentages", self.checkpoint_percentages);
+        w.optional("CheckpointDelay", self.checkpoint_delay);
+        w.optional("SkipMatching", self.skip_matching);
+        w.optional("AutoRollback", self.auto_rollback);
+        w.optional("ScaleInProtectedInstances", self.scale_in_protected_instances);
+        w.optional("StandbyInstances", self.standby_instances);
+        w.optional("AlarmSpecification", self.alarm_specification);
+        w.optional("MaxHealthyPercentage", self.max_healthy_percentage);
+        w.optional("BakeTime", self.bake_time);
+        w.finish()
+    }
+}
+
 /// The `RetentionTriggers` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RetentionTriggers {
@@ -4103,6 +4460,90 @@ impl IntoValue for RetentionTriggers {
         #[allow(unused_mut)]
         let mut w = StructWriter::new();
         w.optional("TerminateHookAbandon", self.terminate_hook_abandon);
+        w.finish()
+    }
+}
+
+/// The `RollbackDetails` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RollbackDetails {
+    pub rollback_reason: ::std::option::Option<::std::string::String>,
+    pub rollback_start_time: ::std::option::Option<::nubo_core::Timestamp>,
+    pub percentage_complete_on_rollback: ::std::option::Option<i32>,
+    pub instances_to_update_on_rollback: ::std::option::Option<i32>,
+    pub progress_details_on_rollback: ::std::option::Option<InstanceRefreshProgressDetails>,
+}
+
+impl FromValue for RollbackDetails {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(RollbackDetails {
+            rollback_reason: r.optional("RollbackReason")?,
+            rollback_start_time: r.optional("RollbackStartTime")?,
+            percentage_complete_on_rollback: r.optional("PercentageCompleteOnRollback")?,
+            instances_to_update_on_rollback: r.optional("InstancesToUpdateOnRollback")?,
+            progress_details_on_rollback: r.optional("ProgressDetailsOnRollback")?,
+        })
+    }
+}
+
+impl IntoValue for RollbackDetails {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("RollbackReason", self.rollback_reason);
+        w.optional("RollbackStartTime", self.rollback_start_time);
+        w.optional("PercentageCompleteOnRollback", self.percentage_complete_on_rollback);
+        w.optional("InstancesToUpdateOnRollback", self.instances_to_update_on_rollback);
+        w.optional("ProgressDetailsOnRollback", self.progress_details_on_rollback);
+        w.finish()
+    }
+}
+
+/// The `RollbackInstanceRefreshAnswer` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RollbackInstanceRefreshAnswer {
+    pub instance_refresh_id: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for RollbackInstanceRefreshAnswer {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(RollbackInstanceRefreshAnswer {
+            instance_refresh_id: r.optional("InstanceRefreshId")?,
+        })
+    }
+}
+
+impl IntoValue for RollbackInstanceRefreshAnswer {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("InstanceRefreshId", self.instance_refresh_id);
+        w.finish()
+    }
+}
+
+/// The `RollbackInstanceRefreshType` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RollbackInstanceRefreshType {
+    pub auto_scaling_group_name: ::std::string::String,
+}
+
+impl FromValue for RollbackInstanceRefreshType {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(RollbackInstanceRefreshType {
+            auto_scaling_group_name: r.required("AutoScalingGroupName")?,
+        })
+    }
+}
+
+impl IntoValue for RollbackInstanceRefreshType {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("AutoScalingGroupName", self.auto_scaling_group_name);
         w.finish()
     }
 }
@@ -4390,6 +4831,63 @@ impl IntoValue for SetInstanceProtectionQuery {
         w.member("InstanceIds", self.instance_ids);
         w.member("AutoScalingGroupName", self.auto_scaling_group_name);
         w.member("ProtectedFromScaleIn", self.protected_from_scale_in);
+        w.finish()
+    }
+}
+
+/// The `StartInstanceRefreshAnswer` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StartInstanceRefreshAnswer {
+    pub instance_refresh_id: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for StartInstanceRefreshAnswer {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(StartInstanceRefreshAnswer {
+            instance_refresh_id: r.optional("InstanceRefreshId")?,
+        })
+    }
+}
+
+impl IntoValue for StartInstanceRefreshAnswer {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("InstanceRefreshId", self.instance_refresh_id);
+        w.finish()
+    }
+}
+
+/// The `StartInstanceRefreshType` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StartInstanceRefreshType {
+    pub auto_scaling_group_name: ::std::string::String,
+    pub strategy: ::std::option::Option<::std::string::String>,
+    pub desired_configuration: ::std::option::Option<DesiredConfiguration>,
+    pub preferences: ::std::option::Option<RefreshPreferences>,
+}
+
+impl FromValue for StartInstanceRefreshType {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(StartInstanceRefreshType {
+            auto_scaling_group_name: r.required("AutoScalingGroupName")?,
+            strategy: r.optional("Strategy")?,
+            desired_configuration: r.optional("DesiredConfiguration")?,
+            preferences: r.optional("Preferences")?,
+        })
+    }
+}
+
+impl IntoValue for StartInstanceRefreshType {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("AutoScalingGroupName", self.auto_scaling_group_name);
+        w.optional("Strategy", self.strategy);
+        w.optional("DesiredConfiguration", self.desired_configuration);
+        w.optional("Preferences", self.preferences);
         w.finish()
     }
 }
@@ -5207,6 +5705,26 @@ pub trait AutoScaling: Send + Sync + 'static {
         async { Err(AwsError::not_implemented("autoscaling", "ExitStandby")) }
     }
 
+    fn start_instance_refresh(&self, ctx: &RequestContext, input: StartInstanceRefreshType) -> impl ::std::future::Future<Output = ::std::result::Result<StartInstanceRefreshAnswer, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("autoscaling", "StartInstanceRefresh")) }
+    }
+
+    fn cancel_instance_refresh(&self, ctx: &RequestContext, input: CancelInstanceRefreshType) -> impl ::std::future::Future<Output = ::std::result::Result<CancelInstanceRefreshAnswer, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("autoscaling", "CancelInstanceRefresh")) }
+    }
+
+    fn describe_instance_refreshes(&self, ctx: &RequestContext, input: DescribeInstanceRefreshesType) -> impl ::std::future::Future<Output = ::std::result::Result<DescribeInstanceRefreshesAnswer, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("autoscaling", "DescribeInstanceRefreshes")) }
+    }
+
+    fn rollback_instance_refresh(&self, ctx: &RequestContext, input: RollbackInstanceRefreshType) -> impl ::std::future::Future<Output = ::std::result::Result<RollbackInstanceRefreshAnswer, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("autoscaling", "RollbackInstanceRefresh")) }
+    }
+
     /// The AWS error for input that does not fit the operation's shapes.
     fn invalid_input(&self, e: ShapeError) -> AwsError {
         crate::handler::validation_error(e)
@@ -5255,7 +5773,7 @@ impl<S: AutoScaling> Handler for Service<S> {
     }
 
     fn implements(&self, operation: &str) -> bool {
-        matches!(operation, "CreateAutoScalingGroup" | "DescribeAutoScalingGroups" | "UpdateAutoScalingGroup" | "DeleteAutoScalingGroup" | "SetDesiredCapacity" | "DescribeAutoScalingInstances" | "TerminateInstanceInAutoScalingGroup" | "SetInstanceHealth" | "DescribeScalingActivities" | "AttachLoadBalancerTargetGroups" | "DetachLoadBalancerTargetGroups" | "DescribeLoadBalancerTargetGroups" | "PutScalingPolicy" | "DescribePolicies" | "DeletePolicy" | "ExecutePolicy" | "DescribeAccountLimits" | "CreateOrUpdateTags" | "DeleteTags" | "DescribeTags" | "SuspendProcesses" | "ResumeProcesses" | "SetInstanceProtection" | "DescribeScalingProcessTypes" | "DescribeTerminationPolicyTypes" | "DescribeAdjustmentTypes" | "DescribeLifecycleHooks" | "DescribeNotificationConfigurations" | "PutScheduledUpdateGroupAction" | "DescribeScheduledActions" | "DeleteScheduledAction" | "PutLifecycleHook" | "DeleteLifecycleHook" | "CompleteLifecycleAction" | "RecordLifecycleActionHeartbeat" | "DescribeLifecycleHookTypes" | "PutNotificationConfiguration" | "DeleteNotificationConfiguration" | "DescribeAutoScalingNotificationTypes" | "DescribeWarmPool" | "DescribeTrafficSources" | "EnableMetricsCollection" | "DisableMetricsCollection" | "DescribeMetricCollectionTypes" | "AttachTrafficSources" | "DetachTrafficSources" | "CreateLaunchConfiguration" | "DescribeLaunchConfigurations" | "DeleteLaunchConfiguration" | "AttachInstances" | "DetachInstances" | "EnterStandby" | "ExitStandby")
+        matches!(operation, "CreateAutoScalingGroup" | "DescribeAutoScalingGroups" | "UpdateAutoScalingGroup" | "DeleteAutoScalingGroup" | "SetDesiredCapacity" | "DescribeAutoScalingInstances" | "TerminateInstanceInAutoScalingGroup" | "SetInstanceHealth" | "DescribeScalingActivities" | "AttachLoadBalancerTargetGroups" | "DetachLoadBalancerTargetGroups" | "DescribeLoadBalancerTargetGroups" | "PutScalingPolicy" | "DescribePolicies" | "DeletePolicy" | "ExecutePolicy" | "DescribeAccountLimits" | "CreateOrUpdateTags" | "DeleteTags" | "DescribeTags" | "SuspendProcesses" | "ResumeProcesses" | "SetInstanceProtection" | "DescribeScalingProcessTypes" | "DescribeTerminationPolicyTypes" | "DescribeAdjustmentTypes" | "DescribeLifecycleHooks" | "DescribeNotificationConfigurations" | "PutScheduledUpdateGroupAction" | "DescribeScheduledActions" | "DeleteScheduledAction" | "PutLifecycleHook" | "DeleteLifecycleHook" | "CompleteLifecycleAction" | "RecordLifecycleActionHeartbeat" | "DescribeLifecycleHookTypes" | "PutNotificationConfiguration" | "DeleteNotificationConfiguration" | "DescribeAutoScalingNotificationTypes" | "DescribeWarmPool" | "DescribeTrafficSources" | "EnableMetricsCollection" | "DisableMetricsCollection" | "DescribeMetricCollectionTypes" | "AttachTrafficSources" | "DetachTrafficSources" | "CreateLaunchConfiguration" | "DescribeLaunchConfigurations" | "DeleteLaunchConfiguration" | "AttachInstances" | "DetachInstances" | "EnterStandby" | "ExitStandby" | "StartInstanceRefresh" | "CancelInstanceRefresh" | "DescribeInstanceRefreshes" | "RollbackInstanceRefresh")
     }
 
     fn http<'a>(&'a self, req: &'a HttpRequest<'a>) -> ::std::option::Option<HttpFuture<'a>> {
@@ -5492,6 +6010,22 @@ impl<S: AutoScaling> Handler for Service<S> {
                 "ExitStandby" => {
                     let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
                     Ok(self.0.exit_standby(ctx, input).await?.into_value())
+                }
+                "StartInstanceRefresh" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.start_instance_refresh(ctx, input).await?.into_value())
+                }
+                "CancelInstanceRefresh" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.cancel_instance_refresh(ctx, input).await?.into_value())
+                }
+                "DescribeInstanceRefreshes" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.describe_instance_refreshes(ctx, input).await?.into_value())
+                }
+                "RollbackInstanceRefresh" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.rollback_instance_refresh(ctx, input).await?.into_value())
                 }
                 other => Err(AwsError::not_implemented("autoscaling", other)),
             }
