@@ -11,6 +11,7 @@ pub mod error;
 pub mod ids;
 pub mod scope;
 pub mod time;
+pub mod tz;
 pub mod wildcard;
 
 pub use clock::Clock;

@@ -1,6 +1,8 @@
 //! Cron recurrences of scheduled actions (`minute hour day-of-month month day-of-week`,
-//! in UTC): `*`, numbers, lists, ranges and steps, as the Unix cron format AWS takes.
+//! on the wall clock of the action's time zone, UTC by default): `*`, numbers, lists,
+//! ranges and steps, as the Unix cron format AWS takes.
 
+use nubo_core::tz::Zone;
 use nubo_core::Timestamp;
 
 fn field(spec: &str, lo: u32, hi: u32) -> Option<Vec<bool>> {
@@ -49,8 +51,9 @@ impl Cron {
         Some(Cron { minutes: field(m, 0, 59)?, hours: field(h, 0, 23)?, days: field(d, 1, 31)?, months: field(mo, 1, 12)?, weekdays, any_day: *d == "*", any_weekday: *w == "*" })
     }
 
-    fn matches(&self, t: Timestamp) -> bool {
-        let (_, month, day, hour, minute, weekday) = civil(t);
+    /// Whether a local wall-clock time (as if it were UTC) matches.
+    fn matches(&self, local: Timestamp) -> bool {
+        let (_, month, day, hour, minute, weekday) = civil(local);
         let day_ok = match (self.any_day, self.any_weekday) {
             (true, true) => true,
             (false, true) => self.days[day as usize],
@@ -61,18 +64,19 @@ impl Cron {
         self.minutes[minute as usize] && self.hours[hour as usize] && self.months[month as usize] && day_ok
     }
 
-    /// The first minute strictly after `after` that matches (within five years).
-    pub fn next(&self, after: Timestamp) -> Option<Timestamp> {
+    /// The first minute strictly after `after` whose wall-clock time in `zone` matches
+    /// (within five years).
+    pub fn next(&self, after: Timestamp, zone: &Zone) -> Option<Timestamp> {
         let mut t = after.as_millis() - after.as_millis().rem_euclid(60_000) + 60_000;
         for _ in 0..(5 * 366 * 24 * 60) {
-            let ts = Timestamp::from_millis(t);
-            if self.matches(ts) {
-                return Some(ts);
+            let local = t + zone.offset(Timestamp::from_millis(t)) * 1000;
+            if self.matches(Timestamp::from_millis(local)) {
+                return Some(Timestamp::from_millis(t));
             }
             // Skip whole hours and days that cannot match.
-            let (_, month, day, hour, _, weekday) = civil(ts);
+            let (_, month, day, hour, _, weekday) = civil(Timestamp::from_millis(local));
             let day_ok = self.months[month as usize] && (self.any_day && self.any_weekday || self.days[day as usize] && !self.any_day || self.weekdays[weekday as usize] && !self.any_weekday);
-            t += if !day_ok { 86_400_000 - t.rem_euclid(86_400_000) } else if !self.hours[hour as usize] { 3_600_000 - t.rem_euclid(3_600_000) } else { 60_000 };
+            t += if !day_ok { 86_400_000 - local.rem_euclid(86_400_000) } else if !self.hours[hour as usize] { 3_600_000 - local.rem_euclid(3_600_000) } else { 60_000 };
         }
         None
     }
@@ -80,19 +84,10 @@ impl Cron {
 
 /// (year, month, day, hour, minute, weekday with Sunday = 0) of a UTC time.
 fn civil(t: Timestamp) -> (i64, u32, u32, u32, u32, u32) {
-    let secs = t.as_millis().div_euclid(1000);
+    let secs = t.as_secs();
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
-    // Howard Hinnant's days-to-civil.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (year, month, day) = nubo_core::time::civil_from_days(days);
     let weekday = (days + 4).rem_euclid(7) as u32;
     (year, month, day, (rem / 3600) as u32, ((rem % 3600) / 60) as u32, weekday)
 }
@@ -101,6 +96,24 @@ fn civil(t: Timestamp) -> (i64, u32, u32, u32, u32, u32) {
 mod tests {
     use super::*;
 
+    impl Cron {
+        fn next_utc(&self, after: Timestamp) -> Option<Timestamp> {
+            self.next(after, &Zone::load("UTC").unwrap())
+        }
+    }
+
+    #[test]
+    fn times_are_wall_clock_times_of_the_zone() {
+        let Some(ny) = Zone::load("America/New_York") else {
+            eprintln!("no tz database on this machine: skipped");
+            return;
+        };
+        let nine = Cron::parse("0 9 * * *").unwrap();
+        // 09:00 in New York is 14:00 UTC in winter and 13:00 UTC in summer.
+        assert_eq!(nine.next(at("2026-01-15T00:00:00Z"), &ny), Some(at("2026-01-15T14:00:00Z")));
+        assert_eq!(nine.next(at("2026-07-15T00:00:00Z"), &ny), Some(at("2026-07-15T13:00:00Z")));
+    }
+
     fn at(iso: &str) -> Timestamp {
         Timestamp::parse_iso8601(iso).unwrap()
     }
@@ -108,13 +121,13 @@ mod tests {
     #[test]
     fn next_runs_follow_the_fields() {
         let every_day_at_nine = Cron::parse("0 9 * * *").unwrap();
-        assert_eq!(every_day_at_nine.next(at("2026-11-23T08:59:00Z")), Some(at("2026-11-23T09:00:00Z")));
-        assert_eq!(every_day_at_nine.next(at("2026-11-23T09:00:00Z")), Some(at("2026-11-24T09:00:00Z")));
+        assert_eq!(every_day_at_nine.next_utc(at("2026-11-23T08:59:00Z")), Some(at("2026-11-23T09:00:00Z")));
+        assert_eq!(every_day_at_nine.next_utc(at("2026-11-23T09:00:00Z")), Some(at("2026-11-24T09:00:00Z")));
         let weekdays = Cron::parse("30 18 * * 1-5").unwrap();
         // 2026-11-28 is a Saturday: the next weekday evening is Monday the 30th.
-        assert_eq!(weekdays.next(at("2026-11-27T19:00:00Z")), Some(at("2026-11-30T18:30:00Z")));
+        assert_eq!(weekdays.next_utc(at("2026-11-27T19:00:00Z")), Some(at("2026-11-30T18:30:00Z")));
         let quarter = Cron::parse("*/15 * * * *").unwrap();
-        assert_eq!(quarter.next(at("2026-11-23T10:01:00Z")), Some(at("2026-11-23T10:15:00Z")));
+        assert_eq!(quarter.next_utc(at("2026-11-23T10:01:00Z")), Some(at("2026-11-23T10:15:00Z")));
         assert!(Cron::parse("61 * * * *").is_none());
         assert!(Cron::parse("* * *").is_none());
     }

@@ -257,16 +257,14 @@ impl AutoScaling {
         if input.min_size.is_none() && input.max_size.is_none() && input.desired_capacity.is_none() {
             return Err(AsError::Validation("At least one of MinSize, MaxSize or DesiredCapacity must be specified".into()));
         }
-        if input.time_zone.as_deref().is_some_and(|z| !matches!(z, "UTC" | "Etc/UTC" | "GMT" | "Etc/GMT")) {
-            return Err(AsError::Validation(format!("Time zone {} is not supported by nubo (UTC only)", input.time_zone.clone().unwrap_or_default())));
-        }
+        let zone = zone(input.time_zone.as_deref())?;
         let now = self.clock.now();
         let start = input.start_time.or(input.time);
         let next = match &input.recurrence {
             Some(r) => {
                 let cron = Cron::parse(r).ok_or_else(|| AsError::Validation(format!("Given recurrence string '{r}' is invalid")))?;
                 let from = start.filter(|s| s.as_millis() > now.as_millis()).map(|s| s.add_millis(-60_000)).unwrap_or(now);
-                cron.next(from).ok_or_else(|| AsError::Validation(format!("Given recurrence string '{r}' never runs")))?
+                cron.next(from, &zone).ok_or_else(|| AsError::Validation(format!("Given recurrence string '{r}' never runs")))?
             }
             None => {
                 let at = start.ok_or_else(|| AsError::Validation("Either StartTime or Recurrence must be specified".into()))?;
@@ -353,7 +351,7 @@ impl AutoScaling {
             if let Err(e) = applied {
                 tracing::warn!("scheduled action {} did not apply: {e:?}", a.name);
             }
-            let next = a.recurrence.as_deref().and_then(Cron::parse).and_then(|c| c.next(now)).filter(|n| a.end.is_none_or(|e| n.as_millis() <= e.as_millis()));
+            let next = a.recurrence.as_deref().and_then(Cron::parse).zip(zone(a.time_zone.as_deref()).ok()).and_then(|(c, z)| c.next(now, &z)).filter(|n| a.end.is_none_or(|e| n.as_millis() <= e.as_millis()));
             let key = records::key(&scope, &scheduled_key(&a.group, &a.name));
             let _ = self.write(|tx| {
                 match next {
@@ -370,4 +368,10 @@ impl AutoScaling {
 
 pub fn suspended(g: &GroupRecord, process: &str) -> bool {
     g.suspended.iter().any(|p| p == process)
+}
+
+/// A scheduled action's time zone (UTC when it names none), from the host's tz database.
+fn zone(name: Option<&str>) -> Result<nubo_core::tz::Zone> {
+    let name = name.unwrap_or("UTC");
+    nubo_core::tz::Zone::load(name).ok_or_else(|| AsError::Validation(format!("Given time zone '{name}' is invalid (nubo reads time zones from the host's tz database, /usr/share/zoneinfo)")))
 }
