@@ -447,3 +447,46 @@ def test_members_past_their_maximum_lifetime_are_replaced(node):
         assert any("maximum instance lifetime" in c for c in causes)
     finally:
         asg.delete_auto_scaling_group(AutoScalingGroupName=name, ForceDelete=True)
+
+
+def test_step_scaling_from_an_alarm_steps_once_per_warm_up(node):
+    ec2, asg, cw = client(node, "ec2"), client(node, "autoscaling"), client(node, "cloudwatch")
+    subnet, image, lt = subnet_and_template(ec2)
+    name = f"steps-{uuid.uuid4().hex[:6]}"
+    asg.create_auto_scaling_group(AutoScalingGroupName=name, MinSize=1, MaxSize=6, DesiredCapacity=1, LaunchTemplate={"LaunchTemplateId": lt["LaunchTemplateId"]}, VPCZoneIdentifier=subnet)
+    group = lambda: asg.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"][0]
+    try:
+        policy = asg.put_scaling_policy(AutoScalingGroupName=name, PolicyName="depth", PolicyType="StepScaling", AdjustmentType="ChangeInCapacity",
+                                        EstimatedInstanceWarmup=600, MetricAggregationType="Maximum",
+                                        StepAdjustments=[{"MetricIntervalLowerBound": 0, "MetricIntervalUpperBound": 10, "ScalingAdjustment": 1},
+                                                         {"MetricIntervalLowerBound": 10, "ScalingAdjustment": 2}])["PolicyARN"]
+        metric = f"Depth-{name}"
+        cw.put_metric_alarm(AlarmName=f"{name}-high", Namespace="Custom/Queue", MetricName=metric, Statistic="Maximum", Period=60, EvaluationPeriods=1,
+                            Threshold=100, ComparisonOperator="GreaterThanOrEqualToThreshold", AlarmActions=[policy])
+        until("in service", lambda: group()["Instances"] and group()["Instances"][0]["LifecycleState"] == "InService")
+
+        def breach(value):
+            """A datapoint, then a minute: the alarm evaluates it (its reason data shows it)."""
+            cw.put_metric_data(Namespace="Custom/Queue", MetricData=[{"MetricName": metric, "Value": value, "Timestamp": datetime_now(node)}])
+            advance(node, 60)
+            alarm = lambda: cw.describe_alarms(AlarmNames=[f"{name}-high"])["MetricAlarms"][0]
+            until(f"{value} evaluated", lambda: alarm()["StateValue"] == "ALARM" and value in json.loads(alarm()["StateReasonData"]).get("recentDatapoints", []))
+
+        advance(node, 601)  # the first instance is past its warm-up
+        # 115 is 15 over the threshold: the second step, two more instances.
+        breach(115)
+        until("the second step", lambda: group()["DesiredCapacity"] == 3)
+        # Still breaching while the two warm up: the same step does not launch again
+        # (an evaluation's policy call ends before the next evaluation starts).
+        breach(116)
+        breach(117)
+        assert group()["DesiredCapacity"] == 3, "warming instances count once"
+        # Once they are warm, a breach that goes on steps again.
+        until("all in service", lambda: len(group()["Instances"]) == 3 and all(m["LifecycleState"] == "InService" for m in group()["Instances"]))
+        advance(node, 601)
+        breach(118)
+        until("the next step", lambda: group()["DesiredCapacity"] == 5)
+        causes = [a["Cause"] for a in asg.describe_scaling_activities(AutoScalingGroupName=name)["Activities"]]
+        assert any(f"monitor alarm {name}-high in state ALARM triggered policy depth changing the desired capacity from 1 to 3" in c for c in causes)
+    finally:
+        asg.delete_auto_scaling_group(AutoScalingGroupName=name, ForceDelete=True)

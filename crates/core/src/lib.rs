@@ -1,7 +1,7 @@
 //! The vocabulary every nubo crate shares.
 //!
 //! Nothing here knows about HTTP, wire formats or storage engines: this crate owns
-//! time ([`clock`]), identity and scope ([`scope`]), resource naming ([`ids`], [`arn`])
+//! time ([`clock`], [`tz`]), identity and scope ([`scope`]), resource naming ([`ids`], [`arn`])
 //! and the one error type that every service error converts into ([`error`]).
 
 pub mod addressing;

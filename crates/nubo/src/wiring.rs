@@ -66,10 +66,10 @@ pub struct AlarmNotifications {
 }
 
 impl AlarmActions for AlarmNotifications {
-    fn scaling_policy<'a>(&'a self, policy_arn: &'a str, alarm_name: &'a str, value: Option<f64>) -> nubo_cloudwatch::alarms::ActionFuture<'a> {
+    fn scaling_policy<'a>(&'a self, policy_arn: &'a str, alarm_name: &'a str, value: Option<f64>, threshold: f64) -> nubo_cloudwatch::alarms::ActionFuture<'a> {
         Box::pin(async move {
             let scaling = self.autoscaling.get().ok_or_else(|| nubo_cloudwatch::alarms::ActionError("Auto Scaling is not running".into()))?;
-            scaling.alarm_fired(policy_arn, alarm_name, value).map_err(nubo_cloudwatch::alarms::ActionError)
+            scaling.alarm_fired(policy_arn, alarm_name, value, threshold).map_err(nubo_cloudwatch::alarms::ActionError)
         })
     }
 

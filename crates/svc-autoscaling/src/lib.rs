@@ -102,13 +102,16 @@ pub struct AutoScaling {
     balancing: Arc<dyn Balancing>,
     alarms: Arc<dyn Alarms>,
     wake: Arc<tokio::sync::Notify>,
+    /// Held while an instance refresh changes: the controller's step and the API's
+    /// start/cancel/rollback never overwrite each other's record.
+    refreshing: Arc<std::sync::Mutex<()>>,
     /// Groups whose last launch failed, and when: launches wait a while before trying again.
     failed_launches: Arc<std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>>,
 }
 
 impl AutoScaling {
     pub fn new(store: Store, clock: Clock, fleet: Arc<dyn Fleet>, balancing: Arc<dyn Balancing>, alarms: Arc<dyn Alarms>, notifier: Arc<dyn Notifier>) -> AutoScaling {
-        AutoScaling { store, clock, fleet, balancing, alarms, notifier, wake: Default::default(), failed_launches: Default::default() }
+        AutoScaling { store, clock, fleet, balancing, alarms, notifier, wake: Default::default(), refreshing: Default::default(), failed_launches: Default::default() }
     }
 
     /// Starts the reconcile loop (inside tokio).

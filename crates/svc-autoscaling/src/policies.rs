@@ -207,8 +207,9 @@ impl AutoScaling {
         self.execute(scope, &p, input.metric_value, input.breach_threshold, input.honor_cooldown.unwrap_or(false), "a user request executed policy")
     }
 
-    /// A CloudWatch alarm in ALARM executes a policy (found by its ARN in any scope).
-    pub fn alarm_fired(&self, policy_arn: &str, alarm_name: &str, value: Option<f64>) -> std::result::Result<(), String> {
+    /// A CloudWatch alarm in ALARM executes a policy (found by its ARN in any scope) with
+    /// the breaching value and the alarm's threshold.
+    pub fn alarm_fired(&self, policy_arn: &str, alarm_name: &str, value: Option<f64>, threshold: f64) -> std::result::Result<(), String> {
         let mut parts = policy_arn.split(':');
         let (region, account) = (parts.nth(3).unwrap_or_default().to_string(), parts.next().unwrap_or_default().to_string());
         let scope = Scope::new(account, region);
@@ -218,9 +219,7 @@ impl AutoScaling {
             return Ok(());
         }
         let cause = format!("monitor alarm {alarm_name} in state ALARM triggered policy {}", p.name);
-        // A low alarm is the only one whose breach is below its threshold.
-        let threshold = p.tracking.as_ref().map(|t| if alarm_name.contains("-AlarmLow-") { t.target * 0.9 } else { t.target });
-        self.execute(&scope, &p, value, threshold, true, &cause).map_err(|e| format!("{e:?}"))
+        self.execute(&scope, &p, value, Some(threshold), true, &cause).map_err(|e| format!("{e:?}"))
     }
 
     /// What a policy does to the desired capacity, with cooldowns as AWS applies them.
@@ -228,7 +227,11 @@ impl AutoScaling {
         let g: GroupRecord = self.group(scope, &p.group)?;
         let now = self.clock.now();
         let current = g.desired;
-        let adjusted = |kind: &str, adjustment: i32| -> i32 {
+        // Instances still warming up do not count toward the capacity a scale-out starts
+        // from, so repeated breaches within one step's range launch once, as on AWS.
+        let warmup = i64::from(p.warmup.or(g.default_instance_warmup).unwrap_or(g.default_cooldown));
+        let base = current - warming(&g, warmup, now);
+        let adjusted = |kind: &str, adjustment: i32, current: i32| -> i32 {
             match kind {
                 "ExactCapacity" => adjustment,
                 "PercentChangeInCapacity" => {
@@ -243,13 +246,13 @@ impl AutoScaling {
             "TargetTrackingScaling" => {
                 let t = p.tracking.as_ref().expect("target tracking policies track");
                 let Some(v) = value else { return Ok(()) };
-                let wanted = (f64::from(current) * v / t.target).ceil() as i32;
-                let wanted = if v < t.target * 0.9 { wanted.min(current) } else { wanted.max(current) };
+                let scale_in = v < t.target * 0.9;
+                let wanted = (f64::from(if scale_in { current } else { base }) * v / t.target).ceil() as i32;
+                let wanted = if scale_in { wanted.min(current) } else { wanted.max(current) };
                 if wanted < current && t.disable_scale_in {
                     return Ok(());
                 }
                 // Scale-in waits until recently launched instances have warmed up.
-                let warmup = i64::from(p.warmup.unwrap_or(g.default_cooldown));
                 if wanted < current && g.cooldown_from.is_some_and(|c| now.as_millis() < c.as_millis() + warmup * 1000) {
                     return Ok(());
                 }
@@ -260,14 +263,18 @@ impl AutoScaling {
                 let over = v - th;
                 let step = p.steps.iter().find(|s| s.lower.is_none_or(|l| over >= l) && s.upper.is_none_or(|u| over < u));
                 let Some(step) = step else { return Ok(()) };
-                adjusted(p.adjustment_type.as_deref().unwrap_or("ChangeInCapacity"), step.adjustment)
+                let wanted = adjusted(p.adjustment_type.as_deref().unwrap_or("ChangeInCapacity"), step.adjustment, if step.adjustment > 0 { base } else { current });
+                if step.adjustment > 0 && wanted <= current {
+                    return Ok(());
+                }
+                wanted
             }
             "SimpleScaling" => {
                 let cooldown = i64::from(p.cooldown.unwrap_or(g.default_cooldown));
                 if honor_cooldown && g.cooldown_from.is_some_and(|c| now.as_millis() < c.as_millis() + cooldown * 1000) {
                     return Err(AsError::ScalingActivityInProgress("Scaling activity is in progress and blocks this action".into()));
                 }
-                adjusted(p.adjustment_type.as_deref().unwrap_or("ChangeInCapacity"), p.scaling_adjustment.unwrap_or(0))
+                adjusted(p.adjustment_type.as_deref().unwrap_or("ChangeInCapacity"), p.scaling_adjustment.unwrap_or(0), current)
             }
             _ => return Ok(()),
         };
@@ -283,4 +290,13 @@ impl AutoScaling {
             self.note_desired(tx, scope, g, old, format!("At {} a {cause} changing the desired capacity from {old} to {target}.  At {} an instance was {} in response to a difference between desired and actual capacity, {verb} the capacity from {old} to {target}.", when(now), when(now), if target > old { "started" } else { "taken out of service" }))
         })
     }
+}
+
+/// Members launched but not yet past the warm-up (seconds) after entering service.
+fn warming(g: &GroupRecord, warmup: i64, now: nubo_core::Timestamp) -> i32 {
+    g.members
+        .iter()
+        .filter(|m| crate::controller::counted(m) && m.lifecycle != "Standby")
+        .filter(|m| m.lifecycle.starts_with("Pending") || m.in_service_since.is_some_and(|t| t.as_millis() + warmup * 1000 > now.as_millis()))
+        .count() as i32
 }

@@ -243,6 +243,7 @@ impl AutoScaling {
 
     pub(crate) fn cancel_refresh(&self, scope: &Scope, group: &str) -> Result<String> {
         self.group(scope, group)?;
+        let _held = self.refreshing.lock().unwrap_or_else(|e| e.into_inner());
         let mut r = self.active_refresh(scope, group)?.filter(|r| r.status != "Cancelling").ok_or_else(no_active)?;
         r.status = "Cancelling".into();
         r.status_reason = None;
@@ -252,6 +253,7 @@ impl AutoScaling {
     }
 
     pub(crate) fn rollback_refresh(&self, scope: &Scope, group: &str) -> Result<String> {
+        let _held = self.refreshing.lock().unwrap_or_else(|e| e.into_inner());
         let g = self.group(scope, group)?;
         let mut r = self.active_refresh(scope, group)?.filter(|r| r.status != "Cancelling" && r.status != "RollbackInProgress").ok_or_else(no_active)?;
         irreversible(&r)?;
@@ -290,6 +292,7 @@ impl AutoScaling {
     /// One step of the group's refresh, if it has one under way: replaces the next batch
     /// once every member is healthy and warmed up.
     pub(crate) fn refresh_step(&self, scope: &Scope, g: &GroupRecord) -> Result<()> {
+        let _held = self.refreshing.lock().unwrap_or_else(|e| e.into_inner());
         let Some(mut r) = self.active_refresh(scope, &g.name)? else { return Ok(()) };
         let before = serde_json::to_string(&r).unwrap_or_default();
         self.advance_refresh(scope, g, &mut r)?;

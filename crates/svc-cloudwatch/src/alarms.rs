@@ -37,8 +37,9 @@ pub trait AlarmActions: Send + Sync + 'static {
     }
 
     /// Executes an Auto Scaling policy with the breaching value (the last datapoint the
-    /// alarm evaluated), as CloudWatch hands it to Auto Scaling.
-    fn scaling_policy<'a>(&'a self, policy_arn: &'a str, _alarm_name: &'a str, _value: Option<f64>) -> ActionFuture<'a> {
+    /// alarm evaluated) and the alarm's threshold, as CloudWatch hands them to Auto
+    /// Scaling: step policies pick their step by the difference.
+    fn scaling_policy<'a>(&'a self, policy_arn: &'a str, _alarm_name: &'a str, _value: Option<f64>, _threshold: f64) -> ActionFuture<'a> {
         Box::pin(async move { Err(ActionError(format!("no Auto Scaling wired to execute {policy_arn}"))) })
     }
 }
@@ -613,7 +614,7 @@ impl CloudWatch {
             Err(a) => {
                 if a.actions_enabled && a.state == "ALARM" {
                     for arn in a.alarm_actions.iter().filter(|arn| matches!(action_kind(arn), ActionKind::ScalingPolicy)) {
-                        let _ = self.actions.scaling_policy(arn, &a.name, last_datapoint(&a)).await;
+                        let _ = self.actions.scaling_policy(arn, &a.name, last_datapoint(&a), a.threshold).await;
                     }
                 }
                 return Ok(false);
@@ -636,7 +637,7 @@ impl CloudWatch {
                         Some(id) => self.actions.ec2(scope, id, action).await,
                         None => Err(ActionError("the alarm has no InstanceId dimension".into())),
                     },
-                    ActionKind::ScalingPolicy => self.actions.scaling_policy(arn, &a.name, last_datapoint(&a)).await,
+                    ActionKind::ScalingPolicy => self.actions.scaling_policy(arn, &a.name, last_datapoint(&a), a.threshold).await,
                     ActionKind::Unknown => Err(ActionError("unsupported action".into())),
                 };
                 let (kind, summary) = match &outcome {
@@ -707,7 +708,9 @@ impl CloudWatch {
         for a in all.into_iter().filter(|a| a.rule.is_none()) {
             // One alarm's trouble (deleted meanwhile, say) never stops the others.
             let outcome = match self.alarm_values(&a, now).map(|values| evaluate(&a, &values, now)) {
-                Ok(Some(v)) if v.state != a.state => {
+                // An alarm staying in ALARM goes through too: its Auto Scaling policies are
+                // invoked again with the new breaching value.
+                Ok(Some(v)) if v.state != a.state || (v.state == "ALARM" && invokes_scaling(&a)) => {
                     let scope = Scope::new(a.account.clone(), a.region.clone());
                     self.transition(&scope, &a.name, v.state, &v.reason, Some(v.reason_data)).await
                 }
@@ -825,6 +828,11 @@ mod tests {
         assert_eq!(statistic_constant("SampleCount"), "SAMPLE_COUNT");
         assert_eq!(n["Trigger"]["ComparisonOperator"], "GreaterThanThreshold");
     }
+}
+
+/// An alarm whose ALARM actions include an Auto Scaling policy.
+fn invokes_scaling(a: &AlarmRecord) -> bool {
+    a.actions_enabled && a.alarm_actions.iter().any(|arn| matches!(action_kind(arn), ActionKind::ScalingPolicy))
 }
 
 /// The newest of the datapoints an alarm's last evaluation recorded in its reason data.
