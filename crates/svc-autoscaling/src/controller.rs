@@ -7,8 +7,8 @@
 //! out (ReplaceUnhealthy); a pending member whose instance runs (and whose launching
 //! hook, if any, let it proceed) becomes InService and joins the target groups; an
 //! instance refresh takes its next batch out (refresh.rs), and a member past the maximum
-//! instance lifetime is taken out; then instances are launched into the zone with the fewest members, or taken out by the
-//! termination policy (the zone with the most members, unprotected, oldest first).
+//! instance lifetime is taken out; then instances are launched into the zone with the
+//! fewest members, or taken out as the termination policies choose (termination.rs).
 //! Taking out deregisters from the target groups, waits for a terminating hook if there
 //! is one, terminates, records the activity and tells the group's topics.
 
@@ -213,6 +213,7 @@ impl AutoScaling {
                         lifecycle_action: None,
                         subnet: subnet.clone(),
                         in_service_since: None,
+                        launch_configuration: configuration.as_ref().map(|c| c.name.clone()),
                     };
                     let message = self.hold(scope, g, &mut m, LAUNCHING).flatten();
                     g.members.push(m);
@@ -236,6 +237,7 @@ impl AutoScaling {
                     lifecycle_action: None,
                     subnet: subnet.clone(),
                     in_service_since: None,
+                    launch_configuration: None,
                 };
                 let description = format!("Launching a new EC2 instance.  Status Reason: {e}. Launching EC2 instance failed.");
                 self.announce(scope, &g, "EC2_INSTANCE_LAUNCH_ERROR", &failed, &description, &cause);
@@ -286,19 +288,10 @@ impl AutoScaling {
         })
     }
 
-    /// Takes out one member by the termination policy: the zone with the most members,
-    /// then the oldest (or newest, with NewestInstance) unprotected instance in it.
+    /// Takes out one member, chosen by the termination policies (termination.rs).
     fn terminate_one(&self, scope: &Scope, name: &str, cause: Option<String>) -> crate::error::Result<()> {
         let g = self.group(scope, name)?;
-        let count = |zone: &str| g.members.iter().filter(|m| counted(m) && m.availability_zone == zone).count();
-        let newest_first = g.termination_policies.iter().any(|p| p == "NewestInstance");
-        let victim = g
-            .members
-            .iter()
-            .filter(|m| counted(m) && !m.protected)
-            .max_by_key(|m| (count(&m.availability_zone), if newest_first { m.launched.as_millis() } else { -m.launched.as_millis() }))
-            .map(|m| m.instance_id.clone());
-        let Some(id) = victim else { return Ok(()) };
+        let Some(id) = crate::termination::victim(&g, self.clock.now()) else { return Ok(()) };
         self.take_out(scope, name, &id, cause)
     }
 

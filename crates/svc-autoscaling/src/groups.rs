@@ -639,6 +639,7 @@ impl AutoScaling {
                     lifecycle_action: None,
                     subnet: None,
                     in_service_since: Some(now),
+                    launch_configuration: None,
                 });
                 g.desired += 1;
                 self.activity(tx, scope, name, format!("Attaching an existing EC2 instance: {id}"), format!("At {} an instance was added in response to user request. Keeping the capacity at the new desired capacity {}.", when(now), g.desired), "Successful", serde_json::json!({}))?;

@@ -19,6 +19,7 @@ pub mod metrics;
 mod policies;
 pub mod records;
 mod refresh;
+mod termination;
 
 use error::Result;
 use nubo_core::{AwsError, Clock, RequestContext, Scope};

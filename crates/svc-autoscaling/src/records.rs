@@ -58,6 +58,9 @@ pub struct MemberRecord {
     /// When it entered InService: instance warm-up counts from here.
     #[serde(default)]
     pub in_service_since: Option<Timestamp>,
+    /// The launch configuration it was launched from, if any.
+    #[serde(default)]
+    pub launch_configuration: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
