@@ -490,3 +490,30 @@ def test_step_scaling_from_an_alarm_steps_once_per_warm_up(node):
         assert any(f"monitor alarm {name}-high in state ALARM triggered policy depth changing the desired capacity from 1 to 3" in c for c in causes)
     finally:
         asg.delete_auto_scaling_group(AutoScalingGroupName=name, ForceDelete=True)
+
+
+def test_zones_are_rebalanced_launching_first(node):
+    ec2, asg = client(node, "ec2"), client(node, "autoscaling")
+    _, image, lt = subnet_and_template(ec2)
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    by_zone = {}
+    for s in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]:
+        by_zone.setdefault(s["AvailabilityZone"], s["SubnetId"])
+    (zone_a, subnet_a), (zone_b, subnet_b) = list(by_zone.items())[:2]
+    name = f"rebalance-{uuid.uuid4().hex[:6]}"
+    asg.create_auto_scaling_group(AutoScalingGroupName=name, MinSize=0, MaxSize=4, DesiredCapacity=4, LaunchTemplate={"LaunchTemplateId": lt["LaunchTemplateId"]},
+                                  VPCZoneIdentifier=f"{subnet_a},{subnet_b}")
+    group = lambda: asg.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"][0]
+    zones = lambda: sorted(m["AvailabilityZone"] for m in group()["Instances"] if m["LifecycleState"] == "InService")
+    try:
+        until("two in each zone", lambda: zones() == sorted([zone_a, zone_a, zone_b, zone_b]))
+        # Taking both of zone A's instances out (and the capacity with them) leaves B with two, A with none.
+        for m in [m for m in group()["Instances"] if m["AvailabilityZone"] == zone_a]:
+            asg.terminate_instance_in_auto_scaling_group(InstanceId=m["InstanceId"], ShouldDecrementDesiredCapacity=True)
+        until("one in each zone", lambda: zones() == sorted([zone_a, zone_b]) and len(group()["Instances"]) == 2)
+        activities = asg.describe_scaling_activities(AutoScalingGroupName=name)["Activities"]
+        rebalancing = [a for a in activities if "rebalance" in a["Cause"]]
+        assert [a["Description"].split(":")[0] for a in reversed(rebalancing)] == ["Launching a new EC2 instance", "Terminating EC2 instance"], "launched before one is terminated"
+        assert group()["DesiredCapacity"] == 2
+    finally:
+        asg.delete_auto_scaling_group(AutoScalingGroupName=name, ForceDelete=True)

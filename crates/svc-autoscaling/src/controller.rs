@@ -144,9 +144,11 @@ impl AutoScaling {
         let g = self.group(scope, &g.name)?;
         self.refresh_step(scope, &g)?;
         self.expire_one(scope, &g.name, now)?;
-        // Capacity: desired, plus what a refresh launches ahead of the members it replaces.
+        self.rebalance(scope, &g.name, now)?;
+        // Capacity: desired, plus what a refresh or a zone rebalancing launches ahead of
+        // the members it replaces.
         let g = self.group(scope, &g.name)?;
-        let target = g.desired + self.refresh_surge(scope, &g.name);
+        let target = g.desired + self.refresh_surge(scope, &g.name) + i32::from(g.rebalancing);
         let live = g.members.iter().filter(|m| counted(m)).count() as i32;
         let cause = self.read(|tx| Ok(self.last_cause(tx, scope, &g.name)))?;
         let backing_off = |a: &AutoScaling| a.failed_launches.lock().unwrap().get(&g.arn).is_some_and(|at| at.elapsed() < Duration::from_secs(10));
@@ -311,5 +313,38 @@ impl AutoScaling {
         let Some(m) = expired else { return Ok(()) };
         let cause = format!("At {} an instance was taken out of service in response to a maximum instance lifetime policy.", when(now));
         self.take_out(scope, name, &m.instance_id.clone(), Some(cause))
+    }
+
+    /// AZRebalance: when zones differ by more than one member, launches into the emptiest
+    /// zone first and, once that instance runs, takes one out of the busiest, as AWS
+    /// launches before it terminates.
+    fn rebalance(&self, scope: &Scope, name: &str, now: nubo_core::Timestamp) -> crate::error::Result<()> {
+        let g = self.group(scope, name)?;
+        // Only subnets say where a launch goes: groups of zones alone are left as they are.
+        let mut zones: Vec<&String> = g.subnets.iter().map(|(_, z)| z).collect();
+        zones.sort();
+        zones.dedup();
+        if ["AZRebalance", "Launch", "Terminate"].iter().any(|p| suspended(&g, p)) || zones.len() < 2 || g.members.iter().any(|m| m.lifecycle.starts_with("Pending")) {
+            return Ok(());
+        }
+        let why = |verb: &str| format!("At {} an instance was {verb} to rebalance the group's instances across Availability Zones.", when(now));
+        if g.rebalancing {
+            self.update(scope, name, |g, _| {
+                g.rebalancing = false;
+                Ok(())
+            })?;
+            return self.terminate_one(scope, name, Some(why("taken out of service")));
+        }
+        let live = g.members.iter().filter(|m| counted(m)).count() as i32;
+        let in_zone = |zone: &&String| g.members.iter().filter(|m| counted(m) && &m.availability_zone == *zone).count();
+        let (fewest, most) = (zones.iter().map(in_zone).min().unwrap_or(0), zones.iter().map(in_zone).max().unwrap_or(0));
+        if live != g.desired || most - fewest <= 1 || self.active_refresh(scope, name)?.is_some() {
+            return Ok(());
+        }
+        self.update(scope, name, |g, _| {
+            g.rebalancing = true;
+            Ok(())
+        })?;
+        self.launch_one(scope, name, Some(why("launched")))
     }
 }

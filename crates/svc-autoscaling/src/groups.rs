@@ -225,6 +225,7 @@ impl AutoScaling {
             notifications: Vec::new(),
             metrics: Vec::new(),
             default_instance_warmup: input.default_instance_warmup.filter(|w| *w >= 0),
+            rebalancing: false,
         };
         self.write(|tx| {
             let existing: Vec<GroupRecord> = records::all(tx, GROUPS, scope)?;

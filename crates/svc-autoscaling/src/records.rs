@@ -133,6 +133,9 @@ pub struct GroupRecord {
     pub metrics: Vec<String>,
     #[serde(default)]
     pub default_instance_warmup: Option<i32>,
+    /// An instance was launched to rebalance zones: one from the busiest zone goes once it is up.
+    #[serde(default)]
+    pub rebalancing: bool,
 }
 
 /// How an instance refresh goes about it (RefreshPreferences with AWS's defaults applied).
