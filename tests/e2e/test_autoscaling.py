@@ -214,6 +214,15 @@ def test_group_api_checks_and_manual_capacity(node):
     asg.delete_auto_scaling_group(AutoScalingGroupName=name)
     causes = [a["Cause"] for a in asg.describe_scaling_activities(AutoScalingGroupName=name, IncludeDeletedGroups=True)["Activities"]]
     assert any("EC2 health check indicating it has been terminated" in c for c in causes)
+    # A mixed instances policy is kept as given; its launch template is the group's.
+    mixed = {"LaunchTemplate": {"LaunchTemplateSpecification": {"LaunchTemplateId": lt["LaunchTemplateId"], "Version": "$Latest"},
+                                "Overrides": [{"InstanceType": "t3.micro"}, {"InstanceType": "t3a.micro"}]},
+             "InstancesDistribution": {"OnDemandBaseCapacity": 0, "OnDemandPercentageAboveBaseCapacity": 50}}
+    asg.create_auto_scaling_group(AutoScalingGroupName=f"{name}-mixed", MinSize=0, MaxSize=2, DesiredCapacity=0, MixedInstancesPolicy=mixed, VPCZoneIdentifier=subnet)
+    got = asg.describe_auto_scaling_groups(AutoScalingGroupNames=[f"{name}-mixed"])["AutoScalingGroups"][0]
+    assert got["MixedInstancesPolicy"]["LaunchTemplate"]["Overrides"] == mixed["LaunchTemplate"]["Overrides"] and "LaunchTemplate" not in got
+    assert got["MixedInstancesPolicy"]["InstancesDistribution"]["OnDemandPercentageAboveBaseCapacity"] == 50
+    asg.delete_auto_scaling_group(AutoScalingGroupName=f"{name}-mixed")
 
 
 def test_schedules_lifecycle_hooks_and_notifications(node):

@@ -7,8 +7,9 @@
 //! out (ReplaceUnhealthy); a pending member whose instance runs (and whose launching
 //! hook, if any, let it proceed) becomes InService and joins the target groups; an
 //! instance refresh takes its next batch out (refresh.rs), and a member past the maximum
-//! instance lifetime is taken out; then instances are launched into the zone with the
-//! fewest members, or taken out as the termination policies choose (termination.rs).
+//! instance lifetime is taken out; zones more than one member apart get a launch in the
+//! emptiest (AZRebalance); then instances are launched into the zone with the fewest
+//! members, or taken out as the termination policies choose (termination.rs).
 //! Taking out deregisters from the target groups, waits for a terminating hook if there
 //! is one, terminates, records the activity and tells the group's topics.
 

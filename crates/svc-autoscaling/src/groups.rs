@@ -8,6 +8,7 @@ use crate::records::{self, ActivityRecord, GroupRecord, MemberRecord, PolicyReco
 use crate::AutoScaling;
 use nubo_core::{Scope, Timestamp};
 use nubo_model::generated::autoscaling::*;
+use nubo_model::{FromValue, IntoValue};
 
 pub const MAX_GROUPS: usize = 500;
 pub const PROCESSES: &[&str] = &["Launch", "Terminate", "AddToLoadBalancer", "AlarmNotification", "AZRebalance", "HealthCheck", "InstanceRefresh", "ReplaceUnhealthy", "ScheduledActions"];
@@ -53,7 +54,9 @@ fn group_out(g: &GroupRecord) -> AutoScalingGroup {
     AutoScalingGroup {
         auto_scaling_group_name: g.name.clone(),
         auto_scaling_group_arn: Some(g.arn.clone()),
-        launch_template: g.template.as_ref().map(template_out),
+        // A group with a mixed instances policy shows its template there only, as AWS does.
+        launch_template: g.template.as_ref().filter(|_| g.mixed_instances_policy.is_none()).map(template_out),
+        mixed_instances_policy: g.mixed_instances_policy.clone().and_then(|v| MixedInstancesPolicy::from_value(v).ok()),
         launch_configuration_name: g.launch_configuration.clone(),
         min_size: g.min,
         max_size: g.max,
@@ -226,6 +229,7 @@ impl AutoScaling {
             metrics: Vec::new(),
             default_instance_warmup: input.default_instance_warmup.filter(|w| *w >= 0),
             rebalancing: false,
+            mixed_instances_policy: input.mixed_instances_policy.clone().map(IntoValue::into_value),
         };
         self.write(|tx| {
             let existing: Vec<GroupRecord> = records::all(tx, GROUPS, scope)?;
@@ -270,7 +274,8 @@ impl AutoScaling {
         } else {
             None
         };
-        let template = template_in(input.launch_template.clone())?;
+        let mixed = input.mixed_instances_policy.clone();
+        let template = template_in(input.launch_template.clone().or_else(|| mixed.as_ref().and_then(|m| m.launch_template.as_ref()).and_then(|l| l.launch_template_specification.clone())))?;
         check_lifetime(input.max_instance_lifetime)?;
         if (template.is_some() || input.launch_configuration_name.is_some() || input.mixed_instances_policy.is_some())
             && self.active_refresh(scope, &input.auto_scaling_group_name)?.is_some_and(|r| r.desired.is_some())
@@ -291,6 +296,7 @@ impl AutoScaling {
             if let Some(t) = template {
                 g.template = Some(t);
                 g.launch_configuration = None;
+                g.mixed_instances_policy = mixed.map(IntoValue::into_value);
             }
             if let Some(lc) = input.launch_configuration_name.clone() {
                 g.launch_configuration = Some(lc);

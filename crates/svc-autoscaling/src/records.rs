@@ -136,6 +136,9 @@ pub struct GroupRecord {
     /// An instance was launched to rebalance zones: one from the busiest zone goes once it is up.
     #[serde(default)]
     pub rebalancing: bool,
+    /// MixedInstancesPolicy as given (its launch template is what the group launches).
+    #[serde(default)]
+    pub mixed_instances_policy: Option<nubo_model::Value>,
 }
 
 /// How an instance refresh goes about it (RefreshPreferences with AWS's defaults applied).
