@@ -592,3 +592,55 @@ def test_an_environment_idle_for_ten_minutes_of_nubos_clock_is_stopped(lam, nubo
         assert time.monotonic() < deadline, "the idle environment was never stopped"
         nubo.http("POST", "/_nubo/clock", b'{"advance": "11m"}')
         time.sleep(0.05)
+
+
+ISOLATION_PROBE = '''
+import os
+
+def handler(event, context):
+    wrote_host = True
+    try:
+        with open(event["host_file"], "w") as f:
+            f.write("from a function")
+    except OSError:
+        wrote_host = False
+    with open("/tmp/scratch", "w") as f:
+        f.write("mine")
+    try:
+        open("/var/task/app.py", "a").close()
+        code_writable = True
+    except OSError:
+        code_writable = False
+    if event.get("hog"):
+        hog = bytearray(event["hog"] * 1024 * 1024)
+        for i in range(0, len(hog), 4096):
+            hog[i] = 1
+    return {"pid": os.getpid(), "cwd": os.getcwd(), "task_root": os.environ["LAMBDA_TASK_ROOT"], "opt": sorted(os.listdir("/opt")),
+            "tmp": os.statvfs("/tmp").f_blocks * os.statvfs("/tmp").f_frsize // (1024 * 1024), "code_writable": code_writable,
+            "wrote_host": wrote_host, "processes": sorted(int(p) for p in os.listdir("/proc") if p.isdigit())}
+'''
+
+
+@pytest.mark.skipif(__import__("os").geteuid() != 0, reason="sandboxed environments need namespaces: run as root (as CI does)")
+def test_functions_run_sandboxed_with_their_code_layers_tmp_and_memory(lam, tmp_path):
+    layer = lam.publish_layer_version(LayerName=name("tools"), Content={"ZipFile": package({"bin/tool": ("#!/bin/sh\necho tool\n", 0o755)})})["LayerVersionArn"]
+    fn = name()
+    lam.create_function(FunctionName=fn, Runtime="python3.12", Role=ROLE, Handler="app.handler", Code={"ZipFile": package({"app.py": ISOLATION_PROBE})},
+                        Layers=[layer], MemorySize=128, EphemeralStorage={"Size": 600}, Timeout=30)
+    host_file = tmp_path / "written-by-a-function"
+    out = lam.invoke(FunctionName=fn, Payload=json.dumps({"host_file": str(host_file)}), LogType="Tail")
+    got = json.loads(out["Payload"].read())
+    assert (got["cwd"], got["task_root"]) == ("/var/task", "/var/task")
+    assert got["opt"] == ["bin"], "layers are at /opt"
+    assert got["tmp"] == 600, "/tmp is the ephemeral storage"
+    assert got["code_writable"] is False, "the code is read-only"
+    assert not host_file.exists(), "what a function writes stays in its environment"
+    assert got["processes"][0] == 1 and len(got["processes"]) <= 3, f"its own PID namespace: {got['processes']}"
+    report = [line for line in base64.b64decode(out["LogResult"]).decode().splitlines() if line.startswith("REPORT")][0]
+    used = int(report.split("Max Memory Used: ")[1].split(" MB")[0])
+    assert 1 <= used <= 128
+    # Memory size is a limit: going past it ends the environment, as on AWS.
+    hog = lam.invoke(FunctionName=fn, Payload=json.dumps({"host_file": str(host_file), "hog": 400}))
+    assert hog["FunctionError"] == "Unhandled"
+    assert json.loads(hog["Payload"].read())["errorType"] == "Runtime.ExitError"
+    assert json.loads(lam.invoke(FunctionName=fn, Payload=json.dumps({"host_file": str(host_file)}))["Payload"].read())["task_root"] == "/var/task"

@@ -111,6 +111,7 @@ fn main() -> ExitCode {
     match args.get(1).map(String::as_str) {
         Some(nubo_sandbox::INIT_COMMAND) => return exit(nubo_sandbox::init::main(args.get(2).map(String::as_str).unwrap_or_default())),
         Some(nubo_sandbox::GUEST_COMMAND) => return exit(nubo_sandbox::guest::main(&args[2..])),
+        Some(nubo_sandbox::function::INIT_COMMAND) => return exit(nubo_sandbox::function::main(args.get(2).map(String::as_str).unwrap_or_default())),
         _ => {}
     }
     let config = match config::parse(std::env::args().skip(1)) {

@@ -91,6 +91,13 @@ impl Cgroup {
         }
     }
 
+    /// The most memory the group's processes used at once, in bytes (the current use
+    /// where the kernel keeps no peak).
+    pub fn memory_peak(&self) -> Option<u64> {
+        let read = |file: PathBuf| std::fs::read_to_string(file).ok()?.trim().parse::<u64>().ok();
+        self.dirs.iter().find_map(|d| read(d.join("memory.peak")).or_else(|| read(d.join("memory.max_usage_in_bytes"))).or_else(|| read(d.join("memory.current"))))
+    }
+
     /// Removes the groups of instances gone (left by a nubo that was killed): only an
     /// empty group can be removed, so a running nubo's are safe.
     pub fn sweep() {

@@ -140,7 +140,7 @@ fn pid1(spec: &BootSpec, exe: &Path) -> io::Result<i32> {
 }
 
 /// `/proc` of the new PID namespace, a small `/dev`, `/sys` read-only, a fresh `/run`.
-fn mount_system(root: &Path) -> io::Result<()> {
+pub(crate) fn mount_system(root: &Path) -> io::Result<()> {
     let at = |p: &str| root.join(p);
     let none = None::<&str>;
     std::fs::create_dir_all(at("proc"))?;

@@ -11,10 +11,15 @@
 //! guest enabled. The guest tools ([`guest`]) stand in for `yum`, `apt-get`, `systemctl`
 //! and a web server, since an instance has no package network.
 //!
+//! Lambda's execution environments use the same parts, lighter ([`function`]): mount and
+//! PID namespaces, an overlay root thrown away with them, the code and layers bound
+//! read-only, a memory limit.
+//!
 //! This crate knows nothing of EC2's API: svc-ec2's runtime decides what runs, this crate
 //! makes it run.
 
 pub mod cgroup;
+pub mod function;
 pub mod guest;
 pub mod init;
 pub mod launch;

@@ -26,14 +26,15 @@ impl Lambda {
     /// The function's code, unzipped once per code digest.
     fn code_dir(&self, f: &FunctionRecord) -> Result<PathBuf> {
         let dir = self.runtime.scratch().join("code").join(f.code_key());
-        if !dir.join(".nubo-ready").exists() {
+        // A staging directory renamed into place: where the directory is, it is complete.
+        if !dir.exists() {
             let zip = self.zip(f)?;
             let staging = self.runtime.scratch().join("code").join(format!("{}.{}", f.code_key(), ids::random_string(b"abcdef0123456789", 8)));
             let ok = crate::zip::extract(&zip, &staging).map_err(|e| LambdaError::Service(format!("unzipping the code: {e}")))?;
             if !ok {
                 return Err(LambdaError::InvalidParameterValue("Could not unzip uploaded file. Please check your file, then try to upload again.".into()));
             }
-            std::fs::write(staging.join(".nubo-ready"), b"").map_err(|e| LambdaError::Service(e.to_string()))?;
+            std::fs::create_dir_all(&staging).map_err(|e| LambdaError::Service(e.to_string()))?;
             // Another invocation may have won the race: either copy is the same code.
             if std::fs::rename(&staging, &dir).is_err() {
                 let _ = std::fs::remove_dir_all(&staging);
@@ -64,11 +65,6 @@ impl Lambda {
             Some((key, secret, token)) => env.extend([("AWS_ACCESS_KEY_ID".into(), key), ("AWS_SECRET_ACCESS_KEY".into(), secret), ("AWS_SESSION_TOKEN".into(), token)]),
             None => env.extend([("AWS_ACCESS_KEY_ID".into(), "test".into()), ("AWS_SECRET_ACCESS_KEY".into(), "test".into())]),
         }
-        // The layers' /opt and the paths searched there; the function's own variables win.
-        if let Some(opt) = self.opt_dir(&f.layers)? {
-            let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into());
-            env.extend(crate::layers::opt_env(&opt, &f.runtime, &path));
-        }
         env.extend(f.env.iter().map(|(k, v)| (k.clone(), v.clone())));
         Ok(Launch {
             key: format!("{}#{}#{}", f.arn, f.version, f.revision_id),
@@ -76,6 +72,9 @@ impl Lambda {
             runtime: f.runtime.clone(),
             handler: f.handler.clone(),
             code_dir: self.code_dir(f)?,
+            opt_dir: self.opt_dir(&f.layers)?,
+            memory_mib: f.memory.max(128) as u64,
+            tmp_mib: f.ephemeral_storage.max(512) as u64,
             env,
         })
     }
@@ -189,7 +188,7 @@ impl Lambda {
             "END RequestId: {request_id}\nREPORT RequestId: {request_id}\tDuration: {ms:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB\tMax Memory Used: {} MB{init}\t\n",
             ms.ceil() as u64,
             f.memory,
-            f.memory.min(64),
+            ran.max_memory_mib.unwrap_or(f.memory.min(64) as u64),
         ));
         if let Some(sink) = &self.logs {
             let at = now.as_millis();

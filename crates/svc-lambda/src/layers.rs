@@ -3,8 +3,8 @@
 //! one directory per set of layers — the environment's `/opt` — and the paths AWS's
 //! runtimes search there are set: `PYTHONPATH` (`python`, `python/lib/<version>/site-packages`),
 //! `NODE_PATH` (`nodejs/node_modules`), `PATH` (`bin`), `LD_LIBRARY_PATH` (`lib`), and
-//! `NUBO_OPT` to the directory itself. (Without a sandbox, the directory is not mounted at
-//! `/opt`: code that names `/opt/...` literally should use `NUBO_OPT`.)
+//! `NUBO_OPT` to it. The sandbox mounts the directory at `/opt`; without one (nubo not
+//! root) it stays where it is, and code that names `/opt/...` literally should use `NUBO_OPT`.
 //!
 //! * `lambda.layers`: `account / region / name / version (10 digits)` → [`LayerRecord`];
 //!   the zip is kept in `lambda.code` by its digest, as functions' code is.
@@ -225,13 +225,14 @@ impl Lambda {
         let id = <sha2::Sha256 as sha2::Digest>::digest(records.iter().map(|l| l.code_key()).collect::<Vec<_>>().join("+").as_bytes());
         let id: String = id.iter().take(16).map(|b| format!("{b:02x}")).collect();
         let dir = self.runtime.scratch().join("opt").join(&id);
-        if !dir.join(".nubo-ready").exists() {
+        // A staging directory renamed into place: where the directory is, it is complete.
+        if !dir.exists() {
             let staging = self.runtime.scratch().join("opt").join(format!("{id}.{}", ids::random_string(b"abcdef0123456789", 8)));
             for l in &records {
                 let zip: Vec<u8> = self.store.read(|tx| tx.get(CODE, &key(&[&l.code_key()])))?.ok_or_else(|| LambdaError::Service(format!("the code of layer {} is missing", l.arn)))?;
                 crate::zip::extract(&zip, &staging).map_err(|e| LambdaError::Service(format!("unzipping layer {}: {e}", l.arn)))?;
             }
-            std::fs::create_dir_all(&staging).and_then(|_| std::fs::write(staging.join(".nubo-ready"), b"")).map_err(|e| LambdaError::Service(e.to_string()))?;
+            std::fs::create_dir_all(&staging).map_err(|e| LambdaError::Service(e.to_string()))?;
             if std::fs::rename(&staging, &dir).is_err() {
                 let _ = std::fs::remove_dir_all(&staging);
             }

@@ -1,6 +1,7 @@
 //! Execution environments: each is a process of the function's runtime (the host's
-//! `python3` or `node` running nubo's bootstrap, or a custom runtime's own `bootstrap`)
-//! that speaks the Lambda Runtime API to nubo. One HTTP server on a loopback port serves
+//! `python3` or `node` running nubo's bootstrap, or a custom runtime's own `bootstrap`),
+//! sandboxed where nubo may create namespaces (nubo-sandbox's `function`), that speaks
+//! the Lambda Runtime API to nubo. One HTTP server on a loopback port serves
 //! that API for every environment, under a path prefix naming the environment, which is
 //! what `AWS_LAMBDA_RUNTIME_API` tells the process.
 //!
@@ -51,6 +52,11 @@ pub struct Launch {
     pub runtime: String,
     pub handler: String,
     pub code_dir: PathBuf,
+    /// The function's layers, extracted in order into one directory (its `/opt`).
+    pub opt_dir: Option<PathBuf>,
+    pub memory_mib: u64,
+    /// Ephemeral storage: the size of `/tmp`.
+    pub tmp_mib: u64,
     pub env: Vec<(String, String)>,
 }
 
@@ -62,6 +68,8 @@ pub struct Ran {
     pub duration: Duration,
     /// Set when this invocation started the environment.
     pub init: Option<Duration>,
+    /// The most memory the environment used so far, where its cgroup tells.
+    pub max_memory_mib: Option<u64>,
 }
 
 struct Pending {
@@ -83,6 +91,8 @@ struct Env {
     dead: AtomicBool,
     /// When it last went idle, in milliseconds of nubo's clock.
     idle_since: AtomicI64,
+    /// Its cgroup, when it is sandboxed.
+    cgroup: Option<nubo_sandbox::cgroup::Cgroup>,
 }
 
 impl Env {
@@ -194,11 +204,12 @@ impl Runtime {
         };
         let output = env.drain();
         let duration = started.elapsed();
+        let max_memory_mib = env.cgroup.as_ref().and_then(|c| c.memory_peak()).map(|b| b.div_ceil(1024 * 1024));
         match outcome {
             Outcome::Response(_) | Outcome::Error(_) if !env.dead.load(Ordering::SeqCst) => self.put_idle(env),
             _ => self.retire_env(&env),
         }
-        Ok(Ran { outcome, request_id, output, duration, init: init.map(|_| duration) })
+        Ok(Ran { outcome, request_id, output, duration, init: init.map(|_| duration), max_memory_mib })
     }
 
     fn take_idle(&self, key: &str) -> Option<Arc<Env>> {
@@ -238,29 +249,16 @@ impl Runtime {
     async fn spawn(self: &Arc<Self>, launch: &Launch) -> Result<Arc<Env>> {
         let addr = self.api().await?;
         let id = nubo_core::ids::random_string(b"0123456789abcdef", 32);
-        let (program, args): (PathBuf, Vec<String>) = match launch.runtime.as_str() {
-            r if r.starts_with("python") => (python(), vec![self.bootstrap("python.py", PYTHON_BOOTSTRAP)?]),
-            r if r.starts_with("nodejs") => ("node".into(), vec![self.bootstrap("node.js", NODE_BOOTSTRAP)?]),
-            _ => (launch.code_dir.join("bootstrap"), Vec::new()),
-        };
+        let mut env = launch.env.clone();
+        env.extend([("AWS_LAMBDA_RUNTIME_API".to_string(), format!("{addr}/{id}")), ("_HANDLER".to_string(), launch.handler.clone())]);
+        let (command, cgroup) = if nubo_sandbox::function::available() { self.sandboxed(launch, &id, env)? } else { (self.unsandboxed(launch, &id, env)?, None) };
         let (read, write) = pipe().map_err(|e| LambdaError::Service(format!("pipe: {e}")))?;
-        let tmp = self.scratch.join("tmp").join(&id);
-        std::fs::create_dir_all(&tmp).map_err(|e| LambdaError::Service(e.to_string()))?;
-        let mut command = tokio::process::Command::new(&program);
+        let mut command = tokio::process::Command::from(command);
         command
-            .args(&args)
-            .current_dir(&launch.code_dir)
-            .env_clear()
-            .envs(launch.env.iter().cloned())
-            .env("AWS_LAMBDA_RUNTIME_API", format!("{addr}/{id}"))
-            .env("_HANDLER", &launch.handler)
-            .env("LAMBDA_TASK_ROOT", &launch.code_dir)
-            .env("TMPDIR", &tmp)
-            .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::from(write.try_clone().map_err(|e| LambdaError::Service(e.to_string()))?))
             .stderr(std::process::Stdio::from(write))
             .kill_on_drop(true);
-        let mut child = command.spawn().map_err(|e| LambdaError::Service(format!("cannot start the {} runtime ({}): {e}", launch.runtime, program.display())))?;
+        let mut child = command.spawn().map_err(|e| LambdaError::Service(format!("cannot start the {} runtime: {e}", launch.runtime)))?;
         let env = Arc::new(Env {
             id: id.clone(),
             key: launch.key.clone(),
@@ -271,6 +269,7 @@ impl Runtime {
             output: Mutex::new(Some(std::fs::File::from(read))),
             dead: AtomicBool::new(false),
             idle_since: AtomicI64::new(0),
+            cgroup: cgroup.clone(),
         });
         self.envs.lock().unwrap().insert(id, env.clone());
         // The watcher reaps the process and fails what it was doing when it ends.
@@ -288,8 +287,64 @@ impl Runtime {
             };
             watched.fail_all(|| Outcome::Exited(why.clone()));
             me.envs.lock().unwrap().remove(&watched.id);
+            // The namespace is gone with its last process: its cgroup and upper layer can go.
+            if let Some(cgroup) = cgroup {
+                for _ in 0..200 {
+                    if cgroup.remove() {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
+            let _ = std::fs::remove_dir_all(me.scratch.join("envs").join(&watched.id));
+            let _ = std::fs::remove_dir_all(me.scratch.join("tmp").join(&watched.id));
         });
         Ok(env)
+    }
+
+    /// The runtime in a sandbox (function.rs of nubo-sandbox): code at `/var/task`,
+    /// layers at `/opt`, the bootstrap at `/var/runtime`, a `/tmp` of its own.
+    fn sandboxed(&self, launch: &Launch, id: &str, mut env: Vec<(String, String)>) -> Result<(std::process::Command, Option<nubo_sandbox::cgroup::Cgroup>)> {
+        let mut binds = vec![(launch.code_dir.clone(), "/var/task".to_string())];
+        let (program, args) = match launch.runtime.as_str() {
+            r if r.starts_with("python") => {
+                binds.push((PathBuf::from(self.bootstrap("python.py", PYTHON_BOOTSTRAP)?), "/var/runtime/bootstrap.py".into()));
+                (python().display().to_string(), vec!["/var/runtime/bootstrap.py".to_string()])
+            }
+            r if r.starts_with("nodejs") => {
+                binds.push((PathBuf::from(self.bootstrap("node.js", NODE_BOOTSTRAP)?), "/var/runtime/bootstrap.js".into()));
+                ("node".to_string(), vec!["/var/runtime/bootstrap.js".to_string()])
+            }
+            _ => ("/var/task/bootstrap".to_string(), Vec::new()),
+        };
+        if let Some(opt) = &launch.opt_dir {
+            binds.push((opt.clone(), "/opt".into()));
+            env.extend(crate::layers::opt_env(std::path::Path::new("/opt"), &launch.runtime, &host_path()));
+        }
+        env.extend([("LAMBDA_TASK_ROOT".to_string(), "/var/task".to_string()), ("LAMBDA_RUNTIME_DIR".to_string(), "/var/runtime".to_string())]);
+        let mut spec = nubo_sandbox::function::FunctionSpec { dir: self.scratch.join("envs").join(id), binds, tmp_mib: launch.tmp_mib, program, args, cwd: "/var/task".into(), env, cgroups: Vec::new() };
+        nubo_sandbox::function::command(&mut spec, &format!("lambda-{id}"), nubo_sandbox::function::limits(launch.memory_mib)).map_err(|e| LambdaError::Service(format!("cannot sandbox the {} runtime: {e}", launch.runtime)))
+    }
+
+    /// The runtime as a plain process of the host (where nubo cannot make namespaces):
+    /// the code in its directory, layers where they were extracted (`NUBO_OPT`).
+    fn unsandboxed(&self, launch: &Launch, id: &str, mut env: Vec<(String, String)>) -> Result<std::process::Command> {
+        static WARNED: std::sync::Once = std::sync::Once::new();
+        WARNED.call_once(|| tracing::warn!("Lambda functions run as plain processes of the host: nubo cannot create namespaces here (it needs root). They see the host's filesystem, layers are not at /opt (NUBO_OPT says where) and memory is not limited."));
+        let (program, args): (PathBuf, Vec<String>) = match launch.runtime.as_str() {
+            r if r.starts_with("python") => (python(), vec![self.bootstrap("python.py", PYTHON_BOOTSTRAP)?]),
+            r if r.starts_with("nodejs") => ("node".into(), vec![self.bootstrap("node.js", NODE_BOOTSTRAP)?]),
+            _ => (launch.code_dir.join("bootstrap"), Vec::new()),
+        };
+        if let Some(opt) = &launch.opt_dir {
+            env.extend(crate::layers::opt_env(opt, &launch.runtime, &host_path()));
+        }
+        let tmp = self.scratch.join("tmp").join(id);
+        std::fs::create_dir_all(&tmp).map_err(|e| LambdaError::Service(e.to_string()))?;
+        env.extend([("LAMBDA_TASK_ROOT".to_string(), launch.code_dir.display().to_string()), ("TMPDIR".to_string(), tmp.display().to_string())]);
+        let mut command = std::process::Command::new(&program);
+        command.args(&args).current_dir(&launch.code_dir).env_clear().envs(env).stdin(std::process::Stdio::null());
+        Ok(command)
     }
 
     /// Writes a bootstrap script once per nubo process.
@@ -354,6 +409,11 @@ impl Runtime {
             _ => reply(StatusCode::NOT_FOUND, r#"{"errorType":"NotFound"}"#),
         }
     }
+}
+
+/// The host's PATH, where runtimes are found.
+fn host_path() -> String {
+    std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into())
 }
 
 /// The host's Python interpreter itself, found once: `python3` on the PATH is often a
