@@ -60,7 +60,10 @@ def test_python_function_runs(lam):
     assert out["StatusCode"] == 200 and "FunctionError" not in out
     assert json.loads(out["Payload"].read()) == {"echo": {"n": 1}, "function": fn, "region": "us-east-1", "greeting": "hi", "remaining": True}
     log = base64.b64decode(out["LogResult"]).decode()
-    assert log.startswith("START RequestId: ") and 'event {"n": 1}' in log and "\nEND RequestId: " in log and "\nREPORT RequestId: " in log
+    assert log.startswith("INIT_START Runtime Version: python:3.12") and "\nSTART RequestId: " in log and 'event {"n": 1}' in log and "\nEND RequestId: " in log and "\nREPORT RequestId: " in log
+    host = "%d.%d" % __import__("sys").version_info[:2]
+    if host != "3.12":
+        assert f"nubo: this function declares python3.12; the host's Python {host}." in log, "a different host version is said"
     # Warm: the same environment answers again.
     assert json.loads(lam.invoke(FunctionName=fn, Payload=b'{"n": 2}')["Payload"].read())["echo"] == {"n": 2}
     # An error, as Lambda reports it.
@@ -167,7 +170,8 @@ def handler(event, context):
     assert s3.get_object(Bucket=bucket, Key="hello.txt")["Body"].read() == b"written by a function"
     events = logs.filter_log_events(logGroupName=f"/aws/lambda/{fn}")["events"]
     messages = [e["message"] for e in events]
-    assert messages[0].startswith("START RequestId: ") and "stored hello.txt" in messages and messages[-1].startswith("REPORT RequestId: ")
+    assert messages[0].startswith("INIT_START Runtime Version: python:3.11") and messages[1].startswith("START RequestId: ")
+    assert "stored hello.txt" in messages and messages[-1].startswith("REPORT RequestId: ")
 
 
 def test_employee_directory_s3_upload_triggers_a_function_that_writes_dynamodb(lam, boto):
@@ -644,3 +648,34 @@ def test_functions_run_sandboxed_with_their_code_layers_tmp_and_memory(lam, tmp_
     assert hog["FunctionError"] == "Unhandled"
     assert json.loads(hog["Payload"].read())["errorType"] == "Runtime.ExitError"
     assert json.loads(lam.invoke(FunctionName=fn, Payload=json.dumps({"host_file": str(host_file)}))["Payload"].read())["task_root"] == "/var/task"
+
+
+def test_provisioned_concurrency_starts_environments_ahead(lam):
+    import time
+    fn = name()
+    code = "import os\ndef handler(event, context):\n    return os.environ['AWS_LAMBDA_INITIALIZATION_TYPE']\n"
+    lam.create_function(FunctionName=fn, Runtime="python3.11", Role=ROLE, Handler="app.handler", Code={"ZipFile": package({"app.py": code})})
+    with pytest.raises(ClientError) as e:
+        lam.put_provisioned_concurrency_config(FunctionName=fn, Qualifier="$LATEST", ProvisionedConcurrentExecutions=1)
+    assert e.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    version = lam.publish_version(FunctionName=fn)["Version"]
+    lam.create_alias(FunctionName=fn, Name="live", FunctionVersion=version)
+    with pytest.raises(ClientError) as e:
+        lam.get_provisioned_concurrency_config(FunctionName=fn, Qualifier="live")
+    assert e.value.response["Error"]["Code"] == "ProvisionedConcurrencyConfigNotFoundException"
+    put = lam.put_provisioned_concurrency_config(FunctionName=fn, Qualifier="live", ProvisionedConcurrentExecutions=2)
+    assert put["RequestedProvisionedConcurrentExecutions"] == 2 and put["Status"] == "IN_PROGRESS"
+    deadline = time.monotonic() + 30
+    while lam.get_provisioned_concurrency_config(FunctionName=fn, Qualifier="live")["Status"] != "READY":
+        assert time.monotonic() < deadline, "READY in time"
+        time.sleep(0.05)
+    got = lam.get_provisioned_concurrency_config(FunctionName=fn, Qualifier="live")
+    assert got["AvailableProvisionedConcurrentExecutions"] == 2 and got["AllocatedProvisionedConcurrentExecutions"] == 2
+    # An invocation finds a provisioned environment: already initialized, no INIT_START.
+    out = lam.invoke(FunctionName=fn, Qualifier="live", LogType="Tail")
+    assert json.loads(out["Payload"].read()) == "provisioned-concurrency"
+    assert "INIT_START" not in base64.b64decode(out["LogResult"]).decode() and "Init Duration" not in base64.b64decode(out["LogResult"]).decode()
+    listed = lam.list_provisioned_concurrency_configs(FunctionName=fn)["ProvisionedConcurrencyConfigs"]
+    assert [c["FunctionArn"].rsplit(":", 1)[1] for c in listed] == ["live"]
+    lam.delete_provisioned_concurrency_config(FunctionName=fn, Qualifier="live")
+    assert lam.list_provisioned_concurrency_configs(FunctionName=fn)["ProvisionedConcurrencyConfigs"] == []

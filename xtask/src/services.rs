@@ -105,7 +105,8 @@ pub const SERVICES: &[ServiceSpec] = &[
             "GetFunctionConcurrency", "DeleteFunctionConcurrency", "PutFunctionEventInvokeConfig",
             "GetFunctionEventInvokeConfig", "UpdateFunctionEventInvokeConfig", "DeleteFunctionEventInvokeConfig",
             "ListFunctionEventInvokeConfigs", "PublishLayerVersion", "GetLayerVersion", "GetLayerVersionByArn",
-            "ListLayers", "ListLayerVersions", "DeleteLayerVersion",
+            "ListLayers", "ListLayerVersions", "DeleteLayerVersion", "PutProvisionedConcurrencyConfig",
+            "GetProvisionedConcurrencyConfig", "DeleteProvisionedConcurrencyConfig", "ListProvisionedConcurrencyConfigs",
         ],
     },
     ServiceSpec {

@@ -7,6 +7,7 @@ use nubo_store::StoreError;
 pub enum LambdaError {
     ResourceNotFound(String),
     ResourceConflict(String),
+    ProvisionedNotFound(String),
     InvalidParameterValue(String),
     Validation(String),
     /// Throttled: the limit's reason code (`ReservedFunctionConcurrentInvocationLimitExceeded`, ...).
@@ -30,6 +31,7 @@ impl From<LambdaError> for AwsError {
         match e {
             LambdaError::ResourceNotFound(m) => AwsError::new("ResourceNotFoundException", 404, m).with_field("Type", "User"),
             LambdaError::ResourceConflict(m) => AwsError::new("ResourceConflictException", 409, m).with_field("Type", "User"),
+            LambdaError::ProvisionedNotFound(m) => AwsError::new("ProvisionedConcurrencyConfigNotFoundException", 404, m).with_field("Type", "User"),
             LambdaError::InvalidParameterValue(m) => AwsError::new("InvalidParameterValueException", 400, m).with_field("Type", "User"),
             LambdaError::Validation(m) => AwsError::new("ValidationException", 400, m),
             LambdaError::TooManyRequests(reason) => AwsError::new("TooManyRequestsException", 429, "Rate Exceeded.").with_field("Type", "User").with_field("Reason", reason),

@@ -333,6 +333,7 @@ impl Lambda {
         self.store.write(|tx| {
             tx.delete(FUNCTIONS, &function_key(&ctx.scope, &f.name))?;
             crate::versions::delete_all(tx, &ctx.scope, &f.name)?;
+            crate::provisioned::delete_all(tx, &ctx.scope, &f.name)?;
             Ok::<_, LambdaError>(())
         })?;
         self.runtime.retire(&f.arn);

@@ -43,14 +43,22 @@ impl Lambda {
         Ok(dir)
     }
 
-    fn launch(&self, scope: &Scope, f: &FunctionRecord, stream: &str) -> Result<Launch> {
+    /// Environments of the same function version and revision are interchangeable.
+    pub(crate) fn launch_key(&self, f: &FunctionRecord) -> String {
+        format!("{}#{}#{}", f.arn, f.version, f.revision_id)
+    }
+
+    /// What an environment of `f` starts with; its log stream is its own, as on Lambda.
+    pub(crate) fn launch_for(&self, scope: &Scope, f: &FunctionRecord, provisioned: bool) -> Result<Launch> {
+        let day = &self.clock.now().to_iso8601()[..10];
+        let stream = format!("{}/[{}]{}", day.replace('-', "/"), f.version, ids::random_string(b"0123456789abcdef", 32));
         let mut env: Vec<(String, String)> = vec![
             ("AWS_LAMBDA_FUNCTION_NAME".into(), f.name.clone()),
             ("AWS_LAMBDA_FUNCTION_VERSION".into(), f.version.clone()),
             ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(), f.memory.to_string()),
             ("AWS_LAMBDA_LOG_GROUP_NAME".into(), format!("/aws/lambda/{}", f.name)),
-            ("AWS_LAMBDA_LOG_STREAM_NAME".into(), stream.to_string()),
-            ("AWS_LAMBDA_INITIALIZATION_TYPE".into(), "on-demand".into()),
+            ("AWS_LAMBDA_LOG_STREAM_NAME".into(), stream.clone()),
+            ("AWS_LAMBDA_INITIALIZATION_TYPE".into(), if provisioned { "provisioned-concurrency" } else { "on-demand" }.into()),
             ("AWS_REGION".into(), scope.region.clone()),
             ("AWS_DEFAULT_REGION".into(), scope.region.clone()),
             ("AWS_EXECUTION_ENV".into(), format!("AWS_Lambda_{}", f.runtime)),
@@ -67,7 +75,8 @@ impl Lambda {
         }
         env.extend(f.env.iter().map(|(k, v)| (k.clone(), v.clone())));
         Ok(Launch {
-            key: format!("{}#{}#{}", f.arn, f.version, f.revision_id),
+            key: self.launch_key(f),
+            stream,
             arn: f.arn.clone(),
             runtime: f.runtime.clone(),
             handler: f.handler.clone(),
@@ -169,13 +178,20 @@ impl Lambda {
         let reserved = if f.version == "$LATEST" { f.reserved_concurrency } else { self.function(scope, &f.name)?.reserved_concurrency };
         let _slot = self.activity.admit(scope, &f.name, reserved).map_err(LambdaError::TooManyRequests)?;
         let now = self.clock.now();
-        let day = &now.to_iso8601()[..10];
-        let stream = format!("{}/[{}]{}", day.replace('-', "/"), f.version, ids::random_string(b"0123456789abcdef", 32));
-        let launch = self.launch(scope, f, &stream)?;
+        let launch = self.launch_for(scope, f, false)?;
         let request_id = ids::uuid();
         let ran = self.runtime.invoke(&launch, request_id.clone(), payload, Duration::from_secs(f.timeout as u64)).await?;
         self.activity.ended(scope, &f.name, ran.duration.as_secs_f64() * 1000.0, !matches!(ran.outcome, Outcome::Response(_)));
-        let mut log = format!("START RequestId: {request_id} Version: {}\n{}", f.version, ran.output);
+        // A cold start says which runtime started, as Lambda's INIT_START does, and whether
+        // the host's language version is the one the function declares.
+        let init = match ran.init {
+            Some(_) => {
+                let note = crate::runtime::version_note(&f.runtime).map(|n| format!("{n}\n")).unwrap_or_default();
+                format!("INIT_START Runtime Version: {}.nubo\n{note}", f.runtime.replacen("python", "python:", 1).replacen("nodejs", "nodejs:", 1))
+            }
+            None => String::new(),
+        };
+        let mut log = format!("{init}START RequestId: {request_id} Version: {}\n{}", f.version, ran.output);
         if !log.ends_with('\n') {
             log.push('\n');
         }
@@ -193,7 +209,7 @@ impl Lambda {
         if let Some(sink) = &self.logs {
             let at = now.as_millis();
             let events = log.lines().map(|l| (at, l.to_string())).collect();
-            sink.put(scope, &format!("/aws/lambda/{}", f.name), &stream, events);
+            sink.put(scope, &format!("/aws/lambda/{}", f.name), &ran.stream, events);
         }
         Ok((ran, log))
     }

@@ -17,6 +17,7 @@ mod invoke;
 mod layers;
 pub mod mappings;
 mod permissions;
+mod provisioned;
 mod runtime;
 mod urls;
 mod versions;
@@ -270,5 +271,17 @@ impl lambda::Lambda for Lambda {
     }
     async fn delete_function_concurrency(&self, ctx: &RequestContext, input: DeleteFunctionConcurrencyRequest) -> Result<(), AwsError> {
         Ok(Lambda::delete_function_concurrency(self, ctx, input).await?)
+    }
+    async fn put_provisioned_concurrency_config(&self, ctx: &RequestContext, input: PutProvisionedConcurrencyConfigRequest) -> Result<PutProvisionedConcurrencyConfigResponse, AwsError> {
+        Ok(Lambda::put_provisioned_concurrency_config(self, ctx, input).await?)
+    }
+    async fn get_provisioned_concurrency_config(&self, ctx: &RequestContext, input: GetProvisionedConcurrencyConfigRequest) -> Result<GetProvisionedConcurrencyConfigResponse, AwsError> {
+        Ok(Lambda::get_provisioned_concurrency_config(self, ctx, input).await?)
+    }
+    async fn delete_provisioned_concurrency_config(&self, ctx: &RequestContext, input: DeleteProvisionedConcurrencyConfigRequest) -> Result<(), AwsError> {
+        Ok(Lambda::delete_provisioned_concurrency_config(self, ctx, input).await?)
+    }
+    async fn list_provisioned_concurrency_configs(&self, ctx: &RequestContext, input: ListProvisionedConcurrencyConfigsRequest) -> Result<ListProvisionedConcurrencyConfigsResponse, AwsError> {
+        Ok(Lambda::list_provisioned_concurrency_configs(self, ctx, input).await?)
     }
 }

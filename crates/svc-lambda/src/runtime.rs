@@ -48,6 +48,8 @@ pub enum Outcome {
 pub struct Launch {
     /// Environments are shared by invocations with the same key (function and revision).
     pub key: String,
+    /// The environment's log stream (`AWS_LAMBDA_LOG_STREAM_NAME`).
+    pub stream: String,
     pub arn: String,
     pub runtime: String,
     pub handler: String,
@@ -70,6 +72,8 @@ pub struct Ran {
     pub init: Option<Duration>,
     /// The most memory the environment used so far, where its cgroup tells.
     pub max_memory_mib: Option<u64>,
+    /// The log stream of the environment that ran it.
+    pub stream: String,
 }
 
 struct Pending {
@@ -83,6 +87,9 @@ struct Pending {
 struct Env {
     id: String,
     key: String,
+    stream: String,
+    /// Started for provisioned concurrency: kept however long it idles.
+    provisioned: AtomicBool,
     pid: AtomicI32,
     queue: Mutex<VecDeque<Pending>>,
     arrived: Notify,
@@ -149,7 +156,8 @@ impl Runtime {
     /// Stops the environments idle for `limit_ms` or more of nubo's clock; says how many.
     pub fn reap(&self, limit_ms: i64) -> usize {
         let now = self.clock.now().as_millis();
-        let stale: Vec<Arc<Env>> = self.idle.lock().unwrap().values().flatten().filter(|e| now - e.idle_since.load(Ordering::SeqCst) >= limit_ms).cloned().collect();
+        let stale: Vec<Arc<Env>> =
+            self.idle.lock().unwrap().values().flatten().filter(|e| !e.provisioned.load(Ordering::SeqCst) && now - e.idle_since.load(Ordering::SeqCst) >= limit_ms).cloned().collect();
         for env in &stale {
             self.retire_env(env);
         }
@@ -205,11 +213,31 @@ impl Runtime {
         let output = env.drain();
         let duration = started.elapsed();
         let max_memory_mib = env.cgroup.as_ref().and_then(|c| c.memory_peak()).map(|b| b.div_ceil(1024 * 1024));
+        let stream = env.stream.clone();
         match outcome {
             Outcome::Response(_) | Outcome::Error(_) if !env.dead.load(Ordering::SeqCst) => self.put_idle(env),
             _ => self.retire_env(&env),
         }
-        Ok(Ran { outcome, request_id, output, duration, init: init.map(|_| duration), max_memory_mib })
+        Ok(Ran { outcome, request_id, output, duration, init: init.map(|_| duration), max_memory_mib, stream })
+    }
+
+    /// Starts environments until `count` provisioned ones of the launch's key run, and
+    /// keeps them idle and warm.
+    pub async fn provision(self: &Arc<Self>, launch: &Launch, count: usize) -> Result<()> {
+        let running = self.envs.lock().unwrap().values().filter(|e| e.key == launch.key && e.provisioned.load(Ordering::SeqCst) && !e.dead.load(Ordering::SeqCst)).count();
+        for _ in running..count {
+            let env = self.spawn(launch).await?;
+            env.provisioned.store(true, Ordering::SeqCst);
+            self.put_idle(env);
+        }
+        Ok(())
+    }
+
+    /// Provisioned environments of a key become ordinary ones (reaped once idle).
+    pub fn unprovision(&self, key: &str) {
+        for env in self.envs.lock().unwrap().values().filter(|e| e.key == key) {
+            env.provisioned.store(false, Ordering::SeqCst);
+        }
     }
 
     fn take_idle(&self, key: &str) -> Option<Arc<Env>> {
@@ -262,6 +290,8 @@ impl Runtime {
         let env = Arc::new(Env {
             id: id.clone(),
             key: launch.key.clone(),
+            stream: launch.stream.clone(),
+            provisioned: AtomicBool::new(false),
             pid: AtomicI32::new(child.id().map(|p| p as i32).unwrap_or(0)),
             queue: Default::default(),
             arrived: Notify::new(),
@@ -409,6 +439,46 @@ impl Runtime {
             _ => reply(StatusCode::NOT_FOUND, r#"{"errorType":"NotFound"}"#),
         }
     }
+}
+
+/// The host's version of a runtime's language (`3.11.2`, `18.19.0`), asked once each.
+fn host_version(language: &'static str) -> Option<String> {
+    static VERSIONS: std::sync::OnceLock<Mutex<HashMap<&'static str, Option<String>>>> = std::sync::OnceLock::new();
+    let mut known = VERSIONS.get_or_init(Default::default).lock().unwrap();
+    known
+        .entry(language)
+        .or_insert_with(|| {
+            let out = match language {
+                "python" => std::process::Command::new(python()).args(["-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"]).output(),
+                _ => std::process::Command::new("node").arg("--version").output(),
+            };
+            out.ok().filter(|o| o.status.success()).and_then(|o| String::from_utf8(o.stdout).ok()).map(|v| v.trim().trim_start_matches('v').to_string())
+        })
+        .clone()
+}
+
+/// What nubo says when a function declares a runtime version the host does not have
+/// (`python3.12` run by the host's Python 3.11): `None` when they agree.
+pub fn version_note(runtime: &str) -> Option<String> {
+    let (language, name, declared) = if let Some(v) = runtime.strip_prefix("python") {
+        ("python", "Python", v.to_string())
+    } else {
+        ("node", "Node.js", runtime.strip_prefix("nodejs")?.trim_end_matches(".x").to_string())
+    };
+    let host = host_version(language);
+    let agrees = host.as_deref().is_some_and(|h| h == declared || h.starts_with(&format!("{declared}.")));
+    if agrees {
+        return None;
+    }
+    let note = match host {
+        Some(h) => format!("nubo: this function declares {runtime}; the host's {name} {h} runs it."),
+        None => format!("nubo: this function declares {runtime}, but the host has no {name} to run it."),
+    };
+    static WARNED: std::sync::OnceLock<Mutex<std::collections::HashSet<String>>> = std::sync::OnceLock::new();
+    if WARNED.get_or_init(Default::default).lock().unwrap().insert(runtime.to_string()) {
+        tracing::warn!("{note}");
+    }
+    Some(note)
 }
 
 /// The host's PATH, where runtimes are found.

@@ -210,6 +210,7 @@ impl Lambda {
             }
             if let Ok(n) = version.parse::<u64>() {
                 tx.delete(VERSIONS, &version_key(scope, &name, n))?;
+                tx.delete(crate::provisioned::PROVISIONED, &nubo_store::key::key(&[&scope.account, &scope.region, &name, version]))?;
             }
             Ok(())
         })?;
@@ -324,6 +325,7 @@ impl Lambda {
         let latest = self.function(scope, &input.function_name)?;
         self.store.write(|tx| {
             tx.delete(ALIASES, &alias_key(scope, &latest.name, &input.name))?;
+            tx.delete(crate::provisioned::PROVISIONED, &nubo_store::key::key(&[&scope.account, &scope.region, &latest.name, &input.name]))?;
             Ok::<_, LambdaError>(())
         })
     }

@@ -881,6 +881,33 @@ impl IntoValue for DeleteLayerVersionRequest {
     }
 }
 
+/// The `DeleteProvisionedConcurrencyConfigRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteProvisionedConcurrencyConfigRequest {
+    pub function_name: ::std::string::String,
+    pub qualifier: ::std::string::String,
+}
+
+impl FromValue for DeleteProvisionedConcurrencyConfigRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(DeleteProvisionedConcurrencyConfigRequest {
+            function_name: r.required("FunctionName")?,
+            qualifier: r.required("Qualifier")?,
+        })
+    }
+}
+
+impl IntoValue for DeleteProvisionedConcurrencyConfigRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("FunctionName", self.function_name);
+        w.member("Qualifier", self.qualifier);
+        w.finish()
+    }
+}
+
 /// The `DestinationConfig` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DestinationConfig {
@@ -2116,6 +2143,72 @@ impl IntoValue for GetPolicyResponse {
     }
 }
 
+/// The `GetProvisionedConcurrencyConfigRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetProvisionedConcurrencyConfigRequest {
+    pub function_name: ::std::string::String,
+    pub qualifier: ::std::string::String,
+}
+
+impl FromValue for GetProvisionedConcurrencyConfigRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetProvisionedConcurrencyConfigRequest {
+            function_name: r.required("FunctionName")?,
+            qualifier: r.required("Qualifier")?,
+        })
+    }
+}
+
+impl IntoValue for GetProvisionedConcurrencyConfigRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("FunctionName", self.function_name);
+        w.member("Qualifier", self.qualifier);
+        w.finish()
+    }
+}
+
+/// The `GetProvisionedConcurrencyConfigResponse` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetProvisionedConcurrencyConfigResponse {
+    pub requested_provisioned_concurrent_executions: ::std::option::Option<i32>,
+    pub available_provisioned_concurrent_executions: ::std::option::Option<i32>,
+    pub allocated_provisioned_concurrent_executions: ::std::option::Option<i32>,
+    pub status: ::std::option::Option<::std::string::String>,
+    pub status_reason: ::std::option::Option<::std::string::String>,
+    pub last_modified: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for GetProvisionedConcurrencyConfigResponse {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(GetProvisionedConcurrencyConfigResponse {
+            requested_provisioned_concurrent_executions: r.optional("RequestedProvisionedConcurrentExecutions")?,
+            available_provisioned_concurrent_executions: r.optional("AvailableProvisionedConcurrentExecutions")?,
+            allocated_provisioned_concurrent_executions: r.optional("AllocatedProvisionedConcurrentExecutions")?,
+            status: r.optional("Status")?,
+            status_reason: r.optional("StatusReason")?,
+            last_modified: r.optional("LastModified")?,
+        })
+    }
+}
+
+impl IntoValue for GetProvisionedConcurrencyConfigResponse {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("RequestedProvisionedConcurrentExecutions", self.requested_provisioned_concurrent_executions);
+        w.optional("AvailableProvisionedConcurrentExecutions", self.available_provisioned_concurrent_executions);
+        w.optional("AllocatedProvisionedConcurrentExecutions", self.allocated_provisioned_concurrent_executions);
+        w.optional("Status", self.status);
+        w.optional("StatusReason", self.status_reason);
+        w.optional("LastModified", self.last_modified);
+        w.finish()
+    }
+}
+
 /// The `ImageConfig` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImageConfig {
@@ -2989,6 +3082,63 @@ impl IntoValue for ListLayersResponse {
     }
 }
 
+/// The `ListProvisionedConcurrencyConfigsRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListProvisionedConcurrencyConfigsRequest {
+    pub function_name: ::std::string::String,
+    pub marker: ::std::option::Option<::std::string::String>,
+    pub max_items: ::std::option::Option<i32>,
+}
+
+impl FromValue for ListProvisionedConcurrencyConfigsRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ListProvisionedConcurrencyConfigsRequest {
+            function_name: r.required("FunctionName")?,
+            marker: r.optional("Marker")?,
+            max_items: r.optional("MaxItems")?,
+        })
+    }
+}
+
+impl IntoValue for ListProvisionedConcurrencyConfigsRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("FunctionName", self.function_name);
+        w.optional("Marker", self.marker);
+        w.optional("MaxItems", self.max_items);
+        w.finish()
+    }
+}
+
+/// The `ListProvisionedConcurrencyConfigsResponse` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListProvisionedConcurrencyConfigsResponse {
+    pub provisioned_concurrency_configs: ::std::option::Option<::std::vec::Vec<ProvisionedConcurrencyConfigListItem>>,
+    pub next_marker: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for ListProvisionedConcurrencyConfigsResponse {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ListProvisionedConcurrencyConfigsResponse {
+            provisioned_concurrency_configs: r.optional("ProvisionedConcurrencyConfigs")?,
+            next_marker: r.optional("NextMarker")?,
+        })
+    }
+}
+
+impl IntoValue for ListProvisionedConcurrencyConfigsResponse {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("ProvisionedConcurrencyConfigs", self.provisioned_concurrency_configs);
+        w.optional("NextMarker", self.next_marker);
+        w.finish()
+    }
+}
+
 /// The `ListTagsRequest` shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListTagsRequest {
@@ -3171,6 +3321,48 @@ impl IntoValue for OnSuccess {
         #[allow(unused_mut)]
         let mut w = StructWriter::new();
         w.optional("Destination", self.destination);
+        w.finish()
+    }
+}
+
+/// The `ProvisionedConcurrencyConfigListItem` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProvisionedConcurrencyConfigListItem {
+    pub function_arn: ::std::option::Option<::std::string::String>,
+    pub requested_provisioned_concurrent_executions: ::std::option::Option<i32>,
+    pub available_provisioned_concurrent_executions: ::std::option::Option<i32>,
+    pub allocated_provisioned_concurrent_executions: ::std::option::Option<i32>,
+    pub status: ::std::option::Option<::std::string::String>,
+    pub status_reason: ::std::option::Option<::std::string::String>,
+    pub last_modified: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for ProvisionedConcurrencyConfigListItem {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(ProvisionedConcurrencyConfigListItem {
+            function_arn: r.optional("FunctionArn")?,
+            requested_provisioned_concurrent_executions: r.optional("RequestedProvisionedConcurrentExecutions")?,
+            available_provisioned_concurrent_executions: r.optional("AvailableProvisionedConcurrentExecutions")?,
+            allocated_provisioned_concurrent_executions: r.optional("AllocatedProvisionedConcurrentExecutions")?,
+            status: r.optional("Status")?,
+            status_reason: r.optional("StatusReason")?,
+            last_modified: r.optional("LastModified")?,
+        })
+    }
+}
+
+impl IntoValue for ProvisionedConcurrencyConfigListItem {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("FunctionArn", self.function_arn);
+        w.optional("RequestedProvisionedConcurrentExecutions", self.requested_provisioned_concurrent_executions);
+        w.optional("AvailableProvisionedConcurrentExecutions", self.available_provisioned_concurrent_executions);
+        w.optional("AllocatedProvisionedConcurrentExecutions", self.allocated_provisioned_concurrent_executions);
+        w.optional("Status", self.status);
+        w.optional("StatusReason", self.status_reason);
+        w.optional("LastModified", self.last_modified);
         w.finish()
     }
 }
@@ -3387,6 +3579,75 @@ impl IntoValue for PutFunctionEventInvokeConfigRequest {
         w.optional("MaximumRetryAttempts", self.maximum_retry_attempts);
         w.optional("MaximumEventAgeInSeconds", self.maximum_event_age_in_seconds);
         w.optional("DestinationConfig", self.destination_config);
+        w.finish()
+    }
+}
+
+/// The `PutProvisionedConcurrencyConfigRequest` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PutProvisionedConcurrencyConfigRequest {
+    pub function_name: ::std::string::String,
+    pub qualifier: ::std::string::String,
+    pub provisioned_concurrent_executions: i32,
+}
+
+impl FromValue for PutProvisionedConcurrencyConfigRequest {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(PutProvisionedConcurrencyConfigRequest {
+            function_name: r.required("FunctionName")?,
+            qualifier: r.required("Qualifier")?,
+            provisioned_concurrent_executions: r.required("ProvisionedConcurrentExecutions")?,
+        })
+    }
+}
+
+impl IntoValue for PutProvisionedConcurrencyConfigRequest {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.member("FunctionName", self.function_name);
+        w.member("Qualifier", self.qualifier);
+        w.member("ProvisionedConcurrentExecutions", self.provisioned_concurrent_executions);
+        w.finish()
+    }
+}
+
+/// The `PutProvisionedConcurrencyConfigResponse` shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PutProvisionedConcurrencyConfigResponse {
+    pub requested_provisioned_concurrent_executions: ::std::option::Option<i32>,
+    pub available_provisioned_concurrent_executions: ::std::option::Option<i32>,
+    pub allocated_provisioned_concurrent_executions: ::std::option::Option<i32>,
+    pub status: ::std::option::Option<::std::string::String>,
+    pub status_reason: ::std::option::Option<::std::string::String>,
+    pub last_modified: ::std::option::Option<::std::string::String>,
+}
+
+impl FromValue for PutProvisionedConcurrencyConfigResponse {
+    fn from_value(v: Value) -> ::std::result::Result<Self, ShapeError> {
+        let mut r = StructReader::new(v)?;
+        Ok(PutProvisionedConcurrencyConfigResponse {
+            requested_provisioned_concurrent_executions: r.optional("RequestedProvisionedConcurrentExecutions")?,
+            available_provisioned_concurrent_executions: r.optional("AvailableProvisionedConcurrentExecutions")?,
+            allocated_provisioned_concurrent_executions: r.optional("AllocatedProvisionedConcurrentExecutions")?,
+            status: r.optional("Status")?,
+            status_reason: r.optional("StatusReason")?,
+            last_modified: r.optional("LastModified")?,
+        })
+    }
+}
+
+impl IntoValue for PutProvisionedConcurrencyConfigResponse {
+    fn into_value(self) -> Value {
+        #[allow(unused_mut)]
+        let mut w = StructWriter::new();
+        w.optional("RequestedProvisionedConcurrentExecutions", self.requested_provisioned_concurrent_executions);
+        w.optional("AvailableProvisionedConcurrentExecutions", self.available_provisioned_concurrent_executions);
+        w.optional("AllocatedProvisionedConcurrentExecutions", self.allocated_provisioned_concurrent_executions);
+        w.optional("Status", self.status);
+        w.optional("StatusReason", self.status_reason);
+        w.optional("LastModified", self.last_modified);
         w.finish()
     }
 }
@@ -4460,6 +4721,26 @@ pub trait Lambda: Send + Sync + 'static {
         async { Err(AwsError::not_implemented("lambda", "DeleteLayerVersion")) }
     }
 
+    fn put_provisioned_concurrency_config(&self, ctx: &RequestContext, input: PutProvisionedConcurrencyConfigRequest) -> impl ::std::future::Future<Output = ::std::result::Result<PutProvisionedConcurrencyConfigResponse, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "PutProvisionedConcurrencyConfig")) }
+    }
+
+    fn get_provisioned_concurrency_config(&self, ctx: &RequestContext, input: GetProvisionedConcurrencyConfigRequest) -> impl ::std::future::Future<Output = ::std::result::Result<GetProvisionedConcurrencyConfigResponse, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "GetProvisionedConcurrencyConfig")) }
+    }
+
+    fn delete_provisioned_concurrency_config(&self, ctx: &RequestContext, input: DeleteProvisionedConcurrencyConfigRequest) -> impl ::std::future::Future<Output = ::std::result::Result<(), AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "DeleteProvisionedConcurrencyConfig")) }
+    }
+
+    fn list_provisioned_concurrency_configs(&self, ctx: &RequestContext, input: ListProvisionedConcurrencyConfigsRequest) -> impl ::std::future::Future<Output = ::std::result::Result<ListProvisionedConcurrencyConfigsResponse, AwsError>> + Send {
+        let _ = (ctx, input);
+        async { Err(AwsError::not_implemented("lambda", "ListProvisionedConcurrencyConfigs")) }
+    }
+
     /// The AWS error for input that does not fit the operation's shapes.
     fn invalid_input(&self, e: ShapeError) -> AwsError {
         crate::handler::validation_error(e)
@@ -4508,7 +4789,7 @@ impl<S: Lambda> Handler for Service<S> {
     }
 
     fn implements(&self, operation: &str) -> bool {
-        matches!(operation, "ListFunctions" | "CreateFunction" | "GetFunction" | "GetFunctionConfiguration" | "DeleteFunction" | "UpdateFunctionCode" | "UpdateFunctionConfiguration" | "Invoke" | "CreateEventSourceMapping" | "GetEventSourceMapping" | "ListEventSourceMappings" | "UpdateEventSourceMapping" | "DeleteEventSourceMapping" | "AddPermission" | "RemovePermission" | "GetPolicy" | "TagResource" | "UntagResource" | "ListTags" | "GetAccountSettings" | "CreateFunctionUrlConfig" | "GetFunctionUrlConfig" | "UpdateFunctionUrlConfig" | "DeleteFunctionUrlConfig" | "ListFunctionUrlConfigs" | "PublishVersion" | "ListVersionsByFunction" | "CreateAlias" | "GetAlias" | "ListAliases" | "UpdateAlias" | "DeleteAlias" | "PutFunctionConcurrency" | "GetFunctionConcurrency" | "DeleteFunctionConcurrency" | "PutFunctionEventInvokeConfig" | "GetFunctionEventInvokeConfig" | "UpdateFunctionEventInvokeConfig" | "DeleteFunctionEventInvokeConfig" | "ListFunctionEventInvokeConfigs" | "PublishLayerVersion" | "GetLayerVersion" | "GetLayerVersionByArn" | "ListLayers" | "ListLayerVersions" | "DeleteLayerVersion")
+        matches!(operation, "ListFunctions" | "CreateFunction" | "GetFunction" | "GetFunctionConfiguration" | "DeleteFunction" | "UpdateFunctionCode" | "UpdateFunctionConfiguration" | "Invoke" | "CreateEventSourceMapping" | "GetEventSourceMapping" | "ListEventSourceMappings" | "UpdateEventSourceMapping" | "DeleteEventSourceMapping" | "AddPermission" | "RemovePermission" | "GetPolicy" | "TagResource" | "UntagResource" | "ListTags" | "GetAccountSettings" | "CreateFunctionUrlConfig" | "GetFunctionUrlConfig" | "UpdateFunctionUrlConfig" | "DeleteFunctionUrlConfig" | "ListFunctionUrlConfigs" | "PublishVersion" | "ListVersionsByFunction" | "CreateAlias" | "GetAlias" | "ListAliases" | "UpdateAlias" | "DeleteAlias" | "PutFunctionConcurrency" | "GetFunctionConcurrency" | "DeleteFunctionConcurrency" | "PutFunctionEventInvokeConfig" | "GetFunctionEventInvokeConfig" | "UpdateFunctionEventInvokeConfig" | "DeleteFunctionEventInvokeConfig" | "ListFunctionEventInvokeConfigs" | "PublishLayerVersion" | "GetLayerVersion" | "GetLayerVersionByArn" | "ListLayers" | "ListLayerVersions" | "DeleteLayerVersion" | "PutProvisionedConcurrencyConfig" | "GetProvisionedConcurrencyConfig" | "DeleteProvisionedConcurrencyConfig" | "ListProvisionedConcurrencyConfigs")
     }
 
     fn http<'a>(&'a self, req: &'a HttpRequest<'a>) -> ::std::option::Option<HttpFuture<'a>> {
@@ -4717,6 +4998,22 @@ impl<S: Lambda> Handler for Service<S> {
                 "DeleteLayerVersion" => {
                     let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
                     Ok(self.0.delete_layer_version(ctx, input).await?.into_value())
+                }
+                "PutProvisionedConcurrencyConfig" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.put_provisioned_concurrency_config(ctx, input).await?.into_value())
+                }
+                "GetProvisionedConcurrencyConfig" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.get_provisioned_concurrency_config(ctx, input).await?.into_value())
+                }
+                "DeleteProvisionedConcurrencyConfig" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.delete_provisioned_concurrency_config(ctx, input).await?.into_value())
+                }
+                "ListProvisionedConcurrencyConfigs" => {
+                    let input = FromValue::from_value(input).map_err(|e| self.0.invalid_input(e))?;
+                    Ok(self.0.list_provisioned_concurrency_configs(ctx, input).await?.into_value())
                 }
                 other => Err(AwsError::not_implemented("lambda", other)),
             }
