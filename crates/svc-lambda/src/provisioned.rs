@@ -9,6 +9,7 @@ use crate::error::{invalid, LambdaError, Result};
 use crate::Lambda;
 use nubo_core::{RequestContext, Scope, Timestamp};
 use nubo_model::generated::lambda::*;
+use nubo_model::{FromValue, IntoValue};
 use nubo_store::key::key;
 use serde::{Deserialize, Serialize};
 
@@ -44,6 +45,16 @@ fn out(r: &ProvisionedRecord) -> GetProvisionedConcurrencyConfigResponse {
         status_reason: r.status_reason.clone(),
         last_modified: Some(r.last_modified.to_iso8601().replace('Z', "+0000")),
     }
+}
+
+/// Put's answer and List's items are Get's answer by other names (List's with the
+/// function's ARN): one conversion through the shapes' values, not three copies.
+fn same_shape<T: FromValue>(config: GetProvisionedConcurrencyConfigResponse, function_arn: Option<&str>) -> T {
+    let mut value = config.into_value();
+    if let (Some(arn), nubo_model::Value::Structure(members)) = (function_arn, &mut value) {
+        members.insert("FunctionArn".into(), nubo_model::Value::String(arn.to_string()));
+    }
+    T::from_value(value).expect("the shapes have the same members")
 }
 
 /// Everything of a deleted function's provisioned concurrency.
@@ -106,15 +117,7 @@ impl Lambda {
                 Ok::<_, LambdaError>(())
             });
         });
-        let o = out(&record);
-        Ok(PutProvisionedConcurrencyConfigResponse {
-            requested_provisioned_concurrent_executions: o.requested_provisioned_concurrent_executions,
-            available_provisioned_concurrent_executions: o.available_provisioned_concurrent_executions,
-            allocated_provisioned_concurrent_executions: o.allocated_provisioned_concurrent_executions,
-            status: o.status,
-            status_reason: o.status_reason,
-            last_modified: o.last_modified,
-        })
+        Ok(same_shape(out(&record), None))
     }
 
     pub async fn get_provisioned_concurrency_config(&self, ctx: &RequestContext, input: GetProvisionedConcurrencyConfigRequest) -> Result<GetProvisionedConcurrencyConfigResponse> {
@@ -145,18 +148,7 @@ impl Lambda {
             .iter()
             .skip(start)
             .take(size)
-            .map(|(_, r)| {
-                let o = out(r);
-                ProvisionedConcurrencyConfigListItem {
-                    function_arn: Some(r.function_arn.clone()),
-                    requested_provisioned_concurrent_executions: o.requested_provisioned_concurrent_executions,
-                    available_provisioned_concurrent_executions: o.available_provisioned_concurrent_executions,
-                    allocated_provisioned_concurrent_executions: o.allocated_provisioned_concurrent_executions,
-                    status: o.status,
-                    status_reason: o.status_reason,
-                    last_modified: o.last_modified,
-                }
-            })
+            .map(|(_, r)| same_shape(out(r), Some(&r.function_arn)))
             .collect();
         Ok(ListProvisionedConcurrencyConfigsResponse { provisioned_concurrency_configs: Some(items), next_marker: next })
     }
