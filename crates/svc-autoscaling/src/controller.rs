@@ -37,6 +37,11 @@ pub(crate) fn counted(m: &MemberRecord) -> bool {
     !m.lifecycle.starts_with("Terminating") && m.lifecycle != "Abandoned" && m.lifecycle != "Standby"
 }
 
+/// How many counted members a zone has.
+pub(crate) fn in_zone(g: &GroupRecord, zone: &str) -> usize {
+    g.members.iter().filter(|m| counted(m) && m.availability_zone == zone).count()
+}
+
 impl AutoScaling {
     fn reconcile(&self) {
         self.run_schedules(self.clock.now());
@@ -184,8 +189,7 @@ impl AutoScaling {
     fn launch_one(&self, scope: &Scope, name: &str, cause: Option<String>) -> crate::error::Result<()> {
         let g = self.group(scope, name)?;
         let now = self.clock.now();
-        let count = |zone: &str| g.members.iter().filter(|m| counted(m) && m.availability_zone == zone).count();
-        let subnet = g.subnets.iter().min_by_key(|(_, z)| count(z)).map(|(s, _)| s.clone());
+        let subnet = g.subnets.iter().min_by_key(|(_, z)| in_zone(&g, z)).map(|(s, _)| s.clone());
         let template = self.launching_template(scope, &g);
         let configuration = match (&template, &g.launch_configuration) {
             (None, Some(lc)) => Some(self.launch_configuration(scope, lc)?),
@@ -337,8 +341,8 @@ impl AutoScaling {
             return self.terminate_one(scope, name, Some(why("taken out of service")));
         }
         let live = g.members.iter().filter(|m| counted(m)).count() as i32;
-        let in_zone = |zone: &&String| g.members.iter().filter(|m| counted(m) && &m.availability_zone == *zone).count();
-        let (fewest, most) = (zones.iter().map(in_zone).min().unwrap_or(0), zones.iter().map(in_zone).max().unwrap_or(0));
+        let counts: Vec<usize> = zones.iter().map(|z| in_zone(&g, z)).collect();
+        let (fewest, most) = (counts.iter().min().copied().unwrap_or(0), counts.iter().max().copied().unwrap_or(0));
         if live != g.desired || most - fewest <= 1 || self.active_refresh(scope, name)?.is_some() {
             return Ok(());
         }

@@ -4,16 +4,15 @@
 //! oldest launch template or configuration, closest to the next instance hour, and finally
 //! (where AWS picks at random) the oldest.
 
-use crate::controller::counted;
+use crate::controller::{counted, in_zone};
 use crate::records::{GroupRecord, MemberRecord, TemplateRef};
 use nubo_core::Timestamp;
 
 /// The member to take out, `None` when every candidate is protected.
 pub fn victim(g: &GroupRecord, now: Timestamp) -> Option<String> {
     let candidates: Vec<&MemberRecord> = g.members.iter().filter(|m| counted(m) && !m.protected).collect();
-    let in_zone = |zone: &str| g.members.iter().filter(|m| counted(m) && m.availability_zone == zone).count();
-    let busiest = candidates.iter().map(|m| in_zone(&m.availability_zone)).max()?;
-    let mut left: Vec<&MemberRecord> = candidates.into_iter().filter(|m| in_zone(&m.availability_zone) == busiest).collect();
+    let busiest = candidates.iter().map(|m| in_zone(g, &m.availability_zone)).max()?;
+    let mut left: Vec<&MemberRecord> = candidates.into_iter().filter(|m| in_zone(g, &m.availability_zone) == busiest).collect();
     for policy in g.termination_policies.iter().map(String::as_str).chain(["Default"]) {
         let steps: &[&str] = match policy {
             "Default" => &["OldestLaunchTemplate", "OldestLaunchConfiguration", "ClosestToNextInstanceHour", "OldestInstance"],

@@ -332,20 +332,28 @@ impl Runtime {
         Ok(env)
     }
 
+    /// For a Python or Node runtime: the interpreter, nubo's bootstrap script for it (a
+    /// file on the host) and that script's name in `/var/runtime`. `None` for a custom
+    /// runtime, whose package's own `bootstrap` runs.
+    fn interpreter(&self, runtime: &str) -> Result<Option<(PathBuf, PathBuf, &'static str)>> {
+        Ok(match runtime {
+            r if r.starts_with("python") => Some((python(), PathBuf::from(self.bootstrap("python.py", PYTHON_BOOTSTRAP)?), "bootstrap.py")),
+            r if r.starts_with("nodejs") => Some(("node".into(), PathBuf::from(self.bootstrap("node.js", NODE_BOOTSTRAP)?), "bootstrap.js")),
+            _ => None,
+        })
+    }
+
     /// The runtime in a sandbox (function.rs of nubo-sandbox): code at `/var/task`,
     /// layers at `/opt`, the bootstrap at `/var/runtime`, a `/tmp` of its own.
     fn sandboxed(&self, launch: &Launch, id: &str, mut env: Vec<(String, String)>) -> Result<(std::process::Command, Option<nubo_sandbox::cgroup::Cgroup>)> {
         let mut binds = vec![(launch.code_dir.clone(), "/var/task".to_string())];
-        let (program, args) = match launch.runtime.as_str() {
-            r if r.starts_with("python") => {
-                binds.push((PathBuf::from(self.bootstrap("python.py", PYTHON_BOOTSTRAP)?), "/var/runtime/bootstrap.py".into()));
-                (python().display().to_string(), vec!["/var/runtime/bootstrap.py".to_string()])
+        let (program, args) = match self.interpreter(&launch.runtime)? {
+            Some((program, script, name)) => {
+                let guest = format!("/var/runtime/{name}");
+                binds.push((script, guest.clone()));
+                (program.display().to_string(), vec![guest])
             }
-            r if r.starts_with("nodejs") => {
-                binds.push((PathBuf::from(self.bootstrap("node.js", NODE_BOOTSTRAP)?), "/var/runtime/bootstrap.js".into()));
-                ("node".to_string(), vec!["/var/runtime/bootstrap.js".to_string()])
-            }
-            _ => ("/var/task/bootstrap".to_string(), Vec::new()),
+            None => ("/var/task/bootstrap".to_string(), Vec::new()),
         };
         if let Some(opt) = &launch.opt_dir {
             binds.push((opt.clone(), "/opt".into()));
@@ -361,10 +369,9 @@ impl Runtime {
     fn unsandboxed(&self, launch: &Launch, id: &str, mut env: Vec<(String, String)>) -> Result<std::process::Command> {
         static WARNED: std::sync::Once = std::sync::Once::new();
         WARNED.call_once(|| tracing::warn!("Lambda functions run as plain processes of the host: nubo cannot create namespaces here (it needs root). They see the host's filesystem, layers are not at /opt (NUBO_OPT says where) and memory is not limited."));
-        let (program, args): (PathBuf, Vec<String>) = match launch.runtime.as_str() {
-            r if r.starts_with("python") => (python(), vec![self.bootstrap("python.py", PYTHON_BOOTSTRAP)?]),
-            r if r.starts_with("nodejs") => ("node".into(), vec![self.bootstrap("node.js", NODE_BOOTSTRAP)?]),
-            _ => (launch.code_dir.join("bootstrap"), Vec::new()),
+        let (program, args): (PathBuf, Vec<String>) = match self.interpreter(&launch.runtime)? {
+            Some((program, script, _)) => (program, vec![script.display().to_string()]),
+            None => (launch.code_dir.join("bootstrap"), Vec::new()),
         };
         if let Some(opt) = &launch.opt_dir {
             env.extend(crate::layers::opt_env(opt, &launch.runtime, &host_path()));
