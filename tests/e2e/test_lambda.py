@@ -386,6 +386,106 @@ def handler(event, context):
     assert subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", url], capture_output=True, text=True, timeout=30).stdout == "404"
 
 
+def call_url(url, path="", method="GET", body=b"", headers=None, credentials=None):
+    """Calls a function URL through 127.0.0.1 with its Host (Python does not resolve
+    *.localhost itself), SigV4-signed for `lambda` when `credentials` are given."""
+    import http.client
+    import urllib.parse
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    parts = urllib.parse.urlsplit(url + path)
+    headers = dict(headers or {})
+    if credentials:
+        req = AWSRequest(method=method, url=url + path, data=body, headers=headers)
+        SigV4Auth(Credentials(*credentials), "lambda", "us-east-1").add_auth(req)
+        headers = dict(req.headers.items())
+    headers["Host"] = parts.netloc
+    conn = http.client.HTTPConnection("127.0.0.1", parts.port, timeout=30)
+    conn.request(method, parts.path + (f"?{parts.query}" if parts.query else ""), body=body or None, headers=headers)
+    resp = conn.getresponse()
+    out = (resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read())
+    conn.close()
+    return out
+
+
+WHO = '''
+import json
+
+def handler(event, context):
+    return {"account": event["requestContext"]["accountId"], "iam": event["requestContext"].get("authorizer", {}).get("iam")}
+'''
+
+
+def test_a_function_url_with_iam_auth_answers_signed_callers_only(lam):
+    fn = name()
+    lam.create_function(FunctionName=fn, Runtime="python3.11", Role=ROLE, Handler="app.handler", Code={"ZipFile": package({"app.py": WHO})})
+    url = lam.create_function_url_config(FunctionName=fn, AuthType="AWS_IAM")["FunctionUrl"]
+    status, headers, body = call_url(url)
+    assert (status, json.loads(body)) == (403, {"Message": "Forbidden"})
+    status, _, body = call_url(url, method="POST", body=b'{"a": 1}', credentials=("test", "test"))
+    assert status == 200, body
+    out = json.loads(body)
+    assert out["account"] == "000000000000" and out["iam"]["userArn"] == "arn:aws:iam::000000000000:root" and out["iam"]["accessKey"] == "test"
+    # CORS: Lambda answers preflights itself, unsigned, and sets the headers of responses.
+    lam.update_function_url_config(FunctionName=fn, Cors={"AllowOrigins": ["https://app.example.com"], "AllowMethods": ["GET", "POST"],
+                                                          "AllowHeaders": ["authorization"], "ExposeHeaders": ["x-trace"], "MaxAge": 60})
+    status, headers, body = call_url(url, method="OPTIONS", headers={"Origin": "https://app.example.com", "Access-Control-Request-Method": "POST"})
+    assert status == 200 and body == b""
+    assert headers["access-control-allow-origin"] == "https://app.example.com" and headers["access-control-allow-methods"] == "GET,POST"
+    assert headers["access-control-max-age"] == "60"
+    status, headers, _ = call_url(url, headers={"Origin": "https://app.example.com"}, credentials=("test", "test"))
+    assert status == 200 and headers["access-control-allow-origin"] == "https://app.example.com" and headers["access-control-expose-headers"] == "x-trace"
+    status, headers, _ = call_url(url, headers={"Origin": "https://elsewhere.example.com"}, credentials=("test", "test"))
+    assert status == 200 and "access-control-allow-origin" not in headers
+
+
+def test_function_urls_under_enforcement_follow_iam_and_the_functions_policy():
+    """With IAM enforced, an AWS_IAM URL answers only callers allowed lambda:InvokeFunctionUrl
+    and lambda:InvokeFunction, and a NONE URL only once the function's policy makes it public."""
+    import boto3
+    from conftest import Nubo
+    n = Nubo("--enforce-iam")
+    try:
+        mk = lambda svc, key="test", secret="test": boto3.client(svc, endpoint_url=n.endpoint, region_name="us-east-1", aws_access_key_id=key, aws_secret_access_key=secret)
+        iam, lam = mk("iam"), mk("lambda")
+        fn = name()
+        arn = lam.create_function(FunctionName=fn, Runtime="python3.11", Role=ROLE, Handler="app.handler", Code={"ZipFile": package({"app.py": WHO})})["FunctionArn"]
+        url = lam.create_function_url_config(FunctionName=fn, AuthType="AWS_IAM")["FunctionUrl"]
+
+        def user(actions):
+            u = name("user")
+            iam.create_user(UserName=u)
+            if actions:
+                iam.put_user_policy(UserName=u, PolicyName="p", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+                    {"Effect": "Allow", "Action": actions, "Resource": arn}]}))
+            k = iam.create_access_key(UserName=u)["AccessKey"]
+            return k["AccessKeyId"], k["SecretAccessKey"]
+
+        nobody, only_url, both = user([]), user(["lambda:InvokeFunctionUrl"]), user(["lambda:InvokeFunctionUrl", "lambda:InvokeFunction"])
+        assert call_url(url, credentials=nobody)[:1] == (403,)
+        assert call_url(url, credentials=only_url)[:1] == (403,)
+        status, _, body = call_url(url, credentials=both)
+        assert status == 200 and ":user/user-" in json.loads(body)["iam"]["userArn"] and json.loads(body)["iam"]["accessKey"] == both[0]
+        status, _, body = call_url(url, credentials=(both[0], "wrong-secret"))
+        assert status == 403 and json.loads(body)["message"].startswith("The request signature we calculated does not match")
+
+        public = name()
+        lam.create_function(FunctionName=public, Runtime="python3.11", Role=ROLE, Handler="app.handler", Code={"ZipFile": package({"app.py": WHO})})
+        open_url = lam.create_function_url_config(FunctionName=public, AuthType="NONE")["FunctionUrl"]
+        status, _, body = call_url(open_url)
+        assert (status, json.loads(body)) == (403, {"Message": "Forbidden"})
+        lam.add_permission(FunctionName=public, StatementId="url", Action="lambda:InvokeFunctionUrl", Principal="*", FunctionUrlAuthType="NONE")
+        assert call_url(open_url)[0] == 403, "lambda:InvokeFunction is needed too"
+        lam.add_permission(FunctionName=public, StatementId="invoke", Action="lambda:InvokeFunction", Principal="*", InvokedViaFunctionUrl=True)
+        status, _, body = call_url(open_url)
+        assert status == 200 and json.loads(body) == {"account": "anonymous", "iam": None}
+        statement = json.loads(lam.get_policy(FunctionName=public)["Policy"])["Statement"][0]
+        assert statement["Condition"] == {"StringEquals": {"lambda:FunctionUrlAuthType": "NONE"}}
+    finally:
+        n.stop()
+
+
 VERSIONED = '''
 import os
 def handler(event, context):

@@ -226,8 +226,8 @@ pub fn generate(spec: &ServiceSpec, model: &ServiceModel, version: &str) -> Stri
          fn access(&self, ctx: &RequestContext, input: &Value) -> ::std::vec::Vec<crate::access::Access> {{\n        crate::access::derive(ctx, input)\n    }}\n\n    \
          /// See [`Handler::resource_policy`].\n    \
          fn resource_policy(&self, ctx: &RequestContext, arn: &str) -> ::std::option::Option<::std::string::String> {{\n        let _ = (ctx, arn);\n        None\n    }}\n\n    \
-         /// See [`Handler::http_access`].\n    \
-         fn http_access(&self, req: &HttpRequest<'_>) -> ::std::option::Option<crate::access::Access> {{\n        let _ = req;\n        None\n    }}\n}}\n"
+         /// See [`Handler::http_auth`].\n    \
+         fn http_auth(&self, req: &HttpRequest<'_>) -> ::std::option::Option<crate::handler::HttpAuth> {{\n        let _ = req;\n        None\n    }}\n}}\n"
     )
     .unwrap();
 
@@ -254,7 +254,7 @@ pub fn generate(spec: &ServiceSpec, model: &ServiceModel, version: &str) -> Stri
          fn response_headers(&self, req: &HttpRequest<'_>) -> ::std::vec::Vec<(::std::string::String, ::std::string::String)> {{\n        self.0.response_headers(req)\n    }}\n\n    \
          fn access(&self, ctx: &RequestContext, input: &Value) -> ::std::vec::Vec<crate::access::Access> {{\n        self.0.access(ctx, input)\n    }}\n\n    \
          fn resource_policy(&self, ctx: &RequestContext, arn: &str) -> ::std::option::Option<::std::string::String> {{\n        self.0.resource_policy(ctx, arn)\n    }}\n\n    \
-         fn http_access(&self, req: &HttpRequest<'_>) -> ::std::option::Option<crate::access::Access> {{\n        self.0.http_access(req)\n    }}\n"
+         fn http_auth(&self, req: &HttpRequest<'_>) -> ::std::option::Option<crate::handler::HttpAuth> {{\n        self.0.http_auth(req)\n    }}\n"
     )
     .unwrap();
     writeln!(out, "    fn call<'a>(&'a self, ctx: &'a RequestContext, input: Value) -> HandlerFuture<'a> {{").unwrap();

@@ -15,6 +15,13 @@ pub fn website_bucket(host: &str) -> Option<String> {
     (i > 0).then(|| host[..i].to_string())
 }
 
+/// Whether a `Host` is one of the names other services answer under `localhost`
+/// (function URLs, load balancers): never a bucket, never S3's.
+pub fn names_another_service(host: &str) -> bool {
+    let host = strip_port(host);
+    host.contains(".lambda-url.") || host.ends_with(".elb.localhost")
+}
+
 /// The bucket named by a virtual-host-style `Host`: `bucket.s3.<anything>` or `bucket.localhost`.
 pub fn virtual_host_bucket(host: &str) -> Option<String> {
     let host = strip_port(host);
@@ -25,6 +32,9 @@ pub fn virtual_host_bucket(host: &str) -> Option<String> {
         return (i > 0).then(|| host[..i].to_string());
     }
     let bucket = host.strip_suffix(".localhost")?;
+    if names_another_service(&host) {
+        return None;
+    }
     (!bucket.is_empty() && bucket != "s3" && !bucket.contains(".s3")).then(|| bucket.to_string())
 }
 
@@ -41,6 +51,8 @@ mod tests {
         assert_eq!(virtual_host_bucket("127.0.0.1:4566"), None);
         assert_eq!(virtual_host_bucket("s3.localhost.localstack.cloud"), None);
         assert_eq!(virtual_host_bucket("site.s3-website.localhost"), None);
+        assert_eq!(virtual_host_bucket("abc.lambda-url.us-east-1.localhost:4566"), None);
+        assert_eq!(virtual_host_bucket("web-1.us-east-1.elb.localhost"), None);
     }
 
     #[test]

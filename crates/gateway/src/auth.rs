@@ -260,13 +260,19 @@ pub fn authorize(
         None => nubo_model::access::derive(ctx, input),
     };
     for access in accesses {
-        let policy = handler.and_then(|h| resource_policy(h, ctx, &access));
-        let q = Question { ctx, access: &access, resource_policy: policy.as_deref(), session_policies };
-        if let Verdict::Deny { reason } = guard.authorize(&q) {
-            return Err(AuthError::AccessDenied { reason });
-        }
+        authorize_access(guard, handler, ctx, &access, session_policies)?;
     }
     Ok(())
+}
+
+/// Asks IAM whether the caller may make one access, with the resource's own policy.
+pub fn authorize_access(guard: &dyn Guard, handler: Option<&dyn Handler>, ctx: &RequestContext, access: &Access, session_policies: &[String]) -> Result<(), AuthError> {
+    let policy = handler.and_then(|h| resource_policy(h, ctx, access));
+    let q = Question { ctx, access, resource_policy: policy.as_deref(), session_policies };
+    match guard.authorize(&q) {
+        Verdict::Deny { reason } => Err(AuthError::AccessDenied { reason }),
+        Verdict::Allow => Ok(()),
+    }
 }
 
 fn resource_policy(handler: &dyn Handler, ctx: &RequestContext, access: &Access) -> Option<String> {

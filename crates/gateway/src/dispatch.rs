@@ -50,34 +50,15 @@ pub async fn handle(gw: Arc<Gateway>, req: hyper::Request<Incoming>, peer: Optio
         .or_else(|| parts.uri.authority().map(|a| a.to_string()))
         .unwrap_or_default();
 
-    // Requests outside every API model that a service answers itself (S3's CORS preflight
-    // and website endpoint, function URLs, load balancers by DNS name); the one that
+    // Requests outside every API model that a service answers itself; the one that
     // claims a request may take its body.
     let pending = Pending(std::sync::Mutex::new(Some(body)));
     {
-        let raw = HttpRequest { method: &method, path: &path, query: &query, host: &host, headers: &parts.headers, body: Some(&pending) };
-        for svc in &gw.router.services {
-            let Some(handler) = svc.handler.as_ref() else { continue };
-            // Under enforcement, what such a request reads is authorized as anonymous.
-            if gw.enforce {
-                if let Some(access) = handler.http_access(&raw) {
-                    let ctx = RequestContext::anonymous(svc.name, peer);
-                    let policy = handler.resource_policy(&ctx, &access.resource);
-                    let question = nubo_model::guard::Question { ctx: &ctx, access: &access, resource_policy: policy.as_deref(), session_policies: &[] };
-                    if let Some(nubo_model::guard::Verdict::Deny { reason }) = gw.guard.as_ref().map(|g| g.authorize(&question)) {
-                        tracing::info!(target: "nubo::request", "{} {method} 403 {:.1}ms", svc.name, started.elapsed().as_secs_f64() * 1000.0);
-                        let body = format!("<html><head><title>403 Forbidden</title></head><body><h1>403 Forbidden</h1><ul><li>Code: AccessDenied</li><li>Message: {reason}</li></ul></body></html>");
-                        let out = Response { status: 403, headers: vec![("Content-Type".into(), "text/html".into())], body: Bytes::from(body), stream: None };
-                        return Ok(to_http(out, method == "HEAD"));
-                    }
-                }
-            }
-            if let Some(answer) = handler.http(&raw) {
-                let resp = answer.await;
-                tracing::info!(target: "nubo::request", "{} {method} {} {:.1}ms", svc.name, resp.status, started.elapsed().as_secs_f64() * 1000.0);
-                let out = Response { status: resp.status, headers: resp.headers, body: Bytes::new(), stream: Some(resp.body) };
-                return Ok(to_http(out, method == "HEAD"));
-            }
+        let raw = HttpRequest { method: &method, path: &path, query: &query, host: &host, headers: &parts.headers, body: Some(&pending), caller: None };
+        if let Some((service, resp)) = crate::claimed::answer(&gw, &raw, peer).await {
+            tracing::info!(target: "nubo::request", "{service} {method} {} {:.1}ms", resp.status, started.elapsed().as_secs_f64() * 1000.0);
+            let out = Response { status: resp.status, headers: resp.headers, body: Bytes::new(), stream: Some(resp.body) };
+            return Ok(to_http(out, method == "HEAD"));
         }
     }
     let Some(body) = pending.0.into_inner().unwrap_or_else(|e| e.into_inner()) else {
@@ -206,7 +187,7 @@ pub async fn handle(gw: Arc<Gateway>, req: hyper::Request<Incoming>, peer: Optio
             };
             let mut resp = result.unwrap_or_else(|e| codec.encode_error(&e, &request_id));
             if let Some(h) = &service.handler {
-                let raw = HttpRequest { method: &method, path: &path, query: &query, host: &host, headers: &parts.headers, body: None };
+                let raw = HttpRequest { method: &method, path: &path, query: &query, host: &host, headers: &parts.headers, body: None, caller: None };
                 resp.headers.extend(h.response_headers(&raw));
             }
             (service.name, operation.name.clone(), resp)

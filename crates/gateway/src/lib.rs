@@ -5,11 +5,13 @@
 //! operation it addresses, authenticates the caller ([`auth`]), has the protocol codec
 //! decode the input, authorizes the call with IAM when enforced ([`auth`]), calls the
 //! service's [`Handler`](nubo_model::Handler), encodes the output or error, and logs one
-//! line. Requests under `/_nubo/` go to [`internal`].
+//! line. Requests a service answers outside its API model (function URLs, S3 websites)
+//! go through [`claimed`]; those under `/_nubo/` to [`internal`].
 //!
 //! The gateway knows no service by name: the binary hands it the handlers.
 
 pub mod auth;
+mod claimed;
 pub mod dispatch;
 pub mod internal;
 pub mod router;

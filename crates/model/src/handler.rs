@@ -25,6 +25,24 @@ pub struct HttpRequest<'a> {
     /// URL's POST, a load balancer reached through nubo's port); `None` where there is
     /// none to give.
     pub body: Option<&'a dyn BodySlot>,
+    /// Who the gateway authenticated, for requests whose [`HttpAuth`] asks for a signed
+    /// caller (a function URL with `AWS_IAM` auth); `None` for anonymous ones.
+    pub caller: Option<&'a RequestContext>,
+}
+
+/// Who may make a request a service answers itself ([`Handler::http`]), for the gateway to
+/// check before the service sees it.
+pub struct HttpAuth {
+    /// What the request does, as IAM sees it (a function URL call is both
+    /// `lambda:InvokeFunctionUrl` and `lambda:InvokeFunction`).
+    pub accesses: Vec<crate::access::Access>,
+    /// Only SigV4-signed callers, authenticated and (under enforcement) authorized by IAM
+    /// with the resource's policy: a function URL with `AuthType=AWS_IAM`. Otherwise anyone,
+    /// authorized under enforcement as an anonymous caller (S3's website endpoint).
+    pub signed: bool,
+    /// The answer to a refused caller, in the service's own format (S3's HTML page,
+    /// a function URL's `{"Message":"Forbidden"}`).
+    pub refuse: fn(&AwsError) -> HttpResponse,
 }
 
 /// Where a claimed request's body waits to be taken (the gateway keeps it).
@@ -74,10 +92,9 @@ pub trait Handler: Send + Sync + 'static {
         crate::access::derive(ctx, input)
     }
 
-    /// What an anonymous request claimed by [`Handler::http`] reads (S3's website endpoint
-    /// reads an object), for authorization under enforcement; `None` for requests that
-    /// AWS answers without authorization (CORS preflight).
-    fn http_access(&self, req: &HttpRequest<'_>) -> Option<crate::access::Access> {
+    /// Who may make a request claimed by [`Handler::http`]; `None` for requests that AWS
+    /// answers without authentication or authorization (CORS preflight).
+    fn http_auth(&self, req: &HttpRequest<'_>) -> Option<HttpAuth> {
         let _ = req;
         None
     }

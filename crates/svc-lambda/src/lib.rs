@@ -19,6 +19,7 @@ pub mod mappings;
 mod permissions;
 mod provisioned;
 mod runtime;
+mod url_requests;
 mod urls;
 mod versions;
 mod zip;
@@ -132,6 +133,12 @@ pub fn service(lambda: Lambda) -> Box<dyn Handler> {
 impl lambda::Lambda for Lambda {
     fn http<'a>(&'a self, req: &'a nubo_model::handler::HttpRequest<'a>) -> Option<nubo_model::handler::HttpFuture<'a>> {
         self.code_download(req).or_else(|| self.url_request(req))
+    }
+    fn http_auth(&self, req: &nubo_model::handler::HttpRequest<'_>) -> Option<nubo_model::handler::HttpAuth> {
+        self.url_auth(req)
+    }
+    fn resource_policy(&self, _: &RequestContext, arn: &str) -> Option<String> {
+        self.policy_of(arn)
     }
     async fn create_function_url_config(&self, ctx: &RequestContext, input: CreateFunctionUrlConfigRequest) -> Result<CreateFunctionUrlConfigResponse, AwsError> {
         Ok(self.create_url(ctx, input)?)

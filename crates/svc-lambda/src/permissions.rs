@@ -21,6 +21,10 @@ fn principal(p: &str) -> Value {
     }
 }
 
+fn policy_document(statements: &[Value]) -> String {
+    json!({ "Version": "2012-10-17", "Id": "default", "Statement": statements }).to_string()
+}
+
 impl Lambda {
     /// Reads, changes and writes a function's record in one transaction (without
     /// touching its environments: neither its policy nor its tags change how it runs).
@@ -45,19 +49,36 @@ impl Lambda {
                     input.statement_id
                 )));
             }
+            let resource = match &input.qualifier {
+                Some(q) => format!("{}:{q}", f.arn),
+                None => f.arn.clone(),
+            };
             let mut s = json!({
                 "Sid": input.statement_id,
                 "Effect": "Allow",
                 "Principal": principal(&input.principal),
                 "Action": input.action,
-                "Resource": f.arn,
+                "Resource": resource,
             });
             let mut condition = serde_json::Map::new();
             if let Some(arn) = &input.source_arn {
                 condition.insert("ArnLike".into(), json!({ "AWS:SourceArn": arn }));
             }
+            let mut equals = serde_json::Map::new();
             if let Some(account) = &input.source_account {
-                condition.insert("StringEquals".into(), json!({ "AWS:SourceAccount": account }));
+                equals.insert("AWS:SourceAccount".into(), json!(account));
+            }
+            if let Some(org) = &input.principal_org_id {
+                equals.insert("aws:PrincipalOrgID".into(), json!(org));
+            }
+            if let Some(auth) = &input.function_url_auth_type {
+                equals.insert("lambda:FunctionUrlAuthType".into(), json!(auth));
+            }
+            if !equals.is_empty() {
+                condition.insert("StringEquals".into(), Value::Object(equals));
+            }
+            if input.invoked_via_function_url == Some(true) {
+                condition.insert("Bool".into(), json!({ "lambda:InvokedViaFunctionUrl": "true" }));
             }
             if !condition.is_empty() {
                 s["Condition"] = Value::Object(condition);
@@ -99,8 +120,15 @@ impl Lambda {
         if f.policy.is_empty() {
             return Err(LambdaError::ResourceNotFound("The resource you requested does not exist.".into()));
         }
-        let doc = json!({ "Version": "2012-10-17", "Id": "default", "Statement": f.policy });
-        Ok(GetPolicyResponse { policy: Some(doc.to_string()), revision_id: Some(f.revision_id) })
+        Ok(GetPolicyResponse { policy: Some(policy_document(&f.policy)), revision_id: Some(f.revision_id) })
+    }
+
+    /// The resource policy of the function an ARN names, for IAM (who else may invoke
+    /// it, who may call its URL).
+    pub(crate) fn policy_of(&self, arn: &str) -> Option<String> {
+        let (scope, name) = crate::invoke::parse_function_arn(arn)?;
+        let f = self.function(&scope, &name).ok()?;
+        (!f.policy.is_empty()).then(|| policy_document(&f.policy))
     }
 
     pub async fn tag_resource(&self, ctx: &RequestContext, input: TagResourceRequest) -> Result<()> {

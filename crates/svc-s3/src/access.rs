@@ -96,10 +96,11 @@ pub(crate) fn accesses(ctx: &RequestContext, input: &Value) -> Vec<Access> {
 }
 
 /// A website endpoint request reads an object anonymously (the index document for `/`).
-pub(crate) fn website_access(req: &nubo_model::handler::HttpRequest<'_>) -> Option<Access> {
+pub(crate) fn website_auth(req: &nubo_model::handler::HttpRequest<'_>) -> Option<nubo_model::handler::HttpAuth> {
     let bucket = nubo_core::addressing::website_bucket(req.host)?;
     let key = percent_encoding::percent_decode_str(req.path.trim_start_matches('/')).decode_utf8_lossy().into_owned();
-    Some(Access::new("s3:GetObject", format!("arn:aws:s3:::{bucket}/{key}")))
+    let access = Access::new("s3:GetObject", format!("arn:aws:s3:::{bucket}/{key}"));
+    Some(nubo_model::handler::HttpAuth { accesses: vec![access], signed: false, refuse: crate::web::website_refusal })
 }
 
 impl S3 {

@@ -113,8 +113,8 @@ impl s3::S3 for S3 {
     fn resource_policy(&self, _: &RequestContext, arn: &str) -> Option<String> {
         self.policy_of(arn)
     }
-    fn http_access(&self, req: &nubo_model::handler::HttpRequest<'_>) -> Option<nubo_model::access::Access> {
-        access::website_access(req)
+    fn http_auth(&self, req: &nubo_model::handler::HttpRequest<'_>) -> Option<nubo_model::handler::HttpAuth> {
+        access::website_auth(req)
     }
     fn http<'a>(&'a self, req: &'a nubo_model::handler::HttpRequest<'a>) -> Option<nubo_model::handler::HttpFuture<'a>> {
         self.http_request(req)

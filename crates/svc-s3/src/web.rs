@@ -90,12 +90,17 @@ fn html_error(status: u16, title: &str, items: &[(&str, &str)]) -> HttpResponse 
     respond(status, vec![("Content-Type".into(), "text/html; charset=utf-8".into())], body)
 }
 
+/// The website endpoint's page for a read the bucket policy does not allow.
+pub(crate) fn website_refusal(e: &nubo_core::AwsError) -> HttpResponse {
+    html_error(403, "Forbidden", &[("Code", &e.code), ("Message", &e.message)])
+}
+
 impl S3 {
     pub(crate) fn http_request<'a>(&'a self, req: &'a HttpRequest<'a>) -> Option<nubo_model::handler::HttpFuture<'a>> {
         if let Some(bucket) = website_bucket(req.host) {
             return Some(Box::pin(async move { self.website(req, &bucket).await }));
         }
-        if req.method == "OPTIONS" {
+        if req.method == "OPTIONS" && !nubo_core::addressing::names_another_service(req.host) {
             return Some(Box::pin(async move { self.preflight(req) }));
         }
         None

@@ -3955,8 +3955,8 @@ pub trait ElasticLoadBalancingV2: Send + Sync + 'static {
         None
     }
 
-    /// See [`Handler::http_access`].
-    fn http_access(&self, req: &HttpRequest<'_>) -> ::std::option::Option<crate::access::Access> {
+    /// See [`Handler::http_auth`].
+    fn http_auth(&self, req: &HttpRequest<'_>) -> ::std::option::Option<crate::handler::HttpAuth> {
         let _ = req;
         None
     }
@@ -3994,8 +3994,8 @@ impl<S: ElasticLoadBalancingV2> Handler for Service<S> {
         self.0.resource_policy(ctx, arn)
     }
 
-    fn http_access(&self, req: &HttpRequest<'_>) -> ::std::option::Option<crate::access::Access> {
-        self.0.http_access(req)
+    fn http_auth(&self, req: &HttpRequest<'_>) -> ::std::option::Option<crate::handler::HttpAuth> {
+        self.0.http_auth(req)
     }
 
     fn call<'a>(&'a self, ctx: &'a RequestContext, input: Value) -> HandlerFuture<'a> {
