@@ -11,6 +11,7 @@ import gzip
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -182,3 +183,20 @@ def aws(nubo):
             return p.stdout  # the high-level `aws s3` commands print text
 
     return run
+
+
+def dns_query(server, name, qtype=1):
+    """One UDP query to nubo's DNS: (rcode, [addresses])."""
+    host, port = server.rsplit(":", 1)
+    query = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+    query += b"".join(bytes([len(label)]) + label.encode() for label in name.split(".")) + b"\x00"
+    query += qtype.to_bytes(2, "big") + b"\x00\x01"
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(3)
+        s.sendto(query, (host, int(port)))
+        reply, _ = s.recvfrom(512)
+    assert reply[:2] == b"\x12\x34"
+    answers = int.from_bytes(reply[6:8], "big")
+    # Each answer here is a pointer name, type, class, TTL, length 4, the address.
+    addresses = [".".join(str(b) for b in reply[len(query) + 16 * i + 12:len(query) + 16 * i + 16]) for i in range(answers)]
+    return reply[3] & 0x0F, addresses

@@ -21,7 +21,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from conftest import Nubo
+from conftest import Nubo, dns_query
 
 REGION = "us-east-1"
 CONFIG = Config(retries={"max_attempts": 1})
@@ -446,23 +446,6 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def dns_query(server, name, qtype=1):
-    """One UDP query to nubo's DNS: (rcode, [addresses])."""
-    host, port = server.rsplit(":", 1)
-    query = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
-    query += b"".join(bytes([len(label)]) + label.encode() for label in name.split(".")) + b"\x00"
-    query += qtype.to_bytes(2, "big") + b"\x00\x01"
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.settimeout(3)
-        s.sendto(query, (host, int(port)))
-        reply, _ = s.recvfrom(512)
-    assert reply[:2] == b"\x12\x34"
-    answers = int.from_bytes(reply[6:8], "big")
-    # Each answer here is a pointer name, type, class, TTL, length 4, the address.
-    addresses = [".".join(str(b) for b in reply[len(query) + 16 * i + 12:len(query) + 16 * i + 16]) for i in range(answers)]
-    return reply[3] & 0x0F, addresses
 
 
 def test_the_front_door_and_nubos_dns_reach_an_alb_by_its_name(elb, ec2, node):

@@ -440,6 +440,33 @@ def test_a_function_url_with_iam_auth_answers_signed_callers_only(lam):
     assert status == 200 and "access-control-allow-origin" not in headers
 
 
+def test_a_function_url_answers_on_its_own_address(lam, nubo):
+    """Each URL has its own loopback address, nubo's DNS names it, and nubo listens on its
+    port 80 (as root): clients that do not resolve *.localhost reach the function there."""
+    import os
+    import urllib.parse
+    import urllib.request
+    from conftest import dns_query
+    fn = name()
+    lam.create_function(FunctionName=fn, Runtime="python3.11", Role=ROLE, Handler="app.handler", Code={"ZipFile": package({"app.py": WHO})})
+    host = urllib.parse.urlsplit(lam.create_function_url_config(FunctionName=fn, AuthType="NONE")["FunctionUrl"]).hostname
+    health = lambda: json.loads(nubo.http("GET", "/_nubo/health")[2])
+    rcode, addresses = dns_query(health()["dns"], host)
+    assert rcode == 0 and len(addresses) == 1 and addresses[0].startswith("127.")
+    status = health()["function_urls"][host]
+    if os.geteuid() != 0:
+        assert status.startswith(f"cannot listen on {addresses[0]}:80")
+        pytest.skip("port 80 of a URL's address needs root")
+    assert status == f"listening on {addresses[0]}:80"
+    with urllib.request.urlopen(f"http://{addresses[0]}/anything", timeout=30) as r:
+        assert r.status == 200 and json.loads(r.read()) == {"account": "anonymous", "iam": None}
+    lam.delete_function(FunctionName=fn)  # the URL goes with its function, and its address
+    assert host not in health()["function_urls"]
+    assert dns_query(health()["dns"], host)[0] == 3
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"http://{addresses[0]}/", timeout=30)
+
+
 def test_function_urls_under_enforcement_follow_iam_and_the_functions_policy():
     """With IAM enforced, an AWS_IAM URL answers only callers allowed lambda:InvokeFunctionUrl
     and lambda:InvokeFunction, and a NONE URL only once the function's policy makes it public."""

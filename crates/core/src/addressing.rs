@@ -15,10 +15,34 @@ pub fn website_bucket(host: &str) -> Option<String> {
     (i > 0).then(|| host[..i].to_string())
 }
 
+/// A fresh loopback address for something the host publishes as if public: an Elastic
+/// IP, a load balancer, a function URL. Drawn at random from 127.16.0.0/12 (never a .0 or
+/// .255), so that owners hardly ever meet; callers that keep a list of taken addresses
+/// draw again on a collision.
+pub fn public_loopback_address() -> std::net::Ipv4Addr {
+    loop {
+        let n: u32 = (127 << 24) | (16 << 16) | fastrand::u32(1..(1 << 20) - 1);
+        let last = n & 0xff;
+        if last != 0 && last != 255 {
+            return std::net::Ipv4Addr::from(n);
+        }
+    }
+}
+
+/// Whether an address is from the pool [`public_loopback_address`] draws from.
+pub fn is_public_loopback(ip: std::net::Ipv4Addr) -> bool {
+    let [a, b, ..] = ip.octets();
+    a == 127 && (16..32).contains(&b)
+}
+
 /// Whether a `Host` is one of the names other services answer under `localhost`
-/// (function URLs, load balancers): never a bucket, never S3's.
+/// (function URLs, load balancers) or one of their own addresses (see
+/// [`public_loopback_address`]): never a bucket, never S3's.
 pub fn names_another_service(host: &str) -> bool {
     let host = strip_port(host);
+    if let Ok(ip) = host.parse::<std::net::Ipv4Addr>() {
+        return is_public_loopback(ip);
+    }
     host.contains(".lambda-url.") || host.ends_with(".elb.localhost")
 }
 
@@ -53,6 +77,7 @@ mod tests {
         assert_eq!(virtual_host_bucket("site.s3-website.localhost"), None);
         assert_eq!(virtual_host_bucket("abc.lambda-url.us-east-1.localhost:4566"), None);
         assert_eq!(virtual_host_bucket("web-1.us-east-1.elb.localhost"), None);
+        assert!(names_another_service("127.20.1.9:80") && !names_another_service("127.0.0.1:4566"));
     }
 
     #[test]

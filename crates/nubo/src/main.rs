@@ -14,6 +14,8 @@ use std::process::ExitCode;
 /// What the binary serves beside the services' APIs.
 struct Extras {
     elb: nubo_elbv2::Elbv2,
+    lambda: nubo_lambda::Lambda,
+    urls: std::sync::Arc<wiring::UrlListenerSet>,
     names: std::sync::Arc<dyn nubo_dns::Names>,
 }
 
@@ -47,7 +49,9 @@ fn services(store: &Store, clock: &Clock, iam: &nubo_iam::Iam, api: std::net::So
     let logs = nubo_logs::Logs::new(store.clone(), clock.clone()).with_metrics(std::sync::Arc::new(wiring::LogMetrics { cloudwatch: cloudwatch.clone() }));
     tokio::spawn(nubo_logs::retention::run(logs.clone()));
     let dynamodb = nubo_dynamodb::DynamoDb::new(store.clone(), clock.clone());
+    let urls = std::sync::Arc::new(wiring::UrlListenerSet::default());
     let lambda = nubo_lambda::Lambda::new(store.clone(), clock.clone(), endpoint.to_string())
+        .with_url_listeners(urls.clone())
         .with_logs(std::sync::Arc::new(wiring::FunctionLogs { logs: logs.clone() }))
         .with_queues(std::sync::Arc::new(wiring::MappedQueues { sqs: sqs.clone() }))
         .with_streams(std::sync::Arc::new(wiring::MappedStreams { dynamodb: dynamodb.clone() }))
@@ -66,11 +70,11 @@ fn services(store: &Store, clock: &Clock, iam: &nubo_iam::Iam, api: std::net::So
     // The front door never takes nubo's own port (which routes by Host itself).
     elb.plane().configure_front_door(front_door, vec![api.port()]);
     elb.start();
-    let names: std::sync::Arc<dyn nubo_dns::Names> = std::sync::Arc::new(wiring::OwnedNames { elb: elb.clone(), ec2: ec2.clone() });
+    let names: std::sync::Arc<dyn nubo_dns::Names> = std::sync::Arc::new(wiring::OwnedNames { elb: elb.clone(), ec2: ec2.clone(), lambda: lambda.clone() });
     if let Some(runtime) = ec2.runtime() {
         runtime.set_names(names.clone());
     }
-    let extras = Extras { elb: elb.clone(), names };
+    let extras = Extras { elb: elb.clone(), lambda: lambda.clone(), urls, names };
     tokio::spawn(wiring::load_balancer_metrics(elb.clone(), cloudwatch.clone(), clock.clone()));
     elb.set_functions(std::sync::Arc::new(wiring::TargetFunctions { lambda: functions.clone() }));
     elb.set_log_buckets(std::sync::Arc::new(wiring::LogBuckets { s3: s3.clone() }));
@@ -176,6 +180,10 @@ async fn run(config: Config) -> Result<(), String> {
     };
     gateway.report("dns", move || dns.clone());
     let elb = extras.elb.clone();
+    let _ = extras.urls.gateway.set(gateway.clone());
+    extras.lambda.publish_urls();
+    let urls = extras.urls.clone();
+    gateway.report("function_urls", move || serde_json::json!(urls.status.lock().unwrap().clone()));
     gateway.report("front_door", move || serde_json::json!(elb.plane().front_door_status().into_iter().map(|(port, status)| (port.to_string(), serde_json::json!(status))).collect::<serde_json::Map<_, _>>()));
     // Signal handlers are in place before anyone can know the address to signal us after.
     let shutdown = shutdown_signal().map_err(|e| format!("cannot handle signals: {e}"))?;

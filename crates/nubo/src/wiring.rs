@@ -495,15 +495,62 @@ impl nubo_acm::Usage for CertificateUsers {
     }
 }
 
-/// The names nubo's DNS answers: load balancers' and instances'.
+/// The names nubo's DNS answers: load balancers', instances' and function URLs'.
 pub struct OwnedNames {
     pub elb: nubo_elbv2::Elbv2,
     pub ec2: nubo_ec2::Ec2,
+    pub lambda: nubo_lambda::Lambda,
 }
 
 impl nubo_dns::Names for OwnedNames {
     fn lookup(&self, name: &str) -> Option<Option<std::net::Ipv4Addr>> {
-        self.elb.resolve_name(name).or_else(|| self.ec2.resolve_name(name))
+        self.elb.resolve_name(name).or_else(|| self.ec2.resolve_name(name)).or_else(|| self.lambda.resolve_name(name))
+    }
+}
+
+/// The gateway listening on port 80 of each function URL's own address (the request's
+/// Host, that address, names the URL to Lambda). An address that cannot be bound (port
+/// 80 needs root) is reported; the URL still answers by name on nubo's port.
+#[derive(Default)]
+pub struct UrlListenerSet {
+    /// Set once the gateway exists (after the services it serves).
+    pub gateway: std::sync::OnceLock<std::sync::Arc<nubo_gateway::Gateway>>,
+    bound: std::sync::Mutex<std::collections::HashMap<std::net::Ipv4Addr, tokio::task::JoinHandle<()>>>,
+    /// Each URL's host name and what its address is doing, for `/_nubo/health`.
+    pub status: std::sync::Mutex<std::collections::BTreeMap<String, String>>,
+}
+
+impl nubo_lambda::UrlListeners for UrlListenerSet {
+    fn sync(&self, wanted: Vec<(std::net::Ipv4Addr, String)>) {
+        let Some(gateway) = self.gateway.get() else { return };
+        let mut bound = self.bound.lock().unwrap();
+        bound.retain(|address, task| {
+            let keep = wanted.iter().any(|(a, _)| a == address);
+            if !keep {
+                task.abort();
+            }
+            keep
+        });
+        let mut status = self.status.lock().unwrap();
+        let before = std::mem::take(&mut *status);
+        for (address, host) in wanted {
+            let addr = std::net::SocketAddr::from((address, 80));
+            let line = if bound.contains_key(&address) {
+                format!("listening on {addr}")
+            } else {
+                match std::net::TcpListener::bind(addr).and_then(|l| l.set_nonblocking(true).map(|_| l)).and_then(tokio::net::TcpListener::from_std) {
+                    Ok(l) => {
+                        bound.insert(address, tokio::spawn(nubo_gateway::server::serve(l, gateway.clone(), std::future::pending())));
+                        format!("listening on {addr}")
+                    }
+                    Err(e) => format!("cannot listen on {addr}: {e}; the URL answers by name on nubo's port"),
+                }
+            };
+            if line.starts_with("cannot") && before.get(&host) != Some(&line) {
+                tracing::warn!("function URL {host}: {line}");
+            }
+            status.insert(host, line);
+        }
     }
 }
 

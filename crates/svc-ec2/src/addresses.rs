@@ -63,9 +63,8 @@ pub(crate) fn fresh_public_ip(tx: &(impl nubo_store::ReadTxn + ?Sized), scope: &
     // (127.16.0.0/12), where the runtime publishes what security groups let in. Drawn at
     // random, so that scopes (accounts, regions) hardly ever meet.
     for _ in 0..64 {
-        let n: u32 = (127 << 24) | (16 << 16) | fastrand::u32(1..(1 << 20) - 1);
-        let ip = std::net::Ipv4Addr::from(n).to_string();
-        if !taken.contains(&ip) && !ip.ends_with(".0") && !ip.ends_with(".255") {
+        let ip = nubo_core::addressing::public_loopback_address().to_string();
+        if !taken.contains(&ip) {
             return Ok(ip);
         }
     }

@@ -36,12 +36,6 @@ fn hosted_zone(region: &str, kind: &str) -> &'static str {
     }
 }
 
-/// A loopback address for a load balancer, from the pool of public addresses (127.16.0.0/12).
-fn loopback_address() -> String {
-    let n: u32 = (127 << 24) | (16 << 16) | fastrand::u32(256..(1 << 20) - 256);
-    std::net::Ipv4Addr::from(n).to_string()
-}
-
 pub fn load_balancer_out(lb: &LoadBalancerRecord, region: &str) -> LoadBalancer {
     LoadBalancer {
         load_balancer_arn: Some(lb.arn.clone()),
@@ -150,7 +144,7 @@ impl Elbv2 {
             security_groups: groups,
             ip_address_type: input.ip_address_type.unwrap_or_else(|| "ipv4".into()),
             dns_name,
-            address: loopback_address(),
+            address: nubo_core::addressing::public_loopback_address().to_string(),
             created: self.clock.now(),
             attributes: attributes::load_balancer_defaults(&kind),
             tags,

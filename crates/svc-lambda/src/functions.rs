@@ -334,8 +334,10 @@ impl Lambda {
             tx.delete(FUNCTIONS, &function_key(&ctx.scope, &f.name))?;
             crate::versions::delete_all(tx, &ctx.scope, &f.name)?;
             crate::provisioned::delete_all(tx, &ctx.scope, &f.name)?;
+            tx.delete(crate::urls::URLS, &crate::urls::url_key(&ctx.scope, &f.name))?;
             Ok::<_, LambdaError>(())
         })?;
+        self.publish_urls();
         self.runtime.retire(&f.arn);
         Ok(())
     }

@@ -49,6 +49,8 @@ pub struct Lambda {
     destinations: Option<Arc<dyn Destinations>>,
     /// Invocations in flight and counted (throttling, AWS/Lambda metrics).
     activity: Arc<activity::Activity>,
+    /// Where function URLs' own addresses are listened on.
+    url_listeners: Option<Arc<dyn UrlListeners>>,
 }
 
 pub type Fetching = std::pin::Pin<Box<dyn std::future::Future<Output = std::result::Result<Vec<u8>, nubo_core::AwsError>> + Send>>;
@@ -66,11 +68,18 @@ pub trait RoleCredentials: Send + Sync {
     fn credentials(&self, role_arn: &str, session: &str) -> Option<(String, String, String)>;
 }
 
+/// Where function URLs' own loopback addresses are listened on: the composition root,
+/// which has the gateway.
+pub trait UrlListeners: Send + Sync {
+    /// Listens on exactly these addresses (each URL's, with its host name), from now on.
+    fn sync(&self, wanted: Vec<(std::net::Ipv4Addr, String)>);
+}
+
 impl Lambda {
     pub fn new(store: Store, clock: Clock, endpoint: String) -> Lambda {
         let scratch = std::env::temp_dir().join(format!("nubo-lambda-{}-{}", std::process::id(), nubo_core::ids::random_string(b"abcdefghijklmnopqrstuvwxyz0123456789", 8)));
         let runtime = runtime::Runtime::new(scratch, clock.clone());
-        Lambda { store, clock, runtime, endpoint, logs: None, queues: None, streams: None, roles: None, code_source: None, destinations: None, activity: Default::default() }
+        Lambda { store, clock, runtime, endpoint, logs: None, queues: None, streams: None, roles: None, code_source: None, destinations: None, activity: Default::default(), url_listeners: None }
     }
 
     pub fn with_roles(mut self, roles: Arc<dyn RoleCredentials>) -> Lambda {
@@ -85,6 +94,11 @@ impl Lambda {
 
     pub fn with_destinations(mut self, destinations: Arc<dyn Destinations>) -> Lambda {
         self.destinations = Some(destinations);
+        self
+    }
+
+    pub fn with_url_listeners(mut self, listeners: Arc<dyn UrlListeners>) -> Lambda {
+        self.url_listeners = Some(listeners);
         self
     }
 

@@ -1,4 +1,7 @@
-//! Requests to function URLs: `http://<url-id>.lambda-url.<region>.localhost:<nubo's port>/`.
+//! Requests to function URLs: `http://<url-id>.lambda-url.<region>.localhost:<nubo's port>/`,
+//! or `http://<the URL's own address>/` (nubo listens on port 80 there; Python and other
+//! clients that do not resolve `*.localhost` themselves reach it, as do those using
+//! nubo's DNS for the URL's name).
 //!
 //! Who may call is declared to the gateway ([`Lambda::url_auth`]), which checks it before
 //! the request gets here: with `AuthType=AWS_IAM` only SigV4-signed callers (under
@@ -25,12 +28,22 @@ use nubo_model::handler::{HttpAuth, HttpRequest, HttpResponse};
 use nubo_model::ByteStream;
 use serde_json::{json, Value};
 
-/// The URL id and region a function URL host names.
-fn url_host(host: &str) -> Option<(String, String)> {
+/// How a `Host` names a function URL: `<url-id>.lambda-url.<region>.localhost`, or the
+/// URL's own loopback address (127.16.0.0/12, where nubo listens on port 80).
+#[derive(Debug, PartialEq)]
+enum UrlHost {
+    Name { id: String, region: String },
+    Address(String),
+}
+
+fn url_host(host: &str) -> Option<UrlHost> {
     let host = host.rsplit_once(':').filter(|(_, p)| p.chars().all(|c| c.is_ascii_digit())).map_or(host, |(h, _)| h).to_ascii_lowercase();
+    if let Ok(ip) = host.parse::<std::net::Ipv4Addr>() {
+        return nubo_core::addressing::is_public_loopback(ip).then_some(UrlHost::Address(host));
+    }
     let (id, rest) = host.split_once(".lambda-url.")?;
     let region = rest.strip_suffix(".localhost")?;
-    Some((id.to_string(), region.to_string()))
+    Some(UrlHost::Name { id: id.to_string(), region: region.to_string() })
 }
 
 /// How a function URL refuses a caller: `{"Message":"Forbidden"}`, or the signature
@@ -53,20 +66,24 @@ fn refusal_document(e: &AwsError) -> (u16, Value) {
 }
 
 impl Lambda {
-    /// The URL configuration with this id, and the scope of its function.
-    fn url_by_id(&self, id: &str, region: &str) -> Result<Option<(Scope, UrlRecord)>> {
+    /// The URL configuration a `Host` names, and the scope of its function.
+    fn url_for(&self, host: &UrlHost) -> Result<Option<(Scope, UrlRecord)>> {
         let all: Vec<(Vec<u8>, UrlRecord)> = self.store.read(|tx| nubo_store::scan_json(tx, URLS, b"", None, usize::MAX))?;
-        Ok(all.into_iter().find(|(_, r)| r.id == id).map(|(key, r)| {
-            let account = String::from_utf8_lossy(key.split(|b| *b == 0).next().unwrap_or_default()).into_owned();
-            (Scope::new(account, region.to_string()), r)
+        Ok(all.into_iter().find_map(|(key, r)| {
+            let mut parts = key.split(|b| *b == 0).map(|p| String::from_utf8_lossy(p).into_owned());
+            let (account, region) = (parts.next()?, parts.next()?);
+            let named = match host {
+                UrlHost::Name { id, region: r_region } => *id == r.id && *r_region == region,
+                UrlHost::Address(a) => *a == r.address,
+            };
+            named.then(|| (Scope::new(account, region), r))
         }))
     }
 
     /// Who may call a function URL (for the gateway); `None` for other requests and for
     /// the CORS preflight Lambda answers itself.
     pub(crate) fn url_auth(&self, req: &HttpRequest<'_>) -> Option<HttpAuth> {
-        let (id, region) = url_host(req.host)?;
-        let (_, r) = self.url_by_id(&id, &region).ok()??;
+        let (_, r) = self.url_for(&url_host(req.host)?).ok()??;
         if is_preflight(req, &r) {
             return None;
         }
@@ -79,10 +96,10 @@ impl Lambda {
 
     /// A request to a function URL, if it is one.
     pub(crate) fn url_request<'a>(&'a self, req: &'a HttpRequest<'a>) -> Option<nubo_model::handler::HttpFuture<'a>> {
-        let (id, region) = url_host(req.host)?;
+        let host = url_host(req.host)?;
         let body = req.take_body();
         Some(Box::pin(async move {
-            match self.serve_url(&id, &region, req, body).await {
+            match self.serve_url(&host, req, body).await {
                 Ok(r) => r,
                 Err(LambdaError::ResourceNotFound(_)) => plain(404, "Not Found"),
                 Err(_) => plain(502, "Internal Server Error"),
@@ -90,8 +107,8 @@ impl Lambda {
         }))
     }
 
-    async fn serve_url(&self, id: &str, region: &str, req: &HttpRequest<'_>, body: nubo_model::stream::Body) -> Result<HttpResponse> {
-        let (scope, r) = self.url_by_id(id, region)?.ok_or_else(|| LambdaError::ResourceNotFound("no such function URL".into()))?;
+    async fn serve_url(&self, host: &UrlHost, req: &HttpRequest<'_>, body: nubo_model::stream::Body) -> Result<HttpResponse> {
+        let (scope, r) = self.url_for(host)?.ok_or_else(|| LambdaError::ResourceNotFound("no such function URL".into()))?;
         if is_preflight(req, &r) {
             let mut headers = r.cors.as_ref().map(|c| cors_headers(c, req, true)).unwrap_or_default();
             headers.push(("content-length".into(), "0".into()));
@@ -102,7 +119,7 @@ impl Lambda {
             .read(|tx| nubo_store::get_json(tx, FUNCTIONS, &crate::functions::function_key(&scope, &r.function)))?
             .ok_or_else(|| LambdaError::ResourceNotFound("the function is gone".into()))?;
         let bytes = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
-        let event = self.url_event(id, region, req, &bytes);
+        let event = self.url_event(&r.id, &scope.region, req, &bytes);
         let (ran, _) = self.run(&scope, &f, Bytes::from(event.to_string())).await?;
         let Outcome::Response(out) = ran.outcome else { return Ok(plain(502, "Internal Server Error")) };
         let mut answer = http_answer(&out);
@@ -254,9 +271,12 @@ mod tests {
 
     #[test]
     fn url_hosts_name_the_id_and_region() {
-        assert_eq!(url_host("abc.lambda-url.eu-west-1.localhost:4566"), Some(("abc".into(), "eu-west-1".into())));
-        assert_eq!(url_host("ABC.lambda-url.us-east-1.localhost"), Some(("abc".into(), "us-east-1".into())));
+        let name = |id: &str, region: &str| Some(UrlHost::Name { id: id.into(), region: region.into() });
+        assert_eq!(url_host("abc.lambda-url.eu-west-1.localhost:4566"), name("abc", "eu-west-1"));
+        assert_eq!(url_host("ABC.lambda-url.us-east-1.localhost"), name("abc", "us-east-1"));
         assert_eq!(url_host("abc.execute-api.us-east-1.localhost"), None);
+        assert_eq!(url_host("127.20.1.9"), Some(UrlHost::Address("127.20.1.9".into())));
+        assert_eq!(url_host("127.0.0.1:4566"), None, "nubo's own address is no URL's");
     }
 
     #[test]

@@ -22,9 +22,13 @@ pub struct UrlRecord {
     pub cors: Option<Value>,
     pub created: String,
     pub modified: String,
+    /// The URL's own loopback address, where nubo serves it on port 80 (empty for URLs
+    /// made before nubo gave them one).
+    #[serde(default)]
+    pub address: String,
 }
 
-fn url_key(scope: &Scope, function: &str) -> Vec<u8> {
+pub(crate) fn url_key(scope: &Scope, function: &str) -> Vec<u8> {
     format!("{}\0{}\0{function}", scope.account, scope.region).into_bytes()
 }
 
@@ -81,6 +85,7 @@ impl Lambda {
             cors: cors_in(input.cors),
             created: now.clone(),
             modified: now,
+            address: nubo_core::addressing::public_loopback_address().to_string(),
         };
         let key = url_key(&ctx.scope, &f.name);
         self.store.write(|tx| {
@@ -90,6 +95,7 @@ impl Lambda {
             nubo_store::put_json(tx, URLS, &key, &record)?;
             Ok(())
         })?;
+        self.publish_urls();
         Ok(CreateFunctionUrlConfigResponse {
             function_url: self.url_of(&record.id, &ctx.scope.region),
             function_arn: record.function_arn,
@@ -141,7 +147,35 @@ impl Lambda {
     pub(crate) fn delete_url(&self, ctx: &RequestContext, input: DeleteFunctionUrlConfigRequest) -> Result<()> {
         let r = self.url_record(&ctx.scope, &input.function_name)?;
         self.store.write(|tx| tx.delete(URLS, &url_key(&ctx.scope, &r.function)).map(|_| ()))?;
+        self.publish_urls();
         Ok(())
+    }
+
+    /// Has the URLs' own addresses listened on (at startup, and as URLs come and go,
+    /// before the call that changed them is answered).
+    pub fn publish_urls(&self) {
+        if let Some(listeners) = &self.url_listeners {
+            listeners.sync(self.url_addresses());
+        }
+    }
+
+    /// Every function URL's own address, with its host name.
+    fn url_addresses(&self) -> Vec<(std::net::Ipv4Addr, String)> {
+        let all: Vec<(Vec<u8>, UrlRecord)> = self.store.read(|tx| nubo_store::scan_json(tx, URLS, b"", None, usize::MAX)).unwrap_or_default();
+        all.into_iter()
+            .filter_map(|(key, r)| {
+                let region = String::from_utf8_lossy(key.split(|b| *b == 0).nth(1)?).into_owned();
+                Some((r.address.parse().ok()?, format!("{}.lambda-url.{region}.localhost", r.id)))
+            })
+            .collect()
+    }
+
+    /// nubo's DNS: a function URL's host name is its own address.
+    pub fn resolve_name(&self, name: &str) -> Option<Option<std::net::Ipv4Addr>> {
+        if !name.contains(".lambda-url.") || !name.ends_with(".localhost") {
+            return None;
+        }
+        Some(self.url_addresses().into_iter().find(|(_, host)| host == name).map(|(a, _)| a))
     }
 
     pub(crate) fn list_urls(&self, ctx: &RequestContext, input: ListFunctionUrlConfigsRequest) -> Result<ListFunctionUrlConfigsResponse> {
