@@ -200,3 +200,16 @@ def dns_query(server, name, qtype=1):
     # Each answer here is a pointer name, type, class, TTL, length 4, the address.
     addresses = [".".join(str(b) for b in reply[len(query) + 16 * i + 12:len(query) + 16 * i + 16]) for i in range(answers)]
     return reply[3] & 0x0F, addresses
+
+
+def until(what, check, timeout=20.0):
+    """Waits for `check` to return something truthy (polling the condition, not a fixed sleep)."""
+    import time
+    deadline = time.monotonic() + timeout
+    while True:
+        got = check()
+        if got:
+            return got
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)

@@ -22,7 +22,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from conftest import Nubo
+from conftest import Nubo, until
 
 REGION = "us-east-1"
 CONFIG = Config(retries={"max_attempts": 1})
@@ -57,18 +57,6 @@ def ec2(node):
 def advance(node, seconds):
     status, _, _ = node.http("POST", "/_nubo/clock", f'{{"advance": "{seconds}s"}}'.encode())
     assert status == 200
-
-
-def until(what, check, timeout=20.0):
-    """Waits for `check` to return something truthy (polling the condition, not a fixed sleep)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        got = check()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 def get(url, timeout=2):

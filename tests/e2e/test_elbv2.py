@@ -21,7 +21,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from conftest import Nubo, dns_query
+from conftest import Nubo, dns_query, until
 
 REGION = "us-east-1"
 CONFIG = Config(retries={"max_attempts": 1})
@@ -53,17 +53,6 @@ def ec2(node):
 def advance(node, seconds):
     status, _, _ = node.http("POST", "/_nubo/clock", f'{{"advance": "{seconds}s"}}'.encode())
     assert status == 200
-
-
-def until(what, check, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        got = check()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 class Backend:

@@ -513,6 +513,54 @@ def test_function_urls_under_enforcement_follow_iam_and_the_functions_policy():
         n.stop()
 
 
+TICKING = '''
+import threading, time
+
+ticks = {"n": 0}
+
+def tick():
+    while True:
+        ticks["n"] += 1
+        time.sleep(0.001)
+
+def handler(event, context):
+    if event.get("start"):
+        threading.Thread(target=tick, daemon=True).start()
+    return ticks["n"]
+'''
+
+
+def environment_states(fn):
+    """The states (/proc/<pid>/stat) of the processes that carry the function's name."""
+    import os
+    states = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                if f"AWS_LAMBDA_FUNCTION_NAME={fn}".encode() not in f.read().split(b"\0"):
+                    continue
+            with open(f"/proc/{pid}/stat") as f:
+                states.append(f.read().rsplit(")", 1)[1].split()[0])
+        except OSError:
+            continue
+    return states
+
+
+def test_environments_are_frozen_between_invocations(lam):
+    """As on Lambda, nothing a function left running runs while its environment waits for
+    the next event: the environment is stopped, and thawed for the next invocation."""
+    from conftest import until
+    fn = name()
+    lam.create_function(FunctionName=fn, Runtime="python3.11", Role=ROLE, Handler="app.handler", Code={"ZipFile": package({"app.py": TICKING})})
+    first = json.loads(lam.invoke(FunctionName=fn, Payload=b'{"start": true}')["Payload"].read())
+    until("the environment to be frozen", lambda: environment_states(fn) and all(s == "T" for s in environment_states(fn)))
+    second = json.loads(lam.invoke(FunctionName=fn, Payload=b"{}")["Payload"].read())
+    assert second >= first
+    until("the environment to be frozen again", lambda: environment_states(fn) and all(s == "T" for s in environment_states(fn)))
+    lam.delete_function(FunctionName=fn)
+    until("the environment to end", lambda: not environment_states(fn))
+
+
 VERSIONED = '''
 import os
 def handler(event, context):

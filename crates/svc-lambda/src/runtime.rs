@@ -100,6 +100,8 @@ struct Env {
     idle_since: AtomicI64,
     /// Its cgroup, when it is sandboxed.
     cgroup: Option<nubo_sandbox::cgroup::Cgroup>,
+    /// Stopped while it waits for an event (changed under `queue`'s lock).
+    frozen: AtomicBool,
 }
 
 impl Env {
@@ -128,13 +130,30 @@ impl Env {
         }
     }
 
+    /// Ends the environment: its whole process group (the runtime and whatever it started).
     fn kill(&self) {
         self.dead.store(true, Ordering::SeqCst);
+        self.signal(libc::SIGKILL);
+    }
+
+    /// Freezes or thaws the environment, as Lambda freezes one between invocations:
+    /// nothing it left running (threads, timers, child processes) runs until the next
+    /// event. Callers hold `queue`'s lock, so an event and a freeze never cross.
+    fn set_frozen(&self, frozen: bool) {
+        if self.frozen.swap(frozen, Ordering::SeqCst) != frozen {
+            self.signal(if frozen { libc::SIGSTOP } else { libc::SIGCONT });
+        }
+    }
+
+    /// Signals the environment's process group (each environment leads its own).
+    fn signal(&self, signal: libc::c_int) {
         let pid = self.pid.load(Ordering::SeqCst);
         if pid > 0 {
-            // SAFETY: signalling a child we started; the watcher reaps it.
+            // SAFETY: signalling the process group of a child we started; the watcher reaps it.
             unsafe {
-                libc::kill(pid, libc::SIGKILL);
+                if libc::kill(-pid, signal) != 0 {
+                    libc::kill(pid, signal);
+                }
             }
         }
     }
@@ -203,7 +222,11 @@ impl Runtime {
         };
         let (tx, rx) = oneshot::channel();
         let deadline_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis() + timeout.as_millis();
-        env.queue.lock().unwrap().push_back(Pending { request_id: request_id.clone(), payload, deadline_ms, arn: launch.arn.clone(), respond: tx });
+        {
+            let mut queue = env.queue.lock().unwrap();
+            queue.push_back(Pending { request_id: request_id.clone(), payload, deadline_ms, arn: launch.arn.clone(), respond: tx });
+            env.set_frozen(false);
+        }
         env.arrived.notify_one();
         let outcome = match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(o)) => o,
@@ -281,6 +304,9 @@ impl Runtime {
         env.extend([("AWS_LAMBDA_RUNTIME_API".to_string(), format!("{addr}/{id}")), ("_HANDLER".to_string(), launch.handler.clone())]);
         let (command, cgroup) = if nubo_sandbox::function::available() { self.sandboxed(launch, &id, env)? } else { (self.unsandboxed(launch, &id, env)?, None) };
         let (read, write) = pipe().map_err(|e| LambdaError::Service(format!("pipe: {e}")))?;
+        let mut command = command;
+        // Its own process group: frozen, thawed and killed as one.
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
         let mut command = tokio::process::Command::from(command);
         command
             .stdout(std::process::Stdio::from(write.try_clone().map_err(|e| LambdaError::Service(e.to_string()))?))
@@ -300,6 +326,7 @@ impl Runtime {
             dead: AtomicBool::new(false),
             idle_since: AtomicI64::new(0),
             cgroup: cgroup.clone(),
+            frozen: AtomicBool::new(false),
         });
         self.envs.lock().unwrap().insert(id, env.clone());
         // The watcher reaps the process and fails what it was doing when it ends.
@@ -409,7 +436,14 @@ impl Runtime {
         let segments: Vec<&str> = rest.split('/').collect();
         match (method.as_str(), segments.as_slice()) {
             ("GET", ["invocation", "next"]) => loop {
-                let next = env.queue.lock().unwrap().pop_front();
+                let next = {
+                    let mut queue = env.queue.lock().unwrap();
+                    let next = queue.pop_front();
+                    if next.is_none() {
+                        env.set_frozen(true);
+                    }
+                    next
+                };
                 if let Some(p) = next {
                     let resp = Response::builder()
                         .status(StatusCode::OK)
