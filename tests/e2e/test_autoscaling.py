@@ -7,13 +7,13 @@ two; the scaling activities tell all of it. nubo's clock drives EC2 transitions,
 checks, metrics and alarms; the tests wait on the conditions they need."""
 
 import base64
+import functools
 import glob
 import json
 import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 import uuid
 from datetime import timezone
@@ -23,7 +23,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from conftest import Nubo
+from conftest import Nubo, until as conftest_until
 
 REGION = "us-east-1"
 CONFIG = Config(retries={"max_attempts": 1})
@@ -55,15 +55,8 @@ def advance(node, seconds):
     assert status == 200
 
 
-def until(what, check, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        got = check()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
+# Instances boot and groups converge: a minute by default.
+until = functools.partial(conftest_until, timeout=60.0)
 
 
 def through_alb(node, dns):

@@ -6,13 +6,11 @@ instance role's credentials to the SDK inside, and CPU shows in CloudWatch.
 
 Needs namespaces (root, as in CI); elsewhere the module is skipped."""
 
-import base64
 import json
 import os
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -20,7 +18,6 @@ import uuid
 import boto3
 import pytest
 from botocore.config import Config
-from botocore.exceptions import ClientError
 
 from conftest import Nubo, until
 

@@ -11,7 +11,6 @@ import socketserver
 import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 import uuid
